@@ -1,0 +1,86 @@
+/* facefleet/nn.h: load .ffn model files and run them on XNNPACK.
+ *
+ * A model (ff_model) is the parsed, bounds-checked file: tensors, weights,
+ * operator list, metadata. A net (ff_net) is a runnable XNNPACK runtime built
+ * from a model for one fixed input shape; build one per shape and reuse it
+ * (building packs the weights, running does not). Knows nothing of faces.
+ * The file format is specified in models/FORMAT.md. Tensors are float32 NHWC. */
+#ifndef FACEFLEET_NN_H
+#define FACEFLEET_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ff_model ff_model;
+typedef struct ff_net ff_net;
+
+#define FF_NN_MAX_RANK 4
+
+typedef struct ff_shape {
+	uint32_t rank;                 /* 1..4 */
+	uint32_t dims[FF_NN_MAX_RANK]; /* NHWC for images */
+} ff_shape;
+
+typedef struct ff_nn_options {
+	int threads;            /* worker threads for XNNPACK; 0 or 1 = caller's thread only */
+	size_t max_file_bytes;  /* reject larger model files; 0 = 256 MiB */
+} ff_nn_options;
+#define FF_NN_OPTIONS_INIT { 1, 0 }
+
+/* Loads and validates a .ffn file. Every offset, length, tensor id and shape
+ * is checked before use. Returns FF_OK, FF_ERR_IO (unreadable), FF_ERR_FORMAT
+ * (corrupt, truncated, inconsistent), FF_ERR_UNSUPPORTED (unknown version/op),
+ * FF_ERR_RANGE (over size limit), FF_ERR_NOMEM. On error *out is NULL and, if
+ * errbuf is non-NULL, a one-line reason is written there. */
+int ff_model_load(const char *path, const ff_nn_options *opt, ff_model **out,
+		  char *errbuf, size_t errlen);
+/* Same as ff_model_load, from memory (the buffer is copied). */
+int ff_model_load_memory(const void *buf, size_t len, const ff_nn_options *opt,
+			 ff_model **out, char *errbuf, size_t errlen);
+void ff_model_free(ff_model *m);
+
+/* Metadata value for key (e.g. "name", "model_id"), or NULL if absent. */
+const char *ff_model_meta(const ff_model *m, const char *key);
+/* Declared shape of input/output i (input dims may be 0 = any size). Returns
+ * FF_OK or FF_ERR_RANGE for a bad index. */
+int ff_model_input_shape(const ff_model *m, unsigned i, ff_shape *out);
+int ff_model_output_shape(const ff_model *m, unsigned i, ff_shape *out);
+unsigned ff_model_num_inputs(const ff_model *m);
+unsigned ff_model_num_outputs(const ff_model *m);
+/* A constant tensor by name (e.g. "codebook"): data pointer and shape, or
+ * FF_ERR_NOTFOUND. The data lives as long as the model. */
+int ff_model_constant(const ff_model *m, const char *name, const float **data,
+		      ff_shape *shape);
+
+/* Builds a runnable net for the given input shapes (NULL = the model's
+ * declared shapes, which must then be fully known). Shapes of every
+ * intermediate and output tensor are inferred. Returns FF_OK, FF_ERR_INVAL,
+ * FF_ERR_RANGE (shape mismatch), FF_ERR_BACKEND, FF_ERR_NOMEM. The model must
+ * outlive the net. */
+int ff_net_create(const ff_model *m, const ff_shape *input_shapes,
+		  const ff_nn_options *opt, ff_net **out);
+void ff_net_free(ff_net *n);
+
+/* Buffers owned by the net: write inputs, call ff_net_run, read outputs.
+ * Pointers stay valid until ff_net_free. shape may be NULL. */
+float *ff_net_input(ff_net *n, unsigned i, ff_shape *shape);
+const float *ff_net_output(const ff_net *n, unsigned i, ff_shape *shape);
+/* Runs the graph once. Returns FF_OK or FF_ERR_BACKEND. */
+int ff_net_run(ff_net *n);
+
+static inline size_t ff_shape_numel(const ff_shape *s)
+{
+	size_t n = 1;
+	for (uint32_t i = 0; i < s->rank; i++)
+		n *= s->dims[i];
+	return n;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif
