@@ -63,6 +63,11 @@ int ff_model_constant(const ff_model *m, const char *name, const float **data,
  * outlive the net. */
 int ff_net_create(const ff_model *m, const ff_shape *input_shapes,
 		  const ff_nn_options *opt, ff_net **out);
+/* Same as ff_net_create; on error, if errbuf is non-NULL, a one-line reason
+ * is written there ("op 3 (CONV_2D): input [1,12,12,3] ..."). May also return
+ * FF_ERR_UNSUPPORTED (e.g. a filter that is not a constant). */
+int ff_net_create_ex(const ff_model *m, const ff_shape *input_shapes,
+		     const ff_nn_options *opt, ff_net **out, char *errbuf, size_t errlen);
 void ff_net_free(ff_net *n);
 
 /* Buffers owned by the net: write inputs, call ff_net_run, read outputs.

@@ -1,0 +1,122 @@
+/* lib/nn internals: the parsed model shared by the loader (model_load.c),
+ * shape inference (shape_infer.c) and the XNNPACK builder (net_xnnpack.c).
+ * Not installed; nothing outside lib/nn includes it (tests may). */
+#ifndef FF_NN_INTERNAL_H
+#define FF_NN_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "facefleet/nn.h"
+
+/* Format constants (models/FORMAT.md). */
+#define FFN_HEADER_SIZE 64u
+#define FFN_TENSOR_REC 80u
+#define FFN_OP_REC 128u
+#define FFN_NAME_LEN 40u
+#define FFN_MAX_TENSORS 65536u
+#define FFN_MAX_OPS 65536u
+#define FFN_MAX_IO 4u
+#define FFN_MAX_OP_IN 4u
+#define FFN_MAX_OP_OUT 2u
+#define FFN_NONE_ID 0xFFFFFFFFu
+#define FFN_DEFAULT_MAX_FILE ((size_t)256 << 20)
+
+enum ffn_op_type {
+	FFN_OP_CONV_2D = 1,
+	FFN_OP_DEPTHWISE_CONV_2D = 2,
+	FFN_OP_FULLY_CONNECTED = 3,
+	FFN_OP_MAX_POOL_2D = 4,
+	FFN_OP_AVERAGE_POOL_2D = 5,
+	FFN_OP_ADD = 6,
+	FFN_OP_SUB = 7,
+	FFN_OP_MUL = 8,
+	FFN_OP_PRELU = 9,
+	FFN_OP_CLAMP = 10,
+	FFN_OP_SOFTMAX = 11,
+	FFN_OP_RESHAPE = 12,
+	FFN_OP_SIGMOID = 14,
+	FFN_OP_DEPTH_TO_SPACE = 15,
+	FFN_OP_GLOBAL_AVERAGE_POOL = 16,
+	FFN_OP_RESIZE_BILINEAR = 17,
+	FFN_OP__MAX = 18
+};
+
+/* iparam indices of conv/pool ops. */
+enum {
+	FFN_P_STRIDE_H = 0, FFN_P_STRIDE_W = 1,
+	FFN_P_PAD_T = 2, FFN_P_PAD_R = 3, FFN_P_PAD_B = 4, FFN_P_PAD_L = 5,
+	FFN_P_DIL_H = 6, FFN_P_DIL_W = 7, /* pool_h, pool_w for pools */
+	FFN_P_GROUPS = 8,                 /* depth multiplier for depthwise */
+	FFN_P_PADMODE = 9
+};
+#define FFN_PAD_EXPLICIT 0
+#define FFN_PAD_SAME 1
+
+struct ffn_tensor {
+	char name[FFN_NAME_LEN + 1];
+	ff_shape shape;       /* declared shape */
+	const float *data;    /* constant data inside the model buffer, or NULL */
+	uint32_t data_size;   /* bytes */
+	int32_t producer;     /* op index, -1 = none (constant/unused), -2 = graph input */
+};
+
+struct ffn_op {
+	uint32_t type;
+	uint32_t n_in, n_out;
+	uint32_t in[FFN_MAX_OP_IN];
+	uint32_t out[FFN_MAX_OP_OUT];
+	int32_t ip[16];
+	float fp[4];
+};
+
+struct ffn_meta {
+	const char *key;
+	const char *value;
+};
+
+struct ff_model {
+	uint8_t *buf;         /* the whole file (owned, 64-byte aligned) */
+	size_t len;
+	uint32_t n_tensors, n_ops, n_inputs, n_outputs;
+	struct ffn_tensor *tensors;
+	struct ffn_op *ops;
+	uint32_t inputs[FFN_MAX_IO];
+	uint32_t outputs[FFN_MAX_IO];
+	char *meta_text;      /* NUL-separated keys and values */
+	struct ffn_meta *meta;
+	size_t n_meta;
+};
+
+/* Op type name ("CONV_2D"), or NULL for an unknown type. */
+const char *ffn_op_name(uint32_t type);
+/* zlib-compatible CRC-32 (same value as Python's zlib.crc32). */
+uint32_t ffn_crc32(uint32_t crc, const void *buf, size_t len);
+
+/* Parses and validates a complete .ffn file held in buf (ownership of buf,
+ * allocated with ffn_alloc_buffer, passes to the model, also on error it is
+ * freed). label prefixes error messages. */
+int ffn_parse(uint8_t *buf, size_t len, const char *label, ff_model **out,
+	      char *errbuf, size_t errlen);
+uint8_t *ffn_alloc_buffer(size_t len);
+
+/* Infers the shape of every tensor from the graph input shapes. shapes has
+ * n_tensors entries; constants get their declared shape. Returns FF_OK,
+ * FF_ERR_RANGE (inconsistent shapes) or FF_ERR_UNSUPPORTED, with a reason in
+ * errbuf. */
+int ffn_infer_shapes(const ff_model *m, const ff_shape *input_shapes, ff_shape *shapes,
+		     char *errbuf, size_t errlen);
+
+/* Resolved 2-D window geometry of a conv/pool op on a given input. */
+struct ffn_window {
+	uint32_t kh, kw, sh, sw, dh, dw;
+	uint32_t pad_t, pad_r, pad_b, pad_l;
+	uint32_t out_h, out_w;
+};
+int ffn_window(const struct ffn_op *op, uint32_t in_h, uint32_t in_w, uint32_t kh, uint32_t kw,
+	       uint32_t dh, uint32_t dw, struct ffn_window *w);
+
+void ffn_errf(char *errbuf, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif
