@@ -1,0 +1,413 @@
+/* MTCNN face detector on lib/nn: image pyramid + P-Net, R-Net on 24x24
+ * crops, O-Net on 48x48 crops with 5 landmarks.
+ *
+ * Reference for how these exact TFLite nets are driven: the expo MTCNN
+ * Kotlin port (MTCNN.kt / Box.kt / MyUtil.kt) and facenet's detect_face.py:
+ * pixels normalised (x - 127.5) / 128, images fed transposed ([N, W, H, 3]),
+ * thresholds 0.6 / 0.7 / 0.7, pyramid factor 0.709, NMS 0.5 and 0.7 union
+ * for P-Net, 0.7 union for R-Net, 0.7 min for O-Net, O-Net landmarks as
+ * 5 x then 5 y relative to the box. Crops that leave the image are padded
+ * with black (facenet) instead of shifted inside it (Kotlin). */
+#include "facefleet/detect.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "facefleet/error.h"
+#include "facefleet/nn.h"
+#include "image_internal.h"
+#include "mtcnn_boxes.h"
+
+#define FF_PNET_CACHE 32
+#define FF_MAX_SCALES 64
+
+struct ff_stage {
+	ff_model *model;
+	float mean, scale;
+	int transposed; /* input_layout nwhc */
+};
+
+struct ff_pnet_entry {
+	int w, h; /* input image size at this scale */
+	ff_net *net;
+};
+
+struct ff_detector {
+	ff_detector_options opt;
+	ff_nn_options nnopt;
+	struct ff_stage p, r, o;
+	struct ff_pnet_entry pcache[FF_PNET_CACHE];
+	size_t npcache;
+	ff_net *rnet, *onet;
+};
+
+static int stage_load(struct ff_stage *s, const char *path, const ff_nn_options *nnopt,
+		      char *errbuf, size_t errlen)
+{
+	char why[256] = "";
+	const char *v;
+	int rc = ff_model_load(path, nnopt, &s->model, why, sizeof(why));
+
+	if (rc != FF_OK) {
+		ff_vision_seterr(errbuf, errlen, "%s: %s", path, why[0] ? why : ff_strerror(rc));
+		return rc;
+	}
+	s->mean = 127.5f;
+	s->scale = 0.0078125f;
+	s->transposed = 1;
+	if ((v = ff_model_meta(s->model, "input_mean")) != NULL)
+		s->mean = strtof(v, NULL);
+	if ((v = ff_model_meta(s->model, "input_scale")) != NULL)
+		s->scale = strtof(v, NULL);
+	if ((v = ff_model_meta(s->model, "input_layout")) != NULL)
+		s->transposed = strcmp(v, "nwhc") == 0;
+	if (!isfinite(s->mean) || !isfinite(s->scale) || s->scale == 0.0f) {
+		ff_vision_seterr(errbuf, errlen, "%s: bad input_mean/input_scale", path);
+		return FF_ERR_FORMAT;
+	}
+	return FF_OK;
+}
+
+/* Builds a batch-1 net for a w x h RGB input in the stage's layout. */
+static int stage_net(const struct ff_stage *s, int w, int h, const ff_nn_options *nnopt,
+		     ff_net **out)
+{
+	ff_shape shape = { 4, { 1, 0, 0, 3 } };
+
+	shape.dims[1] = (uint32_t)(s->transposed ? w : h);
+	shape.dims[2] = (uint32_t)(s->transposed ? h : w);
+	return ff_net_create(s->model, &shape, nnopt, out);
+}
+
+/* Output index whose last dimension is `channels`, or -1. */
+static int find_output(const ff_net *n, const ff_model *m, uint32_t channels)
+{
+	for (unsigned i = 0; i < ff_model_num_outputs(m); i++) {
+		ff_shape sh;
+		if (ff_net_output(n, i, &sh) && sh.rank >= 1 && sh.dims[sh.rank - 1] == channels)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Writes img as normalised floats in the stage's layout. */
+static void fill_input(float *dst, const ff_image *img, const struct ff_stage *s)
+{
+	int w = img->width, h = img->height;
+
+	for (int y = 0; y < h; y++) {
+		const uint8_t *row = img->data + (size_t)y * img->stride;
+		for (int x = 0; x < w; x++) {
+			size_t o = s->transposed ? ((size_t)x * h + y) * 3u : ((size_t)y * w + x) * 3u;
+			for (int c = 0; c < 3; c++)
+				dst[o + c] = ((float)row[3 * x + c] - s->mean) * s->scale;
+		}
+	}
+}
+
+int ff_detector_create_files(const char *pnet, const char *rnet, const char *onet,
+			     const ff_detector_options *opt, ff_detector **out, char *errbuf,
+			     size_t errlen)
+{
+	ff_detector_options def = FF_DETECTOR_OPTIONS_INIT;
+	ff_detector *d = NULL;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!pnet || !rnet || !onet || !out)
+		return FF_ERR_INVAL;
+	if (!opt)
+		opt = &def;
+	if (!(opt->min_face_size >= 12.0f) || !(opt->factor > 0.1f && opt->factor < 0.95f) ||
+	    opt->max_candidates == 0) {
+		ff_vision_seterr(errbuf, errlen, "detector: bad min_face_size/factor/max_candidates");
+		return FF_ERR_INVAL;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return FF_ERR_NOMEM;
+	d->opt = *opt;
+	d->nnopt.threads = opt->threads;
+	d->nnopt.max_file_bytes = 0;
+	if ((rc = stage_load(&d->p, pnet, &d->nnopt, errbuf, errlen)) != FF_OK ||
+	    (rc = stage_load(&d->r, rnet, &d->nnopt, errbuf, errlen)) != FF_OK ||
+	    (rc = stage_load(&d->o, onet, &d->nnopt, errbuf, errlen)) != FF_OK)
+		goto out;
+	if ((rc = stage_net(&d->r, 24, 24, &d->nnopt, &d->rnet)) != FF_OK ||
+	    (rc = stage_net(&d->o, 48, 48, &d->nnopt, &d->onet)) != FF_OK) {
+		ff_vision_seterr(errbuf, errlen, "detector: cannot build R/O-Net: %s",
+				 ff_strerror(rc));
+		goto out;
+	}
+	if (find_output(d->rnet, d->r.model, 2) < 0 || find_output(d->rnet, d->r.model, 4) < 0 ||
+	    find_output(d->onet, d->o.model, 2) < 0 || find_output(d->onet, d->o.model, 4) < 0 ||
+	    find_output(d->onet, d->o.model, 10) < 0) {
+		ff_vision_seterr(errbuf, errlen, "detector: R/O-Net outputs are not MTCNN's");
+		rc = FF_ERR_FORMAT;
+		goto out;
+	}
+	*out = d;
+	d = NULL;
+	rc = FF_OK;
+out:
+	ff_detector_free(d);
+	return rc;
+}
+
+int ff_detector_create(const char *models_dir, const ff_detector_options *opt,
+		       ff_detector **out, char *errbuf, size_t errlen)
+{
+	char p[4096], r[4096], o[4096];
+
+	if (out)
+		*out = NULL;
+	if (!models_dir || !out)
+		return FF_ERR_INVAL;
+	if ((size_t)snprintf(p, sizeof(p), "%s/pnet.ffn", models_dir) >= sizeof(p) ||
+	    (size_t)snprintf(r, sizeof(r), "%s/rnet.ffn", models_dir) >= sizeof(r) ||
+	    (size_t)snprintf(o, sizeof(o), "%s/onet.ffn", models_dir) >= sizeof(o))
+		return FF_ERR_INVAL;
+	return ff_detector_create_files(p, r, o, opt, out, errbuf, errlen);
+}
+
+void ff_detector_free(ff_detector *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->npcache; i++)
+		ff_net_free(d->pcache[i].net);
+	ff_net_free(d->rnet);
+	ff_net_free(d->onet);
+	ff_model_free(d->p.model);
+	ff_model_free(d->r.model);
+	ff_model_free(d->o.model);
+	free(d);
+}
+
+/* The cached P-Net for a w x h input (XNNPACK runtimes have fixed shapes). */
+static int pnet_get(ff_detector *d, int w, int h, ff_net **out)
+{
+	int rc;
+
+	for (size_t i = 0; i < d->npcache; i++) {
+		if (d->pcache[i].w == w && d->pcache[i].h == h) {
+			*out = d->pcache[i].net;
+			return FF_OK;
+		}
+	}
+	if (d->npcache == FF_PNET_CACHE) { /* new image sizes: start over */
+		for (size_t i = 0; i < d->npcache; i++)
+			ff_net_free(d->pcache[i].net);
+		d->npcache = 0;
+	}
+	rc = stage_net(&d->p, w, h, &d->nnopt, out);
+	if (rc != FF_OK)
+		return rc;
+	d->pcache[d->npcache].w = w;
+	d->pcache[d->npcache].h = h;
+	d->pcache[d->npcache].net = *out;
+	d->npcache++;
+	return FF_OK;
+}
+
+/* Grows *buf to hold at least need boxes. */
+static int reserve(ff_mtcnn_box **buf, size_t *cap, size_t need)
+{
+	ff_mtcnn_box *nb;
+	size_t nc = *cap ? *cap : 256;
+
+	if (need <= *cap)
+		return FF_OK;
+	while (nc < need)
+		nc *= 2;
+	nb = realloc(*buf, nc * sizeof(**buf));
+	if (!nb)
+		return FF_ERR_NOMEM;
+	*buf = nb;
+	*cap = nc;
+	return FF_OK;
+}
+
+/* Stage 1: pyramid + P-Net. Appends candidates to *all (n_all). */
+static int run_pnet(ff_detector *d, const ff_image *img, ff_mtcnn_box **all, size_t *cap,
+		    size_t *n_all)
+{
+	float scales[FF_MAX_SCALES];
+	size_t ns = ff_mtcnn_pyramid_scales(img->width, img->height, d->opt.min_face_size,
+					    d->opt.factor, scales, FF_MAX_SCALES);
+	ff_image scaled = FF_IMAGE_EMPTY;
+	int rc = FF_OK;
+
+	if (ns > FF_MAX_SCALES)
+		ns = FF_MAX_SCALES;
+	for (size_t si = 0; si < ns; si++) {
+		int ws = (int)ceil(img->width * (double)scales[si]);
+		int hs = (int)ceil(img->height * (double)scales[si]);
+		const float *prob, *reg;
+		ff_shape psh, rsh;
+		ff_net *net;
+		int ip, ir, ow, oh;
+		size_t got;
+
+		if (ff_mtcnn_pnet_out(ws) <= 0 || ff_mtcnn_pnet_out(hs) <= 0)
+			continue;
+		if ((rc = ff_image_resize(img, ws, hs, &scaled)) != FF_OK ||
+		    (rc = pnet_get(d, ws, hs, &net)) != FF_OK)
+			goto out;
+		ip = find_output(net, d->p.model, 2);
+		ir = find_output(net, d->p.model, 4);
+		if (ip < 0 || ir < 0) {
+			rc = FF_ERR_FORMAT;
+			goto out;
+		}
+		fill_input(ff_net_input(net, 0, NULL), &scaled, &d->p);
+		ff_image_free(&scaled);
+		if ((rc = ff_net_run(net)) != FF_OK)
+			goto out;
+		prob = ff_net_output(net, (unsigned)ip, &psh);
+		reg = ff_net_output(net, (unsigned)ir, &rsh);
+		if (psh.rank != 4 || rsh.rank != 4 || psh.dims[1] != rsh.dims[1] ||
+		    psh.dims[2] != rsh.dims[2]) {
+			rc = FF_ERR_FORMAT;
+			goto out;
+		}
+		ow = (int)(d->p.transposed ? psh.dims[1] : psh.dims[2]);
+		oh = (int)(d->p.transposed ? psh.dims[2] : psh.dims[1]);
+		if ((rc = reserve(all, cap, *n_all + (size_t)ow * oh)) != FF_OK)
+			goto out;
+		got = ff_mtcnn_generate(prob, reg, ow, oh, d->p.transposed, scales[si],
+					d->opt.thresholds[0], *all + *n_all, (size_t)ow * oh);
+		got = ff_mtcnn_nms(*all + *n_all, got, d->opt.nms[0], FF_NMS_UNION);
+		*n_all += got;
+	}
+out:
+	ff_image_free(&scaled);
+	return rc;
+}
+
+/* Crops box b (black outside img), resizes to side x side, feeds net. */
+static int crop_into(const ff_image *img, const ff_mtcnn_box *b, int side,
+		     const struct ff_stage *s, ff_net *net)
+{
+	ff_image crop = FF_IMAGE_EMPTY, small = FF_IMAGE_EMPTY;
+	long x = lroundf(b->x1), y = lroundf(b->y1);
+	long w = lroundf(b->x2) - x + 1, h = lroundf(b->y2) - y + 1;
+	long lim = 4L * (img->width > img->height ? img->width : img->height);
+	int rc;
+
+	if (w <= 0 || h <= 0 || w > lim || h > lim || labs(x) > lim || labs(y) > lim)
+		return FF_ERR_RANGE;
+	rc = ff_image_crop(img, (int)x, (int)y, (int)w, (int)h, NULL, &crop);
+	if (rc == FF_OK)
+		rc = ff_image_resize(&crop, side, side, &small);
+	if (rc == FF_OK)
+		fill_input(ff_net_input(net, 0, NULL), &small, s);
+	ff_image_free(&crop);
+	ff_image_free(&small);
+	return rc;
+}
+
+/* Stages 2 and 3: refine boxes with R-Net (onet = 0) or O-Net (onet = 1).
+ * Boxes failing the threshold or the crop are dropped; returns kept count
+ * through *n. */
+static int refine(ff_detector *d, const ff_image *img, ff_mtcnn_box *b, size_t *n, int onet)
+{
+	const struct ff_stage *s = onet ? &d->o : &d->r;
+	ff_net *net = onet ? d->onet : d->rnet;
+	int side = onet ? 48 : 24;
+	float thr = d->opt.thresholds[onet ? 2 : 1];
+	int ip = find_output(net, s->model, 2), ir = find_output(net, s->model, 4);
+	int il = onet ? find_output(net, s->model, 10) : -1;
+	size_t kept = 0;
+	int rc;
+
+	for (size_t i = 0; i < *n; i++) {
+		const float *prob, *reg;
+		rc = crop_into(img, &b[i], side, s, net);
+		if (rc == FF_ERR_RANGE)
+			continue;
+		if (rc != FF_OK)
+			return rc;
+		if ((rc = ff_net_run(net)) != FF_OK)
+			return rc;
+		prob = ff_net_output(net, (unsigned)ip, NULL);
+		reg = ff_net_output(net, (unsigned)ir, NULL);
+		if (!(prob[1] > thr))
+			continue;
+		b[kept] = b[i];
+		b[kept].score = prob[1];
+		memcpy(b[kept].reg, reg, sizeof(b[kept].reg));
+		if (onet)
+			ff_mtcnn_landmarks(&b[kept], ff_net_output(net, (unsigned)il, NULL));
+		kept++;
+	}
+	*n = kept;
+	return FF_OK;
+}
+
+int ff_detect(ff_detector *d, const ff_image *img, ff_face *faces, size_t max_faces,
+	      size_t *count)
+{
+	ff_mtcnn_box *b = NULL;
+	size_t cap = 0, n = 0;
+	int rc;
+
+	if (count)
+		*count = 0;
+	if (!d || !img || !img->data || img->width <= 0 || img->height <= 0 || !count ||
+	    (max_faces && !faces))
+		return FF_ERR_INVAL;
+	if ((rc = run_pnet(d, img, &b, &cap, &n)) != FF_OK)
+		goto out;
+	n = ff_mtcnn_nms(b, n, d->opt.nms[1], FF_NMS_UNION);
+	if (n > d->opt.max_candidates)
+		n = d->opt.max_candidates;
+	ff_mtcnn_regress(b, n);
+	ff_mtcnn_square(b, n);
+
+	if ((rc = refine(d, img, b, &n, 0)) != FF_OK)
+		goto out;
+	n = ff_mtcnn_nms(b, n, d->opt.nms[2], FF_NMS_UNION);
+	ff_mtcnn_regress(b, n);
+	ff_mtcnn_square(b, n);
+
+	if ((rc = refine(d, img, b, &n, 1)) != FF_OK)
+		goto out;
+	ff_mtcnn_regress(b, n);
+	n = ff_mtcnn_nms(b, n, d->opt.nms[3], FF_NMS_MIN);
+
+	for (size_t i = 0; i < n && i < max_faces; i++) {
+		faces[i].x0 = b[i].x1;
+		faces[i].y0 = b[i].y1;
+		faces[i].x1 = b[i].x2;
+		faces[i].y1 = b[i].y2;
+		faces[i].score = b[i].score;
+		memcpy(faces[i].landmarks, b[i].landmarks, sizeof(faces[i].landmarks));
+		(*count)++;
+	}
+	rc = FF_OK;
+out:
+	free(b);
+	return rc;
+}
+
+int ff_face_pick_central(const ff_face *faces, size_t n, int width, int height)
+{
+	int best = -1;
+	double best_d = 0;
+
+	for (size_t i = 0; faces && i < n; i++) {
+		double cx = 0.5 * (faces[i].x0 + faces[i].x1) - 0.5 * (width - 1);
+		double cy = 0.5 * (faces[i].y0 + faces[i].y1) - 0.5 * (height - 1);
+		double dd = cx * cx + cy * cy;
+		if (best < 0 || dd < best_d - 1e-9 ||
+		    (fabs(dd - best_d) <= 1e-9 && faces[i].score > faces[best].score)) {
+			best = (int)i;
+			best_d = dd;
+		}
+	}
+	return best;
+}
