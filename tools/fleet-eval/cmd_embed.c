@@ -1,0 +1,158 @@
+/* fleet-eval embed: detect, align and embed the faces of images; one JSON
+ * line per face: image, face index, box, score, landmarks, embedding. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "facefleet/align.h"
+#include "facefleet/error.h"
+#include "facefleet/log.h"
+#include "fleet_eval.h"
+
+#define FE_MAX_FACES 64
+
+static void embed_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: fleet-eval embed [--aligned] [--models DIR] [--min-face PX] [--threads N] "
+		"IMAGE...\n"
+		"Prints one JSON line per face found:\n"
+		"  {\"image\":PATH,\"face\":I,\"box\":[x0,y0,x1,y1],\"score\":S,\"landmarks\":[10],"
+		"\"embedding\":[D]}\n"
+		"An image with no face prints {\"image\":PATH,\"faces\":0}.\n"
+		"  --aligned      images are already 112x112 ArcFace crops: no detection\n"
+		"  --models DIR   model folder (default $FF_MODELS_DIR, else models/cache)\n"
+		"  --min-face PX  smallest face side for the detector (default 20)\n"
+		"  --threads N    XNNPACK threads (default 1)\n"
+		"Exit status: 0 all images processed, 1 an image or model failed, 2 usage.\n");
+}
+
+static void print_floats(const float *v, size_t n)
+{
+	putchar('[');
+	for (size_t i = 0; i < n; i++)
+		printf(i ? ",%.6g" : "%.6g", v[i]);
+	putchar(']');
+}
+
+static void print_face(const char *path, int idx, const ff_face *face, const float *emb,
+		       size_t dim)
+{
+	fputs("{\"image\":", stdout);
+	fe_json_string(stdout, path);
+	printf(",\"face\":%d,", idx);
+	if (face) {
+		printf("\"box\":[%.1f,%.1f,%.1f,%.1f],\"score\":%.5f,\"landmarks\":", face->x0,
+		       face->y0, face->x1, face->y1, face->score);
+		print_floats(face->landmarks, 10);
+	} else {
+		fputs("\"box\":null,\"score\":null,\"landmarks\":null", stdout);
+	}
+	fputs(",\"embedding\":", stdout);
+	print_floats(emb, dim);
+	fputs("}\n", stdout);
+}
+
+/* Embeds the faces of one image. Returns FF_OK or an error (logged). */
+static int embed_one(struct fe_models *m, const char *path, int aligned)
+{
+	ff_image img = FF_IMAGE_EMPTY, crop = FF_IMAGE_EMPTY;
+	ff_face faces[FE_MAX_FACES];
+	float emb[1024];
+	size_t dim = ff_embedder_dim(m->emb), n = 0;
+	char why[256] = "", q[300];
+	int rc;
+
+	if (dim > sizeof(emb) / sizeof(emb[0]))
+		return FF_ERR_RANGE;
+	rc = ff_image_load(path, NULL, &img, why, sizeof(why));
+	if (rc != FF_OK) {
+		ff_log(FF_LOG_ERROR, "eval", "event=image_failed err=%s reason=%s",
+		       ff_strerror(rc), ff_log_quote(q, sizeof(q), why));
+		goto out;
+	}
+	if (aligned) {
+		if (img.width != FF_ALIGN_SIZE || img.height != FF_ALIGN_SIZE) {
+			ff_log(FF_LOG_WARN, "eval", "event=resized_aligned_input w=%d h=%d",
+			       img.width, img.height);
+			if ((rc = ff_image_resize(&img, FF_ALIGN_SIZE, FF_ALIGN_SIZE, &crop)) != FF_OK)
+				goto out;
+		}
+		rc = ff_embed_image(m->emb, crop.data ? &crop : &img, emb, dim);
+		if (rc == FF_OK)
+			print_face(path, 0, NULL, emb, dim);
+		goto out;
+	}
+	if ((rc = ff_detect(m->det, &img, faces, FE_MAX_FACES, &n)) != FF_OK)
+		goto out;
+	if (n == 0) {
+		fputs("{\"image\":", stdout);
+		fe_json_string(stdout, path);
+		fputs(",\"faces\":0}\n", stdout);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = ff_align_face(&img, faces[i].landmarks, &crop)) != FF_OK ||
+		    (rc = ff_embed_image(m->emb, &crop, emb, dim)) != FF_OK)
+			goto out;
+		ff_image_free(&crop);
+		print_face(path, (int)i, &faces[i], emb, dim);
+	}
+out:
+	if (rc != FF_OK)
+		ff_log(FF_LOG_ERROR, "eval", "event=embed_failed image=%s err=%s",
+		       ff_log_quote(q, sizeof(q), path), ff_strerror(rc));
+	ff_image_free(&img);
+	ff_image_free(&crop);
+	return rc;
+}
+
+int fe_cmd_embed(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "aligned", no_argument, NULL, 'a' },	 { "models", required_argument, NULL, 'm' },
+		{ "min-face", required_argument, NULL, 'f' }, { "threads", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },	 { NULL, 0, NULL, 0 },
+	};
+	ff_detector_options dopt = FF_DETECTOR_OPTIONS_INIT;
+	struct fe_models m;
+	const char *models = NULL;
+	char dir[4096];
+	int aligned = 0, c, failed = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "am:f:t:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			aligned = 1;
+			break;
+		case 'm':
+			models = optarg;
+			break;
+		case 'f':
+			if (fe_parse_float(optarg, 12.0f, 10000.0f, &dopt.min_face_size) != 0)
+				goto usage;
+			break;
+		case 't':
+			if (fe_parse_int(optarg, 1, 64, &dopt.threads) != 0)
+				goto usage;
+			break;
+		case 'h':
+			embed_usage(stdout);
+			return FE_EXIT_OK;
+		default:
+			goto usage;
+		}
+	}
+	if (optind >= argc)
+		goto usage;
+	if (fe_models_open(fe_models_dir(models, dir, sizeof(dir)), !aligned, &dopt, &m) != FF_OK)
+		return FE_EXIT_FAIL;
+	for (int i = optind; i < argc; i++)
+		if (embed_one(&m, argv[i], aligned) != FF_OK)
+			failed = 1;
+	fe_models_close(&m);
+	return failed ? FE_EXIT_FAIL : FE_EXIT_OK;
+usage:
+	embed_usage(stderr);
+	return FE_EXIT_USAGE;
+}

@@ -1,0 +1,44 @@
+/* fleet-eval: shared declarations of the subcommands (one file each). */
+#ifndef FLEET_EVAL_H
+#define FLEET_EVAL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "facefleet/detect.h"
+#include "facefleet/embed.h"
+
+/* Exit codes of every facefleet program. */
+enum { FE_EXIT_OK = 0, FE_EXIT_FAIL = 1, FE_EXIT_USAGE = 2 };
+
+/* A subcommand: argv[0] is the subcommand name. Returns an exit code. */
+struct fe_command {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv);
+};
+
+int fe_cmd_embed(int argc, char **argv);
+int fe_cmd_align_check(int argc, char **argv);
+
+/* Directory holding pnet/rnet/onet/mobilefacenet.ffn: `dir` when given,
+ * else $FF_MODELS_DIR, else models/cache; a trailing /ffn is added when the
+ * files live there. Writes into buf; returns buf. */
+const char *fe_models_dir(const char *dir, char *buf, size_t len);
+/* The nets a subcommand needs (detector optional). */
+struct fe_models {
+	ff_detector *det;
+	ff_embedder *emb;
+};
+/* Opens mobilefacenet.ffn and, when want_detector, the MTCNN stages from
+ * models_dir; errors are logged. Returns FF_OK or an ff_err code. */
+int fe_models_open(const char *models_dir, int want_detector, const ff_detector_options *dopt,
+		   struct fe_models *m);
+void fe_models_close(struct fe_models *m);
+/* Writes s as a JSON string literal (quoted, escaped). */
+void fe_json_string(FILE *f, const char *s);
+/* Parses a positive integer / float option value; returns 0 or -1. */
+int fe_parse_int(const char *s, int min, int max, int *out);
+int fe_parse_float(const char *s, float min, float max, float *out);
+
+#endif
