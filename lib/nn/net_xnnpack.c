@@ -249,6 +249,7 @@ int ff_net_create_ex(const ff_model *m, const ff_shape *input_shapes, const ff_n
 	ff_shape *shapes = NULL;
 	struct build b = {0};
 	ff_net *n = NULL;
+	uint8_t *live = NULL;
 
 	if (errbuf && errlen)
 		errbuf[0] = '\0';
@@ -292,8 +293,22 @@ int ff_net_create_ex(const ff_model *m, const ff_shape *input_shapes, const ff_n
 	}
 	if ((rc = define_io(&b, n)))
 		goto out;
+	/* Ops whose output nothing uses are dropped: XNNPACK's optimizer clears
+	 * unused values but would still build (and assert on) their nodes. */
+	live = calloc(m->n_tensors, 1);
+	if (!live) {
+		ffn_errf(errbuf, errlen, "out of memory");
+		rc = FF_ERR_NOMEM;
+		goto out;
+	}
+	for (uint32_t k = 0; k < m->n_outputs; k++)
+		live[m->outputs[k]] = 1;
+	for (uint32_t i = m->n_ops; i-- > 0;)
+		if (live[m->ops[i].out[0]])
+			for (uint32_t k = 0; k < m->ops[i].n_in; k++)
+				live[m->ops[i].in[k]] = 1;
 	for (uint32_t i = 0; i < m->n_ops; i++)
-		if ((rc = define_op(&b, i)))
+		if (live[m->ops[i].out[0]] && (rc = define_op(&b, i)))
 			goto out;
 	if (opt && opt->threads > 1 && !(n->pool = pthreadpool_create((size_t)opt->threads))) {
 		ffn_errf(errbuf, errlen, "pthreadpool_create(%d) failed", opt->threads);
@@ -319,6 +334,7 @@ out:
 	if (b.sg)
 		xnn_delete_subgraph(b.sg);
 	free(b.vid);
+	free(live);
 	free(shapes);
 	if (rc) {
 		ff_net_free(n);
