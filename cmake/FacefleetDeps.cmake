@@ -1,0 +1,20 @@
+# Third-party libraries, all from Debian 12 packages (deploy/packages.txt).
+# Each ends as an imported target so consumers only say target_link_libraries.
+#   XNNPACK::XNNPACK   libxnnpack-dev (+ libpthreadpool-dev, libcpuinfo-dev)
+#   Paho::MQTTAsync    libpaho-mqtt-dev (async client with TLS, libpaho-mqtt3as)
+#   protobuf-c::protobuf-c + FF_PROTOC_C (protoc-c program)
+#   PostgreSQL::PostgreSQL  libpq-dev
+#   CUnit::CUnit       libcunit1-dev
+#   Threads::Threads, OpenSSL::SSL/Crypto, ff_libm
+find_package(Threads REQUIRED)
+find_package(XNNPACK REQUIRED)
+find_package(PahoMQTT REQUIRED)
+find_package(ProtobufC REQUIRED)
+find_package(PostgreSQL REQUIRED)
+find_package(CUnit REQUIRED)
+
+find_library(FF_LIBM m)
+add_library(ff_libm INTERFACE)
+if(FF_LIBM)
+  target_link_libraries(ff_libm INTERFACE ${FF_LIBM})
+endif()

@@ -1,0 +1,484 @@
+/* Paho MQTTAsync wrapper, MQTT v5 (facefleet/mqtt.h).
+ *
+ * Every blocking call registers an "op" on the client, hands it to Paho as
+ * the callback context and waits on the client's condition variable until
+ * the op is done or the timeout passes. A timed-out op is marked abandoned
+ * and freed by the late callback, or by ff_mqtt_destroy, whichever comes
+ * first, so a late callback never touches freed memory. */
+#include "facefleet/mqtt.h"
+#include "facefleet/error.h"
+#include "facefleet/log.h"
+
+#include <MQTTAsync.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_COMP "mqtt"
+
+typedef struct ff_mqtt_op {
+	struct ff_mqtt_op *next;
+	ff_mqtt *m;
+	bool done;
+	bool abandoned;
+	int rc; /* ff_err */
+} ff_mqtt_op;
+
+struct ff_mqtt {
+	MQTTAsync client;
+	ff_mqtt_options opt; /* string members point to owned copies */
+	bool tls;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	ff_mqtt_op *ops; /* pending and abandoned ops */
+};
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static int reason_to_err(int reason)
+{
+	switch (reason) {
+	case MQTTREASONCODE_BAD_USER_NAME_OR_PASSWORD:
+	case MQTTREASONCODE_NOT_AUTHORIZED:
+	case MQTTREASONCODE_BAD_AUTHENTICATION_METHOD:
+	case MQTTREASONCODE_CLIENT_IDENTIFIER_NOT_VALID:
+	case MQTTREASONCODE_BANNED:
+		return FF_ERR_AUTH;
+	default:
+		return FF_ERR_MQTT;
+	}
+}
+
+/* ---- ops: must hold m->mu for all of these ---- */
+
+static ff_mqtt_op *op_new(ff_mqtt *m)
+{
+	ff_mqtt_op *op = calloc(1, sizeof(*op));
+	if (!op)
+		return NULL;
+	op->m = m;
+	pthread_mutex_lock(&m->mu);
+	op->next = m->ops;
+	m->ops = op;
+	pthread_mutex_unlock(&m->mu);
+	return op;
+}
+
+static void op_unlink_locked(ff_mqtt *m, ff_mqtt_op *op)
+{
+	for (ff_mqtt_op **pp = &m->ops; *pp; pp = &(*pp)->next) {
+		if (*pp == op) {
+			*pp = op->next;
+			free(op);
+			return;
+		}
+	}
+}
+
+/* Called from Paho's thread when an op completes. */
+static void op_complete(ff_mqtt_op *op, int rc)
+{
+	ff_mqtt *m = op->m;
+	pthread_mutex_lock(&m->mu);
+	op->done = true;
+	op->rc = rc;
+	if (op->abandoned)
+		op_unlink_locked(m, op);
+	pthread_cond_broadcast(&m->cv);
+	pthread_mutex_unlock(&m->mu);
+}
+
+/* Drops an op whose request Paho refused synchronously. */
+static void op_drop(ff_mqtt_op *op)
+{
+	ff_mqtt *m = op->m;
+	pthread_mutex_lock(&m->mu);
+	op_unlink_locked(m, op);
+	pthread_mutex_unlock(&m->mu);
+}
+
+static int op_wait(ff_mqtt_op *op, int timeout_ms)
+{
+	ff_mqtt *m = op->m;
+	struct timespec deadline;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&m->mu);
+	while (!op->done) {
+		if (pthread_cond_timedwait(&m->cv, &m->mu, &deadline) == ETIMEDOUT)
+			break;
+	}
+	if (op->done) {
+		rc = op->rc;
+		op_unlink_locked(m, op);
+	} else {
+		op->abandoned = true;
+		rc = FF_ERR_TIMEOUT;
+	}
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+/* ---- Paho callbacks ---- */
+
+static void on_ok5(void *ctx, MQTTAsync_successData5 *resp)
+{
+	int rc = FF_OK;
+	/* a single SUBACK reports refusal as a reason code >= 0x80 */
+	if (resp && resp->reasonCode >= 0x80)
+		rc = reason_to_err(resp->reasonCode);
+	op_complete(ctx, rc);
+}
+
+static void on_fail5(void *ctx, MQTTAsync_failureData5 *resp)
+{
+	ff_mqtt_op *op = ctx;
+	int reason = resp ? (int)resp->reasonCode : 0;
+	int rc = reason ? reason_to_err(reason) : FF_ERR_MQTT;
+	if (resp && resp->code == MQTTASYNC_OPERATION_INCOMPLETE)
+		rc = FF_ERR_MQTT;
+	ff_log_debug(LOG_COMP, "event=request_failed code=%d reason=%d message=\"%s\"",
+		     resp ? resp->code : 0, reason,
+		     resp && resp->message ? resp->message : "");
+	op_complete(op, rc);
+}
+
+static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *msg)
+{
+	ff_mqtt *m = ctx;
+	char *t = topic;
+	char *copy = NULL;
+
+	if (m->opt.on_message) {
+		if (topic_len > 0) { /* topic may not be NUL-terminated */
+			copy = malloc((size_t)topic_len + 1);
+			if (copy) {
+				memcpy(copy, topic, (size_t)topic_len);
+				copy[topic_len] = '\0';
+				t = copy;
+			}
+		}
+		ff_mqtt_message fm = { .topic = t,
+				       .payload = msg->payload,
+				       .len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
+				       .qos = msg->qos,
+				       .retained = msg->retained != 0,
+				       .duplicate = msg->dup != 0 };
+		m->opt.on_message(m->opt.cb_ctx, &fm);
+	}
+	free(copy);
+	MQTTAsync_freeMessage(&msg);
+	MQTTAsync_free(topic);
+	return 1; /* handled: Paho acknowledges */
+}
+
+static void on_lost(void *ctx, char *cause)
+{
+	ff_mqtt *m = ctx;
+	ff_log_warn(LOG_COMP, "event=connection_lost client=%s cause=\"%s\"", m->opt.client_id,
+		    cause ? cause : "unknown");
+	if (m->opt.on_connection)
+		m->opt.on_connection(m->opt.cb_ctx, false, cause);
+	if (cause)
+		MQTTAsync_free(cause);
+}
+
+static void on_connected(void *ctx, char *cause)
+{
+	ff_mqtt *m = ctx;
+	ff_log_info(LOG_COMP, "event=connected client=%s url=%s", m->opt.client_id, m->opt.url);
+	if (m->opt.on_connection)
+		m->opt.on_connection(m->opt.cb_ctx, true, cause);
+}
+
+/* ---- public API ---- */
+
+static void free_strings(ff_mqtt_options *o)
+{
+	free((char *)o->url);
+	free((char *)o->client_id);
+	free((char *)o->username);
+	free((char *)o->password);
+	free((char *)o->ca_file);
+	free((char *)o->cert_file);
+	free((char *)o->key_file);
+	free((char *)o->will_topic);
+	free((void *)o->will_payload);
+}
+
+int ff_mqtt_create(const ff_mqtt_options *opt, ff_mqtt **out)
+{
+	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
+	ff_mqtt *m = NULL;
+	pthread_condattr_t ca;
+	char idbuf[64];
+	int rc = FF_OK, prc;
+	bool sync_ok = false;
+
+	if (!out)
+		return FF_ERR_INVAL;
+	*out = NULL;
+	if (!opt || !opt->url || opt->keepalive_s < 0 || opt->connect_timeout_ms <= 0 ||
+	    opt->max_inflight < 1 || opt->will_qos < 0 || opt->will_qos > 2 ||
+	    (opt->will_len && !opt->will_payload))
+		return FF_ERR_INVAL;
+	if (strncmp(opt->url, "tcp://", 6) != 0 && strncmp(opt->url, "ssl://", 6) != 0 &&
+	    strncmp(opt->url, "mqtts://", 8) != 0 && strncmp(opt->url, "mqtt://", 7) != 0)
+		return FF_ERR_INVAL;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return FF_ERR_NOMEM;
+	m->opt = *opt;
+	if (!opt->client_id) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		snprintf(idbuf, sizeof(idbuf), "ff-%ld-%08lx", (long)getpid(),
+			 (unsigned long)(ts.tv_nsec ^ (ts.tv_sec << 12)) & 0xffffffffUL);
+	}
+	m->opt.url = dup_or_null(opt->url);
+	m->opt.client_id = dup_or_null(opt->client_id ? opt->client_id : idbuf);
+	m->opt.username = dup_or_null(opt->username);
+	m->opt.password = dup_or_null(opt->password);
+	m->opt.ca_file = dup_or_null(opt->ca_file);
+	m->opt.cert_file = dup_or_null(opt->cert_file);
+	m->opt.key_file = dup_or_null(opt->key_file);
+	m->opt.will_topic = dup_or_null(opt->will_topic);
+	m->opt.will_payload = NULL;
+	if (opt->will_len) {
+		void *p = malloc(opt->will_len);
+		if (p)
+			memcpy(p, opt->will_payload, opt->will_len);
+		m->opt.will_payload = p;
+	}
+	if (!m->opt.url || !m->opt.client_id || (opt->username && !m->opt.username) ||
+	    (opt->password && !m->opt.password) || (opt->ca_file && !m->opt.ca_file) ||
+	    (opt->cert_file && !m->opt.cert_file) || (opt->key_file && !m->opt.key_file) ||
+	    (opt->will_topic && !m->opt.will_topic) || (opt->will_len && !m->opt.will_payload)) {
+		rc = FF_ERR_NOMEM;
+		goto out;
+	}
+	m->tls = strncmp(m->opt.url, "ssl://", 6) == 0 || strncmp(m->opt.url, "mqtts://", 8) == 0;
+
+	pthread_mutex_init(&m->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	sync_ok = true;
+
+	co.maxBufferedMessages = opt->max_inflight;
+	prc = MQTTAsync_createWithOptions(&m->client, m->opt.url, m->opt.client_id,
+					  MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
+	if (prc != MQTTASYNC_SUCCESS) {
+		ff_log_error(LOG_COMP, "event=create_failed url=%s rc=%d", m->opt.url, prc);
+		m->client = NULL;
+		rc = prc == MQTTASYNC_BAD_PROTOCOL ? FF_ERR_INVAL : FF_ERR_MQTT;
+		goto out;
+	}
+	if (MQTTAsync_setCallbacks(m->client, m, on_lost, on_message, NULL) != MQTTASYNC_SUCCESS ||
+	    MQTTAsync_setConnected(m->client, m, on_connected) != MQTTASYNC_SUCCESS) {
+		rc = FF_ERR_MQTT;
+		goto out;
+	}
+	*out = m;
+	m = NULL;
+out:
+	if (m) {
+		if (m->client)
+			MQTTAsync_destroy(&m->client);
+		if (sync_ok) {
+			pthread_cond_destroy(&m->cv);
+			pthread_mutex_destroy(&m->mu);
+		}
+		free_strings(&m->opt);
+		free(m);
+	}
+	return rc;
+}
+
+int ff_mqtt_connect(ff_mqtt *m)
+{
+	MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer5;
+	MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+	MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+	MQTTProperties props = MQTTProperties_initializer;
+	ff_mqtt_op *op;
+	int rc, prc;
+
+	if (!m)
+		return FF_ERR_INVAL;
+	if (MQTTAsync_isConnected(m->client))
+		return FF_ERR_STATE;
+	op = op_new(m);
+	if (!op)
+		return FF_ERR_NOMEM;
+
+	co.keepAliveInterval = m->opt.keepalive_s;
+	co.cleansession = 0; /* v5 uses cleanstart */
+	co.cleanstart = m->opt.clean_start ? 1 : 0;
+	co.maxInflight = m->opt.max_inflight;
+	co.username = m->opt.username;
+	co.password = m->opt.password;
+	co.connectTimeout = (m->opt.connect_timeout_ms + 999) / 1000;
+	co.automaticReconnect = m->opt.auto_reconnect ? 1 : 0;
+	co.minRetryInterval = 1;
+	co.maxRetryInterval = 60;
+	co.onSuccess5 = on_ok5;
+	co.onFailure5 = on_fail5;
+	co.context = op;
+	if (m->opt.session_expiry_s) {
+		MQTTProperty p = { .identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL };
+		p.value.integer4 = m->opt.session_expiry_s;
+		MQTTProperties_add(&props, &p);
+		co.connectProperties = &props;
+	}
+	if (m->tls) {
+		ssl.trustStore = m->opt.ca_file;
+		ssl.keyStore = m->opt.cert_file;
+		ssl.privateKey = m->opt.key_file;
+		ssl.enableServerCertAuth = 1;
+		ssl.verify = 1;
+		ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
+		co.ssl = &ssl;
+	}
+	if (m->opt.will_topic) {
+		will.struct_version = 1;
+		will.topicName = m->opt.will_topic;
+		will.message = NULL;
+		will.payload.data = m->opt.will_payload;
+		will.payload.len = (int)m->opt.will_len;
+		will.qos = m->opt.will_qos;
+		will.retained = m->opt.will_retain ? 1 : 0;
+		co.will = &will;
+	}
+
+	prc = MQTTAsync_connect(m->client, &co);
+	MQTTProperties_free(&props);
+	if (prc != MQTTASYNC_SUCCESS) {
+		op_drop(op);
+		ff_log_error(LOG_COMP, "event=connect_failed url=%s rc=%d", m->opt.url, prc);
+		return FF_ERR_MQTT;
+	}
+	rc = op_wait(op, m->opt.connect_timeout_ms + 1000);
+	if (rc != FF_OK)
+		ff_log_warn(LOG_COMP, "event=connect_failed url=%s client=%s err=\"%s\"", m->opt.url,
+			    m->opt.client_id, ff_strerror(rc));
+	return rc;
+}
+
+int ff_mqtt_publish(ff_mqtt *m, const char *topic, const void *payload, size_t len, int qos,
+		    bool retain, int timeout_ms)
+{
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	MQTTAsync_message msg = MQTTAsync_message_initializer;
+	ff_mqtt_op *op;
+	int prc;
+
+	if (!m || !topic || !*topic || qos < 0 || qos > 2 || (len && !payload) || len > INT32_MAX ||
+	    strpbrk(topic, "+#") || timeout_ms < 0)
+		return FF_ERR_INVAL;
+	if (!MQTTAsync_isConnected(m->client))
+		return FF_ERR_STATE;
+	op = op_new(m);
+	if (!op)
+		return FF_ERR_NOMEM;
+	msg.payload = (void *)payload;
+	msg.payloadlen = (int)len;
+	msg.qos = qos;
+	msg.retained = retain ? 1 : 0;
+	ro.onSuccess5 = on_ok5;
+	ro.onFailure5 = on_fail5;
+	ro.context = op;
+	prc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
+	if (prc != MQTTASYNC_SUCCESS) {
+		op_drop(op);
+		ff_log_warn(LOG_COMP, "event=publish_failed topic=%s rc=%d", topic, prc);
+		return prc == MQTTASYNC_DISCONNECTED ? FF_ERR_STATE : FF_ERR_MQTT;
+	}
+	return op_wait(op, timeout_ms);
+}
+
+int ff_mqtt_subscribe(ff_mqtt *m, const char *filter, int qos, int timeout_ms)
+{
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	ff_mqtt_op *op;
+	int prc;
+
+	if (!m || !filter || !*filter || qos < 0 || qos > 2 || timeout_ms < 0)
+		return FF_ERR_INVAL;
+	if (!MQTTAsync_isConnected(m->client))
+		return FF_ERR_STATE;
+	op = op_new(m);
+	if (!op)
+		return FF_ERR_NOMEM;
+	ro.onSuccess5 = on_ok5;
+	ro.onFailure5 = on_fail5;
+	ro.context = op;
+	prc = MQTTAsync_subscribe(m->client, filter, qos, &ro);
+	if (prc != MQTTASYNC_SUCCESS) {
+		op_drop(op);
+		return prc == MQTTASYNC_BAD_UTF8_STRING ? FF_ERR_INVAL : FF_ERR_MQTT;
+	}
+	return op_wait(op, timeout_ms);
+}
+
+int ff_mqtt_disconnect(ff_mqtt *m, int timeout_ms)
+{
+	MQTTAsync_disconnectOptions dc = MQTTAsync_disconnectOptions_initializer5;
+	ff_mqtt_op *op;
+	int prc;
+
+	if (!m || timeout_ms < 0)
+		return FF_ERR_INVAL;
+	if (!MQTTAsync_isConnected(m->client))
+		return FF_ERR_STATE;
+	op = op_new(m);
+	if (!op)
+		return FF_ERR_NOMEM;
+	dc.timeout = timeout_ms;
+	dc.onSuccess5 = on_ok5;
+	dc.onFailure5 = on_fail5;
+	dc.context = op;
+	prc = MQTTAsync_disconnect(m->client, &dc);
+	if (prc != MQTTASYNC_SUCCESS) {
+		op_drop(op);
+		return prc == MQTTASYNC_DISCONNECTED ? FF_ERR_STATE : FF_ERR_MQTT;
+	}
+	return op_wait(op, timeout_ms + 1000);
+}
+
+bool ff_mqtt_is_connected(const ff_mqtt *m)
+{
+	return m && MQTTAsync_isConnected(m->client);
+}
+
+void ff_mqtt_destroy(ff_mqtt *m)
+{
+	if (!m)
+		return;
+	MQTTAsync_destroy(&m->client); /* no callback runs after this */
+	while (m->ops) {
+		ff_mqtt_op *next = m->ops->next;
+		free(m->ops);
+		m->ops = next;
+	}
+	pthread_cond_destroy(&m->cv);
+	pthread_mutex_destroy(&m->mu);
+	free_strings(&m->opt);
+	free(m);
+}

@@ -1,0 +1,602 @@
+/* Table-driven configuration parser (facefleet/config.h). */
+#include "facefleet/config.h"
+#include "facefleet/error.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define FF_CFG_LINE_MAX 4096
+
+static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	if (!errbuf || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(errbuf, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static const char *type_name(ff_config_type t)
+{
+	switch (t) {
+	case FF_CFG_STRING: return "string";
+	case FF_CFG_PATH: return "path";
+	case FF_CFG_INT: return "int";
+	case FF_CFG_INT64: return "int";
+	case FF_CFG_BOOL: return "bool";
+	case FF_CFG_DOUBLE: return "number";
+	}
+	return "?";
+}
+
+static bool has_range(const ff_config_field *f)
+{
+	return !(f->min == 0 && f->max == 0);
+}
+
+/* Keys compare with '-' == '_' so that --min-face-px works. */
+static bool key_eq(const char *a, const char *b, size_t blen)
+{
+	size_t i;
+	for (i = 0; i < blen && a[i]; i++) {
+		char x = a[i] == '-' ? '_' : a[i];
+		char y = b[i] == '-' ? '_' : b[i];
+		if (x != y)
+			return false;
+	}
+	return i == blen && a[i] == '\0';
+}
+
+static const ff_config_field *find_field(const ff_config_field *fields, const char *key,
+					 size_t keylen)
+{
+	for (const ff_config_field *f = fields; f->key; f++)
+		if (key_eq(f->key, key, keylen))
+			return f;
+	return NULL;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static char *join_dir(const char *base_file, const char *rel)
+{
+	const char *slash = base_file ? strrchr(base_file, '/') : NULL;
+	size_t dlen, rlen = strlen(rel);
+	char *p;
+
+	if (!slash || rel[0] == '/')
+		return strdup(rel);
+	dlen = (size_t)(slash - base_file);
+	p = malloc(dlen + 1 + rlen + 1);
+	if (!p)
+		return NULL;
+	memcpy(p, base_file, dlen);
+	p[dlen] = '/';
+	memcpy(p + dlen + 1, rel, rlen + 1);
+	return p;
+}
+
+/* Parses value for f and stores it. where: "file:line" or "command line".
+ * base_file: for PATH resolution (NULL: keep as given). */
+static int store_value(const ff_config_field *f, void *obj, const char *value, const char *where,
+		       const char *base_file, char *errbuf, size_t errlen)
+{
+	char *member = (char *)obj + f->offset;
+	char *end = NULL;
+
+	switch (f->type) {
+	case FF_CFG_STRING:
+	case FF_CFG_PATH: {
+		size_t len = strlen(value);
+		char *copy;
+		if (has_range(f) && ((double)len < f->min || (double)len > f->max)) {
+			seterr(errbuf, errlen, "%s: key '%s': length %zu is outside %.0f..%.0f", where,
+			       f->key, len, f->min, f->max);
+			return FF_ERR_CONFIG;
+		}
+		copy = (f->type == FF_CFG_PATH && *value) ? join_dir(base_file, value) : strdup(value);
+		if (!copy)
+			return FF_ERR_NOMEM;
+		free(*(char **)member);
+		*(char **)member = copy;
+		return FF_OK;
+	}
+	case FF_CFG_INT:
+	case FF_CFG_INT64: {
+		long long v;
+		errno = 0;
+		v = strtoll(value, &end, 0);
+		if (!*value || *end) {
+			seterr(errbuf, errlen, "%s: key '%s': '%s' is not an integer", where, f->key,
+			       value);
+			return FF_ERR_CONFIG;
+		}
+		if (errno == ERANGE || (f->type == FF_CFG_INT && (v < INT_MIN || v > INT_MAX))) {
+			seterr(errbuf, errlen, "%s: key '%s': %s does not fit an integer", where,
+			       f->key, value);
+			return FF_ERR_CONFIG;
+		}
+		if (has_range(f) && ((double)v < f->min || (double)v > f->max)) {
+			seterr(errbuf, errlen, "%s: key '%s': %lld is out of range %.0f..%.0f", where,
+			       f->key, v, f->min, f->max);
+			return FF_ERR_CONFIG;
+		}
+		if (f->type == FF_CFG_INT)
+			*(int *)member = (int)v;
+		else
+			*(int64_t *)member = (int64_t)v;
+		return FF_OK;
+	}
+	case FF_CFG_BOOL: {
+		bool b;
+		if (parse_bool(value, &b) != 0) {
+			seterr(errbuf, errlen,
+			       "%s: key '%s': '%s' is not a boolean (true/false, yes/no, on/off, 1/0)",
+			       where, f->key, value);
+			return FF_ERR_CONFIG;
+		}
+		*(bool *)member = b;
+		return FF_OK;
+	}
+	case FF_CFG_DOUBLE: {
+		double d;
+		errno = 0;
+		d = strtod(value, &end);
+		if (!*value || *end || errno == ERANGE || !isfinite(d)) {
+			seterr(errbuf, errlen, "%s: key '%s': '%s' is not a finite number", where,
+			       f->key, value);
+			return FF_ERR_CONFIG;
+		}
+		if (has_range(f) && (d < f->min || d > f->max)) {
+			seterr(errbuf, errlen, "%s: key '%s': %g is out of range %g..%g", where, f->key,
+			       d, f->min, f->max);
+			return FF_ERR_CONFIG;
+		}
+		*(double *)member = d;
+		return FF_OK;
+	}
+	}
+	seterr(errbuf, errlen, "%s: key '%s': bad field type in table", where, f->key);
+	return FF_ERR_CONFIG;
+}
+
+int ff_config_defaults(const ff_config_field *fields, void *obj, char *errbuf, size_t errlen)
+{
+	if (!fields || !obj)
+		return FF_ERR_INVAL;
+	for (const ff_config_field *f = fields; f->key; f++) {
+		char *member = (char *)obj + f->offset;
+		int rc;
+		if (f->def) {
+			rc = store_value(f, obj, f->def, "default", NULL, errbuf, errlen);
+			if (rc != FF_OK)
+				return rc;
+			continue;
+		}
+		switch (f->type) {
+		case FF_CFG_STRING:
+		case FF_CFG_PATH:
+			free(*(char **)member);
+			*(char **)member = NULL;
+			break;
+		case FF_CFG_INT: *(int *)member = 0; break;
+		case FF_CFG_INT64: *(int64_t *)member = 0; break;
+		case FF_CFG_BOOL: *(bool *)member = false; break;
+		case FF_CFG_DOUBLE: *(double *)member = 0.0; break;
+		}
+	}
+	return FF_OK;
+}
+
+int ff_config_set(const ff_config_field *fields, void *obj, const char *key, const char *value,
+		  const char *origin, char *errbuf, size_t errlen)
+{
+	const ff_config_field *f;
+	if (!fields || !obj || !key || !value)
+		return FF_ERR_INVAL;
+	if (!origin)
+		origin = "command line";
+	f = find_field(fields, key, strlen(key));
+	if (!f) {
+		seterr(errbuf, errlen, "%s: unknown key '%s'", origin, key);
+		return FF_ERR_CONFIG;
+	}
+	return store_value(f, obj, value, origin, NULL, errbuf, errlen);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Parses text line by line. path: for PATH resolution and messages (name). */
+static int load_text(const ff_config_field *fields, void *obj, const char *text, const char *name,
+		     const char *path, char *errbuf, size_t errlen)
+{
+	size_t nfields = 0;
+	int *seen_at = NULL;
+	int rc = FF_OK, lineno = 0;
+	const char *p = text;
+	char line[FF_CFG_LINE_MAX];
+	char where[512];
+
+	for (const ff_config_field *f = fields; f->key; f++)
+		nfields++;
+	seen_at = calloc(nfields + 1, sizeof(*seen_at));
+	if (!seen_at)
+		return FF_ERR_NOMEM;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char *s, *eq, *key, *value;
+		const ff_config_field *f;
+
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%d", name, lineno);
+		if (len >= sizeof(line)) {
+			seterr(errbuf, errlen, "%s: line longer than %zu bytes", where, sizeof(line) - 1);
+			rc = FF_ERR_CONFIG;
+			goto out;
+		}
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p = nl ? nl + 1 : p + len;
+
+		s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		eq = strchr(s, '=');
+		if (!eq) {
+			seterr(errbuf, errlen, "%s: expected 'key = value', got '%s'", where, s);
+			rc = FF_ERR_CONFIG;
+			goto out;
+		}
+		*eq = '\0';
+		key = trim(s);
+		value = trim(eq + 1);
+		if (*key == '\0') {
+			seterr(errbuf, errlen, "%s: missing key before '='", where);
+			rc = FF_ERR_CONFIG;
+			goto out;
+		}
+		if (value[0] == '"') {
+			size_t vlen = strlen(value);
+			if (vlen < 2 || value[vlen - 1] != '"') {
+				seterr(errbuf, errlen, "%s: key '%s': unterminated quoted value", where, key);
+				rc = FF_ERR_CONFIG;
+				goto out;
+			}
+			value[vlen - 1] = '\0';
+			value++;
+		}
+		f = find_field(fields, key, strlen(key));
+		if (!f || strchr(key, '-')) {
+			seterr(errbuf, errlen, "%s: unknown key '%s'", where, key);
+			rc = FF_ERR_CONFIG;
+			goto out;
+		}
+		if (seen_at[f - fields]) {
+			seterr(errbuf, errlen, "%s: duplicate key '%s' (first set at line %d)", where,
+			       f->key, seen_at[f - fields]);
+			rc = FF_ERR_CONFIG;
+			goto out;
+		}
+		seen_at[f - fields] = lineno;
+		rc = store_value(f, obj, value, where, path, errbuf, errlen);
+		if (rc != FF_OK)
+			goto out;
+	}
+out:
+	free(seen_at);
+	return rc;
+}
+
+int ff_config_load_string(const ff_config_field *fields, void *obj, const char *text,
+			  const char *name, char *errbuf, size_t errlen)
+{
+	if (!fields || !obj || !text)
+		return FF_ERR_INVAL;
+	return load_text(fields, obj, text, name ? name : "<string>", NULL, errbuf, errlen);
+}
+
+int ff_config_load_file(const ff_config_field *fields, void *obj, const char *path,
+			char *errbuf, size_t errlen)
+{
+	FILE *fp = NULL;
+	char *text = NULL;
+	size_t cap = 0, len = 0;
+	int rc = FF_OK;
+
+	if (!fields || !obj || !path)
+		return FF_ERR_INVAL;
+	fp = fopen(path, "rb");
+	if (!fp) {
+		int e = errno;
+		seterr(errbuf, errlen, "%s: cannot open: %s", path, strerror(e));
+		return e == ENOENT ? FF_ERR_NOTFOUND : FF_ERR_IO;
+	}
+	for (;;) {
+		size_t n;
+		if (len + 4096 + 1 > cap) {
+			char *grown;
+			cap = cap ? cap * 2 : 8192;
+			if (cap > (16u << 20)) {
+				seterr(errbuf, errlen, "%s: file larger than 16 MiB", path);
+				rc = FF_ERR_CONFIG;
+				goto out;
+			}
+			grown = realloc(text, cap);
+			if (!grown) {
+				rc = FF_ERR_NOMEM;
+				goto out;
+			}
+			text = grown;
+		}
+		n = fread(text + len, 1, cap - len - 1, fp);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(fp)) {
+		seterr(errbuf, errlen, "%s: read error", path);
+		rc = FF_ERR_IO;
+		goto out;
+	}
+	text[len] = '\0';
+	if (strlen(text) != len) {
+		seterr(errbuf, errlen, "%s: contains a NUL byte", path);
+		rc = FF_ERR_CONFIG;
+		goto out;
+	}
+	rc = load_text(fields, obj, text, path, path, errbuf, errlen);
+out:
+	free(text);
+	fclose(fp);
+	return rc;
+}
+
+int ff_config_check_required(const ff_config_field *fields, const void *obj, char *errbuf,
+			     size_t errlen)
+{
+	for (const ff_config_field *f = fields; f->key; f++) {
+		const char *member = (const char *)obj + f->offset;
+		if (!(f->flags & FF_CFG_REQUIRED))
+			continue;
+		if (f->type == FF_CFG_STRING || f->type == FF_CFG_PATH) {
+			const char *v = *(char *const *)member;
+			if (!v || !*v) {
+				seterr(errbuf, errlen, "missing required setting '%s' (%s)", f->key,
+				       f->help ? f->help : type_name(f->type));
+				return FF_ERR_CONFIG;
+			}
+		}
+	}
+	return FF_OK;
+}
+
+int ff_config_parse_args(const ff_config_field *fields, void *obj, int argc, char **argv,
+			 ff_config_args *out, char *errbuf, size_t errlen)
+{
+	ff_config_args args = { NULL, false, 0, NULL };
+	int rc, i, npos = 0;
+	bool opts_done = false;
+
+	if (!fields || !obj || argc < 0 || (argc > 0 && !argv))
+		return FF_ERR_INVAL;
+	rc = ff_config_defaults(fields, obj, errbuf, errlen);
+	if (rc != FF_OK)
+		goto out;
+
+	/* pass 1: --config and --help, so the file applies before any override */
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0)
+			break;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			args.help = true;
+		} else if (strcmp(a, "--config") == 0) {
+			if (i + 1 >= argc) {
+				seterr(errbuf, errlen, "command line: --config needs a file name");
+				rc = FF_ERR_CONFIG;
+				goto out;
+			}
+			args.config_path = argv[++i];
+		} else if (strncmp(a, "--config=", 9) == 0) {
+			args.config_path = a + 9;
+		} else if (strcmp(a, "--set") == 0) {
+			i++; /* skip its argument */
+		}
+	}
+	if (args.config_path) {
+		rc = ff_config_load_file(fields, obj, args.config_path, errbuf, errlen);
+		if (rc != FF_OK)
+			goto out;
+	}
+
+	/* pass 2: overrides in order, positionals to the front */
+	for (i = 1; i < argc; i++) {
+		char *a = argv[i];
+		const char *key, *value = NULL;
+		size_t keylen;
+		const ff_config_field *f;
+
+		if (opts_done || a[0] != '-' || strcmp(a, "-") == 0) {
+			argv[1 + npos++] = a;
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			opts_done = true;
+			continue;
+		}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+			continue;
+		if (strcmp(a, "--config") == 0) {
+			i++;
+			continue;
+		}
+		if (strncmp(a, "--config=", 9) == 0)
+			continue;
+		if (strcmp(a, "--set") == 0) {
+			const char *eq;
+			if (i + 1 >= argc || !(eq = strchr(argv[i + 1], '=')) || eq == argv[i + 1]) {
+				seterr(errbuf, errlen, "command line: --set needs key=value");
+				rc = FF_ERR_CONFIG;
+				goto out;
+			}
+			key = argv[++i];
+			keylen = (size_t)(eq - key);
+			value = eq + 1;
+		} else if (strncmp(a, "--", 2) == 0) {
+			const char *eq = strchr(a + 2, '=');
+			key = a + 2;
+			keylen = eq ? (size_t)(eq - key) : strlen(key);
+			if (eq)
+				value = eq + 1;
+		} else {
+			seterr(errbuf, errlen, "command line: unknown option '%s'", a);
+			rc = FF_ERR_CONFIG;
+			goto out;
+		}
+
+		f = find_field(fields, key, keylen);
+		if (!f && !value && keylen > 3 && strncmp(key, "no-", 3) == 0) {
+			f = find_field(fields, key + 3, keylen - 3);
+			if (f && f->type == FF_CFG_BOOL) {
+				*(bool *)((char *)obj + f->offset) = false;
+				continue;
+			}
+			f = NULL;
+		}
+		if (!f) {
+			seterr(errbuf, errlen, "command line: unknown key '%.*s'", (int)keylen, key);
+			rc = FF_ERR_CONFIG;
+			goto out;
+		}
+		if (!value) {
+			if (f->type == FF_CFG_BOOL) {
+				value = "true";
+			} else if (i + 1 < argc) {
+				value = argv[++i];
+			} else {
+				seterr(errbuf, errlen, "command line: key '%s' needs a value", f->key);
+				rc = FF_ERR_CONFIG;
+				goto out;
+			}
+		}
+		rc = store_value(f, obj, value, "command line", NULL, errbuf, errlen);
+		if (rc != FF_OK)
+			goto out;
+	}
+	if (!args.help) {
+		rc = ff_config_check_required(fields, obj, errbuf, errlen);
+		if (rc != FF_OK)
+			goto out;
+	}
+out:
+	args.npositional = npos;
+	args.positional = argc > 0 ? argv + 1 : NULL;
+	if (out)
+		*out = args;
+	return rc;
+}
+
+void ff_config_help(const ff_config_field *fields, FILE *out)
+{
+	for (const ff_config_field *f = fields; f->key; f++) {
+		char opt[96];
+		snprintf(opt, sizeof(opt), "--%s=<%s>", f->key, type_name(f->type));
+		fprintf(out, "  %-32s %s", opt, f->help ? f->help : "");
+		if (f->def || has_range(f) || (f->flags & FF_CFG_REQUIRED)) {
+			const char *sep = "";
+			fputs(" (", out);
+			if (f->flags & FF_CFG_REQUIRED) {
+				fputs("required", out);
+				sep = "; ";
+			}
+			if (f->def) {
+				fprintf(out, "%sdefault: %s", sep, *f->def ? f->def : "\"\"");
+				sep = "; ";
+			}
+			if (has_range(f)) {
+				if (f->type == FF_CFG_STRING || f->type == FF_CFG_PATH)
+					fprintf(out, "%slength %g..%g", sep, f->min, f->max);
+				else
+					fprintf(out, "%srange %g..%g", sep, f->min, f->max);
+			}
+			fputc(')', out);
+		}
+		fputc('\n', out);
+	}
+}
+
+void ff_config_dump(const ff_config_field *fields, const void *obj, FILE *out)
+{
+	for (const ff_config_field *f = fields; f->key; f++) {
+		const char *member = (const char *)obj + f->offset;
+		if (f->flags & FF_CFG_SECRET) {
+			fprintf(out, "%s = ***\n", f->key);
+			continue;
+		}
+		switch (f->type) {
+		case FF_CFG_STRING:
+		case FF_CFG_PATH: {
+			const char *v = *(char *const *)member;
+			fprintf(out, "%s = \"%s\"\n", f->key, v ? v : "");
+			break;
+		}
+		case FF_CFG_INT: fprintf(out, "%s = %d\n", f->key, *(const int *)member); break;
+		case FF_CFG_INT64:
+			fprintf(out, "%s = %lld\n", f->key, (long long)*(const int64_t *)member);
+			break;
+		case FF_CFG_BOOL:
+			fprintf(out, "%s = %s\n", f->key, *(const bool *)member ? "true" : "false");
+			break;
+		case FF_CFG_DOUBLE: fprintf(out, "%s = %.17g\n", f->key, *(const double *)member); break;
+		}
+	}
+}
+
+void ff_config_free(const ff_config_field *fields, void *obj)
+{
+	if (!fields || !obj)
+		return;
+	for (const ff_config_field *f = fields; f->key; f++) {
+		if (f->type == FF_CFG_STRING || f->type == FF_CFG_PATH) {
+			char **member = (char **)((char *)obj + f->offset);
+			free(*member);
+			*member = NULL;
+		}
+	}
+}

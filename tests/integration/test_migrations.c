@@ -1,0 +1,226 @@
+/* backend_migrations: backend/migrations applied to the real PostgreSQL of
+ * deploy/stack, in a scratch database: twice (the second applies nothing),
+ * the tables exist, (device_id, seq) is unique and audit_log is append-only. */
+#include "ff_test.h"
+
+#include "facefleet/error.h"
+#include "migrate.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static PGconn *admin; /* the stack's facefleet database */
+static PGconn *db;    /* the scratch database */
+static char dbname[64];
+
+static PGconn *connect_to(const char *dbn)
+{
+	const char *keys[] = { "dbname", "dbname", NULL };
+	const char *vals[] = { ff_test_env_get("FF_PG_CONNINFO"), dbn, NULL };
+	/* expand_dbname=1: the first dbname is the conninfo, the second overrides it */
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "connect: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int exec_ok(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (!ok)
+		fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	return ok;
+}
+
+static int suite_init(void)
+{
+	char sql[128];
+	const char *ci = ff_test_env_get("FF_PG_CONNINFO");
+	if (!ci) {
+		fprintf(stderr, "FF_PG_CONNINFO missing: is the stack up?\n");
+		return 1;
+	}
+	admin = PQconnectdb(ci);
+	if (PQstatus(admin) != CONNECTION_OK) {
+		fprintf(stderr, "connect %s: %s", ci, PQerrorMessage(admin));
+		return 1;
+	}
+	snprintf(dbname, sizeof(dbname), "ff_test_migrations_%ld", (long)getpid());
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", dbname);
+	if (!exec_ok(admin, sql))
+		return 1;
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", dbname);
+	if (!exec_ok(admin, sql))
+		return 1;
+	db = connect_to(dbname);
+	return db ? 0 : 1;
+}
+
+static int suite_cleanup(void)
+{
+	char sql[128];
+	PQfinish(db);
+	db = NULL;
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", dbname);
+	exec_ok(admin, sql);
+	PQfinish(admin);
+	admin = NULL;
+	return 0;
+}
+
+static void test_apply_twice(void)
+{
+	char err[512] = "";
+	int applied = -1;
+	int rc = ff_store_migrate(db, NULL, &applied, err, sizeof(err));
+	if (rc != FF_OK)
+		fprintf(stderr, "migrate: %s\n", err);
+	CU_ASSERT_EQUAL_FATAL(rc, FF_OK);
+	CU_ASSERT(applied >= 1);
+	CU_ASSERT(ff_store_schema_version(db) >= 1);
+
+	applied = -1;
+	CU_ASSERT_EQUAL(ff_store_migrate(db, NULL, &applied, err, sizeof(err)), FF_OK);
+	CU_ASSERT_EQUAL(applied, 0);
+}
+
+static void test_tables_exist(void)
+{
+	static const char *const tables[] = { "devices", "identities", "face_templates",
+					      "recognition_events", "audit_log",
+					      "schema_migrations" };
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		const char *params[1] = { tables[i] };
+		PGresult *r = PQexecParams(db,
+					   "SELECT count(*) FROM information_schema.tables "
+					   "WHERE table_schema = 'public' AND table_name = $1",
+					   1, NULL, params, NULL, NULL, 0);
+		CU_ASSERT_EQUAL_FATAL(PQresultStatus(r), PGRES_TUPLES_OK);
+		if (strcmp(PQgetvalue(r, 0, 0), "1") != 0)
+			fprintf(stderr, "table %s missing\n", tables[i]);
+		CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 0), "1");
+		PQclear(r);
+	}
+}
+
+static const char *insert_event_sql =
+	"INSERT INTO recognition_events (device_id, site_id, seq, capture_time, decision, "
+	"model_id) VALUES ($1, 'site-a', $2::bigint, now(), 'unknown', 'vqvae-test')";
+
+static void test_unique_device_seq(void)
+{
+	const char *dev[1] = { "dev-0001" };
+	const char *p1[2] = { "dev-0001", "41" };
+	const char *p2[2] = { "dev-0001", "42" };
+	PGresult *r;
+
+	r = PQexecParams(db, "INSERT INTO devices (device_id, site_id) VALUES ($1, 'site-a')", 1,
+			 NULL, dev, NULL, NULL, 0);
+	CU_ASSERT_EQUAL(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+
+	r = PQexecParams(db, insert_event_sql, 2, NULL, p1, NULL, NULL, 0);
+	CU_ASSERT_EQUAL(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	r = PQexecParams(db, insert_event_sql, 2, NULL, p2, NULL, NULL, 0);
+	CU_ASSERT_EQUAL(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+
+	/* the same (device, seq) again: unique_violation */
+	r = PQexecParams(db, insert_event_sql, 2, NULL, p1, NULL, NULL, 0);
+	CU_ASSERT_EQUAL(PQresultStatus(r), PGRES_FATAL_ERROR);
+	CU_ASSERT_STRING_EQUAL(PQresultErrorField(r, PG_DIAG_SQLSTATE), "23505");
+	CU_ASSERT_STRING_EQUAL(PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME),
+			       "recognition_events_device_seq_key");
+	PQclear(r);
+
+	/* an unknown device is refused by the foreign key */
+	{
+		const char *p3[2] = { "dev-unknown", "1" };
+		r = PQexecParams(db, insert_event_sql, 2, NULL, p3, NULL, NULL, 0);
+		CU_ASSERT_STRING_EQUAL(PQresultErrorField(r, PG_DIAG_SQLSTATE), "23503");
+		PQclear(r);
+	}
+	r = PQexec(db, "SELECT count(*) FROM recognition_events");
+	CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 0), "2");
+	PQclear(r);
+}
+
+static void test_audit_append_only(void)
+{
+	const char *p[3] = { "test", "device.provision", "dev-0001" };
+	PGresult *r = PQexecParams(db,
+				   "INSERT INTO audit_log (actor, action, subject) VALUES ($1, $2, $3)",
+				   3, NULL, p, NULL, NULL, 0);
+	CU_ASSERT_EQUAL(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	r = PQexec(db, "UPDATE audit_log SET actor = 'mallory'");
+	CU_ASSERT_EQUAL(PQresultStatus(r), PGRES_FATAL_ERROR);
+	PQclear(r);
+	r = PQexec(db, "DELETE FROM audit_log");
+	CU_ASSERT_EQUAL(PQresultStatus(r), PGRES_FATAL_ERROR);
+	PQclear(r);
+	r = PQexec(db, "TRUNCATE audit_log");
+	CU_ASSERT_EQUAL(PQresultStatus(r), PGRES_FATAL_ERROR);
+	PQclear(r);
+	r = PQexec(db, "SELECT actor FROM audit_log");
+	CU_ASSERT_EQUAL(PQntuples(r), 1);
+	CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 0), "test");
+	PQclear(r);
+}
+
+static void test_bad_dir(void)
+{
+	char err[256] = "";
+	char dir[] = "/tmp/ff_mig_XXXXXX";
+	char path[128];
+	FILE *fp;
+
+	CU_ASSERT_EQUAL(ff_store_migrate(db, "/nonexistent/migrations", NULL, err, sizeof(err)),
+			FF_ERR_NOTFOUND);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/1_bad.sql", dir);
+	fp = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fputs("SELECT 1;\n", fp);
+	fclose(fp);
+	CU_ASSERT_EQUAL(ff_store_migrate(db, dir, NULL, err, sizeof(err)), FF_ERR_FORMAT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "NNN_name.sql"));
+	unlink(path);
+
+	/* a failing file rolls back entirely and is not recorded */
+	snprintf(path, sizeof(path), "%s/900_broken.sql", dir);
+	fp = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	fputs("CREATE TABLE half_done (x int);\nSELECT no_such_function();\n", fp);
+	fclose(fp);
+	CU_ASSERT_EQUAL(ff_store_migrate(db, dir, NULL, err, sizeof(err)), FF_ERR_DB);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "900_broken.sql"));
+	{
+		PGresult *r = PQexec(db, "SELECT to_regclass('half_done') IS NULL, "
+					 "(SELECT count(*) FROM schema_migrations WHERE version = 900)");
+		CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 0), "t");
+		CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 1), "0");
+		PQclear(r);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
+static CU_TestInfo migration_tests[] = {
+	{ "apply_twice", test_apply_twice },
+	{ "tables_exist", test_tables_exist },
+	{ "unique_device_seq", test_unique_device_seq },
+	{ "audit_append_only", test_audit_append_only },
+	{ "bad_dir", test_bad_dir },
+	CU_TEST_INFO_NULL,
+};
+FF_TEST_SUITES({ "migrations", suite_init, suite_cleanup, NULL, NULL, migration_tests });

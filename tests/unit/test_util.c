@@ -1,0 +1,134 @@
+/* unit_util: ff_strerror and the ff_log line format. */
+#include "ff_test.h"
+
+#include "facefleet/error.h"
+#include "facefleet/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static void test_strerror_all_codes(void)
+{
+	for (int e = 0; e > FF_ERR__LAST; e--) {
+		const char *s = ff_strerror(e);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+		CU_ASSERT_STRING_NOT_EQUAL(s, "unknown error");
+		/* every code has its own text */
+		for (int o = 0; o > e; o--)
+			CU_ASSERT_STRING_NOT_EQUAL(s, ff_strerror(o));
+	}
+	CU_ASSERT_STRING_EQUAL(ff_strerror(FF_ERR_AUTH), "authentication or authorisation refused");
+}
+
+static void test_strerror_unknown(void)
+{
+	CU_ASSERT_STRING_EQUAL(ff_strerror(FF_ERR__LAST), "unknown error");
+	CU_ASSERT_STRING_EQUAL(ff_strerror(-1000), "unknown error");
+	CU_ASSERT_STRING_EQUAL(ff_strerror(5), "unknown error");
+}
+
+static size_t fmt(char *buf, size_t len, const struct timespec *ts, ff_log_level lvl,
+		  const char *comp, const char *f, ...) __attribute__((format(printf, 6, 7)));
+static size_t fmt(char *buf, size_t len, const struct timespec *ts, ff_log_level lvl,
+		  const char *comp, const char *f, ...)
+{
+	va_list ap;
+	size_t n;
+	va_start(ap, f);
+	n = ff_log_format(buf, len, ts, lvl, comp, f, ap);
+	va_end(ap);
+	return n;
+}
+
+static void test_log_format(void)
+{
+	/* 2026-11-23T17:40:00.123Z */
+	struct timespec ts = { .tv_sec = 1795455600, .tv_nsec = 123456789 };
+	char buf[256];
+	size_t n = fmt(buf, sizeof(buf), &ts, FF_LOG_INFO, "device", "event=start seq=%d", 42);
+	CU_ASSERT_STRING_EQUAL(buf, "2026-11-23T17:40:00.123Z info device event=start seq=42\n");
+	CU_ASSERT_EQUAL(n, strlen(buf));
+
+	fmt(buf, sizeof(buf), &ts, FF_LOG_ERROR, NULL, "a=1");
+	CU_ASSERT_STRING_EQUAL(buf, "2026-11-23T17:40:00.123Z error - a=1\n");
+
+	/* one call is one line: embedded newlines become spaces */
+	fmt(buf, sizeof(buf), &ts, FF_LOG_WARN, "mqtt", "msg=two\nlines");
+	CU_ASSERT_STRING_EQUAL(buf, "2026-11-23T17:40:00.123Z warn mqtt msg=two lines\n");
+}
+
+static void test_log_truncation(void)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 0 };
+	char buf[48];
+	size_t n = fmt(buf, sizeof(buf), &ts, FF_LOG_DEBUG, "x", "%s",
+		       "a very long value that does not fit in the buffer at all");
+	CU_ASSERT_EQUAL(n, sizeof(buf) - 1);
+	CU_ASSERT_EQUAL(strlen(buf), sizeof(buf) - 1);
+	CU_ASSERT_EQUAL(buf[n - 1], '\n');
+	CU_ASSERT_EQUAL(memcmp(buf + n - 4, "...", 3), 0);
+	CU_ASSERT_EQUAL(strncmp(buf, "1970-01-01T00:00:00.000Z debug x a very", 39), 0);
+}
+
+static void test_log_level_filter(void)
+{
+	char line[512] = { 0 };
+	FILE *fp = tmpfile();
+	ff_log_level saved = ff_log_get_level();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+	ff_log_set_stream(fp);
+	ff_log_set_level(FF_LOG_WARN);
+	ff_log_info("test", "event=hidden");
+	ff_log_warn("test", "event=shown n=%d", 7);
+	ff_log_set_stream(NULL);
+	ff_log_set_level(saved);
+	rewind(fp);
+	CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof(line), fp));
+	CU_ASSERT_PTR_NOT_NULL(strstr(line, " warn test event=shown n=7\n"));
+	CU_ASSERT_EQUAL(strlen(line), 24 + strlen(" warn test event=shown n=7\n"));
+	CU_ASSERT_EQUAL(line[10], 'T');
+	CU_ASSERT_EQUAL(line[23], 'Z');
+	CU_ASSERT_PTR_NULL(fgets(line, sizeof(line), fp)); /* the info line was dropped */
+	fclose(fp);
+}
+
+static void test_log_level_parse(void)
+{
+	ff_log_level l = FF_LOG_INFO;
+	CU_ASSERT_EQUAL(ff_log_level_parse("DEBUG", &l), FF_OK);
+	CU_ASSERT_EQUAL(l, FF_LOG_DEBUG);
+	CU_ASSERT_EQUAL(ff_log_level_parse("warning", &l), FF_OK);
+	CU_ASSERT_EQUAL(l, FF_LOG_WARN);
+	CU_ASSERT_EQUAL(ff_log_level_parse("loud", &l), FF_ERR_INVAL);
+	CU_ASSERT_EQUAL(l, FF_LOG_WARN);
+	CU_ASSERT_STRING_EQUAL(ff_log_level_name(FF_LOG_ERROR), "error");
+	CU_ASSERT_STRING_EQUAL(ff_log_level_name((ff_log_level)99), "?");
+}
+
+static void test_log_quote(void)
+{
+	char buf[64];
+	CU_ASSERT_STRING_EQUAL(ff_log_quote(buf, sizeof(buf), "plain"), "plain");
+	CU_ASSERT_STRING_EQUAL(ff_log_quote(buf, sizeof(buf), "two words"), "\"two words\"");
+	CU_ASSERT_STRING_EQUAL(ff_log_quote(buf, sizeof(buf), "a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
+	CU_ASSERT_STRING_EQUAL(ff_log_quote(buf, sizeof(buf), ""), "\"\"");
+	CU_ASSERT_STRING_EQUAL(ff_log_quote(buf, sizeof(buf), NULL), "\"\"");
+	CU_ASSERT_STRING_EQUAL(ff_log_quote(buf, 6, "a b c d e f"), "\"a b\"");
+}
+
+static CU_TestInfo error_tests[] = {
+	{ "strerror_all_codes", test_strerror_all_codes },
+	{ "strerror_unknown", test_strerror_unknown },
+	CU_TEST_INFO_NULL,
+};
+static CU_TestInfo log_tests[] = {
+	{ "format", test_log_format },
+	{ "truncation", test_log_truncation },
+	{ "level_filter", test_log_level_filter },
+	{ "level_parse", test_log_level_parse },
+	{ "quote", test_log_quote },
+	CU_TEST_INFO_NULL,
+};
+FF_TEST_SUITES({ "error", NULL, NULL, NULL, NULL, error_tests },
+	       { "log", NULL, NULL, NULL, NULL, log_tests });
