@@ -78,14 +78,21 @@ class FfnModule(torch.nn.Module):
                 x = x.reshape(*x.shape[:-1], x.shape[-1], 1, 1) if x.dim() > 1 else x.reshape(-1, 1, 1)
         return x
 
-    def forward(self, *inputs):
+    def forward(self, *inputs, taps=None):
+        """Runs the graph on NHWC inputs; returns the outputs (NHWC) and, when
+        `taps` lists tensor ids, also {id: activation} (NCHW when 4-D), for
+        feature-level distillation. taps="all" returns every activation."""
         g = self.graph
         env = {}
         for tid, x in zip(g.inputs, inputs):
             env[tid] = (x.permute(0, 3, 1, 2), True) if x.dim() == 4 else (x, False)
         for op in g.ops:
             env[op.outputs[0]] = self._run(op, env)
-        return tuple(self._nhwc(env[t]) for t in g.outputs)
+        outs = tuple(self._nhwc(env[t]) for t in g.outputs)
+        if taps is None:
+            return outs
+        keys = [k for k in env if k not in g.inputs] if taps == "all" else taps
+        return outs, {k: env[k][0] for k in keys}
 
     def _run(self, op, env):
         k, ip, fp = op.kind, op.iparam, op.fparam

@@ -1,0 +1,175 @@
+"""The facefleet VQ-VAE: depthwise-separable encoder, FSQ quantiser, light decoder.
+
+Encoder (runs on the device): 112x112x3 -> 7x7 grid, each cell `groups`
+codes of `len(levels)` dims. Quantiser: finite scalar quantisation (FSQ,
+Mentzer et al. 2023): each code dim is squashed to a bounded range and
+rounded to one of `levels[d]` integers, so a code is one point of a fixed
+integer lattice with prod(levels) points. Why FSQ rather than a learned
+codebook with EMA and dead-code restarts: the lattice cannot collapse (the
+calibration probe's learned codebook fell to 10 live codes of 32), needs no
+commitment/codebook losses or restart heuristics, and its "codebook" is
+still an explicit table, so the C runtime does a plain nearest-codeword
+search and the decoder a plain table lookup, exactly as for a learned VQ.
+
+Payload: 7*7 cells x 2 codes x ceil(log2(1000)) = 10 bits = 980 bits = 123 B.
+Decoder (backend): lattice values -> 112x112x3 in MobileFaceNet's input
+space ((x - 127.5) / 128), so its output feeds MobileFaceNet directly.
+"""
+import math
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class ConvBN(nn.Module):
+    """conv + batch norm (+ ReLU); folded into one conv on export."""
+
+    def __init__(self, cin, cout, k=1, stride=1, groups=1, relu=True):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+        self.relu = relu
+
+    def forward(self, x):
+        x = self.bn(self.conv(x))
+        return F.relu(x) if self.relu else x
+
+
+class DSBlock(nn.Module):
+    """Depthwise-separable block: dw3x3(stride) -> pw1x1; residual when shapes allow."""
+
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        self.dw = ConvBN(cin, cin, 3, stride, groups=cin)
+        self.residual = stride == 1 and cin == cout
+        self.pw = ConvBN(cin, cout, 1, relu=not self.residual)
+
+    def forward(self, x):
+        y = self.pw(self.dw(x))
+        return y + x if self.residual else y
+
+
+class Encoder(nn.Module):
+    def __init__(self, widths=(24, 32, 64, 128, 256), code_channels=8):
+        super().__init__()
+        w0, w1, w2, w3, w4 = widths
+        self.stem = ConvBN(3, w0, 3, 2)                     # 56
+        self.blocks = nn.Sequential(
+            DSBlock(w0, w1), DSBlock(w1, w2, 2), DSBlock(w2, w2),   # 28
+            DSBlock(w2, w3, 2), DSBlock(w3, w3),                    # 14
+            DSBlock(w3, w4, 2), DSBlock(w4, w4))                    # 7
+        self.head = nn.Conv2d(w4, code_channels, 1)
+
+    def forward(self, x):
+        return self.head(self.blocks(self.stem(x)))
+
+
+class Decoder(nn.Module):
+    def __init__(self, widths=(256, 160, 96, 48, 24), code_channels=8):
+        super().__init__()
+        self.inp = ConvBN(code_channels, widths[0], 1)
+        self.low = nn.Sequential(DSBlock(widths[0], widths[0]), DSBlock(widths[0], widths[0]))
+        self.ups = nn.ModuleList()
+        for cin, cout in zip(widths[:-1], widths[1:]):
+            self.ups.append(nn.Sequential(ConvBN(cin, cout, 1), DSBlock(cout, cout)))
+        self.out = nn.Conv2d(widths[-1], 3, 3, 1, 1)
+
+    def forward(self, q):
+        x = self.low(self.inp(q))
+        for up in self.ups:
+            x = up(F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
+        return torch.clamp(self.out(x), -1.0, 1.0)
+
+
+class FSQ(nn.Module):
+    """Finite scalar quantisation over groups of len(levels) channels."""
+
+    def __init__(self, levels=(8, 5, 5, 5), groups=2, eps=1e-3):
+        super().__init__()
+        self.levels = list(levels)
+        self.groups = groups
+        lv = torch.tensor(levels, dtype=torch.float32)
+        self.register_buffer("lv", lv)
+        self.register_buffer("half_l", (lv - 1) * (1 - eps) / 2)
+        self.register_buffer("offset", torch.where(lv % 2 == 0, 0.5, 0.0))
+        self.register_buffer("shift", torch.atanh(self.offset / self.half_l))
+        self.register_buffer("basis", torch.tensor(np.cumprod([1] + list(levels[:-1])), dtype=torch.int64))
+        self.codebook_size = int(np.prod(levels))
+
+    @property
+    def dim(self):
+        return len(self.levels)
+
+    def bound(self, z):
+        """z [N, G*D, H, W] -> bounded lattice coordinates, same shape."""
+        n, _, h, w = z.shape
+        z = z.view(n, self.groups, self.dim, h, w).movedim(2, -1)
+        b = torch.tanh(z + self.shift) * self.half_l - self.offset
+        return b.movedim(-1, 2).reshape(n, -1, h, w)
+
+    def forward(self, z):
+        """Returns (lattice values with straight-through gradient, indices [N,H,W,G])."""
+        b = self.bound(z)
+        q = b + (torch.round(b) - b).detach()
+        return q, self.indices(torch.round(b))
+
+    def indices(self, q):
+        n, _, h, w = q.shape
+        q = q.view(n, self.groups, self.dim, h, w).permute(0, 3, 4, 1, 2)  # N,H,W,G,D
+        digits = (q + torch.div(self.lv, 2, rounding_mode="floor")).long()
+        return (digits * self.basis).sum(-1)
+
+    def codebook(self):
+        """[codebook_size, D] lattice points, row i = the point of index i."""
+        idx = torch.arange(self.codebook_size)
+        digits = (idx[:, None] // self.basis[None, :]) % self.lv.long()[None, :]
+        return (digits - torch.div(self.lv, 2, rounding_mode="floor").long()).float()
+
+    def lookup(self, idx):
+        """indices [N,H,W,G] -> lattice values [N, G*D, H, W]."""
+        v = self.codebook().to(idx.device)[idx]  # N,H,W,G,D
+        n, h, w = idx.shape[:3]
+        return v.reshape(n, h, w, -1).permute(0, 3, 1, 2)
+
+
+class VQVAE(nn.Module):
+    def __init__(self, enc_widths=(24, 32, 64, 128, 256), dec_widths=(256, 160, 96, 48, 24),
+                 levels=(8, 5, 5, 5), groups=2):
+        super().__init__()
+        self.config = dict(enc_widths=list(enc_widths), dec_widths=list(dec_widths),
+                           levels=list(levels), groups=groups)
+        self.fsq = FSQ(levels, groups)
+        c = groups * len(levels)
+        self.encoder = Encoder(enc_widths, c)
+        self.decoder = Decoder(dec_widths, c)
+        # lattice values are integers in [-L/2, L/2); the decoder sees them scaled to ~[-1, 1]
+        self.register_buffer("dec_scale", (1.0 / torch.div(self.fsq.lv, 2, rounding_mode="floor")).repeat(groups))
+
+    def decode(self, q):
+        return self.decoder(q * self.dec_scale.view(1, -1, 1, 1))
+
+    def forward(self, x):
+        q, idx = self.fsq(self.encoder(x))
+        return self.decode(q), idx
+
+    def payload_bits(self, grid=7):
+        return grid * grid * self.fsq.groups * math.ceil(math.log2(self.fsq.codebook_size))
+
+
+def count_macs(module, shape):
+    """Multiply-adds of conv layers for one input of `shape` (C, H, W)."""
+    total = [0]
+
+    def hook(m, _inp, out):
+        if isinstance(m, nn.Conv2d):
+            k = m.kernel_size[0] * m.kernel_size[1] * m.in_channels // m.groups
+            total[0] += out.numel() * k
+
+    hs = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        module(torch.zeros(1, *shape))
+    for h in hs:
+        h.remove()
+    return total[0]
