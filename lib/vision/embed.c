@@ -12,7 +12,7 @@
 struct ff_embedder {
 	ff_model *model;
 	ff_net *net;
-	float mean, scale;
+	ff_input_norm norm;
 	size_t dim;
 };
 
@@ -22,7 +22,6 @@ int ff_embedder_create(const char *path, const ff_nn_options *opt, ff_embedder *
 	ff_shape in = { 4, { 1, FF_ALIGN_SIZE, FF_ALIGN_SIZE, 3 } }, osh;
 	char why[256] = "";
 	ff_embedder *e = NULL;
-	const char *v;
 	int rc;
 
 	if (out)
@@ -37,19 +36,17 @@ int ff_embedder_create(const char *path, const ff_nn_options *opt, ff_embedder *
 		ff_vision_seterr(errbuf, errlen, "%s: %s", path, why[0] ? why : ff_strerror(rc));
 		goto out;
 	}
-	e->mean = 127.5f;
-	e->scale = 0.0078125f;
-	if ((v = ff_model_meta(e->model, "input_mean")) != NULL)
-		e->mean = strtof(v, NULL);
-	if ((v = ff_model_meta(e->model, "input_scale")) != NULL)
-		e->scale = strtof(v, NULL);
+	if ((rc = ff_vision_input_norm(e->model, &e->norm)) != FF_OK || e->norm.transposed) {
+		ff_vision_seterr(errbuf, errlen, "%s: bad input metadata", path);
+		rc = FF_ERR_FORMAT;
+		goto out;
+	}
 	rc = ff_net_create(e->model, &in, opt, &e->net);
 	if (rc != FF_OK) {
 		ff_vision_seterr(errbuf, errlen, "%s: cannot build net: %s", path, ff_strerror(rc));
 		goto out;
 	}
-	if (!ff_net_output(e->net, 0, &osh) || osh.dims[0] != 1 || ff_shape_numel(&osh) < 2 ||
-	    !isfinite(e->mean) || !isfinite(e->scale)) {
+	if (!ff_net_output(e->net, 0, &osh) || osh.dims[0] != 1 || ff_shape_numel(&osh) < 2) {
 		ff_vision_seterr(errbuf, errlen, "%s: not an embedding model", path);
 		rc = FF_ERR_FORMAT;
 		goto out;
@@ -91,17 +88,10 @@ static int run_and_copy(ff_embedder *e, float *out, size_t dim)
 
 int ff_embed_image(ff_embedder *e, const ff_image *face, float *out, size_t dim)
 {
-	float *in;
-
 	if (!e || !face || !face->data || !out || dim < e->dim ||
 	    face->width != FF_ALIGN_SIZE || face->height != FF_ALIGN_SIZE)
 		return FF_ERR_INVAL;
-	in = ff_net_input(e->net, 0, NULL);
-	for (int y = 0; y < FF_ALIGN_SIZE; y++) {
-		const uint8_t *row = face->data + (size_t)y * face->stride;
-		for (int i = 0; i < FF_ALIGN_SIZE * 3; i++)
-			*in++ = ((float)row[i] - e->mean) * e->scale;
-	}
+	ff_vision_fill_input(ff_net_input(e->net, 0, NULL), face, &e->norm);
 	return run_and_copy(e, out, dim);
 }
 
@@ -113,7 +103,7 @@ int ff_embed_rgbf(ff_embedder *e, const float *rgb, float *out, size_t dim)
 		return FF_ERR_INVAL;
 	in = ff_net_input(e->net, 0, NULL);
 	for (size_t i = 0; i < (size_t)FF_ALIGN_SIZE * FF_ALIGN_SIZE * 3u; i++)
-		in[i] = (rgb[i] - e->mean) * e->scale;
+		in[i] = (rgb[i] - e->norm.mean) * e->norm.scale;
 	return run_and_copy(e, out, dim);
 }
 

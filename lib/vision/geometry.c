@@ -61,6 +61,20 @@ static unsigned char *make_taps(int n, int m, int *max_taps, size_t *stride)
 	return tab;
 }
 
+static const uint8_t black[3] = { 0, 0, 0 };
+
+/* Common start of the functions making a new width x height image from src:
+ * empties *out, validates, allocates. */
+static int new_output(const ff_image *src, int width, int height, ff_image *out)
+{
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!src || !src->data || !out || src->width <= 0 || src->height <= 0 || width <= 0 ||
+	    height <= 0)
+		return FF_ERR_INVAL;
+	return ff_image_alloc(out, width, height);
+}
+
 static uint8_t clamp_u8(float v)
 {
 	if (v <= 0.0f)
@@ -77,12 +91,7 @@ int ff_image_resize(const ff_image *src, int width, int height, ff_image *out)
 	size_t sx, sy;
 	int mx, my, rc;
 
-	if (out)
-		memset(out, 0, sizeof(*out));
-	if (!src || !src->data || !out || src->width <= 0 || src->height <= 0 || width <= 0 ||
-	    height <= 0)
-		return FF_ERR_INVAL;
-	rc = ff_image_alloc(out, width, height);
+	rc = new_output(src, width, height, out);
 	if (rc != FF_OK)
 		return rc;
 	tx = make_taps(src->width, width, &mx, &sx);
@@ -134,18 +143,12 @@ out:
 int ff_image_crop(const ff_image *src, int x, int y, int width, int height,
 		  const uint8_t border[3], ff_image *out)
 {
-	static const uint8_t black[3] = { 0, 0, 0 };
-	int rc;
+	int rc = new_output(src, width, height, out);
 
-	if (out)
-		memset(out, 0, sizeof(*out));
-	if (!src || !src->data || !out || width <= 0 || height <= 0)
-		return FF_ERR_INVAL;
-	if (!border)
-		border = black;
-	rc = ff_image_alloc(out, width, height);
 	if (rc != FF_OK)
 		return rc;
+	if (!border)
+		border = black;
 	for (int j = 0; j < height; j++) {
 		int sy = y + j;
 		uint8_t *d = out->data + (size_t)j * out->stride;
@@ -163,21 +166,20 @@ int ff_image_crop(const ff_image *src, int x, int y, int width, int height,
 int ff_image_warp_affine(const ff_image *src, const double m[6], int width, int height,
 			 const uint8_t border[3], ff_image *out)
 {
-	static const uint8_t black[3] = { 0, 0, 0 };
 	int rc;
 
 	if (out)
 		memset(out, 0, sizeof(*out));
-	if (!src || !src->data || !m || !out || width <= 0 || height <= 0)
-		return FF_ERR_INVAL;
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; m && i < 6; i++)
 		if (!isfinite(m[i]))
 			return FF_ERR_INVAL;
-	if (!border)
-		border = black;
-	rc = ff_image_alloc(out, width, height);
+	if (!m)
+		return FF_ERR_INVAL;
+	rc = new_output(src, width, height, out);
 	if (rc != FF_OK)
 		return rc;
+	if (!border)
+		border = black;
 	for (int y = 0; y < height; y++) {
 		uint8_t *d = out->data + (size_t)y * out->stride;
 		for (int x = 0; x < width; x++) {

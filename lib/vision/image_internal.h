@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "facefleet/image.h"
+#include "facefleet/nn.h"
 
 /* snprintf into errbuf when it is non-NULL. */
 void ff_vision_seterr(char *errbuf, size_t errlen, const char *fmt, ...)
@@ -20,5 +21,17 @@ int ff_image_decode_png(const unsigned char *buf, size_t len, const ff_image_opt
 			ff_image *out, char *errbuf, size_t errlen);
 int ff_image_decode_pnm(const unsigned char *buf, size_t len, const ff_image_options *opt,
 			ff_image *out, char *errbuf, size_t errlen);
+
+/* Pre-processing of a net's image input, from its metadata: x' = (x -
+ * mean) * scale; transposed = input_layout nwhc ([N, W, H, C]). */
+typedef struct ff_input_norm {
+	float mean, scale;
+	int transposed;
+} ff_input_norm;
+/* Reads input_mean / input_scale / input_layout (defaults 127.5, 1/128,
+ * nhwc). Returns FF_OK or FF_ERR_FORMAT (non-finite or zero scale). */
+int ff_vision_input_norm(const ff_model *m, ff_input_norm *norm);
+/* Writes img (3 channels) as normalised floats in the layout of norm. */
+void ff_vision_fill_input(float *dst, const ff_image *img, const ff_input_norm *norm);
 
 #endif

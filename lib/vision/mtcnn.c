@@ -25,8 +25,7 @@
 
 struct ff_stage {
 	ff_model *model;
-	float mean, scale;
-	int transposed; /* input_layout nwhc */
+	ff_input_norm norm; /* MTCNN: input_layout nwhc, i.e. transposed */
 };
 
 struct ff_pnet_entry {
@@ -47,27 +46,18 @@ static int stage_load(struct ff_stage *s, const char *path, const ff_nn_options 
 		      char *errbuf, size_t errlen)
 {
 	char why[256] = "";
-	const char *v;
 	int rc = ff_model_load(path, nnopt, &s->model, why, sizeof(why));
 
 	if (rc != FF_OK) {
 		ff_vision_seterr(errbuf, errlen, "%s: %s", path, why[0] ? why : ff_strerror(rc));
 		return rc;
 	}
-	s->mean = 127.5f;
-	s->scale = 0.0078125f;
-	s->transposed = 1;
-	if ((v = ff_model_meta(s->model, "input_mean")) != NULL)
-		s->mean = strtof(v, NULL);
-	if ((v = ff_model_meta(s->model, "input_scale")) != NULL)
-		s->scale = strtof(v, NULL);
-	if ((v = ff_model_meta(s->model, "input_layout")) != NULL)
-		s->transposed = strcmp(v, "nwhc") == 0;
-	if (!isfinite(s->mean) || !isfinite(s->scale) || s->scale == 0.0f) {
+	rc = ff_vision_input_norm(s->model, &s->norm);
+	if (!ff_model_meta(s->model, "input_layout"))
+		s->norm.transposed = 1; /* MTCNN's nets are transposed by nature */
+	if (rc != FF_OK)
 		ff_vision_seterr(errbuf, errlen, "%s: bad input_mean/input_scale", path);
-		return FF_ERR_FORMAT;
-	}
-	return FF_OK;
+	return rc;
 }
 
 /* Builds a batch-1 net for a w x h RGB input in the stage's layout. */
@@ -76,8 +66,8 @@ static int stage_net(const struct ff_stage *s, int w, int h, const ff_nn_options
 {
 	ff_shape shape = { 4, { 1, 0, 0, 3 } };
 
-	shape.dims[1] = (uint32_t)(s->transposed ? w : h);
-	shape.dims[2] = (uint32_t)(s->transposed ? h : w);
+	shape.dims[1] = (uint32_t)(s->norm.transposed ? w : h);
+	shape.dims[2] = (uint32_t)(s->norm.transposed ? h : w);
 	return ff_net_create(s->model, &shape, nnopt, out);
 }
 
@@ -90,21 +80,6 @@ static int find_output(const ff_net *n, const ff_model *m, uint32_t channels)
 			return (int)i;
 	}
 	return -1;
-}
-
-/* Writes img as normalised floats in the stage's layout. */
-static void fill_input(float *dst, const ff_image *img, const struct ff_stage *s)
-{
-	int w = img->width, h = img->height;
-
-	for (int y = 0; y < h; y++) {
-		const uint8_t *row = img->data + (size_t)y * img->stride;
-		for (int x = 0; x < w; x++) {
-			size_t o = s->transposed ? ((size_t)x * h + y) * 3u : ((size_t)y * w + x) * 3u;
-			for (int c = 0; c < 3; c++)
-				dst[o + c] = ((float)row[3 * x + c] - s->mean) * s->scale;
-		}
-	}
 }
 
 int ff_detector_create_files(const char *pnet, const char *rnet, const char *onet,
@@ -263,7 +238,7 @@ static int run_pnet(ff_detector *d, const ff_image *img, ff_mtcnn_box **all, siz
 			rc = FF_ERR_FORMAT;
 			goto out;
 		}
-		fill_input(ff_net_input(net, 0, NULL), &scaled, &d->p);
+		ff_vision_fill_input(ff_net_input(net, 0, NULL), &scaled, &d->p.norm);
 		ff_image_free(&scaled);
 		if ((rc = ff_net_run(net)) != FF_OK)
 			goto out;
@@ -274,11 +249,11 @@ static int run_pnet(ff_detector *d, const ff_image *img, ff_mtcnn_box **all, siz
 			rc = FF_ERR_FORMAT;
 			goto out;
 		}
-		ow = (int)(d->p.transposed ? psh.dims[1] : psh.dims[2]);
-		oh = (int)(d->p.transposed ? psh.dims[2] : psh.dims[1]);
+		ow = (int)(d->p.norm.transposed ? psh.dims[1] : psh.dims[2]);
+		oh = (int)(d->p.norm.transposed ? psh.dims[2] : psh.dims[1]);
 		if ((rc = reserve(all, cap, *n_all + (size_t)ow * oh)) != FF_OK)
 			goto out;
-		got = ff_mtcnn_generate(prob, reg, ow, oh, d->p.transposed, scales[si],
+		got = ff_mtcnn_generate(prob, reg, ow, oh, d->p.norm.transposed, scales[si],
 					d->opt.thresholds[0], *all + *n_all, (size_t)ow * oh);
 		got = ff_mtcnn_nms(*all + *n_all, got, d->opt.nms[0], FF_NMS_UNION);
 		*n_all += got;
@@ -304,7 +279,7 @@ static int crop_into(const ff_image *img, const ff_mtcnn_box *b, int side,
 	if (rc == FF_OK)
 		rc = ff_image_resize(&crop, side, side, &small);
 	if (rc == FF_OK)
-		fill_input(ff_net_input(net, 0, NULL), &small, s);
+		ff_vision_fill_input(ff_net_input(net, 0, NULL), &small, &s->norm);
 	ff_image_free(&crop);
 	ff_image_free(&small);
 	return rc;
