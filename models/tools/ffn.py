@@ -77,9 +77,11 @@ class Graph:
                 return i
         raise KeyError(name)
 
-    def prune(self):
-        """Drops tensors no op or graph input/output refers to, renumbering ids."""
+    def prune(self, keep=()):
+        """Drops tensors no op or graph input/output refers to (but constants named in
+        `keep`, such as a VQ codebook the caller reads), renumbering ids."""
         used = set(self.inputs) | set(self.outputs)
+        used |= {i for i, t in enumerate(self.tensors) if t.name in keep}
         for op in self.ops:
             used |= set(op.inputs) | set(op.outputs)
         remap = {}
