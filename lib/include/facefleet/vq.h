@@ -1,0 +1,70 @@
+/* facefleet/vq.h: the VQ-VAE codec. The device encodes an aligned 112x112
+ * face into discrete code indices; the backend decodes indices back into a
+ * face for MobileFaceNet. Models are the two .ffn files written by
+ * models/train/export.py (<model_id>.enc.ffn, <model_id>.dec.ffn); their
+ * metadata carries model_id, grid_h, grid_w, codes_per_cell, code_dim,
+ * codebook_size and bits_per_index, and each holds the "codebook" constant
+ * [codebook_size, code_dim].
+ *
+ * Index order on the wire: cell-major raster (y, then x), then the code
+ * group within the cell: idx[(y * grid_w + x) * codes_per_cell + g]. */
+#ifndef FACEFLEET_VQ_H
+#define FACEFLEET_VQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "facefleet/image.h"
+#include "facefleet/nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FF_VQ_MAX_CODES 1024 /* upper bound on grid_h * grid_w * codes_per_cell */
+
+/* What a model file says about its code layout (also what travels in FaceCodes). */
+typedef struct ff_vq_info {
+	char model_id[33];
+	uint32_t grid_h, grid_w;
+	uint32_t codes_per_cell;
+	uint32_t code_dim;
+	uint32_t codebook_size;
+	uint32_t bits_per_index;
+	uint32_t num_codes; /* grid_h * grid_w * codes_per_cell */
+} ff_vq_info;
+
+typedef struct ff_vq_encoder ff_vq_encoder;
+typedef struct ff_vq_decoder ff_vq_decoder;
+
+/* Load a model half and build its batch-1 net. Metadata is validated
+ * (sizes consistent with the graph, num_codes <= FF_VQ_MAX_CODES,
+ * bits_per_index == ceil(log2(codebook_size)), payload <= 128 bytes).
+ * Returns FF_OK, the errors of ff_model_load / ff_net_create, or
+ * FF_ERR_FORMAT with a reason in errbuf. */
+int ff_vq_encoder_create(const char *path, const ff_nn_options *opt, ff_vq_encoder **out,
+			 char *errbuf, size_t errlen);
+int ff_vq_decoder_create(const char *path, const ff_nn_options *opt, ff_vq_decoder **out,
+			 char *errbuf, size_t errlen);
+void ff_vq_encoder_free(ff_vq_encoder *e);
+void ff_vq_decoder_free(ff_vq_decoder *d);
+const ff_vq_info *ff_vq_encoder_info(const ff_vq_encoder *e);
+const ff_vq_info *ff_vq_decoder_info(const ff_vq_decoder *d);
+
+/* Encodes an aligned 112x112 RGB face into info->num_codes indices (each the
+ * nearest codeword of its group's latent). Returns FF_OK, FF_ERR_INVAL
+ * (wrong image size, n too small), FF_ERR_BACKEND. */
+int ff_vq_encode(ff_vq_encoder *e, const ff_image *face, uint16_t *idx, size_t n);
+
+/* Decodes indices into a 112x112x3 float RGB face on the 0..255 scale (HWC),
+ * ready for ff_embed_rgbf. Returns FF_OK, FF_ERR_INVAL (n != num_codes),
+ * FF_ERR_RANGE (an index >= codebook_size), FF_ERR_BACKEND. */
+int ff_vq_decode(ff_vq_decoder *d, const uint16_t *idx, size_t n, float *rgb, size_t rgb_len);
+
+/* Converts a decoded float face to an 8-bit image (rounded, clamped). */
+int ff_vq_rgbf_to_image(const float *rgb, ff_image *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
