@@ -148,9 +148,12 @@ static void on_fail5(void *ctx, MQTTAsync_failureData5 *resp)
 {
 	ff_mqtt_op *op = ctx;
 	int reason = resp ? (int)resp->reasonCode : 0;
-	int rc = reason ? reason_to_err(reason) : FF_ERR_MQTT;
-	if (resp && resp->code == MQTTASYNC_OPERATION_INCOMPLETE)
-		rc = FF_ERR_MQTT;
+	int rc;
+	/* a refused CONNECT carries the CONNACK reason code in `code` (Paho's
+	 * own errors are negative there) */
+	if (!reason && resp && resp->code > 0)
+		reason = resp->code;
+	rc = reason ? reason_to_err(reason) : FF_ERR_MQTT;
 	ff_log_debug(LOG_COMP, "event=request_failed code=%d reason=%d message=\"%s\"",
 		     resp ? resp->code : 0, reason,
 		     resp && resp->message ? resp->message : "");

@@ -53,6 +53,8 @@ static int suite_init(void)
 		fprintf(stderr, "connect %s: %s", ci, PQerrorMessage(admin));
 		return 1;
 	}
+	if (!exec_ok(admin, "SET client_min_messages = warning"))
+		return 1;
 	snprintf(dbname, sizeof(dbname), "ff_test_migrations_%ld", (long)getpid());
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", dbname);
 	if (!exec_ok(admin, sql))
