@@ -6,7 +6,9 @@
 #include "facefleet/error.h"
 #include "nn_internal.h"
 
-#define FFN_MAX_NUMEL ((uint64_t)1 << 28) /* 1 GiB of floats per tensor */
+#define FFN_MAX_NUMEL ((uint64_t)1 << 26)       /* 256 MiB of floats per tensor */
+#define FFN_MAX_TOTAL_NUMEL ((uint64_t)1 << 27) /* 512 MiB for all activations */
+#define FFN_MAX_WINDOW_TAPS ((uint64_t)1 << 25) /* OH*OW*KH*KW (indirection size) */
 
 static uint64_t numel64(const ff_shape *s)
 {
@@ -51,7 +53,8 @@ int ffn_window(const struct ffn_op *op, uint32_t in_h, uint32_t in_w, uint32_t k
 			pre[a] = (uint32_t)ip[a ? FFN_P_PAD_L : FFN_P_PAD_T];
 			post[a] = (uint32_t)ip[a ? FFN_P_PAD_R : FFN_P_PAD_B];
 			uint64_t padded = (uint64_t)in[a] + pre[a] + post[a];
-			if (padded < ek)
+			/* a window entirely inside the padding makes no sense */
+			if (padded < ek || pre[a] >= ek || post[a] >= ek)
 				return FF_ERR_RANGE;
 			out[a] = (uint32_t)((padded - ek) / s[a] + 1);
 		}
@@ -59,6 +62,8 @@ int ffn_window(const struct ffn_op *op, uint32_t in_h, uint32_t in_w, uint32_t k
 	w->kh = kh, w->kw = kw, w->sh = s[0], w->sw = s[1], w->dh = dh, w->dw = dw;
 	w->pad_t = pre[0], w->pad_b = post[0], w->pad_l = pre[1], w->pad_r = post[1];
 	w->out_h = out[0], w->out_w = out[1];
+	if ((uint64_t)out[0] * out[1] * kh * kw > FFN_MAX_WINDOW_TAPS)
+		return FF_ERR_RANGE;
 	return FF_OK;
 }
 
@@ -103,7 +108,7 @@ static int infer_op(const ff_model *m, uint32_t i, ff_shape *shapes, char *err, 
 			BAD("bias has %llu elements, expected %u", (unsigned long long)numel64(c), oc);
 		if (ffn_window(op, x->dims[1], x->dims[2], b->dims[1], b->dims[2],
 			       (uint32_t)op->ip[FFN_P_DIL_H], (uint32_t)op->ip[FFN_P_DIL_W], &w))
-			BAD("window %s larger than padded input %s", s2, s1);
+			BAD("window %s does not fit padded input %s (or too large)", s2, s1);
 		o = shape4(x->dims[0], w.out_h, w.out_w, oc);
 		break;
 	}
@@ -118,7 +123,7 @@ static int infer_op(const ff_model *m, uint32_t i, ff_shape *shapes, char *err, 
 			    b->dims[3]);
 		if (ffn_window(op, x->dims[1], x->dims[2], b->dims[1], b->dims[2],
 			       (uint32_t)op->ip[FFN_P_DIL_H], (uint32_t)op->ip[FFN_P_DIL_W], &w))
-			BAD("window %s larger than padded input %s", s2, s1);
+			BAD("window %s does not fit padded input %s (or too large)", s2, s1);
 		o = shape4(x->dims[0], w.out_h, w.out_w, b->dims[3]);
 		break;
 	}
@@ -143,7 +148,8 @@ static int infer_op(const ff_model *m, uint32_t i, ff_shape *shapes, char *err, 
 			BAD("input %s must be 4-D", s1);
 		if (ffn_window(op, x->dims[1], x->dims[2], (uint32_t)op->ip[6], (uint32_t)op->ip[7],
 			       1, 1, &w))
-			BAD("pool %dx%d larger than padded input %s", op->ip[6], op->ip[7], s1);
+			BAD("pool %dx%d does not fit padded input %s (or too large)", op->ip[6],
+			    op->ip[7], s1);
 		o = shape4(x->dims[0], w.out_h, w.out_w, x->dims[3]);
 		break;
 	case FFN_OP_ADD:
@@ -270,10 +276,17 @@ int ffn_infer_shapes(const ff_model *m, const ff_shape *input_shapes, ff_shape *
 			return FF_ERR_RANGE;
 		}
 	}
+	uint64_t total = 0;
 	for (uint32_t i = 0; i < m->n_ops; i++) {
 		int rc = infer_op(m, i, shapes, errbuf, errlen);
 		if (rc)
 			return rc;
+		total += numel64(&shapes[m->ops[i].out[0]]);
+		if (total > FFN_MAX_TOTAL_NUMEL) {
+			ffn_errf(errbuf, errlen, "op %u: activations exceed %llu floats in total", i,
+				 (unsigned long long)FFN_MAX_TOTAL_NUMEL);
+			return FF_ERR_RANGE;
+		}
 	}
 	return FF_OK;
 }
