@@ -1,0 +1,96 @@
+/* VQ-VAE decoder (backend side): indices -> codebook lookup into
+ * [1, grid_h, grid_w, codes_per_cell * code_dim] -> net -> [1,112,112,3] in
+ * the net's normalised space -> rgb = out / output_scale + output_mean.
+ * Indices are validated before any work. No allocation per call. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "facefleet/error.h"
+#include "vq_internal.h"
+
+struct ff_vq_decoder {
+	struct ff_vq_half h;
+};
+
+int ff_vq_decoder_create(const char *path, const ff_nn_options *opt, ff_vq_decoder **out,
+			 char *errbuf, size_t errlen)
+{
+	ff_vq_decoder *d;
+	int rc;
+
+	if (!out)
+		return FF_ERR_INVAL;
+	*out = NULL;
+	if (!(d = calloc(1, sizeof(*d))))
+		return FF_ERR_NOMEM;
+	rc = ff_vq_half_open(&d->h, FF_VQ_ROLE_DECODER, path, opt, errbuf, errlen);
+	if (rc != FF_OK) {
+		free(d);
+		return rc;
+	}
+	*out = d;
+	return FF_OK;
+}
+
+void ff_vq_decoder_free(ff_vq_decoder *d)
+{
+	if (!d)
+		return;
+	ff_vq_half_close(&d->h);
+	free(d);
+}
+
+const ff_vq_info *ff_vq_decoder_info(const ff_vq_decoder *d)
+{
+	return d ? &d->h.info : NULL;
+}
+
+int ff_vq_decode(ff_vq_decoder *d, const uint16_t *idx, size_t n, float *rgb, size_t rgb_len)
+{
+	const ff_vq_info *vi;
+	const float *img;
+	float *in;
+	size_t dim_bytes;
+	int rc;
+
+	if (!d || !idx || !rgb)
+		return FF_ERR_INVAL;
+	vi = &d->h.info;
+	if (n != vi->num_codes || rgb_len < FF_VQ_FACE_FLOATS)
+		return FF_ERR_INVAL;
+	for (size_t i = 0; i < n; i++)
+		if (idx[i] >= vi->codebook_size)
+			return FF_ERR_RANGE;
+	in = ff_net_input(d->h.net, 0, NULL);
+	dim_bytes = (size_t)vi->code_dim * sizeof(float);
+	for (size_t i = 0; i < n; i++)
+		memcpy(in + i * vi->code_dim, d->h.codebook + (size_t)idx[i] * vi->code_dim,
+		       dim_bytes);
+	if ((rc = ff_net_run(d->h.net)) != FF_OK)
+		return rc;
+	img = ff_net_output(d->h.net, 0, NULL);
+	for (size_t i = 0; i < FF_VQ_FACE_FLOATS; i++)
+		rgb[i] = img[i] / d->h.scale + d->h.mean;
+	return FF_OK;
+}
+
+int ff_vq_rgbf_to_image(const float *rgb, ff_image *out)
+{
+	int rc;
+
+	if (!rgb || !out)
+		return FF_ERR_INVAL;
+	if ((rc = ff_image_alloc(out, FF_VQ_FACE_SIZE, FF_VQ_FACE_SIZE)) != FF_OK)
+		return rc;
+	for (int y = 0; y < FF_VQ_FACE_SIZE; y++) {
+		uint8_t *row = out->data + (size_t)y * out->stride;
+		const float *src = rgb + (size_t)y * 3u * FF_VQ_FACE_SIZE;
+		for (int x = 0; x < 3 * FF_VQ_FACE_SIZE; x++) {
+			float v = src[x];
+			/* NaN -> 0 */
+			row[x] = v >= 255.0f ? 255 : v > 0.0f ? (uint8_t)lrintf(v) : 0;
+		}
+	}
+	return FF_OK;
+}

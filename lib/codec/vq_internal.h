@@ -1,0 +1,36 @@
+/* Private parts shared by the VQ encoder and decoder (lib/codec/vq_*.c). */
+#ifndef FF_CODEC_VQ_INTERNAL_H
+#define FF_CODEC_VQ_INTERNAL_H
+
+#include <stddef.h>
+
+#include "facefleet/nn.h"
+#include "facefleet/vq.h"
+
+#define FF_VQ_FACE_SIZE 112
+#define FF_VQ_FACE_FLOATS ((size_t)FF_VQ_FACE_SIZE * FF_VQ_FACE_SIZE * 3u)
+#define FF_VQ_MAX_PAYLOAD 128 /* bytes of packed indices (FaceCodes.codes) */
+
+/* Which half of the VQ-VAE a file must be. */
+enum ff_vq_role { FF_VQ_ROLE_ENCODER, FF_VQ_ROLE_DECODER };
+
+/* One loaded, validated half: model, batch-1 net, layout, codebook and the
+ * affine map between pixels (0..255) and the net's image space
+ * (x' = (x - mean) * scale: input_* for the encoder, output_* for the decoder). */
+struct ff_vq_half {
+	ff_model *model;
+	ff_net *net;
+	ff_vq_info info;
+	const float *codebook; /* [codebook_size, code_dim], owned by model */
+	float mean, scale;
+};
+
+/* Loads path, validates metadata, codebook and graph shapes for role and
+ * builds the net. Returns FF_OK, the errors of ff_model_load / ff_net_create,
+ * FF_ERR_FORMAT (metadata or shapes wrong; reason in errbuf), FF_ERR_INVAL
+ * (NULL arguments), FF_ERR_NOMEM. On error h is left empty. */
+int ff_vq_half_open(struct ff_vq_half *h, enum ff_vq_role role, const char *path,
+		    const ff_nn_options *opt, char *errbuf, size_t errlen);
+void ff_vq_half_close(struct ff_vq_half *h);
+
+#endif

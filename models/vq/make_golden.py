@@ -1,0 +1,92 @@
+#!/usr/bin/python3
+"""Golden vectors for the C VQ codec, computed from the exported .ffn files by
+the PyTorch reference interpreter (models/ref/ffn_torch.py).
+
+  make_golden.py ENC.ffn DEC.ffn OUTDIR [--stride S] FACE.jpg...
+
+For each aligned 112x112 face: the code indices (nearest codeword of the
+"codebook" constant per cell and group, ties to the lowest index, wire order
+idx[(y*grid_w + x)*codes_per_cell + g]) and the decoder's reconstruction of
+those indices on the 0..255 scale. Written to OUTDIR:
+
+  golden.txt          line 1: "recon_stride S"; then one line per face:
+                      "<Name>/<Name>_NNNN.jpg i0 i1 ... i{num_codes-1}"
+  <Name>_NNNN.recon   float32 little-endian raw, HWC, the pixels whose x and y
+                      are multiples of S (ceil(112/S)^2 * 3 floats)
+
+Faces are decoded with OpenCV (libjpeg-turbo, like lib/vision) and converted
+BGR -> RGB. Used by the unit_vq_codec (tests/data/vq) and models_vq_golden
+(models/vq) CTests.
+"""
+import argparse
+import os
+import sys
+
+import cv2
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "ref"))
+from ffn_torch import FfnModule  # noqa: E402
+
+
+def codebook(m):
+    """The "codebook" constant as float32 [codebook_size, code_dim]."""
+    t = m.graph.tensors[m.graph.find("codebook")]
+    return np.array(t.data, np.float32).reshape(int(m.meta["codebook_size"]), int(m.meta["code_dim"]))
+
+
+def codes_of(enc, rgb):
+    """uint8 HWC RGB -> int64 [num_codes] indices."""
+    meta = enc.meta
+    x = torch.from_numpy(rgb.astype(np.float32))[None]
+    x = (x - float(meta["input_mean"])) * float(meta["input_scale"])
+    with torch.no_grad():
+        (lat,) = enc(x)
+    cb = torch.from_numpy(codebook(enc))
+    v = lat.reshape(-1, cb.shape[1])
+    d = ((v[:, None, :] - cb[None, :, :]) ** 2).sum(-1)
+    return torch.argmin(d, dim=1).numpy(), v.numpy()
+
+
+def recon_of(dec, idx):
+    meta = dec.meta
+    gh, gw = int(meta["grid_h"]), int(meta["grid_w"])
+    cb = codebook(dec)
+    q = torch.from_numpy(cb[idx].reshape(1, gh, gw, -1))
+    with torch.no_grad():
+        (img,) = dec(q)
+    return (img[0] / float(meta["output_scale"]) + float(meta["output_mean"])).numpy()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("enc")
+    ap.add_argument("dec")
+    ap.add_argument("out")
+    ap.add_argument("faces", nargs="+")
+    ap.add_argument("--stride", type=int, default=4)
+    a = ap.parse_args()
+    enc, dec = FfnModule(a.enc).eval(), FfnModule(a.dec).eval()
+    lines = ["recon_stride %d" % a.stride]
+    for path in a.faces:
+        rgb = cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)
+        assert rgb.shape == (112, 112, 3), path
+        idx, lat = codes_of(enc, rgb)
+        # distance of each latent value to a rounding boundary (FSQ lattice):
+        # codes whose latent sits within float noise of one may differ in C
+        frac = np.abs(lat - np.floor(lat) - 0.5).min()
+        rec = recon_of(dec, idx)[::a.stride, ::a.stride, :].astype("<f4")
+        name = os.path.basename(path)
+        rel = "%s/%s" % (os.path.basename(os.path.dirname(path)), name)
+        lines.append(rel + " " + " ".join(str(int(i)) for i in idx))
+        rec.tofile(os.path.join(a.out, os.path.splitext(name)[0] + ".recon"))
+        print("%s: %d codes, %d distinct, closest latent to a boundary %.2e, recon %.1f..%.1f"
+              % (rel, len(idx), len(set(idx.tolist())), frac, rec.min(), rec.max()))
+    with open(os.path.join(a.out, "golden.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
