@@ -330,29 +330,28 @@ static int parse_ops(struct parse *ps, const uint8_t *rec)
 			op->ip[k] = (int32_t)rd32(rec + 36 + 4 * k);
 		for (int k = 0; k < 4; k++)
 			op->fp[k] = rdf32(rec + 100 + 4 * k);
-		for (uint32_t k = 0; k < FFN_MAX_OP_IN; k++) {
+		for (uint32_t k = 0; k < FFN_MAX_OP_IN; k++)
 			op->in[k] = k < op->n_in ? rd32(rec + 12 + 4 * k) : FFN_NONE_ID;
-			if (k >= op->n_in)
-				continue;
-			uint32_t id = op->in[k];
+		for (uint32_t k = 0; k < FFN_MAX_OP_OUT; k++)
+			op->out[k] = k < op->n_out ? rd32(rec + 28 + 4 * k) : FFN_NONE_ID;
+		for (uint32_t k = 0; k < op->n_in + op->n_out; k++) {
+			int is_out = k >= op->n_in;
+			uint32_t slot = is_out ? k - op->n_in : k;
+			uint32_t id = is_out ? op->out[slot] : op->in[slot];
 			if (id >= m->n_tensors)
-				FAIL(FF_ERR_FORMAT, "op %u (%s): input %u is tensor %u, out of range 0..%u",
-				     i, nm, k, id, m->n_tensors - 1);
-			const struct ffn_tensor *t = &m->tensors[id];
+				FAIL(FF_ERR_FORMAT, "op %u (%s): %s %u is tensor %u, out of range 0..%u", i,
+				     nm, is_out ? "output" : "input", slot, id, m->n_tensors - 1);
+		}
+		for (uint32_t k = 0; k < op->n_in; k++) {
+			const struct ffn_tensor *t = &m->tensors[op->in[k]];
 			if (!t->data && t->producer == -1)
 				FAIL(FF_ERR_FORMAT,
 				     "op %u (%s): input %u (tensor %u '%s') is not a graph input, a "
 				     "constant or the output of an earlier op",
-				     i, nm, k, id, t->name);
+				     i, nm, k, op->in[k], t->name);
 		}
-		for (uint32_t k = 0; k < FFN_MAX_OP_OUT; k++) {
-			op->out[k] = k < op->n_out ? rd32(rec + 28 + 4 * k) : FFN_NONE_ID;
-			if (k >= op->n_out)
-				continue;
+		for (uint32_t k = 0; k < op->n_out; k++) {
 			uint32_t id = op->out[k];
-			if (id >= m->n_tensors)
-				FAIL(FF_ERR_FORMAT, "op %u (%s): output %u is tensor %u, out of range 0..%u",
-				     i, nm, k, id, m->n_tensors - 1);
 			struct ffn_tensor *t = &m->tensors[id];
 			if (t->data)
 				FAIL(FF_ERR_FORMAT, "op %u (%s): output tensor %u '%s' is a constant", i, nm,

@@ -97,6 +97,13 @@ static int define_op(struct build *b, uint32_t i)
 	enum xnn_status st = xnn_status_invalid_parameter;
 	int rc;
 
+	/* XNNPACK computes on activations only; converters fold constants. */
+	int binary = op->type == FFN_OP_ADD || op->type == FFN_OP_SUB || op->type == FFN_OP_MUL;
+	if (b->m->tensors[op->in[0]].data && (!binary || b->m->tensors[op->in[1]].data)) {
+		ffn_errf(b->err, b->errlen, "op %u (%s): computes on constants only (not folded)", i,
+			 ffn_op_name(op->type));
+		return FF_ERR_UNSUPPORTED;
+	}
 	if ((rc = value_of(b, op->in[0], &x)) || (rc = value_of(b, op->out[0], &y)))
 		return rc;
 	switch (op->type) {
