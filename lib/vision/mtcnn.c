@@ -97,8 +97,9 @@ int ff_detector_create_files(const char *pnet, const char *rnet, const char *one
 	if (!opt)
 		opt = &def;
 	if (!(opt->min_face_size >= 12.0f) || !(opt->factor > 0.1f && opt->factor < 0.95f) ||
-	    opt->max_candidates == 0) {
-		ff_vision_seterr(errbuf, errlen, "detector: bad min_face_size/factor/max_candidates");
+	    opt->max_candidates == 0 || (opt->max_side != 0 && opt->max_side < 48)) {
+		ff_vision_seterr(errbuf, errlen,
+				 "detector: bad min_face_size/factor/max_candidates/max_side");
 		return FF_ERR_INVAL;
 	}
 	d = calloc(1, sizeof(*d));
@@ -207,12 +208,12 @@ static int reserve(ff_mtcnn_box **buf, size_t *cap, size_t need)
 }
 
 /* Stage 1: pyramid + P-Net. Appends candidates to *all (n_all). */
-static int run_pnet(ff_detector *d, const ff_image *img, ff_mtcnn_box **all, size_t *cap,
-		    size_t *n_all)
+static int run_pnet(ff_detector *d, const ff_image *img, float min_face, ff_mtcnn_box **all,
+		    size_t *cap, size_t *n_all)
 {
 	float scales[FF_MAX_SCALES];
-	size_t ns = ff_mtcnn_pyramid_scales(img->width, img->height, d->opt.min_face_size,
-					    d->opt.factor, scales, FF_MAX_SCALES);
+	size_t ns = ff_mtcnn_pyramid_scales(img->width, img->height, min_face, d->opt.factor,
+					    scales, FF_MAX_SCALES);
 	ff_image scaled = FF_IMAGE_EMPTY;
 	int rc = FF_OK;
 
@@ -251,10 +252,12 @@ static int run_pnet(ff_detector *d, const ff_image *img, ff_mtcnn_box **all, siz
 		}
 		ow = (int)(d->p.norm.transposed ? psh.dims[1] : psh.dims[2]);
 		oh = (int)(d->p.norm.transposed ? psh.dims[2] : psh.dims[1]);
-		if ((rc = reserve(all, cap, *n_all + (size_t)ow * oh)) != FF_OK)
+		got = ff_mtcnn_generate(prob, reg, ow, oh, d->p.norm.transposed, scales[si],
+					d->opt.thresholds[0], NULL, 0);
+		if ((rc = reserve(all, cap, *n_all + got)) != FF_OK)
 			goto out;
 		got = ff_mtcnn_generate(prob, reg, ow, oh, d->p.norm.transposed, scales[si],
-					d->opt.thresholds[0], *all + *n_all, (size_t)ow * oh);
+					d->opt.thresholds[0], *all + *n_all, got);
 		got = ff_mtcnn_nms(*all + *n_all, got, d->opt.nms[0], FF_NMS_UNION);
 		*n_all += got;
 	}
@@ -323,19 +326,47 @@ static int refine(ff_detector *d, const ff_image *img, ff_mtcnn_box *b, size_t *
 	return FF_OK;
 }
 
-int ff_detect(ff_detector *d, const ff_image *img, ff_face *faces, size_t max_faces,
+/* Maps a box found in the working image (the caller's image resized by
+ * 1/inv, pixel centres aligned as in ff_image_resize) back to the caller's. */
+static void to_face(const ff_mtcnn_box *b, float inv, ff_face *f)
+{
+	f->x0 = (b->x1 + 0.5f) * inv - 0.5f;
+	f->y0 = (b->y1 + 0.5f) * inv - 0.5f;
+	f->x1 = (b->x2 + 0.5f) * inv - 0.5f;
+	f->y1 = (b->y2 + 0.5f) * inv - 0.5f;
+	f->score = b->score;
+	for (int k = 0; k < 10; k++)
+		f->landmarks[k] = (b->landmarks[k] + 0.5f) * inv - 0.5f;
+}
+
+int ff_detect(ff_detector *d, const ff_image *orig, ff_face *faces, size_t max_faces,
 	      size_t *count)
 {
+	ff_image small = FF_IMAGE_EMPTY;
+	const ff_image *img = orig;
 	ff_mtcnn_box *b = NULL;
 	size_t cap = 0, n = 0;
+	float s = 1.0f, min_face;
 	int rc;
 
 	if (count)
 		*count = 0;
-	if (!d || !img || !img->data || img->width <= 0 || img->height <= 0 || !count ||
+	if (!d || !orig || !orig->data || orig->width <= 0 || orig->height <= 0 || !count ||
 	    (max_faces && !faces))
 		return FF_ERR_INVAL;
-	if ((rc = run_pnet(d, img, &b, &cap, &n)) != FF_OK)
+	min_face = d->opt.min_face_size;
+	if (d->opt.max_side > 0 &&
+	    (orig->width > d->opt.max_side || orig->height > d->opt.max_side)) {
+		int big = orig->width > orig->height ? orig->width : orig->height;
+		s = (float)d->opt.max_side / (float)big;
+		rc = ff_image_resize(orig, (int)fmaxf(1.0f, roundf(orig->width * s)),
+				     (int)fmaxf(1.0f, roundf(orig->height * s)), &small);
+		if (rc != FF_OK)
+			goto out;
+		img = &small;
+		min_face = fmaxf(12.0f, min_face * s);
+	}
+	if ((rc = run_pnet(d, img, min_face, &b, &cap, &n)) != FF_OK)
 		goto out;
 	n = ff_mtcnn_nms(b, n, d->opt.nms[1], FF_NMS_UNION);
 	if (n > d->opt.max_candidates)
@@ -355,16 +386,12 @@ int ff_detect(ff_detector *d, const ff_image *img, ff_face *faces, size_t max_fa
 	n = ff_mtcnn_nms(b, n, d->opt.nms[3], FF_NMS_MIN);
 
 	for (size_t i = 0; i < n && i < max_faces; i++) {
-		faces[i].x0 = b[i].x1;
-		faces[i].y0 = b[i].y1;
-		faces[i].x1 = b[i].x2;
-		faces[i].y1 = b[i].y2;
-		faces[i].score = b[i].score;
-		memcpy(faces[i].landmarks, b[i].landmarks, sizeof(faces[i].landmarks));
+		to_face(&b[i], 1.0f / s, &faces[i]);
 		(*count)++;
 	}
 	rc = FF_OK;
 out:
+	ff_image_free(&small);
 	free(b);
 	return rc;
 }

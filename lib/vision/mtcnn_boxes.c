@@ -44,6 +44,10 @@ size_t ff_mtcnn_generate(const float *prob, const float *reg, int ow, int oh, in
 
 			if (!(score > threshold))
 				continue;
+			if (!out) {
+				n++;
+				continue;
+			}
 			if (n >= cap)
 				return n;
 			b = &out[n++];

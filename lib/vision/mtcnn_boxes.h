@@ -27,7 +27,8 @@ int ff_mtcnn_pnet_out(int side);
  * out as [W][H][2] and [W][H][4] when transposed (input_layout nwhc), else
  * [H][W][.]; ow, oh: output map size. Cell (x, y) maps back to the
  * 12x12 window at (2x, 2y) / scale. Appends boxes with score > threshold to
- * out (capacity cap); returns the number appended. */
+ * out (capacity cap); returns the number appended. With out NULL, only
+ * counts the boxes that pass the threshold. */
 size_t ff_mtcnn_generate(const float *prob, const float *reg, int ow, int oh, int transposed,
 			 float scale, float threshold, ff_mtcnn_box *out, size_t cap);
 

@@ -16,6 +16,7 @@
 
 static ff_detector *det;
 static ff_embedder *emb;
+static char models_dir[2048];
 
 static const char *const samples[] = {
 	"Al_Pacino/Al_Pacino_0001.jpg",		  "Al_Pacino/Al_Pacino_0002.jpg",
@@ -43,6 +44,7 @@ static int suite_init(void)
 	snprintf(p, sizeof(p), "%s/mobilefacenet.ffn", d);
 	if (access(p, R_OK) != 0)
 		ff_test_skip("models not fetched: %s missing (run models/fetch)", p);
+	snprintf(models_dir, sizeof(models_dir), "%s", d);
 	if (ff_detector_create(d, NULL, &det, err, sizeof(err)) != FF_OK ||
 	    ff_embedder_create(p, &nnopt, &emb, err, sizeof(err)) != FF_OK) {
 		fprintf(stderr, "cannot load models: %s\n", err);
@@ -186,11 +188,58 @@ static void test_rotated_and_scaled(void)
 	ff_image_free(&im);
 }
 
+static void test_large_image(void)
+{
+	/* a 2000x2000 image is detected at the 1280 working size (max_side) and
+	 * the results come back in its own coordinates: the same as detecting
+	 * on a 1280 copy and scaling by 2000/1280 (pixel centres aligned) */
+	ff_image im = FF_IMAGE_EMPTY, big = FF_IMAGE_EMPTY, work = FF_IMAGE_EMPTY;
+	ff_face small[8], large[8], ref[8];
+	size_t ns = 0, nl = 0, nr = 0;
+	int ks, kl, kr;
+	const float s = 2000.0f / 1280.0f;
+
+	load("lfw", "Allison_Janney/Allison_Janney_0001.jpg", &im);
+	FF_ASSERT_OK(ff_image_resize(&im, 2000, 2000, &big));
+	FF_ASSERT_OK(ff_image_resize(&big, 1280, 1280, &work));
+	FF_ASSERT_OK(ff_detect(det, &im, small, 8, &ns));
+	FF_ASSERT_OK(ff_detect(det, &big, large, 8, &nl));
+	{
+		/* the working-size detection uses min_face scaled the same way */
+		ff_detector_options o = FF_DETECTOR_OPTIONS_INIT;
+		ff_detector *d2 = NULL;
+		o.min_face_size = 20.0f / s;
+		o.max_side = 0;
+		FF_ASSERT_OK(ff_detector_create(models_dir, &o, &d2, NULL, 0));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(d2);
+		FF_ASSERT_OK(ff_detect(d2, &work, ref, 8, &nr));
+		ff_detector_free(d2);
+	}
+	ks = ff_face_pick_central(small, ns, 250, 250);
+	kl = ff_face_pick_central(large, nl, 2000, 2000);
+	kr = ff_face_pick_central(ref, nr, 1280, 1280);
+	CU_ASSERT_FATAL(ks >= 0 && kl >= 0 && kr >= 0);
+	for (int k = 0; k < 10; k++) {
+		float want = (ref[kr].landmarks[k] + 0.5f) * s - 0.5f;
+		/* exact mapping */
+		CU_ASSERT(fabsf(want - large[kl].landmarks[k]) < 0.5f);
+		/* and roughly where the 250x250 detection puts it (MTCNN itself
+		 * varies by a few percent of the face size across scales) */
+		CU_ASSERT(fabsf((small[ks].landmarks[k] + 0.5f) * 8.0f - 0.5f -
+				large[kl].landmarks[k]) < 0.06f * (large[kl].x1 - large[kl].x0));
+	}
+	CU_ASSERT(fabsf((ref[kr].x0 + 0.5f) * s - 0.5f - large[kl].x0) < 0.5f);
+	ff_image_free(&work);
+	ff_image_free(&big);
+	ff_image_free(&im);
+}
+
 static CU_TestInfo model_tests[] = {
 	{ "detect_and_align", test_detect_and_align },
 	{ "identity", test_identity },
 	{ "no_face", test_no_face },
 	{ "rotated_and_scaled", test_rotated_and_scaled },
+	{ "large_image", test_large_image },
 	CU_TEST_INFO_NULL,
 };
 

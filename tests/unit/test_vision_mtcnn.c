@@ -71,6 +71,9 @@ static void test_generate(void)
 	n = ff_mtcnn_generate(prob, reg, 3, 2, 0, 0.5f, 0.6f, out, 6);
 	CU_ASSERT_EQUAL(n, 1u);
 	CU_ASSERT_DOUBLE_EQUAL(out[0].x1, 8, 1e-6);
+	/* counting mode */
+	CU_ASSERT_EQUAL(ff_mtcnn_generate(prob, reg, 3, 2, 1, 0.5f, 0.6f, NULL, 0), 1u);
+	CU_ASSERT_EQUAL(ff_mtcnn_generate(prob, reg, 3, 2, 1, 0.5f, 0.4f, NULL, 0), 2u);
 	/* capacity is respected */
 	prob[1] = 0.95f;
 	CU_ASSERT_EQUAL(ff_mtcnn_generate(prob, reg, 3, 2, 1, 0.5f, 0.6f, out, 1), 1u);

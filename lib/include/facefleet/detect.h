@@ -32,11 +32,14 @@ typedef struct ff_detector_options {
 	float thresholds[3];  /* P-Net, R-Net, O-Net score thresholds */
 	float nms[4];         /* IoU: P per scale, P all scales, R (union), O (min) */
 	int threads;          /* XNNPACK worker threads (0/1 = caller's thread) */
-	size_t max_candidates;/* cap on P-Net boxes kept for R-Net (by score) */
+	size_t max_candidates; /* cap on P-Net boxes kept for R-Net (by score) */
+	int max_side;          /* images with a larger side are downscaled to it
+	                        * before detection (bounds memory and time; results
+	                        * are in original coordinates); 0 = never */
 } ff_detector_options;
 /* The reference values of the expo MTCNN port and the original MTCNN code. */
 #define FF_DETECTOR_OPTIONS_INIT \
-	{ 20.0f, 0.709f, { 0.6f, 0.7f, 0.7f }, { 0.5f, 0.7f, 0.7f, 0.7f }, 1, 2000 }
+	{ 20.0f, 0.709f, { 0.6f, 0.7f, 0.7f }, { 0.5f, 0.7f, 0.7f, 0.7f }, 1, 2000, 1280 }
 
 /* Loads models_dir/{pnet,rnet,onet}.ffn. opt may be NULL. Returns FF_OK,
  * FF_ERR_INVAL (bad option), or the errors of ff_model_load /
@@ -53,7 +56,8 @@ void ff_detector_free(ff_detector *d);
 
 /* Detects faces in img. Writes up to max_faces faces sorted by descending
  * score to faces and the number written to *count (0 = no face, which is
- * not an error). faces may be NULL when max_faces is 0. Not thread-safe per
+ * not an error). Faces smaller than min_face_size (in the image's pixels, or
+ * 12 pixels at the max_side working size, whichever is larger) are missed. faces may be NULL when max_faces is 0. Not thread-safe per
  * detector (nets hold buffers). Returns FF_OK, FF_ERR_INVAL, FF_ERR_NOMEM,
  * FF_ERR_BACKEND, FF_ERR_RANGE (image too large for the pyramid). */
 int ff_detect(ff_detector *d, const ff_image *img, ff_face *faces, size_t max_faces,
