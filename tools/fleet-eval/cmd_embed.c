@@ -60,17 +60,14 @@ static int embed_one(struct fe_models *m, const char *path, int aligned)
 	ff_face faces[FE_MAX_FACES];
 	float emb[1024];
 	size_t dim = ff_embedder_dim(m->emb), n = 0;
-	char why[256] = "", q[300];
+	char why[256] = "", q[300], qw[300];
 	int rc;
 
 	if (dim > sizeof(emb) / sizeof(emb[0]))
 		return FF_ERR_RANGE;
 	rc = ff_image_load(path, NULL, &img, why, sizeof(why));
-	if (rc != FF_OK) {
-		ff_log(FF_LOG_ERROR, "eval", "event=image_failed err=%s reason=%s",
-		       ff_strerror(rc), ff_log_quote(q, sizeof(q), why));
+	if (rc != FF_OK)
 		goto out;
-	}
 	if (aligned) {
 		if (img.width != FF_ALIGN_SIZE || img.height != FF_ALIGN_SIZE) {
 			ff_log(FF_LOG_WARN, "eval", "event=resized_aligned_input w=%d h=%d",
@@ -99,8 +96,9 @@ static int embed_one(struct fe_models *m, const char *path, int aligned)
 	}
 out:
 	if (rc != FF_OK)
-		ff_log(FF_LOG_ERROR, "eval", "event=embed_failed image=%s err=%s",
-		       ff_log_quote(q, sizeof(q), path), ff_strerror(rc));
+		ff_log(FF_LOG_ERROR, "eval", "event=embed_failed image=%s err=%s reason=%s",
+		       ff_log_quote(q, sizeof(q), path), ff_strerror(rc),
+		       ff_log_quote(qw, sizeof(qw), why[0] ? why : ff_strerror(rc)));
 	ff_image_free(&img);
 	ff_image_free(&crop);
 	return rc;
