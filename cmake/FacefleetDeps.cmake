@@ -6,6 +6,7 @@
 #   PostgreSQL::PostgreSQL  libpq-dev
 #   CUnit::CUnit       libcunit1-dev
 #   Threads::Threads, OpenSSL::SSL/Crypto, ff_libm
+include(FacefleetImport)
 find_package(Threads REQUIRED)
 find_package(XNNPACK REQUIRED)
 find_package(PahoMQTT REQUIRED)

@@ -8,10 +8,7 @@ find_package_handle_standard_args(CUnit
   REQUIRED_VARS CUNIT_LIBRARY CUNIT_INCLUDE_DIR
   REASON_FAILURE_MESSAGE "install libcunit1-dev (deploy/setup does)")
 
-if(CUnit_FOUND AND NOT TARGET CUnit::CUnit)
-  add_library(CUnit::CUnit UNKNOWN IMPORTED)
-  set_target_properties(CUnit::CUnit PROPERTIES
-    IMPORTED_LOCATION "${CUNIT_LIBRARY}"
-    INTERFACE_INCLUDE_DIRECTORIES "${CUNIT_INCLUDE_DIR}")
+if(CUnit_FOUND)
+  ff_import_library(CUnit::CUnit LIBRARY "${CUNIT_LIBRARY}" INCLUDE_DIRS "${CUNIT_INCLUDE_DIR}")
 endif()
 mark_as_advanced(CUNIT_INCLUDE_DIR CUNIT_LIBRARY)

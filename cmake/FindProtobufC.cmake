@@ -12,11 +12,9 @@ find_package_handle_standard_args(ProtobufC
   REQUIRED_VARS FF_PROTOC_C PROTOBUF_C_LIBRARY PROTOBUF_C_INCLUDE_DIR
   REASON_FAILURE_MESSAGE "install libprotobuf-c-dev protobuf-c-compiler (deploy/setup does)")
 
-if(ProtobufC_FOUND AND NOT TARGET protobuf-c::protobuf-c)
-  add_library(protobuf-c::protobuf-c UNKNOWN IMPORTED)
-  set_target_properties(protobuf-c::protobuf-c PROPERTIES
-    IMPORTED_LOCATION "${PROTOBUF_C_LIBRARY}"
-    INTERFACE_INCLUDE_DIRECTORIES "${PROTOBUF_C_INCLUDE_DIR}")
+if(ProtobufC_FOUND)
+  ff_import_library(protobuf-c::protobuf-c LIBRARY "${PROTOBUF_C_LIBRARY}"
+                    INCLUDE_DIRS "${PROTOBUF_C_INCLUDE_DIR}")
 endif()
 mark_as_advanced(FF_PROTOC_C PROTOBUF_C_INCLUDE_DIR PROTOBUF_C_LIBRARY)
 

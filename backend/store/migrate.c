@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,22 +28,6 @@ typedef struct migration {
 	int version;
 	char name[256]; /* file name */
 } migration;
-
-static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!errbuf || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-	/* PostgreSQL messages end with a newline; keep one line */
-	for (char *p = errbuf; *p; p++)
-		if (*p == '\n')
-			*p = (p[1] ? ' ' : '\0');
-}
 
 /* NNN_[a-z0-9_]+.sql -> version, else -1 */
 static int parse_name(const char *n)
@@ -80,7 +63,7 @@ static int list_migrations(const char *dir, migration **out, int *count, char *e
 	*out = NULL;
 	*count = 0;
 	if (!d) {
-		seterr(errbuf, errlen, "%s: %s", dir, strerror(errno));
+		ff_seterr(errbuf, errlen, "%s: %s", dir, strerror(errno));
 		return errno == ENOENT ? FF_ERR_NOTFOUND : FF_ERR_IO;
 	}
 	while ((e = readdir(d))) {
@@ -90,7 +73,7 @@ static int list_migrations(const char *dir, migration **out, int *count, char *e
 			continue;
 		v = parse_name(e->d_name);
 		if (v < 0 || strlen(e->d_name) >= sizeof(list[0].name)) {
-			seterr(errbuf, errlen, "%s/%s: migration files are named NNN_name.sql", dir,
+			ff_seterr(errbuf, errlen, "%s/%s: migration files are named NNN_name.sql", dir,
 			       e->d_name);
 			rc = FF_ERR_FORMAT;
 			goto out;
@@ -110,14 +93,14 @@ static int list_migrations(const char *dir, migration **out, int *count, char *e
 		n++;
 	}
 	if (n == 0) {
-		seterr(errbuf, errlen, "%s: no NNN_name.sql files", dir);
+		ff_seterr(errbuf, errlen, "%s: no NNN_name.sql files", dir);
 		rc = FF_ERR_FORMAT;
 		goto out;
 	}
 	qsort(list, (size_t)n, sizeof(*list), cmp_migration);
 	for (int i = 1; i < n; i++) {
 		if (list[i].version == list[i - 1].version) {
-			seterr(errbuf, errlen, "%s: %s and %s share number %03d", dir, list[i - 1].name,
+			ff_seterr(errbuf, errlen, "%s: %s and %s share number %03d", dir, list[i - 1].name,
 			       list[i].name, list[i].version);
 			rc = FF_ERR_FORMAT;
 			goto out;
@@ -179,7 +162,7 @@ static int exec_simple(PGconn *conn, const char *sql, const char *what, char *er
 	ExecStatusType st = PQresultStatus(r);
 	int rc = FF_OK;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		seterr(errbuf, errlen, "%s: %s", what, PQerrorMessage(conn));
+		ff_seterr(errbuf, errlen, "%s: %s", what, PQerrorMessage(conn));
 		rc = FF_ERR_DB;
 	}
 	PQclear(r);
@@ -198,7 +181,7 @@ static int lookup(PGconn *conn, int version, char stored[17], char *errbuf, size
 	r = PQexecParams(conn, "SELECT checksum FROM schema_migrations WHERE version = $1::integer",
 			 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		seterr(errbuf, errlen, "schema_migrations lookup: %s", PQerrorMessage(conn));
+		ff_seterr(errbuf, errlen, "schema_migrations lookup: %s", PQerrorMessage(conn));
 		rc = FF_ERR_DB;
 	} else if (PQntuples(r) == 0) {
 		rc = 0;
@@ -229,7 +212,7 @@ static int apply_one(PGconn *conn, const migration *m, const char *sql, const ch
 				 "VALUES ($1::integer, $2, $3)",
 				 3, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			seterr(errbuf, errlen, "%s: recording: %s", m->name, PQerrorMessage(conn));
+			ff_seterr(errbuf, errlen, "%s: recording: %s", m->name, PQerrorMessage(conn));
 			rc = FF_ERR_DB;
 		}
 		PQclear(r);
@@ -286,7 +269,7 @@ int ff_store_migrate(PGconn *conn, const char *dir, int *applied, char *errbuf, 
 		snprintf(path, sizeof(path), "%s/%s", dir, list[i].name);
 		sql = read_file(path, &len);
 		if (!sql || strlen(sql) != len) {
-			seterr(errbuf, errlen, "%s: unreadable, over %u bytes or has NUL bytes", path,
+			ff_seterr(errbuf, errlen, "%s: unreadable, over %u bytes or has NUL bytes", path,
 			       MAX_MIGRATION_BYTES);
 			free(sql);
 			rc = FF_ERR_FORMAT;

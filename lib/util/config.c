@@ -6,25 +6,11 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define FF_CFG_LINE_MAX 4096
-
-static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!errbuf || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static const char *type_name(ff_config_type t)
 {
@@ -115,7 +101,7 @@ static int store_value(const ff_config_field *f, void *obj, const char *value, c
 		size_t len = strlen(value);
 		char *copy;
 		if (has_range(f) && ((double)len < f->min || (double)len > f->max)) {
-			seterr(errbuf, errlen, "%s: key '%s': length %zu is outside %.0f..%.0f", where,
+			ff_seterr(errbuf, errlen, "%s: key '%s': length %zu is outside %.0f..%.0f", where,
 			       f->key, len, f->min, f->max);
 			return FF_ERR_CONFIG;
 		}
@@ -132,17 +118,17 @@ static int store_value(const ff_config_field *f, void *obj, const char *value, c
 		errno = 0;
 		v = strtoll(value, &end, 0);
 		if (!*value || *end) {
-			seterr(errbuf, errlen, "%s: key '%s': '%s' is not an integer", where, f->key,
+			ff_seterr(errbuf, errlen, "%s: key '%s': '%s' is not an integer", where, f->key,
 			       value);
 			return FF_ERR_CONFIG;
 		}
 		if (errno == ERANGE || (f->type == FF_CFG_INT && (v < INT_MIN || v > INT_MAX))) {
-			seterr(errbuf, errlen, "%s: key '%s': %s does not fit an integer", where,
+			ff_seterr(errbuf, errlen, "%s: key '%s': %s does not fit an integer", where,
 			       f->key, value);
 			return FF_ERR_CONFIG;
 		}
 		if (has_range(f) && ((double)v < f->min || (double)v > f->max)) {
-			seterr(errbuf, errlen, "%s: key '%s': %lld is out of range %.0f..%.0f", where,
+			ff_seterr(errbuf, errlen, "%s: key '%s': %lld is out of range %.0f..%.0f", where,
 			       f->key, v, f->min, f->max);
 			return FF_ERR_CONFIG;
 		}
@@ -155,7 +141,7 @@ static int store_value(const ff_config_field *f, void *obj, const char *value, c
 	case FF_CFG_BOOL: {
 		bool b;
 		if (parse_bool(value, &b) != 0) {
-			seterr(errbuf, errlen,
+			ff_seterr(errbuf, errlen,
 			       "%s: key '%s': '%s' is not a boolean (true/false, yes/no, on/off, 1/0)",
 			       where, f->key, value);
 			return FF_ERR_CONFIG;
@@ -168,12 +154,12 @@ static int store_value(const ff_config_field *f, void *obj, const char *value, c
 		errno = 0;
 		d = strtod(value, &end);
 		if (!*value || *end || errno == ERANGE || !isfinite(d)) {
-			seterr(errbuf, errlen, "%s: key '%s': '%s' is not a finite number", where,
+			ff_seterr(errbuf, errlen, "%s: key '%s': '%s' is not a finite number", where,
 			       f->key, value);
 			return FF_ERR_CONFIG;
 		}
 		if (has_range(f) && (d < f->min || d > f->max)) {
-			seterr(errbuf, errlen, "%s: key '%s': %g is out of range %g..%g", where, f->key,
+			ff_seterr(errbuf, errlen, "%s: key '%s': %g is out of range %g..%g", where, f->key,
 			       d, f->min, f->max);
 			return FF_ERR_CONFIG;
 		}
@@ -181,7 +167,7 @@ static int store_value(const ff_config_field *f, void *obj, const char *value, c
 		return FF_OK;
 	}
 	}
-	seterr(errbuf, errlen, "%s: key '%s': bad field type in table", where, f->key);
+	ff_seterr(errbuf, errlen, "%s: key '%s': bad field type in table", where, f->key);
 	return FF_ERR_CONFIG;
 }
 
@@ -223,7 +209,7 @@ int ff_config_set(const ff_config_field *fields, void *obj, const char *key, con
 		origin = "command line";
 	f = find_field(fields, key, strlen(key));
 	if (!f) {
-		seterr(errbuf, errlen, "%s: unknown key '%s'", origin, key);
+		ff_seterr(errbuf, errlen, "%s: unknown key '%s'", origin, key);
 		return FF_ERR_CONFIG;
 	}
 	return store_value(f, obj, value, origin, NULL, errbuf, errlen);
@@ -266,7 +252,7 @@ static int load_text(const ff_config_field *fields, void *obj, const char *text,
 		lineno++;
 		snprintf(where, sizeof(where), "%s:%d", name, lineno);
 		if (len >= sizeof(line)) {
-			seterr(errbuf, errlen, "%s: line longer than %zu bytes", where, sizeof(line) - 1);
+			ff_seterr(errbuf, errlen, "%s: line longer than %zu bytes", where, sizeof(line) - 1);
 			rc = FF_ERR_CONFIG;
 			goto out;
 		}
@@ -279,7 +265,7 @@ static int load_text(const ff_config_field *fields, void *obj, const char *text,
 			continue;
 		eq = strchr(s, '=');
 		if (!eq) {
-			seterr(errbuf, errlen, "%s: expected 'key = value', got '%s'", where, s);
+			ff_seterr(errbuf, errlen, "%s: expected 'key = value', got '%s'", where, s);
 			rc = FF_ERR_CONFIG;
 			goto out;
 		}
@@ -287,14 +273,14 @@ static int load_text(const ff_config_field *fields, void *obj, const char *text,
 		key = trim(s);
 		value = trim(eq + 1);
 		if (*key == '\0') {
-			seterr(errbuf, errlen, "%s: missing key before '='", where);
+			ff_seterr(errbuf, errlen, "%s: missing key before '='", where);
 			rc = FF_ERR_CONFIG;
 			goto out;
 		}
 		if (value[0] == '"') {
 			size_t vlen = strlen(value);
 			if (vlen < 2 || value[vlen - 1] != '"') {
-				seterr(errbuf, errlen, "%s: key '%s': unterminated quoted value", where, key);
+				ff_seterr(errbuf, errlen, "%s: key '%s': unterminated quoted value", where, key);
 				rc = FF_ERR_CONFIG;
 				goto out;
 			}
@@ -303,12 +289,12 @@ static int load_text(const ff_config_field *fields, void *obj, const char *text,
 		}
 		f = find_field(fields, key, strlen(key));
 		if (!f || strchr(key, '-')) {
-			seterr(errbuf, errlen, "%s: unknown key '%s'", where, key);
+			ff_seterr(errbuf, errlen, "%s: unknown key '%s'", where, key);
 			rc = FF_ERR_CONFIG;
 			goto out;
 		}
 		if (seen_at[f - fields]) {
-			seterr(errbuf, errlen, "%s: duplicate key '%s' (first set at line %d)", where,
+			ff_seterr(errbuf, errlen, "%s: duplicate key '%s' (first set at line %d)", where,
 			       f->key, seen_at[f - fields]);
 			rc = FF_ERR_CONFIG;
 			goto out;
@@ -344,7 +330,7 @@ int ff_config_load_file(const ff_config_field *fields, void *obj, const char *pa
 	fp = fopen(path, "rb");
 	if (!fp) {
 		int e = errno;
-		seterr(errbuf, errlen, "%s: cannot open: %s", path, strerror(e));
+		ff_seterr(errbuf, errlen, "%s: cannot open: %s", path, strerror(e));
 		return e == ENOENT ? FF_ERR_NOTFOUND : FF_ERR_IO;
 	}
 	for (;;) {
@@ -353,7 +339,7 @@ int ff_config_load_file(const ff_config_field *fields, void *obj, const char *pa
 			char *grown;
 			cap = cap ? cap * 2 : 8192;
 			if (cap > (16u << 20)) {
-				seterr(errbuf, errlen, "%s: file larger than 16 MiB", path);
+				ff_seterr(errbuf, errlen, "%s: file larger than 16 MiB", path);
 				rc = FF_ERR_CONFIG;
 				goto out;
 			}
@@ -370,13 +356,13 @@ int ff_config_load_file(const ff_config_field *fields, void *obj, const char *pa
 			break;
 	}
 	if (ferror(fp)) {
-		seterr(errbuf, errlen, "%s: read error", path);
+		ff_seterr(errbuf, errlen, "%s: read error", path);
 		rc = FF_ERR_IO;
 		goto out;
 	}
 	text[len] = '\0';
 	if (strlen(text) != len) {
-		seterr(errbuf, errlen, "%s: contains a NUL byte", path);
+		ff_seterr(errbuf, errlen, "%s: contains a NUL byte", path);
 		rc = FF_ERR_CONFIG;
 		goto out;
 	}
@@ -397,7 +383,7 @@ int ff_config_check_required(const ff_config_field *fields, const void *obj, cha
 		if (f->type == FF_CFG_STRING || f->type == FF_CFG_PATH) {
 			const char *v = *(char *const *)member;
 			if (!v || !*v) {
-				seterr(errbuf, errlen, "missing required setting '%s' (%s)", f->key,
+				ff_seterr(errbuf, errlen, "missing required setting '%s' (%s)", f->key,
 				       f->help ? f->help : type_name(f->type));
 				return FF_ERR_CONFIG;
 			}
@@ -428,7 +414,7 @@ int ff_config_parse_args(const ff_config_field *fields, void *obj, int argc, cha
 			args.help = true;
 		} else if (strcmp(a, "--config") == 0) {
 			if (i + 1 >= argc) {
-				seterr(errbuf, errlen, "command line: --config needs a file name");
+				ff_seterr(errbuf, errlen, "command line: --config needs a file name");
 				rc = FF_ERR_CONFIG;
 				goto out;
 			}
@@ -471,7 +457,7 @@ int ff_config_parse_args(const ff_config_field *fields, void *obj, int argc, cha
 		if (strcmp(a, "--set") == 0) {
 			const char *eq;
 			if (i + 1 >= argc || !(eq = strchr(argv[i + 1], '=')) || eq == argv[i + 1]) {
-				seterr(errbuf, errlen, "command line: --set needs key=value");
+				ff_seterr(errbuf, errlen, "command line: --set needs key=value");
 				rc = FF_ERR_CONFIG;
 				goto out;
 			}
@@ -485,7 +471,7 @@ int ff_config_parse_args(const ff_config_field *fields, void *obj, int argc, cha
 			if (eq)
 				value = eq + 1;
 		} else {
-			seterr(errbuf, errlen, "command line: unknown option '%s'", a);
+			ff_seterr(errbuf, errlen, "command line: unknown option '%s'", a);
 			rc = FF_ERR_CONFIG;
 			goto out;
 		}
@@ -500,7 +486,7 @@ int ff_config_parse_args(const ff_config_field *fields, void *obj, int argc, cha
 			f = NULL;
 		}
 		if (!f) {
-			seterr(errbuf, errlen, "command line: unknown key '%.*s'", (int)keylen, key);
+			ff_seterr(errbuf, errlen, "command line: unknown key '%.*s'", (int)keylen, key);
 			rc = FF_ERR_CONFIG;
 			goto out;
 		}
@@ -510,7 +496,7 @@ int ff_config_parse_args(const ff_config_field *fields, void *obj, int argc, cha
 			} else if (i + 1 < argc) {
 				value = argv[++i];
 			} else {
-				seterr(errbuf, errlen, "command line: key '%s' needs a value", f->key);
+				ff_seterr(errbuf, errlen, "command line: key '%s' needs a value", f->key);
 				rc = FF_ERR_CONFIG;
 				goto out;
 			}

@@ -1,5 +1,9 @@
-/* ff_strerror: texts for the shared ff_err enum (facefleet/error.h). */
+/* ff_strerror and ff_seterr (facefleet/error.h). */
 #include "facefleet/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 
 const char *ff_strerror(int err)
 {
@@ -24,4 +28,22 @@ const char *ff_strerror(int err)
 	case FF_ERR__LAST: break;
 	}
 	return "unknown error";
+}
+
+void ff_seterr(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	if (!errbuf || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(errbuf, errlen, fmt, ap);
+	va_end(ap);
+	n = strlen(errbuf);
+	while (n > 0 && (errbuf[n - 1] == '\n' || errbuf[n - 1] == '\r'))
+		errbuf[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (errbuf[i] == '\n' || errbuf[i] == '\r')
+			errbuf[i] = ' ';
 }

@@ -28,6 +28,21 @@ static void test_strerror_unknown(void)
 	CU_ASSERT_STRING_EQUAL(ff_strerror(5), "unknown error");
 }
 
+static void test_seterr(void)
+{
+	char buf[16];
+	ff_seterr(buf, sizeof(buf), "%s:%d: bad", "f.conf", 3);
+	CU_ASSERT_STRING_EQUAL(buf, "f.conf:3: bad");
+	/* one line: inner newlines become spaces, trailing ones go */
+	ff_seterr(buf, sizeof(buf), "a\nb\n");
+	CU_ASSERT_STRING_EQUAL(buf, "a b");
+	ff_seterr(buf, sizeof(buf), "%s", "a message longer than the buffer");
+	CU_ASSERT_STRING_EQUAL(buf, "a message longe");
+	ff_seterr(NULL, 10, "x");  /* no buffer: nothing happens */
+	ff_seterr(buf, 0, "y");
+	CU_ASSERT_STRING_EQUAL(buf, "a message longe");
+}
+
 static size_t fmt(char *buf, size_t len, const struct timespec *ts, ff_log_level lvl,
 		  const char *comp, const char *f, ...) __attribute__((format(printf, 6, 7)));
 static size_t fmt(char *buf, size_t len, const struct timespec *ts, ff_log_level lvl,
@@ -120,6 +135,7 @@ static void test_log_quote(void)
 static CU_TestInfo error_tests[] = {
 	{ "strerror_all_codes", test_strerror_all_codes },
 	{ "strerror_unknown", test_strerror_unknown },
+	{ "seterr", test_seterr },
 	CU_TEST_INFO_NULL,
 };
 static CU_TestInfo log_tests[] = {

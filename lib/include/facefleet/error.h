@@ -6,6 +6,8 @@
 #ifndef FACEFLEET_ERROR_H
 #define FACEFLEET_ERROR_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -33,6 +35,13 @@ typedef enum ff_err {
 
 /* Returns a static, never-NULL description of err (unknown codes included). */
 const char *ff_strerror(int err);
+
+/* Writes a one-line message into the `char *errbuf, size_t errlen`
+ * out-parameter that many facefleet APIs take: printf-formatted, truncated to
+ * fit, newlines turned into spaces (a trailing one dropped). Does nothing when
+ * errbuf is NULL or errlen is 0. */
+void ff_seterr(char *errbuf, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #ifdef __cplusplus
 }
