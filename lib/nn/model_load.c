@@ -5,7 +5,6 @@
  * gives an error code and a one-line reason and never a crash. */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,16 +13,6 @@
 #include "nn_internal.h"
 
 #define FFN_MAX_PARAM 65536 /* bound of strides, pads, kernel and block sizes */
-
-void ffn_errf(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!errbuf || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -121,7 +110,7 @@ struct parse {
 	do {                                                                \
 		char _msg[192];                                             \
 		snprintf(_msg, sizeof _msg, __VA_ARGS__);                   \
-		ffn_errf(ps->err, ps->errlen, "%s: %s", ps->label, _msg);  \
+		ff_seterr(ps->err, ps->errlen, "%s: %s", ps->label, _msg);  \
 		return (code);                                              \
 	} while (0)
 
@@ -470,7 +459,7 @@ int ffn_parse(uint8_t *buf, size_t len, const char *label, ff_model **out, char 
 	ff_model *m = calloc(1, sizeof *m);
 	if (!m) {
 		free(buf);
-		ffn_errf(errbuf, errlen, "%s: out of memory", label);
+		ff_seterr(errbuf, errlen, "%s: out of memory", label);
 		return FF_ERR_NOMEM;
 	}
 	m->buf = buf;
@@ -497,20 +486,20 @@ int ff_model_load_memory(const void *buf, size_t len, const ff_nn_options *opt, 
 {
 	const char *label = "ffn";
 	if (!out || (!buf && len)) {
-		ffn_errf(errbuf, errlen, "%s: invalid argument", label);
+		ff_seterr(errbuf, errlen, "%s: invalid argument", label);
 		if (out)
 			*out = NULL;
 		return FF_ERR_INVAL;
 	}
 	*out = NULL;
 	if (len > max_bytes(opt)) {
-		ffn_errf(errbuf, errlen, "%s: %zu bytes over the limit of %zu", label, len,
+		ff_seterr(errbuf, errlen, "%s: %zu bytes over the limit of %zu", label, len,
 			 max_bytes(opt));
 		return FF_ERR_RANGE;
 	}
 	uint8_t *copy = ffn_alloc_buffer(len);
 	if (!copy) {
-		ffn_errf(errbuf, errlen, "%s: out of memory for %zu bytes", label, len);
+		ff_seterr(errbuf, errlen, "%s: out of memory for %zu bytes", label, len);
 		return FF_ERR_NOMEM;
 	}
 	if (len)
@@ -522,7 +511,7 @@ int ff_model_load(const char *path, const ff_nn_options *opt, ff_model **out, ch
 		  size_t errlen)
 {
 	if (!out || !path) {
-		ffn_errf(errbuf, errlen, "ffn: invalid argument");
+		ff_seterr(errbuf, errlen, "ffn: invalid argument");
 		if (out)
 			*out = NULL;
 		return FF_ERR_INVAL;
@@ -533,31 +522,31 @@ int ff_model_load(const char *path, const ff_nn_options *opt, ff_model **out, ch
 	uint8_t *buf = NULL;
 	FILE *f = fopen(path, "rb");
 	if (!f) {
-		ffn_errf(errbuf, errlen, "%s: cannot open: %s", label, strerror(errno));
+		ff_seterr(errbuf, errlen, "%s: cannot open: %s", label, strerror(errno));
 		return FF_ERR_IO;
 	}
 	long sz = -1;
 	if (fseek(f, 0, SEEK_END) == 0)
 		sz = ftell(f);
 	if (sz < 0 || fseek(f, 0, SEEK_SET) != 0) {
-		ffn_errf(errbuf, errlen, "%s: cannot determine size: %s", label, strerror(errno));
+		ff_seterr(errbuf, errlen, "%s: cannot determine size: %s", label, strerror(errno));
 		rc = FF_ERR_IO;
 		goto out;
 	}
 	if ((unsigned long)sz > max_bytes(opt)) {
-		ffn_errf(errbuf, errlen, "%s: %ld bytes over the limit of %zu", label, sz,
+		ff_seterr(errbuf, errlen, "%s: %ld bytes over the limit of %zu", label, sz,
 			 max_bytes(opt));
 		rc = FF_ERR_RANGE;
 		goto out;
 	}
 	buf = ffn_alloc_buffer((size_t)sz);
 	if (!buf) {
-		ffn_errf(errbuf, errlen, "%s: out of memory for %ld bytes", label, sz);
+		ff_seterr(errbuf, errlen, "%s: out of memory for %ld bytes", label, sz);
 		rc = FF_ERR_NOMEM;
 		goto out;
 	}
 	if (fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
-		ffn_errf(errbuf, errlen, "%s: read failed", label);
+		ff_seterr(errbuf, errlen, "%s: read failed", label);
 		rc = FF_ERR_IO;
 		goto out;
 	}

@@ -49,7 +49,7 @@ static int define_value(struct build *b, const ff_shape *s, const float *data, u
 		dims[d] = s->dims[d];
 	if (xnn_define_tensor_value(b->sg, xnn_datatype_fp32, s->rank, dims, data, ext, flags, id) !=
 	    xnn_status_success) {
-		ffn_errf(b->err, b->errlen, "xnn_define_tensor_value failed");
+		ff_seterr(b->err, b->errlen, "xnn_define_tensor_value failed");
 		return FF_ERR_BACKEND;
 	}
 	return FF_OK;
@@ -79,7 +79,7 @@ static int need_const(struct build *b, uint32_t i, uint32_t k)
 {
 	const struct ffn_op *op = &b->m->ops[i];
 	if (!b->m->tensors[op->in[k]].data) {
-		ffn_errf(b->err, b->errlen, "op %u (%s): input %u must be a constant for XNNPACK", i,
+		ff_seterr(b->err, b->errlen, "op %u (%s): input %u must be a constant for XNNPACK", i,
 			 ffn_op_name(op->type), k);
 		return FF_ERR_UNSUPPORTED;
 	}
@@ -100,7 +100,7 @@ static int define_op(struct build *b, uint32_t i)
 	/* XNNPACK computes on activations only; converters fold constants. */
 	int binary = op->type == FFN_OP_ADD || op->type == FFN_OP_SUB || op->type == FFN_OP_MUL;
 	if (b->m->tensors[op->in[0]].data && (!binary || b->m->tensors[op->in[1]].data)) {
-		ffn_errf(b->err, b->errlen, "op %u (%s): computes on constants only (not folded)", i,
+		ff_seterr(b->err, b->errlen, "op %u (%s): computes on constants only (not folded)", i,
 			 ffn_op_name(op->type));
 		return FF_ERR_UNSUPPORTED;
 	}
@@ -204,11 +204,11 @@ static int define_op(struct build *b, uint32_t i)
 							  op->ip[2] ? XNN_FLAG_ALIGN_CORNERS : 0);
 		break;
 	default:
-		ffn_errf(b->err, b->errlen, "op %u: unsupported type %u", i, op->type);
+		ff_seterr(b->err, b->errlen, "op %u: unsupported type %u", i, op->type);
 		return FF_ERR_UNSUPPORTED;
 	}
 	if (st != xnn_status_success) {
-		ffn_errf(b->err, b->errlen, "op %u (%s): XNNPACK rejected it (status %d)", i,
+		ff_seterr(b->err, b->errlen, "op %u (%s): XNNPACK rejected it (status %d)", i,
 			 ffn_op_name(op->type), (int)st);
 		return FF_ERR_BACKEND;
 	}
@@ -241,7 +241,7 @@ static int define_io(struct build *b, ff_net *n)
 		if (rc)
 			return rc;
 		if (!(*buf = alloc_io(s))) {
-			ffn_errf(b->err, b->errlen, "out of memory for graph %s %u",
+			ff_seterr(b->err, b->errlen, "out of memory for graph %s %u",
 				 is_out ? "output" : "input", k);
 			return FF_ERR_NOMEM;
 		}
@@ -261,24 +261,24 @@ int ff_net_create_ex(const ff_model *m, const ff_shape *input_shapes, const ff_n
 	if (errbuf && errlen)
 		errbuf[0] = '\0';
 	if (!out || !m) {
-		ffn_errf(errbuf, errlen, "invalid argument");
+		ff_seterr(errbuf, errlen, "invalid argument");
 		return FF_ERR_INVAL;
 	}
 	*out = NULL;
 	if (opt && opt->threads < 0) {
-		ffn_errf(errbuf, errlen, "threads %d < 0", opt->threads);
+		ff_seterr(errbuf, errlen, "threads %d < 0", opt->threads);
 		return FF_ERR_INVAL;
 	}
 	pthread_once(&xnn_once, xnn_init_once);
 	if (xnn_init_status != xnn_status_success) {
-		ffn_errf(errbuf, errlen, "xnn_initialize failed (status %d)", (int)xnn_init_status);
+		ff_seterr(errbuf, errlen, "xnn_initialize failed (status %d)", (int)xnn_init_status);
 		return FF_ERR_BACKEND;
 	}
 	n = calloc(1, sizeof *n);
 	shapes = calloc(m->n_tensors, sizeof *shapes);
 	b.vid = malloc(m->n_tensors * sizeof *b.vid);
 	if (!n || !shapes || !b.vid) {
-		ffn_errf(errbuf, errlen, "out of memory");
+		ff_seterr(errbuf, errlen, "out of memory");
 		rc = FF_ERR_NOMEM;
 		goto out;
 	}
@@ -294,7 +294,7 @@ int ff_net_create_ex(const ff_model *m, const ff_shape *input_shapes, const ff_n
 	b.err = errbuf;
 	b.errlen = errlen;
 	if (xnn_create_subgraph(m->n_inputs + m->n_outputs, 0, &b.sg) != xnn_status_success) {
-		ffn_errf(errbuf, errlen, "xnn_create_subgraph failed");
+		ff_seterr(errbuf, errlen, "xnn_create_subgraph failed");
 		rc = FF_ERR_BACKEND;
 		goto out;
 	}
@@ -304,7 +304,7 @@ int ff_net_create_ex(const ff_model *m, const ff_shape *input_shapes, const ff_n
 	 * unused values but would still build (and assert on) their nodes. */
 	live = calloc(m->n_tensors, 1);
 	if (!live) {
-		ffn_errf(errbuf, errlen, "out of memory");
+		ff_seterr(errbuf, errlen, "out of memory");
 		rc = FF_ERR_NOMEM;
 		goto out;
 	}
@@ -318,12 +318,12 @@ int ff_net_create_ex(const ff_model *m, const ff_shape *input_shapes, const ff_n
 		if (live[m->ops[i].out[0]] && (rc = define_op(&b, i)))
 			goto out;
 	if (opt && opt->threads > 1 && !(n->pool = pthreadpool_create((size_t)opt->threads))) {
-		ffn_errf(errbuf, errlen, "pthreadpool_create(%d) failed", opt->threads);
+		ff_seterr(errbuf, errlen, "pthreadpool_create(%d) failed", opt->threads);
 		rc = FF_ERR_NOMEM;
 		goto out;
 	}
 	if (xnn_create_runtime_v2(b.sg, n->pool, 0, &n->rt) != xnn_status_success) {
-		ffn_errf(errbuf, errlen, "xnn_create_runtime_v2 failed");
+		ff_seterr(errbuf, errlen, "xnn_create_runtime_v2 failed");
 		rc = FF_ERR_BACKEND;
 		goto out;
 	}
@@ -333,7 +333,7 @@ int ff_net_create_ex(const ff_model *m, const ff_shape *input_shapes, const ff_n
 	for (unsigned k = 0; k < n->n_out; k++)
 		ext[n->n_in + k] = (struct xnn_external_value){n->n_in + k, n->out_buf[k]};
 	if (xnn_setup_runtime(n->rt, n->n_in + n->n_out, ext) != xnn_status_success) {
-		ffn_errf(errbuf, errlen, "xnn_setup_runtime failed");
+		ff_seterr(errbuf, errlen, "xnn_setup_runtime failed");
 		rc = FF_ERR_BACKEND;
 		goto out;
 	}

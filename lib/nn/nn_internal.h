@@ -116,7 +116,4 @@ struct ffn_window {
 int ffn_window(const struct ffn_op *op, uint32_t in_h, uint32_t in_w, uint32_t kh, uint32_t kw,
 	       uint32_t dh, uint32_t dw, struct ffn_window *w);
 
-void ffn_errf(char *errbuf, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 #endif

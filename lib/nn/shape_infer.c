@@ -92,7 +92,7 @@ static int infer_op(const ff_model *m, uint32_t i, ff_shape *shapes, char *err, 
 	do {                                                                      \
 		char _m[256];                                                     \
 		snprintf(_m, sizeof _m, __VA_ARGS__);                             \
-		ffn_errf(err, errlen, "op %u (%s): %s", i, nm, _m);               \
+		ff_seterr(err, errlen, "op %u (%s): %s", i, nm, _m);               \
 		return FF_ERR_RANGE;                                              \
 	} while (0)
 
@@ -233,7 +233,7 @@ static int infer_op(const ff_model *m, uint32_t i, ff_shape *shapes, char *err, 
 		o = shape4(x->dims[0], (uint32_t)op->ip[0], (uint32_t)op->ip[1], x->dims[3]);
 		break;
 	default:
-		ffn_errf(err, errlen, "op %u: unknown type %u", i, op->type);
+		ff_seterr(err, errlen, "op %u: unknown type %u", i, op->type);
 		return FF_ERR_UNSUPPORTED;
 	}
 	for (uint32_t d = 0; d < o.rank; d++)
@@ -257,13 +257,13 @@ int ffn_infer_shapes(const ff_model *m, const ff_shape *input_shapes, ff_shape *
 		const ff_shape *decl = &m->tensors[m->inputs[k]].shape;
 		const ff_shape *s = input_shapes ? &input_shapes[k] : decl;
 		if (s->rank != decl->rank) {
-			ffn_errf(errbuf, errlen, "input %u: rank %u, model declares %u", k, s->rank,
+			ff_seterr(errbuf, errlen, "input %u: rank %u, model declares %u", k, s->rank,
 				 decl->rank);
 			return FF_ERR_RANGE;
 		}
 		for (uint32_t d = 0; d < s->rank; d++) {
 			if (s->dims[d] == 0 || (decl->dims[d] && decl->dims[d] != s->dims[d])) {
-				ffn_errf(errbuf, errlen, "input %u: dim %u is %u, model declares %u%s", k,
+				ff_seterr(errbuf, errlen, "input %u: dim %u is %u, model declares %u%s", k,
 					 d, s->dims[d], decl->dims[d], decl->dims[d] ? "" : " (any)");
 				return FF_ERR_RANGE;
 			}
@@ -272,7 +272,7 @@ int ffn_infer_shapes(const ff_model *m, const ff_shape *input_shapes, ff_shape *
 		for (uint32_t d = s->rank; d < FF_NN_MAX_RANK; d++)
 			shapes[m->inputs[k]].dims[d] = 0;
 		if (numel64(s) >= FFN_MAX_NUMEL) {
-			ffn_errf(errbuf, errlen, "input %u: too many elements", k);
+			ff_seterr(errbuf, errlen, "input %u: too many elements", k);
 			return FF_ERR_RANGE;
 		}
 	}
@@ -283,7 +283,7 @@ int ffn_infer_shapes(const ff_model *m, const ff_shape *input_shapes, ff_shape *
 			return rc;
 		total += numel64(&shapes[m->ops[i].out[0]]);
 		if (total > FFN_MAX_TOTAL_NUMEL) {
-			ffn_errf(errbuf, errlen, "op %u: activations exceed %llu floats in total", i,
+			ff_seterr(errbuf, errlen, "op %u: activations exceed %llu floats in total", i,
 				 (unsigned long long)FFN_MAX_TOTAL_NUMEL);
 			return FF_ERR_RANGE;
 		}

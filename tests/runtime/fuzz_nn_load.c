@@ -3,7 +3,7 @@
  * of "any size" become 8) and run once. Build and run (seed corpus: the test
  * models):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_DEFAULT_SOURCE -Ilib/include \
- *     tests/runtime/fuzz_nn_load.c lib/nn/{crc32,model_load,shape_infer,net_xnnpack}.c -lXNNPACK -lpthreadpool -lcpuinfo -lm \
+ *     tests/runtime/fuzz_nn_load.c lib/nn/{crc32,model_load,shape_infer,net_xnnpack}.c lib/util/error.c -lXNNPACK -lpthreadpool -lcpuinfo -lm \
  *     -o /tmp/fuzz_nn_load
  *   mkdir -p /tmp/ffn-corpus && cp tests/data/nn/[a-z]*.ffn /tmp/ffn-corpus/
  *   /tmp/fuzz_nn_load -max_total_time=300 -max_len=8192 /tmp/ffn-corpus */
