@@ -1,0 +1,86 @@
+/* models_vq_golden: the committed VQ-VAE (models/vq/<model_id>.{enc,dec}.ffn)
+ * in C against expectations computed from the same files by the PyTorch
+ * reference interpreter (models/vq/golden/, written by
+ * models/vq/make_golden.py) on the sample faces of tests/data/faces:
+ * >= 99.5% identical code positions, reconstruction within 0.5 (0..255).
+ * Skipped (77) while no model is committed. */
+#include "ff_test.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "facefleet/error.h"
+#include "facefleet/vq.h"
+#include "test_vq_common.h"
+
+static char dir[4096], prefix[4096 + 256];
+
+/* Finds the committed model and skips the run (exit 77) when there is none.
+ * Runs before main(): ff_test_skip from inside a running suite trips a
+ * CUnit assertion (CU_cleanup_registry while a test is running). */
+__attribute__((constructor)) static void find_model(void)
+{
+	const char *src = ff_test_env_get("FF_SOURCE_DIR");
+	struct dirent *e;
+	char stem[256];
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/models/vq", src ? src : ".");
+	if ((d = opendir(dir)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			size_t n = strlen(e->d_name);
+			if (n > 8 && n - 8 < sizeof(stem) &&
+			    strcmp(e->d_name + n - 8, ".enc.ffn") == 0) {
+				memcpy(stem, e->d_name, n - 8);
+				stem[n - 8] = '\0';
+				snprintf(prefix, sizeof(prefix), "%s/%s", dir, stem);
+			}
+		}
+		closedir(d);
+	}
+	if (!prefix[0])
+		ff_test_skip("no models/vq/*.enc.ffn committed yet");
+}
+
+static void test_committed_model(void)
+{
+	char path[4400], gdir[4200], fdir[4096], why[256] = "";
+	ff_vq_encoder *enc = NULL;
+	ff_vq_decoder *dec = NULL;
+	const ff_vq_info *vi;
+	struct vq_golden_result r;
+
+	snprintf(path, sizeof(path), "%s.enc.ffn", prefix);
+	FF_ASSERT_OK(ff_vq_encoder_create(path, NULL, &enc, why, sizeof(why)));
+	snprintf(path, sizeof(path), "%s.dec.ffn", prefix);
+	if (enc)
+		FF_ASSERT_OK(ff_vq_decoder_create(path, NULL, &dec, why, sizeof(why)));
+	if (!enc || !dec) {
+		fprintf(stderr, "models_vq_golden: %s: %s\n", path, why);
+		goto out;
+	}
+	vi = ff_vq_encoder_info(enc);
+	fprintf(stderr, "models_vq_golden: model_id %s, %u codes of %u bits\n", vi->model_id,
+		vi->num_codes, vi->bits_per_index);
+	CU_ASSERT_EQUAL(memcmp(vi, ff_vq_decoder_info(dec), sizeof(ff_vq_info)), 0);
+	snprintf(gdir, sizeof(gdir), "%s/golden", dir);
+	ff_test_data_path(fdir, sizeof(fdir), "faces/aligned112");
+	FF_ASSERT_OK(vq_golden_check(enc, dec, gdir, fdir, &r));
+	fprintf(stderr, "models_vq_golden: %zu faces, %zu/%zu codes differ from PyTorch, "
+			"reconstruction max abs err %.3g over %zu values\n",
+		r.faces, r.mismatches, r.codes, r.recon_max_err, r.recon_values);
+	CU_ASSERT(r.faces > 0);
+	CU_ASSERT(r.mismatches * 200 <= r.codes); /* >= 99.5% identical */
+	CU_ASSERT(r.recon_max_err < 0.5);
+out:
+	ff_vq_encoder_free(enc);
+	ff_vq_decoder_free(dec);
+}
+
+static CU_TestInfo vq_model_tests[] = {
+	{ "committed model vs PyTorch reference", test_committed_model },
+	CU_TEST_INFO_NULL,
+};
+
+FF_TEST_SUITES({ "vq_models", NULL, NULL, NULL, NULL, vq_model_tests });

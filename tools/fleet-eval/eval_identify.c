@@ -1,0 +1,210 @@
+/* fleet-eval identify: closed-set identification over an image folder, for
+ * each method (original, vq, jpeg_N): gallery = the first image (sorted) of
+ * each person with 2+ images, probes = the rest; Top-1 and Top-5 by cosine,
+ * as models/train/lfw_eval.identification. A probe whose true gallery entry
+ * scores as high as another counts as found (ties favour the truth); a
+ * missing embedding (no face, not representable, failure) never matches. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "facefleet/embed.h"
+#include "facefleet/error.h"
+#include "facefleet/log.h"
+#include "eval_pipeline.h"
+#include "fleet_eval.h"
+
+static void identify_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: fleet-eval identify --images DIR [--aligned] [--vq-model PREFIX]\n"
+		"                           [--methods LIST] [--limit N] [--models DIR] [--threads N]\n"
+		"Closed-set identification: gallery = first image (sorted) of each person with\n"
+		"2+ images, probes = the others; Top-1 and Top-5 (cosine) and bytes per face for\n"
+		"each method. Each image is embedded once per method; a progress bar goes to\n"
+		"stderr; the last stdout line is one JSON object with every figure.\n"
+		"  --limit N         only the first N images (sorted by name)\n" EV_COMMON_USAGE
+		"Exit status: 0 done, 1 runtime failure (models, folder), 2 usage.\n");
+}
+
+/* All DIR/<person>/<file>.jpg as "person/file", sorted. */
+static int list_images(const char *dir, char ***out, size_t *count)
+{
+	DIR *d = opendir(dir), *pd;
+	struct dirent *e, *f;
+	char **v = NULL, path[4096];
+	size_t n = 0, cap = 0;
+	int rc = FF_OK;
+
+	*out = NULL;
+	*count = 0;
+	if (!d)
+		return FF_ERR_IO;
+	while (rc == FF_OK && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (!(pd = opendir(path)))
+			continue;
+		while (rc == FF_OK && (f = readdir(pd)) != NULL) {
+			size_t len = strlen(f->d_name);
+			if (f->d_name[0] == '.' || len < 5 || strcmp(f->d_name + len - 4, ".jpg") != 0)
+				continue;
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 4096;
+				char **nv = realloc(v, nc * sizeof(*v));
+				if (!nv) {
+					rc = FF_ERR_NOMEM;
+					break;
+				}
+				v = nv;
+				cap = nc;
+			}
+			snprintf(path, sizeof(path), "%s/%s", e->d_name, f->d_name);
+			if (!(v[n] = strdup(path)))
+				rc = FF_ERR_NOMEM;
+			else
+				n++;
+		}
+		closedir(pd);
+	}
+	closedir(d);
+	if (n)
+		qsort(v, n, sizeof(*v), ev_cmp_str);
+	*out = v;
+	*count = n;
+	return rc != FF_OK ? rc : n ? FF_OK : FF_ERR_NOTFOUND;
+}
+
+/* Same person as the previous name (same folder part)? */
+static int same_person(const char *a, const char *b)
+{
+	const char *sa = strchr(a, '/'), *sb = strchr(b, '/');
+
+	return sa && sb && sa - a == sb - b && strncmp(a, b, (size_t)(sa - a)) == 0;
+}
+
+struct ident {
+	size_t gallery, probes, top1, top5, probes_missing;
+};
+
+/* gallery[k] = row of person k's first image; truth[j] = gallery slot of probe j */
+static void identification(const struct ev_cache *c, int m, const size_t *gallery, size_t ng,
+			   const size_t *probes, const size_t *truth, size_t np, struct ident *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->gallery = ng;
+	r->probes = np;
+	for (size_t j = 0; j < np; j++) {
+		const float *q = ev_emb(c, probes[j], m);
+		size_t above = 0;
+		float st;
+		if (ev_status_of(c, probes[j], m) != EV_OK ||
+		    ev_status_of(c, gallery[truth[j]], m) != EV_OK) {
+			r->probes_missing++;
+			continue;
+		}
+		st = ff_cosine(q, ev_emb(c, gallery[truth[j]], m), c->dim);
+		for (size_t k = 0; k < ng && above < 5; k++)
+			if (k != truth[j] && ev_status_of(c, gallery[k], m) == EV_OK &&
+			    ff_cosine(q, ev_emb(c, gallery[k], m), c->dim) > st)
+				above++;
+		r->top1 += above == 0;
+		r->top5 += above < 5;
+	}
+}
+
+static int report(const struct ev_config *cfg, const struct ev_cache *c, char *const *names,
+		  size_t n)
+{
+	size_t *gallery = malloc(n * sizeof(size_t)), *probes = malloc(n * sizeof(size_t));
+	size_t *truth = malloc(n * sizeof(size_t)), ng = 0, np = 0;
+	struct ident r[EV_MAX_METHODS];
+
+	if (!gallery || !probes || !truth) {
+		free(gallery);
+		free(probes);
+		free(truth);
+		return FE_EXIT_FAIL;
+	}
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && same_person(names[i], names[j]))
+			j++;
+		if (j - i >= 2) {
+			for (size_t k = i + 1; k < j; k++) {
+				probes[np] = k;
+				truth[np++] = ng;
+			}
+			gallery[ng++] = i;
+		}
+		i = j;
+	}
+	for (int m = 0; m < cfg->n_methods; m++) {
+		identification(c, m, gallery, ng, probes, truth, np, &r[m]);
+		printf("%-10s top1 %.4f  top5 %.4f  probes without embedding %zu\n",
+		       cfg->methods[m].name, np ? (double)r[m].top1 / (double)np : 0,
+		       np ? (double)r[m].top5 / (double)np : 0, r[m].probes_missing);
+	}
+	ev_json_begin(stdout, "identify", cfg, c);
+	printf(",\"gallery\":%zu,\"probes\":%zu,\"methods\":{", ng, np);
+	for (int m = 0; m < cfg->n_methods; m++) {
+		printf("%s\"%s\":{", m ? "," : "", cfg->methods[m].name);
+		ev_json_method_common(stdout, cfg, c, m);
+		if (np && r[m].probes_missing < np)
+			printf(",\"top1\":%.5f,\"top5\":%.5f", (double)r[m].top1 / (double)np,
+			       (double)r[m].top5 / (double)np);
+		else
+			printf(",\"top1\":null,\"top5\":null");
+		printf(",\"probes_missing\":%zu}", r[m].probes_missing);
+	}
+	printf("}}\n");
+	free(gallery);
+	free(probes);
+	free(truth);
+	return FE_EXIT_OK;
+}
+
+int fe_cmd_identify(int argc, char **argv)
+{
+	static const struct option longopts[] = { EV_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	struct ev_config cfg;
+	struct ev_cache cache;
+	char **names = NULL;
+	size_t n = 0, all = 0;
+	int c, methods_given = 0, rc = FE_EXIT_FAIL, r;
+
+	ev_config_init(&cfg);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		methods_given |= c == 'M';
+		if ((r = ev_common_option(&cfg, c, optarg)) == 2) {
+			identify_usage(stdout);
+			return FE_EXIT_OK;
+		}
+		if (r != 1)
+			goto usage;
+	}
+	if (optind != argc || ev_config_finish(&cfg, methods_given) != 0)
+		goto usage;
+	if (list_images(cfg.images, &names, &all) != FF_OK) {
+		ff_log(FF_LOG_ERROR, "eval", "event=images_failed dir=%s", cfg.images);
+		goto out;
+	}
+	n = cfg.limit && (size_t)cfg.limit < all ? (size_t)cfg.limit : all;
+	fprintf(stderr, "identify: %zu images, %d methods, %d threads\n", n, cfg.n_methods,
+		cfg.threads);
+	if (ev_embed_all(&cfg, names, n, &cache) != FF_OK)
+		goto out;
+	rc = report(&cfg, &cache, names, n);
+	ev_cache_free(&cache);
+out:
+	for (size_t i = 0; i < all; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+usage:
+	identify_usage(stderr);
+	return FE_EXIT_USAGE;
+}

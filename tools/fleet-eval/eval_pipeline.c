@@ -1,0 +1,614 @@
+/* fleet-eval verify / identify: the per-image pipeline (original, vq,
+ * jpeg_N), worker threads, progress bar, JPEG size fitting. See
+ * eval_pipeline.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jpeglib.h>
+
+#include "facefleet/align.h"
+#include "facefleet/bitpack.h"
+#include "facefleet/error.h"
+#include "facefleet/log.h"
+#include "facefleet/vq.h"
+#include "eval_pipeline.h"
+#include "fleet_eval.h"
+
+#define EV_FACE 112
+#define EV_MAX_FACES 32
+
+void ev_config_init(struct ev_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->threads = 2;
+	cfg->dopt = (ff_detector_options)FF_DETECTOR_OPTIONS_INIT;
+}
+
+static int add_method(struct ev_config *cfg, const char *name)
+{
+	struct ev_method *m;
+	int budget = 0;
+
+	if (cfg->n_methods == EV_MAX_METHODS || strlen(name) >= sizeof(m->name))
+		return -1;
+	m = &cfg->methods[cfg->n_methods];
+	if (strcmp(name, "original") == 0)
+		m->kind = EV_ORIGINAL;
+	else if (strcmp(name, "vq") == 0)
+		m->kind = EV_VQ;
+	else if (strncmp(name, "jpeg_", 5) == 0 && fe_parse_int(name + 5, 1, 1 << 24, &budget) == 0)
+		m->kind = EV_JPEG;
+	else
+		return -1;
+	for (int i = 0; i < cfg->n_methods; i++)
+		if (strcmp(cfg->methods[i].name, name) == 0)
+			return -1;
+	m->budget = budget;
+	strcpy(m->name, name);
+	cfg->n_methods++;
+	return 0;
+}
+
+static int parse_methods(struct ev_config *cfg, const char *list)
+{
+	char buf[512], *save = NULL;
+
+	if (strlen(list) >= sizeof(buf))
+		return -1;
+	strcpy(buf, list);
+	cfg->n_methods = 0;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (add_method(cfg, t) != 0) {
+			fprintf(stderr, "fleet-eval: bad method '%s' (original, vq, jpeg_N)\n", t);
+			return -1;
+		}
+	return cfg->n_methods ? 0 : -1;
+}
+
+int ev_common_option(struct ev_config *cfg, int c, const char *arg)
+{
+	switch (c) {
+	case 'i':
+		cfg->images = arg;
+		return 1;
+	case 'a':
+		cfg->aligned = 1;
+		return 1;
+	case 'q':
+		cfg->vq_prefix = arg;
+		return 1;
+	case 'M':
+		return parse_methods(cfg, arg) == 0 ? 1 : -1;
+	case 'n':
+		return fe_parse_int(arg, 1, 100000000, &cfg->limit) == 0 ? 1 : -1;
+	case 'm':
+		cfg->models = arg;
+		return 1;
+	case 't':
+		return fe_parse_int(arg, 1, 64, &cfg->threads) == 0 ? 1 : -1;
+	case 'f':
+		return fe_parse_float(arg, 12.0f, 10000.0f, &cfg->dopt.min_face_size) == 0 ? 1 : -1;
+	case 'h':
+		return 2;
+	default:
+		return 0;
+	}
+}
+
+/* models/vq/<id>.enc.ffn when it is the only one; 0 found, -1 none/several. */
+static int find_vq_model(char *prefix, size_t len)
+{
+	DIR *d = opendir("models/vq");
+	struct dirent *e;
+	int found = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+		if (n > 8 && strcmp(e->d_name + n - 8, ".enc.ffn") == 0) {
+			snprintf(prefix, len, "models/vq/%.*s", (int)(n - 8), e->d_name);
+			found++;
+		}
+	}
+	closedir(d);
+	return found == 1 ? 0 : -1;
+}
+
+static int has_vq(const struct ev_config *cfg)
+{
+	for (int i = 0; i < cfg->n_methods; i++)
+		if (cfg->methods[i].kind == EV_VQ)
+			return 1;
+	return 0;
+}
+
+int ev_config_finish(struct ev_config *cfg, int methods_given)
+{
+	if (!cfg->images) {
+		fprintf(stderr, "fleet-eval: --images is required\n");
+		return -1;
+	}
+	if (!cfg->vq_prefix && find_vq_model(cfg->vq_prefix_buf, sizeof(cfg->vq_prefix_buf)) == 0)
+		cfg->vq_prefix = cfg->vq_prefix_buf;
+	if (!methods_given) {
+		parse_methods(cfg, cfg->vq_prefix ? "original,vq,jpeg_128,jpeg_512,jpeg_2048"
+						  : "original,jpeg_128,jpeg_512,jpeg_2048");
+		if (!cfg->vq_prefix)
+			fprintf(stderr, "fleet-eval: no models/vq/*.enc.ffn (or several): method vq "
+					"left out; give --vq-model PREFIX\n");
+	}
+	if (has_vq(cfg) && !cfg->vq_prefix) {
+		fprintf(stderr, "fleet-eval: method vq needs --vq-model PREFIX\n");
+		return -1;
+	}
+	cfg->dopt.threads = 1;
+	return 0;
+}
+
+/* ---- JPEG at a byte budget ------------------------------------------------ */
+
+struct ev_jpeg_err {
+	struct jpeg_error_mgr mgr;
+	jmp_buf jb;
+};
+
+static void jpeg_fail(j_common_ptr cinfo)
+{
+	longjmp(((struct ev_jpeg_err *)cinfo->err)->jb, 1);
+}
+
+/* One JFIF file of img at quality q (optimised Huffman tables, 4:2:0). */
+static int jpeg_encode(const ff_image *img, int q, unsigned char **out, size_t *len)
+{
+	struct jpeg_compress_struct c;
+	struct ev_jpeg_err err;
+	unsigned char *volatile buf = NULL;
+	unsigned long size = 0;
+
+	c.err = jpeg_std_error(&err.mgr);
+	err.mgr.error_exit = jpeg_fail;
+	if (setjmp(err.jb)) {
+		jpeg_destroy_compress(&c);
+		free(buf);
+		return FF_ERR_FORMAT;
+	}
+	jpeg_create_compress(&c);
+	jpeg_mem_dest(&c, (unsigned char **)&buf, &size);
+	c.image_width = (JDIMENSION)img->width;
+	c.image_height = (JDIMENSION)img->height;
+	c.input_components = 3;
+	c.in_color_space = JCS_RGB;
+	jpeg_set_defaults(&c);
+	jpeg_set_quality(&c, q, TRUE);
+	c.optimize_coding = TRUE;
+	jpeg_start_compress(&c, TRUE);
+	while (c.next_scanline < c.image_height) {
+		JSAMPROW row = img->data + (size_t)c.next_scanline * img->stride;
+		jpeg_write_scanlines(&c, &row, 1);
+	}
+	jpeg_finish_compress(&c);
+	jpeg_destroy_compress(&c);
+	*out = buf;
+	*len = size;
+	return FF_OK;
+}
+
+int ev_jpeg_fit(const ff_image *img, int budget, unsigned char **out, size_t *len, int *quality)
+{
+	unsigned char *best = NULL, *buf;
+	size_t best_len = 0, n;
+	int lo = 1, hi = 100, best_q = 0, rc;
+
+	/* file size grows with quality: binary search the largest q that fits */
+	while (lo <= hi) {
+		int q = (lo + hi) / 2;
+		if ((rc = jpeg_encode(img, q, &buf, &n)) != FF_OK) {
+			free(best);
+			return rc;
+		}
+		if (n <= (size_t)budget) {
+			free(best);
+			best = buf;
+			best_len = n;
+			best_q = q;
+			lo = q + 1;
+		} else {
+			free(buf);
+			hi = q - 1;
+		}
+	}
+	if (!best)
+		return FF_ERR_RANGE;
+	*out = best;
+	*len = best_len;
+	*quality = best_q;
+	return FF_OK;
+}
+
+/* ---- workers ---------------------------------------------------------------- */
+
+struct ev_job {
+	const struct ev_config *cfg;
+	char *const *names;
+	struct ev_cache *cache;
+	pthread_mutex_t lock;
+	size_t next, done;
+	int active, failed_models;
+};
+
+struct ev_worker {
+	struct fe_models m;
+	ff_vq_encoder *enc;
+	ff_vq_decoder *dec;
+	float rgb[EV_FACE * EV_FACE * 3];
+};
+
+/* The aligned crop of one image. Returns an ev_status. */
+static int get_crop(struct ev_worker *w, const struct ev_config *cfg, const char *name,
+		    ff_image *crop)
+{
+	ff_image img = FF_IMAGE_EMPTY;
+	ff_face faces[EV_MAX_FACES];
+	char path[4096];
+	size_t n = 0;
+	int k, st = EV_FAILED;
+
+	snprintf(path, sizeof(path), "%s/%s", cfg->images, name);
+	if (ff_image_load(path, NULL, &img, NULL, 0) != FF_OK)
+		goto out;
+	if (cfg->aligned) {
+		if (img.width == EV_FACE && img.height == EV_FACE) {
+			*crop = img;
+			img = (ff_image)FF_IMAGE_EMPTY;
+			st = EV_OK;
+		} else if (ff_image_resize(&img, EV_FACE, EV_FACE, crop) == FF_OK) {
+			st = EV_OK;
+		}
+		goto out;
+	}
+	if (ff_detect(w->m.det, &img, faces, EV_MAX_FACES, &n) != FF_OK)
+		goto out;
+	if ((k = ff_face_pick_central(faces, n, img.width, img.height)) < 0) {
+		st = EV_NO_FACE;
+		goto out;
+	}
+	if (ff_align_face(&img, faces[k].landmarks, crop) == FF_OK)
+		st = EV_OK;
+out:
+	ff_image_free(&img);
+	return st;
+}
+
+/* crop -> codes -> wire bytes -> codes -> decoded face -> embedding */
+static int run_vq(struct ev_worker *w, const ff_image *crop, float *emb, size_t dim,
+		  int32_t *bytes)
+{
+	const ff_vq_info *vi = ff_vq_encoder_info(w->enc);
+	uint16_t idx[FF_VQ_MAX_CODES], back[FF_VQ_MAX_CODES];
+	uint8_t wire[256];
+	size_t nb = ff_bitpack_size(vi->num_codes, vi->bits_per_index);
+
+	if (nb > sizeof(wire) || ff_vq_encode(w->enc, crop, idx, vi->num_codes) != FF_OK ||
+	    ff_bitpack_pack(idx, vi->num_codes, vi->bits_per_index, vi->codebook_size, wire, nb) ||
+	    ff_bitpack_unpack(wire, nb, vi->num_codes, vi->bits_per_index, vi->codebook_size,
+			      back) ||
+	    ff_vq_decode(w->dec, back, vi->num_codes, w->rgb, sizeof(w->rgb) / sizeof(float)) ||
+	    ff_embed_rgbf(w->m.emb, w->rgb, emb, dim) != FF_OK)
+		return EV_FAILED;
+	*bytes = (int32_t)nb;
+	return EV_OK;
+}
+
+static int run_jpeg(struct ev_worker *w, const ff_image *crop, int budget, float *emb,
+		    size_t dim, int32_t *bytes, int8_t *quality)
+{
+	ff_image dec = FF_IMAGE_EMPTY;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	int q = 0, rc, st = EV_FAILED;
+
+	rc = ev_jpeg_fit(crop, budget, &buf, &len, &q);
+	if (rc == FF_ERR_RANGE)
+		return EV_UNREPRESENTABLE;
+	if (rc == FF_OK && ff_image_decode(buf, len, NULL, &dec, NULL, 0) == FF_OK &&
+	    ff_embed_image(w->m.emb, &dec, emb, dim) == FF_OK) {
+		*bytes = (int32_t)len;
+		*quality = (int8_t)q;
+		st = EV_OK;
+	}
+	free(buf);
+	ff_image_free(&dec);
+	return st;
+}
+
+static void process_image(struct ev_worker *w, const struct ev_job *job, size_t i)
+{
+	const struct ev_config *cfg = job->cfg;
+	struct ev_cache *c = job->cache;
+	ff_image crop = FF_IMAGE_EMPTY;
+	size_t row = i * (size_t)c->n_methods;
+	int st = get_crop(w, cfg, job->names[i], &crop);
+
+	for (int m = 0; m < cfg->n_methods; m++) {
+		float *emb = c->emb + (row + (size_t)m) * c->dim;
+		int s = st;
+		if (st == EV_OK) {
+			switch (cfg->methods[m].kind) {
+			case EV_ORIGINAL:
+				s = ff_embed_image(w->m.emb, &crop, emb, c->dim) == FF_OK ? EV_OK
+											 : EV_FAILED;
+				c->bytes[row + (size_t)m] = EV_FACE * EV_FACE * 3;
+				break;
+			case EV_VQ:
+				s = run_vq(w, &crop, emb, c->dim, &c->bytes[row + (size_t)m]);
+				break;
+			case EV_JPEG:
+				s = run_jpeg(w, &crop, cfg->methods[m].budget, emb, c->dim,
+					     &c->bytes[row + (size_t)m], &c->quality[row + (size_t)m]);
+				break;
+			}
+		}
+		c->status[row + (size_t)m] = (uint8_t)s;
+	}
+	ff_image_free(&crop);
+}
+
+static int worker_open(struct ev_worker *w, const struct ev_config *cfg, const char *models)
+{
+	ff_nn_options nnopt = FF_NN_OPTIONS_INIT;
+	char path[4200], why[512] = "";
+	int rc;
+
+	if ((rc = fe_models_open(models, !cfg->aligned, &cfg->dopt, &w->m)) != FF_OK)
+		return rc;
+	if (!has_vq(cfg))
+		return FF_OK;
+	snprintf(path, sizeof(path), "%s.enc.ffn", cfg->vq_prefix);
+	rc = ff_vq_encoder_create(path, &nnopt, &w->enc, why, sizeof(why));
+	if (rc == FF_OK) {
+		snprintf(path, sizeof(path), "%s.dec.ffn", cfg->vq_prefix);
+		rc = ff_vq_decoder_create(path, &nnopt, &w->dec, why, sizeof(why));
+	}
+	if (rc == FF_OK &&
+	    memcmp(ff_vq_encoder_info(w->enc), ff_vq_decoder_info(w->dec), sizeof(ff_vq_info))) {
+		rc = FF_ERR_FORMAT;
+		snprintf(why, sizeof(why), "encoder and decoder metadata differ");
+	}
+	if (rc != FF_OK) {
+		char q[600];
+		ff_log(FF_LOG_ERROR, "eval", "event=vq_model_failed path=%s err=%s reason=%s", path,
+		       ff_strerror(rc), ff_log_quote(q, sizeof(q), why));
+	}
+	return rc;
+}
+
+static void worker_close(struct ev_worker *w)
+{
+	fe_models_close(&w->m);
+	ff_vq_encoder_free(w->enc);
+	ff_vq_decoder_free(w->dec);
+}
+
+static void *worker(void *arg)
+{
+	struct ev_job *job = arg;
+	struct ev_worker *w = calloc(1, sizeof(*w));
+	char dir[4096];
+
+	if (!w || worker_open(w, job->cfg, fe_models_dir(job->cfg->models, dir, sizeof(dir)))) {
+		pthread_mutex_lock(&job->lock);
+		job->failed_models = 1;
+		job->next = job->cache->n; /* stop the others */
+		pthread_mutex_unlock(&job->lock);
+		goto out;
+	}
+	if (job->cache->model_id[0] == '\0' && w->enc) {
+		pthread_mutex_lock(&job->lock);
+		snprintf(job->cache->model_id, sizeof(job->cache->model_id), "%s",
+			 ff_vq_encoder_info(w->enc)->model_id);
+		job->cache->vq_bytes = ff_bitpack_size(ff_vq_encoder_info(w->enc)->num_codes,
+						       ff_vq_encoder_info(w->enc)->bits_per_index);
+		pthread_mutex_unlock(&job->lock);
+	}
+	for (;;) {
+		size_t i;
+		pthread_mutex_lock(&job->lock);
+		i = job->next < job->cache->n ? job->next++ : job->cache->n;
+		pthread_mutex_unlock(&job->lock);
+		if (i >= job->cache->n)
+			break;
+		process_image(w, job, i);
+		pthread_mutex_lock(&job->lock);
+		job->done++;
+		pthread_mutex_unlock(&job->lock);
+	}
+out:
+	if (w)
+		worker_close(w);
+	free(w);
+	pthread_mutex_lock(&job->lock);
+	job->active--;
+	pthread_mutex_unlock(&job->lock);
+	return NULL;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* A bar redrawn in place on a terminal; otherwise a line per 10%. */
+static void progress(size_t done, size_t n, double elapsed)
+{
+	static size_t last_decile = (size_t)-1;
+	const int width = 30;
+	int fill = n ? (int)((double)width * (double)done / (double)n) : width;
+	double rate = elapsed > 0 ? (double)done / elapsed : 0;
+	double eta = rate > 0 ? (double)(n - done) / rate : 0;
+
+	int tty = isatty(fileno(stderr));
+	size_t decile = n ? done * 10 / n : 10;
+
+	if (!tty && decile == last_decile)
+		return;
+	last_decile = decile;
+	fprintf(stderr, "%s[%.*s%*s] %zu/%zu images %.1f/s ETA %dm%02ds%s", tty ? "\r" : "", fill,
+		"##############################", width - fill, "", done, n, rate,
+		(int)eta / 60, (int)eta % 60, tty ? " " : "\n");
+	fflush(stderr);
+}
+
+int ev_embed_all(const struct ev_config *cfg, char *const *names, size_t n,
+		 struct ev_cache *cache)
+{
+	struct ev_job job;
+	pthread_t tids[64];
+	size_t rows = n * (size_t)cfg->n_methods;
+	double t0 = now_s();
+	int started = 0, active;
+
+	memset(cache, 0, sizeof(*cache));
+	cache->n = n;
+	cache->n_methods = cfg->n_methods;
+	memset(&job, 0, sizeof(job));
+	job.cfg = cfg;
+	job.names = names;
+	job.cache = cache;
+	{
+		/* the embedding size, from a first embedder */
+		struct fe_models m;
+		char dir[4096];
+		if (fe_models_open(fe_models_dir(cfg->models, dir, sizeof(dir)), 0, NULL, &m) != FF_OK)
+			return FF_ERR_NOTFOUND;
+		cache->dim = ff_embedder_dim(m.emb);
+		fe_models_close(&m);
+		if (cache->dim == 0 || cache->dim > EV_MAX_DIM)
+			return FF_ERR_RANGE;
+	}
+	cache->emb = calloc(rows ? rows : 1, cache->dim * sizeof(float));
+	cache->status = malloc(rows ? rows : 1);
+	cache->bytes = calloc(rows ? rows : 1, sizeof(int32_t));
+	cache->quality = calloc(rows ? rows : 1, 1);
+	if (!cache->emb || !cache->status || !cache->bytes || !cache->quality) {
+		ev_cache_free(cache);
+		return FF_ERR_NOMEM;
+	}
+	memset(cache->status, EV_PENDING, rows);
+	pthread_mutex_init(&job.lock, NULL);
+	for (; started < cfg->threads && started < 64; started++) {
+		pthread_mutex_lock(&job.lock);
+		job.active++;
+		pthread_mutex_unlock(&job.lock);
+		if (pthread_create(&tids[started], NULL, worker, &job) != 0) {
+			pthread_mutex_lock(&job.lock);
+			job.active--;
+			pthread_mutex_unlock(&job.lock);
+			break;
+		}
+	}
+	do {
+		size_t done;
+		usleep(250000);
+		pthread_mutex_lock(&job.lock);
+		done = job.done;
+		active = job.active;
+		pthread_mutex_unlock(&job.lock);
+		progress(done, n, now_s() - t0);
+	} while (active > 0);
+	if (isatty(fileno(stderr)))
+		fputc('\n', stderr);
+	for (int i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	pthread_mutex_destroy(&job.lock);
+	cache->seconds = now_s() - t0;
+	if (job.failed_models || started == 0) {
+		ev_cache_free(cache);
+		return FF_ERR_NOTFOUND;
+	}
+	return FF_OK;
+}
+
+void ev_cache_free(struct ev_cache *cache)
+{
+	free(cache->emb);
+	free(cache->status);
+	free(cache->bytes);
+	free(cache->quality);
+	cache->emb = NULL;
+	cache->status = NULL;
+	cache->bytes = NULL;
+	cache->quality = NULL;
+}
+
+void ev_method_stats(const struct ev_config *cfg, const struct ev_cache *c, int m,
+		     struct ev_method_stats *st)
+{
+	double bytes = 0, q = 0;
+
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; i < c->n; i++) {
+		size_t r = i * (size_t)c->n_methods + (size_t)m;
+		switch (c->status[r]) {
+		case EV_OK:
+			st->ok++;
+			bytes += c->bytes[r];
+			q += c->quality[r];
+			break;
+		case EV_NO_FACE:
+			st->no_face++;
+			break;
+		case EV_UNREPRESENTABLE:
+			st->unrepresentable++;
+			break;
+		default:
+			st->failed++;
+		}
+	}
+	st->bytes_mean = st->ok ? bytes / (double)st->ok : 0;
+	st->quality_mean = st->ok && cfg->methods[m].kind == EV_JPEG ? q / (double)st->ok : 0;
+}
+
+void ev_json_method_common(FILE *f, const struct ev_config *cfg, const struct ev_cache *c, int m)
+{
+	struct ev_method_stats st;
+	const struct ev_method *me = &cfg->methods[m];
+
+	ev_method_stats(cfg, c, m, &st);
+	if (st.ok)
+		fprintf(f, "\"bytes_per_face\":%.1f", st.bytes_mean);
+	else
+		fputs("\"bytes_per_face\":null", f);
+	if (me->kind == EV_JPEG)
+		fprintf(f, ",\"byte_budget\":%d,\"jpeg_quality_mean\":%.2f,\"representable\":%s",
+			me->budget, st.quality_mean, st.unrepresentable ? "false" : "true");
+	fprintf(f, ",\"images_ok\":%zu,\"no_face\":%zu,\"not_representable\":%zu,\"failed\":%zu",
+		st.ok, st.no_face, st.unrepresentable, st.failed);
+}
+
+void ev_json_begin(FILE *f, const char *command, const struct ev_config *cfg,
+		   const struct ev_cache *c)
+{
+	fprintf(f, "{\"command\":\"%s\",\"images\":%zu,\"aligned\":%s,\"vq_model\":", command,
+		c->n, cfg->aligned ? "true" : "false");
+	if (c->model_id[0])
+		fe_json_string(f, c->model_id);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"threads\":%d,\"seconds\":%.1f", cfg->threads, c->seconds);
+}
+
+int ev_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}

@@ -1,0 +1,134 @@
+/* fleet-eval verify / identify: what both share. Every image is taken once
+ * through each compared method and embedded with MobileFaceNet:
+ *   original  the aligned 112x112 crop as is
+ *   vq        crop -> VQ encoder -> indices -> bitpack -> unpack -> VQ
+ *             decoder -> float face (the device -> backend path)
+ *   jpeg_N    crop -> JFIF file of at most N bytes (libjpeg-turbo, the best
+ *             quality 1..100 that fits) -> decode
+ * The crop is the image itself with --aligned, else MTCNN + 5-point
+ * alignment of the face nearest the image centre. Work is spread over
+ * --threads workers, each with its own nets. */
+#ifndef FLEET_EVAL_PIPELINE_H
+#define FLEET_EVAL_PIPELINE_H
+
+#include <getopt.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "facefleet/detect.h"
+
+#define EV_MAX_METHODS 8
+#define EV_MAX_DIM 1024
+
+enum ev_kind { EV_ORIGINAL, EV_VQ, EV_JPEG };
+
+struct ev_method {
+	enum ev_kind kind;
+	int budget; /* jpeg_N: N bytes */
+	char name[24];
+};
+
+/* Status of one (image, method) embedding. */
+enum ev_status {
+	EV_OK = 0,
+	EV_PENDING,
+	EV_NO_FACE,        /* detector found nothing */
+	EV_UNREPRESENTABLE, /* jpeg_N: even quality 1 is larger than N */
+	EV_FAILED,         /* I/O, decode or inference error */
+};
+
+struct ev_config {
+	const char *images;   /* DIR/<Name>/<Name>_NNNN.jpg */
+	const char *models;   /* mobilefacenet + MTCNN folder (NULL = default) */
+	const char *vq_prefix; /* PREFIX.enc.ffn, PREFIX.dec.ffn */
+	int aligned;
+	int threads;
+	int limit;
+	ff_detector_options dopt;
+	struct ev_method methods[EV_MAX_METHODS];
+	int n_methods;
+	char vq_prefix_buf[4096];
+};
+
+/* Embeddings of n images x n_methods, filled by ev_embed_all. */
+struct ev_cache {
+	size_t n, dim;
+	int n_methods;
+	float *emb;       /* [n][n_methods][dim] */
+	uint8_t *status;  /* [n][n_methods] enum ev_status */
+	int32_t *bytes;   /* [n][n_methods] payload bytes (jpeg: file size; 0 otherwise) */
+	int8_t *quality;  /* [n][n_methods] jpeg quality used */
+	char model_id[40];  /* the VQ model's id, "" when vq not run */
+	size_t vq_bytes;    /* packed payload of the VQ model */
+	double seconds;
+};
+
+/* The options both subcommands accept (usage text: EV_COMMON_USAGE). */
+#define EV_COMMON_LONGOPTS                                                                 \
+	{ "images", required_argument, NULL, 'i' }, { "aligned", no_argument, NULL, 'a' },      \
+	{ "vq-model", required_argument, NULL, 'q' }, { "methods", required_argument, NULL, 'M' }, \
+	{ "limit", required_argument, NULL, 'n' }, { "models", required_argument, NULL, 'm' },   \
+	{ "threads", required_argument, NULL, 't' }, { "min-face", required_argument, NULL, 'f' }, \
+	{ "help", no_argument, NULL, 'h' }
+#define EV_COMMON_SHORTOPTS "i:aq:M:n:m:t:f:h"
+#define EV_COMMON_USAGE                                                                      \
+	"  --images DIR      images as DIR/<Name>/<Name>_NNNN.jpg\n"                             \
+	"  --aligned         images are 112x112 ArcFace crops (else MTCNN + alignment;\n"        \
+	"                    the face nearest the image centre)\n"                                \
+	"  --vq-model PREFIX VQ-VAE files PREFIX.enc.ffn and PREFIX.dec.ffn (default: the\n"     \
+	"                    only models/vq/*.enc.ffn; method vq is dropped from the\n"           \
+	"                    default list when there is none)\n"                                  \
+	"  --methods LIST    comma-separated, of original, vq, jpeg_N (N bytes per face,\n"      \
+	"                    the whole JFIF file); default original,vq,jpeg_128,jpeg_512,jpeg_2048\n" \
+	"  --models DIR      MobileFaceNet/MTCNN folder (default $FF_MODELS_DIR, else models/cache)\n" \
+	"  --threads N       worker threads, each with its own nets (default 2)\n"               \
+	"  --min-face PX     detector minimum face size (default 20)\n"
+
+void ev_config_init(struct ev_config *cfg);
+/* Handles one of the common options. Returns 1 handled, 0 not a common
+ * option, -1 bad value, 2 --help. */
+int ev_common_option(struct ev_config *cfg, int c, const char *arg);
+/* Completes the config after parsing: default methods, VQ model lookup.
+ * Returns 0, or -1 (usage error, reason on stderr). */
+int ev_config_finish(struct ev_config *cfg, int methods_given);
+
+/* Embeds every image (relative names under cfg->images) with every method.
+ * Prints a progress bar to stderr. Returns FF_OK or the error that prevented
+ * the run (models missing): per-image failures are recorded in status. */
+int ev_embed_all(const struct ev_config *cfg, char *const *names, size_t n,
+		 struct ev_cache *cache);
+void ev_cache_free(struct ev_cache *cache);
+static inline const float *ev_emb(const struct ev_cache *c, size_t img, int m)
+{
+	return c->emb + (img * (size_t)c->n_methods + (size_t)m) * c->dim;
+}
+static inline int ev_status_of(const struct ev_cache *c, size_t img, int m)
+{
+	return c->status[img * (size_t)c->n_methods + (size_t)m];
+}
+
+/* Per-method counts over the cache rows: failures and mean bytes. */
+struct ev_method_stats {
+	size_t ok, no_face, unrepresentable, failed;
+	double bytes_mean; /* over OK rows: jpeg file size, vq payload, original 112*112*3 */
+	double quality_mean;
+};
+void ev_method_stats(const struct ev_config *cfg, const struct ev_cache *c, int m,
+		     struct ev_method_stats *st);
+/* Prints the common JSON fields of method m: "bytes_per_face":..,"images_ok":.. */
+void ev_json_method_common(FILE *f, const struct ev_config *cfg, const struct ev_cache *c, int m);
+
+/* {"command":..,"images":..,"aligned":..,"vq_model":..,"threads":..,"seconds":..
+ * without the closing brace. */
+void ev_json_begin(FILE *f, const char *command, const struct ev_config *cfg,
+		   const struct ev_cache *c);
+/* qsort comparator of char * strings. */
+int ev_cmp_str(const void *a, const void *b);
+
+/* JFIF of img at the best quality whose whole file fits budget bytes.
+ * Returns FF_OK (*out malloc'd, *len, *quality), FF_ERR_RANGE (quality 1
+ * does not fit), FF_ERR_NOMEM, FF_ERR_FORMAT. */
+int ev_jpeg_fit(const ff_image *img, int budget, unsigned char **out, size_t *len, int *quality);
+
+#endif
