@@ -2,7 +2,6 @@
  * Shared by vq_encoder.c and vq_decoder.c. */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,20 +10,8 @@
 #include "facefleet/error.h"
 #include "vq_internal.h"
 
-static int seterr(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int seterr(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errbuf && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+/* Writes the reason to errbuf (in scope as errbuf, errlen) and yields code. */
+#define FAIL(code, ...) (ff_seterr(errbuf, errlen, __VA_ARGS__), (code))
 
 /* Metadata integer: plain decimal digits only, lo..hi. */
 static int meta_u32(const ff_model *m, const char *key, uint32_t lo, uint32_t hi, uint32_t *out,
@@ -34,7 +21,7 @@ static int meta_u32(const ff_model *m, const char *key, uint32_t lo, uint32_t hi
 	unsigned long long x = 0;
 
 	if (!v)
-		return seterr(errbuf, errlen, FF_ERR_FORMAT, "metadata key %s missing", key);
+		return FAIL(FF_ERR_FORMAT, "metadata key %s missing", key);
 	if (!*v || strlen(v) > 10)
 		goto bad;
 	for (const char *p = v; *p; p++) {
@@ -43,12 +30,12 @@ static int meta_u32(const ff_model *m, const char *key, uint32_t lo, uint32_t hi
 		x = x * 10u + (unsigned)(*p - '0');
 	}
 	if (x < lo || x > hi)
-		return seterr(errbuf, errlen, FF_ERR_FORMAT, "metadata %s=%s outside %u..%u", key, v,
+		return FAIL(FF_ERR_FORMAT, "metadata %s=%s outside %u..%u", key, v,
 			      lo, hi);
 	*out = (uint32_t)x;
 	return FF_OK;
 bad:
-	return seterr(errbuf, errlen, FF_ERR_FORMAT, "metadata %s='%s' is not an integer", key, v);
+	return FAIL(FF_ERR_FORMAT, "metadata %s='%s' is not an integer", key, v);
 }
 
 /* Metadata float: the whole value parses, finite; nonzero when asked. */
@@ -60,11 +47,11 @@ static int meta_float(const ff_model *m, const char *key, int nonzero, float *ou
 	float x;
 
 	if (!v)
-		return seterr(errbuf, errlen, FF_ERR_FORMAT, "metadata key %s missing", key);
+		return FAIL(FF_ERR_FORMAT, "metadata key %s missing", key);
 	errno = 0;
 	x = strtof(v, &end);
 	if (end == v || *end || errno || !isfinite(x) || (nonzero && x == 0.0f))
-		return seterr(errbuf, errlen, FF_ERR_FORMAT, "metadata %s='%s' is not a usable number",
+		return FAIL(FF_ERR_FORMAT, "metadata %s='%s' is not a usable number",
 			      key, v);
 	*out = x;
 	return FF_OK;
@@ -75,9 +62,9 @@ static int check_model_id(const char *id, ff_vq_info *info, char *errbuf, size_t
 	size_t n = id ? strlen(id) : 0;
 
 	if (!id)
-		return seterr(errbuf, errlen, FF_ERR_FORMAT, "metadata key model_id missing");
+		return FAIL(FF_ERR_FORMAT, "metadata key model_id missing");
 	if (n < 1 || n > 32 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
-		return seterr(errbuf, errlen, FF_ERR_FORMAT,
+		return FAIL(FF_ERR_FORMAT,
 			      "metadata model_id '%.40s' is not [a-z0-9-]{1,32}", id);
 	memcpy(info->model_id, id, n + 1);
 	return FF_OK;
@@ -103,19 +90,19 @@ static int read_info(const ff_model *m, ff_vq_info *info, char *errbuf, size_t e
 		return rc;
 	codes = (uint64_t)info->grid_h * info->grid_w * info->codes_per_cell;
 	if (codes > FF_VQ_MAX_CODES)
-		return seterr(errbuf, errlen, FF_ERR_FORMAT, "%llu codes per face, limit %d",
+		return FAIL(FF_ERR_FORMAT, "%llu codes per face, limit %d",
 			      (unsigned long long)codes, FF_VQ_MAX_CODES);
 	info->num_codes = (uint32_t)codes;
 	bits = ff_bitpack_bits_for(info->codebook_size);
 	if (bits != info->bits_per_index)
-		return seterr(errbuf, errlen, FF_ERR_FORMAT,
+		return FAIL(FF_ERR_FORMAT,
 			      "bits_per_index=%u but codebook_size=%u needs %u", info->bits_per_index,
 			      info->codebook_size, bits);
 	if (ff_bitpack_size(info->num_codes, bits) > FF_VQ_MAX_PAYLOAD)
-		return seterr(errbuf, errlen, FF_ERR_FORMAT, "payload %zu bytes, limit %d",
+		return FAIL(FF_ERR_FORMAT, "payload %zu bytes, limit %d",
 			      ff_bitpack_size(info->num_codes, bits), FF_VQ_MAX_PAYLOAD);
 	if ((uint64_t)info->codes_per_cell * info->code_dim > 65536)
-		return seterr(errbuf, errlen, FF_ERR_FORMAT, "latent channels too many");
+		return FAIL(FF_ERR_FORMAT, "latent channels too many");
 	return FF_OK;
 }
 
@@ -125,15 +112,15 @@ static int read_codebook(const ff_model *m, struct ff_vq_half *h, char *errbuf, 
 	size_t n;
 
 	if (ff_model_constant(m, "codebook", &h->codebook, &s) != FF_OK)
-		return seterr(errbuf, errlen, FF_ERR_FORMAT, "no \"codebook\" constant");
+		return FAIL(FF_ERR_FORMAT, "no \"codebook\" constant");
 	if (s.rank != 2 || s.dims[0] != h->info.codebook_size || s.dims[1] != h->info.code_dim)
-		return seterr(errbuf, errlen, FF_ERR_FORMAT,
+		return FAIL(FF_ERR_FORMAT,
 			      "codebook shape [%u,%u] (rank %u), metadata says [%u,%u]", s.dims[0],
 			      s.dims[1], s.rank, h->info.codebook_size, h->info.code_dim);
 	n = (size_t)h->info.codebook_size * h->info.code_dim;
 	for (size_t i = 0; i < n; i++)
 		if (!isfinite(h->codebook[i]))
-			return seterr(errbuf, errlen, FF_ERR_FORMAT, "codebook value %zu not finite", i);
+			return FAIL(FF_ERR_FORMAT, "codebook value %zu not finite", i);
 	return FF_OK;
 }
 
@@ -175,15 +162,15 @@ static int read_role(const ff_model *m, enum ff_vq_role role, struct ff_vq_half 
 	int rc;
 
 	if (!name || strcmp(name, want_name) != 0)
-		return seterr(errbuf, errlen, FF_ERR_FORMAT, "metadata name '%.40s', expected %s",
+		return FAIL(FF_ERR_FORMAT, "metadata name '%.40s', expected %s",
 			      name ? name : "(missing)", want_name);
 	if (ff_model_num_inputs(m) != 1 || ff_model_num_outputs(m) != 1)
-		return seterr(errbuf, errlen, FF_ERR_FORMAT, "%u inputs, %u outputs; expected 1, 1",
+		return FAIL(FF_ERR_FORMAT, "%u inputs, %u outputs; expected 1, 1",
 			      ff_model_num_inputs(m), ff_model_num_outputs(m));
 	if (role == FF_VQ_ROLE_ENCODER) {
 		layout = ff_model_meta(m, "input_layout");
 		if (layout && strcmp(layout, "nhwc") != 0)
-			return seterr(errbuf, errlen, FF_ERR_FORMAT, "input_layout '%.16s' not nhwc",
+			return FAIL(FF_ERR_FORMAT, "input_layout '%.16s' not nhwc",
 				      layout);
 		if ((rc = meta_float(m, "input_mean", 0, &h->mean, errbuf, errlen)) != FF_OK)
 			return rc;
@@ -208,10 +195,10 @@ static int build_net(struct ff_vq_half *h, enum ff_vq_role role, const ff_nn_opt
 	int rc;
 
 	if ((rc = ff_model_input_shape(h->model, 0, &in)) != FF_OK)
-		return seterr(errbuf, errlen, FF_ERR_FORMAT, "no input shape");
+		return FAIL(FF_ERR_FORMAT, "no input shape");
 	if (!declared_input_ok(&in, want_in)) {
 		shape_str(&in, a, sizeof(a));
-		return seterr(errbuf, errlen, FF_ERR_FORMAT,
+		return FAIL(FF_ERR_FORMAT,
 			      "input [%s] does not match metadata [1,%u,%u,%u]", a, want_in[1],
 			      want_in[2], want_in[3]);
 	}
@@ -224,7 +211,7 @@ static int build_net(struct ff_vq_half *h, enum ff_vq_role role, const ff_nn_opt
 		shape_str(&out, a, sizeof(a));
 		snprintf(b, sizeof(b), "%u,%u,%u,%u", want_out[0], want_out[1], want_out[2],
 			 want_out[3]);
-		return seterr(errbuf, errlen, FF_ERR_FORMAT, "output [%s], metadata says [%s]", a, b);
+		return FAIL(FF_ERR_FORMAT, "output [%s], metadata says [%s]", a, b);
 	}
 	return FF_OK;
 }
@@ -240,16 +227,12 @@ int ff_vq_half_open(struct ff_vq_half *h, enum ff_vq_role role, const char *path
 		return FF_ERR_INVAL;
 	memset(h, 0, sizeof(*h));
 	if (!path)
-		return seterr(errbuf, errlen, FF_ERR_INVAL, "no model path");
-	if ((rc = ff_model_load(path, opt, &h->model, errbuf, errlen)) != FF_OK)
-		goto out;
-	if ((rc = read_info(h->model, &h->info, errbuf, errlen)) != FF_OK ||
+		return FAIL(FF_ERR_INVAL, "no model path");
+	if ((rc = ff_model_load(path, opt, &h->model, errbuf, errlen)) != FF_OK ||
+	    (rc = read_info(h->model, &h->info, errbuf, errlen)) != FF_OK ||
 	    (rc = read_role(h->model, role, h, errbuf, errlen)) != FF_OK ||
 	    (rc = read_codebook(h->model, h, errbuf, errlen)) != FF_OK ||
 	    (rc = build_net(h, role, opt, errbuf, errlen)) != FF_OK)
-		goto out;
-out:
-	if (rc != FF_OK)
 		ff_vq_half_close(h);
 	return rc;
 }
