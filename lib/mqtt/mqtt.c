@@ -26,6 +26,9 @@ typedef struct ff_mqtt_op {
 	bool done;
 	bool abandoned;
 	int rc; /* ff_err */
+	ff_mqtt_done_cb done_cb; /* asynchronous op: called and freed on completion */
+	void *done_ctx;
+	uint64_t tag;
 } ff_mqtt_op;
 
 struct ff_mqtt {
@@ -87,6 +90,15 @@ static void op_complete(ff_mqtt_op *op, int rc)
 {
 	ff_mqtt *m = op->m;
 	pthread_mutex_lock(&m->mu);
+	if (op->done_cb) { /* nobody waits: report, then free */
+		ff_mqtt_done_cb cb = op->done_cb;
+		void *ctx = op->done_ctx;
+		uint64_t tag = op->tag;
+		op_unlink_locked(m, op);
+		pthread_mutex_unlock(&m->mu);
+		cb(ctx, tag, rc);
+		return;
+	}
 	op->done = true;
 	op->rc = rc;
 	if (op->abandoned)
@@ -384,8 +396,11 @@ int ff_mqtt_connect(ff_mqtt *m)
 	return rc;
 }
 
-int ff_mqtt_publish(ff_mqtt *m, const char *topic, const void *payload, size_t len, int qos,
-		    bool retain, int timeout_ms)
+/* Validates, registers an op (asynchronous when done != NULL) and hands the
+ * message to Paho. On FF_OK *opp is the registered op. */
+static int send_message(ff_mqtt *m, const char *topic, const void *payload, size_t len, int qos,
+			bool retain, ff_mqtt_done_cb done, void *ctx, uint64_t tag,
+			ff_mqtt_op **opp)
 {
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 	MQTTAsync_message msg = MQTTAsync_message_initializer;
@@ -393,13 +408,18 @@ int ff_mqtt_publish(ff_mqtt *m, const char *topic, const void *payload, size_t l
 	int prc;
 
 	if (!m || !topic || !*topic || qos < 0 || qos > 2 || (len && !payload) || len > INT32_MAX ||
-	    strpbrk(topic, "+#") || timeout_ms < 0)
+	    strpbrk(topic, "+#"))
 		return FF_ERR_INVAL;
 	if (!MQTTAsync_isConnected(m->client))
 		return FF_ERR_STATE;
 	op = op_new(m);
 	if (!op)
 		return FF_ERR_NOMEM;
+	pthread_mutex_lock(&m->mu);
+	op->done_cb = done;
+	op->done_ctx = ctx;
+	op->tag = tag;
+	pthread_mutex_unlock(&m->mu);
 	msg.payload = (void *)payload;
 	msg.payloadlen = (int)len;
 	msg.qos = qos;
@@ -411,9 +431,52 @@ int ff_mqtt_publish(ff_mqtt *m, const char *topic, const void *payload, size_t l
 	if (prc != MQTTASYNC_SUCCESS) {
 		op_drop(op);
 		ff_log_warn(LOG_COMP, "event=publish_failed topic=%s rc=%d", topic, prc);
-		return prc == MQTTASYNC_DISCONNECTED ? FF_ERR_STATE : FF_ERR_MQTT;
+		if (prc == MQTTASYNC_DISCONNECTED)
+			return FF_ERR_STATE;
+		return prc == MQTTASYNC_MAX_MESSAGES_INFLIGHT ? FF_ERR_FULL : FF_ERR_MQTT;
 	}
-	return op_wait(op, timeout_ms);
+	*opp = op;
+	return FF_OK;
+}
+
+int ff_mqtt_publish(ff_mqtt *m, const char *topic, const void *payload, size_t len, int qos,
+		    bool retain, int timeout_ms)
+{
+	ff_mqtt_op *op = NULL;
+	int rc;
+
+	if (timeout_ms < 0)
+		return FF_ERR_INVAL;
+	rc = send_message(m, topic, payload, len, qos, retain, NULL, NULL, 0, &op);
+	return rc == FF_OK ? op_wait(op, timeout_ms) : rc;
+}
+
+int ff_mqtt_publish_async(ff_mqtt *m, const char *topic, const void *payload, size_t len,
+			  int qos, bool retain, ff_mqtt_done_cb done, void *ctx, uint64_t tag)
+{
+	ff_mqtt_op *op = NULL;
+
+	if (!done)
+		return FF_ERR_INVAL;
+	return send_message(m, topic, payload, len, qos, retain, done, ctx, tag, &op);
+}
+
+static size_t varint_size(size_t v)
+{
+	return v < 128 ? 1 : v < 16384 ? 2 : v < 2097152 ? 3 : 4;
+}
+
+size_t ff_mqtt_publish_packet_size(size_t topic_len, size_t payload_len, int qos)
+{
+	size_t rem;
+
+	if (qos < 0 || qos > 2 || topic_len > 65535 || payload_len > 268435455u)
+		return 0;
+	/* variable header: topic name, packet id (QoS > 0), properties length (0) */
+	rem = 2 + topic_len + (qos > 0 ? 2 : 0) + varint_size(0) + payload_len;
+	if (rem > 268435455u)
+		return 0;
+	return 1 + varint_size(rem) + rem;
 }
 
 int ff_mqtt_subscribe(ff_mqtt *m, const char *filter, int qos, int timeout_ms)

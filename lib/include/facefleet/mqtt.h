@@ -90,6 +90,30 @@ int ff_mqtt_connect(ff_mqtt *m);
 int ff_mqtt_publish(ff_mqtt *m, const char *topic, const void *payload, size_t len, int qos,
 		    bool retain, int timeout_ms);
 
+/* Called once when an asynchronous publish finished: rc is FF_OK (PUBACK /
+ * PUBCOMP, or queued for QoS 0), FF_ERR_AUTH (broker answered "not
+ * authorised") or FF_ERR_MQTT (failed, e.g. the connection was lost). Runs on
+ * Paho's thread (see the note at the top). Never called after
+ * ff_mqtt_destroy returned. */
+typedef void (*ff_mqtt_done_cb)(void *ctx, uint64_t tag, int rc);
+
+/* Publishes without waiting: hands the message to Paho (which copies the
+ * payload) and returns; done(ctx, tag, rc) reports the outcome later. Keep at
+ * most max_inflight QoS 1/2 publishes outstanding (a publish window): Paho
+ * refuses more. Returns FF_OK (done will be called), FF_ERR_INVAL,
+ * FF_ERR_STATE (not connected), FF_ERR_FULL (max_inflight reached),
+ * FF_ERR_NOMEM, FF_ERR_MQTT; done is not called when this returns an error. */
+int ff_mqtt_publish_async(ff_mqtt *m, const char *topic, const void *payload, size_t len,
+			  int qos, bool retain, ff_mqtt_done_cb done, void *ctx, uint64_t tag);
+
+/* Exact size in bytes of the MQTT v5 PUBLISH packet this library sends for a
+ * topic of topic_len bytes and a payload of payload_len bytes (no
+ * properties): fixed header byte + remaining-length varint + 2-byte topic
+ * length + topic + packet identifier (QoS 1/2 only) + properties length
+ * varint (one 0 byte) + payload. Returns 0 when the packet would exceed the
+ * MQTT maximum (268435455 bytes of remaining length) or qos is not 0..2. */
+size_t ff_mqtt_publish_packet_size(size_t topic_len, size_t payload_len, int qos);
+
 /* Subscribes to a topic filter (shared subscriptions "$share/g/..." work) and
  * waits for the SUBACK. Returns FF_OK, FF_ERR_INVAL, FF_ERR_STATE,
  * FF_ERR_AUTH (refused by ACL), FF_ERR_TIMEOUT, FF_ERR_MQTT. */

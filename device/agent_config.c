@@ -1,0 +1,201 @@
+/* fleet-device settings: one ff_config table drives the defaults, the
+ * config file, the command-line overrides, validation and --help
+ * (fleet-device.conf.example documents every key). */
+#include "device.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "facefleet/config.h"
+#include "facefleet/error.h"
+#include "facefleet/log.h"
+
+#define F(k, t, m, d, lo, hi, h, fl) { k, t, offsetof(dev_config, m), d, lo, hi, h, fl }
+static const ff_config_field fields[] = {
+	F("device_id", FF_CFG_STRING, device_id, NULL, 1, 32, "this device's id, [a-z0-9-]{1,32} (required)", 0),
+	F("site_id", FF_CFG_STRING, site_id, NULL, 1, 32, "the device's site id, [a-z0-9-]{1,32} (required)", 0),
+	F("mqtt_url", FF_CFG_STRING, mqtt_url, "tcp://127.0.0.1:1883", 0, 0, "broker URL: tcp://host:port or ssl://host:port (TLS)", FF_CFG_REQUIRED),
+	F("mqtt_username", FF_CFG_STRING, mqtt_username, NULL, 0, 0, "per-device MQTT user name", 0),
+	F("mqtt_password", FF_CFG_STRING, mqtt_password, NULL, 0, 0, "per-device MQTT password", FF_CFG_SECRET),
+	F("mqtt_client_id", FF_CFG_STRING, mqtt_client_id, NULL, 0, 64, "MQTT client id (default: <site>-<device>)", 0),
+	F("tls_ca_file", FF_CFG_PATH, tls_ca_file, NULL, 0, 0, "TLS: CA certificate(s) that sign the broker certificate", 0),
+	F("tls_cert_file", FF_CFG_PATH, tls_cert_file, NULL, 0, 0, "TLS: client certificate (PEM), optional", 0),
+	F("tls_key_file", FF_CFG_PATH, tls_key_file, NULL, 0, 0, "TLS: client private key (PEM), optional", FF_CFG_SECRET),
+	F("mqtt_keepalive_s", FF_CFG_INT, mqtt_keepalive_s, "30", 5, 600, "MQTT keep-alive, seconds", 0),
+	F("mqtt_connect_timeout_ms", FF_CFG_INT, mqtt_connect_timeout_ms, "5000", 500, 120000, "give up one connection attempt after this", 0),
+	F("publish_window", FF_CFG_INT, publish_window, "32", 1, 1024, "most un-acknowledged QoS 1 publishes in flight", 0),
+	F("reconnect_min_ms", FF_CFG_INT, reconnect_min_ms, "500", 10, 600000, "first retry delay after a failed connection", 0),
+	F("reconnect_max_ms", FF_CFG_INT, reconnect_max_ms, "30000", 10, 3600000, "retry delay cap (delays double, with +-25% jitter)", 0),
+	F("status_interval_s", FF_CFG_INT, status_interval_s, "60", 1, 86400, "seconds between periodic DeviceStatus messages", 0),
+	F("source", FF_CFG_STRING, source, "none", 0, 0, "input: file, dir, stdin or none (only forward the outbox)", 0),
+	F("input", FF_CFG_PATH, input, NULL, 0, 0, "image file (source=file) or folder (source=dir)", 0),
+	F("watch", FF_CFG_BOOL, watch, "false", 0, 0, "source=dir: keep watching for new files (inotify)", 0),
+	F("repeat", FF_CFG_INT, repeat, "1", 1, 1000000, "source=file: process the image this many times", 0),
+	F("width", FF_CFG_INT, width, "0", 0, 8192, "source=stdin: frame width, pixels", 0),
+	F("height", FF_CFG_INT, height, "0", 0, 8192, "source=stdin: frame height, pixels", 0),
+	F("pixfmt", FF_CFG_STRING, pixfmt, "rgb24", 0, 0, "source=stdin: rgb24, bgr24 or gray8", 0),
+	F("max_fps", FF_CFG_DOUBLE, max_fps, "0", 0, 1000, "capture at most this many frames per second (0 = no limit)", 0),
+	F("model_id", FF_CFG_STRING, model_id, NULL, 0, 32, "VQ model id: encoder <vq_dir>/<model_id>.enc.ffn (empty: the only one there)", 0),
+	F("vq_dir", FF_CFG_PATH, vq_dir, "models/vq", 0, 0, "folder of installed VQ models", 0),
+	F("vq_encoder", FF_CFG_PATH, vq_encoder, NULL, 0, 0, "explicit encoder file (overrides vq_dir/model_id)", 0),
+	F("mtcnn_dir", FF_CFG_PATH, mtcnn_dir, NULL, 0, 0, "folder of pnet/rnet/onet.ffn (default $FF_MODELS_DIR/ffn, models/cache/ffn)", 0),
+	F("detector_min_face_px", FF_CFG_INT, detector_min_face_px, "20", 12, 4096, "smallest face the detector looks for, pixels", 0),
+	F("min_face_px", FF_CFG_INT, min_face_px, "40", 0, 8192, "quality gate: smallest face box side to encode, pixels", 0),
+	F("min_det_score", FF_CFG_DOUBLE, min_det_score, "0.9", 0, 1, "quality gate: lowest detector score to encode", 0),
+	F("max_faces", FF_CFG_INT, max_faces, "8", 1, 64, "most faces encoded per frame (best scores first)", 0),
+	F("outbox_dir", FF_CFG_PATH, outbox_dir, "/var/lib/facefleet/outbox", 0, 0, "store-and-forward folder (device/OUTBOX.md)", FF_CFG_REQUIRED),
+	F("outbox_max_messages", FF_CFG_INT, outbox_max_messages, "10000", 1, 10000000, "outbox bound: messages", 0),
+	F("outbox_max_bytes", FF_CFG_INT64, outbox_max_bytes, "16777216", 1024, 1e12, "outbox bound: bytes of messages", 0),
+	F("outbox_drop", FF_CFG_STRING, outbox_drop, "oldest", 0, 0, "when full, drop the oldest or the newest message", 0),
+	F("outbox_fsync", FF_CFG_BOOL, outbox_fsync, "true", 0, 0, "fsync each message before publishing (crash safety)", 0),
+	F("drain_timeout_s", FF_CFG_INT, drain_timeout_s, "60", 0, 86400, "one-shot sources: wait this long for the outbox to empty before exiting (0 = forever)", 0),
+	F("log_level", FF_CFG_STRING, log_level, "info", 0, 0, "debug, info, warn, error", 0),
+	F("bench", FF_CFG_BOOL, bench, "false", 0, 0, "run the frugality benchmark on the given images and exit", 0),
+	F("bench_iterations", FF_CFG_INT, bench_iterations, "200", 1, 100000, "benchmark: VQ encodes timed", 0),
+	FF_CONFIG_END
+};
+#undef F
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: fleet-device [--config FILE] [--key=value ...] [IMAGE | DIR | -]\n"
+		   "       fleet-device --bench [--key=value ...] IMAGE...\n\n"
+		   "Detects faces, encodes them with the VQ model and publishes FaceCodes on\n"
+		   "fleet/<site>/<device>/faces (MQTT v5, QoS 1) through an on-disk outbox.\n"
+		   "A positional IMAGE sets source=file, DIR source=dir, '-' source=stdin.\n\n"
+		   "settings (file keys; on the command line as --key=value):\n");
+	ff_config_help(fields, f);
+	fprintf(f, "\nexit status: 0 success, 1 runtime failure, 2 usage or configuration error\n");
+}
+
+static bool id_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n < 1 || n > 32)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "fleet-device: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see fleet-device --help)\n");
+	return DEV_EXIT_USAGE;
+}
+
+static int set_str(char **dst, const char *v)
+{
+	char *c = strdup(v);
+	if (!c)
+		return FF_ERR_NOMEM;
+	free(*dst);
+	*dst = c;
+	return FF_OK;
+}
+
+/* A positional argument chooses the source (unless the bench takes them). */
+static int positional_source(dev_config *cfg, const char *arg)
+{
+	struct stat st;
+	int rc;
+
+	if (strcmp(arg, "-") == 0)
+		return set_str(&cfg->source, "stdin");
+	rc = set_str(&cfg->input, arg);
+	if (rc == FF_OK)
+		rc = set_str(&cfg->source, stat(arg, &st) == 0 && S_ISDIR(st.st_mode) ? "dir" : "file");
+	return rc;
+}
+
+int dev_config_parse(dev_config *cfg, int argc, char **argv, bool *exit_now)
+{
+	ff_config_args args;
+	char err[512] = "";
+	ff_log_level lvl;
+	int rc;
+
+	*exit_now = false;
+	memset(cfg, 0, sizeof(*cfg));
+	rc = ff_config_parse_args(fields, cfg, argc, argv, &args, err, sizeof(err));
+	if (args.help) {
+		usage(stdout);
+		*exit_now = true;
+		return DEV_EXIT_OK;
+	}
+	if (rc != FF_OK)
+		return usage_error("%s", err);
+	if (!cfg->bench) {
+		if (args.npositional > 1)
+			return usage_error("one input at most, got '%s' and more", args.positional[1]);
+		if (args.npositional == 1 && positional_source(cfg, args.positional[0]) != FF_OK)
+			return DEV_EXIT_RUNTIME;
+	}
+	if (ff_log_level_parse(cfg->log_level, &lvl) != FF_OK)
+		return usage_error("log_level: '%s' is not debug, info, warn or error", cfg->log_level);
+	ff_log_set_level(lvl);
+	if (cfg->bench && !cfg->device_id && set_str(&cfg->device_id, "device-0001") != FF_OK)
+		return DEV_EXIT_RUNTIME;
+	if (cfg->bench && !cfg->site_id && set_str(&cfg->site_id, "site-01") != FF_OK)
+		return DEV_EXIT_RUNTIME;
+	if (!id_ok(cfg->device_id))
+		return usage_error("device_id '%s' missing or not [a-z0-9-]{1,32}",
+				   cfg->device_id ? cfg->device_id : "");
+	if (!id_ok(cfg->site_id))
+		return usage_error("site_id '%s' missing or not [a-z0-9-]{1,32}",
+				   cfg->site_id ? cfg->site_id : "");
+	if (strcmp(cfg->source, "file") && strcmp(cfg->source, "dir") && strcmp(cfg->source, "stdin") &&
+	    strcmp(cfg->source, "none"))
+		return usage_error("source '%s' is not file, dir, stdin or none", cfg->source);
+	if ((!strcmp(cfg->source, "file") || !strcmp(cfg->source, "dir")) && !cfg->bench &&
+	    (!cfg->input || !*cfg->input))
+		return usage_error("source=%s needs input=PATH (or a positional argument)", cfg->source);
+	if (!strcmp(cfg->source, "stdin") && (cfg->width <= 0 || cfg->height <= 0))
+		return usage_error("source=stdin needs --width and --height (frame size in pixels)");
+	if (strcmp(cfg->pixfmt, "rgb24") && strcmp(cfg->pixfmt, "bgr24") && strcmp(cfg->pixfmt, "gray8"))
+		return usage_error("pixfmt '%s' is not rgb24, bgr24 or gray8", cfg->pixfmt);
+	if (strcmp(cfg->outbox_drop, "oldest") && strcmp(cfg->outbox_drop, "newest"))
+		return usage_error("outbox_drop '%s' is not oldest or newest", cfg->outbox_drop);
+	if (cfg->reconnect_max_ms < cfg->reconnect_min_ms)
+		return usage_error("reconnect_max_ms is below reconnect_min_ms");
+	if ((cfg->tls_cert_file && *cfg->tls_cert_file) != (cfg->tls_key_file && *cfg->tls_key_file))
+		return usage_error("tls_cert_file and tls_key_file go together");
+	if ((!strncmp(cfg->mqtt_url, "ssl://", 6) || !strncmp(cfg->mqtt_url, "mqtts://", 8)) &&
+	    (!cfg->tls_ca_file || !*cfg->tls_ca_file))
+		return usage_error("a TLS url (%s) needs tls_ca_file to verify the broker", cfg->mqtt_url);
+	return DEV_EXIT_OK;
+}
+
+void dev_config_free(dev_config *cfg)
+{
+	ff_config_free(fields, cfg);
+}
+
+void dev_topic(const dev_config *cfg, const char *leaf, char *buf, size_t len)
+{
+	snprintf(buf, len, "fleet/%s/%s/%s", cfg->site_id, cfg->device_id, leaf);
+}
+
+int64_t dev_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t dev_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

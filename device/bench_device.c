@@ -1,0 +1,218 @@
+/* fleet-device --bench: the frugality benchmark (not a test). On the given
+ * images (default: the LFW sample in tests/data/faces) it measures
+ *   - detect+align time per frame (MTCNN + 5-point warp, 1 thread),
+ *   - VQ encode time per aligned face at 1 thread (median, p90),
+ *   - bytes on the wire per face: the whole MQTT v5 PUBLISH packet of the
+ *     FaceCodes message on this device's topic,
+ *   - the 112x112 JPEG (libjpeg q75) of the aligned crop it replaces,
+ *   - peak RSS of the process (getrusage) after all of that.
+ * Human lines go to stderr; the last line on stdout is one JSON object. */
+#include "device.h"
+
+#include <glob.h>
+#include <jpeglib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "facefleet/align.h"
+#include "facefleet/error.h"
+#include "facefleet/log.h"
+#include "facefleet/mqtt.h"
+
+#define MAX_CROPS 256
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* q-th quantile (0..1) of v[0..n-1], sorted in place (nearest rank). */
+static double quantile(double *v, size_t n, double q)
+{
+	size_t i;
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_double);
+	i = (size_t)(q * (double)(n - 1) + 0.5);
+	return v[i < n ? i : n - 1];
+}
+
+/* Size of img as a baseline JPEG at quality q (libjpeg, in memory). */
+static size_t jpeg_size(const ff_image *img, int q)
+{
+	struct jpeg_compress_struct c;
+	struct jpeg_error_mgr jerr;
+	unsigned char *mem = NULL;
+	unsigned long len = 0;
+
+	c.err = jpeg_std_error(&jerr);
+	jpeg_create_compress(&c);
+	jpeg_mem_dest(&c, &mem, &len);
+	c.image_width = (JDIMENSION)img->width;
+	c.image_height = (JDIMENSION)img->height;
+	c.input_components = 3;
+	c.in_color_space = JCS_RGB;
+	jpeg_set_defaults(&c);
+	jpeg_set_quality(&c, q, TRUE);
+	jpeg_start_compress(&c, TRUE);
+	while (c.next_scanline < c.image_height) {
+		JSAMPROW row = img->data + (size_t)c.next_scanline * img->stride;
+		jpeg_write_scanlines(&c, &row, 1);
+	}
+	jpeg_finish_compress(&c);
+	jpeg_destroy_compress(&c);
+	free(mem);
+	return (size_t)len;
+}
+
+struct bench {
+	ff_image crops[MAX_CROPS];
+	ff_face faces[MAX_CROPS];
+	int frame_w[MAX_CROPS], frame_h[MAX_CROPS];
+	size_t ncrops;
+	double det_ms[MAX_CROPS];
+	size_t nframes;
+};
+
+/* Detects and aligns the best face of each image, timing both. */
+static void detect_all(dev_pipeline *pl, int n, char **paths, struct bench *b)
+{
+	for (int i = 0; i < n && b->ncrops < MAX_CROPS; i++) {
+		ff_image img = FF_IMAGE_EMPTY;
+		ff_face faces[8];
+		size_t nf = 0;
+		double t0;
+
+		if (dev_load_image(paths[i], &img) != FF_OK)
+			continue;
+		t0 = now_ms();
+		if (ff_detect(dev_pipeline_detector(pl), &img, faces, 8, &nf) == FF_OK && nf > 0) {
+			int k = ff_face_pick_central(faces, nf, img.width, img.height);
+			if (ff_align_face(&img, faces[k].landmarks, &b->crops[b->ncrops]) == FF_OK) {
+				b->det_ms[b->nframes++] = now_ms() - t0;
+				b->faces[b->ncrops] = faces[k];
+				b->frame_w[b->ncrops] = img.width;
+				b->frame_h[b->ncrops] = img.height;
+				b->ncrops++;
+			}
+		}
+		ff_image_free(&img);
+	}
+}
+
+int dev_bench_run(const dev_config *cfg, int argc, char **argv)
+{
+	static struct bench b;
+	dev_pipeline *pl = NULL;
+	glob_t g = { 0 };
+	char **paths = NULL, pattern[4096], topic[128];
+	int npaths = 0, code = DEV_EXIT_RUNTIME;
+	double *enc_ms = NULL;
+	size_t *wire = NULL, *payload = NULL, *jpeg = NULL;
+	struct rusage ru;
+
+	/* positional arguments are the images (argv was reordered by the parser) */
+	for (int i = 0; i < argc && argv[i] && argv[i][0] != '-'; i++)
+		npaths++;
+	paths = argv;
+	if (npaths == 0) {
+		const char *d = getenv("FF_TEST_DATA_DIR");
+		snprintf(pattern, sizeof(pattern), "%s/faces/lfw/*/*.jpg", d && *d ? d : "tests/data");
+		if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0) {
+			fprintf(stderr, "fleet-device --bench: no images given and none match %s\n", pattern);
+			return DEV_EXIT_USAGE;
+		}
+		paths = g.gl_pathv;
+		npaths = (int)g.gl_pathc;
+	}
+	if (dev_pipeline_create(cfg, &pl) != FF_OK)
+		goto out;
+	detect_all(pl, npaths, paths, &b);
+	if (b.ncrops == 0) {
+		fprintf(stderr, "fleet-device --bench: no face found in %d image(s)\n", npaths);
+		goto out;
+	}
+	enc_ms = calloc((size_t)cfg->bench_iterations, sizeof(double));
+	wire = calloc(b.ncrops, sizeof(size_t));
+	payload = calloc(b.ncrops, sizeof(size_t));
+	jpeg = calloc(b.ncrops, sizeof(size_t));
+	if (!enc_ms || !wire || !payload || !jpeg)
+		goto out;
+	{ /* warm-up, then the timed encodes at 1 thread */
+		uint16_t idx[FF_VQ_MAX_CODES];
+		ff_vq_encode(dev_pipeline_encoder(pl), &b.crops[0], idx, FF_VQ_MAX_CODES);
+		for (int i = 0; i < cfg->bench_iterations; i++) {
+			double t0 = now_ms();
+			if (ff_vq_encode(dev_pipeline_encoder(pl), &b.crops[(size_t)i % b.ncrops], idx,
+					 FF_VQ_MAX_CODES) != FF_OK)
+				goto out;
+			enc_ms[i] = now_ms() - t0;
+		}
+	}
+	dev_topic(cfg, "faces", topic, sizeof(topic));
+	for (size_t i = 0; i < b.ncrops; i++) {
+		dev_face_msg msg = { .seq = 1000000 + i }; /* a device well into its life */
+		ff_image frame = { NULL, b.frame_w[i], b.frame_h[i], 0 };
+		if (dev_pipeline_encode_crop(pl, &b.crops[i], &frame, &b.faces[i], dev_now_us(), &msg) != FF_OK)
+			goto out;
+		payload[i] = msg.len;
+		wire[i] = ff_mqtt_publish_packet_size(strlen(topic), msg.len, 1);
+		jpeg[i] = jpeg_size(&b.crops[i], 75);
+	}
+	getrusage(RUSAGE_SELF, &ru);
+	{
+		double dm = quantile(b.det_ms, b.nframes, 0.5), dp = quantile(b.det_ms, b.nframes, 0.9);
+		double em = quantile(enc_ms, (size_t)cfg->bench_iterations, 0.5);
+		double ep = quantile(enc_ms, (size_t)cfg->bench_iterations, 0.9);
+		size_t wmax = 0, wsum = 0, psum = 0, jsum = 0;
+		for (size_t i = 0; i < b.ncrops; i++) {
+			wmax = wire[i] > wmax ? wire[i] : wmax;
+			wsum += wire[i];
+			psum += payload[i];
+			jsum += jpeg[i];
+		}
+		double wavg = (double)wsum / b.ncrops, javg = (double)jsum / b.ncrops;
+		long rss_kb = ru.ru_maxrss;
+		fprintf(stderr,
+			"bench: %zu faces from %d images, model %s, topic %s\n"
+			"  detect+align per frame: median %.2f ms, p90 %.2f ms (1 thread)\n"
+			"  VQ encode per face:     median %.3f ms, p90 %.3f ms (1 thread, %d runs)  target <= 1 ms\n"
+			"  PUBLISH packet:         mean %.1f B, max %zu B (payload mean %.1f B)      target <= 200 B\n"
+			"  JPEG q75 112x112 crop:  mean %.0f B  (%.1fx the PUBLISH packet)\n"
+			"  peak RSS:               %.1f MB                                          target <= 32 MB\n",
+			b.ncrops, npaths, dev_pipeline_model_id(pl), topic, dm, dp, em, ep,
+			cfg->bench_iterations, wavg, wmax, (double)psum / b.ncrops, javg, javg / wavg,
+			rss_kb / 1024.0);
+		printf("{\"bench\":\"device\",\"model_id\":\"%s\",\"images\":%d,\"faces\":%zu,"
+		       "\"threads\":1,\"detect_align_ms_median\":%.3f,\"detect_align_ms_p90\":%.3f,"
+		       "\"encode_ms_median\":%.4f,\"encode_ms_p90\":%.4f,\"encode_runs\":%d,"
+		       "\"publish_bytes_mean\":%.1f,\"publish_bytes_max\":%zu,\"payload_bytes_mean\":%.1f,"
+		       "\"topic_bytes\":%zu,\"jpeg_q75_bytes_mean\":%.1f,\"jpeg_over_publish\":%.2f,"
+		       "\"peak_rss_kb\":%ld,\"target_encode_ms\":1,\"target_rss_mb\":32,\"target_publish_bytes\":200,"
+		       "\"targets_met\":%s}\n",
+		       dev_pipeline_model_id(pl), npaths, b.ncrops, dm, dp, em, ep, cfg->bench_iterations,
+		       wavg, wmax, (double)psum / b.ncrops, strlen(topic), javg, javg / wavg, rss_kb,
+		       em <= 1.0 && rss_kb <= 32 * 1024 && wmax <= 200 ? "true" : "false");
+	}
+	code = DEV_EXIT_OK;
+out:
+	for (size_t i = 0; i < b.ncrops; i++)
+		ff_image_free(&b.crops[i]);
+	free(enc_ms);
+	free(wire);
+	free(payload);
+	free(jpeg);
+	dev_pipeline_free(pl);
+	globfree(&g);
+	return code;
+}

@@ -1,0 +1,216 @@
+/* device/device.h: what the parts of fleet-device share.
+ *
+ * One face, end to end, in this folder:
+ *   source_{file,dir,stdin}.c -> pipeline.c (detect, gate, align, VQ encode,
+ *   pack, FaceCodes) -> outbox.c (disk, store and forward) -> publisher.c
+ *   (MQTT connection, publish window, acks) ; status.c (DeviceStatus, last
+ *   will) ; config_handler.c (retained DeviceConfig) ; agent_config.c (the
+ *   config file and command line) ; main.c wires them. */
+#ifndef FF_DEVICE_H
+#define FF_DEVICE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "facefleet/detect.h"
+#include "facefleet/image.h"
+#include "facefleet/vq.h"
+
+#define DEV_VERSION "0.1.0"
+#define DEV_EXIT_OK 0
+#define DEV_EXIT_RUNTIME 1
+#define DEV_EXIT_USAGE 2
+#define DEV_MAX_MSG 1024 /* largest FaceCodes message we make (bytes) */
+
+/* ---- agent_config.c: settings from the file and the command line ---- */
+typedef struct dev_config {
+	char *device_id, *site_id;
+	char *mqtt_url, *mqtt_username, *mqtt_password, *mqtt_client_id;
+	char *tls_ca_file, *tls_cert_file, *tls_key_file;
+	int mqtt_keepalive_s, mqtt_connect_timeout_ms;
+	int publish_window;
+	int reconnect_min_ms, reconnect_max_ms;
+	int status_interval_s;
+	char *source; /* file | dir | stdin | none */
+	char *input;
+	bool watch;
+	int repeat;
+	int width, height;
+	char *pixfmt;
+	double max_fps;
+	char *model_id, *vq_dir, *vq_encoder, *mtcnn_dir;
+	int detector_min_face_px;
+	int min_face_px;
+	double min_det_score;
+	int max_faces;
+	char *outbox_dir;
+	int outbox_max_messages;
+	int64_t outbox_max_bytes;
+	char *outbox_drop;
+	bool outbox_fsync;
+	int drain_timeout_s;
+	char *log_level;
+	bool bench;
+	int bench_iterations;
+} dev_config;
+
+/* Parses defaults < --config file < command line into cfg; positional
+ * arguments (an input path, or "-" for stdin) set source/input. Prints help
+ * and returns 0 with *exit_now set for --help. Returns DEV_EXIT_OK or
+ * DEV_EXIT_USAGE (message already printed). */
+int dev_config_parse(dev_config *cfg, int argc, char **argv, bool *exit_now);
+void dev_config_free(dev_config *cfg);
+/* Topic "fleet/<site>/<device>/<leaf>" into buf. */
+void dev_topic(const dev_config *cfg, const char *leaf, char *buf, size_t len);
+/* Microseconds since the Unix epoch (UTC). */
+int64_t dev_now_us(void);
+/* Monotonic milliseconds. */
+int64_t dev_mono_ms(void);
+
+/* ---- runtime settings: changed by DeviceConfig, read by the pipeline ---- */
+typedef struct dev_settings {
+	pthread_mutex_t mu;
+	int min_face_px;
+	float min_det_score;
+	double max_fps;
+	int status_interval_s;
+	bool capture_paused;
+	uint64_t config_version;
+	char model_id[33];         /* model in use */
+	char detail[128];          /* DeviceStatus.detail; empty when all is well */
+	bool degraded;
+} dev_settings;
+
+/* Counters for DeviceStatus (gauges included). */
+typedef struct dev_counters {
+	atomic_uint_fast64_t captured, faces, published, dropped, queued;
+} dev_counters;
+
+/* ---- sources: source_*.c ---- */
+typedef struct dev_source dev_source;
+struct dev_source {
+	/* 1: a frame in *img (caller frees) and its name, 0: end of input,
+	 * < 0: ff_err (fatal for the source). Non-fatal problems (an unreadable
+	 * file among many) are logged and skipped. */
+	int (*next)(dev_source *s, ff_image *img, char *name, size_t namelen);
+	void (*close)(dev_source *s);
+};
+int dev_source_file_open(const char *path, int repeat, dev_source **out);
+int dev_source_dir_open(const char *dir, bool watch, const atomic_bool *stop, dev_source **out);
+int dev_source_stdin_open(int fd, int width, int height, const char *pixfmt, dev_source **out);
+/* Loads one image file, logging a clear error; shared by file and dir sources. */
+int dev_load_image(const char *path, ff_image *img);
+
+/* ---- pipeline.c ---- */
+typedef struct dev_pipeline dev_pipeline;
+typedef struct dev_face_msg {
+	uint8_t buf[DEV_MAX_MSG]; /* packed FaceCodes */
+	size_t len;
+	uint64_t seq;
+} dev_face_msg;
+/* Encoded face handed on by dev_pipeline_process; returns FF_OK or an error
+ * that stops processing. */
+typedef int (*dev_face_sink)(void *ctx, dev_face_msg *msg);
+/* Loads the detector and the VQ encoder named by cfg. Returns FF_OK or an
+ * ff_err with a logged reason. */
+int dev_pipeline_create(const dev_config *cfg, dev_pipeline **out);
+void dev_pipeline_free(dev_pipeline *p);
+const char *dev_pipeline_model_id(const dev_pipeline *p);
+/* Path of the encoder for model_id under cfg->vq_dir. */
+void dev_vq_path(const dev_config *cfg, const char *model_id, char *buf, size_t len);
+/* Switches to another installed VQ model. Returns FF_OK, or the load error
+ * (the current model stays). */
+int dev_pipeline_set_model(dev_pipeline *p, const char *model_id);
+/* For the benchmark: the parts, and encoding of an aligned crop into msg
+ * (msg->seq set by the caller). */
+ff_detector *dev_pipeline_detector(dev_pipeline *p);
+ff_vq_encoder *dev_pipeline_encoder(dev_pipeline *p);
+int dev_pipeline_encode_crop(dev_pipeline *p, const ff_image *crop, const ff_image *frame,
+			     const ff_face *f, int64_t t_us, dev_face_msg *msg);
+/* Detects, gates, aligns, encodes every face in img (at most cfg->max_faces)
+ * and calls sink for each with a fresh sequence number from next_seq.
+ * Returns FF_OK or the first fatal error. */
+typedef uint64_t (*dev_seq_fn)(void *ctx);
+int dev_pipeline_process(dev_pipeline *p, const ff_image *img, int64_t capture_time_us,
+			 dev_settings *st, dev_counters *ctr, dev_seq_fn next_seq, dev_face_sink sink,
+			 void *ctx);
+
+/* ---- outbox.c: store and forward (device/OUTBOX.md) ---- */
+typedef struct dev_outbox dev_outbox;
+typedef struct dev_outbox_options {
+	const char *dir;
+	int max_messages;
+	int64_t max_bytes;
+	bool drop_newest; /* false: drop the oldest when full (default) */
+	bool fsync;
+} dev_outbox_options;
+/* Opens (creates) the outbox folder, recovers its messages and the sequence
+ * counter. Returns FF_OK, FF_ERR_IO, FF_ERR_NOMEM, FF_ERR_INVAL. */
+int dev_outbox_open(const dev_outbox_options *opt, dev_outbox **out);
+/* Next sequence number (persisted: monotonic across restarts). */
+uint64_t dev_outbox_next_seq(dev_outbox *o);
+/* Persists one message under seq before it may be published. Drops a
+ * message (the oldest, or this one with drop_newest) when over a bound and
+ * adds the number dropped to *dropped. Returns FF_OK, FF_ERR_IO, FF_ERR_FULL
+ * (this message was dropped), FF_ERR_RANGE (bigger than max_bytes). */
+int dev_outbox_put(dev_outbox *o, uint64_t seq, const void *buf, size_t len, uint64_t *dropped);
+/* Copies the oldest message not yet handed out since the last
+ * dev_outbox_rewind into buf and marks it handed out. Returns 1 (a message),
+ * 0 (none), < 0 ff_err (a corrupt file is removed, logged and skipped). */
+int dev_outbox_take(dev_outbox *o, uint64_t *seq, void *buf, size_t cap, size_t *len);
+/* The broker has it: remove it. Unknown seqs are ignored (dropped meanwhile). */
+void dev_outbox_ack(dev_outbox *o, uint64_t seq);
+/* Hand a message out again (publish failed). */
+void dev_outbox_nack(dev_outbox *o, uint64_t seq);
+/* Every message becomes not handed out (new connection). */
+void dev_outbox_rewind(dev_outbox *o);
+size_t dev_outbox_count(dev_outbox *o);
+void dev_outbox_close(dev_outbox *o);
+
+/* ---- status.c ---- */
+enum { DEV_STATE_ONLINE = 1, DEV_STATE_OFFLINE = 2, DEV_STATE_DEGRADED = 3 };
+typedef struct dev_agent dev_agent;
+/* Packs a DeviceStatus for state into buf. Returns its length, 0 if it does not fit. */
+size_t dev_status_pack(dev_agent *a, int state, uint8_t *buf, size_t cap);
+
+/* ---- config_handler.c ---- */
+/* Applies a retained DeviceConfig payload to a->settings. Returns true when
+ * something changed (a status should follow). */
+bool dev_config_apply(dev_agent *a, const void *payload, size_t len);
+
+/* ---- the agent (main.c builds it, publisher.c runs its MQTT side) ---- */
+struct dev_agent {
+	dev_config cfg;
+	dev_settings settings;
+	dev_counters counters;
+	dev_outbox *outbox;
+	int64_t start_mono_ms;
+	atomic_bool stop;            /* SIGINT/SIGTERM */
+	atomic_bool fatal;           /* the publisher hit an unrecoverable error */
+	atomic_bool status_dirty;    /* publish a status soon */
+	char model_pending[33];      /* guarded by settings.mu; "" = none */
+	struct dev_publisher *pub;
+};
+
+/* ---- publisher.c ---- */
+typedef struct dev_publisher dev_publisher;
+/* Starts the MQTT thread (connect with backoff + jitter, subscribe config,
+ * status, publish window over the outbox). Returns FF_OK or an ff_err. */
+int dev_publisher_start(dev_agent *a, dev_publisher **out);
+/* Wakes the thread (a new message in the outbox). */
+void dev_publisher_kick(dev_publisher *p);
+/* Waits until the outbox is empty, stop is set or timeout_s passed (0 =
+ * no limit). Returns true when empty. */
+bool dev_publisher_drain(dev_publisher *p, int timeout_s);
+/* Publishes OFFLINE, disconnects, joins the thread, frees. Returns FF_OK or
+ * FF_ERR_AUTH when the broker refused the credentials. */
+int dev_publisher_stop(dev_publisher *p);
+
+/* ---- bench_device.c ---- */
+int dev_bench_run(const dev_config *cfg, int nimages, char **images);
+
+#endif

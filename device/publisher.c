@@ -1,0 +1,384 @@
+/* The MQTT side of the agent, on its own thread: connect (exponential
+ * backoff with jitter, logged), last will, retained status, the config
+ * subscription, and a publish window over the outbox: at most
+ * publish_window QoS 1 FaceCodes un-acknowledged at once (Paho's throughput
+ * collapses with thousands queued). A message leaves the outbox only when
+ * its PUBACK arrived; after a lost connection the client is rebuilt and every
+ * un-acknowledged message is sent again (at least once; the backend drops
+ * replays by (device_id, seq)). */
+#include "device.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "facefleet/error.h"
+#include "facefleet/log.h"
+#include "facefleet/mqtt.h"
+
+#define LOG_COMP "publisher"
+#define TAG_STATUS UINT64_MAX
+
+typedef struct ack {
+	uint64_t seq;
+	int rc;
+} ack;
+
+struct dev_publisher {
+	dev_agent *a;
+	pthread_t thr;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool kicked, stopping;
+	int result; /* FF_ERR_AUTH when the broker refused us */
+	ff_mqtt *m;
+	atomic_bool lost;
+	int inflight;
+	ack *acks; /* completions from Paho's thread, under mu */
+	size_t nacks, cap;
+	unsigned rand_state;
+	int64_t next_status_ms;
+	char faces_topic[128], status_topic[128], config_topic[128];
+	uint8_t buf[DEV_MAX_MSG];
+};
+
+/* ---- callbacks (Paho's thread) ---- */
+
+static void on_done(void *ctx, uint64_t tag, int rc)
+{
+	dev_publisher *p = ctx;
+	if (tag == TAG_STATUS)
+		return;
+	pthread_mutex_lock(&p->mu);
+	if (p->nacks == p->cap) { /* cap is 2 windows; this only guards */
+		size_t cap = p->cap * 2;
+		ack *n = realloc(p->acks, cap * sizeof(*n));
+		if (!n) {
+			pthread_mutex_unlock(&p->mu);
+			return; /* the message stays in the outbox and goes again */
+		}
+		p->acks = n;
+		p->cap = cap;
+	}
+	p->acks[p->nacks++] = (ack){ tag, rc };
+	p->kicked = true;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void on_message(void *ctx, const ff_mqtt_message *msg)
+{
+	dev_publisher *p = ctx;
+	if (strcmp(msg->topic, p->config_topic) != 0)
+		return;
+	if (dev_config_apply(p->a, msg->payload, msg->len)) {
+		atomic_store(&p->a->status_dirty, true);
+		dev_publisher_kick(p);
+	}
+}
+
+static void on_connection(void *ctx, bool connected, const char *cause)
+{
+	dev_publisher *p = ctx;
+	(void)cause;
+	if (!connected) {
+		atomic_store(&p->lost, true);
+		dev_publisher_kick(p);
+	}
+}
+
+/* ---- the thread ---- */
+
+void dev_publisher_kick(dev_publisher *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->kicked = true;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Waits up to ms for a kick or stop. Returns false when stopping. */
+static bool wait_kick(dev_publisher *p, int64_t ms)
+{
+	struct timespec dl;
+	bool go;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&p->mu);
+	while (!p->kicked && !p->stopping)
+		if (pthread_cond_timedwait(&p->cv, &p->mu, &dl) == ETIMEDOUT)
+			break;
+	p->kicked = false;
+	go = !p->stopping;
+	pthread_mutex_unlock(&p->mu);
+	return go;
+}
+
+/* Sleeps ms (kicks do not shorten it: backoff holds). */
+static void sleep_unless_stopping(dev_publisher *p, int64_t ms)
+{
+	int64_t end = dev_mono_ms() + ms, left;
+	while ((left = end - dev_mono_ms()) > 0 && wait_kick(p, left))
+		;
+}
+
+/* Applies the completions: PUBACK -> remove from the outbox, failure -> send again. */
+static void process_acks(dev_publisher *p)
+{
+	dev_agent *a = p->a;
+	ack batch[64];
+	size_t n;
+
+	do {
+		pthread_mutex_lock(&p->mu);
+		n = p->nacks < 64 ? p->nacks : 64;
+		memcpy(batch, p->acks, n * sizeof(ack));
+		memmove(p->acks, p->acks + n, (p->nacks - n) * sizeof(ack));
+		p->nacks -= n;
+		pthread_mutex_unlock(&p->mu);
+		for (size_t i = 0; i < n; i++) {
+			if (p->inflight > 0)
+				p->inflight--;
+			if (batch[i].rc == FF_OK) {
+				dev_outbox_ack(a->outbox, batch[i].seq);
+				atomic_fetch_add(&a->counters.published, 1);
+			} else if (batch[i].rc == FF_ERR_AUTH) {
+				ff_log_error(LOG_COMP, "event=publish_refused seq=%llu topic=%s reason=\"not authorised (broker ACL)\" action=dropped",
+					     (unsigned long long)batch[i].seq, p->faces_topic);
+				dev_outbox_ack(a->outbox, batch[i].seq);
+				atomic_fetch_add(&a->counters.dropped, 1);
+			} else {
+				dev_outbox_nack(a->outbox, batch[i].seq);
+			}
+		}
+	} while (n == 64);
+}
+
+static void teardown(dev_publisher *p)
+{
+	if (p->m) {
+		ff_mqtt_destroy(p->m); /* no callback after this */
+		p->m = NULL;
+	}
+	process_acks(p); /* PUBACKs that made it still count */
+	p->inflight = 0;
+	dev_outbox_rewind(p->a->outbox);
+	atomic_store(&p->lost, false);
+}
+
+static int publish_status(dev_publisher *p, int state, bool wait)
+{
+	uint8_t buf[512];
+	size_t len = dev_status_pack(p->a, state, buf, sizeof(buf));
+	if (!len)
+		return FF_ERR_RANGE;
+	if (wait)
+		return ff_mqtt_publish(p->m, p->status_topic, buf, len, 1, true, 2000);
+	return ff_mqtt_publish_async(p->m, p->status_topic, buf, len, 1, true, on_done, p, TAG_STATUS);
+}
+
+static int connect_once(dev_publisher *p)
+{
+	const dev_config *c = &p->a->cfg;
+	ff_mqtt_options o = FF_MQTT_OPTIONS_INIT;
+	uint8_t will[512];
+	char client_id[80];
+	int rc;
+
+	if (c->mqtt_client_id && *c->mqtt_client_id)
+		snprintf(client_id, sizeof(client_id), "%s", c->mqtt_client_id);
+	else
+		snprintf(client_id, sizeof(client_id), "%s-%s", c->site_id, c->device_id);
+	o.url = c->mqtt_url;
+	o.client_id = client_id;
+	o.username = c->mqtt_username && *c->mqtt_username ? c->mqtt_username : NULL;
+	o.password = c->mqtt_password && *c->mqtt_password ? c->mqtt_password : NULL;
+	o.ca_file = c->tls_ca_file && *c->tls_ca_file ? c->tls_ca_file : NULL;
+	o.cert_file = c->tls_cert_file && *c->tls_cert_file ? c->tls_cert_file : NULL;
+	o.key_file = c->tls_key_file && *c->tls_key_file ? c->tls_key_file : NULL;
+	o.keepalive_s = c->mqtt_keepalive_s;
+	o.connect_timeout_ms = c->mqtt_connect_timeout_ms;
+	o.max_inflight = c->publish_window + 2; /* + status */
+	o.will_topic = p->status_topic;
+	o.will_len = dev_status_pack(p->a, DEV_STATE_OFFLINE, will, sizeof(will));
+	o.will_payload = will;
+	o.will_qos = 1;
+	o.will_retain = true;
+	o.on_message = on_message;
+	o.on_connection = on_connection;
+	o.cb_ctx = p;
+	rc = ff_mqtt_create(&o, &p->m);
+	if (rc == FF_OK)
+		rc = ff_mqtt_connect(p->m);
+	if (rc == FF_OK)
+		rc = ff_mqtt_subscribe(p->m, p->config_topic, 1, c->mqtt_connect_timeout_ms);
+	if (rc != FF_OK && p->m) {
+		ff_mqtt_destroy(p->m);
+		p->m = NULL;
+	}
+	return rc;
+}
+
+/* Next retry delay: base doubled per failure up to the cap, +-25% jitter. */
+static int64_t backoff_ms(dev_publisher *p, int failures)
+{
+	const dev_config *c = &p->a->cfg;
+	double d = c->reconnect_min_ms;
+	for (int i = 1; i < failures && d < c->reconnect_max_ms; i++)
+		d *= 2;
+	if (d > c->reconnect_max_ms)
+		d = c->reconnect_max_ms;
+	d *= 0.75 + 0.5 * ((double)rand_r(&p->rand_state) / RAND_MAX);
+	return (int64_t)d;
+}
+
+static void fill_window(dev_publisher *p)
+{
+	uint64_t seq;
+	size_t len;
+
+	while (p->inflight < p->a->cfg.publish_window) {
+		int rc = dev_outbox_take(p->a->outbox, &seq, p->buf, sizeof(p->buf), &len);
+		if (rc <= 0)
+			return;
+		rc = ff_mqtt_publish_async(p->m, p->faces_topic, p->buf, len, 1, false, on_done, p, seq);
+		if (rc != FF_OK) {
+			dev_outbox_nack(p->a->outbox, seq);
+			if (rc == FF_ERR_STATE)
+				atomic_store(&p->lost, true);
+			return;
+		}
+		p->inflight++;
+	}
+}
+
+static void *run(void *arg)
+{
+	dev_publisher *p = arg;
+	dev_agent *a = p->a;
+	int failures = 0;
+
+	while (!p->stopping) {
+		if (!p->m || atomic_load(&p->lost)) {
+			int rc;
+			if (p->m)
+				ff_log_warn(LOG_COMP, "event=disconnected queued=%zu", dev_outbox_count(a->outbox));
+			teardown(p);
+			rc = connect_once(p);
+			if (rc == FF_ERR_AUTH) {
+				ff_log_error(LOG_COMP, "event=auth_refused url=%s user=%s reason=\"broker refused the credentials: wrong mqtt_username or mqtt_password, or not allowed\"",
+					     a->cfg.mqtt_url, a->cfg.mqtt_username ? a->cfg.mqtt_username : "(none)");
+				p->result = FF_ERR_AUTH;
+				atomic_store(&a->fatal, true);
+				break;
+			}
+			if (rc != FF_OK) {
+				int64_t d = backoff_ms(p, ++failures);
+				ff_log_warn(LOG_COMP, "event=connect_retry url=%s attempt=%d err=\"%s\" retry_in_ms=%lld queued=%zu",
+					    a->cfg.mqtt_url, failures, ff_strerror(rc), (long long)d,
+					    dev_outbox_count(a->outbox));
+				sleep_unless_stopping(p, d);
+				continue;
+			}
+			ff_log_info(LOG_COMP, "event=online url=%s attempts=%d queued=%zu", a->cfg.mqtt_url,
+				    failures + 1, dev_outbox_count(a->outbox));
+			failures = 0;
+			atomic_store(&a->status_dirty, true);
+		}
+		process_acks(p);
+		if (atomic_exchange(&a->status_dirty, false) || dev_mono_ms() >= p->next_status_ms) {
+			int iv;
+			pthread_mutex_lock(&a->settings.mu);
+			iv = a->settings.status_interval_s;
+			pthread_mutex_unlock(&a->settings.mu);
+			if (publish_status(p, DEV_STATE_ONLINE, false) == FF_ERR_STATE)
+				atomic_store(&p->lost, true);
+			p->next_status_ms = dev_mono_ms() + (int64_t)iv * 1000;
+		}
+		fill_window(p);
+		int64_t wait = p->next_status_ms - dev_mono_ms();
+		wait_kick(p, wait < 1 ? 1 : wait > 1000 ? 1000 : wait);
+	}
+	if (p->m && ff_mqtt_is_connected(p->m)) {
+		process_acks(p);
+		publish_status(p, DEV_STATE_OFFLINE, true);
+		ff_mqtt_disconnect(p->m, 2000);
+	}
+	teardown(p);
+	return NULL;
+}
+
+int dev_publisher_start(dev_agent *a, dev_publisher **out)
+{
+	dev_publisher *p = calloc(1, sizeof(*p));
+	pthread_condattr_t ca;
+	int rc;
+
+	if (!p)
+		return FF_ERR_NOMEM;
+	p->a = a;
+	p->cap = (size_t)a->cfg.publish_window * 2 + 8;
+	p->acks = calloc(p->cap, sizeof(ack));
+	if (!p->acks) {
+		free(p);
+		return FF_ERR_NOMEM;
+	}
+	p->rand_state = (unsigned)(getpid() ^ dev_now_us());
+	dev_topic(&a->cfg, "faces", p->faces_topic, sizeof(p->faces_topic));
+	dev_topic(&a->cfg, "status", p->status_topic, sizeof(p->status_topic));
+	dev_topic(&a->cfg, "config", p->config_topic, sizeof(p->config_topic));
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	rc = pthread_create(&p->thr, NULL, run, p);
+	if (rc != 0) {
+		pthread_cond_destroy(&p->cv);
+		pthread_mutex_destroy(&p->mu);
+		free(p->acks);
+		free(p);
+		return FF_ERR_NOMEM;
+	}
+	*out = p;
+	return FF_OK;
+}
+
+bool dev_publisher_drain(dev_publisher *p, int timeout_s)
+{
+	int64_t end = dev_mono_ms() + (int64_t)timeout_s * 1000;
+	dev_agent *a = p->a;
+
+	while (dev_outbox_count(a->outbox) > 0) {
+		if (atomic_load(&a->stop) || atomic_load(&a->fatal) ||
+		    (timeout_s > 0 && dev_mono_ms() >= end))
+			return false;
+		usleep(20000);
+	}
+	return true;
+}
+
+int dev_publisher_stop(dev_publisher *p)
+{
+	int rc;
+	if (!p)
+		return FF_OK;
+	pthread_mutex_lock(&p->mu);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->thr, NULL);
+	rc = p->result;
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p->acks);
+	free(p);
+	return rc;
+}

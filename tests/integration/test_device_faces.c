@@ -1,0 +1,339 @@
+/* device_faces: fleet-device against the stack's Mosquitto.
+ *  - faces of sample images arrive as FaceCodes whose codes are exactly
+ *    those ff_vq_encode gives on the same aligned crops, with sequence
+ *    numbers 1..N, and a retained OFFLINE status with the counters follows;
+ *  - a wrong password is refused with a clear error and exit status 1;
+ *  - a retained DeviceConfig is applied (quality gate, unknown model id
+ *    reported in status) while a watched folder receives new images. */
+#include "ff_test.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dev_test.h"
+#include "facefleet.pb-c.h"
+#include "facefleet/align.h"
+#include "facefleet/bitpack.h"
+#include "facefleet/detect.h"
+#include "facefleet/error.h"
+#include "facefleet/vq.h"
+
+#define MAX_EXPECT 32
+
+typedef struct expect {
+	ff_face face;
+	uint16_t idx[FF_VQ_MAX_CODES];
+	int seen;
+} expect;
+
+/* What the agent should send for the images of dir: every face that passes
+ * the default gate (40 px, score 0.9), encoded here with the library. */
+static size_t expected_faces(const char *dir, expect *ex, ff_vq_info *info)
+{
+	ff_detector_options dopt = FF_DETECTOR_OPTIONS_INIT;
+	ff_nn_options nn = FF_NN_OPTIONS_INIT;
+	ff_detector *det = NULL;
+	ff_vq_encoder *enc = NULL;
+	struct dirent **list = NULL;
+	char mdir[1024], path[2048];
+	size_t n = 0;
+	int nf;
+
+	snprintf(mdir, sizeof(mdir), "%s/ffn", getenv("FF_MODELS_DIR"));
+	dopt.threads = 1;
+	FF_ASSERT_OK(ff_detector_create(mdir, &dopt, &det, NULL, 0));
+	FF_ASSERT_OK(ff_vq_encoder_create(dt_vq_encoder(), &nn, &enc, NULL, 0));
+	if (!det || !enc)
+		goto out;
+	*info = *ff_vq_encoder_info(enc);
+	nf = scandir(dir, &list, NULL, alphasort);
+	for (int i = 0; i < nf; i++) {
+		ff_image img = FF_IMAGE_EMPTY;
+		ff_face faces[8];
+		size_t k = 0;
+		snprintf(path, sizeof(path), "%s/%s", dir, list[i]->d_name);
+		if (list[i]->d_name[0] != '.' && ff_image_load(path, NULL, &img, NULL, 0) == FF_OK &&
+		    ff_detect(det, &img, faces, 8, &k) == FF_OK) {
+			for (size_t j = 0; j < k && n < MAX_EXPECT; j++) {
+				ff_image crop = FF_IMAGE_EMPTY;
+				float side = fminf(faces[j].x1 - faces[j].x0, faces[j].y1 - faces[j].y0) + 1;
+				if (side < 40 || faces[j].score < 0.9f)
+					continue;
+				FF_ASSERT_OK(ff_align_face(&img, faces[j].landmarks, &crop));
+				FF_ASSERT_OK(ff_vq_encode(enc, &crop, ex[n].idx, FF_VQ_MAX_CODES));
+				ex[n].face = faces[j];
+				ex[n++].seen = 0;
+				ff_image_free(&crop);
+			}
+		}
+		ff_image_free(&img);
+		free(list[i]);
+	}
+	free(list);
+out:
+	ff_vq_encoder_free(enc);
+	ff_detector_free(det);
+	return n;
+}
+
+static bool same_box(const Facefleet__V1__Box *b, const ff_face *f)
+{
+	return b && fabsf(b->x0 - f->x0) < 0.01f && fabsf(b->y0 - f->y0) < 0.01f &&
+	       fabsf(b->x1 - f->x1) < 0.01f && fabsf(b->y1 - f->y1) < 0.01f;
+}
+
+/* The last message on a topic ending in suffix, unpacked as DeviceStatus. */
+static Facefleet__V1__DeviceStatus *last_status(dt_inbox *ib)
+{
+	Facefleet__V1__DeviceStatus *st = NULL;
+	pthread_mutex_lock(&ib->mu);
+	for (size_t i = ib->n; i-- > 0;) {
+		size_t tl = strlen(ib->msgs[i].topic);
+		if (tl > 7 && strcmp(ib->msgs[i].topic + tl - 7, "/status") == 0) {
+			st = facefleet__v1__device_status__unpack(NULL, ib->msgs[i].len, ib->msgs[i].payload);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ib->mu);
+	return st;
+}
+
+static void test_faces_arrive_and_decode(void)
+{
+	static expect ex[MAX_EXPECT];
+	char dir[1024], dev[40], filter[128], outbox[320], log[320], tmp[256];
+	dt_inbox ib;
+	ff_vq_info info;
+	ff_mqtt *sub;
+	size_t nexp, got;
+	uint64_t seq_seen[MAX_EXPECT + 1] = { 0 };
+	pid_t pid;
+
+	dt_need_models();
+	ff_test_data_path(dir, sizeof(dir), "faces/lfw/Al_Pacino");
+	nexp = expected_faces(dir, ex, &info);
+	CU_ASSERT_FATAL(nexp >= 3);
+
+	snprintf(dev, sizeof(dev), "dev-faces-%ld", (long)getpid());
+	snprintf(filter, sizeof(filter), "fleet/test-site/%s/#", dev);
+	dt_inbox_init(&ib);
+	sub = dt_client(ff_test_env_need("FF_MQTT_URL"), "test-dev-faces-sub", false, &ib, filter);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sub);
+
+	dt_tmpdir(tmp, sizeof(tmp), "faces");
+	snprintf(outbox, sizeof(outbox), "%s/outbox", tmp);
+	snprintf(log, sizeof(log), "%s/agent.log", tmp);
+	pid = dt_agent_start(log, -1, dev, ff_test_env_need("FF_MQTT_URL"), outbox, dir, NULL);
+	CU_ASSERT_EQUAL(dt_agent_wait(pid, 90), 0);
+	got = dt_inbox_wait(&ib, "/faces", nexp, 10);
+	CU_ASSERT_EQUAL(got, nexp);
+
+	pthread_mutex_lock(&ib.mu);
+	for (size_t i = 0; i < ib.n; i++) {
+		Facefleet__V1__FaceCodes *fc;
+		uint16_t idx[FF_VQ_MAX_CODES];
+		size_t k;
+		if (!strstr(ib.msgs[i].topic, "/faces"))
+			continue;
+		fc = facefleet__v1__face_codes__unpack(NULL, ib.msgs[i].len, ib.msgs[i].payload);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
+		CU_ASSERT_EQUAL(fc->schema_version, 1);
+		CU_ASSERT_STRING_EQUAL(fc->device_id, dev);
+		CU_ASSERT_STRING_EQUAL(fc->site_id, "test-site");
+		CU_ASSERT_STRING_EQUAL(fc->model_id, info.model_id);
+		CU_ASSERT_EQUAL(fc->grid_h, info.grid_h);
+		CU_ASSERT_EQUAL(fc->grid_w, info.grid_w);
+		CU_ASSERT_EQUAL(fc->codebook_size, info.codebook_size);
+		CU_ASSERT_EQUAL(fc->bits_per_index, info.bits_per_index);
+		CU_ASSERT(fc->capture_time_us > 1700000000000000LL);
+		CU_ASSERT(fc->frame_w == 250 && fc->frame_h == 250);
+		CU_ASSERT(fc->seq >= 1 && fc->seq <= nexp);
+		if (fc->seq >= 1 && fc->seq <= nexp)
+			seq_seen[fc->seq]++;
+		FF_ASSERT_OK(ff_bitpack_unpack(fc->codes.data, fc->codes.len, info.num_codes,
+					       fc->bits_per_index, fc->codebook_size, idx));
+		for (k = 0; k < nexp; k++)
+			if (same_box(fc->box, &ex[k].face))
+				break;
+		CU_ASSERT(k < nexp); /* a face we also found */
+		if (k < nexp) {
+			ex[k].seen++;
+			CU_ASSERT(fabsf(fc->det_score - ex[k].face.score) < 1e-6f);
+			CU_ASSERT_EQUAL(memcmp(idx, ex[k].idx, info.num_codes * sizeof(uint16_t)), 0);
+		}
+		facefleet__v1__face_codes__free_unpacked(fc, NULL);
+	}
+	pthread_mutex_unlock(&ib.mu);
+	for (size_t k = 0; k < nexp; k++) {
+		CU_ASSERT_EQUAL(ex[k].seen, 1);
+		CU_ASSERT_EQUAL(seq_seen[k + 1], 1);
+	}
+
+	/* the retained status of a clean exit: OFFLINE with the counters */
+	{
+		Facefleet__V1__DeviceStatus *st = last_status(&ib);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+		CU_ASSERT_EQUAL(st->state, FACEFLEET__V1__DEVICE_STATE__DEVICE_STATE_OFFLINE);
+		CU_ASSERT_STRING_EQUAL(st->model_id, info.model_id);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(st->counters);
+		CU_ASSERT_EQUAL(st->counters->captured, 3);
+		CU_ASSERT_EQUAL(st->counters->faces, nexp);
+		CU_ASSERT_EQUAL(st->counters->published, nexp);
+		CU_ASSERT_EQUAL(st->counters->queued, 0);
+		CU_ASSERT_EQUAL(st->counters->dropped, 0);
+		facefleet__v1__device_status__free_unpacked(st, NULL);
+	}
+	CU_ASSERT_EQUAL(dt_outbox_files(outbox, NULL, 0), 0);
+	ff_mqtt_disconnect(sub, 2000);
+	ff_mqtt_destroy(sub);
+	dt_inbox_free(&ib);
+}
+
+static void test_wrong_password(void)
+{
+	char outbox[320], log[320], tmp[256], img[1024];
+	pid_t pid;
+	int rc;
+
+	dt_need_models();
+	dt_tmpdir(tmp, sizeof(tmp), "badpw");
+	snprintf(outbox, sizeof(outbox), "%s/outbox", tmp);
+	snprintf(log, sizeof(log), "%s/agent.log", tmp);
+	ff_test_data_path(img, sizeof(img), "faces/lfw/Al_Pacino/Al_Pacino_0001.jpg");
+	/* the later --mqtt-password wins over the helper's correct one */
+	pid = dt_agent_start(log, -1, "dev-badpw", ff_test_env_need("FF_MQTT_URL"), outbox,
+			     "--mqtt-password=definitely-wrong", img, NULL);
+	rc = dt_agent_wait(pid, 30);
+	CU_ASSERT_EQUAL(rc, 1);
+	CU_ASSERT_TRUE(dt_file_contains(log, "event=auth_refused"));
+	CU_ASSERT_TRUE(dt_file_contains(log, "wrong mqtt_username or mqtt_password"));
+	/* the face stays queued for a later start with the right password */
+	CU_ASSERT_EQUAL(dt_outbox_files(outbox, NULL, 0), 1);
+}
+
+/* Publishes a retained DeviceConfig. */
+static void push_config(ff_mqtt *m, const char *topic, uint64_t version, uint32_t min_px,
+			const char *model_id)
+{
+	Facefleet__V1__DeviceConfig c = FACEFLEET__V1__DEVICE_CONFIG__INIT;
+	uint8_t buf[256];
+	size_t len;
+	c.schema_version = 1;
+	c.config_version = version;
+	c.min_face_px = min_px;
+	c.model_id = (char *)model_id;
+	len = facefleet__v1__device_config__pack(&c, buf);
+	FF_ASSERT_OK(ff_mqtt_publish(m, topic, buf, len, 1, true, 5000));
+}
+
+/* Waits for a status with config_version >= version; returns it (caller frees). */
+static Facefleet__V1__DeviceStatus *wait_status_version(dt_inbox *ib, uint64_t version, int timeout_s)
+{
+	for (int i = 0; i < timeout_s * 10; i++) {
+		Facefleet__V1__DeviceStatus *st = last_status(ib);
+		if (st && st->config_version >= version)
+			return st;
+		if (st)
+			facefleet__v1__device_status__free_unpacked(st, NULL);
+		dt_sleep_ms(100);
+	}
+	return NULL;
+}
+
+static void copy_file(const char *src, const char *dir, const char *name)
+{
+	char tmp[512], dst[512], buf[65536];
+	FILE *in = fopen(src, "rb"), *out;
+	size_t n;
+	snprintf(tmp, sizeof(tmp), "%s/.%s", dir, name);
+	snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+	out = fopen(tmp, "wb");
+	CU_ASSERT_FATAL(in && out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, out);
+	fclose(in);
+	fclose(out);
+	CU_ASSERT_EQUAL(rename(tmp, dst), 0); /* appears whole: IN_MOVED_TO */
+}
+
+static void test_config_and_watch(void)
+{
+	char dev[40], filter[128], cfg_topic[128], outbox[320], log[320], tmp[256], watch[320], img[1024];
+	Facefleet__V1__DeviceStatus *st;
+	dt_inbox ib;
+	ff_mqtt *sub;
+	pid_t pid;
+
+	dt_need_models();
+	snprintf(dev, sizeof(dev), "dev-config-%ld", (long)getpid());
+	snprintf(filter, sizeof(filter), "fleet/test-site/%s/#", dev);
+	snprintf(cfg_topic, sizeof(cfg_topic), "fleet/test-site/%s/config", dev);
+	dt_inbox_init(&ib);
+	sub = dt_client(ff_test_env_need("FF_MQTT_URL"), "test-dev-config-sub", false, &ib, filter);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sub);
+	/* retained before the device starts: a gate no face passes, a model it lacks */
+	push_config(sub, cfg_topic, 5, 4000, "no-such-model");
+
+	dt_tmpdir(tmp, sizeof(tmp), "config");
+	snprintf(outbox, sizeof(outbox), "%s/outbox", tmp);
+	snprintf(log, sizeof(log), "%s/agent.log", tmp);
+	snprintf(watch, sizeof(watch), "%s/in", tmp);
+	CU_ASSERT_EQUAL_FATAL(mkdir(watch, 0700), 0);
+	pid = dt_agent_start(log, -1, dev, ff_test_env_need("FF_MQTT_URL"), outbox, "--source=dir",
+			     "--watch", "--input", watch, "--log-level=debug", NULL);
+	st = wait_status_version(&ib, 5, 30);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_EQUAL(st->state, FACEFLEET__V1__DEVICE_STATE__DEVICE_STATE_DEGRADED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(st->detail, "no-such-model"));
+	CU_ASSERT_STRING_NOT_EQUAL(st->model_id, "no-such-model");
+	facefleet__v1__device_status__free_unpacked(st, NULL);
+
+	ff_test_data_path(img, sizeof(img), "faces/lfw/Al_Pacino/Al_Pacino_0001.jpg");
+	copy_file(img, watch, "a.jpg");
+	/* gated: captured, no face sent */
+	for (int i = 0; i < 300; i++) {
+		if (dt_file_contains(log, "event=gated"))
+			break;
+		dt_sleep_ms(100);
+	}
+	push_config(sub, cfg_topic, 6, 40, NULL);
+	st = wait_status_version(&ib, 6, 30);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_EQUAL(st->state, FACEFLEET__V1__DEVICE_STATE__DEVICE_STATE_ONLINE);
+	CU_ASSERT_EQUAL(st->counters->captured, 1);
+	CU_ASSERT_EQUAL(st->counters->faces, 0);
+	facefleet__v1__device_status__free_unpacked(st, NULL);
+	CU_ASSERT_EQUAL(dt_inbox_count(&ib, "/faces"), 0);
+
+	copy_file(img, watch, "b.jpg");
+	CU_ASSERT_EQUAL(dt_inbox_wait(&ib, "/faces", 1, 30), 1);
+
+	kill(pid, SIGTERM);
+	CU_ASSERT_EQUAL(dt_agent_wait(pid, 20), 0);
+	dt_sleep_ms(300);
+	st = last_status(&ib);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_EQUAL(st->state, FACEFLEET__V1__DEVICE_STATE__DEVICE_STATE_OFFLINE);
+	CU_ASSERT_EQUAL(st->counters->captured, 2);
+	CU_ASSERT_EQUAL(st->counters->published, 1);
+	facefleet__v1__device_status__free_unpacked(st, NULL);
+	/* clear the retained config */
+	FF_ASSERT_OK(ff_mqtt_publish(sub, cfg_topic, "", 0, 1, true, 5000));
+	ff_mqtt_disconnect(sub, 2000);
+	ff_mqtt_destroy(sub);
+	dt_inbox_free(&ib);
+}
+
+static CU_TestInfo device_tests[] = {
+	{ "faces_arrive_and_decode", test_faces_arrive_and_decode },
+	{ "wrong_password", test_wrong_password },
+	{ "config_and_watch", test_config_and_watch },
+	CU_TEST_INFO_NULL,
+};
+FF_TEST_SUITES({ "device_faces", NULL, NULL, NULL, NULL, device_tests });
