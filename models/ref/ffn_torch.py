@@ -55,7 +55,9 @@ class FfnModule(torch.nn.Module):
                     elif op.kind == "DEPTHWISE_CONV_2D":
                         c = c.permute(3, 0, 1, 2)  # 1HWC -> C1HW
                 name = "c%d" % i
-                self.register_buffer(name, c.contiguous())
+                # channels-last conv weights: PyTorch's fast CPU path for NHWC activations
+                fmt = torch.channels_last if c.dim() == 4 else torch.contiguous_format
+                self.register_buffer(name, c.contiguous(memory_format=fmt))
                 self._consts[i] = name
 
     def _val(self, env, i):
@@ -71,11 +73,9 @@ class FfnModule(torch.nn.Module):
     def _bcast(self, env, i, other_nchw):
         """Operand of a broadcasting op, laid out to match a NCHW partner."""
         x, nchw = self._val(env, i)
-        if other_nchw and not nchw:
-            if x.dim() == 4:
-                x = x.permute(0, 3, 1, 2)
-            elif x.dim() >= 1 and x.dim() < 4:  # trailing-dim broadcast: [..., C] -> [C,1,1]
-                x = x.reshape(*x.shape[:-1], x.shape[-1], 1, 1) if x.dim() > 1 else x.reshape(-1, 1, 1)
+        if other_nchw and not nchw and x.dim() >= 1:
+            # numpy broadcasting aligns trailing NHWC dims: left-pad to rank 4, then to NCHW
+            x = x.reshape(*([1] * (4 - x.dim())), *x.shape).permute(0, 3, 1, 2)
         return x
 
     def forward(self, *inputs, taps=None):
@@ -131,8 +131,9 @@ class FfnModule(torch.nn.Module):
         if k == "PRELU":
             x, nchw = env[op.inputs[0]]
             s, _ = self._val(env, op.inputs[1])
-            s = s.reshape(-1, 1, 1) if nchw else s
-            return torch.where(x >= 0, x, x * s), nchw
+            if nchw:
+                return F.prelu(x, s), True
+            return torch.where(x >= 0, x, x * s), False
         if k == "CLAMP":
             x, nchw = env[op.inputs[0]]
             return _clamp(x, fp), nchw
