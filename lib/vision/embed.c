@@ -33,21 +33,21 @@ int ff_embedder_create(const char *path, const ff_nn_options *opt, ff_embedder *
 		return FF_ERR_NOMEM;
 	rc = ff_model_load(path, opt, &e->model, why, sizeof(why));
 	if (rc != FF_OK) {
-		ff_vision_seterr(errbuf, errlen, "%s: %s", path, why[0] ? why : ff_strerror(rc));
+		ff_seterr(errbuf, errlen, "%s: %s", path, why[0] ? why : ff_strerror(rc));
 		goto out;
 	}
 	if ((rc = ff_vision_input_norm(e->model, &e->norm)) != FF_OK || e->norm.transposed) {
-		ff_vision_seterr(errbuf, errlen, "%s: bad input metadata", path);
+		ff_seterr(errbuf, errlen, "%s: bad input metadata", path);
 		rc = FF_ERR_FORMAT;
 		goto out;
 	}
 	rc = ff_net_create(e->model, &in, opt, &e->net);
 	if (rc != FF_OK) {
-		ff_vision_seterr(errbuf, errlen, "%s: cannot build net: %s", path, ff_strerror(rc));
+		ff_seterr(errbuf, errlen, "%s: cannot build net: %s", path, ff_strerror(rc));
 		goto out;
 	}
 	if (!ff_net_output(e->net, 0, &osh) || osh.dims[0] != 1 || ff_shape_numel(&osh) < 2) {
-		ff_vision_seterr(errbuf, errlen, "%s: not an embedding model", path);
+		ff_seterr(errbuf, errlen, "%s: not an embedding model", path);
 		rc = FF_ERR_FORMAT;
 		goto out;
 	}

@@ -12,17 +12,6 @@
 /* Hard ceiling independent of options: keeps 3*w*h inside size_t/int math. */
 #define FF_IMAGE_HARD_MAX_SIDE 65535
 
-void ff_vision_seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errbuf || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-}
-
 int ff_image_alloc(ff_image *img, int width, int height)
 {
 	if (!img)
@@ -57,12 +46,12 @@ int ff_image_check_limits(const ff_image_options *opt, long long width, long lon
 	if (!opt)
 		opt = &def;
 	if (width <= 0 || height <= 0) {
-		ff_vision_seterr(errbuf, errlen, "image has zero size (%lldx%lld)", width, height);
+		ff_seterr(errbuf, errlen, "image has zero size (%lldx%lld)", width, height);
 		return FF_ERR_FORMAT;
 	}
 	if (width > opt->max_width || height > opt->max_height || width > FF_IMAGE_HARD_MAX_SIDE ||
 	    height > FF_IMAGE_HARD_MAX_SIDE || (uint64_t)width * (uint64_t)height > opt->max_pixels) {
-		ff_vision_seterr(errbuf, errlen, "image %lldx%lld over the size limit", width, height);
+		ff_seterr(errbuf, errlen, "image %lldx%lld over the size limit", width, height);
 		return FF_ERR_RANGE;
 	}
 	return FF_OK;
@@ -86,17 +75,17 @@ int ff_image_load(const char *path, const ff_image_options *opt, ff_image *out, 
 	f = fopen(path, "rb");
 	if (!f) {
 		rc = errno == ENOENT ? FF_ERR_NOTFOUND : FF_ERR_IO;
-		ff_vision_seterr(errbuf, errlen, "%s: %s", path, strerror(errno));
+		ff_seterr(errbuf, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
 		rc = FF_ERR_IO;
-		ff_vision_seterr(errbuf, errlen, "%s: cannot seek (not a regular file?)", path);
+		ff_seterr(errbuf, errlen, "%s: cannot seek (not a regular file?)", path);
 		goto out;
 	}
 	if ((unsigned long)size > opt->max_file_bytes) {
 		rc = FF_ERR_RANGE;
-		ff_vision_seterr(errbuf, errlen, "%s: %ld bytes over the file size limit %zu", path,
+		ff_seterr(errbuf, errlen, "%s: %ld bytes over the file size limit %zu", path,
 				 size, opt->max_file_bytes);
 		goto out;
 	}
@@ -107,7 +96,7 @@ int ff_image_load(const char *path, const ff_image_options *opt, ff_image *out, 
 	}
 	if (size > 0 && fread(buf, 1, (size_t)size, f) != (size_t)size) {
 		rc = FF_ERR_IO;
-		ff_vision_seterr(errbuf, errlen, "%s: short read", path);
+		ff_seterr(errbuf, errlen, "%s: short read", path);
 		goto out;
 	}
 	rc = ff_image_decode(buf, (size_t)size, opt, out, errbuf, errlen);

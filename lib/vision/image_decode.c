@@ -43,7 +43,7 @@ int ff_image_decode_pnm(const unsigned char *buf, size_t len, const ff_image_opt
 	int rc;
 
 	if (len < 2 || buf[0] != 'P' || (buf[1] != '5' && buf[1] != '6')) {
-		ff_vision_seterr(errbuf, errlen, "pnm: only binary P5/P6 is supported");
+		ff_seterr(errbuf, errlen, "pnm: only binary P5/P6 is supported");
 		return FF_ERR_UNSUPPORTED;
 	}
 	chans = buf[1] == '6' ? 3 : 1;
@@ -51,12 +51,12 @@ int ff_image_decode_pnm(const unsigned char *buf, size_t len, const ff_image_opt
 	h = pnm_field(buf, len, &pos);
 	maxval = pnm_field(buf, len, &pos);
 	if (w < 0 || h < 0 || maxval < 0 || pos >= len || !isspace(buf[pos])) {
-		ff_vision_seterr(errbuf, errlen, "pnm: malformed or truncated header");
+		ff_seterr(errbuf, errlen, "pnm: malformed or truncated header");
 		return FF_ERR_FORMAT;
 	}
 	pos++; /* exactly one whitespace byte before the raster */
 	if (maxval != 255) {
-		ff_vision_seterr(errbuf, errlen, "pnm: maxval %ld not supported (only 255)", maxval);
+		ff_seterr(errbuf, errlen, "pnm: maxval %ld not supported (only 255)", maxval);
 		return maxval > 0 && maxval < 65536 ? FF_ERR_UNSUPPORTED : FF_ERR_FORMAT;
 	}
 	rc = ff_image_check_limits(opt, w, h, errbuf, errlen);
@@ -64,14 +64,14 @@ int ff_image_decode_pnm(const unsigned char *buf, size_t len, const ff_image_opt
 		return rc;
 	need = (size_t)w * (size_t)h * chans;
 	if (len - pos < need) {
-		ff_vision_seterr(errbuf, errlen, "pnm: truncated raster (%zu of %zu bytes)", len - pos,
+		ff_seterr(errbuf, errlen, "pnm: truncated raster (%zu of %zu bytes)", len - pos,
 				 need);
 		return FF_ERR_FORMAT;
 	}
 	rc = ff_image_from_raw(buf + pos, need, (int)w, (int)h,
 			       chans == 3 ? FF_PIXFMT_RGB24 : FF_PIXFMT_GRAY8, 0, opt, out);
 	if (rc != FF_OK)
-		ff_vision_seterr(errbuf, errlen, "pnm: %s", ff_strerror(rc));
+		ff_seterr(errbuf, errlen, "pnm: %s", ff_strerror(rc));
 	return rc;
 }
 
@@ -89,7 +89,7 @@ int ff_image_decode(const void *buf, size_t len, const ff_image_options *opt, ff
 	if (!opt)
 		opt = &def;
 	if (len > opt->max_file_bytes) {
-		ff_vision_seterr(errbuf, errlen, "%zu bytes over the file size limit %zu", len,
+		ff_seterr(errbuf, errlen, "%zu bytes over the file size limit %zu", len,
 				 opt->max_file_bytes);
 		return FF_ERR_RANGE;
 	}
@@ -99,6 +99,6 @@ int ff_image_decode(const void *buf, size_t len, const ff_image_options *opt, ff
 		return ff_image_decode_png(b, len, opt, out, errbuf, errlen);
 	if (len >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '7')
 		return ff_image_decode_pnm(b, len, opt, out, errbuf, errlen);
-	ff_vision_seterr(errbuf, errlen, "unknown image format (not JPEG, PNG or PGM/PPM)");
+	ff_seterr(errbuf, errlen, "unknown image format (not JPEG, PNG or PGM/PPM)");
 	return FF_ERR_FORMAT;
 }

@@ -2,15 +2,11 @@
 #ifndef FF_VISION_IMAGE_INTERNAL_H
 #define FF_VISION_IMAGE_INTERNAL_H
 
-#include <stdarg.h>
 #include <stddef.h>
 
 #include "facefleet/image.h"
 #include "facefleet/nn.h"
 
-/* snprintf into errbuf when it is non-NULL. */
-void ff_vision_seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 /* FF_OK, FF_ERR_FORMAT (zero size) or FF_ERR_RANGE (over opt's limits). */
 int ff_image_check_limits(const ff_image_options *opt, long long width, long long height,
 			  char *errbuf, size_t errlen);

@@ -47,7 +47,7 @@ int ff_image_decode_jpeg(const unsigned char *buf, size_t len, const ff_image_op
 	jerr.pub.emit_message = ff_jpeg_emit_message;
 	jerr.msg[0] = '\0';
 	if (setjmp(jerr.jb)) {
-		ff_vision_seterr(errbuf, errlen, "jpeg: %s", jerr.msg);
+		ff_seterr(errbuf, errlen, "jpeg: %s", jerr.msg);
 		ff_image_free(out);
 		if (rc == FF_OK)
 			rc = FF_ERR_FORMAT;
@@ -57,7 +57,7 @@ int ff_image_decode_jpeg(const unsigned char *buf, size_t len, const ff_image_op
 	jpeg_mem_src(&cinfo, buf, (unsigned long)len);
 	jpeg_read_header(&cinfo, TRUE);
 	if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
-		ff_vision_seterr(errbuf, errlen, "jpeg: CMYK/YCCK colour space not supported");
+		ff_seterr(errbuf, errlen, "jpeg: CMYK/YCCK colour space not supported");
 		rc = FF_ERR_UNSUPPORTED;
 		goto out;
 	}
@@ -67,7 +67,7 @@ int ff_image_decode_jpeg(const unsigned char *buf, size_t len, const ff_image_op
 	cinfo.out_color_space = JCS_RGB;
 	jpeg_start_decompress(&cinfo);
 	if (cinfo.output_components != 3) {
-		ff_vision_seterr(errbuf, errlen, "jpeg: %d output components", cinfo.output_components);
+		ff_seterr(errbuf, errlen, "jpeg: %d output components", cinfo.output_components);
 		rc = FF_ERR_UNSUPPORTED;
 		goto out;
 	}

@@ -17,7 +17,7 @@ int ff_image_decode_png(const unsigned char *buf, size_t len, const ff_image_opt
 	memset(&png, 0, sizeof(png));
 	png.version = PNG_IMAGE_VERSION;
 	if (!png_image_begin_read_from_memory(&png, buf, len)) {
-		ff_vision_seterr(errbuf, errlen, "png: %s", png.message);
+		ff_seterr(errbuf, errlen, "png: %s", png.message);
 		rc = FF_ERR_FORMAT;
 		goto out;
 	}
@@ -29,7 +29,7 @@ int ff_image_decode_png(const unsigned char *buf, size_t len, const ff_image_opt
 	if (rc != FF_OK)
 		goto out;
 	if (!png_image_finish_read(&png, NULL, out->data, (png_int_32)out->stride, NULL)) {
-		ff_vision_seterr(errbuf, errlen, "png: %s", png.message);
+		ff_seterr(errbuf, errlen, "png: %s", png.message);
 		rc = FF_ERR_FORMAT;
 		goto out;
 	}

@@ -49,14 +49,14 @@ static int stage_load(struct ff_stage *s, const char *path, const ff_nn_options 
 	int rc = ff_model_load(path, nnopt, &s->model, why, sizeof(why));
 
 	if (rc != FF_OK) {
-		ff_vision_seterr(errbuf, errlen, "%s: %s", path, why[0] ? why : ff_strerror(rc));
+		ff_seterr(errbuf, errlen, "%s: %s", path, why[0] ? why : ff_strerror(rc));
 		return rc;
 	}
 	rc = ff_vision_input_norm(s->model, &s->norm);
 	if (!ff_model_meta(s->model, "input_layout"))
 		s->norm.transposed = 1; /* MTCNN's nets are transposed by nature */
 	if (rc != FF_OK)
-		ff_vision_seterr(errbuf, errlen, "%s: bad input_mean/input_scale", path);
+		ff_seterr(errbuf, errlen, "%s: bad input_mean/input_scale", path);
 	return rc;
 }
 
@@ -98,7 +98,7 @@ int ff_detector_create_files(const char *pnet, const char *rnet, const char *one
 		opt = &def;
 	if (!(opt->min_face_size >= 12.0f) || !(opt->factor > 0.1f && opt->factor < 0.95f) ||
 	    opt->max_candidates == 0 || (opt->max_side != 0 && opt->max_side < 48)) {
-		ff_vision_seterr(errbuf, errlen,
+		ff_seterr(errbuf, errlen,
 				 "detector: bad min_face_size/factor/max_candidates/max_side");
 		return FF_ERR_INVAL;
 	}
@@ -114,14 +114,14 @@ int ff_detector_create_files(const char *pnet, const char *rnet, const char *one
 		goto out;
 	if ((rc = stage_net(&d->r, 24, 24, &d->nnopt, &d->rnet)) != FF_OK ||
 	    (rc = stage_net(&d->o, 48, 48, &d->nnopt, &d->onet)) != FF_OK) {
-		ff_vision_seterr(errbuf, errlen, "detector: cannot build R/O-Net: %s",
+		ff_seterr(errbuf, errlen, "detector: cannot build R/O-Net: %s",
 				 ff_strerror(rc));
 		goto out;
 	}
 	if (find_output(d->rnet, d->r.model, 2) < 0 || find_output(d->rnet, d->r.model, 4) < 0 ||
 	    find_output(d->onet, d->o.model, 2) < 0 || find_output(d->onet, d->o.model, 4) < 0 ||
 	    find_output(d->onet, d->o.model, 10) < 0) {
-		ff_vision_seterr(errbuf, errlen, "detector: R/O-Net outputs are not MTCNN's");
+		ff_seterr(errbuf, errlen, "detector: R/O-Net outputs are not MTCNN's");
 		rc = FF_ERR_FORMAT;
 		goto out;
 	}
