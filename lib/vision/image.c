@@ -86,7 +86,7 @@ int ff_image_load(const char *path, const ff_image_options *opt, ff_image *out, 
 	if ((unsigned long)size > opt->max_file_bytes) {
 		rc = FF_ERR_RANGE;
 		ff_seterr(errbuf, errlen, "%s: %ld bytes over the file size limit %zu", path,
-				 size, opt->max_file_bytes);
+			  size, opt->max_file_bytes);
 		goto out;
 	}
 	buf = malloc(size > 0 ? (size_t)size : 1u);

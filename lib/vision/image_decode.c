@@ -65,7 +65,7 @@ int ff_image_decode_pnm(const unsigned char *buf, size_t len, const ff_image_opt
 	need = (size_t)w * (size_t)h * chans;
 	if (len - pos < need) {
 		ff_seterr(errbuf, errlen, "pnm: truncated raster (%zu of %zu bytes)", len - pos,
-				 need);
+			  need);
 		return FF_ERR_FORMAT;
 	}
 	rc = ff_image_from_raw(buf + pos, need, (int)w, (int)h,
@@ -90,7 +90,7 @@ int ff_image_decode(const void *buf, size_t len, const ff_image_options *opt, ff
 		opt = &def;
 	if (len > opt->max_file_bytes) {
 		ff_seterr(errbuf, errlen, "%zu bytes over the file size limit %zu", len,
-				 opt->max_file_bytes);
+			  opt->max_file_bytes);
 		return FF_ERR_RANGE;
 	}
 	if (len >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF)

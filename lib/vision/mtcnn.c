@@ -99,7 +99,7 @@ int ff_detector_create_files(const char *pnet, const char *rnet, const char *one
 	if (!(opt->min_face_size >= 12.0f) || !(opt->factor > 0.1f && opt->factor < 0.95f) ||
 	    opt->max_candidates == 0 || (opt->max_side != 0 && opt->max_side < 48)) {
 		ff_seterr(errbuf, errlen,
-				 "detector: bad min_face_size/factor/max_candidates/max_side");
+			  "detector: bad min_face_size/factor/max_candidates/max_side");
 		return FF_ERR_INVAL;
 	}
 	d = calloc(1, sizeof(*d));
@@ -115,7 +115,7 @@ int ff_detector_create_files(const char *pnet, const char *rnet, const char *one
 	if ((rc = stage_net(&d->r, 24, 24, &d->nnopt, &d->rnet)) != FF_OK ||
 	    (rc = stage_net(&d->o, 48, 48, &d->nnopt, &d->onet)) != FF_OK) {
 		ff_seterr(errbuf, errlen, "detector: cannot build R/O-Net: %s",
-				 ff_strerror(rc));
+			  ff_strerror(rc));
 		goto out;
 	}
 	if (find_output(d->rnet, d->r.model, 2) < 0 || find_output(d->rnet, d->r.model, 4) < 0 ||
