@@ -143,9 +143,13 @@ static int report(const struct ev_config *cfg, const struct ev_cache *c, char *c
 	}
 	for (int m = 0; m < cfg->n_methods; m++) {
 		identification(c, m, gallery, ng, probes, truth, np, &r[m]);
-		printf("%-10s top1 %.4f  top5 %.4f  probes without embedding %zu\n",
-		       cfg->methods[m].name, np ? (double)r[m].top1 / (double)np : 0,
-		       np ? (double)r[m].top5 / (double)np : 0, r[m].probes_missing);
+		if (r[m].probes_missing == np)
+			printf("%-10s no probe scored (see not_representable / no_face / failed)\n",
+			       cfg->methods[m].name);
+		else
+			printf("%-10s top1 %.4f  top5 %.4f  probes without embedding %zu\n",
+			       cfg->methods[m].name, (double)r[m].top1 / (double)np,
+			       (double)r[m].top5 / (double)np, r[m].probes_missing);
 	}
 	ev_json_begin(stdout, "identify", cfg, c);
 	printf(",\"gallery\":%zu,\"probes\":%zu,\"methods\":{", ng, np);
