@@ -1,0 +1,115 @@
+/* backend/backend.h: what the parts of fleet-backend share.
+ *
+ * One face through the service (file per step):
+ *   subscriber.c  MQTT v5 session on $share/<group>/fleet/+/+/faces; a
+ *                 PUBLISH becomes an ff_job (PUBACK withheld)
+ *   queue.c       bounded blocking queues between the stages
+ *   validate.c    parse + check everything before any compute
+ *   recognize.c   VQ decode -> MobileFaceNet -> gallery match (worker threads)
+ *   gallery.c     enrolled embeddings in memory;  devices.c  device cache + replay marks
+ *   store_writer.c batched PostgreSQL writes; after COMMIT: PUBACK, then
+ *   publisher.c   AccessEvent on fleet/<site>/<device>/access (QoS 1)
+ *   store_listen.c LISTEN/NOTIFY refreshes and partition maintenance
+ *   metrics.c     Prometheus text endpoint;  backend_config.c settings
+ *   main.c        wires them. */
+#ifndef FF_BACKEND_H
+#define FF_BACKEND_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FF_ID_MAX 32          /* site/device/model id: [a-z0-9-]{1,32} */
+#define FF_TOPK_MAX 10
+#define FF_EXTID_MAX 128      /* identities.external_id */
+#define FF_REASON_MAX 48
+
+/* Monotonic and wall clocks in microseconds. */
+int64_t ff_now_us(void);
+int64_t ff_mono_us(void);
+
+/* ---- decisions ------------------------------------------------------------------ */
+typedef enum ff_decision {
+	FF_DECISION_NONE = 0,     /* rejected before any event: audit row only */
+	FF_DECISION_GRANTED = 1,
+	FF_DECISION_UNKNOWN = 2,
+	FF_DECISION_REJECTED = 3,
+	FF_DECISION_INVALID = 4,  /* event row 'invalid': the device is known, the payload bad */
+} ff_decision;
+const char *ff_decision_name(ff_decision d); /* "granted", ...; "none" */
+
+typedef struct ff_match {
+	int64_t identity_id;
+	char external_id[FF_EXTID_MAX + 1];
+	float score;
+	bool allowed;             /* identity enabled and allowed at the message's site */
+} ff_match;
+
+/* ---- one message through the pipeline ------------------------------------------------ */
+typedef struct ff_job {
+	/* transport */
+	uint16_t packet_id;       /* 0: QoS 0, nothing to acknowledge */
+	uint64_t conn_gen;        /* subscriber connection the message came on */
+	bool dup;
+	char topic[160];          /* sanitised copy, for the audit source */
+	uint8_t *payload;         /* owned */
+	size_t len;
+	int64_t received_us;      /* wall clock */
+	int64_t t_in;             /* monotonic, at arrival */
+	/* parsed (valid once validation got that far; sanitised for storage) */
+	char device_id[FF_ID_MAX + 1];
+	char site_id[FF_ID_MAX + 1];
+	char model_id[FF_ID_MAX + 1];
+	char claimed_device[72];  /* what the message or topic claimed, sanitised */
+	uint64_t seq;
+	int64_t capture_us;
+	int model_index;          /* into the loaded decoders, -1 = none */
+	uint16_t idx[1024];       /* unpacked code indices (FF_VQ_MAX_CODES) */
+	size_t nidx;
+	/* outcome */
+	ff_decision decision;
+	char reason[FF_REASON_MAX];
+	ff_match top[FF_TOPK_MAX];
+	int ntop;
+	float score;
+	int64_t decided_us;
+	char event_id[37];
+	bool inserted;            /* store: event row made now (false: duplicate) */
+	/* stage timings, microseconds */
+	int64_t t_validate, t_decode, t_embed, t_match, t_decided;
+} ff_job;
+
+ff_job *ff_job_new(const char *topic, const void *payload, size_t len);
+void ff_job_free(ff_job *j);
+/* Sets decision/reason (reason is a short machine-readable word). */
+void ff_job_reject(ff_job *j, ff_decision d, const char *reason);
+
+/* Copies untrusted text for logs/SQL/JSON: printable ASCII kept, anything
+ * else as \xNN, truncated to fit dst. Returns dst. */
+char *ff_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen);
+/* Random UUID v4 text (36 chars + NUL). */
+void ff_uuid4(char out[37]);
+
+/* ---- bounded blocking queue of pointers ---------------------------------------- */
+typedef struct ff_queue {
+	pthread_mutex_t mu;
+	pthread_cond_t not_empty, not_full;
+	void **items;
+	size_t cap, head, count;
+	bool closed;
+} ff_queue;
+
+int ff_queue_init(ff_queue *q, size_t cap);
+void ff_queue_destroy(ff_queue *q);
+/* Blocks while full; false once closed (item not queued). */
+bool ff_queue_push(ff_queue *q, void *item);
+/* Blocks up to timeout_ms (-1: forever) for an item; NULL on timeout or
+ * when closed and empty. */
+void *ff_queue_pop(ff_queue *q, int timeout_ms);
+/* After close, pushes fail and pops drain what is left. */
+void ff_queue_close(ff_queue *q);
+size_t ff_queue_depth(ff_queue *q);
+
+#endif

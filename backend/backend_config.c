@@ -1,0 +1,155 @@
+/* fleet-backend settings: the ff_config table (backend_config.h). */
+#include "backend_config.h"
+
+#include "facefleet/config.h"
+#include "facefleet/log.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef FF_BACKEND_DEFAULT_MODELS
+#define FF_BACKEND_DEFAULT_MODELS "models"
+#endif
+
+#define F(key, type, member, def, lo, hi, help, flags) \
+	{ key, type, offsetof(ff_backend_config, member), def, lo, hi, help, flags }
+
+static const ff_config_field fields[] = {
+	F("instance", FF_CFG_STRING, instance, "", 0, 64,
+	  "instance name (logs, audit actor, MQTT client id); empty = host name", 0),
+	F("mqtt_url", FF_CFG_STRING, mqtt_url, "tcp://127.0.0.1:1883", 0, 0,
+	  "broker URL (tcp://host:port; the backend runs beside the broker on loopback)",
+	  FF_CFG_REQUIRED),
+	F("mqtt_user", FF_CFG_STRING, mqtt_user, "", 0, 0, "MQTT user name", 0),
+	F("mqtt_password", FF_CFG_STRING, mqtt_password, "", 0, 0, "MQTT password", FF_CFG_SECRET),
+	F("mqtt_client_id", FF_CFG_STRING, mqtt_client_id, "", 0, 64,
+	  "MQTT client id of the subscription session (stable across restarts so the broker "
+	  "redelivers what was not acknowledged); empty = fleet-backend-<instance>", 0),
+	F("share_group", FF_CFG_STRING, share_group, "backend", 1, 64,
+	  "shared subscription group ($share/<group>/...)", 0),
+	F("faces_filter", FF_CFG_STRING, faces_filter, "fleet/+/+/faces", 1, 128,
+	  "topic filter of FaceCodes messages", 0),
+	F("mqtt_keepalive_s", FF_CFG_INT, mqtt_keepalive_s, "30", 5, 600, "MQTT keep-alive, s", 0),
+	F("session_expiry_s", FF_CFG_INT, session_expiry_s, "3600", 0, 86400 * 7,
+	  "MQTT session expiry: how long the broker keeps our un-acknowledged and queued "
+	  "messages while we are away, s", 0),
+	F("receive_max", FF_CFG_INT, receive_max, "256", 1, 65535,
+	  "messages in flight (received, not yet committed and acknowledged)", 0),
+	F("pg_conninfo", FF_CFG_STRING, pg_conninfo, "", 0, 0, "libpq connection string",
+	  FF_CFG_REQUIRED | FF_CFG_SECRET),
+	F("migrations_dir", FF_CFG_PATH, migrations_dir, "", 0, 0,
+	  "SQL migrations folder (empty: FF_MIGRATIONS_DIR or the source tree's)", 0),
+	F("migrate", FF_CFG_BOOL, migrate, "true", 0, 0, "apply pending migrations on start", 0),
+	F("vq_dir", FF_CFG_PATH, vq_dir, FF_BACKEND_DEFAULT_MODELS "/vq", 0, 0,
+	  "folder of VQ decoders <model_id>.dec.ffn", 0),
+	F("vq_models", FF_CFG_STRING, vq_models, "", 0, 0,
+	  "comma-separated VQ model ids to load; empty = every *.dec.ffn in vq_dir", 0),
+	F("embed_model", FF_CFG_PATH, embed_model,
+	  FF_BACKEND_DEFAULT_MODELS "/cache/ffn/mobilefacenet.ffn", 0, 0,
+	  "MobileFaceNet .ffn file", 0),
+	F("embed_model_id", FF_CFG_STRING, embed_model_id, "mobilefacenet-v1", 1, 64,
+	  "face_templates.model_id of the gallery to match against", 0),
+	F("threshold", FF_CFG_DOUBLE, threshold, "0.45", -1, 1,
+	  "open-set cosine threshold: below it the decision is unknown (backend/THRESHOLD.md)", 0),
+	F("top_k", FF_CFG_INT, top_k, "5", 1, 10, "identities recorded per event", 0),
+	F("workers", FF_CFG_INT, workers, "2", 1, 64, "recognition worker threads", 0),
+	F("queue_size", FF_CFG_INT, queue_size, "512", 8, 1 << 20,
+	  "jobs queued between stages", 0),
+	F("batch_max", FF_CFG_INT, batch_max, "128", 1, 4096, "events per database batch", 0),
+	F("batch_ms", FF_CFG_INT, batch_ms, "10", 0, 1000,
+	  "longest wait to fill a database batch, ms", 0),
+	F("max_payload", FF_CFG_INT, max_payload, "1024", 64, 65536,
+	  "largest FaceCodes message accepted, bytes (larger: rejected unparsed)", 0),
+	F("replay_window", FF_CFG_INT, replay_window, "4096", 0, 1 << 30,
+	  "seq this far below a device's highest committed seq is a replay (closer ones are "
+	  "caught exactly by the unique (device, seq))", 0),
+	F("metrics_port", FF_CFG_INT, metrics_port, "9464", 0, 65535,
+	  "Prometheus metrics port (0 = off)", 0),
+	F("metrics_bind", FF_CFG_STRING, metrics_bind, "127.0.0.1", 1, 64,
+	  "metrics listen address", 0),
+	F("retention_events_days", FF_CFG_INT, retention_events_days, "90", 0, 36500,
+	  "days of recognition events kept (0 = forever)", 0),
+	F("retention_audit_days", FF_CFG_INT, retention_audit_days, "365", 0, 36500,
+	  "days of audit log kept (0 = forever)", 0),
+	F("maintenance_interval_s", FF_CFG_INT, maintenance_interval_s, "3600", 10, 86400,
+	  "seconds between partition maintenance runs", 0),
+	F("drain_timeout_s", FF_CFG_INT, drain_timeout_s, "10", 0, 600,
+	  "on SIGTERM, longest wait for in-flight messages to commit, s", 0),
+	F("log_level", FF_CFG_STRING, log_level, "info", 1, 16, "debug, info, warn, error", 0),
+	FF_CONFIG_END
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: fleet-backend [--config FILE] [--key=value ...]\n"
+		"Turns FaceCodes messages into access decisions, events and audit rows.\n"
+		"Subscribes $share/<share_group>/<faces_filter> (MQTT v5), validates, decodes\n"
+		"(VQ-VAE), embeds (MobileFaceNet), matches the gallery, writes PostgreSQL in\n"
+		"batches, acknowledges each message after its row is committed and publishes an\n"
+		"AccessEvent on fleet/<site>/<device>/access. SIGTERM drains and exits 0.\n"
+		"Exit: 0 ok, 1 runtime failure, 2 usage error.\n\noptions:\n"
+		"  --config FILE  settings file (key = value lines)\n"
+		"  --help         this text\n");
+	ff_config_help(fields, out);
+}
+
+int ff_backend_config_parse(ff_backend_config *cfg, int argc, char **argv)
+{
+	char err[512] = "";
+	ff_config_args args;
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	rc = ff_config_parse_args(fields, cfg, argc, argv, &args, err, sizeof(err));
+	if (rc == 0 && args.help) {
+		usage(stdout);
+		return 1;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "fleet-backend: %s\n", err);
+		return 2;
+	}
+	if (args.npositional) {
+		fprintf(stderr, "fleet-backend: unexpected argument '%s' (see --help)\n",
+			args.positional[0]);
+		return 2;
+	}
+	if (!*cfg->instance) {
+		char host[64] = "backend";
+		gethostname(host, sizeof(host) - 1);
+		host[sizeof(host) - 1] = '\0';
+		if (ff_config_set(fields, cfg, "instance", host, "default", err, sizeof(err)) != 0)
+			return 2;
+	}
+	if (!*cfg->mqtt_client_id) {
+		char id[96];
+		snprintf(id, sizeof(id), "fleet-backend-%s", cfg->instance);
+		if (ff_config_set(fields, cfg, "mqtt_client_id", id, "default", err, sizeof(err)) != 0) {
+			fprintf(stderr, "fleet-backend: %s\n", err);
+			return 2;
+		}
+	}
+	{
+		ff_log_level lvl;
+		if (ff_log_level_parse(cfg->log_level, &lvl) != 0) {
+			fprintf(stderr, "fleet-backend: log_level '%s' is not debug|info|warn|error\n",
+				cfg->log_level);
+			return 2;
+		}
+		ff_log_set_level(lvl);
+	}
+	return 0;
+}
+
+void ff_backend_config_free(ff_backend_config *cfg)
+{
+	ff_config_free(fields, cfg);
+}
+
+void ff_backend_config_dump(const ff_backend_config *cfg, FILE *out)
+{
+	ff_config_dump(fields, cfg, out);
+}

@@ -1,0 +1,51 @@
+/* backend/backend_config.h: fleet-backend settings (one ff_config table:
+ * defaults, `key = value` file, --flags, --help). */
+#ifndef FF_BACKEND_CONFIG_H
+#define FF_BACKEND_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct ff_backend_config {
+	char *instance;        /* name in logs, audit actor, MQTT client id */
+	char *mqtt_url;
+	char *mqtt_user;
+	char *mqtt_password;
+	char *mqtt_client_id;  /* empty: fleet-backend-<instance> */
+	char *share_group;
+	char *faces_filter;    /* topic filter under the share group */
+	int mqtt_keepalive_s;
+	int session_expiry_s;
+	int receive_max;       /* un-acknowledged messages the broker may send us */
+	char *pg_conninfo;
+	char *migrations_dir;
+	bool migrate;
+	char *vq_dir;          /* models/vq: <model_id>.dec.ffn */
+	char *vq_models;       /* comma-separated model ids; empty = every *.dec.ffn */
+	char *embed_model;     /* mobilefacenet.ffn */
+	char *embed_model_id;  /* face_templates.model_id of the gallery */
+	double threshold;
+	int top_k;
+	int workers;
+	int queue_size;
+	int batch_max;
+	int batch_ms;
+	int max_payload;
+	int replay_window;
+	int metrics_port;      /* 0 = no endpoint */
+	char *metrics_bind;
+	int retention_events_days;
+	int retention_audit_days;
+	int maintenance_interval_s;
+	int drain_timeout_s;
+	char *log_level;
+} ff_backend_config;
+
+/* Parses argv (defaults < --config file < flags). Returns 0 to run, 1 when
+ * --help was printed (exit 0), 2 on a usage error (message printed). */
+int ff_backend_config_parse(ff_backend_config *cfg, int argc, char **argv);
+void ff_backend_config_free(ff_backend_config *cfg);
+void ff_backend_config_dump(const ff_backend_config *cfg, FILE *out);
+
+#endif

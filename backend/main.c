@@ -1,0 +1,360 @@
+/* fleet-backend: wires subscriber -> workers (validate, recognize) ->
+ * batched store -> acknowledge + AccessEvent. See backend.h for the map. */
+#include "backend.h"
+#include "backend_config.h"
+#include "metrics.h"
+#include "migrate.h"
+#include "publisher.h"
+#include "recognize.h"
+#include "registry.h"
+#include "store.h"
+#include "subscriber.h"
+
+#include "facefleet/error.h"
+#include "facefleet/log.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_COMP "backend"
+
+typedef struct app {
+	ff_backend_config cfg;
+	ff_model_set models;
+	ff_devices *devices;
+	ff_gallery *gallery;
+	ff_recognizer **rec;
+	pthread_t *workers;
+	int nworkers;
+	ff_queue work, write;
+	ff_sub *sub;
+	ff_store_writer *writer;
+	ff_store_listen *listen;
+	ff_publisher *pub;
+	ff_validate_options vopt;
+	atomic_size_t inflight; /* received, not yet acknowledged or dropped */
+} app;
+
+typedef struct worker_arg {
+	app *a;
+	int index;
+} worker_arg;
+
+static size_t gauge_work(void *ctx) { return ff_queue_depth(&((app *)ctx)->work); }
+static size_t gauge_write(void *ctx) { return ff_queue_depth(&((app *)ctx)->write); }
+static size_t gauge_inflight(void *ctx) { return atomic_load(&((app *)ctx)->inflight); }
+
+/* subscriber thread: may block on a full work queue (back-pressure) */
+static void on_message(void *ctx, const char *topic, const uint8_t *payload, size_t len,
+		       uint16_t packet_id, bool dup, uint64_t gen)
+{
+	app *a = ctx;
+	ff_job *j = ff_job_new(topic, payload, len);
+	ff_metrics_message_in();
+	if (!j) {
+		ff_log_error(LOG_COMP, "event=oom note=\"message left unacknowledged\"");
+		return;
+	}
+	j->packet_id = packet_id;
+	j->conn_gen = gen;
+	j->dup = dup;
+	atomic_fetch_add(&a->inflight, 1);
+	if (!ff_queue_push(&a->work, j)) {
+		atomic_fetch_sub(&a->inflight, 1);
+		ff_job_free(j); /* shutting down: the broker redelivers it */
+	}
+}
+
+static void on_sub_state(void *ctx, bool connected)
+{
+	(void)ctx;
+	ff_metrics_set_mqtt_up(connected);
+}
+
+static void *worker_main(void *arg)
+{
+	worker_arg *wa = arg;
+	app *a = wa->a;
+	ff_recognizer *rec = a->rec[wa->index];
+	ff_job *j;
+	while ((j = ff_queue_pop(&a->work, -1))) {
+		int64_t t0 = ff_mono_us(), t1;
+		ff_metrics_observe(FF_STAGE_QUEUE, t0 - j->t_in);
+		ff_validate(j, &a->models, a->devices, &a->vopt);
+		t1 = ff_mono_us();
+		j->t_validate = t1 - t0;
+		ff_metrics_observe(FF_STAGE_VALIDATE, j->t_validate);
+		if (j->decision == FF_DECISION_NONE && !j->reason[0]) {
+			ff_recognize(rec, j, a->gallery, a->cfg.threshold, a->cfg.top_k);
+			ff_metrics_observe(FF_STAGE_DECODE, j->t_decode);
+			ff_metrics_observe(FF_STAGE_EMBED, j->t_embed);
+			ff_metrics_observe(FF_STAGE_MATCH, j->t_match);
+		}
+		if (j->decision == FF_DECISION_NONE || j->decision == FF_DECISION_INVALID) {
+			char dev[80];
+			ff_metrics_rejected(j->reason);
+			ff_log_info(LOG_COMP, "event=rejected reason=%s device=%s topic=%s bytes=%zu",
+				    j->reason, ff_log_quote(dev, sizeof(dev), j->claimed_device),
+				    j->topic, j->len);
+		}
+		j->decided_us = ff_now_us();
+		j->t_decided = ff_mono_us();
+		if (!ff_queue_push(&a->write, j)) {
+			atomic_fetch_sub(&a->inflight, 1);
+			ff_job_free(j);
+		}
+	}
+	return NULL;
+}
+
+/* writer thread, after COMMIT */
+static void on_committed(void *ctx, ff_job **jobs, size_t n)
+{
+	app *a = ctx;
+	int64_t now = ff_mono_us();
+	for (size_t i = 0; i < n; i++) {
+		ff_job *j = jobs[i];
+		if (j->decision != FF_DECISION_NONE) {
+			if (j->inserted) {
+				ff_metrics_decision(j->decision);
+				ff_devices_mark(a->devices, j->device_id, j->seq);
+			} else {
+				ff_metrics_duplicate();
+			}
+		}
+		if (ff_sub_ack(a->sub, j->packet_id, j->conn_gen) != FF_OK)
+			ff_log_debug(LOG_COMP, "event=ack_skipped packet_id=%u note=\"connection gone; "
+					       "the redelivery is a duplicate\"", j->packet_id);
+		ff_metrics_observe(FF_STAGE_COMMIT, now - j->t_decided);
+		ff_metrics_observe(FF_STAGE_TOTAL, now - j->t_in);
+		ff_log_debug(LOG_COMP, "event=decided device=%s seq=%llu decision=%s score=%.3f "
+				       "event_id=%s new=%d",
+			     j->device_id, (unsigned long long)j->seq, ff_decision_name(j->decision),
+			     j->score, j->event_id, j->inserted);
+		atomic_fetch_sub(&a->inflight, 1);
+		if (j->inserted)
+			ff_publisher_submit(a->pub, j);
+		else
+			ff_job_free(j);
+	}
+}
+
+static int migrate_db(app *a)
+{
+	char err[512] = "";
+	int applied = 0, rc = FF_ERR_DB;
+	/* PostgreSQL may still be starting (systemd ordering, restarts): 30 s */
+	for (int attempt = 0; attempt < 60; attempt++) {
+		PGconn *db = ff_store_connect(a->cfg.pg_conninfo, "migrate");
+		if (db) {
+			rc = a->cfg.migrate ? ff_store_migrate(db, *a->cfg.migrations_dir
+								     ? a->cfg.migrations_dir
+								     : NULL,
+							      &applied, err, sizeof(err))
+					    : FF_OK;
+			PQfinish(db);
+			if (rc != FF_OK)
+				ff_log_error(LOG_COMP, "event=migration_failed err=\"%s\"", err);
+			else
+				ff_log_info(LOG_COMP, "event=schema_ready applied=%d", applied);
+			return rc;
+		}
+		poll(NULL, 0, 500);
+	}
+	return rc;
+}
+
+static int start_all(app *a)
+{
+	char err[512] = "";
+	int rc;
+	char filter[256], actor[96];
+	ff_mqtt_options mo = FF_MQTT_OPTIONS_INIT;
+	char pub_id[96];
+
+	if ((rc = migrate_db(a)) != FF_OK)
+		return rc;
+	rc = ff_model_set_load(&a->models, a->cfg.vq_dir, a->cfg.vq_models, err, sizeof(err));
+	if (rc != FF_OK) {
+		ff_log_error(LOG_COMP, "event=vq_models_failed err=\"%s\"", err);
+		return rc;
+	}
+	for (size_t i = 0; i < a->models.n; i++)
+		ff_log_info(LOG_COMP, "event=vq_model id=%s grid=%ux%u codes=%u codebook=%u bits=%u",
+			    a->models.info[i].model_id, a->models.info[i].grid_h,
+			    a->models.info[i].grid_w, a->models.info[i].num_codes,
+			    a->models.info[i].codebook_size, a->models.info[i].bits_per_index);
+	a->nworkers = a->cfg.workers;
+	a->rec = calloc((size_t)a->nworkers, sizeof(*a->rec));
+	a->workers = calloc((size_t)a->nworkers, sizeof(*a->workers));
+	if (!a->rec || !a->workers)
+		return FF_ERR_NOMEM;
+	for (int i = 0; i < a->nworkers; i++) {
+		rc = ff_recognizer_create(&a->models, a->cfg.embed_model, &a->rec[i], err, sizeof(err));
+		if (rc != FF_OK) {
+			ff_log_error(LOG_COMP, "event=models_failed err=\"%s\"", err);
+			return rc;
+		}
+	}
+	if ((rc = ff_devices_create(&a->devices)) != FF_OK ||
+	    (rc = ff_gallery_create(ff_recognizer_dim(a->rec[0]), &a->gallery)) != FF_OK)
+		return rc;
+	{
+		ff_store_listen_options lo = {
+			.conninfo = a->cfg.pg_conninfo, .gallery = a->gallery,
+			.gallery_model = a->cfg.embed_model_id, .devices = a->devices,
+			.retention_events_days = a->cfg.retention_events_days,
+			.retention_audit_days = a->cfg.retention_audit_days,
+			.maintenance_interval_s = a->cfg.maintenance_interval_s,
+		};
+		if ((rc = ff_store_listen_start(&lo, &a->listen)) != FF_OK) {
+			ff_log_error(LOG_COMP, "event=cache_load_failed");
+			return rc;
+		}
+	}
+	if (a->cfg.metrics_port &&
+	    (rc = ff_metrics_serve(a->cfg.metrics_bind, a->cfg.metrics_port)) != FF_OK)
+		return rc;
+	if (ff_queue_init(&a->work, (size_t)a->cfg.queue_size) != 0 ||
+	    ff_queue_init(&a->write, (size_t)a->cfg.queue_size) != 0)
+		return FF_ERR_NOMEM;
+	ff_metrics_set_queue_gauges(gauge_work, gauge_write, gauge_inflight, a);
+	snprintf(actor, sizeof(actor), "backend:%s", a->cfg.instance);
+	{
+		ff_store_writer_options wo = { .conninfo = a->cfg.pg_conninfo, .actor = actor,
+					       .batch_max = a->cfg.batch_max,
+					       .batch_ms = a->cfg.batch_ms, .in = &a->write,
+					       .done = on_committed, .ctx = a };
+		if ((rc = ff_store_writer_start(&wo, &a->writer)) != FF_OK)
+			return rc;
+	}
+	snprintf(pub_id, sizeof(pub_id), "%s-pub", a->cfg.mqtt_client_id);
+	mo.url = a->cfg.mqtt_url;
+	mo.client_id = pub_id;
+	mo.username = *a->cfg.mqtt_user ? a->cfg.mqtt_user : NULL;
+	mo.password = *a->cfg.mqtt_password ? a->cfg.mqtt_password : NULL;
+	mo.max_inflight = 64;
+	if ((rc = ff_publisher_start(&mo, a->cfg.embed_model_id, (size_t)a->cfg.queue_size,
+				     &a->pub)) != FF_OK) {
+		ff_log_error(LOG_COMP, "event=publisher_failed err=\"%s\"", ff_strerror(rc));
+		return rc;
+	}
+	a->vopt.max_payload = (size_t)a->cfg.max_payload;
+	a->vopt.replay_window = (uint64_t)a->cfg.replay_window;
+	for (int i = 0; i < a->nworkers; i++) {
+		worker_arg *wa = malloc(sizeof(*wa));
+		if (!wa)
+			return FF_ERR_NOMEM;
+		wa->a = a;
+		wa->index = i;
+		if (pthread_create(&a->workers[i], NULL, worker_main, wa) != 0) {
+			free(wa);
+			return FF_ERR_NOMEM;
+		}
+	}
+	snprintf(filter, sizeof(filter), "$share/%s/%s", a->cfg.share_group, a->cfg.faces_filter);
+	{
+		ff_sub_options so = {
+			.url = a->cfg.mqtt_url, .client_id = a->cfg.mqtt_client_id,
+			.username = a->cfg.mqtt_user, .password = a->cfg.mqtt_password,
+			.filter = filter, .keepalive_s = a->cfg.mqtt_keepalive_s,
+			.session_expiry_s = (uint32_t)a->cfg.session_expiry_s,
+			.receive_max = (uint16_t)a->cfg.receive_max,
+			.max_packet = 1u << 20, .on_message = on_message, .on_state = on_sub_state,
+			.ctx = a,
+		};
+		rc = ff_sub_start(&so, &a->sub);
+		if (rc != FF_OK) {
+			ff_log_error(LOG_COMP, "event=subscriber_failed url=%s err=\"%s\"",
+				     a->cfg.mqtt_url, ff_strerror(rc));
+			return rc;
+		}
+		if (ff_sub_wait_ready(a->sub, 10000) != FF_OK)
+			ff_log_warn(LOG_COMP, "event=subscription_pending note=\"retrying in the "
+					      "background\"");
+	}
+	ff_log_info(LOG_COMP, "event=started instance=%s filter=%s workers=%d threshold=%.4f",
+		    a->cfg.instance, filter, a->nworkers, a->cfg.threshold);
+	return FF_OK;
+}
+
+static void stop_all(app *a)
+{
+	int drain_ms = a->cfg.drain_timeout_s * 1000;
+	/* 1. no new work; 2. workers finish what they hold; 3. writer commits and
+	 * acknowledges (or gives up at the deadline); 4. DISCONNECT */
+	if (a->sub)
+		ff_sub_pause(a->sub);
+	if (a->work.items)
+		ff_queue_close(&a->work);
+	if (a->workers) {
+		for (int i = 0; i < a->nworkers; i++)
+			if (a->workers[i])
+				pthread_join(a->workers[i], NULL);
+	}
+	if (a->write.items)
+		ff_queue_close(&a->write);
+	ff_store_writer_stop(a->writer, drain_ms);
+	ff_log_info(LOG_COMP, "event=drained unacknowledged=%zu", atomic_load(&a->inflight));
+	ff_sub_stop(a->sub);
+	ff_publisher_stop(a->pub, 2000);
+	ff_store_listen_stop(a->listen);
+	ff_metrics_stop();
+	if (a->rec)
+		for (int i = 0; i < a->nworkers; i++)
+			ff_recognizer_free(a->rec[i]);
+	free(a->rec);
+	free(a->workers);
+	ff_queue_destroy(&a->work);
+	ff_queue_destroy(&a->write);
+	ff_gallery_free(a->gallery);
+	ff_devices_free(a->devices);
+}
+
+int main(int argc, char **argv)
+{
+	app a;
+	sigset_t sigs;
+	int sig = 0, rc;
+
+	memset(&a, 0, sizeof(a));
+	rc = ff_backend_config_parse(&a.cfg, argc, argv);
+	if (rc == 1)
+		return 0;
+	if (rc != 0)
+		return 2;
+	/* every thread inherits the mask; main takes the signals with sigwait */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = start_all(&a);
+	if (rc == FF_OK) {
+		for (;;) {
+			if (sigwait(&sigs, &sig) != 0)
+				continue;
+			if (sig == SIGHUP) {
+				ff_log_info(LOG_COMP, "event=sighup note=\"settings reload needs a "
+						      "restart; ignored\"");
+				continue;
+			}
+			break;
+		}
+		ff_log_info(LOG_COMP, "event=stopping signal=%d", sig);
+	} else {
+		ff_log_error(LOG_COMP, "event=start_failed err=\"%s\"", ff_strerror(rc));
+	}
+	stop_all(&a);
+	ff_log_info(LOG_COMP, "event=stopped");
+	ff_backend_config_free(&a.cfg);
+	return rc == FF_OK ? 0 : 1;
+}

@@ -1,0 +1,370 @@
+/* Prometheus metrics of fleet-backend (metrics.h). */
+#include "metrics.h"
+
+#include "facefleet/error.h"
+#include "facefleet/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define LOG_COMP "metrics"
+
+/* histogram buckets, microseconds */
+static const int64_t lat_bounds[] = { 250,    500,    1000,   2500,   5000,    10000,   20000,
+				      50000,  100000, 250000, 500000, 1000000, 5000000 };
+#define NLAT (sizeof(lat_bounds) / sizeof(lat_bounds[0]))
+static const int64_t batch_bounds[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024 };
+#define NBATCH (sizeof(batch_bounds) / sizeof(batch_bounds[0]))
+
+typedef struct hist {
+	atomic_llong bucket[16];
+	atomic_llong count;
+	atomic_llong sum;
+} hist;
+
+static const char *const stage_names[FF_STAGE__COUNT] = { "queue", "validate", "decode", "embed",
+							  "match", "commit", "total" };
+
+static struct {
+	atomic_llong messages_in, duplicates, db_errors, published_ok, published_fail;
+	atomic_llong decisions[5];
+	atomic_int db_up, mqtt_up;
+	atomic_llong gallery_templates, gallery_identities;
+	hist stage[FF_STAGE__COUNT];
+	hist batch_rows, batch_commit;
+	pthread_mutex_t reasons_mu;
+	char reason_name[FF_REJECT_REASONS_MAX][FF_REASON_MAX];
+	atomic_llong reason_count[FF_REJECT_REASONS_MAX];
+	int nreasons;
+	ff_metrics_gauge_fn g_work, g_write, g_inflight;
+	void *g_ctx;
+	int listen_fd;
+	pthread_t thread;
+	int running;
+	int stop_pipe[2];
+} M = { .reasons_mu = PTHREAD_MUTEX_INITIALIZER, .listen_fd = -1, .stop_pipe = { -1, -1 } };
+
+static void hist_add(hist *h, const int64_t *bounds, size_t n, int64_t v)
+{
+	size_t i = 0;
+	while (i < n && v > bounds[i])
+		i++;
+	atomic_fetch_add(&h->bucket[i], 1); /* i == n: +Inf only */
+	atomic_fetch_add(&h->count, 1);
+	atomic_fetch_add(&h->sum, v);
+}
+
+void ff_metrics_message_in(void) { atomic_fetch_add(&M.messages_in, 1); }
+void ff_metrics_duplicate(void) { atomic_fetch_add(&M.duplicates, 1); }
+void ff_metrics_db_error(void) { atomic_fetch_add(&M.db_errors, 1); }
+void ff_metrics_set_db_up(int up) { atomic_store(&M.db_up, up); }
+void ff_metrics_set_mqtt_up(int up) { atomic_store(&M.mqtt_up, up); }
+
+void ff_metrics_published(int ok)
+{
+	atomic_fetch_add(ok ? &M.published_ok : &M.published_fail, 1);
+}
+
+void ff_metrics_set_gallery(size_t templates, size_t identities)
+{
+	atomic_store(&M.gallery_templates, (long long)templates);
+	atomic_store(&M.gallery_identities, (long long)identities);
+}
+
+void ff_metrics_decision(ff_decision d)
+{
+	if ((int)d >= 0 && (int)d < 5)
+		atomic_fetch_add(&M.decisions[d], 1);
+}
+
+void ff_metrics_rejected(const char *reason)
+{
+	int i;
+	pthread_mutex_lock(&M.reasons_mu);
+	for (i = 0; i < M.nreasons; i++)
+		if (strcmp(M.reason_name[i], reason) == 0)
+			break;
+	if (i == M.nreasons && M.nreasons < FF_REJECT_REASONS_MAX) {
+		snprintf(M.reason_name[i], FF_REASON_MAX, "%s", reason);
+		M.nreasons++;
+	}
+	pthread_mutex_unlock(&M.reasons_mu);
+	if (i < FF_REJECT_REASONS_MAX)
+		atomic_fetch_add(&M.reason_count[i], 1);
+}
+
+void ff_metrics_observe(ff_stage s, int64_t us)
+{
+	if (s >= 0 && s < FF_STAGE__COUNT)
+		hist_add(&M.stage[s], lat_bounds, NLAT, us < 0 ? 0 : us);
+}
+
+void ff_metrics_batch(size_t rows, int64_t commit_us)
+{
+	hist_add(&M.batch_rows, batch_bounds, NBATCH, (int64_t)rows);
+	hist_add(&M.batch_commit, lat_bounds, NLAT, commit_us);
+}
+
+void ff_metrics_set_queue_gauges(ff_metrics_gauge_fn work, ff_metrics_gauge_fn write,
+				 ff_metrics_gauge_fn inflight, void *ctx)
+{
+	M.g_work = work;
+	M.g_write = write;
+	M.g_inflight = inflight;
+	M.g_ctx = ctx;
+}
+
+/* ---- rendering ---- */
+
+typedef struct sbuf {
+	char *p;
+	size_t len, cap;
+	int failed;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	if (b->failed)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = 1;
+			return;
+		}
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t ncap = b->cap * 2 + (size_t)n;
+		char *np = realloc(b->p, ncap);
+		if (!np) {
+			b->failed = 1;
+			return;
+		}
+		b->p = np;
+		b->cap = ncap;
+	}
+}
+
+static void render_hist(sbuf *b, const char *name, const char *labels, const hist *h,
+			const int64_t *bounds, size_t n, double scale)
+{
+	long long cum = 0;
+	const char *sep = *labels ? "," : "";
+	for (size_t i = 0; i < n; i++) {
+		cum += atomic_load(&h->bucket[i]);
+		sb_printf(b, "%s_bucket{%s%sle=\"%g\"} %lld\n", name, labels, sep,
+			  (double)bounds[i] * scale, cum);
+	}
+	cum += atomic_load(&h->bucket[n]);
+	sb_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %lld\n", name, labels, sep, cum);
+	sb_printf(b, "%s_sum{%s} %g\n", name, labels, (double)atomic_load(&h->sum) * scale);
+	sb_printf(b, "%s_count{%s} %lld\n", name, labels, (long long)atomic_load(&h->count));
+}
+
+char *ff_metrics_render(size_t *len)
+{
+	sbuf b = { malloc(8192), 0, 8192, 0 };
+	if (!b.p)
+		return NULL;
+	b.p[0] = '\0';
+	sb_printf(&b, "# HELP ff_backend_messages_in_total FaceCodes messages received.\n"
+		      "# TYPE ff_backend_messages_in_total counter\n"
+		      "ff_backend_messages_in_total %lld\n",
+		  (long long)atomic_load(&M.messages_in));
+	sb_printf(&b, "# HELP ff_backend_rejected_total Messages rejected by validation, by reason.\n"
+		      "# TYPE ff_backend_rejected_total counter\n");
+	pthread_mutex_lock(&M.reasons_mu);
+	for (int i = 0; i < M.nreasons; i++)
+		sb_printf(&b, "ff_backend_rejected_total{reason=\"%s\"} %lld\n", M.reason_name[i],
+			  (long long)atomic_load(&M.reason_count[i]));
+	pthread_mutex_unlock(&M.reasons_mu);
+	sb_printf(&b, "# HELP ff_backend_decisions_total Committed events by decision.\n"
+		      "# TYPE ff_backend_decisions_total counter\n");
+	for (int d = 1; d < 5; d++)
+		sb_printf(&b, "ff_backend_decisions_total{decision=\"%s\"} %lld\n",
+			  ff_decision_name((ff_decision)d), (long long)atomic_load(&M.decisions[d]));
+	sb_printf(&b, "# HELP ff_backend_duplicates_total Redelivered or replayed (device, seq) pairs that made no new event.\n"
+		      "# TYPE ff_backend_duplicates_total counter\n"
+		      "ff_backend_duplicates_total %lld\n",
+		  (long long)atomic_load(&M.duplicates));
+	sb_printf(&b, "# TYPE ff_backend_db_errors_total counter\nff_backend_db_errors_total %lld\n",
+		  (long long)atomic_load(&M.db_errors));
+	sb_printf(&b, "# TYPE ff_backend_access_published_total counter\n"
+		      "ff_backend_access_published_total{result=\"ok\"} %lld\n"
+		      "ff_backend_access_published_total{result=\"failed\"} %lld\n",
+		  (long long)atomic_load(&M.published_ok), (long long)atomic_load(&M.published_fail));
+	sb_printf(&b, "# TYPE ff_backend_db_up gauge\nff_backend_db_up %d\n"
+		      "# TYPE ff_backend_mqtt_up gauge\nff_backend_mqtt_up %d\n",
+		  atomic_load(&M.db_up), atomic_load(&M.mqtt_up));
+	sb_printf(&b, "# TYPE ff_backend_gallery_templates gauge\nff_backend_gallery_templates %lld\n"
+		      "# TYPE ff_backend_gallery_identities gauge\nff_backend_gallery_identities %lld\n",
+		  (long long)atomic_load(&M.gallery_templates),
+		  (long long)atomic_load(&M.gallery_identities));
+	sb_printf(&b, "# HELP ff_backend_queue_depth Jobs waiting per stage.\n"
+		      "# TYPE ff_backend_queue_depth gauge\n");
+	sb_printf(&b, "ff_backend_queue_depth{queue=\"work\"} %zu\n",
+		  M.g_work ? M.g_work(M.g_ctx) : 0);
+	sb_printf(&b, "ff_backend_queue_depth{queue=\"write\"} %zu\n",
+		  M.g_write ? M.g_write(M.g_ctx) : 0);
+	sb_printf(&b, "ff_backend_queue_depth{queue=\"unacked\"} %zu\n",
+		  M.g_inflight ? M.g_inflight(M.g_ctx) : 0);
+	sb_printf(&b, "# HELP ff_backend_stage_seconds Per-stage latency.\n"
+		      "# TYPE ff_backend_stage_seconds histogram\n");
+	for (int s = 0; s < FF_STAGE__COUNT; s++) {
+		char labels[48];
+		snprintf(labels, sizeof(labels), "stage=\"%s\"", stage_names[s]);
+		render_hist(&b, "ff_backend_stage_seconds", labels, &M.stage[s], lat_bounds, NLAT,
+			    1e-6);
+	}
+	sb_printf(&b, "# HELP ff_backend_db_batch_rows Messages per database batch.\n"
+		      "# TYPE ff_backend_db_batch_rows histogram\n");
+	render_hist(&b, "ff_backend_db_batch_rows", "", &M.batch_rows, batch_bounds, NBATCH, 1);
+	sb_printf(&b, "# TYPE ff_backend_db_batch_seconds histogram\n");
+	render_hist(&b, "ff_backend_db_batch_seconds", "", &M.batch_commit, lat_bounds, NLAT, 1e-6);
+	if (b.failed) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
+}
+
+/* ---- HTTP ---- */
+
+static void send_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void serve_one(int fd)
+{
+	char req[2048];
+	size_t got = 0;
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	/* read the request head (ignore its body); 2 s at most */
+	while (got < sizeof(req) - 1 && poll(&pfd, 1, 2000) > 0) {
+		ssize_t r = recv(fd, req + got, sizeof(req) - 1 - got, 0);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		req[got] = '\0';
+		if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n"))
+			break;
+	}
+	req[got] = '\0';
+	if (strncmp(req, "GET /metrics", 12) == 0 || strncmp(req, "GET / ", 6) == 0) {
+		size_t len = 0;
+		char *body = ff_metrics_render(&len);
+		char head[160];
+		if (!body) {
+			static const char e[] = "HTTP/1.0 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
+			send_all(fd, e, sizeof(e) - 1);
+			return;
+		}
+		snprintf(head, sizeof(head),
+			 "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+			 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			 len);
+		send_all(fd, head, strlen(head));
+		send_all(fd, body, len);
+		free(body);
+	} else {
+		static const char nf[] = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+		send_all(fd, nf, sizeof(nf) - 1);
+	}
+}
+
+static void *http_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct pollfd p[2] = { { M.listen_fd, POLLIN, 0 }, { M.stop_pipe[0], POLLIN, 0 } };
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		if (p[0].revents & POLLIN) {
+			int c = accept(M.listen_fd, NULL, NULL);
+			if (c >= 0) {
+				serve_one(c);
+				close(c);
+			}
+		}
+	}
+	return NULL;
+}
+
+int ff_metrics_serve(const char *bind_addr, int port)
+{
+	struct sockaddr_in sa;
+	int one = 1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, bind_addr, &sa.sin_addr) != 1) {
+		ff_log_error(LOG_COMP, "event=bad_bind_address addr=%s", bind_addr);
+		return FF_ERR_INVAL;
+	}
+	M.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (M.listen_fd < 0)
+		return FF_ERR_IO;
+	setsockopt(M.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(M.listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(M.listen_fd, 16) != 0 || pipe(M.stop_pipe) != 0) {
+		ff_log_error(LOG_COMP, "event=listen_failed addr=%s port=%d err=\"%s\"", bind_addr,
+			     port, strerror(errno));
+		close(M.listen_fd);
+		M.listen_fd = -1;
+		return FF_ERR_IO;
+	}
+	if (pthread_create(&M.thread, NULL, http_main, NULL) != 0) {
+		close(M.listen_fd);
+		M.listen_fd = -1;
+		return FF_ERR_IO;
+	}
+	M.running = 1;
+	ff_log_info(LOG_COMP, "event=listening addr=%s port=%d path=/metrics", bind_addr, port);
+	return FF_OK;
+}
+
+void ff_metrics_stop(void)
+{
+	if (!M.running)
+		return;
+	if (write(M.stop_pipe[1], "x", 1) < 0) {
+		/* the thread stays blocked in poll; it dies with the process */
+	}
+	pthread_join(M.thread, NULL);
+	close(M.listen_fd);
+	close(M.stop_pipe[0]);
+	close(M.stop_pipe[1]);
+	M.listen_fd = -1;
+	M.running = 0;
+}

@@ -1,0 +1,159 @@
+/* AccessEvent publisher (publisher.h). */
+#include "publisher.h"
+
+#include "facefleet.pb-c.h"
+#include "facefleet/error.h"
+#include "facefleet/log.h"
+#include "metrics.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_COMP "publisher"
+#define RETRIES 20
+#define RETRY_MS 100
+
+struct ff_publisher {
+	ff_mqtt *mqtt;
+	char *embed_model;
+	ff_queue q;
+	pthread_t thread;
+	atomic_llong deadline_us;
+	atomic_bool connected;
+};
+
+size_t ff_access_event_encode(const ff_job *j, const char *embed_model_id, uint8_t *buf,
+			      size_t cap)
+{
+	Facefleet__V1__AccessEvent ev = FACEFLEET__V1__ACCESS_EVENT__INIT;
+	char model[FF_ID_MAX * 2 + 72];
+	bool who = j->ntop && (j->decision == FF_DECISION_GRANTED ||
+			       j->decision == FF_DECISION_REJECTED);
+	size_t need;
+	snprintf(model, sizeof(model), "%s+%s", embed_model_id, j->model_id);
+	ev.schema_version = FACEFLEET__V1__SCHEMA_VERSION__SCHEMA_VERSION_CURRENT;
+	ev.event_id = (char *)j->event_id;
+	ev.device_id = (char *)j->device_id;
+	ev.site_id = (char *)j->site_id;
+	ev.seq = j->seq;
+	ev.capture_time_us = j->capture_us;
+	ev.decided_time_us = j->decided_us;
+	ev.decision = (Facefleet__V1__Decision)j->decision;
+	ev.identity = who ? (char *)j->top[0].external_id : (char *)"";
+	ev.score = j->decision == FF_DECISION_INVALID ? 0.0f : j->score;
+	ev.model_id = model;
+	ev.reason = (char *)j->reason;
+	need = facefleet__v1__access_event__get_packed_size(&ev);
+	if (need > cap)
+		return 0;
+	return facefleet__v1__access_event__pack(&ev, buf);
+}
+
+static void on_connection(void *ctx, bool connected, const char *cause)
+{
+	ff_publisher *p = ctx;
+	(void)cause;
+	atomic_store(&p->connected, connected);
+}
+
+static void publish_one(ff_publisher *p, ff_job *j)
+{
+	uint8_t buf[1024];
+	char topic[128];
+	size_t len = ff_access_event_encode(j, p->embed_model, buf, sizeof(buf));
+	int rc = FF_ERR_RANGE;
+	snprintf(topic, sizeof(topic), "fleet/%s/%s/access", j->site_id, j->device_id);
+	for (int attempt = 0; len && attempt < RETRIES; attempt++) {
+		rc = ff_mqtt_publish(p->mqtt, topic, buf, len, 1, false, 5000);
+		if (rc == FF_OK || rc == FF_ERR_INVAL || rc == FF_ERR_AUTH)
+			break;
+		if (attempt == 0 && !ff_mqtt_is_connected(p->mqtt)) {
+			int crc = ff_mqtt_connect(p->mqtt); /* auto-reconnect may be mid-way */
+			if (crc == FF_OK)
+				continue;
+		}
+		long long dl = atomic_load(&p->deadline_us);
+		if (dl && ff_mono_us() > dl)
+			break;
+		poll(NULL, 0, RETRY_MS);
+	}
+	ff_metrics_published(rc == FF_OK);
+	if (rc != FF_OK)
+		ff_log_warn(LOG_COMP, "event=access_not_published topic=%s event_id=%s err=\"%s\"",
+			    topic, j->event_id, ff_strerror(rc));
+}
+
+static void *pub_main(void *arg)
+{
+	ff_publisher *p = arg;
+	ff_job *j;
+	while ((j = ff_queue_pop(&p->q, -1))) {
+		long long dl = atomic_load(&p->deadline_us);
+		if (!dl || ff_mono_us() <= dl)
+			publish_one(p, j);
+		ff_job_free(j);
+	}
+	return NULL;
+}
+
+int ff_publisher_start(const ff_mqtt_options *mqtt, const char *embed_model_id, size_t queue,
+		       ff_publisher **out)
+{
+	ff_publisher *p = calloc(1, sizeof(*p));
+	ff_mqtt_options o = *mqtt;
+	int rc;
+	if (!p)
+		return FF_ERR_NOMEM;
+	p->embed_model = strdup(embed_model_id);
+	if (!p->embed_model || ff_queue_init(&p->q, queue) != 0) {
+		free(p->embed_model);
+		free(p);
+		return FF_ERR_NOMEM;
+	}
+	o.on_connection = on_connection;
+	o.cb_ctx = p;
+	o.auto_reconnect = true;
+	rc = ff_mqtt_create(&o, &p->mqtt);
+	if (rc != FF_OK)
+		goto fail;
+	rc = ff_mqtt_connect(p->mqtt);
+	if (rc != FF_OK)
+		ff_log_warn(LOG_COMP, "event=connect_deferred err=\"%s\"", ff_strerror(rc));
+	if (pthread_create(&p->thread, NULL, pub_main, p) != 0) {
+		rc = FF_ERR_NOMEM;
+		goto fail;
+	}
+	*out = p;
+	return FF_OK;
+fail:
+	ff_mqtt_destroy(p->mqtt);
+	ff_queue_destroy(&p->q);
+	free(p->embed_model);
+	free(p);
+	return rc;
+}
+
+void ff_publisher_submit(ff_publisher *p, ff_job *j)
+{
+	if (!ff_queue_push(&p->q, j))
+		ff_job_free(j);
+}
+
+void ff_publisher_stop(ff_publisher *p, int drain_ms)
+{
+	if (!p)
+		return;
+	atomic_store(&p->deadline_us, ff_mono_us() + (int64_t)drain_ms * 1000);
+	ff_queue_close(&p->q);
+	pthread_join(p->thread, NULL);
+	if (ff_mqtt_is_connected(p->mqtt))
+		ff_mqtt_disconnect(p->mqtt, 1000);
+	ff_mqtt_destroy(p->mqtt);
+	ff_queue_destroy(&p->q);
+	free(p->embed_model);
+	free(p);
+}

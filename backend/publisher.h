@@ -1,0 +1,31 @@
+/* backend/publisher.h: AccessEvent publication on
+ * fleet/<site>/<device>/access (QoS 1), after the event row is committed.
+ * A thread of its own over lib/mqtt (Paho, reconnecting), so a slow or
+ * absent broker never holds the database writer for long: a message that
+ * cannot be published within a few retries is dropped and counted (the
+ * event row is the record; the AccessEvent is a notification). */
+#ifndef FF_BACKEND_PUBLISHER_H
+#define FF_BACKEND_PUBLISHER_H
+
+#include <stddef.h>
+
+#include "backend.h"
+#include "facefleet/mqtt.h"
+
+typedef struct ff_publisher ff_publisher;
+
+/* Connects (retrying in the background if the broker is not there yet).
+ * Returns FF_OK, FF_ERR_NOMEM or ff_mqtt_create's errors. */
+int ff_publisher_start(const ff_mqtt_options *mqtt, const char *embed_model_id, size_t queue,
+		       ff_publisher **out);
+/* Queues an AccessEvent for j and takes ownership of j (freed after). */
+void ff_publisher_submit(ff_publisher *p, ff_job *j);
+/* Publishes what is queued (up to drain_ms), disconnects, frees. */
+void ff_publisher_stop(ff_publisher *p, int drain_ms);
+
+/* Encodes the AccessEvent of a decided job into buf; returns its length,
+ * 0 if it does not fit. */
+size_t ff_access_event_encode(const ff_job *j, const char *embed_model_id, uint8_t *buf,
+			      size_t cap);
+
+#endif

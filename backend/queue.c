@@ -1,0 +1,210 @@
+/* Bounded blocking queue and the small job helpers (backend.h). */
+#include "backend.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+int64_t ff_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t ff_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+const char *ff_decision_name(ff_decision d)
+{
+	switch (d) {
+	case FF_DECISION_GRANTED: return "granted";
+	case FF_DECISION_UNKNOWN: return "unknown";
+	case FF_DECISION_REJECTED: return "rejected";
+	case FF_DECISION_INVALID: return "invalid";
+	default: return "none";
+	}
+}
+
+char *ff_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen)
+{
+	size_t o = 0;
+	static const char hex[] = "0123456789abcdef";
+	if (!dstlen)
+		return dst;
+	for (size_t i = 0; i < srclen && src; i++) {
+		unsigned char c = (unsigned char)src[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			if (o + 1 >= dstlen)
+				break;
+			dst[o++] = (char)c;
+		} else {
+			if (o + 4 >= dstlen)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 15];
+		}
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+void ff_uuid4(char out[37])
+{
+	uint8_t b[16];
+	size_t got = 0;
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) { /* never expected; still unique enough with the clock */
+			int64_t t = ff_mono_us() ^ ff_now_us();
+			for (; got < sizeof(b); got++, t = t * 6364136223846793005LL + 1)
+				b[got] = (uint8_t)(t >> 33);
+			break;
+		}
+		got += (size_t)n;
+	}
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+		 b[15]);
+}
+
+ff_job *ff_job_new(const char *topic, const void *payload, size_t len)
+{
+	ff_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return NULL;
+	j->payload = malloc(len ? len : 1);
+	if (!j->payload) {
+		free(j);
+		return NULL;
+	}
+	if (len)
+		memcpy(j->payload, payload, len);
+	j->len = len;
+	ff_sanitize(j->topic, sizeof(j->topic), topic, strlen(topic));
+	j->received_us = ff_now_us();
+	j->t_in = ff_mono_us();
+	j->model_index = -1;
+	ff_uuid4(j->event_id);
+	return j;
+}
+
+void ff_job_free(ff_job *j)
+{
+	if (!j)
+		return;
+	free(j->payload);
+	free(j);
+}
+
+void ff_job_reject(ff_job *j, ff_decision d, const char *reason)
+{
+	j->decision = d;
+	snprintf(j->reason, sizeof(j->reason), "%s", reason);
+}
+
+int ff_queue_init(ff_queue *q, size_t cap)
+{
+	pthread_condattr_t ca;
+	memset(q, 0, sizeof(*q));
+	q->items = calloc(cap ? cap : 1, sizeof(void *));
+	if (!q->items)
+		return -1;
+	q->cap = cap ? cap : 1;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->not_empty, &ca);
+	pthread_cond_init(&q->not_full, &ca);
+	pthread_condattr_destroy(&ca);
+	return 0;
+}
+
+void ff_queue_destroy(ff_queue *q)
+{
+	if (!q->items)
+		return;
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->not_empty);
+	pthread_cond_destroy(&q->not_full);
+	free(q->items);
+	q->items = NULL;
+}
+
+bool ff_queue_push(ff_queue *q, void *item)
+{
+	bool ok = false;
+	pthread_mutex_lock(&q->mu);
+	while (q->count == q->cap && !q->closed)
+		pthread_cond_wait(&q->not_full, &q->mu);
+	if (!q->closed) {
+		q->items[(q->head + q->count) % q->cap] = item;
+		q->count++;
+		ok = true;
+		pthread_cond_signal(&q->not_empty);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return ok;
+}
+
+void *ff_queue_pop(ff_queue *q, int timeout_ms)
+{
+	void *item = NULL;
+	struct timespec dl;
+	if (timeout_ms >= 0) {
+		clock_gettime(CLOCK_MONOTONIC, &dl);
+		dl.tv_sec += timeout_ms / 1000;
+		dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (dl.tv_nsec >= 1000000000L) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000L;
+		}
+	}
+	pthread_mutex_lock(&q->mu);
+	while (q->count == 0 && !q->closed) {
+		if (timeout_ms < 0)
+			pthread_cond_wait(&q->not_empty, &q->mu);
+		else if (pthread_cond_timedwait(&q->not_empty, &q->mu, &dl) == ETIMEDOUT)
+			break;
+	}
+	if (q->count) {
+		item = q->items[q->head];
+		q->head = (q->head + 1) % q->cap;
+		q->count--;
+		pthread_cond_signal(&q->not_full);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return item;
+}
+
+void ff_queue_close(ff_queue *q)
+{
+	pthread_mutex_lock(&q->mu);
+	q->closed = true;
+	pthread_cond_broadcast(&q->not_empty);
+	pthread_cond_broadcast(&q->not_full);
+	pthread_mutex_unlock(&q->mu);
+}
+
+size_t ff_queue_depth(ff_queue *q)
+{
+	size_t n;
+	pthread_mutex_lock(&q->mu);
+	n = q->count;
+	pthread_mutex_unlock(&q->mu);
+	return n;
+}

@@ -1,0 +1,179 @@
+/* VQ decode -> MobileFaceNet -> gallery match (recognize.h). */
+#include "recognize.h"
+
+#include "facefleet/embed.h"
+#include "facefleet/error.h"
+#include "facefleet/log.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_COMP "recognize"
+#define FACE_FLOATS (112u * 112u * 3u)
+#define DEC_SUFFIX ".dec.ffn"
+
+struct ff_recognizer {
+	size_t n;
+	ff_vq_decoder *dec[FF_MAX_VQ_MODELS];
+	ff_embedder *emb;
+	size_t dim;
+	float rgb[FACE_FLOATS];
+	float vec[1024];
+};
+
+static int add_model(ff_model_set *set, const char *path, char *errbuf, size_t errlen)
+{
+	ff_vq_decoder *d = NULL;
+	int rc;
+	if (set->n >= FF_MAX_VQ_MODELS) {
+		snprintf(errbuf, errlen, "more than %d VQ models", FF_MAX_VQ_MODELS);
+		return FF_ERR_RANGE;
+	}
+	rc = ff_vq_decoder_create(path, NULL, &d, errbuf, errlen);
+	if (rc != FF_OK)
+		return rc;
+	if (ff_model_set_find(set, ff_vq_decoder_info(d)->model_id) >= 0) {
+		snprintf(errbuf, errlen, "%s: model id %s loaded twice", path,
+			 ff_vq_decoder_info(d)->model_id);
+		ff_vq_decoder_free(d);
+		return FF_ERR_FORMAT;
+	}
+	snprintf(set->path[set->n], sizeof(set->path[0]), "%s", path);
+	set->info[set->n++] = *ff_vq_decoder_info(d);
+	ff_vq_decoder_free(d);
+	return FF_OK;
+}
+
+int ff_model_set_load(ff_model_set *set, const char *dir, const char *list, char *errbuf,
+		      size_t errlen)
+{
+	char path[1024];
+	int rc = FF_OK;
+	memset(set, 0, sizeof(*set));
+	if (list && *list) {
+		char *copy = strdup(list), *save = NULL;
+		if (!copy)
+			return FF_ERR_NOMEM;
+		for (char *id = strtok_r(copy, ", ", &save); id && rc == FF_OK;
+		     id = strtok_r(NULL, ", ", &save)) {
+			snprintf(path, sizeof(path), "%s/%s" DEC_SUFFIX, dir, id);
+			rc = add_model(set, path, errbuf, errlen);
+		}
+		free(copy);
+	} else {
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		if (!d) {
+			snprintf(errbuf, errlen, "%s: cannot open the VQ model folder", dir);
+			return FF_ERR_NOTFOUND;
+		}
+		while ((e = readdir(d)) && rc == FF_OK) {
+			size_t n = strlen(e->d_name);
+			if (n <= strlen(DEC_SUFFIX) ||
+			    strcmp(e->d_name + n - strlen(DEC_SUFFIX), DEC_SUFFIX) != 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			rc = add_model(set, path, errbuf, errlen);
+		}
+		closedir(d);
+	}
+	if (rc == FF_OK && set->n == 0) {
+		snprintf(errbuf, errlen, "%s: no *" DEC_SUFFIX " VQ decoder", dir);
+		rc = FF_ERR_NOTFOUND;
+	}
+	return rc;
+}
+
+int ff_model_set_find(const ff_model_set *set, const char *model_id)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->info[i].model_id, model_id) == 0)
+			return (int)i;
+	return -1;
+}
+
+int ff_recognizer_create(const ff_model_set *set, const char *embed_path, ff_recognizer **out,
+			 char *errbuf, size_t errlen)
+{
+	ff_recognizer *r = calloc(1, sizeof(*r));
+	int rc;
+	if (!r)
+		return FF_ERR_NOMEM;
+	rc = ff_embedder_create(embed_path, NULL, &r->emb, errbuf, errlen);
+	if (rc != FF_OK)
+		goto fail;
+	r->dim = ff_embedder_dim(r->emb);
+	if (r->dim > sizeof(r->vec) / sizeof(r->vec[0])) {
+		snprintf(errbuf, errlen, "%s: embedding dimension %zu too large", embed_path, r->dim);
+		rc = FF_ERR_UNSUPPORTED;
+		goto fail;
+	}
+	for (size_t i = 0; i < set->n; i++) {
+		rc = ff_vq_decoder_create(set->path[i], NULL, &r->dec[i], errbuf, errlen);
+		if (rc != FF_OK)
+			goto fail;
+		r->n++;
+	}
+	*out = r;
+	return FF_OK;
+fail:
+	ff_recognizer_free(r);
+	return rc;
+}
+
+void ff_recognizer_free(ff_recognizer *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		ff_vq_decoder_free(r->dec[i]);
+	ff_embedder_free(r->emb);
+	free(r);
+}
+
+size_t ff_recognizer_dim(const ff_recognizer *r)
+{
+	return r->dim;
+}
+
+int ff_recognizer_embed_codes(ff_recognizer *r, int m, const uint16_t *idx, size_t n, float *emb)
+{
+	int rc;
+	if (m < 0 || (size_t)m >= r->n)
+		return FF_ERR_INVAL;
+	rc = ff_vq_decode(r->dec[m], idx, n, r->rgb, FACE_FLOATS);
+	if (rc == FF_OK)
+		rc = ff_embed_rgbf(r->emb, r->rgb, emb, r->dim);
+	return rc;
+}
+
+void ff_recognize(ff_recognizer *r, ff_job *j, ff_gallery *g, double threshold, int top_k)
+{
+	int64_t t0 = ff_mono_us(), t1, t2;
+	int rc = ff_vq_decode(r->dec[j->model_index], j->idx, j->nidx, r->rgb, FACE_FLOATS);
+	t1 = ff_mono_us();
+	if (rc == FF_OK)
+		rc = ff_embed_rgbf(r->emb, r->rgb, r->vec, r->dim);
+	t2 = ff_mono_us();
+	j->t_decode = t1 - t0;
+	j->t_embed = t2 - t1;
+	if (rc != FF_OK) {
+		ff_log_error(LOG_COMP, "event=inference_failed device=%s seq=%llu err=\"%s\"",
+			     j->device_id, (unsigned long long)j->seq, ff_strerror(rc));
+		ff_job_reject(j, FF_DECISION_INVALID, "internal_error");
+		return;
+	}
+	j->ntop = ff_gallery_match(g, r->vec, j->site_id, top_k, j->top);
+	j->t_match = ff_mono_us() - t2;
+	j->score = j->ntop ? j->top[0].score : 0.0f;
+	if (j->ntop == 0)
+		ff_job_reject(j, FF_DECISION_UNKNOWN, "empty_gallery");
+	else if (j->top[0].score < threshold)
+		ff_job_reject(j, FF_DECISION_UNKNOWN, "below_threshold");
+	else if (!j->top[0].allowed)
+		ff_job_reject(j, FF_DECISION_REJECTED, "not_allowed");
+	else
+		j->decision = FF_DECISION_GRANTED;
+}

@@ -1,0 +1,63 @@
+/* backend/recognize.h: validation (validate.c) and recognition
+ * (recognize.c) of one job, run by the worker threads.
+ *
+ * A job leaves validation either clean (reason empty), rejected without an
+ * event (decision NONE: the sender cannot be trusted — unparseable, unknown
+ * device, topic mismatch, replay; an audit row only) or rejected as an
+ * INVALID event (the device is known and current, the payload is wrong:
+ * model, sizes, indices; an event row, an audit row and an AccessEvent). */
+#ifndef FF_BACKEND_RECOGNIZE_H
+#define FF_BACKEND_RECOGNIZE_H
+
+#include <stddef.h>
+
+#include "backend.h"
+#include "facefleet/vq.h"
+#include "registry.h"
+
+#define FF_MAX_VQ_MODELS 8
+
+/* The VQ models this backend can decode (file paths and their metadata). */
+typedef struct ff_model_set {
+	size_t n;
+	char path[FF_MAX_VQ_MODELS][512];
+	ff_vq_info info[FF_MAX_VQ_MODELS];
+} ff_model_set;
+
+/* Finds <dir>/<id>.dec.ffn for each id of the comma-separated list, or every
+ * *.dec.ffn of dir when list is empty, and reads their metadata. Returns
+ * FF_OK (n >= 1), FF_ERR_NOTFOUND (none / a listed one missing), or the
+ * decoder's load errors; reason in errbuf. */
+int ff_model_set_load(ff_model_set *set, const char *dir, const char *list, char *errbuf,
+		      size_t errlen);
+/* Index of model_id in set, or -1. */
+int ff_model_set_find(const ff_model_set *set, const char *model_id);
+
+typedef struct ff_validate_options {
+	size_t max_payload;
+	uint64_t replay_window;
+} ff_validate_options;
+
+/* Parses and checks j (see above); fills the parsed fields and j->idx. */
+void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
+		 const ff_validate_options *opt);
+
+/* One worker's nets: a decoder per model of the set and an embedder. */
+typedef struct ff_recognizer ff_recognizer;
+
+int ff_recognizer_create(const ff_model_set *set, const char *embed_path,
+			 ff_recognizer **out, char *errbuf, size_t errlen);
+void ff_recognizer_free(ff_recognizer *r);
+size_t ff_recognizer_dim(const ff_recognizer *r);
+
+/* Decodes a clean job, embeds the face, matches the gallery and sets the
+ * decision (granted / unknown / rejected; invalid on an internal failure). */
+void ff_recognize(ff_recognizer *r, ff_job *j, ff_gallery *g, double threshold, int top_k);
+
+/* Decodes indices of model m and embeds the reconstruction into emb (dim
+ * floats, unit length): what ff_recognize does before matching, exposed for
+ * enrolment and evaluation tools. Returns FF_OK or the codec/embed error. */
+int ff_recognizer_embed_codes(ff_recognizer *r, int m, const uint16_t *idx, size_t n,
+			      float *emb);
+
+#endif

@@ -1,0 +1,47 @@
+/* backend/registry.h: the in-memory copies of PostgreSQL state the hot path
+ * reads without a round trip: the device table with per-device replay
+ * high-water marks (devices.c), and the enrolled gallery (gallery.c). Both
+ * are reloaded by store_listen.c at start, on NOTIFY and after reconnects. */
+#ifndef FF_BACKEND_REGISTRY_H
+#define FF_BACKEND_REGISTRY_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+/* ---- devices ---- */
+typedef struct ff_devices ff_devices;
+
+int ff_devices_create(ff_devices **out);
+void ff_devices_free(ff_devices *d);
+/* Replaces the table from `devices`; high-water marks never go down.
+ * Returns FF_OK or FF_ERR_DB (table kept). */
+int ff_devices_reload(ff_devices *d, PGconn *db);
+/* Checks that device_id exists, is enabled, belongs to site_id and that seq
+ * is not older than its high-water mark minus window. Returns NULL when
+ * fine, else the reject reason ("unknown_device", "device_disabled",
+ * "site_mismatch", "replay"). */
+const char *ff_devices_check(ff_devices *d, const char *device_id, const char *site_id,
+			     uint64_t seq, uint64_t window);
+/* Raises device_id's high-water mark to seq (after a commit). */
+void ff_devices_mark(ff_devices *d, const char *device_id, uint64_t seq);
+size_t ff_devices_count(ff_devices *d);
+
+/* ---- gallery ---- */
+typedef struct ff_gallery ff_gallery;
+
+int ff_gallery_create(size_t dim, ff_gallery **out);
+void ff_gallery_free(ff_gallery *g);
+/* Loads every face_templates row of embedding model model_id (with its
+ * identity) and swaps it in. Rows of another dimension are skipped (warned).
+ * Returns FF_OK or FF_ERR_DB / FF_ERR_NOMEM (old gallery kept). */
+int ff_gallery_reload(ff_gallery *g, PGconn *db, const char *model_id);
+/* Best template score per identity, the k best identities, best first;
+ * emb must be unit length. `allowed` is computed for site. Returns how many
+ * were written (0 with an empty gallery). */
+int ff_gallery_match(ff_gallery *g, const float *emb, const char *site, int k, ff_match *out);
+void ff_gallery_size(ff_gallery *g, size_t *templates, size_t *identities);
+
+#endif

@@ -1,0 +1,78 @@
+/* backend/store.h: the backend's PostgreSQL side besides migrations
+ * (store/migrate.h).
+ *
+ * store_writer.c: one thread takes decided jobs from a queue and writes them
+ * in batches (up to batch_max jobs or batch_ms after the first), one
+ * transaction per batch, every statement prepared and fed arrays:
+ *   recognition_event_keys  claim (device_id, seq) ON CONFLICT DO NOTHING
+ *   recognition_events      the claimed ones (a duplicate makes no row)
+ *   audit_log               one row per message: event.decide,
+ *                           event.duplicate or message.reject (with reason)
+ * After COMMIT it hands the batch to `done` (acknowledge, publish, free).
+ * When PostgreSQL is away it keeps the batch, reconnects with backoff
+ * (0.1..5 s) and retries: nothing is acknowledged meanwhile, so the queue
+ * fills, the workers and then the MQTT reader block, and the broker holds
+ * the rest (Receive Maximum). A batch refused for its data (not the
+ * connection) is retried row by row; a row still refused becomes a
+ * message.reject audit row ("store_refused") so one bad row never stalls
+ * the stream.
+ *
+ * store_listen.c: a second connection LISTENs on ff_gallery / ff_devices,
+ * reloads the gallery and the device cache on NOTIFY (and after each
+ * reconnect), and runs ff_partitions_maintain() every interval. */
+#ifndef FF_BACKEND_STORE_H
+#define FF_BACKEND_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "backend.h"
+#include "registry.h"
+
+typedef void (*ff_store_done_cb)(void *ctx, ff_job **jobs, size_t n);
+
+typedef struct ff_store_writer_options {
+	const char *conninfo;
+	const char *actor;   /* audit actor, "backend:<instance>" */
+	int batch_max;
+	int batch_ms;
+	ff_queue *in;        /* decided jobs; closed = drain and stop */
+	ff_store_done_cb done;
+	void *ctx;
+} ff_store_writer_options;
+
+typedef struct ff_store_writer ff_store_writer;
+
+/* Starts the writer thread. Returns FF_OK or FF_ERR_NOMEM. */
+int ff_store_writer_start(const ff_store_writer_options *opt, ff_store_writer **out);
+/* After opt->in is closed: waits until everything queued is committed or
+ * until deadline_ms passes (then what is left is dropped unacknowledged, for
+ * the broker to redeliver), then frees. */
+void ff_store_writer_stop(ff_store_writer *w, int deadline_ms);
+/* Jobs taken from the queue and not yet handed to done. */
+size_t ff_store_writer_pending(ff_store_writer *w);
+
+typedef struct ff_store_listen_options {
+	const char *conninfo;
+	ff_gallery *gallery;
+	const char *gallery_model;   /* face_templates.model_id */
+	ff_devices *devices;
+	int retention_events_days;
+	int retention_audit_days;
+	int maintenance_interval_s;
+} ff_store_listen_options;
+
+typedef struct ff_store_listen ff_store_listen;
+
+/* Connects, loads gallery and devices once (returns FF_ERR_DB if that
+ * fails), then keeps them fresh from a thread. */
+int ff_store_listen_start(const ff_store_listen_options *opt, ff_store_listen **out);
+void ff_store_listen_stop(ff_store_listen *l);
+
+/* Opens a connection with the settings every backend connection uses.
+ * NULL on failure (logged). */
+PGconn *ff_store_connect(const char *conninfo, const char *purpose);
+
+#endif

@@ -1,0 +1,181 @@
+/* LISTEN/NOTIFY refreshes of the gallery and device cache, and partition
+ * maintenance (store.h). */
+#include "store.h"
+
+#include "facefleet/error.h"
+#include "facefleet/log.h"
+#include "metrics.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LOG_COMP "store"
+
+struct ff_store_listen {
+	ff_store_listen_options opt;
+	char *conninfo, *model;
+	PGconn *db;
+	pthread_t thread;
+	atomic_bool stop;
+	int wake[2];
+	int64_t next_maint_us;
+};
+
+static void publish_gallery_size(ff_gallery *g)
+{
+	size_t t, i;
+	ff_gallery_size(g, &t, &i);
+	ff_metrics_set_gallery(t, i);
+}
+
+/* LISTEN and load both caches. */
+static int setup(ff_store_listen *l)
+{
+	PGresult *r;
+	int rc;
+	l->db = ff_store_connect(l->conninfo, "listen");
+	if (!l->db)
+		return FF_ERR_DB;
+	r = PQexec(l->db, "LISTEN ff_gallery; LISTEN ff_devices");
+	rc = PQresultStatus(r) == PGRES_COMMAND_OK ? FF_OK : FF_ERR_DB;
+	PQclear(r);
+	if (rc == FF_OK)
+		rc = ff_devices_reload(l->opt.devices, l->db);
+	if (rc == FF_OK)
+		rc = ff_gallery_reload(l->opt.gallery, l->db, l->model);
+	if (rc == FF_OK)
+		publish_gallery_size(l->opt.gallery);
+	if (rc != FF_OK) {
+		PQfinish(l->db);
+		l->db = NULL;
+	}
+	return rc;
+}
+
+static void maintain(ff_store_listen *l)
+{
+	static const char *const tables[2] = { "recognition_events", "audit_log" };
+	int keep[2] = { l->opt.retention_events_days, l->opt.retention_audit_days };
+	for (int i = 0; i < 2; i++) {
+		char kbuf[16];
+		const char *p[2] = { tables[i], kbuf };
+		PGresult *r;
+		snprintf(kbuf, sizeof(kbuf), "%d", keep[i]);
+		r = PQexecParams(l->db, "SELECT ff_partitions_maintain($1, $2::integer)", 2, NULL, p,
+				 NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			ff_log_warn(LOG_COMP, "event=maintenance_failed table=%s err=\"%s\"", tables[i],
+				    PQerrorMessage(l->db));
+		} else {
+			for (int row = 0; row < PQntuples(r); row++)
+				ff_log_info(LOG_COMP, "event=partition table=%s change=\"%s\"", tables[i],
+					    PQgetvalue(r, row, 0));
+		}
+		PQclear(r);
+	}
+	l->next_maint_us = ff_mono_us() + (int64_t)l->opt.maintenance_interval_s * 1000000;
+}
+
+static void *listen_main(void *arg)
+{
+	ff_store_listen *l = arg;
+	int backoff = 200;
+	while (!atomic_load(&l->stop)) {
+		if (!l->db) {
+			if (setup(l) != FF_OK) {
+				struct pollfd p = { l->wake[0], POLLIN, 0 };
+				poll(&p, 1, backoff);
+				backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+				continue;
+			}
+			backoff = 200;
+			ff_log_info(LOG_COMP, "event=listen_ready");
+		}
+		if (ff_mono_us() >= l->next_maint_us)
+			maintain(l);
+		struct pollfd p[2] = { { PQsocket(l->db), POLLIN, 0 }, { l->wake[0], POLLIN, 0 } };
+		int pr = poll(p, 2, 1000);
+		if (pr <= 0 || !p[0].revents)
+			continue;
+		if (!PQconsumeInput(l->db) || PQstatus(l->db) != CONNECTION_OK) {
+			ff_log_warn(LOG_COMP, "event=listen_lost err=\"%s\"", PQerrorMessage(l->db));
+			PQfinish(l->db);
+			l->db = NULL;
+			continue;
+		}
+		bool gallery = false, devices = false;
+		PGnotify *n;
+		while ((n = PQnotifies(l->db))) {
+			if (strcmp(n->relname, "ff_gallery") == 0)
+				gallery = true;
+			else if (strcmp(n->relname, "ff_devices") == 0)
+				devices = true;
+			PQfreemem(n);
+		}
+		if (devices)
+			ff_devices_reload(l->opt.devices, l->db);
+		if (gallery) {
+			ff_gallery_reload(l->opt.gallery, l->db, l->model);
+			publish_gallery_size(l->opt.gallery);
+		}
+	}
+	return NULL;
+}
+
+int ff_store_listen_start(const ff_store_listen_options *opt, ff_store_listen **out)
+{
+	ff_store_listen *l = calloc(1, sizeof(*l));
+	int rc;
+	if (!l)
+		return FF_ERR_NOMEM;
+	l->opt = *opt;
+	l->conninfo = strdup(opt->conninfo);
+	l->model = strdup(opt->gallery_model);
+	l->wake[0] = l->wake[1] = -1;
+	if (!l->conninfo || !l->model || pipe(l->wake) != 0) {
+		rc = FF_ERR_NOMEM;
+		goto fail;
+	}
+	rc = setup(l);
+	if (rc != FF_OK)
+		goto fail;
+	maintain(l);
+	if (pthread_create(&l->thread, NULL, listen_main, l) != 0) {
+		rc = FF_ERR_NOMEM;
+		goto fail;
+	}
+	*out = l;
+	return FF_OK;
+fail:
+	PQfinish(l->db);
+	if (l->wake[0] >= 0) {
+		close(l->wake[0]);
+		close(l->wake[1]);
+	}
+	free(l->conninfo);
+	free(l->model);
+	free(l);
+	return rc;
+}
+
+void ff_store_listen_stop(ff_store_listen *l)
+{
+	if (!l)
+		return;
+	atomic_store(&l->stop, true);
+	if (write(l->wake[1], "x", 1) < 0) {
+		/* poll times out within 1 s anyway */
+	}
+	pthread_join(l->thread, NULL);
+	PQfinish(l->db);
+	close(l->wake[0]);
+	close(l->wake[1]);
+	free(l->conninfo);
+	free(l->model);
+	free(l);
+}

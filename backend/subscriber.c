@@ -1,0 +1,587 @@
+/* The backend's inbound MQTT v5 session (subscriber.h): a minimal client
+ * that lets the store acknowledge each message after its commit. */
+#include "subscriber.h"
+
+#include "facefleet/error.h"
+#include "facefleet/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_COMP "subscriber"
+
+/* MQTT control packet types (high nibble of the first byte) */
+enum { CONNECT = 1, CONNACK = 2, PUBLISH = 3, PUBACK = 4, SUBSCRIBE = 8, SUBACK = 9,
+       PINGREQ = 12, PINGRESP = 13, DISCONNECT = 14 };
+
+struct ff_sub {
+	ff_sub_options opt; /* strings owned */
+	char host[256];
+	char port[16];
+	pthread_t thread;
+	pthread_mutex_t mu; /* fd, gen, ready, socket writes */
+	pthread_cond_t cv;
+	int fd;
+	uint64_t gen;
+	bool ready;         /* SUBACK received on this connection */
+	bool connacked;     /* CONNACK received on this connection */
+	atomic_bool stop, paused;
+	int wake[2];
+	int64_t last_send_ms, last_recv_ms;
+	uint8_t *rbuf;
+	size_t rlen, rcap;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- encoding ---- */
+
+typedef struct wbuf {
+	uint8_t b[1024];
+	size_t n;
+	bool overflow;
+} wbuf;
+
+static void put8(wbuf *w, unsigned v)
+{
+	if (w->n < sizeof(w->b))
+		w->b[w->n++] = (uint8_t)v;
+	else
+		w->overflow = true;
+}
+static void put16(wbuf *w, unsigned v) { put8(w, v >> 8); put8(w, v & 0xff); }
+static void put32(wbuf *w, uint32_t v) { put16(w, v >> 16); put16(w, v & 0xffff); }
+static void putvar(wbuf *w, size_t v)
+{
+	do {
+		unsigned byte = v % 128;
+		v /= 128;
+		put8(w, byte | (v ? 0x80 : 0));
+	} while (v);
+}
+static void putstr(wbuf *w, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n > 65535) {
+		w->overflow = true;
+		return;
+	}
+	put16(w, (unsigned)n);
+	for (size_t i = 0; i < n; i++)
+		put8(w, (uint8_t)s[i]);
+}
+
+/* Wraps body (variable header + payload) into a packet with a fixed header. */
+static int frame(wbuf *out, unsigned first, const wbuf *body)
+{
+	out->n = 0;
+	out->overflow = false;
+	put8(out, first);
+	putvar(out, body->n);
+	if (body->overflow || out->n + body->n > sizeof(out->b))
+		return FF_ERR_RANGE;
+	memcpy(out->b + out->n, body->b, body->n);
+	out->n += body->n;
+	return FF_OK;
+}
+
+/* Writes under s->mu (caller holds it). */
+static int send_locked(ff_sub *s, const uint8_t *p, size_t n)
+{
+	if (s->fd < 0)
+		return FF_ERR_STATE;
+	while (n) {
+		ssize_t w = send(s->fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			shutdown(s->fd, SHUT_RDWR); /* the reader notices and reconnects */
+			return FF_ERR_IO;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	s->last_send_ms = now_ms();
+	return FF_OK;
+}
+
+static int send_packet(ff_sub *s, const uint8_t *p, size_t n)
+{
+	int rc;
+	pthread_mutex_lock(&s->mu);
+	rc = send_locked(s, p, n);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int send_connect(ff_sub *s)
+{
+	wbuf body = { .n = 0 }, pkt;
+	bool user = s->opt.username && *s->opt.username;
+	bool pass = s->opt.password && *s->opt.password;
+	putstr(&body, "MQTT");
+	put8(&body, 5);
+	put8(&body, (user ? 0x80 : 0) | (pass ? 0x40 : 0) | (s->opt.session_expiry_s ? 0 : 0x02));
+	put16(&body, (unsigned)s->opt.keepalive_s);
+	/* properties: session expiry (0x11), receive maximum (0x21) */
+	putvar(&body, 5 + 3);
+	put8(&body, 0x11);
+	put32(&body, s->opt.session_expiry_s);
+	put8(&body, 0x21);
+	put16(&body, s->opt.receive_max);
+	putstr(&body, s->opt.client_id);
+	if (user)
+		putstr(&body, s->opt.username);
+	if (pass)
+		putstr(&body, s->opt.password);
+	if (frame(&pkt, CONNECT << 4, &body) != FF_OK)
+		return FF_ERR_RANGE;
+	return send_packet(s, pkt.b, pkt.n);
+}
+
+static int send_subscribe(ff_sub *s)
+{
+	wbuf body = { .n = 0 }, pkt;
+	put16(&body, 1);   /* packet id */
+	putvar(&body, 0);  /* no properties */
+	putstr(&body, s->opt.filter);
+	put8(&body, 0x01); /* QoS 1 */
+	if (frame(&pkt, (SUBSCRIBE << 4) | 0x02, &body) != FF_OK)
+		return FF_ERR_RANGE;
+	return send_packet(s, pkt.b, pkt.n);
+}
+
+/* ---- decoding ---- */
+
+/* Reads a variable byte integer at p[0..n). Returns bytes used, 0 when more
+ * input is needed, -1 when malformed. */
+static int getvar(const uint8_t *p, size_t n, size_t *out)
+{
+	size_t v = 0, mult = 1;
+	for (int i = 0; i < 4; i++) {
+		if ((size_t)i >= n)
+			return 0;
+		v += (size_t)(p[i] & 0x7f) * mult;
+		if (!(p[i] & 0x80)) {
+			*out = v;
+			return i + 1;
+		}
+		mult *= 128;
+	}
+	return -1;
+}
+
+/* Handles one complete packet; returns FF_OK or an error that ends the connection. */
+static int handle_packet(ff_sub *s, unsigned first, const uint8_t *p, size_t n)
+{
+	unsigned type = first >> 4;
+	switch (type) {
+	case CONNACK:
+		if (n < 2)
+			return FF_ERR_FORMAT;
+		if (p[1] >= 0x80) {
+			ff_log_error(LOG_COMP, "event=connect_refused client=%s reason=0x%02x",
+				     s->opt.client_id, p[1]);
+			return p[1] == 0x86 || p[1] == 0x87 ? FF_ERR_AUTH : FF_ERR_MQTT;
+		}
+		pthread_mutex_lock(&s->mu);
+		s->gen++;
+		s->connacked = true;
+		pthread_mutex_unlock(&s->mu);
+		ff_log_info(LOG_COMP, "event=connected client=%s session_present=%d", s->opt.client_id,
+			    p[0] & 1);
+		return send_subscribe(s);
+	case SUBACK: {
+		size_t used, plen;
+		int k;
+		if (n < 3)
+			return FF_ERR_FORMAT;
+		k = getvar(p + 2, n - 2, &plen);
+		if (k <= 0 || 2 + (size_t)k + plen >= n)
+			return FF_ERR_FORMAT;
+		used = 2 + (size_t)k + plen;
+		if (p[used] >= 0x80) {
+			ff_log_error(LOG_COMP, "event=subscribe_refused filter=%s reason=0x%02x",
+				     s->opt.filter, p[used]);
+			return FF_ERR_AUTH;
+		}
+		pthread_mutex_lock(&s->mu);
+		s->ready = true;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		ff_log_info(LOG_COMP, "event=subscribed filter=%s qos=%u", s->opt.filter, p[used]);
+		if (s->opt.on_state)
+			s->opt.on_state(s->opt.ctx, true);
+		return FF_OK;
+	}
+	case PUBLISH: {
+		unsigned qos = (first >> 1) & 3;
+		bool dup = (first >> 3) & 1;
+		size_t tlen, pos, plen;
+		uint16_t pid = 0;
+		char topic[1024];
+		int k;
+		if (n < 2)
+			return FF_ERR_FORMAT;
+		tlen = ((size_t)p[0] << 8) | p[1];
+		pos = 2 + tlen;
+		if (qos == 3 || pos > n)
+			return FF_ERR_FORMAT;
+		if (qos) {
+			if (pos + 2 > n)
+				return FF_ERR_FORMAT;
+			pid = (uint16_t)((p[pos] << 8) | p[pos + 1]);
+			pos += 2;
+		}
+		k = getvar(p + pos, n - pos, &plen);
+		if (k <= 0 || pos + (size_t)k + plen > n)
+			return FF_ERR_FORMAT;
+		pos += (size_t)k + plen;
+		if (tlen >= sizeof(topic))
+			tlen = sizeof(topic) - 1; /* never a valid facefleet topic anyway */
+		memcpy(topic, p + 2, tlen);
+		topic[tlen] = '\0';
+		if (!atomic_load(&s->paused) && s->opt.on_message)
+			s->opt.on_message(s->opt.ctx, topic, p + pos, n - pos, qos ? pid : 0, dup,
+					  s->gen);
+		return FF_OK;
+	}
+	case DISCONNECT:
+		ff_log_warn(LOG_COMP, "event=server_disconnect reason=0x%02x", n ? p[0] : 0);
+		return FF_ERR_MQTT;
+	default: /* PINGRESP, PUBACK of nothing, AUTH...: nothing to do */
+		return FF_OK;
+	}
+}
+
+/* ---- connection ---- */
+
+static int tcp_connect(ff_sub *s)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	int fd = -1, one = 1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(s->host, s->port, &hints, &res) != 0)
+		return -1;
+	for (ai = res; ai; ai = ai->ai_next) {
+		struct pollfd pfd;
+		int err = 0;
+		socklen_t el = sizeof(err);
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			    ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS)
+			goto next;
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, 5000) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 ||
+		    err)
+			goto next;
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		{
+			struct timeval tv = { 5, 0 };
+			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		}
+		break;
+next:
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* Reads and handles packets until the connection ends or stop. */
+static int session(ff_sub *s)
+{
+	int64_t connect_deadline = now_ms() + 10000;
+	int rc = FF_OK;
+	s->rlen = 0;
+	s->last_recv_ms = now_ms();
+	if ((rc = send_connect(s)) != FF_OK)
+		return rc;
+	while (!atomic_load(&s->stop)) {
+		struct pollfd p[2] = { { s->fd, POLLIN, 0 }, { s->wake[0], POLLIN, 0 } };
+		int64_t now = now_ms();
+		int pr = poll(p, 2, 500);
+		if (pr < 0 && errno != EINTR)
+			return FF_ERR_IO;
+		if (!s->connacked && now > connect_deadline)
+			return FF_ERR_TIMEOUT;
+		now = now_ms();
+		if (s->opt.keepalive_s > 0) {
+			int64_t ka = (int64_t)s->opt.keepalive_s * 1000;
+			if (now - s->last_recv_ms > ka * 3 / 2) {
+				ff_log_warn(LOG_COMP, "event=keepalive_timeout client=%s",
+					    s->opt.client_id);
+				return FF_ERR_TIMEOUT;
+			}
+			if (now - s->last_send_ms >= ka / 2) {
+				static const uint8_t ping[2] = { PINGREQ << 4, 0 };
+				if (send_packet(s, ping, 2) != FF_OK)
+					return FF_ERR_IO;
+			}
+		}
+		if (pr <= 0 || !(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if (s->rcap - s->rlen < 4096) {
+			size_t ncap = s->rcap * 2;
+			uint8_t *nb = realloc(s->rbuf, ncap);
+			if (!nb)
+				return FF_ERR_NOMEM;
+			s->rbuf = nb;
+			s->rcap = ncap;
+		}
+		ssize_t r = recv(s->fd, s->rbuf + s->rlen, s->rcap - s->rlen, 0);
+		if (r == 0)
+			return FF_ERR_IO;
+		if (r < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return FF_ERR_IO;
+		}
+		s->rlen += (size_t)r;
+		s->last_recv_ms = now_ms();
+		/* handle every complete packet in the buffer */
+		size_t off = 0;
+		while (s->rlen - off >= 2) {
+			size_t rl;
+			int k = getvar(s->rbuf + off + 1, s->rlen - off - 1, &rl);
+			if (k < 0)
+				return FF_ERR_FORMAT;
+			if (k == 0)
+				break;
+			if (rl > s->opt.max_packet) {
+				ff_log_error(LOG_COMP, "event=packet_too_large bytes=%zu max=%zu", rl,
+					     s->opt.max_packet);
+				return FF_ERR_RANGE;
+			}
+			size_t total = 1 + (size_t)k + rl;
+			if (s->rlen - off < total)
+				break;
+			rc = handle_packet(s, s->rbuf[off], s->rbuf + off + 1 + k, rl);
+			if (rc != FF_OK)
+				return rc;
+			off += total;
+		}
+		memmove(s->rbuf, s->rbuf + off, s->rlen - off);
+		s->rlen -= off;
+	}
+	return FF_OK;
+}
+
+static void *sub_main(void *arg)
+{
+	ff_sub *s = arg;
+	int backoff_ms = 200;
+	while (!atomic_load(&s->stop)) {
+		int fd = tcp_connect(s), rc;
+		if (fd < 0) {
+			ff_log_warn(LOG_COMP, "event=connect_failed host=%s port=%s retry_ms=%d", s->host,
+				    s->port, backoff_ms);
+			rc = FF_ERR_IO;
+		} else {
+			uint64_t gen0;
+			pthread_mutex_lock(&s->mu);
+			s->fd = fd;
+			s->ready = false;
+			s->connacked = false;
+			gen0 = s->gen;
+			pthread_mutex_unlock(&s->mu);
+			rc = session(s);
+			pthread_mutex_lock(&s->mu);
+			if (atomic_load(&s->stop) && rc == FF_OK) {
+				static const uint8_t bye[2] = { DISCONNECT << 4, 0 };
+				send_locked(s, bye, 2);
+			}
+			close(s->fd);
+			s->fd = -1;
+			s->ready = false;
+			pthread_mutex_unlock(&s->mu);
+			if (s->gen != gen0) {
+				ff_log_warn(LOG_COMP, "event=disconnected client=%s err=\"%s\"",
+					    s->opt.client_id, rc == FF_OK ? "stopped" : ff_strerror(rc));
+				if (s->opt.on_state)
+					s->opt.on_state(s->opt.ctx, false);
+				backoff_ms = 200; /* it worked for a while: retry soon */
+			}
+		}
+		if (atomic_load(&s->stop))
+			break;
+		{
+			struct pollfd p = { s->wake[0], POLLIN, 0 };
+			poll(&p, 1, backoff_ms);
+		}
+		backoff_ms = backoff_ms * 2 > 10000 ? 10000 : backoff_ms * 2;
+	}
+	return NULL;
+}
+
+/* ---- API ---- */
+
+static int parse_url(ff_sub *s, const char *url)
+{
+	const char *hp, *colon;
+	if (strncmp(url, "ssl://", 6) == 0 || strncmp(url, "mqtts://", 8) == 0)
+		return FF_ERR_UNSUPPORTED;
+	if (strncmp(url, "tcp://", 6) == 0)
+		hp = url + 6;
+	else if (strncmp(url, "mqtt://", 7) == 0)
+		hp = url + 7;
+	else
+		return FF_ERR_INVAL;
+	colon = strrchr(hp, ':');
+	if (!colon || colon == hp || (size_t)(colon - hp) >= sizeof(s->host) ||
+	    strlen(colon + 1) == 0 || strlen(colon + 1) >= sizeof(s->port))
+		return FF_ERR_INVAL;
+	memcpy(s->host, hp, (size_t)(colon - hp));
+	s->host[colon - hp] = '\0';
+	snprintf(s->port, sizeof(s->port), "%s", colon + 1);
+	return FF_OK;
+}
+
+static void free_opts(ff_sub *s)
+{
+	free((char *)s->opt.url);
+	free((char *)s->opt.client_id);
+	free((char *)s->opt.username);
+	free((char *)s->opt.password);
+	free((char *)s->opt.filter);
+}
+
+int ff_sub_start(const ff_sub_options *opt, ff_sub **out)
+{
+	ff_sub *s;
+	int rc;
+	pthread_condattr_t ca;
+	if (!opt || !out || !opt->url || !opt->client_id || !*opt->client_id || !opt->filter ||
+	    !opt->receive_max || opt->keepalive_s < 0 || opt->keepalive_s > 65535)
+		return FF_ERR_INVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return FF_ERR_NOMEM;
+	if ((rc = parse_url(s, opt->url)) != FF_OK) {
+		free(s);
+		return rc;
+	}
+	s->opt = *opt;
+	s->opt.url = strdup(opt->url);
+	s->opt.client_id = strdup(opt->client_id);
+	s->opt.username = strdup(opt->username ? opt->username : "");
+	s->opt.password = strdup(opt->password ? opt->password : "");
+	s->opt.filter = strdup(opt->filter);
+	if (!s->opt.max_packet)
+		s->opt.max_packet = 1u << 20;
+	s->rcap = 65536;
+	s->rbuf = malloc(s->rcap);
+	s->fd = -1;
+	s->wake[0] = s->wake[1] = -1;
+	if (!s->opt.url || !s->opt.client_id || !s->opt.username || !s->opt.password ||
+	    !s->opt.filter || !s->rbuf || pipe(s->wake) != 0) {
+		free_opts(s);
+		free(s->rbuf);
+		free(s);
+		return FF_ERR_NOMEM;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&s->thread, NULL, sub_main, s) != 0) {
+		close(s->wake[0]);
+		close(s->wake[1]);
+		free_opts(s);
+		free(s->rbuf);
+		free(s);
+		return FF_ERR_NOMEM;
+	}
+	*out = s;
+	return FF_OK;
+}
+
+int ff_sub_wait_ready(ff_sub *s, int timeout_ms)
+{
+	struct timespec dl;
+	bool ok;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += timeout_ms / 1000;
+	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->mu);
+	while (!s->ready)
+		if (pthread_cond_timedwait(&s->cv, &s->mu, &dl) == ETIMEDOUT)
+			break;
+	ok = s->ready;
+	pthread_mutex_unlock(&s->mu);
+	return ok ? FF_OK : FF_ERR_TIMEOUT;
+}
+
+int ff_sub_ack(ff_sub *s, uint16_t packet_id, uint64_t gen)
+{
+	uint8_t pkt[4] = { PUBACK << 4, 2, (uint8_t)(packet_id >> 8), (uint8_t)(packet_id & 0xff) };
+	int rc;
+	if (!packet_id)
+		return FF_OK; /* QoS 0: nothing to acknowledge */
+	pthread_mutex_lock(&s->mu);
+	rc = gen == s->gen ? send_locked(s, pkt, sizeof(pkt)) : FF_ERR_STATE;
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+void ff_sub_pause(ff_sub *s)
+{
+	if (s)
+		atomic_store(&s->paused, true);
+}
+
+bool ff_sub_connected(ff_sub *s)
+{
+	bool c;
+	pthread_mutex_lock(&s->mu);
+	c = s->fd >= 0 && s->ready;
+	pthread_mutex_unlock(&s->mu);
+	return c;
+}
+
+void ff_sub_stop(ff_sub *s)
+{
+	if (!s)
+		return;
+	atomic_store(&s->stop, true);
+	if (write(s->wake[1], "x", 1) < 0) {
+		/* the poll timeouts (0.5 s) notice stop anyway */
+	}
+	pthread_join(s->thread, NULL);
+	close(s->wake[0]);
+	close(s->wake[1]);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free_opts(s);
+	free(s->rbuf);
+	free(s);
+}

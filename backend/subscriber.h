@@ -1,0 +1,65 @@
+/* backend/subscriber.h: the backend's inbound MQTT v5 session, with the
+ * PUBACK under our control.
+ *
+ * Why not lib/mqtt (Paho MQTTAsync 1.3.x) here: Paho sends the PUBACK of a
+ * QoS 1 PUBLISH as soon as the packet is read, *before* messageArrived runs
+ * (MQTTProtocol_handlePublishes: "send puback before processing the
+ * publications"); blocking the callback or returning 0 from it only delays
+ * or repeats the local delivery, the broker has already forgotten the
+ * message. An acknowledgement after the database commit therefore needs our
+ * own small client: CONNECT (clean start off, session expiry, Receive
+ * Maximum = messages in flight), SUBSCRIBE, PUBLISH in, PINGREQ, and a
+ * PUBACK sent by ff_sub_ack() once the event row is committed. Messages never
+ * acknowledged (crash, PostgreSQL away, shutdown) stay in the broker's
+ * session and are redelivered when the same client id reconnects.
+ * Plain TCP only (the backend runs beside the broker on loopback, as
+ * broker-config/mosquitto.conf says); outbound AccessEvents go through
+ * lib/mqtt. */
+#ifndef FF_BACKEND_SUBSCRIBER_H
+#define FF_BACKEND_SUBSCRIBER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ff_sub ff_sub;
+
+/* One PUBLISH; buffers valid during the call only. gen identifies the
+ * connection (pass it back to ff_sub_ack). The callback may block (that is
+ * the back-pressure: nothing more is read meanwhile). */
+typedef void (*ff_sub_message_cb)(void *ctx, const char *topic, const uint8_t *payload,
+				  size_t len, uint16_t packet_id, bool dup, uint64_t gen);
+typedef void (*ff_sub_state_cb)(void *ctx, bool connected);
+
+typedef struct ff_sub_options {
+	const char *url;          /* tcp://host:port or mqtt://host:port */
+	const char *client_id;
+	const char *username;     /* NULL or "": none */
+	const char *password;
+	const char *filter;       /* e.g. $share/backend/fleet/+/+/faces */
+	int keepalive_s;
+	uint32_t session_expiry_s;
+	uint16_t receive_max;
+	size_t max_packet;        /* larger packets end the connection */
+	ff_sub_message_cb on_message;
+	ff_sub_state_cb on_state;
+	void *ctx;
+} ff_sub_options;
+
+/* Starts the session thread (it connects, and reconnects with backoff
+ * 0.2..10 s). Returns FF_OK, FF_ERR_INVAL (bad url or options),
+ * FF_ERR_UNSUPPORTED (ssl:// url), FF_ERR_NOMEM. */
+int ff_sub_start(const ff_sub_options *opt, ff_sub **out);
+/* Waits up to timeout_ms for the first SUBACK. FF_OK or FF_ERR_TIMEOUT. */
+int ff_sub_wait_ready(ff_sub *s, int timeout_ms);
+/* Acknowledges packet_id received on connection gen; a no-op (FF_ERR_STATE)
+ * if that connection is gone: the broker redelivers on the next one. */
+int ff_sub_ack(ff_sub *s, uint16_t packet_id, uint64_t gen);
+/* Stops delivering: messages read from now on are left unacknowledged. */
+void ff_sub_pause(ff_sub *s);
+/* Sends DISCONNECT (the session and its unacknowledged messages stay with
+ * the broker for session_expiry_s), stops the thread, frees. NULL ok. */
+void ff_sub_stop(ff_sub *s);
+bool ff_sub_connected(ff_sub *s);
+
+#endif
