@@ -5,9 +5,11 @@
  *  - a wrong password is refused with a clear error and exit status 1;
  *  - a retained DeviceConfig is applied (quality gate, unknown model id
  *    reported in status) while a watched folder receives new images. */
+#define _GNU_SOURCE /* pipe2 */
 #include "ff_test.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,7 +34,7 @@ typedef struct expect {
 	int seen;
 } expect;
 
-/* What the agent should send for the images of dir: every face that passes
+/* What the agent should send for the images of dir (or the one image file dir): every face that passes
  * the default gate (40 px, score 0.9), encoded here with the library. */
 static size_t expected_faces(const char *dir, expect *ex, ff_vq_info *info)
 {
@@ -53,12 +55,12 @@ static size_t expected_faces(const char *dir, expect *ex, ff_vq_info *info)
 		goto out;
 	*info = *ff_vq_encoder_info(enc);
 	nf = scandir(dir, &list, NULL, alphasort);
-	for (int i = 0; i < nf; i++) {
+	for (int i = 0; i < (nf < 0 ? 1 : nf); i++) { /* not a folder: the file itself */
 		ff_image img = FF_IMAGE_EMPTY;
 		ff_face faces[8];
 		size_t k = 0;
-		snprintf(path, sizeof(path), "%s/%s", dir, list[i]->d_name);
-		if (list[i]->d_name[0] != '.' && ff_image_load(path, NULL, &img, NULL, 0) == FF_OK &&
+		snprintf(path, sizeof(path), "%s%s%s", dir, nf < 0 ? "" : "/", nf < 0 ? "" : list[i]->d_name);
+		if ((nf < 0 || list[i]->d_name[0] != '.') && ff_image_load(path, NULL, &img, NULL, 0) == FF_OK &&
 		    ff_detect(det, &img, faces, 8, &k) == FF_OK) {
 			for (size_t j = 0; j < k && n < MAX_EXPECT; j++) {
 				ff_image crop = FF_IMAGE_EMPTY;
@@ -73,7 +75,8 @@ static size_t expected_faces(const char *dir, expect *ex, ff_vq_info *info)
 			}
 		}
 		ff_image_free(&img);
-		free(list[i]);
+		if (nf >= 0)
+			free(list[i]);
 	}
 	free(list);
 out:
@@ -330,10 +333,155 @@ static void test_config_and_watch(void)
 	dt_inbox_free(&ib);
 }
 
+/* Raw bgr24 frames of a sample image through a pipe on stdin give the same
+ * codes as the image file. */
+static void test_stdin_raw_frames(void)
+{
+	static expect ex[MAX_EXPECT];
+	char img_path[1024], dev[40], filter[128], outbox[320], log[320], tmp[256], wh[2][32];
+	ff_image img = FF_IMAGE_EMPTY;
+	ff_vq_info info;
+	dt_inbox ib;
+	ff_mqtt *sub;
+	int fds[2];
+	pid_t writer, pid;
+	size_t nexp;
+	const int frames = 4;
+
+	dt_need_models();
+	ff_test_data_path(img_path, sizeof(img_path), "faces/lfw/Al_Pacino/Al_Pacino_0001.jpg");
+	nexp = expected_faces(img_path, ex, &info);
+	CU_ASSERT_EQUAL_FATAL(nexp, 1);
+	FF_ASSERT_OK(ff_image_load(img_path, NULL, &img, NULL, 0));
+
+	snprintf(dev, sizeof(dev), "dev-stdin-%ld", (long)getpid());
+	snprintf(filter, sizeof(filter), "fleet/test-site/%s/faces", dev);
+	dt_inbox_init(&ib);
+	sub = dt_client(ff_test_env_need("FF_MQTT_URL"), "test-dev-stdin-sub", false, &ib, filter);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sub);
+	CU_ASSERT_EQUAL_FATAL(pipe2(fds, O_CLOEXEC), 0);
+	writer = fork();
+	if (writer == 0) { /* RGB -> BGR rows, frames times */
+		uint8_t *row = malloc(img.stride);
+		for (int f = 0; f < frames && row; f++)
+			for (int y = 0; y < img.height; y++) {
+				const uint8_t *s = img.data + (size_t)y * img.stride;
+				for (int x = 0; x < img.width; x++) {
+					row[3 * x] = s[3 * x + 2];
+					row[3 * x + 1] = s[3 * x + 1];
+					row[3 * x + 2] = s[3 * x];
+				}
+				if (write(fds[1], row, 3 * (size_t)img.width) != 3 * (ssize_t)img.width)
+					_exit(1);
+			}
+		_exit(0);
+	}
+	close(fds[1]);
+	dt_tmpdir(tmp, sizeof(tmp), "stdin");
+	snprintf(outbox, sizeof(outbox), "%s/outbox", tmp);
+	snprintf(log, sizeof(log), "%s/agent.log", tmp);
+	snprintf(wh[0], sizeof(wh[0]), "--width=%d", img.width);
+	snprintf(wh[1], sizeof(wh[1]), "--height=%d", img.height);
+	pid = dt_agent_start(log, fds[0], dev, ff_test_env_need("FF_MQTT_URL"), outbox, "-", wh[0], wh[1],
+			     "--pixfmt=bgr24", NULL);
+	close(fds[0]);
+	CU_ASSERT_EQUAL(dt_agent_wait(pid, 60), 0);
+	CU_ASSERT_EQUAL(dt_agent_wait(writer, 5), 0);
+	CU_ASSERT_EQUAL(dt_inbox_wait(&ib, "/faces", frames, 10), (size_t)frames);
+	pthread_mutex_lock(&ib.mu);
+	for (size_t i = 0; i < ib.n; i++) {
+		Facefleet__V1__FaceCodes *fc =
+			facefleet__v1__face_codes__unpack(NULL, ib.msgs[i].len, ib.msgs[i].payload);
+		uint16_t idx[FF_VQ_MAX_CODES];
+		CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
+		FF_ASSERT_OK(ff_bitpack_unpack(fc->codes.data, fc->codes.len, info.num_codes,
+					       fc->bits_per_index, fc->codebook_size, idx));
+		CU_ASSERT_EQUAL(memcmp(idx, ex[0].idx, info.num_codes * sizeof(uint16_t)), 0);
+		CU_ASSERT_TRUE(same_box(fc->box, &ex[0].face));
+		CU_ASSERT_EQUAL(fc->seq, i + 1);
+		facefleet__v1__face_codes__free_unpacked(fc, NULL);
+	}
+	pthread_mutex_unlock(&ib.mu);
+	ff_image_free(&img);
+	ff_mqtt_disconnect(sub, 2000);
+	ff_mqtt_destroy(sub);
+	dt_inbox_free(&ib);
+}
+
+/* A device that dies without DISCONNECT is announced OFFLINE by the broker
+ * (its last will, retained). */
+static void test_last_will(void)
+{
+	char dev[40], filter[128], outbox[320], log[320], tmp[256], watch[320];
+	Facefleet__V1__DeviceStatus *st = NULL;
+	dt_inbox ib;
+	ff_mqtt *sub;
+	pid_t pid;
+
+	dt_need_models();
+	snprintf(dev, sizeof(dev), "dev-will-%ld", (long)getpid());
+	snprintf(filter, sizeof(filter), "fleet/test-site/%s/status", dev);
+	dt_inbox_init(&ib);
+	sub = dt_client(ff_test_env_need("FF_MQTT_URL"), "test-dev-will-sub", false, &ib, filter);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sub);
+	dt_tmpdir(tmp, sizeof(tmp), "will");
+	snprintf(outbox, sizeof(outbox), "%s/outbox", tmp);
+	snprintf(log, sizeof(log), "%s/agent.log", tmp);
+	snprintf(watch, sizeof(watch), "%s/in", tmp);
+	CU_ASSERT_EQUAL_FATAL(mkdir(watch, 0700), 0);
+	pid = dt_agent_start(log, -1, dev, ff_test_env_need("FF_MQTT_URL"), outbox, "--watch", watch, NULL);
+	CU_ASSERT_EQUAL_FATAL(dt_inbox_wait(&ib, "/status", 1, 30), 1);
+	st = last_status(&ib);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_EQUAL(st->state, FACEFLEET__V1__DEVICE_STATE__DEVICE_STATE_ONLINE);
+	CU_ASSERT_STRING_EQUAL(st->agent_version, "0.1.0");
+	facefleet__v1__device_status__free_unpacked(st, NULL);
+
+	kill(pid, SIGKILL);
+	CU_ASSERT_EQUAL(dt_agent_wait(pid, 10), 128 + SIGKILL);
+	CU_ASSERT_EQUAL_FATAL(dt_inbox_wait(&ib, "/status", 2, 30), 2);
+	st = last_status(&ib);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_EQUAL(st->state, FACEFLEET__V1__DEVICE_STATE__DEVICE_STATE_OFFLINE);
+	CU_ASSERT_STRING_EQUAL(st->device_id, dev);
+	facefleet__v1__device_status__free_unpacked(st, NULL);
+	ff_mqtt_disconnect(sub, 2000);
+	ff_mqtt_destroy(sub);
+	dt_inbox_free(&ib);
+}
+
+/* Missing and corrupt image files: exit status 1 with a clear log line. */
+static void test_unreadable_image(void)
+{
+	char outbox[320], log[320], tmp[256], junk[320];
+	FILE *f;
+	pid_t pid;
+
+	dt_need_models();
+	dt_tmpdir(tmp, sizeof(tmp), "badimg");
+	snprintf(outbox, sizeof(outbox), "%s/outbox", tmp);
+	snprintf(log, sizeof(log), "%s/agent.log", tmp);
+	snprintf(junk, sizeof(junk), "%s/junk.jpg", tmp);
+	f = fopen(junk, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("\xff\xd8 not really a jpeg", f);
+	fclose(f);
+	pid = dt_agent_start(log, -1, "dev-badimg", ff_test_env_need("FF_MQTT_URL"), outbox,
+			     "/nonexistent/face.jpg", NULL);
+	CU_ASSERT_EQUAL(dt_agent_wait(pid, 30), 1);
+	CU_ASSERT_TRUE(dt_file_contains(log, "event=image_unreadable path=/nonexistent/face.jpg"));
+	pid = dt_agent_start(log, -1, "dev-badimg", ff_test_env_need("FF_MQTT_URL"), outbox, junk, NULL);
+	CU_ASSERT_EQUAL(dt_agent_wait(pid, 30), 1);
+	CU_ASSERT_TRUE(dt_file_contains(log, "junk.jpg err="));
+}
+
 static CU_TestInfo device_tests[] = {
 	{ "faces_arrive_and_decode", test_faces_arrive_and_decode },
 	{ "wrong_password", test_wrong_password },
 	{ "config_and_watch", test_config_and_watch },
+	{ "stdin_raw_frames", test_stdin_raw_frames },
+	{ "last_will", test_last_will },
+	{ "unreadable_image", test_unreadable_image },
 	CU_TEST_INFO_NULL,
 };
 FF_TEST_SUITES({ "device_faces", NULL, NULL, NULL, NULL, device_tests });
