@@ -245,3 +245,28 @@ void ff_vq_half_close(struct ff_vq_half *h)
 	ff_model_free(h->model);
 	memset(h, 0, sizeof(*h));
 }
+
+int ff_vq_half_new(enum ff_vq_role role, const char *path, const ff_nn_options *opt,
+		   struct ff_vq_half **out, char *errbuf, size_t errlen)
+{
+	struct ff_vq_half *h;
+	int rc;
+
+	if (!out)
+		return FF_ERR_INVAL;
+	*out = NULL;
+	if (!(h = calloc(1, sizeof(*h))))
+		return FF_ERR_NOMEM;
+	if ((rc = ff_vq_half_open(h, role, path, opt, errbuf, errlen)) != FF_OK) {
+		free(h);
+		return rc;
+	}
+	*out = h;
+	return FF_OK;
+}
+
+void ff_vq_half_delete(struct ff_vq_half *h)
+{
+	ff_vq_half_close(h);
+	free(h);
+}

@@ -10,35 +10,25 @@
 #include "vq_internal.h"
 
 struct ff_vq_decoder {
-	struct ff_vq_half h;
+	struct ff_vq_half h; /* the only member: ff_vq_half_new allocates it */
 };
 
 int ff_vq_decoder_create(const char *path, const ff_nn_options *opt, ff_vq_decoder **out,
 			 char *errbuf, size_t errlen)
 {
-	ff_vq_decoder *d;
+	struct ff_vq_half *h = NULL;
 	int rc;
 
 	if (!out)
 		return FF_ERR_INVAL;
-	*out = NULL;
-	if (!(d = calloc(1, sizeof(*d))))
-		return FF_ERR_NOMEM;
-	rc = ff_vq_half_open(&d->h, FF_VQ_ROLE_DECODER, path, opt, errbuf, errlen);
-	if (rc != FF_OK) {
-		free(d);
-		return rc;
-	}
-	*out = d;
-	return FF_OK;
+	rc = ff_vq_half_new(FF_VQ_ROLE_DECODER, path, opt, &h, errbuf, errlen);
+	*out = (ff_vq_decoder *)h;
+	return rc;
 }
 
 void ff_vq_decoder_free(ff_vq_decoder *d)
 {
-	if (!d)
-		return;
-	ff_vq_half_close(&d->h);
-	free(d);
+	ff_vq_half_delete(d ? &d->h : NULL);
 }
 
 const ff_vq_info *ff_vq_decoder_info(const ff_vq_decoder *d)

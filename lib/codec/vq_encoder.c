@@ -9,35 +9,25 @@
 #include "vq_internal.h"
 
 struct ff_vq_encoder {
-	struct ff_vq_half h;
+	struct ff_vq_half h; /* the only member: ff_vq_half_new allocates it */
 };
 
 int ff_vq_encoder_create(const char *path, const ff_nn_options *opt, ff_vq_encoder **out,
 			 char *errbuf, size_t errlen)
 {
-	ff_vq_encoder *e;
+	struct ff_vq_half *h = NULL;
 	int rc;
 
 	if (!out)
 		return FF_ERR_INVAL;
-	*out = NULL;
-	if (!(e = calloc(1, sizeof(*e))))
-		return FF_ERR_NOMEM;
-	rc = ff_vq_half_open(&e->h, FF_VQ_ROLE_ENCODER, path, opt, errbuf, errlen);
-	if (rc != FF_OK) {
-		free(e);
-		return rc;
-	}
-	*out = e;
-	return FF_OK;
+	rc = ff_vq_half_new(FF_VQ_ROLE_ENCODER, path, opt, &h, errbuf, errlen);
+	*out = (ff_vq_encoder *)h;
+	return rc;
 }
 
 void ff_vq_encoder_free(ff_vq_encoder *e)
 {
-	if (!e)
-		return;
-	ff_vq_half_close(&e->h);
-	free(e);
+	ff_vq_half_delete(e ? &e->h : NULL);
 }
 
 const ff_vq_info *ff_vq_encoder_info(const ff_vq_encoder *e)

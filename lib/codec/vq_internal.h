@@ -32,5 +32,10 @@ struct ff_vq_half {
 int ff_vq_half_open(struct ff_vq_half *h, enum ff_vq_role role, const char *path,
 		    const ff_nn_options *opt, char *errbuf, size_t errlen);
 void ff_vq_half_close(struct ff_vq_half *h);
+/* ff_vq_half_open on a new heap half (*out NULL on error); NULL-safe delete.
+ * ff_vq_encoder and ff_vq_decoder are structs whose only member is the half. */
+int ff_vq_half_new(enum ff_vq_role role, const char *path, const ff_nn_options *opt,
+		   struct ff_vq_half **out, char *errbuf, size_t errlen);
+void ff_vq_half_delete(struct ff_vq_half *h);
 
 #endif

@@ -172,26 +172,21 @@ static int report(const struct ev_config *cfg, const struct ev_cache *c, char *c
 
 int fe_cmd_identify(int argc, char **argv)
 {
-	static const struct option longopts[] = { EV_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 	struct ev_config cfg;
 	struct ev_cache cache;
 	char **names = NULL;
 	size_t n = 0, all = 0;
-	int c, methods_given = 0, rc = FE_EXIT_FAIL, r;
+	int rc = FE_EXIT_FAIL;
 
-	ev_config_init(&cfg);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		methods_given |= c == 'M';
-		if ((r = ev_common_option(&cfg, c, optarg)) == 2) {
-			identify_usage(stdout);
-			return FE_EXIT_OK;
-		}
-		if (r != 1)
-			goto usage;
-	}
-	if (optind != argc || ev_config_finish(&cfg, methods_given) != 0)
+	switch (ev_parse_args(&cfg, argc, argv, NULL, 0)) {
+	case 1:
+		identify_usage(stdout);
+		return FE_EXIT_OK;
+	case 0:
+		break;
+	default:
 		goto usage;
+	}
 	if (list_images(cfg.images, &names, &all) != FF_OK) {
 		ff_log(FF_LOG_ERROR, "eval", "event=images_failed dir=%s", cfg.images);
 		goto out;

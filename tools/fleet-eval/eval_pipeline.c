@@ -24,7 +24,7 @@
 #define EV_FACE 112
 #define EV_MAX_FACES 32
 
-void ev_config_init(struct ev_config *cfg)
+static void config_init(struct ev_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->threads = 2;
@@ -72,7 +72,8 @@ static int parse_methods(struct ev_config *cfg, const char *list)
 	return cfg->n_methods ? 0 : -1;
 }
 
-int ev_common_option(struct ev_config *cfg, int c, const char *arg)
+/* One of the common options: 1 handled, 0 not common, -1 bad value, 2 --help. */
+static int common_option(struct ev_config *cfg, int c, const char *arg)
 {
 	switch (c) {
 	case 'i':
@@ -130,7 +131,7 @@ static int has_vq(const struct ev_config *cfg)
 	return 0;
 }
 
-int ev_config_finish(struct ev_config *cfg, int methods_given)
+static int config_finish(struct ev_config *cfg, int methods_given)
 {
 	if (!cfg->images) {
 		fprintf(stderr, "fleet-eval: --images is required\n");
@@ -150,6 +151,51 @@ int ev_config_finish(struct ev_config *cfg, int methods_given)
 		return -1;
 	}
 	cfg->dopt.threads = 1;
+	return 0;
+}
+
+int ev_parse_args(struct ev_config *cfg, int argc, char **argv, const struct ev_extra_opt *extra,
+		  size_t n_extra)
+{
+	static const struct option common[] = {
+		{ "images", required_argument, NULL, 'i' },   { "aligned", no_argument, NULL, 'a' },
+		{ "vq-model", required_argument, NULL, 'q' }, { "methods", required_argument, NULL, 'M' },
+		{ "limit", required_argument, NULL, 'n' },    { "models", required_argument, NULL, 'm' },
+		{ "threads", required_argument, NULL, 't' },  { "min-face", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+	};
+	const size_t nc = sizeof(common) / sizeof(common[0]);
+	struct option longopts[sizeof(common) / sizeof(common[0]) + EV_MAX_EXTRA + 1];
+	char shortopts[64] = "i:aq:M:n:m:t:f:h";
+	int c, r, methods_given = 0;
+
+	if (n_extra > EV_MAX_EXTRA)
+		return -1;
+	config_init(cfg);
+	memcpy(longopts, common, sizeof(common));
+	for (size_t i = 0; i < n_extra; i++) {
+		longopts[nc + i] = (struct option){ extra[i].name, required_argument, NULL, extra[i].key };
+		snprintf(shortopts + strlen(shortopts), sizeof(shortopts) - strlen(shortopts), "%c:",
+			 extra[i].key);
+	}
+	memset(&longopts[nc + n_extra], 0, sizeof(longopts[0]));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		size_t i = 0;
+		while (i < n_extra && extra[i].key != c)
+			i++;
+		if (i < n_extra) {
+			*extra[i].dest = optarg;
+			continue;
+		}
+		methods_given |= c == 'M';
+		if ((r = common_option(cfg, c, optarg)) == 2)
+			return 1;
+		if (r != 1)
+			return -1;
+	}
+	if (optind != argc || config_finish(cfg, methods_given) != 0)
+		return -1;
 	return 0;
 }
 

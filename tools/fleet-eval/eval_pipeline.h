@@ -64,14 +64,7 @@ struct ev_cache {
 	double seconds;
 };
 
-/* The options both subcommands accept (usage text: EV_COMMON_USAGE). */
-#define EV_COMMON_LONGOPTS                                                                 \
-	{ "images", required_argument, NULL, 'i' }, { "aligned", no_argument, NULL, 'a' },      \
-	{ "vq-model", required_argument, NULL, 'q' }, { "methods", required_argument, NULL, 'M' }, \
-	{ "limit", required_argument, NULL, 'n' }, { "models", required_argument, NULL, 'm' },   \
-	{ "threads", required_argument, NULL, 't' }, { "min-face", required_argument, NULL, 'f' }, \
-	{ "help", no_argument, NULL, 'h' }
-#define EV_COMMON_SHORTOPTS "i:aq:M:n:m:t:f:h"
+/* Usage lines of the options every evaluation subcommand accepts. */
 #define EV_COMMON_USAGE                                                                      \
 	"  --images DIR      images as DIR/<Name>/<Name>_NNNN.jpg\n"                             \
 	"  --aligned         images are 112x112 ArcFace crops (else MTCNN + alignment;\n"        \
@@ -85,13 +78,19 @@ struct ev_cache {
 	"  --threads N       worker threads, each with its own nets (default 2)\n"               \
 	"  --min-face PX     detector minimum face size (default 20)\n"
 
-void ev_config_init(struct ev_config *cfg);
-/* Handles one of the common options. Returns 1 handled, 0 not a common
- * option, -1 bad value, 2 --help. */
-int ev_common_option(struct ev_config *cfg, int c, const char *arg);
-/* Completes the config after parsing: default methods, VQ model lookup.
- * Returns 0, or -1 (usage error, reason on stderr). */
-int ev_config_finish(struct ev_config *cfg, int methods_given);
+/* A subcommand's own option: --name VALUE stored in *dest. */
+struct ev_extra_opt {
+	const char *name;
+	int key; /* its getopt code, a letter not used by the common options */
+	const char **dest;
+};
+#define EV_MAX_EXTRA 4
+
+/* Parses argv (the common options plus n_extra of the subcommand's own; no
+ * positional arguments) into cfg, then completes it: default methods, VQ
+ * model lookup. Returns 0, 1 for --help, -1 on a usage error. */
+int ev_parse_args(struct ev_config *cfg, int argc, char **argv, const struct ev_extra_opt *extra,
+		  size_t n_extra);
 
 /* Embeds every image (relative names under cfg->images) with every method.
  * Prints a progress bar to stderr. Returns FF_OK or the error that prevented

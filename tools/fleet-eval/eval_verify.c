@@ -311,38 +311,28 @@ out:
 
 int fe_cmd_verify(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		EV_COMMON_LONGOPTS,
-		{ "pairs", required_argument, NULL, 'p' },
-		{ "scores", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct ev_config cfg;
 	struct ev_cache cache;
 	struct ev_pair *pairs = NULL;
 	const char *pairs_path = NULL, *scores_path = NULL;
+	const struct ev_extra_opt extra[] = { { "pairs", 'p', &pairs_path },
+					      { "scores", 's', &scores_path } };
 	FILE *dump = NULL;
 	char **names = NULL;
 	size_t np = 0, nimg = 0;
-	int c, methods_given = 0, rc = FE_EXIT_FAIL, r;
+	int rc = FE_EXIT_FAIL;
 
-	ev_config_init(&cfg);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, EV_COMMON_SHORTOPTS "p:s:", longopts, NULL)) != -1) {
-		if (c == 'p' || c == 's') {
-			*(c == 'p' ? &pairs_path : &scores_path) = optarg;
-			continue;
-		}
-		methods_given |= c == 'M';
-		if ((r = ev_common_option(&cfg, c, optarg)) == 2) {
-			verify_usage(stdout);
-			return FE_EXIT_OK;
-		}
-		if (r != 1)
-			goto usage;
-	}
-	if (optind != argc || !pairs_path || ev_config_finish(&cfg, methods_given) != 0)
+	switch (ev_parse_args(&cfg, argc, argv, extra, 2)) {
+	case 1:
+		verify_usage(stdout);
+		return FE_EXIT_OK;
+	case 0:
+		if (pairs_path)
+			break;
+		/* fall through */
+	default:
 		goto usage;
+	}
 	if (read_pairs(pairs_path, cfg.limit, &pairs, &np) != FF_OK) {
 		ff_log(FF_LOG_ERROR, "eval", "event=pairs_failed path=%s", pairs_path);
 		goto out;
