@@ -16,7 +16,10 @@ those indices on the 0..255 scale. Written to OUTDIR:
 
 Faces are decoded with OpenCV (libjpeg-turbo, like lib/vision) and converted
 BGR -> RGB. Used by the unit_vq_codec (tests/data/vq) and models_vq_golden
-(models/vq) CTests.
+(models/vq/golden) CTests. For the committed model, after each export:
+
+  /usr/bin/python3 models/vq/make_golden.py models/vq/ID.enc.ffn models/vq/ID.dec.ffn \
+      models/vq/golden --stride 8 tests/data/faces/aligned112/*/*.jpg
 """
 import argparse
 import os
