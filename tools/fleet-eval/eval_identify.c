@@ -151,6 +151,7 @@ static int report(const struct ev_config *cfg, const struct ev_cache *c, char *c
 			       cfg->methods[m].name, (double)r[m].top1 / (double)np,
 			       (double)r[m].top5 / (double)np, r[m].probes_missing);
 	}
+	ev_print_method_notes(cfg, c);
 	ev_json_begin(stdout, "identify", cfg, c);
 	printf(",\"gallery\":%zu,\"probes\":%zu,\"methods\":{", ng, np);
 	for (int m = 0; m < cfg->n_methods; m++) {

@@ -658,3 +658,19 @@ int ev_cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
+
+void ev_print_method_notes(const struct ev_config *cfg, const struct ev_cache *c)
+{
+	struct ev_method_stats st;
+
+	for (int m = 0; m < cfg->n_methods; m++) {
+		ev_method_stats(cfg, c, m, &st);
+		if (st.unrepresentable)
+			printf("%-10s not representable for %zu/%zu images: even quality 1 is over "
+			       "%d bytes\n",
+			       cfg->methods[m].name, st.unrepresentable, c->n, cfg->methods[m].budget);
+		if (st.no_face || st.failed)
+			printf("%-10s no face in %zu, failed on %zu of %zu images\n",
+			       cfg->methods[m].name, st.no_face, st.failed, c->n);
+	}
+}

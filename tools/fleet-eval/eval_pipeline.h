@@ -118,6 +118,9 @@ void ev_method_stats(const struct ev_config *cfg, const struct ev_cache *c, int 
 /* Prints the common JSON fields of method m: "bytes_per_face":..,"images_ok":.. */
 void ev_json_method_common(FILE *f, const struct ev_config *cfg, const struct ev_cache *c, int m);
 
+/* One stdout line per method with images not embedded (not representable,
+ * no face, failed), saying why. */
+void ev_print_method_notes(const struct ev_config *cfg, const struct ev_cache *c);
 /* {"command":..,"images":..,"aligned":..,"vq_model":..,"threads":..,"seconds":..
  * without the closing brace. */
 void ev_json_begin(FILE *f, const char *command, const struct ev_config *cfg,

@@ -284,6 +284,7 @@ static int report(const struct ev_config *cfg, const struct ev_cache *c, const s
 			       cfg->methods[m].name, v[m].acc_mean, v[m].acc_std, v[m].tar,
 			       missing[m]);
 	}
+	ev_print_method_notes(cfg, c);
 	ev_json_begin(stdout, "verify", cfg, c);
 	printf(",\"pairs\":%zu,\"methods\":{", np);
 	for (int m = 0; m < cfg->n_methods; m++) {
