@@ -102,15 +102,9 @@ void dev_publisher_kick(dev_publisher *p)
 /* Waits up to ms for a kick or stop. Returns false when stopping. */
 static bool wait_kick(dev_publisher *p, int64_t ms)
 {
-	struct timespec dl;
+	int64_t end = dev_mono_ms() + ms; /* the cv runs on CLOCK_MONOTONIC */
+	struct timespec dl = { (time_t)(end / 1000), (long)(end % 1000) * 1000000L };
 	bool go;
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += ms / 1000;
-	dl.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&p->mu);
 	while (!p->kicked && !p->stopping)
 		if (pthread_cond_timedwait(&p->cv, &p->mu, &dl) == ETIMEDOUT)

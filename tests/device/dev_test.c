@@ -36,6 +36,13 @@ const char *dt_tmpdir(char *buf, size_t len, const char *tag)
 	return buf;
 }
 
+void dt_run_init(dt_run *r, const char *tag)
+{
+	dt_tmpdir(r->tmp, sizeof(r->tmp), tag);
+	snprintf(r->outbox, sizeof(r->outbox), "%s/outbox", r->tmp);
+	snprintf(r->log, sizeof(r->log), "%s/agent.log", r->tmp);
+}
+
 /* ---- broker ---- */
 
 static int free_port(void)

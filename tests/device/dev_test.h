@@ -75,6 +75,11 @@ int dt_agent_wait(pid_t pid, int timeout_s);
 size_t dt_outbox_files(const char *dir, uint64_t *seqs, size_t cap);
 /* True when the file contains text. */
 bool dt_file_contains(const char *path, const char *text);
+/* A fresh folder for one agent run: tmp, tmp/outbox, tmp/agent.log. */
+typedef struct dt_run {
+	char tmp[256], outbox[320], log[320];
+} dt_run;
+void dt_run_init(dt_run *r, const char *tag);
 /* mkdtemp under /tmp: "/tmp/ff-dev-<tag>-XXXXXX" into buf. */
 const char *dt_tmpdir(char *buf, size_t len, const char *tag);
 /* Milliseconds sleep. */

@@ -107,10 +107,23 @@ static Facefleet__V1__DeviceStatus *last_status(dt_inbox *ib)
 	return st;
 }
 
+/* A device id made from tag, and a client of the stack's broker subscribed to
+ * fleet/test-site/<dev>/<leaf>, collecting into ib. */
+static ff_mqtt *watch_device(const char *tag, const char *leaf, char *dev, size_t devlen, dt_inbox *ib)
+{
+	char filter[128], id[64];
+	snprintf(dev, devlen, "dev-%s-%ld", tag, (long)getpid());
+	snprintf(filter, sizeof(filter), "fleet/test-site/%s/%s", dev, leaf);
+	snprintf(id, sizeof(id), "test-%s-sub", dev);
+	dt_inbox_init(ib);
+	return dt_client(ff_test_env_need("FF_MQTT_URL"), id, false, ib, filter);
+}
+
 static void test_faces_arrive_and_decode(void)
 {
 	static expect ex[MAX_EXPECT];
-	char dir[1024], dev[40], filter[128], outbox[320], log[320], tmp[256];
+	char dir[1024], dev[40];
+	dt_run run;
 	dt_inbox ib;
 	ff_vq_info info;
 	ff_mqtt *sub;
@@ -123,16 +136,11 @@ static void test_faces_arrive_and_decode(void)
 	nexp = expected_faces(dir, ex, &info);
 	CU_ASSERT_FATAL(nexp >= 3);
 
-	snprintf(dev, sizeof(dev), "dev-faces-%ld", (long)getpid());
-	snprintf(filter, sizeof(filter), "fleet/test-site/%s/#", dev);
-	dt_inbox_init(&ib);
-	sub = dt_client(ff_test_env_need("FF_MQTT_URL"), "test-dev-faces-sub", false, &ib, filter);
+	sub = watch_device("faces", "#", dev, sizeof(dev), &ib);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sub);
 
-	dt_tmpdir(tmp, sizeof(tmp), "faces");
-	snprintf(outbox, sizeof(outbox), "%s/outbox", tmp);
-	snprintf(log, sizeof(log), "%s/agent.log", tmp);
-	pid = dt_agent_start(log, -1, dev, ff_test_env_need("FF_MQTT_URL"), outbox, dir, NULL);
+	dt_run_init(&run, "faces");
+	pid = dt_agent_start(run.log, -1, dev, ff_test_env_need("FF_MQTT_URL"), run.outbox, dir, NULL);
 	CU_ASSERT_EQUAL(dt_agent_wait(pid, 90), 0);
 	got = dt_inbox_wait(&ib, "/faces", nexp, 10);
 	CU_ASSERT_EQUAL(got, nexp);
@@ -192,7 +200,7 @@ static void test_faces_arrive_and_decode(void)
 		CU_ASSERT_EQUAL(st->counters->dropped, 0);
 		facefleet__v1__device_status__free_unpacked(st, NULL);
 	}
-	CU_ASSERT_EQUAL(dt_outbox_files(outbox, NULL, 0), 0);
+	CU_ASSERT_EQUAL(dt_outbox_files(run.outbox, NULL, 0), 0);
 	ff_mqtt_disconnect(sub, 2000);
 	ff_mqtt_destroy(sub);
 	dt_inbox_free(&ib);
@@ -200,24 +208,23 @@ static void test_faces_arrive_and_decode(void)
 
 static void test_wrong_password(void)
 {
-	char outbox[320], log[320], tmp[256], img[1024];
+	char img[1024];
+	dt_run run;
 	pid_t pid;
 	int rc;
 
 	dt_need_models();
-	dt_tmpdir(tmp, sizeof(tmp), "badpw");
-	snprintf(outbox, sizeof(outbox), "%s/outbox", tmp);
-	snprintf(log, sizeof(log), "%s/agent.log", tmp);
+	dt_run_init(&run, "badpw");
 	ff_test_data_path(img, sizeof(img), "faces/lfw/Al_Pacino/Al_Pacino_0001.jpg");
 	/* the later --mqtt-password wins over the helper's correct one */
-	pid = dt_agent_start(log, -1, "dev-badpw", ff_test_env_need("FF_MQTT_URL"), outbox,
+	pid = dt_agent_start(run.log, -1, "dev-badpw", ff_test_env_need("FF_MQTT_URL"), run.outbox,
 			     "--mqtt-password=definitely-wrong", img, NULL);
 	rc = dt_agent_wait(pid, 30);
 	CU_ASSERT_EQUAL(rc, 1);
-	CU_ASSERT_TRUE(dt_file_contains(log, "event=auth_refused"));
-	CU_ASSERT_TRUE(dt_file_contains(log, "wrong mqtt_username or mqtt_password"));
+	CU_ASSERT_TRUE(dt_file_contains(run.log, "event=auth_refused"));
+	CU_ASSERT_TRUE(dt_file_contains(run.log, "wrong mqtt_username or mqtt_password"));
 	/* the face stays queued for a later start with the right password */
-	CU_ASSERT_EQUAL(dt_outbox_files(outbox, NULL, 0), 1);
+	CU_ASSERT_EQUAL(dt_outbox_files(run.outbox, NULL, 0), 1);
 }
 
 /* Publishes a retained DeviceConfig. */
@@ -267,28 +274,24 @@ static void copy_file(const char *src, const char *dir, const char *name)
 
 static void test_config_and_watch(void)
 {
-	char dev[40], filter[128], cfg_topic[128], outbox[320], log[320], tmp[256], watch[320], img[1024];
+	char dev[40], cfg_topic[128], watch[320], img[1024];
+	dt_run run;
 	Facefleet__V1__DeviceStatus *st;
 	dt_inbox ib;
 	ff_mqtt *sub;
 	pid_t pid;
 
 	dt_need_models();
-	snprintf(dev, sizeof(dev), "dev-config-%ld", (long)getpid());
-	snprintf(filter, sizeof(filter), "fleet/test-site/%s/#", dev);
+	sub = watch_device("config", "#", dev, sizeof(dev), &ib);
 	snprintf(cfg_topic, sizeof(cfg_topic), "fleet/test-site/%s/config", dev);
-	dt_inbox_init(&ib);
-	sub = dt_client(ff_test_env_need("FF_MQTT_URL"), "test-dev-config-sub", false, &ib, filter);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sub);
 	/* retained before the device starts: a gate no face passes, a model it lacks */
 	push_config(sub, cfg_topic, 5, 4000, "no-such-model");
 
-	dt_tmpdir(tmp, sizeof(tmp), "config");
-	snprintf(outbox, sizeof(outbox), "%s/outbox", tmp);
-	snprintf(log, sizeof(log), "%s/agent.log", tmp);
-	snprintf(watch, sizeof(watch), "%s/in", tmp);
+	dt_run_init(&run, "config");
+	snprintf(watch, sizeof(watch), "%s/in", run.tmp);
 	CU_ASSERT_EQUAL_FATAL(mkdir(watch, 0700), 0);
-	pid = dt_agent_start(log, -1, dev, ff_test_env_need("FF_MQTT_URL"), outbox, "--source=dir",
+	pid = dt_agent_start(run.log, -1, dev, ff_test_env_need("FF_MQTT_URL"), run.outbox, "--source=dir",
 			     "--watch", "--input", watch, "--log-level=debug", NULL);
 	st = wait_status_version(&ib, 5, 30);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
@@ -301,7 +304,7 @@ static void test_config_and_watch(void)
 	copy_file(img, watch, "a.jpg");
 	/* gated: captured, no face sent */
 	for (int i = 0; i < 300; i++) {
-		if (dt_file_contains(log, "event=gated"))
+		if (dt_file_contains(run.log, "event=gated"))
 			break;
 		dt_sleep_ms(100);
 	}
@@ -338,7 +341,8 @@ static void test_config_and_watch(void)
 static void test_stdin_raw_frames(void)
 {
 	static expect ex[MAX_EXPECT];
-	char img_path[1024], dev[40], filter[128], outbox[320], log[320], tmp[256], wh[2][32];
+	char img_path[1024], dev[40], wh[2][32];
+	dt_run run;
 	ff_image img = FF_IMAGE_EMPTY;
 	ff_vq_info info;
 	dt_inbox ib;
@@ -354,10 +358,7 @@ static void test_stdin_raw_frames(void)
 	CU_ASSERT_EQUAL_FATAL(nexp, 1);
 	FF_ASSERT_OK(ff_image_load(img_path, NULL, &img, NULL, 0));
 
-	snprintf(dev, sizeof(dev), "dev-stdin-%ld", (long)getpid());
-	snprintf(filter, sizeof(filter), "fleet/test-site/%s/faces", dev);
-	dt_inbox_init(&ib);
-	sub = dt_client(ff_test_env_need("FF_MQTT_URL"), "test-dev-stdin-sub", false, &ib, filter);
+	sub = watch_device("stdin", "faces", dev, sizeof(dev), &ib);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sub);
 	CU_ASSERT_EQUAL_FATAL(pipe2(fds, O_CLOEXEC), 0);
 	writer = fork();
@@ -377,12 +378,10 @@ static void test_stdin_raw_frames(void)
 		_exit(0);
 	}
 	close(fds[1]);
-	dt_tmpdir(tmp, sizeof(tmp), "stdin");
-	snprintf(outbox, sizeof(outbox), "%s/outbox", tmp);
-	snprintf(log, sizeof(log), "%s/agent.log", tmp);
+	dt_run_init(&run, "stdin");
 	snprintf(wh[0], sizeof(wh[0]), "--width=%d", img.width);
 	snprintf(wh[1], sizeof(wh[1]), "--height=%d", img.height);
-	pid = dt_agent_start(log, fds[0], dev, ff_test_env_need("FF_MQTT_URL"), outbox, "-", wh[0], wh[1],
+	pid = dt_agent_start(run.log, fds[0], dev, ff_test_env_need("FF_MQTT_URL"), run.outbox, "-", wh[0], wh[1],
 			     "--pixfmt=bgr24", NULL);
 	close(fds[0]);
 	CU_ASSERT_EQUAL(dt_agent_wait(pid, 60), 0);
@@ -412,24 +411,20 @@ static void test_stdin_raw_frames(void)
  * (its last will, retained). */
 static void test_last_will(void)
 {
-	char dev[40], filter[128], outbox[320], log[320], tmp[256], watch[320];
+	char dev[40], watch[320];
+	dt_run run;
 	Facefleet__V1__DeviceStatus *st = NULL;
 	dt_inbox ib;
 	ff_mqtt *sub;
 	pid_t pid;
 
 	dt_need_models();
-	snprintf(dev, sizeof(dev), "dev-will-%ld", (long)getpid());
-	snprintf(filter, sizeof(filter), "fleet/test-site/%s/status", dev);
-	dt_inbox_init(&ib);
-	sub = dt_client(ff_test_env_need("FF_MQTT_URL"), "test-dev-will-sub", false, &ib, filter);
+	sub = watch_device("will", "status", dev, sizeof(dev), &ib);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sub);
-	dt_tmpdir(tmp, sizeof(tmp), "will");
-	snprintf(outbox, sizeof(outbox), "%s/outbox", tmp);
-	snprintf(log, sizeof(log), "%s/agent.log", tmp);
-	snprintf(watch, sizeof(watch), "%s/in", tmp);
+	dt_run_init(&run, "will");
+	snprintf(watch, sizeof(watch), "%s/in", run.tmp);
 	CU_ASSERT_EQUAL_FATAL(mkdir(watch, 0700), 0);
-	pid = dt_agent_start(log, -1, dev, ff_test_env_need("FF_MQTT_URL"), outbox, "--watch", watch, NULL);
+	pid = dt_agent_start(run.log, -1, dev, ff_test_env_need("FF_MQTT_URL"), run.outbox, "--watch", watch, NULL);
 	CU_ASSERT_EQUAL_FATAL(dt_inbox_wait(&ib, "/status", 1, 30), 1);
 	st = last_status(&ib);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
@@ -453,26 +448,25 @@ static void test_last_will(void)
 /* Missing and corrupt image files: exit status 1 with a clear log line. */
 static void test_unreadable_image(void)
 {
-	char outbox[320], log[320], tmp[256], junk[320];
+	char junk[320];
+	dt_run run;
 	FILE *f;
 	pid_t pid;
 
 	dt_need_models();
-	dt_tmpdir(tmp, sizeof(tmp), "badimg");
-	snprintf(outbox, sizeof(outbox), "%s/outbox", tmp);
-	snprintf(log, sizeof(log), "%s/agent.log", tmp);
-	snprintf(junk, sizeof(junk), "%s/junk.jpg", tmp);
+	dt_run_init(&run, "badimg");
+	snprintf(junk, sizeof(junk), "%s/junk.jpg", run.tmp);
 	f = fopen(junk, "w");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	fputs("\xff\xd8 not really a jpeg", f);
 	fclose(f);
-	pid = dt_agent_start(log, -1, "dev-badimg", ff_test_env_need("FF_MQTT_URL"), outbox,
+	pid = dt_agent_start(run.log, -1, "dev-badimg", ff_test_env_need("FF_MQTT_URL"), run.outbox,
 			     "/nonexistent/face.jpg", NULL);
 	CU_ASSERT_EQUAL(dt_agent_wait(pid, 30), 1);
-	CU_ASSERT_TRUE(dt_file_contains(log, "event=image_unreadable path=/nonexistent/face.jpg"));
-	pid = dt_agent_start(log, -1, "dev-badimg", ff_test_env_need("FF_MQTT_URL"), outbox, junk, NULL);
+	CU_ASSERT_TRUE(dt_file_contains(run.log, "event=image_unreadable path=/nonexistent/face.jpg"));
+	pid = dt_agent_start(run.log, -1, "dev-badimg", ff_test_env_need("FF_MQTT_URL"), run.outbox, junk, NULL);
 	CU_ASSERT_EQUAL(dt_agent_wait(pid, 30), 1);
-	CU_ASSERT_TRUE(dt_file_contains(log, "junk.jpg err="));
+	CU_ASSERT_TRUE(dt_file_contains(run.log, "junk.jpg err="));
 }
 
 static CU_TestInfo device_tests[] = {

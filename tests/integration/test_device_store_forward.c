@@ -54,7 +54,8 @@ struct fixture {
 	dt_broker broker;
 	dt_inbox ib;
 	ff_mqtt *sub;
-	char tmp[256], outbox[300], log[300], img[1024], dev[40];
+	dt_run run;
+	char img[1024], dev[40];
 };
 
 /* Broker up, a persistent subscriber on the device's faces, broker down. */
@@ -71,9 +72,7 @@ static void setup(struct fixture *f, const char *tag)
 	f->sub = dt_client(f->broker.url, id, true, &f->ib, filter);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f->sub);
 	dt_broker_stop(&f->broker);
-	dt_tmpdir(f->tmp, sizeof(f->tmp), tag);
-	snprintf(f->outbox, sizeof(f->outbox), "%s/outbox", f->tmp);
-	snprintf(f->log, sizeof(f->log), "%s/agent.log", f->tmp);
+	dt_run_init(&f->run, tag);
 	ff_test_data_path(f->img, sizeof(f->img), "faces/lfw/Al_Pacino/Al_Pacino_0001.jpg");
 }
 
@@ -93,15 +92,15 @@ static void test_broker_outage_200(void)
 
 	setup(&f, "outage");
 	/* one face per frame, 200 frames, while nothing listens */
-	pid = dt_agent_start(f.log, -1, f.dev, f.broker.url, f.outbox, "--repeat=200",
+	pid = dt_agent_start(f.run.log, -1, f.dev, f.broker.url, f.run.outbox, "--repeat=200",
 			     "--drain-timeout-s=90", f.img, NULL);
-	CU_ASSERT_EQUAL(wait_outbox(f.outbox, 200, 60), 200);
-	CU_ASSERT_TRUE(dt_file_contains(f.log, "event=connect_retry"));
+	CU_ASSERT_EQUAL(wait_outbox(f.run.outbox, 200, 60), 200);
+	CU_ASSERT_TRUE(dt_file_contains(f.run.log, "event=connect_retry"));
 	CU_ASSERT_EQUAL(dt_inbox_count(&f.ib, "/faces"), 0);
 
 	CU_ASSERT_EQUAL_FATAL(dt_broker_start(&f.broker), 0);
 	CU_ASSERT_EQUAL(dt_agent_wait(pid, 60), 0); /* exits once the outbox is empty */
-	CU_ASSERT_EQUAL(dt_outbox_files(f.outbox, NULL, 0), 0);
+	CU_ASSERT_EQUAL(dt_outbox_files(f.run.outbox, NULL, 0), 0);
 	dt_inbox_wait(&f.ib, "/faces", 200, 30);
 	dt_sleep_ms(500); /* a duplicate would show up now */
 	n = tally(&f.ib, f.dev, per_seq);
@@ -125,21 +124,21 @@ static void test_agent_killed_with_queue(void)
 	pid_t pid;
 
 	setup(&f, "kill");
-	pid = dt_agent_start(f.log, -1, f.dev, f.broker.url, f.outbox, "--repeat=60",
+	pid = dt_agent_start(f.run.log, -1, f.dev, f.broker.url, f.run.outbox, "--repeat=60",
 			     "--drain-timeout-s=90", f.img, NULL);
-	CU_ASSERT(wait_outbox(f.outbox, 20, 60) >= 20);
+	CU_ASSERT(wait_outbox(f.run.outbox, 20, 60) >= 20);
 	kill(pid, SIGKILL); /* mid-capture, 20+ queued */
 	CU_ASSERT_EQUAL(dt_agent_wait(pid, 10), 128 + SIGKILL);
-	nq = dt_outbox_files(f.outbox, queued, MAX_SEQ);
+	nq = dt_outbox_files(f.run.outbox, queued, MAX_SEQ);
 	CU_ASSERT_FATAL(nq >= 20 && nq < MAX_SEQ);
 	for (size_t i = 0; i < nq; i++)
 		max_q = queued[i] > max_q ? queued[i] : max_q;
 
 	/* broker back; a new agent with no input only forwards the outbox */
 	CU_ASSERT_EQUAL_FATAL(dt_broker_start(&f.broker), 0);
-	pid = dt_agent_start(f.log, -1, f.dev, f.broker.url, f.outbox, "--source=none", NULL);
+	pid = dt_agent_start(f.run.log, -1, f.dev, f.broker.url, f.run.outbox, "--source=none", NULL);
 	CU_ASSERT_EQUAL(dt_agent_wait(pid, 60), 0);
-	CU_ASSERT_EQUAL(dt_outbox_files(f.outbox, NULL, 0), 0);
+	CU_ASSERT_EQUAL(dt_outbox_files(f.run.outbox, NULL, 0), 0);
 	dt_inbox_wait(&f.ib, "/faces", nq, 20);
 	dt_sleep_ms(500);
 	n = tally(&f.ib, f.dev, per_seq);
@@ -148,7 +147,7 @@ static void test_agent_killed_with_queue(void)
 		CU_ASSERT_EQUAL(per_seq[queued[i]], 1);
 
 	/* sequence numbers go on above everything sent before the kill */
-	pid = dt_agent_start(f.log, -1, f.dev, f.broker.url, f.outbox, "--repeat=3", f.img, NULL);
+	pid = dt_agent_start(f.run.log, -1, f.dev, f.broker.url, f.run.outbox, "--repeat=3", f.img, NULL);
 	CU_ASSERT_EQUAL(dt_agent_wait(pid, 60), 0);
 	CU_ASSERT_EQUAL(dt_inbox_wait(&f.ib, "/faces", nq + 3, 20), nq + 3);
 	n = tally(&f.ib, f.dev, per_seq);
