@@ -1,0 +1,495 @@
+/* Shared helpers of the backend_* integration tests (test_backend_common.h). */
+#include "test_backend_common.h"
+
+#include "ff_test.h"
+#include "facefleet.pb-c.h"
+#include "facefleet/bitpack.h"
+#include "facefleet/error.h"
+#include "migrate.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void sleep_ms(int ms) { poll(NULL, 0, ms); }
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *be_run_id(void)
+{
+	static char id[32];
+	if (!id[0])
+		snprintf(id, sizeof(id), "t%ld", (long)getpid());
+	return id;
+}
+
+const char *be_vq_dir(bool *real)
+{
+	static char dir[1024];
+	static bool is_real;
+	if (!dir[0]) {
+		const char *src = getenv("FF_SOURCE_DIR");
+		char probe[1200];
+		FILE *fp;
+		snprintf(dir, sizeof(dir), "%s/models/vq", src ? src : ".");
+		/* a trained model is any *.dec.ffn there */
+		snprintf(probe, sizeof(probe), "ls %s/*.dec.ffn >/dev/null 2>&1", dir);
+		is_real = system(probe) == 0;
+		if (!is_real)
+			snprintf(dir, sizeof(dir), "%s/tests/data/vq", src ? src : ".");
+		(void)fp;
+	}
+	if (real)
+		*real = is_real;
+	return dir;
+}
+
+const ff_vq_info *be_vq_info(void)
+{
+	static ff_vq_info info;
+	static bool loaded;
+	if (!loaded) {
+		char cmd[1200], path[1024] = "";
+		FILE *p;
+		ff_vq_decoder *d = NULL;
+		char err[256];
+		snprintf(cmd, sizeof(cmd), "ls %s/*.dec.ffn 2>/dev/null | head -1", be_vq_dir(NULL));
+		p = popen(cmd, "r");
+		if (p) {
+			if (!fgets(path, sizeof(path), p))
+				path[0] = '\0';
+			pclose(p);
+		}
+		path[strcspn(path, "\n")] = '\0';
+		if (ff_vq_decoder_create(path, NULL, &d, err, sizeof(err)) != FF_OK) {
+			fprintf(stderr, "cannot load VQ decoder '%s': %s\n", path, err);
+			return NULL;
+		}
+		info = *ff_vq_decoder_info(d);
+		ff_vq_decoder_free(d);
+		loaded = true;
+	}
+	return &info;
+}
+
+/* ---- database ---- */
+
+PGconn *be_db(void)
+{
+	const char *ci = ff_test_env_need("FF_PG_CONNINFO");
+	char err[512] = "";
+	PGconn *db = PQconnectdb(ci);
+	if (PQstatus(db) != CONNECTION_OK) {
+		fprintf(stderr, "database: %s\n", PQerrorMessage(db));
+		PQfinish(db);
+		CU_FAIL("database connection");
+		return NULL;
+	}
+	if (ff_store_migrate(db, NULL, NULL, err, sizeof(err)) != FF_OK) {
+		fprintf(stderr, "migrate: %s\n", err);
+		CU_FAIL("migrations");
+	}
+	return db;
+}
+
+long be_query_long(PGconn *db, const char *sql, int nparams, const char *const *params)
+{
+	PGresult *r = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
+	long v = -1;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+		v = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	else if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		fprintf(stderr, "query failed: %s: %s", sql, PQerrorMessage(db));
+	PQclear(r);
+	return v;
+}
+
+bool be_exec(PGconn *db, const char *sql, int nparams, const char *const *params)
+{
+	PGresult *r = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (!ok)
+		fprintf(stderr, "exec failed: %s: %s", sql, PQerrorMessage(db));
+	PQclear(r);
+	return ok;
+}
+
+long be_wait_long(PGconn *db, const char *sql, int nparams, const char *const *params, long want,
+		  int timeout_ms)
+{
+	int64_t end = mono_ms() + timeout_ms;
+	long v;
+	for (;;) {
+		if (PQstatus(db) != CONNECTION_OK)
+			PQreset(db);
+		v = be_query_long(db, sql, nparams, params);
+		if (v >= want || mono_ms() > end)
+			return v;
+		sleep_ms(100);
+	}
+}
+
+bool be_add_device(PGconn *db, const char *device, const char *site, bool enabled)
+{
+	const char *p[3] = { device, site, enabled ? "true" : "false" };
+	return be_exec(db,
+		       "INSERT INTO devices (device_id, site_id, enabled) VALUES ($1, $2, $3::boolean) "
+		       "ON CONFLICT (device_id) DO UPDATE SET site_id = $2, enabled = $3::boolean",
+		       3, p);
+}
+
+/* ---- processes ---- */
+
+static int free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static bool log_has(const char *path, const char *needle)
+{
+	FILE *fp = fopen(path, "r");
+	char line[4096];
+	bool found = false;
+	if (!fp)
+		return false;
+	while (!found && fgets(line, sizeof(line), fp))
+		found = strstr(line, needle) != NULL;
+	fclose(fp);
+	return found;
+}
+
+bool be_start(be_proc *p, const char *instance, const char *group, const char *const *extra)
+{
+	const char *build = getenv("FF_BUILD_DIR");
+	const char *models = getenv("FF_MODELS_DIR");
+	char bin[600], a[16][700];
+	char *argv[64];
+	int n = 0;
+	int64_t end;
+
+	memset(p, 0, sizeof(*p));
+	p->metrics_port = free_port();
+	snprintf(bin, sizeof(bin), "%s/backend/fleet-backend", build ? build : ".");
+	snprintf(p->log, sizeof(p->log), "%s/tests/%s-%s.log", build ? build : ".", be_run_id(),
+		 instance);
+	snprintf(a[0], sizeof(a[0]), "--mqtt-url=%s", ff_test_env_need("FF_MQTT_URL"));
+	snprintf(a[1], sizeof(a[1]), "--mqtt-user=%s", ff_test_env_need("FF_MQTT_USER"));
+	snprintf(a[2], sizeof(a[2]), "--mqtt-password=%s", ff_test_env_need("FF_MQTT_PASSWORD"));
+	snprintf(a[3], sizeof(a[3]), "--pg-conninfo=%s", ff_test_env_need("FF_PG_CONNINFO"));
+	snprintf(a[4], sizeof(a[4]), "--vq-dir=%s", be_vq_dir(NULL));
+	snprintf(a[5], sizeof(a[5]), "--instance=%s-%s", be_run_id(), instance);
+	snprintf(a[6], sizeof(a[6]), "--share-group=%s-%s", be_run_id(), group);
+	snprintf(a[7], sizeof(a[7]), "--session-expiry-s=120");
+	snprintf(a[8], sizeof(a[8]), "--metrics-port=%d", p->metrics_port);
+	snprintf(a[9], sizeof(a[9]), "--embed-model=%s/ffn/mobilefacenet.ffn",
+		 models ? models : "models/cache");
+	snprintf(a[10], sizeof(a[10]), "--log-level=info");
+	argv[n++] = bin;
+	for (int i = 0; i < 11; i++)
+		argv[n++] = a[i];
+	for (int i = 0; extra && extra[i] && n < 62; i++)
+		argv[n++] = (char *)extra[i];
+	argv[n] = NULL;
+
+	p->pid = fork();
+	if (p->pid == 0) {
+		int fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		prctl(PR_SET_PDEATHSIG, SIGTERM); /* a crashed test leaves no backend behind */
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execv(bin, argv);
+		_exit(127);
+	}
+	if (p->pid < 0)
+		return false;
+	end = mono_ms() + 30000;
+	while (mono_ms() < end) {
+		if (log_has(p->log, "event=started"))
+			return true;
+		if (!be_alive(p)) {
+			fprintf(stderr, "fleet-backend %s exited early; log %s\n", instance, p->log);
+			return false;
+		}
+		sleep_ms(100);
+	}
+	fprintf(stderr, "fleet-backend %s did not start in 30 s; log %s\n", instance, p->log);
+	return false;
+}
+
+bool be_alive(be_proc *p)
+{
+	int st;
+	if (p->pid <= 0)
+		return false;
+	if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
+		p->pid = -st - 1000; /* reaped: remember the status */
+		return false;
+	}
+	return true;
+}
+
+int be_stop(be_proc *p)
+{
+	int st = 0;
+	int64_t end;
+	if (p->pid <= -1000)
+		return WIFEXITED(-(p->pid + 1000)) ? WEXITSTATUS(-(p->pid + 1000)) : -1;
+	if (p->pid <= 0)
+		return -1;
+	kill(p->pid, SIGTERM);
+	end = mono_ms() + 20000;
+	while (mono_ms() < end) {
+		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
+			p->pid = 0;
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		}
+		sleep_ms(50);
+	}
+	kill(p->pid, SIGKILL);
+	waitpid(p->pid, &st, 0);
+	p->pid = 0;
+	return -1;
+}
+
+double be_metric(be_proc *p, const char *name)
+{
+	struct sockaddr_in sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	static char buf[1 << 16];
+	size_t got = 0;
+	double v = -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)p->metrics_port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (write(fd, "GET /metrics HTTP/1.0\r\n\r\n", 25) == 25) {
+		ssize_t r;
+		while (got < sizeof(buf) - 1 && (r = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+			got += (size_t)r;
+	}
+	close(fd);
+	buf[got] = '\0';
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		if (strncmp(line, name, strlen(name)) == 0 && line[strlen(name)] == ' ')
+			v = strtod(line + strlen(name) + 1, NULL);
+	return v;
+}
+
+/* ---- MQTT client ---- */
+
+typedef struct access_rec {
+	char device[40];
+	uint64_t seq;
+	int decision;
+	char identity[129];
+	char event_id[37];
+} access_rec;
+
+struct be_client {
+	ff_mqtt *m;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	access_rec *recs;
+	int n, cap;
+};
+
+static void client_on_message(void *ctx, const ff_mqtt_message *msg)
+{
+	be_client *c = ctx;
+	Facefleet__V1__AccessEvent *ev =
+		facefleet__v1__access_event__unpack(NULL, msg->len, msg->payload);
+	if (!ev)
+		return;
+	pthread_mutex_lock(&c->mu);
+	if (c->n == c->cap) {
+		int ncap = c->cap ? c->cap * 2 : 256;
+		access_rec *nr = realloc(c->recs, (size_t)ncap * sizeof(*nr));
+		if (nr) {
+			c->recs = nr;
+			c->cap = ncap;
+		}
+	}
+	if (c->n < c->cap) {
+		access_rec *r = &c->recs[c->n++];
+		snprintf(r->device, sizeof(r->device), "%s", ev->device_id);
+		r->seq = ev->seq;
+		r->decision = ev->decision;
+		snprintf(r->identity, sizeof(r->identity), "%s", ev->identity);
+		snprintf(r->event_id, sizeof(r->event_id), "%s", ev->event_id);
+	}
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	facefleet__v1__access_event__free_unpacked(ev, NULL);
+}
+
+be_client *be_client_new(const char *name)
+{
+	ff_mqtt_options o = FF_MQTT_OPTIONS_INIT;
+	char id[96];
+	be_client *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	snprintf(id, sizeof(id), "%s-%s", be_run_id(), name);
+	o.url = ff_test_env_need("FF_MQTT_URL");
+	o.username = ff_test_env_need("FF_MQTT_USER");
+	o.password = ff_test_env_need("FF_MQTT_PASSWORD");
+	o.client_id = id;
+	o.max_inflight = 100;
+	o.on_message = client_on_message;
+	o.cb_ctx = c;
+	if (ff_mqtt_create(&o, &c->m) != FF_OK || ff_mqtt_connect(c->m) != FF_OK) {
+		be_client_free(c);
+		CU_FAIL("test MQTT client");
+		return NULL;
+	}
+	return c;
+}
+
+void be_client_free(be_client *c)
+{
+	if (!c)
+		return;
+	if (c->m && ff_mqtt_is_connected(c->m))
+		ff_mqtt_disconnect(c->m, 1000);
+	ff_mqtt_destroy(c->m);
+	free(c->recs);
+	free(c);
+}
+
+bool be_client_watch_access(be_client *c, const char *site)
+{
+	char f[128];
+	snprintf(f, sizeof(f), "fleet/%s/+/access", site);
+	return ff_mqtt_subscribe(c->m, f, 1, 5000) == FF_OK;
+}
+
+bool be_publish(be_client *c, const char *topic, const void *payload, size_t len)
+{
+	return ff_mqtt_publish(c->m, topic, payload, len, 1, false, 5000) == FF_OK;
+}
+
+int be_access_count(be_client *c)
+{
+	int n;
+	pthread_mutex_lock(&c->mu);
+	n = c->n;
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
+
+int be_access_wait(be_client *c, int want, int timeout_ms)
+{
+	int64_t end = mono_ms() + timeout_ms;
+	while (be_access_count(c) < want && mono_ms() < end)
+		sleep_ms(50);
+	return be_access_count(c);
+}
+
+bool be_access_find(be_client *c, const char *device, uint64_t seq, int *decision,
+		    char *identity, size_t cap, char event_id[37])
+{
+	bool found = false;
+	pthread_mutex_lock(&c->mu);
+	for (int i = 0; i < c->n && !found; i++) {
+		access_rec *r = &c->recs[i];
+		if (strcmp(r->device, device) != 0 || r->seq != seq)
+			continue;
+		found = true;
+		if (decision)
+			*decision = r->decision;
+		if (identity)
+			snprintf(identity, cap, "%s", r->identity);
+		if (event_id)
+			memcpy(event_id, r->event_id, 37);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return found;
+}
+
+/* ---- payloads ---- */
+
+size_t be_face_codes(uint8_t *buf, size_t cap, const char *site, const char *device, uint64_t seq,
+		     const uint16_t *idx)
+{
+	const ff_vq_info *vi = be_vq_info();
+	Facefleet__V1__FaceCodes fc = FACEFLEET__V1__FACE_CODES__INIT;
+	uint16_t own[FF_VQ_MAX_CODES];
+	uint8_t packed[256];
+	size_t plen;
+	if (!vi)
+		return 0;
+	if (!idx) {
+		uint64_t x = seq * 0x9e3779b97f4a7c15ULL + 12345;
+		for (uint32_t i = 0; i < vi->num_codes; i++) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			own[i] = (uint16_t)((x >> 33) % vi->codebook_size);
+		}
+		idx = own;
+	}
+	plen = ff_bitpack_size(vi->num_codes, vi->bits_per_index);
+	if (plen > sizeof(packed) ||
+	    ff_bitpack_pack(idx, vi->num_codes, vi->bits_per_index, vi->codebook_size, packed,
+			    plen) != FF_OK)
+		return 0;
+	fc.schema_version = 1;
+	fc.device_id = (char *)device;
+	fc.site_id = (char *)site;
+	fc.seq = seq;
+	fc.capture_time_us = (int64_t)time(NULL) * 1000000;
+	fc.model_id = (char *)vi->model_id;
+	fc.grid_h = vi->grid_h;
+	fc.grid_w = vi->grid_w;
+	fc.codebook_size = vi->codebook_size;
+	fc.bits_per_index = vi->bits_per_index;
+	fc.codes.data = packed;
+	fc.codes.len = plen;
+	fc.det_score = 0.99f;
+	if (facefleet__v1__face_codes__get_packed_size(&fc) > cap)
+		return 0;
+	return facefleet__v1__face_codes__pack(&fc, buf);
+}
+
+const char *be_faces_topic(char *buf, size_t cap, const char *site, const char *device)
+{
+	snprintf(buf, cap, "fleet/%s/%s/faces", site, device);
+	return buf;
+}

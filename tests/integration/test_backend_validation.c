@@ -1,0 +1,260 @@
+/* backend_validation: fleet-backend against the real broker and database.
+ * Redelivered and replayed messages make one event; every kind of bad input
+ * (corrupt protobuf, wrong sizes, grid, out-of-range index, unknown model,
+ * unknown or revoked device, topic/device or site mismatch, oversized
+ * payload, SQL-ish ids, seq 0) leaves an audit row with its reason, no
+ * crash, and the stream keeps flowing. */
+#include "ff_test.h"
+#include "test_backend_common.h"
+
+#include "facefleet.pb-c.h"
+#include "facefleet/bitpack.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static PGconn *db;
+static be_proc proc;
+static be_client *cli;
+static char site[40], dev_ok[40], dev_off[40], dev_other[40], actor[80];
+
+static int setup(void)
+{
+	const char *extra[] = { "--replay-window=10", "--batch-ms=5", NULL };
+	db = be_db();
+	if (!db)
+		return 1;
+	snprintf(site, sizeof(site), "%s-s", be_run_id());
+	snprintf(dev_ok, sizeof(dev_ok), "%s-ok", be_run_id());
+	snprintf(dev_off, sizeof(dev_off), "%s-off", be_run_id());
+	snprintf(dev_other, sizeof(dev_other), "%s-other", be_run_id());
+	snprintf(actor, sizeof(actor), "backend:%s-v", be_run_id());
+	if (!be_add_device(db, dev_ok, site, true) || !be_add_device(db, dev_off, site, false) ||
+	    !be_add_device(db, dev_other, "elsewhere", true))
+		return 1;
+	if (!be_start(&proc, "v", "v", extra))
+		return 1;
+	cli = be_client_new("pub");
+	return cli ? 0 : 1;
+}
+
+static int cleanup(void)
+{
+	int st = be_stop(&proc);
+	if (st != 0)
+		fprintf(stderr, "fleet-backend exit status %d (log %s)\n", st, proc.log);
+	be_client_free(cli);
+	PQfinish(db);
+	return st == 0 ? 0 : 1;
+}
+
+static long events_for(const char *device, const char *seq)
+{
+	const char *p[2] = { device, seq };
+	return be_query_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+				 "AND ($2 = '' OR seq = $2::bigint)", 2, p);
+}
+
+static void publish_seq(const char *device, uint64_t seq)
+{
+	uint8_t buf[512];
+	char topic[128];
+	size_t n = be_face_codes(buf, sizeof(buf), site, device, seq, NULL);
+	CU_ASSERT_FATAL(n > 0);
+	CU_ASSERT(be_publish(cli, be_faces_topic(topic, sizeof(topic), site, device), buf, n));
+}
+
+static void test_duplicates_and_replays(void)
+{
+	const char *p[1] = { dev_ok };
+	for (uint64_t s = 1; s <= 3; s++)
+		publish_seq(dev_ok, s);
+	CU_ASSERT_EQUAL(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
+				     1, p, 3, 15000), 3);
+	/* the same (device, seq) twice more: no new event, two duplicate audit rows */
+	publish_seq(dev_ok, 2);
+	publish_seq(dev_ok, 2);
+	CU_ASSERT(be_wait_long(db, "SELECT count(*) FROM audit_log WHERE action = 'event.duplicate' "
+				   "AND detail->>'device' = $1", 1, p, 2, 15000) >= 2);
+	CU_ASSERT_EQUAL(events_for(dev_ok, "2"), 1);
+	/* a far-ahead seq raises the mark; one 10+ below it is a replay */
+	publish_seq(dev_ok, 20);
+	CU_ASSERT_EQUAL(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
+				     1, p, 4, 15000), 4);
+	/* the mark is committed before the replay is validated */
+	CU_ASSERT(be_wait_long(db, "SELECT last_seq FROM devices WHERE device_id = $1", 1, p, 20,
+			       5000) >= 20);
+	publish_seq(dev_ok, 5);
+	CU_ASSERT(be_wait_long(db, "SELECT count(*) FROM audit_log WHERE action = 'message.reject' "
+				   "AND detail->>'reason' = 'replay' AND detail->>'device' = $1",
+			       1, p, 1, 15000) >= 1);
+	CU_ASSERT_EQUAL(events_for(dev_ok, "5"), 0);
+	CU_ASSERT_EQUAL(events_for(dev_ok, ""), 4);
+	CU_ASSERT(be_metric(&proc, "ff_backend_duplicates_total") >= 2);
+}
+
+/* Re-packs a valid message after `edit` changed it. */
+typedef void (*edit_fn)(Facefleet__V1__FaceCodes *fc, uint8_t *scratch);
+
+static size_t edited(uint8_t *out, size_t cap, const char *device, uint64_t seq, edit_fn edit)
+{
+	uint8_t buf[512], scratch[512];
+	size_t n = be_face_codes(buf, sizeof(buf), site, device, seq, NULL);
+	Facefleet__V1__FaceCodes *fc = facefleet__v1__face_codes__unpack(NULL, n, buf);
+	size_t len = 0;
+	Facefleet__V1__FaceCodes saved;
+	if (!fc)
+		return 0;
+	saved = *fc; /* the edits point fields at other memory: restore before freeing */
+	edit(fc, scratch);
+	if (facefleet__v1__face_codes__get_packed_size(fc) <= cap)
+		len = facefleet__v1__face_codes__pack(fc, out);
+	*fc = saved;
+	facefleet__v1__face_codes__free_unpacked(fc, NULL);
+	return len;
+}
+
+static void e_long_codes(Facefleet__V1__FaceCodes *fc, uint8_t *s)
+{
+	memcpy(s, fc->codes.data, fc->codes.len);
+	s[fc->codes.len] = 0;
+	fc->codes.data = s;
+	fc->codes.len += 1;
+}
+static void e_grid(Facefleet__V1__FaceCodes *fc, uint8_t *s) { (void)s; fc->grid_h += 1; }
+static void e_model(Facefleet__V1__FaceCodes *fc, uint8_t *s)
+{
+	(void)s;
+	fc->model_id = (char *)"no-such-model";
+}
+static void e_sql_id(Facefleet__V1__FaceCodes *fc, uint8_t *s)
+{
+	(void)s;
+	fc->device_id = (char *)"x'); DROP TABLE devices; --";
+}
+static void e_other_dev(Facefleet__V1__FaceCodes *fc, uint8_t *s)
+{
+	(void)s;
+	fc->device_id = dev_other;
+}
+static void e_index(Facefleet__V1__FaceCodes *fc, uint8_t *s)
+{
+	const ff_vq_info *vi = be_vq_info();
+	uint16_t idx[FF_VQ_MAX_CODES];
+	for (uint32_t i = 0; i < vi->num_codes; i++)
+		idx[i] = (uint16_t)(i % vi->codebook_size);
+	idx[3] = (uint16_t)((1u << vi->bits_per_index) - 1); /* >= K when K < 2^bits */
+	ff_bitpack_pack(idx, vi->num_codes, vi->bits_per_index, 1u << vi->bits_per_index, s,
+			fc->codes.len);
+	fc->codes.data = s;
+}
+
+static void send_raw(const char *topic_device, const void *p, size_t n)
+{
+	char topic[160];
+	CU_ASSERT(be_publish(cli, be_faces_topic(topic, sizeof(topic), site, topic_device), p, n));
+}
+
+static long audit_reason(const char *reason)
+{
+	const char *p[2] = { actor, reason };
+	return be_wait_long(db, "SELECT count(*) FROM audit_log WHERE actor = $1 "
+				"AND action = 'message.reject' AND detail->>'reason' = $2",
+			    2, p, 1, 15000);
+}
+
+static void test_bad_inputs(void)
+{
+	uint8_t buf[4096];
+	size_t n;
+	const ff_vq_info *vi = be_vq_info();
+	bool index_testable = vi && vi->codebook_size < (1u << vi->bits_per_index);
+	static const char *const reasons[] = {
+		"bad_protobuf", "bad_size", "grid_mismatch", "unknown_model", "unknown_device",
+		"device_disabled", "topic_mismatch", "payload_too_large", "bad_id", "site_mismatch",
+		"bad_seq", "bad_topic",
+	};
+
+	/* corrupt protobuf */
+	memset(buf, 0xff, 64);
+	send_raw(dev_ok, buf, 64);
+	/* wrong sizes, grid, unknown model: the device is known, so INVALID events */
+	n = edited(buf, sizeof(buf), dev_ok, 30, e_long_codes);
+	send_raw(dev_ok, buf, n);
+	n = edited(buf, sizeof(buf), dev_ok, 31, e_grid);
+	send_raw(dev_ok, buf, n);
+	n = edited(buf, sizeof(buf), dev_ok, 32, e_model);
+	send_raw(dev_ok, buf, n);
+	if (index_testable) {
+		n = edited(buf, sizeof(buf), dev_ok, 33, e_index);
+		send_raw(dev_ok, buf, n);
+	} else {
+		fprintf(stderr, "note: codebook %u fills %u bits, no out-of-range index exists\n",
+			vi ? vi->codebook_size : 0, vi ? vi->bits_per_index : 0);
+	}
+	/* unknown and revoked devices */
+	{
+		char nobody[48];
+		snprintf(nobody, sizeof(nobody), "%s-nobody", be_run_id());
+		n = be_face_codes(buf, sizeof(buf), site, nobody, 1, NULL);
+		send_raw(nobody, buf, n);
+	}
+	n = be_face_codes(buf, sizeof(buf), site, dev_off, 1, NULL);
+	send_raw(dev_off, buf, n);
+	/* topic says dev_ok, message says dev_other */
+	n = edited(buf, sizeof(buf), dev_ok, 40, e_other_dev);
+	send_raw(dev_ok, buf, n);
+	/* oversized */
+	memset(buf, 0x41, 3000);
+	send_raw(dev_ok, buf, 3000);
+	/* SQL in the device id of the message, and in the topic */
+	n = edited(buf, sizeof(buf), dev_ok, 41, e_sql_id);
+	send_raw(dev_ok, buf, n);
+	n = be_face_codes(buf, sizeof(buf), site, dev_ok, 42, NULL);
+	CU_ASSERT(be_publish(cli, "fleet/s/x'); DROP TABLE devices; --/faces", buf, n));
+	/* device registered at another site */
+	n = be_face_codes(buf, sizeof(buf), site, dev_other, 1, NULL);
+	send_raw(dev_other, buf, n);
+	/* seq 0 */
+	n = be_face_codes(buf, sizeof(buf), site, dev_ok, 0, NULL);
+	send_raw(dev_ok, buf, n);
+
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+		const char *p[2] = { actor, reasons[i] };
+		long c = be_wait_long(db, "SELECT count(*) FROM audit_log WHERE actor = $1 "
+					  "AND detail->>'reason' = $2", 2, p, 1, 15000);
+		if (c < 1)
+			fprintf(stderr, "no audit row for reason %s\n", reasons[i]);
+		CU_ASSERT(c >= 1);
+	}
+	if (index_testable) {
+		const char *p[2] = { actor, "index_range" };
+		CU_ASSERT(be_wait_long(db, "SELECT count(*) FROM audit_log WHERE actor = $1 "
+					   "AND detail->>'reason' = $2", 2, p, 1, 15000) >= 1);
+	}
+	/* the known device's bad payloads are INVALID events */
+	{
+		const char *p[1] = { dev_ok };
+		CU_ASSERT(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+					   "AND decision = 'invalid'", 1, p, 3, 10000) >= 3);
+	}
+	CU_ASSERT(audit_reason("bad_protobuf") >= 1);
+	/* nothing was dropped or broken, and the service still works */
+	CU_ASSERT_EQUAL(be_query_long(db, "SELECT count(*) FROM devices", 0, NULL) > 0, 1);
+	CU_ASSERT(be_alive(&proc));
+	publish_seq(dev_ok, 50);
+	CU_ASSERT_EQUAL(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+					 "AND seq = 50", 1, (const char *const[]){ dev_ok }, 1, 15000),
+			1);
+	CU_ASSERT(be_metric(&proc, "ff_backend_rejected_total{reason=\"bad_protobuf\"}") >= 1);
+	CU_ASSERT(be_metric(&proc, "ff_backend_messages_in_total") >= 15);
+}
+
+static CU_TestInfo tests[] = {
+	{ "duplicates_and_replays", test_duplicates_and_replays },
+	{ "bad_inputs", test_bad_inputs },
+	CU_TEST_INFO_NULL,
+};
+
+FF_TEST_SUITES({ "backend_validation", setup, cleanup, NULL, NULL, tests });
