@@ -1,0 +1,67 @@
+/* backend_shared: two fleet-backend processes on one shared subscription
+ * split the stream between them, and every face has exactly one event. */
+#include "ff_test.h"
+#include "test_backend_common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define N_FACES 200
+
+static void test_two_backends_split(void)
+{
+	PGconn *db = be_db();
+	be_proc a, b;
+	be_client *cli;
+	char site[40], dev[40], topic[128], ia[64], ib[64];
+	const char *p[1] = { dev };
+	const char *extra[] = { "--workers=1", NULL };
+	long events, by_a, by_b;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	snprintf(site, sizeof(site), "%s-s", be_run_id());
+	snprintf(dev, sizeof(dev), "%s-sh", be_run_id());
+	CU_ASSERT_FATAL(be_add_device(db, dev, site, true));
+	CU_ASSERT_FATAL(be_start(&a, "a", "shared", extra));
+	CU_ASSERT_FATAL(be_start(&b, "b", "shared", extra));
+	cli = be_client_new("pub");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cli);
+	CU_ASSERT_FATAL(be_client_watch_access(cli, site));
+
+	for (uint64_t s = 1; s <= N_FACES; s++) {
+		uint8_t buf[512];
+		size_t n = be_face_codes(buf, sizeof(buf), site, dev, s, NULL);
+		CU_ASSERT(be_publish(cli, be_faces_topic(topic, sizeof(topic), site, dev), buf, n));
+	}
+	events = be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1", 1,
+			      p, N_FACES, 40000);
+	CU_ASSERT_EQUAL(events, N_FACES);
+	CU_ASSERT_EQUAL(be_query_long(db, "SELECT count(DISTINCT seq) FROM recognition_events "
+					  "WHERE device_id = $1", 1, p), N_FACES);
+	snprintf(ia, sizeof(ia), "backend:%s-a", be_run_id());
+	snprintf(ib, sizeof(ib), "backend:%s-b", be_run_id());
+	{
+		const char *pa[2] = { dev, ia }, *pb[2] = { dev, ib };
+		by_a = be_query_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+					 "AND backend = $2", 2, pa);
+		by_b = be_query_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+					 "AND backend = $2", 2, pb);
+	}
+	fprintf(stderr, "split: a=%ld b=%ld\n", by_a, by_b);
+	CU_ASSERT(by_a > 0);
+	CU_ASSERT(by_b > 0);
+	CU_ASSERT_EQUAL(by_a + by_b, N_FACES);
+	/* one AccessEvent per face */
+	CU_ASSERT_EQUAL(be_access_wait(cli, N_FACES, 10000), N_FACES);
+	CU_ASSERT_EQUAL(be_stop(&a), 0);
+	CU_ASSERT_EQUAL(be_stop(&b), 0);
+	be_client_free(cli);
+	PQfinish(db);
+}
+
+static CU_TestInfo tests[] = {
+	{ "two_backends_split", test_two_backends_split },
+	CU_TEST_INFO_NULL,
+};
+
+FF_TEST_SUITES({ "backend_shared", NULL, NULL, NULL, NULL, tests });
