@@ -9,32 +9,7 @@
 #include "facefleet/error.h"
 #include "vq_internal.h"
 
-struct ff_vq_decoder {
-	struct ff_vq_half h; /* the only member: ff_vq_half_new allocates it */
-};
-
-int ff_vq_decoder_create(const char *path, const ff_nn_options *opt, ff_vq_decoder **out,
-			 char *errbuf, size_t errlen)
-{
-	struct ff_vq_half *h = NULL;
-	int rc;
-
-	if (!out)
-		return FF_ERR_INVAL;
-	rc = ff_vq_half_new(FF_VQ_ROLE_DECODER, path, opt, &h, errbuf, errlen);
-	*out = (ff_vq_decoder *)h;
-	return rc;
-}
-
-void ff_vq_decoder_free(ff_vq_decoder *d)
-{
-	ff_vq_half_delete(d ? &d->h : NULL);
-}
-
-const ff_vq_info *ff_vq_decoder_info(const ff_vq_decoder *d)
-{
-	return d ? &d->h.info : NULL;
-}
+FF_VQ_DEFINE_HANDLE(decoder, FF_VQ_ROLE_DECODER)
 
 int ff_vq_decode(ff_vq_decoder *d, const uint16_t *idx, size_t n, float *rgb, size_t rgb_len)
 {

@@ -8,32 +8,7 @@
 #include "facefleet/error.h"
 #include "vq_internal.h"
 
-struct ff_vq_encoder {
-	struct ff_vq_half h; /* the only member: ff_vq_half_new allocates it */
-};
-
-int ff_vq_encoder_create(const char *path, const ff_nn_options *opt, ff_vq_encoder **out,
-			 char *errbuf, size_t errlen)
-{
-	struct ff_vq_half *h = NULL;
-	int rc;
-
-	if (!out)
-		return FF_ERR_INVAL;
-	rc = ff_vq_half_new(FF_VQ_ROLE_ENCODER, path, opt, &h, errbuf, errlen);
-	*out = (ff_vq_encoder *)h;
-	return rc;
-}
-
-void ff_vq_encoder_free(ff_vq_encoder *e)
-{
-	ff_vq_half_delete(e ? &e->h : NULL);
-}
-
-const ff_vq_info *ff_vq_encoder_info(const ff_vq_encoder *e)
-{
-	return e ? &e->h.info : NULL;
-}
+FF_VQ_DEFINE_HANDLE(encoder, FF_VQ_ROLE_ENCODER)
 
 /* Index of the codeword nearest v (dim floats) among k rows of cb. */
 static uint16_t nearest(const float *cb, uint32_t k, uint32_t dim, const float *v)

@@ -32,10 +32,36 @@ struct ff_vq_half {
 int ff_vq_half_open(struct ff_vq_half *h, enum ff_vq_role role, const char *path,
 		    const ff_nn_options *opt, char *errbuf, size_t errlen);
 void ff_vq_half_close(struct ff_vq_half *h);
-/* ff_vq_half_open on a new heap half (*out NULL on error); NULL-safe delete.
- * ff_vq_encoder and ff_vq_decoder are structs whose only member is the half. */
+/* ff_vq_half_open on a new heap half (*out NULL on error); NULL-safe delete. */
 int ff_vq_half_new(enum ff_vq_role role, const char *path, const ff_nn_options *opt,
 		   struct ff_vq_half **out, char *errbuf, size_t errlen);
 void ff_vq_half_delete(struct ff_vq_half *h);
+
+/* The public handle of one half (kind = encoder or decoder) and its create,
+ * free and info functions (facefleet/vq.h): the struct's only member is the
+ * half, so the half that ff_vq_half_new allocates is the handle. */
+#define FF_VQ_DEFINE_HANDLE(kind, role)                                                      \
+	struct ff_vq_##kind {                                                                 \
+		struct ff_vq_half h;                                                          \
+	};                                                                                    \
+	int ff_vq_##kind##_create(const char *path, const ff_nn_options *opt,                 \
+				  ff_vq_##kind **out, char *errbuf, size_t errlen)             \
+	{                                                                                     \
+		struct ff_vq_half *h = NULL;                                                  \
+		int rc;                                                                       \
+		if (!out)                                                                     \
+			return FF_ERR_INVAL;                                                  \
+		rc = ff_vq_half_new(role, path, opt, &h, errbuf, errlen);                     \
+		*out = (ff_vq_##kind *)h;                                                     \
+		return rc;                                                                    \
+	}                                                                                     \
+	void ff_vq_##kind##_free(ff_vq_##kind *x)                                             \
+	{                                                                                     \
+		ff_vq_half_delete(x ? &x->h : NULL);                                          \
+	}                                                                                     \
+	const ff_vq_info *ff_vq_##kind##_info(const ff_vq_##kind *x)                          \
+	{                                                                                     \
+		return x ? &x->h.info : NULL;                                                 \
+	}
 
 #endif

@@ -177,17 +177,11 @@ int fe_cmd_identify(int argc, char **argv)
 	struct ev_cache cache;
 	char **names = NULL;
 	size_t n = 0, all = 0;
-	int rc = FE_EXIT_FAIL;
+	int rc = ev_parse_args(&cfg, argc, argv, NULL, 0, identify_usage);
 
-	switch (ev_parse_args(&cfg, argc, argv, NULL, 0)) {
-	case 1:
-		identify_usage(stdout);
-		return FE_EXIT_OK;
-	case 0:
-		break;
-	default:
-		goto usage;
-	}
+	if (rc >= 0)
+		return rc;
+	rc = FE_EXIT_FAIL;
 	if (list_images(cfg.images, &names, &all) != FF_OK) {
 		ff_log(FF_LOG_ERROR, "eval", "event=images_failed dir=%s", cfg.images);
 		goto out;
@@ -204,7 +198,4 @@ out:
 		free(names[i]);
 	free(names);
 	return rc;
-usage:
-	identify_usage(stderr);
-	return FE_EXIT_USAGE;
 }

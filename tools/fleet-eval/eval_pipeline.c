@@ -155,7 +155,7 @@ static int config_finish(struct ev_config *cfg, int methods_given)
 }
 
 int ev_parse_args(struct ev_config *cfg, int argc, char **argv, const struct ev_extra_opt *extra,
-		  size_t n_extra)
+		  size_t n_extra, void (*usage)(FILE *))
 {
 	static const struct option common[] = {
 		{ "images", required_argument, NULL, 'i' },   { "aligned", no_argument, NULL, 'a' },
@@ -170,7 +170,7 @@ int ev_parse_args(struct ev_config *cfg, int argc, char **argv, const struct ev_
 	int c, r, methods_given = 0;
 
 	if (n_extra > EV_MAX_EXTRA)
-		return -1;
+		goto usage;
 	config_init(cfg);
 	memcpy(longopts, common, sizeof(common));
 	for (size_t i = 0; i < n_extra; i++) {
@@ -189,14 +189,24 @@ int ev_parse_args(struct ev_config *cfg, int argc, char **argv, const struct ev_
 			continue;
 		}
 		methods_given |= c == 'M';
-		if ((r = common_option(cfg, c, optarg)) == 2)
-			return 1;
+		if ((r = common_option(cfg, c, optarg)) == 2) {
+			usage(stdout);
+			return FE_EXIT_OK;
+		}
 		if (r != 1)
-			return -1;
+			goto usage;
 	}
+	for (size_t i = 0; i < n_extra; i++)
+		if (extra[i].required && !*extra[i].dest) {
+			fprintf(stderr, "fleet-eval: --%s is required\n", extra[i].name);
+			goto usage;
+		}
 	if (optind != argc || config_finish(cfg, methods_given) != 0)
-		return -1;
-	return 0;
+		goto usage;
+	return -1;
+usage:
+	usage(stderr);
+	return FE_EXIT_USAGE;
 }
 
 /* ---- JPEG at a byte budget ------------------------------------------------ */

@@ -83,14 +83,16 @@ struct ev_extra_opt {
 	const char *name;
 	int key; /* its getopt code, a letter not used by the common options */
 	const char **dest;
+	int required;
 };
 #define EV_MAX_EXTRA 4
 
 /* Parses argv (the common options plus n_extra of the subcommand's own; no
  * positional arguments) into cfg, then completes it: default methods, VQ
- * model lookup. Returns 0, 1 for --help, -1 on a usage error. */
+ * model lookup. Returns -1 to go on, or the exit code to return at once after
+ * printing usage(): FE_EXIT_OK for --help (stdout), FE_EXIT_USAGE (stderr). */
 int ev_parse_args(struct ev_config *cfg, int argc, char **argv, const struct ev_extra_opt *extra,
-		  size_t n_extra);
+		  size_t n_extra, void (*usage)(FILE *));
 
 /* Embeds every image (relative names under cfg->images) with every method.
  * Prints a progress bar to stderr. Returns FF_OK or the error that prevented

@@ -316,24 +316,16 @@ int fe_cmd_verify(int argc, char **argv)
 	struct ev_cache cache;
 	struct ev_pair *pairs = NULL;
 	const char *pairs_path = NULL, *scores_path = NULL;
-	const struct ev_extra_opt extra[] = { { "pairs", 'p', &pairs_path },
-					      { "scores", 's', &scores_path } };
+	const struct ev_extra_opt extra[] = { { "pairs", 'p', &pairs_path, 1 },
+					      { "scores", 's', &scores_path, 0 } };
 	FILE *dump = NULL;
 	char **names = NULL;
 	size_t np = 0, nimg = 0;
-	int rc = FE_EXIT_FAIL;
+	int rc = ev_parse_args(&cfg, argc, argv, extra, 2, verify_usage);
 
-	switch (ev_parse_args(&cfg, argc, argv, extra, 2)) {
-	case 1:
-		verify_usage(stdout);
-		return FE_EXIT_OK;
-	case 0:
-		if (pairs_path)
-			break;
-		/* fall through */
-	default:
-		goto usage;
-	}
+	if (rc >= 0)
+		return rc;
+	rc = FE_EXIT_FAIL;
 	if (read_pairs(pairs_path, cfg.limit, &pairs, &np) != FF_OK) {
 		ff_log(FF_LOG_ERROR, "eval", "event=pairs_failed path=%s", pairs_path);
 		goto out;
@@ -355,7 +347,4 @@ out:
 	free(names);
 	free_pairs(pairs, np);
 	return rc;
-usage:
-	verify_usage(stderr);
-	return FE_EXIT_USAGE;
 }
