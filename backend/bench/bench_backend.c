@@ -1,0 +1,233 @@
+/* fleet-bench-backend: end-to-end throughput and latency of a running
+ * fleet-backend. Publishes FaceCodes (QoS 1) for one provisioned device at a
+ * given rate (0 = as fast as the publish window allows), listens to
+ * fleet/<site>/+/access and measures, per face, publish -> AccessEvent
+ * received (the backend publishes it only after the event row committed).
+ * Prints one JSON object as its last line. backend/bench/run-bench wires
+ * the stack, the backend and this program together. */
+#include "facefleet.pb-c.h"
+#include "facefleet/bitpack.h"
+#include "facefleet/config.h"
+#include "facefleet/error.h"
+#include "facefleet/mqtt.h"
+#include "recognize.h"
+
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct opts {
+	char *mqtt_url, *mqtt_user, *mqtt_password, *site, *device, *vq_dir, *tag;
+	int count, rate, window, timeout_s;
+	int64_t seq_base;
+} opts;
+
+#define F(k, t, m, d, lo, hi, h) { k, t, offsetof(opts, m), d, lo, hi, h, 0 }
+static const ff_config_field fields[] = {
+	F("mqtt_url", FF_CFG_STRING, mqtt_url, "tcp://127.0.0.1:18883", 0, 0, "broker URL"),
+	F("mqtt_user", FF_CFG_STRING, mqtt_user, "", 0, 0, "MQTT user"),
+	F("mqtt_password", FF_CFG_STRING, mqtt_password, "", 0, 0, "MQTT password"),
+	F("site", FF_CFG_STRING, site, "bench", 1, 32, "site id of the bench device"),
+	F("device", FF_CFG_STRING, device, "bench-1", 1, 32, "provisioned device id"),
+	F("vq_dir", FF_CFG_STRING, vq_dir, "models/vq", 0, 0, "folder of the VQ model to encode for"),
+	F("count", FF_CFG_INT, count, "2000", 1, 10000000, "faces to publish"),
+	F("rate", FF_CFG_INT, rate, "0", 0, 100000, "faces per second (0 = unpaced)"),
+	F("window", FF_CFG_INT, window, "100", 1, 65535, "QoS 1 publishes in flight"),
+	F("timeout_s", FF_CFG_INT, timeout_s, "60", 1, 3600, "wait for the last AccessEvent, s"),
+	F("seq_base", FF_CFG_INT64, seq_base, "0", 0, 4e18, "first seq - 1 (0: from the clock)"),
+	F("tag", FF_CFG_STRING, tag, "", 0, 64, "label copied into the JSON"),
+	FF_CONFIG_END
+};
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static struct {
+	int64_t *t_pub, *t_acc;
+	uint64_t base;
+	int count;
+	atomic_int received, inflight, failed;
+	int decisions[5];
+	pthread_mutex_t mu;
+} S = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static void on_access(void *ctx, const ff_mqtt_message *msg)
+{
+	Facefleet__V1__AccessEvent *ev =
+		facefleet__v1__access_event__unpack(NULL, msg->len, msg->payload);
+	int64_t now = mono_us();
+	(void)ctx;
+	if (!ev)
+		return;
+	if (ev->seq > S.base && ev->seq <= S.base + (uint64_t)S.count) {
+		size_t i = (size_t)(ev->seq - S.base - 1);
+		pthread_mutex_lock(&S.mu);
+		if (!S.t_acc[i]) {
+			S.t_acc[i] = now;
+			atomic_fetch_add(&S.received, 1);
+			if (ev->decision < 5)
+				S.decisions[ev->decision]++;
+		}
+		pthread_mutex_unlock(&S.mu);
+	}
+	facefleet__v1__access_event__free_unpacked(ev, NULL);
+}
+
+static void on_done(void *ctx, uint64_t tag, int rc)
+{
+	(void)ctx;
+	(void)tag;
+	atomic_fetch_sub(&S.inflight, 1);
+	if (rc != FF_OK)
+		atomic_fetch_add(&S.failed, 1);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+	opts o;
+	ff_config_args args;
+	char err[512];
+	ff_model_set set;
+	const ff_vq_info *vi;
+	ff_mqtt_options mo = FF_MQTT_OPTIONS_INIT;
+	ff_mqtt *m = NULL;
+	char topic[128], filter[128];
+	int64_t t_start, t_end_pub, t_last = 0;
+	int64_t *lat;
+	int nlat = 0;
+
+	memset(&o, 0, sizeof(o));
+	if (ff_config_parse_args(fields, &o, argc, argv, &args, err, sizeof(err)) != FF_OK) {
+		fprintf(stderr, "fleet-bench-backend: %s\n", err);
+		return 2;
+	}
+	if (args.help) {
+		printf("usage: fleet-bench-backend [--key=value ...]\n"
+		       "End-to-end faces/s and latency of a running fleet-backend (publish ->\n"
+		       "event committed -> AccessEvent received). Last line: one JSON object.\n");
+		ff_config_help(fields, stdout);
+		return 0;
+	}
+	if (ff_model_set_load(&set, o.vq_dir, "", err, sizeof(err)) != FF_OK) {
+		fprintf(stderr, "fleet-bench-backend: %s\n", err);
+		return 1;
+	}
+	vi = &set.info[0];
+	S.count = o.count;
+	S.base = o.seq_base ? (uint64_t)o.seq_base : (uint64_t)time(NULL) * 1000000ULL;
+	S.t_pub = calloc((size_t)o.count, sizeof(int64_t));
+	S.t_acc = calloc((size_t)o.count, sizeof(int64_t));
+	lat = calloc((size_t)o.count, sizeof(int64_t));
+	if (!S.t_pub || !S.t_acc || !lat)
+		return 1;
+
+	mo.url = o.mqtt_url;
+	mo.username = *o.mqtt_user ? o.mqtt_user : NULL;
+	mo.password = *o.mqtt_password ? o.mqtt_password : NULL;
+	mo.max_inflight = o.window;
+	mo.on_message = on_access;
+	if (ff_mqtt_create(&mo, &m) != FF_OK || ff_mqtt_connect(m) != FF_OK) {
+		fprintf(stderr, "fleet-bench-backend: cannot connect to %s\n", o.mqtt_url);
+		return 1;
+	}
+	snprintf(filter, sizeof(filter), "fleet/%s/+/access", o.site);
+	snprintf(topic, sizeof(topic), "fleet/%s/%s/faces", o.site, o.device);
+	if (ff_mqtt_subscribe(m, filter, 1, 5000) != FF_OK)
+		return 1;
+
+	t_start = mono_us();
+	for (int i = 0; i < o.count; i++) {
+		Facefleet__V1__FaceCodes fc = FACEFLEET__V1__FACE_CODES__INIT;
+		uint16_t idx[FF_VQ_MAX_CODES];
+		uint8_t packed[256], buf[512];
+		size_t plen = ff_bitpack_size(vi->num_codes, vi->bits_per_index), n;
+		uint64_t x = (uint64_t)i * 0x9e3779b97f4a7c15ULL + 7;
+		int rc;
+		for (uint32_t k = 0; k < vi->num_codes; k++) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			idx[k] = (uint16_t)((x >> 33) % vi->codebook_size);
+		}
+		ff_bitpack_pack(idx, vi->num_codes, vi->bits_per_index, vi->codebook_size, packed, plen);
+		fc.schema_version = 1;
+		fc.device_id = o.device;
+		fc.site_id = o.site;
+		fc.seq = S.base + (uint64_t)i + 1;
+		fc.capture_time_us = (int64_t)time(NULL) * 1000000;
+		fc.model_id = (char *)vi->model_id;
+		fc.grid_h = vi->grid_h;
+		fc.grid_w = vi->grid_w;
+		fc.codebook_size = vi->codebook_size;
+		fc.bits_per_index = vi->bits_per_index;
+		fc.codes.data = packed;
+		fc.codes.len = plen;
+		n = facefleet__v1__face_codes__pack(&fc, buf);
+		if (o.rate > 0) { /* pace: face i leaves at t_start + i / rate */
+			int64_t due = t_start + (int64_t)i * 1000000 / o.rate, now = mono_us();
+			if (due > now)
+				poll(NULL, 0, (int)((due - now + 999) / 1000));
+		}
+		for (int tries = 0;; tries++) {
+			while (atomic_load(&S.inflight) >= o.window / 2)
+				poll(NULL, 0, 1); /* own window below Paho's limit */
+			atomic_fetch_add(&S.inflight, 1);
+			S.t_pub[i] = mono_us();
+			rc = ff_mqtt_publish_async(m, topic, buf, n, 1, false, on_done, NULL,
+						   (uint64_t)i);
+			if (rc == FF_OK)
+				break;
+			atomic_fetch_sub(&S.inflight, 1);
+			if (rc != FF_ERR_FULL && (rc != FF_ERR_MQTT || tries > 1000)) {
+				fprintf(stderr, "fleet-bench-backend: publish: %s\n", ff_strerror(rc));
+				return 1;
+			}
+			poll(NULL, 0, 1);
+		}
+	}
+	t_end_pub = mono_us();
+	{
+		int64_t end = mono_us() + (int64_t)o.timeout_s * 1000000;
+		while (atomic_load(&S.received) < o.count && mono_us() < end)
+			poll(NULL, 0, 20);
+	}
+	for (int i = 0; i < o.count; i++) {
+		if (!S.t_acc[i])
+			continue;
+		lat[nlat++] = S.t_acc[i] - S.t_pub[i];
+		if (S.t_acc[i] > t_last)
+			t_last = S.t_acc[i];
+	}
+	qsort(lat, (size_t)nlat, sizeof(int64_t), cmp_i64);
+	{
+		double secs = (double)(t_last - t_start) / 1e6;
+		double p50 = nlat ? lat[nlat / 2] / 1000.0 : NAN;
+		double p99 = nlat ? lat[(size_t)((nlat - 1) * 0.99)] / 1000.0 : NAN;
+		double mx = nlat ? lat[nlat - 1] / 1000.0 : NAN;
+		printf("{\"bench\":\"backend\",\"tag\":\"%s\",\"model\":\"%s\",\"faces\":%d,"
+		       "\"received\":%d,\"lost\":%d,\"publish_failed\":%d,\"rate_target\":%d,"
+		       "\"publish_rate\":%.1f,\"faces_per_s\":%.1f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,"
+		       "\"max_ms\":%.2f,\"granted\":%d,\"unknown\":%d,\"rejected\":%d,\"invalid\":%d}\n",
+		       o.tag, vi->model_id, o.count, nlat, o.count - nlat, atomic_load(&S.failed),
+		       o.rate, o.count / ((double)(t_end_pub - t_start) / 1e6),
+		       secs > 0 ? nlat / secs : 0.0, p50, p99, mx, S.decisions[1], S.decisions[2],
+		       S.decisions[3], S.decisions[4]);
+	}
+	ff_mqtt_disconnect(m, 1000);
+	ff_mqtt_destroy(m);
+	ff_config_free(fields, &o);
+	return nlat == o.count ? 0 : 1;
+}
