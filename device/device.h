@@ -101,7 +101,8 @@ struct dev_source {
 };
 int dev_source_file_open(const char *path, int repeat, dev_source **out);
 int dev_source_dir_open(const char *dir, bool watch, const atomic_bool *stop, dev_source **out);
-int dev_source_stdin_open(int fd, int width, int height, const char *pixfmt, dev_source **out);
+int dev_source_stdin_open(int fd, int width, int height, const char *pixfmt,
+			  const atomic_bool *stop, dev_source **out);
 /* Loads one image file, logging a clear error; shared by file and dir sources. */
 int dev_load_image(const char *path, ff_image *img);
 
@@ -189,12 +190,17 @@ struct dev_agent {
 	dev_counters counters;
 	dev_outbox *outbox;
 	int64_t start_mono_ms;
-	atomic_bool stop;            /* SIGINT/SIGTERM */
+	atomic_bool stop;            /* SIGINT/SIGTERM, or dev_agent_stop */
+	pthread_t main_thread;       /* runs the capture loop; woken by dev_agent_stop */
 	atomic_bool fatal;           /* the publisher hit an unrecoverable error */
 	atomic_bool status_dirty;    /* publish a status soon */
 	char model_pending[33];      /* guarded by settings.mu; "" = none */
 	struct dev_publisher *pub;
 };
+
+/* Stops the capture loop from another thread: sets stop and interrupts a
+ * blocking read or poll of the main thread with SIGTERM (main.c). */
+void dev_agent_stop(dev_agent *a);
 
 /* ---- publisher.c ---- */
 typedef struct dev_publisher dev_publisher;

@@ -30,6 +30,13 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+void dev_agent_stop(dev_agent *a)
+{
+	atomic_store(&a->stop, true);
+	if (!pthread_equal(pthread_self(), a->main_thread))
+		pthread_kill(a->main_thread, SIGTERM);
+}
+
 static uint64_t next_seq(void *ctx)
 {
 	return dev_outbox_next_seq(((dev_agent *)ctx)->outbox);
@@ -62,7 +69,7 @@ static int open_source(dev_agent *a, dev_source **src)
 	if (!strcmp(c->source, "dir"))
 		return dev_source_dir_open(c->input, c->watch, &a->stop, src);
 	if (!strcmp(c->source, "stdin"))
-		return dev_source_stdin_open(STDIN_FILENO, c->width, c->height, c->pixfmt, src);
+		return dev_source_stdin_open(STDIN_FILENO, c->width, c->height, c->pixfmt, &a->stop, src);
 	*src = NULL; /* none: only forward what the outbox holds */
 	return FF_OK;
 }
@@ -176,6 +183,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	install_signals();
+	a->main_thread = pthread_self();
 	a->start_mono_ms = dev_mono_ms();
 	settings_init(a);
 	code = DEV_EXIT_RUNTIME;
@@ -194,8 +202,17 @@ int main(int argc, char **argv)
 			     a->cfg.input ? a->cfg.input : "-", ff_strerror(rc));
 		goto out;
 	}
-	if (dev_publisher_start(a, &a->pub) != FF_OK)
-		goto out;
+	{ /* signals go to this thread only: the publisher and Paho's threads block them */
+		sigset_t sigs, old;
+		sigemptyset(&sigs);
+		sigaddset(&sigs, SIGINT);
+		sigaddset(&sigs, SIGTERM);
+		pthread_sigmask(SIG_BLOCK, &sigs, &old);
+		rc = dev_publisher_start(a, &a->pub);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc != FF_OK)
+			goto out;
+	}
 	ff_log_info(LOG_COMP, "event=start device=%s site=%s source=%s model_id=%s version=%s",
 		    a->cfg.device_id, a->cfg.site_id, a->cfg.source, a->settings.model_id, DEV_VERSION);
 	code = src ? capture_loop(a, pl, src) : DEV_EXIT_OK;

@@ -271,6 +271,7 @@ static void *run(void *arg)
 					     a->cfg.mqtt_url, a->cfg.mqtt_username ? a->cfg.mqtt_username : "(none)");
 				p->result = FF_ERR_AUTH;
 				atomic_store(&a->fatal, true);
+				dev_agent_stop(a); /* a watch or stdin source may be waiting */
 				break;
 			}
 			if (rc != FF_OK) {

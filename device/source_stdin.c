@@ -19,14 +19,18 @@ struct stdin_source {
 	size_t frame_len;
 	uint8_t *buf;
 	uint64_t frames;
+	const atomic_bool *stop;
 };
 
-/* Reads exactly len bytes unless the input ends. Returns bytes read or -1. */
-static ssize_t read_full(int fd, uint8_t *buf, size_t len)
+/* Reads exactly len bytes unless the input ends or stop is set (a signal
+ * interrupts the read). Returns bytes read or -1. */
+static ssize_t read_full(int fd, uint8_t *buf, size_t len, const atomic_bool *stop)
 {
 	size_t got = 0;
 	while (got < len) {
 		ssize_t n = read(fd, buf + got, len - got);
+		if (n < 0 && errno == EINTR && atomic_load(stop))
+			break;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -41,14 +45,14 @@ static ssize_t read_full(int fd, uint8_t *buf, size_t len)
 static int stdin_next(dev_source *base, ff_image *img, char *name, size_t namelen)
 {
 	struct stdin_source *s = (struct stdin_source *)base;
-	ssize_t n = read_full(s->fd, s->buf, s->frame_len);
+	ssize_t n = read_full(s->fd, s->buf, s->frame_len, s->stop);
 
 	if (n < 0) {
 		ff_log_error("source", "event=read_failed source=stdin errno=%d", errno);
 		return FF_ERR_IO;
 	}
 	if ((size_t)n < s->frame_len) {
-		if (n > 0)
+		if (n > 0 && !atomic_load(s->stop))
 			ff_log_warn("source", "event=partial_frame source=stdin bytes=%zd frame_bytes=%zu",
 				    n, s->frame_len);
 		return 0;
@@ -67,7 +71,8 @@ static void stdin_close(dev_source *base)
 	free(s);
 }
 
-int dev_source_stdin_open(int fd, int width, int height, const char *pixfmt, dev_source **out)
+int dev_source_stdin_open(int fd, int width, int height, const char *pixfmt,
+			  const atomic_bool *stop, dev_source **out)
 {
 	struct stdin_source *s;
 	ff_pixfmt fmt;
@@ -93,6 +98,7 @@ int dev_source_stdin_open(int fd, int width, int height, const char *pixfmt, dev
 		return FF_ERR_NOMEM;
 	}
 	s->fd = fd;
+	s->stop = stop;
 	s->width = width;
 	s->height = height;
 	s->fmt = fmt;

@@ -225,6 +225,18 @@ static void test_wrong_password(void)
 	CU_ASSERT_TRUE(dt_file_contains(run.log, "wrong mqtt_username or mqtt_password"));
 	/* the face stays queued for a later start with the right password */
 	CU_ASSERT_EQUAL(dt_outbox_files(run.outbox, NULL, 0), 1);
+
+	/* a live source blocked on input (stdin nobody writes) stops as well */
+	{
+		int fds[2];
+		CU_ASSERT_EQUAL_FATAL(pipe2(fds, O_CLOEXEC), 0);
+		pid = dt_agent_start(run.log, fds[0], "dev-badpw", ff_test_env_need("FF_MQTT_URL"),
+				     run.outbox, "--mqtt-password=definitely-wrong", "-", "--width=64",
+				     "--height=64", NULL);
+		close(fds[0]);
+		CU_ASSERT_EQUAL(dt_agent_wait(pid, 30), 1);
+		close(fds[1]);
+	}
 }
 
 /* Publishes a retained DeviceConfig. */
