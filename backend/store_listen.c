@@ -48,8 +48,10 @@ static int setup(ff_store_listen *l)
 		rc = ff_devices_reload(l->opt.devices, l->db);
 	if (rc == FF_OK)
 		rc = ff_gallery_reload(l->opt.gallery, l->db, l->model);
-	if (rc == FF_OK)
+	if (rc == FF_OK) {
 		publish_gallery_size(l->opt.gallery);
+		ff_metrics_set_db_up(1);
+	}
 	if (rc != FF_OK) {
 		PQfinish(l->db);
 		l->db = NULL;
