@@ -29,6 +29,9 @@
 /* Monotonic and wall clocks in microseconds. */
 int64_t ff_now_us(void);
 int64_t ff_mono_us(void);
+/* *ts = CLOCK_MONOTONIC now + ms (for pthread_cond_timedwait on monotonic conds). */
+struct timespec;
+void ff_deadline_in(struct timespec *ts, int ms);
 
 /* ---- decisions ------------------------------------------------------------------ */
 typedef enum ff_decision {

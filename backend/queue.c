@@ -22,6 +22,17 @@ int64_t ff_mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+void ff_deadline_in(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 const char *ff_decision_name(ff_decision d)
 {
 	switch (d) {
@@ -165,15 +176,8 @@ void *ff_queue_pop(ff_queue *q, int timeout_ms)
 {
 	void *item = NULL;
 	struct timespec dl;
-	if (timeout_ms >= 0) {
-		clock_gettime(CLOCK_MONOTONIC, &dl);
-		dl.tv_sec += timeout_ms / 1000;
-		dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (dl.tv_nsec >= 1000000000L) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000L;
-		}
-	}
+	if (timeout_ms >= 0)
+		ff_deadline_in(&dl, timeout_ms);
 	pthread_mutex_lock(&q->mu);
 	while (q->count == 0 && !q->closed) {
 		if (timeout_ms < 0)

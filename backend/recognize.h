@@ -42,6 +42,13 @@ typedef struct ff_validate_options {
 void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
 		 const ff_validate_options *opt);
 
+/* Packs a FaceCodes message for model vi (what a device sends): idx, or when
+ * NULL pseudo-random valid indices from seed. For tests and the benchmark.
+ * Returns the length written, 0 when it does not fit or cannot pack. */
+size_t ff_face_codes_build(const ff_vq_info *vi, const char *site, const char *device,
+			   uint64_t seq, int64_t capture_us, const uint16_t *idx, uint64_t seed,
+			   uint8_t *buf, size_t cap);
+
 /* One worker's nets: a decoder per model of the set and an embedder. */
 typedef struct ff_recognizer ff_recognizer;
 

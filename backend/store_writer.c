@@ -317,13 +317,38 @@ static const char *param(col *c)
 	return c->t.p;
 }
 
+/* Runs a prepared statement on the first ncol columns (closed as array
+ * parameters), with an optional leading and trailing scalar parameter.
+ * NULL when the columns could not be built (out of memory). */
+static PGresult *exec_cols(ff_store_writer *w, const char *stmt, cols *k, int ncol,
+			   const char *lead, const char *tail)
+{
+	const char *p[16];
+	int np = 0;
+	if (lead)
+		p[np++] = lead;
+	for (int i = 0; i < ncol; i++)
+		p[np++] = param(&k->c[i]);
+	if (tail)
+		p[np++] = tail;
+	if (cols_oom(k))
+		return NULL;
+	return PQexecPrepared(w->db, stmt, np, p, NULL, NULL, 0);
+}
+
+/* W_OK when r has status want, else the classified failure; clears r. */
+static wres finish(ff_store_writer *w, PGresult *r, ExecStatusType want, const char *what)
+{
+	wres res = r && PQresultStatus(r) == want ? W_OK : r ? classify(w->db, r, what) : W_CONN;
+	PQclear(r);
+	return res;
+}
+
 /* Claims keys for the event-bearing jobs; marks j->inserted for the claimed. */
 static wres claim_and_insert(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
 {
-	const char *p[14];
 	PGresult *r;
 	size_t ne = 0;
-	wres res = W_OK;
 
 	for (int i = 0; i < 4; i++)
 		c_begin(&k->c[i]);
@@ -338,16 +363,9 @@ static wres claim_and_insert(ff_store_writer *w, ff_job **jobs, size_t n, cols *
 	}
 	if (!ne)
 		return W_OK;
-	for (int i = 0; i < 4; i++)
-		p[i] = param(&k->c[i]);
-	if (cols_oom(k))
-		return W_CONN;
-	r = PQexecPrepared(w->db, "ff_claim", 4, p, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		res = classify(w->db, r, "claim");
-		PQclear(r);
-		return res;
-	}
+	r = exec_cols(w, "ff_claim", k, 4, NULL, NULL);
+	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK)
+		return finish(w, r, PGRES_TUPLES_OK, "claim");
 	for (int row = 0; row < PQntuples(r); row++) {
 		const char *id = PQgetvalue(r, row, 0);
 		for (size_t i = 0; i < n; i++)
@@ -387,22 +405,12 @@ static wres claim_and_insert(ff_store_writer *w, ff_job **jobs, size_t n, cols *
 	}
 	if (!ne)
 		return W_OK;
-	for (int i = 0; i < 13; i++)
-		p[i] = param(&k->c[i]);
-	p[13] = w->actor;
-	if (cols_oom(k))
-		return W_CONN;
-	r = PQexecPrepared(w->db, "ff_event", 14, p, NULL, NULL, 0);
-	res = PQresultStatus(r) == PGRES_COMMAND_OK ? W_OK : classify(w->db, r, "events");
-	PQclear(r);
-	return res;
+	return finish(w, exec_cols(w, "ff_event", k, 13, NULL, w->actor), PGRES_COMMAND_OK,
+		      "events");
 }
 
 static wres insert_audit(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
 {
-	const char *p[6];
-	PGresult *r;
-	wres res;
 	char src[200];
 
 	for (int i = 0; i < 5; i++)
@@ -422,20 +430,11 @@ static wres insert_audit(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
 		audit_detail(&k->js, j);
 		c_text(&k->c[4], k->js.p);
 	}
-	p[0] = w->actor;
-	for (int i = 0; i < 5; i++)
-		p[i + 1] = param(&k->c[i]);
-	if (cols_oom(k))
-		return W_CONN;
-	r = PQexecPrepared(w->db, "ff_audit", 6, p, NULL, NULL, 0);
-	res = PQresultStatus(r) == PGRES_COMMAND_OK ? W_OK : classify(w->db, r, "audit");
-	PQclear(r);
-	return res;
+	return finish(w, exec_cols(w, "ff_audit", k, 5, w->actor, NULL), PGRES_COMMAND_OK, "audit");
 }
 
 static void update_hwm(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
 {
-	const char *p[2];
 	PGresult *r;
 	size_t m = 0;
 	c_begin(&k->c[0]);
@@ -449,14 +448,10 @@ static void update_hwm(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
 	}
 	if (!m)
 		return;
-	p[0] = param(&k->c[0]);
-	p[1] = param(&k->c[1]);
-	if (cols_oom(k))
-		return;
 	/* best effort (a cache seed for restarts); a lock timeout or deadlock
 	 * with another backend only costs a stale mark */
-	r = PQexecPrepared(w->db, "ff_hwm", 2, p, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+	r = exec_cols(w, "ff_hwm", k, 2, NULL, NULL);
+	if (r && PQresultStatus(r) != PGRES_COMMAND_OK)
 		ff_log_debug(LOG_COMP, "event=hwm_update_failed err=\"%s\"", PQerrorMessage(w->db));
 	PQclear(r);
 }
@@ -517,6 +512,8 @@ static bool write_batch(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
 		wres res = W_CONN;
 		if (ensure_db(w))
 			res = write_tx(w, jobs, n, k);
+		else
+			ff_metrics_db_error();
 		if (res == W_OK) {
 			if (w->db_down_logged)
 				ff_log_info(LOG_COMP, "event=db_recovered retried_ms=%lld",

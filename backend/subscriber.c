@@ -2,6 +2,7 @@
  * that lets the store acknowledge each message after its commit. */
 #include "subscriber.h"
 
+#include "backend.h"
 #include "facefleet/error.h"
 #include "facefleet/log.h"
 
@@ -525,13 +526,7 @@ int ff_sub_wait_ready(ff_sub *s, int timeout_ms)
 {
 	struct timespec dl;
 	bool ok;
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += timeout_ms / 1000;
-	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
+	ff_deadline_in(&dl, timeout_ms);
 	pthread_mutex_lock(&s->mu);
 	while (!s->ready)
 		if (pthread_cond_timedwait(&s->cv, &s->mu, &dl) == ETIMEDOUT)

@@ -139,3 +139,41 @@ void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
 out:
 	facefleet__v1__face_codes__free_unpacked(fc, NULL);
 }
+
+size_t ff_face_codes_build(const ff_vq_info *vi, const char *site, const char *device,
+			   uint64_t seq, int64_t capture_us, const uint16_t *idx, uint64_t seed,
+			   uint8_t *buf, size_t cap)
+{
+	Facefleet__V1__FaceCodes fc = FACEFLEET__V1__FACE_CODES__INIT;
+	uint16_t own[FF_VQ_MAX_CODES];
+	uint8_t packed[256];
+	size_t plen = ff_bitpack_size(vi->num_codes, vi->bits_per_index);
+	if (vi->num_codes > FF_VQ_MAX_CODES || plen > sizeof(packed))
+		return 0;
+	if (!idx) {
+		uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 12345;
+		for (uint32_t i = 0; i < vi->num_codes; i++) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			own[i] = (uint16_t)((x >> 33) % vi->codebook_size);
+		}
+		idx = own;
+	}
+	if (ff_bitpack_pack(idx, vi->num_codes, vi->bits_per_index, vi->codebook_size, packed,
+			    plen) != FF_OK)
+		return 0;
+	fc.schema_version = FACEFLEET__V1__SCHEMA_VERSION__SCHEMA_VERSION_CURRENT;
+	fc.device_id = (char *)device;
+	fc.site_id = (char *)site;
+	fc.seq = seq;
+	fc.capture_time_us = capture_us;
+	fc.model_id = (char *)vi->model_id;
+	fc.grid_h = vi->grid_h;
+	fc.grid_w = vi->grid_w;
+	fc.codebook_size = vi->codebook_size;
+	fc.bits_per_index = vi->bits_per_index;
+	fc.codes.data = packed;
+	fc.codes.len = plen;
+	if (facefleet__v1__face_codes__get_packed_size(&fc) > cap)
+		return 0;
+	return facefleet__v1__face_codes__pack(&fc, buf);
+}

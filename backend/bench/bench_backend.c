@@ -152,30 +152,13 @@ int main(int argc, char **argv)
 
 	t_start = mono_us();
 	for (int i = 0; i < o.count; i++) {
-		Facefleet__V1__FaceCodes fc = FACEFLEET__V1__FACE_CODES__INIT;
-		uint16_t idx[FF_VQ_MAX_CODES];
-		uint8_t packed[256], buf[512];
-		size_t plen = ff_bitpack_size(vi->num_codes, vi->bits_per_index), n;
-		uint64_t x = (uint64_t)i * 0x9e3779b97f4a7c15ULL + 7;
+		uint8_t buf[512];
+		size_t n = ff_face_codes_build(vi, o.site, o.device, S.base + (uint64_t)i + 1,
+					       (int64_t)time(NULL) * 1000000, NULL, (uint64_t)i, buf,
+					       sizeof(buf));
 		int rc;
-		for (uint32_t k = 0; k < vi->num_codes; k++) {
-			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-			idx[k] = (uint16_t)((x >> 33) % vi->codebook_size);
-		}
-		ff_bitpack_pack(idx, vi->num_codes, vi->bits_per_index, vi->codebook_size, packed, plen);
-		fc.schema_version = 1;
-		fc.device_id = o.device;
-		fc.site_id = o.site;
-		fc.seq = S.base + (uint64_t)i + 1;
-		fc.capture_time_us = (int64_t)time(NULL) * 1000000;
-		fc.model_id = (char *)vi->model_id;
-		fc.grid_h = vi->grid_h;
-		fc.grid_w = vi->grid_w;
-		fc.codebook_size = vi->codebook_size;
-		fc.bits_per_index = vi->bits_per_index;
-		fc.codes.data = packed;
-		fc.codes.len = plen;
-		n = facefleet__v1__face_codes__pack(&fc, buf);
+		if (!n)
+			return 1;
 		if (o.rate > 0) { /* pace: face i leaves at t_start + i / rate */
 			int64_t due = t_start + (int64_t)i * 1000000 / o.rate, now = mono_us();
 			if (due > now)

@@ -6,6 +6,7 @@
 #include "facefleet/bitpack.h"
 #include "facefleet/error.h"
 #include "migrate.h"
+#include "recognize.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -451,41 +452,10 @@ size_t be_face_codes(uint8_t *buf, size_t cap, const char *site, const char *dev
 		     const uint16_t *idx)
 {
 	const ff_vq_info *vi = be_vq_info();
-	Facefleet__V1__FaceCodes fc = FACEFLEET__V1__FACE_CODES__INIT;
-	uint16_t own[FF_VQ_MAX_CODES];
-	uint8_t packed[256];
-	size_t plen;
 	if (!vi)
 		return 0;
-	if (!idx) {
-		uint64_t x = seq * 0x9e3779b97f4a7c15ULL + 12345;
-		for (uint32_t i = 0; i < vi->num_codes; i++) {
-			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-			own[i] = (uint16_t)((x >> 33) % vi->codebook_size);
-		}
-		idx = own;
-	}
-	plen = ff_bitpack_size(vi->num_codes, vi->bits_per_index);
-	if (plen > sizeof(packed) ||
-	    ff_bitpack_pack(idx, vi->num_codes, vi->bits_per_index, vi->codebook_size, packed,
-			    plen) != FF_OK)
-		return 0;
-	fc.schema_version = 1;
-	fc.device_id = (char *)device;
-	fc.site_id = (char *)site;
-	fc.seq = seq;
-	fc.capture_time_us = (int64_t)time(NULL) * 1000000;
-	fc.model_id = (char *)vi->model_id;
-	fc.grid_h = vi->grid_h;
-	fc.grid_w = vi->grid_w;
-	fc.codebook_size = vi->codebook_size;
-	fc.bits_per_index = vi->bits_per_index;
-	fc.codes.data = packed;
-	fc.codes.len = plen;
-	fc.det_score = 0.99f;
-	if (facefleet__v1__face_codes__get_packed_size(&fc) > cap)
-		return 0;
-	return facefleet__v1__face_codes__pack(&fc, buf);
+	return ff_face_codes_build(vi, site, device, seq, (int64_t)time(NULL) * 1000000, idx, seq,
+				   buf, cap);
 }
 
 const char *be_faces_topic(char *buf, size_t cap, const char *site, const char *device)

@@ -70,8 +70,11 @@ static bool enrol(PGconn *db, const char *ext, const char *sites, const face *f,
 	return ok;
 }
 
+/* earlier runs' templates of the same images leave the gallery (their events
+ * keep the identities) */
 static const char cleanup_sql[] =
-	"DELETE FROM identities WHERE external_id ~ '^t[0-9]+-(al-pacino|alan-greenspan)$'";
+	"DELETE FROM face_templates WHERE identity_id IN (SELECT identity_id FROM identities "
+	"WHERE external_id ~ '^t[0-9]+-(al-pacino|alan-greenspan)$')";
 
 static void test_recognise(void)
 {
