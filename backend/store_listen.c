@@ -102,9 +102,10 @@ static void *listen_main(void *arg)
 			maintain(l);
 		struct pollfd p[2] = { { PQsocket(l->db), POLLIN, 0 }, { l->wake[0], POLLIN, 0 } };
 		int pr = poll(p, 2, 1000);
-		if (pr <= 0 || !p[0].revents)
-			continue;
-		if (!PQconsumeInput(l->db) || PQstatus(l->db) != CONNECTION_OK) {
+		/* notifications that arrived during a reload's query are already
+		 * buffered by libpq: drain them even when the socket is quiet */
+		if (pr > 0 && p[0].revents &&
+		    (!PQconsumeInput(l->db) || PQstatus(l->db) != CONNECTION_OK)) {
 			ff_log_warn(LOG_COMP, "event=listen_lost err=\"%s\"", PQerrorMessage(l->db));
 			PQfinish(l->db);
 			l->db = NULL;
@@ -125,6 +126,8 @@ static void *listen_main(void *arg)
 			ff_gallery_reload(l->opt.gallery, l->db, l->model);
 			publish_gallery_size(l->opt.gallery);
 		}
+		if ((devices || gallery) && PQstatus(l->db) == CONNECTION_OK)
+			PQconsumeInput(l->db); /* pick up what came during the reload */
 	}
 	return NULL;
 }
