@@ -220,7 +220,8 @@ static int recover(dev_outbox *o)
 		}
 		seqs[nseq++] = seq;
 	}
-	qsort(seqs, nseq, sizeof(*seqs), cmp_u64);
+	if (nseq)
+		qsort(seqs, nseq, sizeof(*seqs), cmp_u64);
 	for (size_t i = 0; i < nseq && rc == FF_OK; i++) {
 		char path[4200];
 		struct stat st;
