@@ -1,10 +1,12 @@
 /* Helpers for the fleet-device integration tests (dev_test.h). */
+#define _GNU_SOURCE /* nftw */
 #include "dev_test.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <glob.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -41,6 +43,20 @@ void dt_run_init(dt_run *r, const char *tag)
 	dt_tmpdir(r->tmp, sizeof(r->tmp), tag);
 	snprintf(r->outbox, sizeof(r->outbox), "%s/outbox", r->tmp);
 	snprintf(r->log, sizeof(r->log), "%s/agent.log", r->tmp);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void dt_cleanup(const char *dir)
+{
+	if (dir && strncmp(dir, "/tmp/ff-dev-", 12) == 0 && CU_get_number_of_failures() == 0)
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ---- broker ---- */

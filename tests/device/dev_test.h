@@ -80,6 +80,9 @@ typedef struct dt_run {
 	char tmp[256], outbox[320], log[320];
 } dt_run;
 void dt_run_init(dt_run *r, const char *tag);
+/* Removes a run's or a stopped broker's folder when the test so far has no
+ * failure (kept for a look otherwise). */
+void dt_cleanup(const char *dir);
 /* mkdtemp under /tmp: "/tmp/ff-dev-<tag>-XXXXXX" into buf. */
 const char *dt_tmpdir(char *buf, size_t len, const char *tag);
 /* Milliseconds sleep. */

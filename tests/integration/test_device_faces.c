@@ -204,6 +204,7 @@ static void test_faces_arrive_and_decode(void)
 	ff_mqtt_disconnect(sub, 2000);
 	ff_mqtt_destroy(sub);
 	dt_inbox_free(&ib);
+	dt_cleanup(run.tmp);
 }
 
 static void test_wrong_password(void)
@@ -237,6 +238,7 @@ static void test_wrong_password(void)
 		CU_ASSERT_EQUAL(dt_agent_wait(pid, 30), 1);
 		close(fds[1]);
 	}
+	dt_cleanup(run.tmp);
 }
 
 /* Publishes a retained DeviceConfig. */
@@ -346,6 +348,7 @@ static void test_config_and_watch(void)
 	ff_mqtt_disconnect(sub, 2000);
 	ff_mqtt_destroy(sub);
 	dt_inbox_free(&ib);
+	dt_cleanup(run.tmp);
 }
 
 /* Raw bgr24 frames of a sample image through a pipe on stdin give the same
@@ -417,6 +420,7 @@ static void test_stdin_raw_frames(void)
 	ff_mqtt_disconnect(sub, 2000);
 	ff_mqtt_destroy(sub);
 	dt_inbox_free(&ib);
+	dt_cleanup(run.tmp);
 }
 
 /* A device that dies without DISCONNECT is announced OFFLINE by the broker
@@ -455,6 +459,7 @@ static void test_last_will(void)
 	ff_mqtt_disconnect(sub, 2000);
 	ff_mqtt_destroy(sub);
 	dt_inbox_free(&ib);
+	dt_cleanup(run.tmp);
 }
 
 /* Missing and corrupt image files: exit status 1 with a clear log line. */
@@ -479,6 +484,7 @@ static void test_unreadable_image(void)
 	pid = dt_agent_start(run.log, -1, "dev-badimg", ff_test_env_need("FF_MQTT_URL"), run.outbox, junk, NULL);
 	CU_ASSERT_EQUAL(dt_agent_wait(pid, 30), 1);
 	CU_ASSERT_TRUE(dt_file_contains(run.log, "junk.jpg err="));
+	dt_cleanup(run.tmp);
 }
 
 static CU_TestInfo device_tests[] = {

@@ -81,6 +81,8 @@ static void teardown(struct fixture *f)
 	ff_mqtt_destroy(f->sub);
 	dt_broker_stop(&f->broker);
 	dt_inbox_free(&f->ib);
+	dt_cleanup(f->broker.dir);
+	dt_cleanup(f->run.tmp);
 }
 
 static void test_broker_outage_200(void)
