@@ -33,6 +33,7 @@ typedef struct dev_config {
 	char *tls_ca_file, *tls_cert_file, *tls_key_file;
 	int mqtt_keepalive_s, mqtt_connect_timeout_ms;
 	int publish_window;
+	bool mqtt_topic_alias;
 	int reconnect_min_ms, reconnect_max_ms;
 	int status_interval_s;
 	char *source; /* file | dir | stdin | none */

@@ -200,6 +200,7 @@ static int connect_once(dev_publisher *p)
 	o.keepalive_s = c->mqtt_keepalive_s;
 	o.connect_timeout_ms = c->mqtt_connect_timeout_ms;
 	o.max_inflight = c->publish_window + 2; /* + status */
+	o.topic_aliases = c->mqtt_topic_alias;
 	o.will_topic = p->status_topic;
 	o.will_len = dev_status_pack(p->a, DEV_STATE_OFFLINE, will, sizeof(will));
 	o.will_payload = will;

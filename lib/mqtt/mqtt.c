@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #define LOG_COMP "mqtt"
+#define MAX_ALIASES 8
 
 typedef struct ff_mqtt_op {
 	struct ff_mqtt_op *next;
@@ -26,6 +27,7 @@ typedef struct ff_mqtt_op {
 	bool done;
 	bool abandoned;
 	int rc; /* ff_err */
+	bool is_connect;         /* on success, read the CONNACK's Topic Alias Maximum */
 	ff_mqtt_done_cb done_cb; /* asynchronous op: called and freed on completion */
 	void *done_ctx;
 	uint64_t tag;
@@ -38,6 +40,12 @@ struct ff_mqtt {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	ff_mqtt_op *ops; /* pending and abandoned ops */
+	/* topic aliases (opt.topic_aliases): send_mu keeps "define alias" ahead
+	 * of "use alias" on the wire; alias i+1 names alias_topic[i] */
+	pthread_mutex_t send_mu;
+	int alias_max; /* broker's Topic Alias Maximum, capped at MAX_ALIASES */
+	int nalias;
+	char *alias_topic[MAX_ALIASES];
 };
 
 static char *dup_or_null(const char *s)
@@ -150,10 +158,21 @@ static int op_wait(ff_mqtt_op *op, int timeout_ms)
 static void on_ok5(void *ctx, MQTTAsync_successData5 *resp)
 {
 	int rc = FF_OK;
+	ff_mqtt_op *op = ctx;
 	/* a single SUBACK reports refusal as a reason code >= 0x80 */
 	if (resp && resp->reasonCode >= 0x80)
 		rc = reason_to_err(resp->reasonCode);
-	op_complete(ctx, rc);
+	if (rc == FF_OK && op->is_connect && resp) {
+		int max = MQTTProperties_hasProperty(&resp->properties,
+						     MQTTPROPERTY_CODE_TOPIC_ALIAS_MAXIMUM)
+				  ? MQTTProperties_getNumericValue(&resp->properties,
+								   MQTTPROPERTY_CODE_TOPIC_ALIAS_MAXIMUM)
+				  : 0;
+		pthread_mutex_lock(&op->m->send_mu);
+		op->m->alias_max = max < 0 ? 0 : max > MAX_ALIASES ? MAX_ALIASES : max;
+		pthread_mutex_unlock(&op->m->send_mu);
+	}
+	op_complete(op, rc);
 }
 
 static void on_fail5(void *ctx, MQTTAsync_failureData5 *resp)
@@ -220,6 +239,35 @@ static void on_connected(void *ctx, char *cause)
 		m->opt.on_connection(m->opt.cb_ctx, true, cause);
 }
 
+/* Forgets every alias (a new connection starts without any). */
+static void aliases_reset(ff_mqtt *m)
+{
+	pthread_mutex_lock(&m->send_mu);
+	for (int i = 0; i < m->nalias; i++) {
+		free(m->alias_topic[i]);
+		m->alias_topic[i] = NULL;
+	}
+	m->nalias = 0;
+	m->alias_max = 0;
+	pthread_mutex_unlock(&m->send_mu);
+}
+
+/* With send_mu held: the alias for topic (1..), assigning one when there is
+ * room (*fresh = true: this publish must carry the topic too); 0 = none. */
+static int alias_for(ff_mqtt *m, const char *topic, bool *fresh)
+{
+	*fresh = false;
+	if (!m->opt.topic_aliases)
+		return 0;
+	for (int i = 0; i < m->nalias; i++)
+		if (strcmp(m->alias_topic[i], topic) == 0)
+			return i + 1;
+	if (m->nalias >= m->alias_max || !(m->alias_topic[m->nalias] = strdup(topic)))
+		return 0;
+	*fresh = true;
+	return ++m->nalias;
+}
+
 /* ---- public API ---- */
 
 static void free_strings(ff_mqtt_options *o)
@@ -249,7 +297,7 @@ int ff_mqtt_create(const ff_mqtt_options *opt, ff_mqtt **out)
 	*out = NULL;
 	if (!opt || !opt->url || opt->keepalive_s < 0 || opt->connect_timeout_ms <= 0 ||
 	    opt->max_inflight < 1 || opt->will_qos < 0 || opt->will_qos > 2 ||
-	    (opt->will_len && !opt->will_payload))
+	    (opt->will_len && !opt->will_payload) || (opt->topic_aliases && opt->auto_reconnect))
 		return FF_ERR_INVAL;
 	if (strncmp(opt->url, "tcp://", 6) != 0 && strncmp(opt->url, "ssl://", 6) != 0 &&
 	    strncmp(opt->url, "mqtts://", 8) != 0 && strncmp(opt->url, "mqtt://", 7) != 0)
@@ -290,6 +338,7 @@ int ff_mqtt_create(const ff_mqtt_options *opt, ff_mqtt **out)
 	m->tls = strncmp(m->opt.url, "ssl://", 6) == 0 || strncmp(m->opt.url, "mqtts://", 8) == 0;
 
 	pthread_mutex_init(&m->mu, NULL);
+	pthread_mutex_init(&m->send_mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&m->cv, &ca);
@@ -319,6 +368,7 @@ out:
 		if (sync_ok) {
 			pthread_cond_destroy(&m->cv);
 			pthread_mutex_destroy(&m->mu);
+			pthread_mutex_destroy(&m->send_mu);
 		}
 		free_strings(&m->opt);
 		free(m);
@@ -342,6 +392,8 @@ int ff_mqtt_connect(ff_mqtt *m)
 	op = op_new(m);
 	if (!op)
 		return FF_ERR_NOMEM;
+	op->is_connect = true; /* Paho has not seen op yet */
+	aliases_reset(m);
 
 	co.keepAliveInterval = m->opt.keepalive_s;
 	co.cleansession = 0; /* v5 uses cleanstart */
@@ -390,6 +442,9 @@ int ff_mqtt_connect(ff_mqtt *m)
 		return FF_ERR_MQTT;
 	}
 	rc = op_wait(op, m->opt.connect_timeout_ms + 1000);
+	if (rc == FF_OK && m->opt.topic_aliases)
+		ff_log_debug(LOG_COMP, "event=topic_aliases client=%s broker_max=%d", m->opt.client_id,
+			     m->alias_max);
 	if (rc != FF_OK)
 		ff_log_warn(LOG_COMP, "event=connect_failed url=%s client=%s err=\"%s\"", m->opt.url,
 			    m->opt.client_id, ff_strerror(rc));
@@ -405,7 +460,8 @@ static int send_message(ff_mqtt *m, const char *topic, const void *payload, size
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 	MQTTAsync_message msg = MQTTAsync_message_initializer;
 	ff_mqtt_op *op;
-	int prc;
+	bool fresh;
+	int prc, alias;
 
 	if (!m || !topic || !*topic || qos < 0 || qos > 2 || (len && !payload) || len > INT32_MAX ||
 	    strpbrk(topic, "+#"))
@@ -427,7 +483,20 @@ static int send_message(ff_mqtt *m, const char *topic, const void *payload, size
 	ro.onSuccess5 = on_ok5;
 	ro.onFailure5 = on_fail5;
 	ro.context = op;
-	prc = MQTTAsync_sendMessage(m->client, topic, &msg, &ro);
+	pthread_mutex_lock(&m->send_mu);
+	alias = alias_for(m, topic, &fresh);
+	if (alias) {
+		MQTTProperty p = { .identifier = MQTTPROPERTY_CODE_TOPIC_ALIAS };
+		p.value.integer2 = (unsigned short)alias;
+		MQTTProperties_add(&msg.properties, &p);
+	}
+	prc = MQTTAsync_sendMessage(m->client, alias && !fresh ? "" : topic, &msg, &ro);
+	if (prc != MQTTASYNC_SUCCESS && fresh) { /* the alias was never defined */
+		free(m->alias_topic[--m->nalias]);
+		m->alias_topic[m->nalias] = NULL;
+	}
+	pthread_mutex_unlock(&m->send_mu);
+	MQTTProperties_free(&msg.properties);
 	if (prc != MQTTASYNC_SUCCESS) {
 		op_drop(op);
 		ff_log_warn(LOG_COMP, "event=publish_failed topic=%s rc=%d", topic, prc);
@@ -466,17 +535,28 @@ static size_t varint_size(size_t v)
 	return v < 128 ? 1 : v < 16384 ? 2 : v < 2097152 ? 3 : 4;
 }
 
-size_t ff_mqtt_publish_packet_size(size_t topic_len, size_t payload_len, int qos)
+/* PUBLISH size with props_len bytes of properties. */
+static size_t packet_size(size_t topic_len, size_t payload_len, int qos, size_t props_len)
 {
 	size_t rem;
 
 	if (qos < 0 || qos > 2 || topic_len > 65535 || payload_len > 268435455u)
 		return 0;
-	/* variable header: topic name, packet id (QoS > 0), properties length (0) */
-	rem = 2 + topic_len + (qos > 0 ? 2 : 0) + varint_size(0) + payload_len;
+	/* variable header: topic name, packet id (QoS > 0), properties */
+	rem = 2 + topic_len + (qos > 0 ? 2 : 0) + varint_size(props_len) + props_len + payload_len;
 	if (rem > 268435455u)
 		return 0;
 	return 1 + varint_size(rem) + rem;
+}
+
+size_t ff_mqtt_publish_packet_size(size_t topic_len, size_t payload_len, int qos)
+{
+	return packet_size(topic_len, payload_len, qos, 0);
+}
+
+size_t ff_mqtt_publish_packet_size_aliased(size_t payload_len, int qos)
+{
+	return packet_size(0, payload_len, qos, 3); /* Topic Alias: id byte + 2-byte value */
 }
 
 int ff_mqtt_subscribe(ff_mqtt *m, const char *filter, int qos, int timeout_ms)
@@ -543,8 +623,10 @@ void ff_mqtt_destroy(ff_mqtt *m)
 		free(m->ops);
 		m->ops = next;
 	}
+	aliases_reset(m);
 	pthread_cond_destroy(&m->cv);
 	pthread_mutex_destroy(&m->mu);
+	pthread_mutex_destroy(&m->send_mu);
 	free_strings(&m->opt);
 	free(m);
 }

@@ -1,7 +1,8 @@
-/* unit_mqtt_wire: ff_mqtt_publish_packet_size is the exact size of the
- * PUBLISH packet lib/mqtt puts on the wire. A minimal fake MQTT v5 broker
- * on loopback accepts the CONNECT, acknowledges it, and measures every
- * PUBLISH it receives (fixed header + remaining length + rest). */
+/* unit_mqtt_wire: ff_mqtt_publish_packet_size(_aliased) is the exact size
+ * of the PUBLISH packet lib/mqtt puts on the wire, with and without MQTT v5
+ * topic aliases. A minimal fake MQTT v5 broker on loopback accepts the
+ * CONNECT, acknowledges it (optionally offering topic aliases), and measures
+ * every PUBLISH it receives (fixed header + remaining length + rest). */
 #include "ff_test.h"
 
 #include <arpa/inet.h>
@@ -22,8 +23,10 @@ static struct fake {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	size_t sizes[16];
+	size_t topic_len[16];
 	int n;
-} fk = { -1, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, { 0 }, 0 };
+	int alias_max; /* Topic Alias Maximum offered in the CONNACK (0: none) */
+} fk = { -1, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, { 0 }, { 0 }, 0, 0 };
 
 static int read_full(int fd, uint8_t *b, size_t n)
 {
@@ -62,6 +65,8 @@ static int read_packet(int fd, uint8_t *body, size_t cap, size_t *total, size_t 
 static void *fake_broker(void *arg)
 {
 	static const uint8_t connack[] = { 0x20, 0x03, 0x00, 0x00, 0x00 };
+	/* flags, reason, 3 bytes of properties: Topic Alias Maximum (34) = 10 */
+	static const uint8_t connack_alias[] = { 0x20, 0x06, 0x00, 0x00, 0x03, 0x22, 0x00, 0x0a };
 	uint8_t body[4096];
 	size_t total, rem;
 	int fd, h;
@@ -73,13 +78,17 @@ static void *fake_broker(void *arg)
 	while ((h = read_packet(fd, body, sizeof(body), &total, &rem)) >= 0) {
 		int type = h >> 4, qos = (h >> 1) & 3;
 		if (type == 1) { /* CONNECT */
-			if (write(fd, connack, sizeof(connack)) != sizeof(connack))
+			const uint8_t *ack = fk.alias_max ? connack_alias : connack;
+			size_t alen = fk.alias_max ? sizeof(connack_alias) : sizeof(connack);
+			if (write(fd, ack, alen) != (ssize_t)alen)
 				break;
 		} else if (type == 3) { /* PUBLISH: topic len, topic, [packet id] */
 			size_t tl = (size_t)body[0] << 8 | body[1];
 			pthread_mutex_lock(&fk.mu);
-			if (fk.n < 16)
+			if (fk.n < 16) {
+				fk.topic_len[fk.n] = tl;
 				fk.sizes[fk.n++] = total;
+			}
 			pthread_cond_broadcast(&fk.cv);
 			pthread_mutex_unlock(&fk.mu);
 			if (qos == 1) {
@@ -111,15 +120,48 @@ static size_t wait_size(int idx)
 	return s;
 }
 
-static void test_packet_size_is_exact(void)
+/* Starts the fake broker for one connection and a client of it. */
+static ff_mqtt *fake_session(pthread_t *thr, bool aliases)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sa);
 	ff_mqtt_options o = FF_MQTT_OPTIONS_INIT;
 	ff_mqtt *m = NULL;
-	pthread_t thr;
 	char url[64];
+
+	fk.n = 0;
+	fk.alias_max = aliases ? 10 : 0;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fk.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	CU_ASSERT_FATAL(fk.lfd >= 0);
+	CU_ASSERT_FATAL(bind(fk.lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	CU_ASSERT_FATAL(getsockname(fk.lfd, (struct sockaddr *)&sa, &sl) == 0);
+	CU_ASSERT_FATAL(listen(fk.lfd, 1) == 0);
+	CU_ASSERT_FATAL(pthread_create(thr, NULL, fake_broker, NULL) == 0);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
+	o.url = url;
+	o.client_id = "wire-test";
+	o.connect_timeout_ms = 3000;
+	o.topic_aliases = aliases;
+	FF_ASSERT_OK(ff_mqtt_create(&o, &m));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	FF_ASSERT_OK(ff_mqtt_connect(m));
+	return m;
+}
+
+static void fake_end(ff_mqtt *m, pthread_t thr)
+{
+	ff_mqtt_disconnect(m, 1000);
+	ff_mqtt_destroy(m);
+	pthread_join(thr, NULL);
+	close(fk.lfd);
+}
+
+static void test_packet_size_is_exact(void)
+{
 	uint8_t payload[400];
+	pthread_t thr;
+	ff_mqtt *m;
 	static const struct {
 		const char *topic;
 		size_t len;
@@ -133,21 +175,7 @@ static void test_packet_size_is_exact(void)
 	};
 
 	memset(payload, 0xa5, sizeof(payload));
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fk.lfd = socket(AF_INET, SOCK_STREAM, 0);
-	CU_ASSERT_FATAL(fk.lfd >= 0);
-	CU_ASSERT_FATAL(bind(fk.lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	CU_ASSERT_FATAL(getsockname(fk.lfd, (struct sockaddr *)&sa, &sl) == 0);
-	CU_ASSERT_FATAL(listen(fk.lfd, 1) == 0);
-	CU_ASSERT_FATAL(pthread_create(&thr, NULL, fake_broker, NULL) == 0);
-
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
-	o.url = url;
-	o.client_id = "wire-test";
-	o.connect_timeout_ms = 3000;
-	FF_ASSERT_OK(ff_mqtt_create(&o, &m));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	FF_ASSERT_OK(ff_mqtt_connect(m));
+	m = fake_session(&thr, false);
 	for (int i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) {
 		size_t want = ff_mqtt_publish_packet_size(strlen(cases[i].topic), cases[i].len, cases[i].qos);
 		FF_ASSERT_OK(ff_mqtt_publish(m, cases[i].topic, payload, cases[i].len, cases[i].qos, false, 3000));
@@ -156,20 +184,63 @@ static void test_packet_size_is_exact(void)
 			fprintf(stderr, "case %d: wire %zu bytes, computed %zu\n", i, got, want);
 		CU_ASSERT_EQUAL(got, want);
 	}
-	ff_mqtt_disconnect(m, 1000);
-	ff_mqtt_destroy(m);
-	pthread_join(thr, NULL);
-	close(fk.lfd);
+	fake_end(m, thr);
 
 	/* the arithmetic at the edges */
 	CU_ASSERT_EQUAL(ff_mqtt_publish_packet_size(31, 123, 1), 1 + 2 + (2 + 31 + 2 + 1 + 123));
 	CU_ASSERT_EQUAL(ff_mqtt_publish_packet_size(0, 0, 0), 1 + 1 + 3);
 	CU_ASSERT_EQUAL(ff_mqtt_publish_packet_size(10, 1, 3), 0);
 	CU_ASSERT_EQUAL(ff_mqtt_publish_packet_size(70000, 1, 1), 0);
+	CU_ASSERT_EQUAL(ff_mqtt_publish_packet_size_aliased(100, 1), 1 + 1 + (2 + 2 + 4 + 100));
+}
+
+/* With topic aliases offered, the first publish to a topic carries it (and
+ * defines the alias), later ones an empty topic and the alias only. */
+static void test_topic_alias_sizes(void)
+{
+	const char *faces = "fleet/site-01/device-0001/faces", *status = "fleet/site-01/device-0001/status";
+	uint8_t payload[256];
+	pthread_t thr;
+	ff_mqtt *m;
+	size_t full = ff_mqtt_publish_packet_size(strlen(faces), 216, 1) + 3; /* + alias property */
+
+	memset(payload, 0x5a, sizeof(payload));
+	m = fake_session(&thr, true);
+	FF_ASSERT_OK(ff_mqtt_publish(m, faces, payload, 216, 1, false, 3000));
+	FF_ASSERT_OK(ff_mqtt_publish(m, faces, payload, 216, 1, false, 3000));
+	/* the done callback is required */
+	CU_ASSERT_EQUAL(ff_mqtt_publish_async(m, faces, payload, 216, 1, false, NULL, NULL, 0), FF_ERR_INVAL);
+	FF_ASSERT_OK(ff_mqtt_publish(m, status, payload, 40, 1, true, 3000));
+	FF_ASSERT_OK(ff_mqtt_publish(m, faces, payload, 216, 1, false, 3000));
+	CU_ASSERT_EQUAL(wait_size(3), ff_mqtt_publish_packet_size_aliased(216, 1));
+	CU_ASSERT_EQUAL(fk.sizes[0], full);
+	CU_ASSERT_EQUAL(fk.topic_len[0], strlen(faces));
+	CU_ASSERT_EQUAL(fk.sizes[1], ff_mqtt_publish_packet_size_aliased(216, 1));
+	CU_ASSERT_EQUAL(fk.topic_len[1], 0);
+	CU_ASSERT_EQUAL(fk.topic_len[2], strlen(status)); /* a second topic gets its own alias */
+	CU_ASSERT_EQUAL(fk.topic_len[3], 0);
+	fake_end(m, thr);
+
+	/* a reconnect starts a fresh table: the topic goes out again */
+	m = fake_session(&thr, true);
+	FF_ASSERT_OK(ff_mqtt_publish(m, faces, payload, 216, 1, false, 3000));
+	CU_ASSERT_EQUAL(wait_size(0), full);
+	fake_end(m, thr);
+
+	/* aliases and Paho's own reconnect do not mix */
+	{
+		ff_mqtt_options o = FF_MQTT_OPTIONS_INIT;
+		ff_mqtt *bad = NULL;
+		o.url = "tcp://127.0.0.1:1";
+		o.topic_aliases = true;
+		o.auto_reconnect = true;
+		CU_ASSERT_EQUAL(ff_mqtt_create(&o, &bad), FF_ERR_INVAL);
+	}
 }
 
 static CU_TestInfo wire_tests[] = {
 	{ "packet_size_is_exact", test_packet_size_is_exact },
+	{ "topic_alias_sizes", test_topic_alias_sizes },
 	CU_TEST_INFO_NULL,
 };
 FF_TEST_SUITES({ "mqtt_wire", NULL, NULL, NULL, NULL, wire_tests });

@@ -58,6 +58,11 @@ typedef struct ff_mqtt_options {
 	size_t will_len;
 	int will_qos;
 	bool will_retain;
+	bool topic_aliases;       /* MQTT v5 topic aliases: the first publish to a topic on a
+				   * connection carries the topic and an alias, later ones only the
+				   * 2-byte alias (up to the broker's Topic Alias Maximum, 8 topics
+				   * at most). Needs auto_reconnect off (aliases die with the
+				   * connection; ff_mqtt_connect starts a fresh table). */
 	ff_mqtt_message_cb on_message;       /* NULL: messages are dropped */
 	ff_mqtt_connection_cb on_connection; /* NULL: only logged */
 	void *cb_ctx;                        /* passed to both callbacks */
@@ -70,7 +75,8 @@ typedef struct ff_mqtt_options {
 		.clean_start = true, .session_expiry_s = 0, .connect_timeout_ms = 10000,    \
 		.auto_reconnect = false, .max_inflight = 64, .will_topic = NULL,            \
 		.will_payload = NULL, .will_len = 0, .will_qos = 1, .will_retain = false,   \
-		.on_message = NULL, .on_connection = NULL, .cb_ctx = NULL                   \
+		.topic_aliases = false, .on_message = NULL, .on_connection = NULL,          \
+		.cb_ctx = NULL                                                              \
 	}
 
 /* Creates a client (no network yet); the options are copied.
@@ -113,6 +119,10 @@ int ff_mqtt_publish_async(ff_mqtt *m, const char *topic, const void *payload, si
  * varint (one 0 byte) + payload. Returns 0 when the packet would exceed the
  * MQTT maximum (268435455 bytes of remaining length) or qos is not 0..2. */
 size_t ff_mqtt_publish_packet_size(size_t topic_len, size_t payload_len, int qos);
+/* The same for a publish that carries only a topic alias (topic_aliases on,
+ * after the first publish to that topic): empty topic name + a 3-byte Topic
+ * Alias property (properties length 3). */
+size_t ff_mqtt_publish_packet_size_aliased(size_t payload_len, int qos);
 
 /* Subscribes to a topic filter (shared subscriptions "$share/g/..." work) and
  * waits for the SUBACK. Returns FF_OK, FF_ERR_INVAL, FF_ERR_STATE,
