@@ -64,7 +64,7 @@ class Data:
 
     def center(self, rows):
         x = self.crops[rows][:, 8:120, 8:120].to(self.device).permute(0, 3, 1, 2).float()
-        return (x - 127.5) / 128.0
+        return ((x - 127.5) / 128.0).contiguous(memory_format=torch.channels_last)
 
     def batch(self, size):
         rows = torch.randint(len(self.crops), (size,), generator=self.gen)
@@ -82,7 +82,8 @@ class Data:
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
         gain = 1.0 + (torch.rand(n, 1, 1, 1, generator=self.gen) - 0.5) * 0.2
         bias = (torch.rand(n, 1, 1, 1, generator=self.gen) - 0.5) * 0.1
-        return torch.clamp(x * gain.to(self.device) + bias.to(self.device), -1.0, 1.0), rows, flip
+        x = torch.clamp(x * gain.to(self.device) + bias.to(self.device), -1.0, 1.0)
+        return x.contiguous(memory_format=torch.channels_last), rows, flip
 
 
 class Embedder:
@@ -109,41 +110,32 @@ class Embedder:
 
 
 class Teacher:
-    """dlib ResNet-29 teacher on 150x150 (same tight crop, resized); embeddings of the
-    originals cached for the centre crop and its mirror."""
+    """dlib ResNet-29 teacher (dlib_resnet.py) on its dlib-chip-like box, resampled
+    from the 112x112 training box. Embeddings of the originals (centre crop) are
+    cached: computed once per image the first time a batch needs them (a full
+    upfront pass costs ~20 min on 2 cores), reused for every later step and for
+    the mirrored sample (the descriptor is close to mirror-invariant)."""
 
-    def __init__(self, device, data, batch=64):
-        sys.path.insert(0, os.path.join(HERE, "..", "ref"))
+    def __init__(self, device, data):
         from dlib_resnet import load_teacher  # noqa: E402
-        self.net = load_teacher(os.path.join(MODELS_CACHE, "faceapi")).to(device).eval()
-        cache = os.path.join(HERE, "data", "devtrain_teacher.npy")
-        if os.path.exists(cache):
-            self.emb = torch.from_numpy(np.load(cache)).to(device)
-        else:
-            outs = []
-            with torch.no_grad():
-                for k in range(0, len(data.crops), batch):
-                    x = data.center(torch.arange(k, min(k + batch, len(data.crops))))
-                    outs.append(torch.stack([self(x), self(torch.flip(x, dims=[3]))], 1))
-                    progress(min(k + batch, len(data.crops)), len(data.crops), self._t0(k), 0, "teacher cache")
-            sys.stderr.write("\n")
-            self.emb = torch.cat(outs)
-            np.save(cache, self.emb.cpu().numpy())
-
-    _start = None
-
-    def _t0(self, k):
-        if k == 0 or Teacher._start is None:
-            Teacher._start = time.time()
-        return Teacher._start
+        self.net = load_teacher(os.path.join(MODELS_CACHE, "faceapi")).to(device)
+        self.net = self.net.to(memory_format=torch.channels_last).eval()
+        self.data = data
+        self.emb = torch.zeros(len(data.crops), 128, device=device)
+        self.have = torch.zeros(len(data.crops), dtype=torch.bool)
 
     def __call__(self, x):
-        x = F.interpolate(x, size=(150, 150), mode="bilinear", align_corners=False) * 128.0 + 127.5
-        return F.normalize(self.net(x), dim=1)
+        """x: 112x112 crops in [-1, 1] covering the training box -> unit descriptors."""
+        from dlib_resnet import resample_box  # noqa: E402
+        return F.normalize(self.net(resample_box(x * 128.0 + 127.5)), dim=1)
 
     def target(self, rows, flip):
-        e = self.emb[rows.to(self.emb.device)]
-        return torch.where(flip.to(e.device)[:, None], e[:, 1], e[:, 0])
+        missing = rows[~self.have[rows]].unique()
+        if len(missing):
+            with torch.no_grad():
+                self.emb[missing.to(self.emb.device)] = self(self.data.center(missing))
+            self.have[missing] = True
+        return self.emb[rows.to(self.emb.device)]
 
 
 def validate(model, embedder, val, max_pairs=1000):
@@ -185,8 +177,9 @@ def loss_terms(model, batch, stage, embedder, teacher, w):
         e_y, f_y = embedder(y)
         terms["emb"] = (1 - (e_x * e_y).sum(1)).mean()
         terms["feat"] = sum(F.mse_loss(a, b) / (b.pow(2).mean() + 1e-6) for a, b in zip(f_y, f_x)) / len(f_x)
-        if teacher is not None:
-            terms["teacher"] = (1 - (teacher(y) * teacher.target(rows, flip)).sum(1)).mean()
+        if teacher is not None:  # on the first tb samples only: the teacher is 10x MobileFaceNet
+            tb = min(w["teacher_batch"], len(rows))
+            terms["teacher"] = (1 - (teacher(y[:tb]) * teacher.target(rows[:tb], flip[:tb])).sum(1)).mean()
     weights = {"l1": w["l1"] if stage == 1 else w["l1_kd"], "emb": w["emb"], "feat": w["feat"],
                "teacher": w["teacher"]}
     total = sum(weights[k] * v for k, v in terms.items())
@@ -201,7 +194,8 @@ def main():
     ap.add_argument("--steps1", type=int, default=1500, help="stage-1 steps")
     ap.add_argument("--steps2", type=int, default=3500, help="stage-2 (distillation) steps")
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--lr", type=float, default=2e-3, help="stage-1 peak learning rate")
+    ap.add_argument("--lr2", type=float, default=1e-3, help="stage-2 peak learning rate")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=0, help="CPU threads (0 = torch default)")
     ap.add_argument("--ckpt-every", type=int, default=200)
@@ -213,6 +207,7 @@ def main():
     ap.add_argument("--w-emb", type=float, default=4.0)
     ap.add_argument("--w-feat", type=float, default=0.5)
     ap.add_argument("--w-teacher", type=float, default=1.0)
+    ap.add_argument("--teacher-batch", type=int, default=8, help="samples per batch seen by the teacher")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -222,7 +217,8 @@ def main():
     os.makedirs(args.run, exist_ok=True)
     gen = torch.Generator().manual_seed(args.seed)
     train, val = Data("devtrain", device, gen), Data("devtest", device, gen)
-    model = vqvae.VQVAE().to(device)
+    # channels-last: about 2x faster depthwise convs on CPU (measured, PyTorch 1.13)
+    model = vqvae.VQVAE().to(device).to(memory_format=torch.channels_last)
     steps2 = 0 if args.no_stage2 else args.steps2
     total = args.steps1 + steps2
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
@@ -244,7 +240,7 @@ def main():
         except (ImportError, FileNotFoundError) as e:
             print("teacher unavailable (%s): distilling from MobileFaceNet only" % e, file=sys.stderr)
     w = {"l1": args.w_l1, "l1_kd": args.w_l1_kd, "emb": args.w_emb, "feat": args.w_feat,
-         "teacher": args.w_teacher}
+         "teacher": args.w_teacher, "teacher_batch": args.teacher_batch}
 
     def save():
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(),
@@ -257,7 +253,8 @@ def main():
     while step < total:
         stage = 1 if step < args.steps1 else 2
         s0, n = (0, args.steps1) if stage == 1 else (args.steps1, steps2)
-        lr = args.lr * (0.5 * (1 + math.cos(math.pi * (step - s0) / n)) if step - s0 > 50 else (step - s0 + 1) / 51)
+        base = args.lr if stage == 1 else args.lr2
+        lr = base * (0.5 * (1 + math.cos(math.pi * (step - s0) / n)) if step - s0 > 50 else (step - s0 + 1) / 51)
         for g in opt.param_groups:
             g["lr"] = lr
         loss, terms, idx = loss_terms(model, train.batch(args.batch), stage, embedder, teacher, w)
