@@ -8,6 +8,13 @@ knowledge distillation.
 
     teacher = load_teacher("models/cache/faceapi")
     desc = teacher(x)   # x: float RGB, NCHW, values 0..255, 150x150 -> (N, 128)
+    # from 112x112 training crops / reconstructions (region TRAIN_BOX):
+    desc = teacher(resample_box(x112))   # -> 150x150 of TEACHER_BOX -> (N, 128)
+
+Crop matters a lot (LFW DevTest, models/ref/check_teacher.py): the dlib-chip
+like TEACHER_BOX gives ~98% pair accuracy, the TRAIN_BOX region only ~86%.
+PyTorch 1.13 on CPU runs batch-1 3x3 convs on a slow path (~10x per image);
+use batches of 4 or more.
 
 The descriptor is the raw fully-connected output, exactly as face-api's
 `computeFaceDescriptor` returns it: it is NOT L2-normalised (dlib's
@@ -34,6 +41,12 @@ import torch.nn.functional as F
 
 MEAN_RGB = (122.782, 117.001, 104.298)
 INPUT_SIZE = 150
+# Teacher crop on the 250x250 LFW deep-funneled images, (x0, y0, x1, y1) box
+# edges in pixels: approximates dlib's 150x150 face chip (padding 0.25), chosen
+# by a side x centre grid on LFW View-1 DevTrain (check_teacher.py).
+TEACHER_BOX = (69.5, 76.0, 181.5, 188.0)  # 112x112 box centred at (125.5, 132)
+# The fixed box of the VQ-VAE's 112x112 training crops (models/train/prepare_data.py).
+TRAIN_BOX = (59.0, 50.0, 192.0, 183.0)
 MANIFEST = "face_recognition_model-weights_manifest.json"
 
 # (name, kind) in forward order; kind: 'down' = stride-2 residual block.
@@ -168,6 +181,25 @@ class FaceRecognitionNet(nn.Module):
         for b in self.blocks:
             out = b(out)
         return out.mean(dim=(2, 3)) @ self.fc
+
+
+def resample_box(x, src_box=TRAIN_BOX, dst_box=TEACHER_BOX, size=INPUT_SIZE):
+    """Differentiable bilinear crop/resize between boxes of one reference frame.
+
+    x: NCHW image whose full extent is src_box (e.g. a 112x112 training crop or
+    its reconstruction = TRAIN_BOX); returns N x C x size x size covering
+    dst_box, border pixels replicated where dst_box leaves src_box (the
+    TEACHER_BOX reaches 5 px below TRAIN_BOX). Pixel centres at i + 0.5.
+    """
+    n, _, h, w = x.shape
+    sx0, sy0, sx1, sy1 = src_box
+    dx0, dy0, dx1, dy1 = dst_box
+    t = (torch.arange(size, dtype=x.dtype, device=x.device) + 0.5) / size
+    gx = 2 * (dx0 + t * (dx1 - dx0) - sx0) / (sx1 - sx0) - 1
+    gy = 2 * (dy0 + t * (dy1 - dy0) - sy0) / (sy1 - sy0) - 1
+    grid = torch.stack(torch.meshgrid(gy, gx, indexing="ij")[::-1], -1)
+    return F.grid_sample(x, grid.unsqueeze(0).expand(n, -1, -1, -1), mode="bilinear",
+                         padding_mode="border", align_corners=False)
 
 
 def load_teacher(path_dir="models/cache/faceapi"):
