@@ -39,7 +39,7 @@ static const ff_config_field fields[] = {
 	F("height", FF_CFG_INT, height, "0", 0, 8192, "source=stdin: frame height, pixels", 0),
 	F("pixfmt", FF_CFG_STRING, pixfmt, "rgb24", 0, 0, "source=stdin: rgb24, bgr24 or gray8", 0),
 	F("max_fps", FF_CFG_DOUBLE, max_fps, "0", 0, 1000, "capture at most this many frames per second (0 = no limit)", 0),
-	F("model_id", FF_CFG_STRING, model_id, NULL, 0, 32, "VQ model id: encoder <vq_dir>/<model_id>.enc.ffn (empty: the only one there)", 0),
+	F("model_id", FF_CFG_STRING, model_id, NULL, 0, 32, "VQ model id: encoder <vq_dir>/<model_id>.enc.ffn (empty: the one <vq_dir>/DEFAULT names)", 0),
 	F("vq_dir", FF_CFG_PATH, vq_dir, "models/vq", 0, 0, "folder of installed VQ models", 0),
 	F("vq_encoder", FF_CFG_PATH, vq_encoder, NULL, 0, 0, "explicit encoder file (overrides vq_dir/model_id)", 0),
 	F("mtcnn_dir", FF_CFG_PATH, mtcnn_dir, NULL, 0, 0, "folder of pnet/rnet/onet.ffn (default $FF_MODELS_DIR/ffn, models/cache/ffn)", 0),

@@ -30,13 +30,39 @@ void dev_vq_path(const dev_config *cfg, const char *model_id, char *buf, size_t 
 	snprintf(buf, len, "%s/%s%s", cfg->vq_dir, model_id, ENC_SUFFIX);
 }
 
-/* The one *.enc.ffn in vq_dir when no model id is configured. */
-static int find_single_model(const dev_config *cfg, char *buf, size_t len)
+/* The model id named by <vq_dir>/DEFAULT (first line), if any. */
+static bool default_model_id(const dev_config *cfg, char *id, size_t len)
 {
-	DIR *d = opendir(cfg->vq_dir);
+	char path[4096];
+	FILE *f;
+	bool ok = false;
+
+	snprintf(path, sizeof(path), "%s/DEFAULT", cfg->vq_dir);
+	f = fopen(path, "r");
+	if (f) {
+		ok = fgets(id, (int)len, f) != NULL;
+		fclose(f);
+		if (ok)
+			id[strcspn(id, " \t\r\n")] = '\0';
+		ok = ok && id[0] && !strchr(id, '/');
+	}
+	return ok;
+}
+
+/* With no model id configured: the model <vq_dir>/DEFAULT names, else the
+ * one *.enc.ffn in vq_dir. */
+static int find_default_model(const dev_config *cfg, char *buf, size_t len)
+{
+	char id[64];
+	DIR *d;
 	struct dirent *de;
 	int found = 0;
 
+	if (default_model_id(cfg, id, sizeof(id))) {
+		dev_vq_path(cfg, id, buf, len);
+		return FF_OK;
+	}
+	d = opendir(cfg->vq_dir);
 	if (!d)
 		return FF_ERR_NOTFOUND;
 	while ((de = readdir(d))) {
@@ -46,7 +72,7 @@ static int find_single_model(const dev_config *cfg, char *buf, size_t len)
 	}
 	closedir(d);
 	if (found > 1)
-		ff_log_warn(LOG_COMP, "event=several_models dir=%s using=%s hint=\"set model_id\"",
+		ff_log_warn(LOG_COMP, "event=several_models dir=%s using=%s hint=\"set model_id or write DEFAULT\"",
 			    cfg->vq_dir, buf);
 	return found ? FF_OK : FF_ERR_NOTFOUND;
 }
@@ -108,8 +134,8 @@ int dev_pipeline_create(const dev_config *cfg, dev_pipeline **out)
 		snprintf(path, sizeof(path), "%s", cfg->vq_encoder);
 	} else if (cfg->model_id && *cfg->model_id) {
 		dev_vq_path(cfg, cfg->model_id, path, sizeof(path));
-	} else if ((rc = find_single_model(cfg, path, sizeof(path))) != FF_OK) {
-		ff_log_error(LOG_COMP, "event=vq_model_failed dir=%s err=\"%s\" reason=\"no *%s there; set model_id or vq_encoder\"",
+	} else if ((rc = find_default_model(cfg, path, sizeof(path))) != FF_OK) {
+		ff_log_error(LOG_COMP, "event=vq_model_failed dir=%s err=\"%s\" reason=\"no DEFAULT and no *%s there; set model_id or vq_encoder\"",
 			     cfg->vq_dir, ff_strerror(rc), ENC_SUFFIX);
 		goto out;
 	}

@@ -298,8 +298,21 @@ const char *dt_vq_encoder(void)
 	const char *src = getenv("FF_SOURCE_DIR");
 	glob_t g;
 
+	char id[64] = "";
+	FILE *f;
+
 	if (getenv("FF_TEST_VQ_ENCODER"))
 		return getenv("FF_TEST_VQ_ENCODER");
+	/* the committed default model (models/vq/DEFAULT), else any, else the tiny one */
+	snprintf(path, sizeof(path), "%s/models/vq/DEFAULT", src ? src : ".");
+	if ((f = fopen(path, "r"))) {
+		if (fscanf(f, "%63s", id) != 1)
+			id[0] = '\0';
+		fclose(f);
+		snprintf(path, sizeof(path), "%s/models/vq/%s.enc.ffn", src ? src : ".", id);
+		if (id[0] && access(path, R_OK) == 0)
+			return path;
+	}
 	snprintf(path, sizeof(path), "%s/models/vq/*.enc.ffn", src ? src : ".");
 	if (glob(path, 0, NULL, &g) == 0 && g.gl_pathc > 0) {
 		snprintf(path, sizeof(path), "%s", g.gl_pathv[0]);
