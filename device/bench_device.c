@@ -57,7 +57,8 @@ static double quantile(double *v, size_t n, double q)
 	return v[i < n ? i : n - 1];
 }
 
-/* Size of img as a baseline JPEG at quality q (libjpeg, in memory). */
+/* Size of img as a baseline JPEG at quality q with optimised Huffman tables
+ * (libjpeg, in memory; the same settings as fleet-eval's JPEG baseline). */
 static size_t jpeg_size(const ff_image *img, int q)
 {
 	struct jpeg_compress_struct c;
@@ -74,6 +75,7 @@ static size_t jpeg_size(const ff_image *img, int q)
 	c.in_color_space = JCS_RGB;
 	jpeg_set_defaults(&c);
 	jpeg_set_quality(&c, q, TRUE);
+	c.optimize_coding = TRUE; /* the smallest baseline JPEG: the fair comparison */
 	jpeg_start_compress(&c, TRUE);
 	while (c.next_scanline < c.image_height) {
 		JSAMPROW row = img->data + (size_t)c.next_scanline * img->stride;

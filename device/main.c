@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "facefleet/error.h"
@@ -229,13 +230,16 @@ out:
 		code = DEV_EXIT_RUNTIME;
 	if (atomic_load(&a->fatal))
 		code = DEV_EXIT_RUNTIME;
-	if (a->pub || a->outbox)
-		ff_log_info(LOG_COMP, "event=exit code=%d captured=%llu faces=%llu published=%llu dropped=%llu queued=%zu",
+	if (a->pub || a->outbox) {
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		ff_log_info(LOG_COMP, "event=exit code=%d captured=%llu faces=%llu published=%llu dropped=%llu queued=%zu peak_rss_kb=%ld",
 			    code, (unsigned long long)atomic_load(&a->counters.captured),
 			    (unsigned long long)atomic_load(&a->counters.faces),
 			    (unsigned long long)atomic_load(&a->counters.published),
 			    (unsigned long long)atomic_load(&a->counters.dropped),
-			    a->outbox ? dev_outbox_count(a->outbox) : 0);
+			    a->outbox ? dev_outbox_count(a->outbox) : 0, ru.ru_maxrss);
+	}
 	if (src)
 		src->close(src);
 	dev_pipeline_free(pl);
