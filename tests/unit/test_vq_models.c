@@ -16,7 +16,8 @@
 
 static char dir[4096], prefix[4096 + 256];
 
-/* Finds the committed model and skips the run (exit 77) when there is none.
+/* Finds the committed model (models/vq/DEFAULT's id, else any
+ * models/vq/<id>.enc.ffn) and skips the run (exit 77) when there is none.
  * Runs before main(): ff_test_skip from inside a running suite trips a
  * CUnit assertion (CU_cleanup_registry while a test is running). */
 __attribute__((constructor)) static void find_model(void)
@@ -26,8 +27,18 @@ __attribute__((constructor)) static void find_model(void)
 	char stem[256];
 	DIR *d;
 
+	FILE *f;
+
 	snprintf(dir, sizeof(dir), "%s/models/vq", src ? src : ".");
-	if ((d = opendir(dir)) != NULL) {
+	snprintf(prefix, sizeof(prefix), "%s/DEFAULT", dir);
+	f = fopen(prefix, "r");
+	prefix[0] = '\0';
+	if (f) { /* the model id the project ships */
+		if (fscanf(f, "%63s", stem) == 1)
+			snprintf(prefix, sizeof(prefix), "%s/%s", dir, stem);
+		fclose(f);
+	}
+	if (!prefix[0] && (d = opendir(dir)) != NULL) {
 		while ((e = readdir(d)) != NULL) {
 			size_t n = strlen(e->d_name);
 			if (n > 8 && n - 8 < sizeof(stem) &&

@@ -103,14 +103,25 @@ static int common_option(struct ev_config *cfg, int c, const char *arg)
 	}
 }
 
-/* models/vq/<id>.enc.ffn when it is the only one; 0 found, -1 none/several. */
+/* models/vq/<id> where <id> is models/vq/DEFAULT's, else the only
+ * models/vq/*.enc.ffn. Returns 0 found, -1 none (or several, no DEFAULT). */
 static int find_vq_model(char *prefix, size_t len)
 {
-	DIR *d = opendir("models/vq");
+	char id[64] = "";
+	FILE *f = fopen("models/vq/DEFAULT", "r");
+	DIR *d;
 	struct dirent *e;
 	int found = 0;
 
-	if (!d)
+	if (f) {
+		int ok = fscanf(f, "%63s", id) == 1;
+		fclose(f);
+		if (ok) {
+			snprintf(prefix, len, "models/vq/%s", id);
+			return 0;
+		}
+	}
+	if (!(d = opendir("models/vq")))
 		return -1;
 	while ((e = readdir(d)) != NULL) {
 		size_t n = strlen(e->d_name);
@@ -143,8 +154,8 @@ static int config_finish(struct ev_config *cfg, int methods_given)
 		parse_methods(cfg, cfg->vq_prefix ? "original,vq,jpeg_128,jpeg_512,jpeg_2048"
 						  : "original,jpeg_128,jpeg_512,jpeg_2048");
 		if (!cfg->vq_prefix)
-			fprintf(stderr, "fleet-eval: no models/vq/*.enc.ffn (or several): method vq "
-					"left out; give --vq-model PREFIX\n");
+			fprintf(stderr, "fleet-eval: no models/vq/DEFAULT and not exactly one "
+					"models/vq/*.enc.ffn: method vq left out; give --vq-model PREFIX\n");
 	}
 	if (has_vq(cfg) && !cfg->vq_prefix) {
 		fprintf(stderr, "fleet-eval: method vq needs --vq-model PREFIX\n");

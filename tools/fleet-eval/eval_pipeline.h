@@ -69,9 +69,10 @@ struct ev_cache {
 	"  --images DIR      images as DIR/<Name>/<Name>_NNNN.jpg\n"                             \
 	"  --aligned         images are 112x112 ArcFace crops (else MTCNN + alignment;\n"        \
 	"                    the face nearest the image centre)\n"                                \
-	"  --vq-model PREFIX VQ-VAE files PREFIX.enc.ffn and PREFIX.dec.ffn (default: the\n"     \
-	"                    only models/vq/*.enc.ffn; method vq is dropped from the\n"           \
-	"                    default list when there is none)\n"                                  \
+	"  --vq-model PREFIX VQ-VAE files PREFIX.enc.ffn and PREFIX.dec.ffn (default:\n"         \
+	"                    models/vq/<id of models/vq/DEFAULT>, else the only\n"               \
+	"                    models/vq/*.enc.ffn; method vq is dropped from the default\n"       \
+	"                    list when there is none)\n"                                          \
 	"  --methods LIST    comma-separated, of original, vq, jpeg_N (N bytes per face,\n"      \
 	"                    the whole JFIF file); default original,vq,jpeg_128,jpeg_512,jpeg_2048\n" \
 	"  --models DIR      MobileFaceNet/MTCNN folder (default $FF_MODELS_DIR, else models/cache)\n" \
