@@ -16,10 +16,11 @@ those indices on the 0..255 scale. Written to OUTDIR:
 
 Faces are decoded with OpenCV (libjpeg-turbo, like lib/vision) and converted
 BGR -> RGB. Used by the unit_vq_codec (tests/data/vq) and models_vq_golden
-(models/vq/golden) CTests. For the committed model, after each export:
+(models/vq/golden/<model_id>) CTests. For the committed model, after each export:
 
-  /usr/bin/python3 models/vq/make_golden.py models/vq/ID.enc.ffn models/vq/ID.dec.ffn \
-      models/vq/golden --stride 8 tests/data/faces/aligned112/*/*.jpg
+  mkdir -p models/vq/golden/ID && /usr/bin/python3 models/vq/make_golden.py \
+      models/vq/ID.enc.ffn models/vq/ID.dec.ffn models/vq/golden/ID --stride 8 \
+      tests/data/faces/aligned112/*/*.jpg
 """
 import argparse
 import os

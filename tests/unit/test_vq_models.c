@@ -1,6 +1,6 @@
 /* models_vq_golden: the committed VQ-VAE (models/vq/<model_id>.{enc,dec}.ffn)
  * in C against expectations computed from the same files by the PyTorch
- * reference interpreter (models/vq/golden/, written by
+ * reference interpreter (models/vq/golden/<model_id>/, written by
  * models/vq/make_golden.py) on the sample faces of tests/data/faces:
  * >= 99.5% identical code positions, reconstruction within 0.5 (0..255).
  * Skipped (77) while no model is committed. */
@@ -56,7 +56,7 @@ __attribute__((constructor)) static void find_model(void)
 
 static void test_committed_model(void)
 {
-	char path[4400], gdir[4200], fdir[4096], why[256] = "";
+	char path[4400], gdir[4300], fdir[4096], why[256] = "";
 	ff_vq_encoder *enc = NULL;
 	ff_vq_decoder *dec = NULL;
 	const ff_vq_info *vi;
@@ -75,7 +75,8 @@ static void test_committed_model(void)
 	fprintf(stderr, "models_vq_golden: model_id %s, %u codes of %u bits\n", vi->model_id,
 		vi->num_codes, vi->bits_per_index);
 	CU_ASSERT_EQUAL(memcmp(vi, ff_vq_decoder_info(dec), sizeof(ff_vq_info)), 0);
-	snprintf(gdir, sizeof(gdir), "%s/golden", dir);
+	/* goldens are per model id: a new export needs its own (make_golden.py) */
+	snprintf(gdir, sizeof(gdir), "%s/golden/%s", dir, vi->model_id);
 	ff_test_data_path(fdir, sizeof(fdir), "faces/aligned112");
 	FF_ASSERT_OK(vq_golden_check(enc, dec, gdir, fdir, &r));
 	fprintf(stderr, "models_vq_golden: %zu faces, %zu/%zu codes differ from PyTorch, "
