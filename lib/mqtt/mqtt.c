@@ -559,53 +559,64 @@ size_t ff_mqtt_publish_packet_size_aliased(size_t payload_len, int qos)
 	return packet_size(0, payload_len, qos, 3); /* Topic Alias: id byte + 2-byte value */
 }
 
+/* Registers an op for a request on a connected client. Returns FF_OK,
+ * FF_ERR_STATE (not connected), FF_ERR_NOMEM. */
+static int op_start(ff_mqtt *m, ff_mqtt_op **op)
+{
+	if (!MQTTAsync_isConnected(m->client))
+		return FF_ERR_STATE;
+	*op = op_new(m);
+	return *op ? FF_OK : FF_ERR_NOMEM;
+}
+
+/* Paho took the request (prc == MQTTASYNC_SUCCESS): wait for its answer;
+ * else drop the op and return refused_rc. */
+static int op_finish(ff_mqtt_op *op, int prc, int refused_rc, int timeout_ms)
+{
+	if (prc != MQTTASYNC_SUCCESS) {
+		op_drop(op);
+		return refused_rc;
+	}
+	return op_wait(op, timeout_ms);
+}
+
 int ff_mqtt_subscribe(ff_mqtt *m, const char *filter, int qos, int timeout_ms)
 {
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 	ff_mqtt_op *op;
-	int prc;
+	int rc, prc;
 
 	if (!m || !filter || !*filter || qos < 0 || qos > 2 || timeout_ms < 0)
 		return FF_ERR_INVAL;
-	if (!MQTTAsync_isConnected(m->client))
-		return FF_ERR_STATE;
-	op = op_new(m);
-	if (!op)
-		return FF_ERR_NOMEM;
+	rc = op_start(m, &op);
+	if (rc != FF_OK)
+		return rc;
 	ro.onSuccess5 = on_ok5;
 	ro.onFailure5 = on_fail5;
 	ro.context = op;
 	prc = MQTTAsync_subscribe(m->client, filter, qos, &ro);
-	if (prc != MQTTASYNC_SUCCESS) {
-		op_drop(op);
-		return prc == MQTTASYNC_BAD_UTF8_STRING ? FF_ERR_INVAL : FF_ERR_MQTT;
-	}
-	return op_wait(op, timeout_ms);
+	return op_finish(op, prc, prc == MQTTASYNC_BAD_UTF8_STRING ? FF_ERR_INVAL : FF_ERR_MQTT,
+			 timeout_ms);
 }
 
 int ff_mqtt_disconnect(ff_mqtt *m, int timeout_ms)
 {
 	MQTTAsync_disconnectOptions dc = MQTTAsync_disconnectOptions_initializer5;
 	ff_mqtt_op *op;
-	int prc;
+	int rc, prc;
 
 	if (!m || timeout_ms < 0)
 		return FF_ERR_INVAL;
-	if (!MQTTAsync_isConnected(m->client))
-		return FF_ERR_STATE;
-	op = op_new(m);
-	if (!op)
-		return FF_ERR_NOMEM;
+	rc = op_start(m, &op);
+	if (rc != FF_OK)
+		return rc;
 	dc.timeout = timeout_ms;
 	dc.onSuccess5 = on_ok5;
 	dc.onFailure5 = on_fail5;
 	dc.context = op;
 	prc = MQTTAsync_disconnect(m->client, &dc);
-	if (prc != MQTTASYNC_SUCCESS) {
-		op_drop(op);
-		return prc == MQTTASYNC_DISCONNECTED ? FF_ERR_STATE : FF_ERR_MQTT;
-	}
-	return op_wait(op, timeout_ms + 1000);
+	return op_finish(op, prc, prc == MQTTASYNC_DISCONNECTED ? FF_ERR_STATE : FF_ERR_MQTT,
+			 timeout_ms + 1000);
 }
 
 bool ff_mqtt_is_connected(const ff_mqtt *m)
