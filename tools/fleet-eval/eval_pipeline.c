@@ -104,7 +104,7 @@ static int common_option(struct ev_config *cfg, int c, const char *arg)
 }
 
 /* models/vq/<id> where <id> is models/vq/DEFAULT's, else the only
- * models/vq/*.enc.ffn. Returns 0 found, -1 none (or several, no DEFAULT). */
+ * models/vq/<id>.enc.ffn. Returns 0 found, -1 none (or several, no DEFAULT). */
 static int find_vq_model(char *prefix, size_t len)
 {
 	char id[64] = "";
