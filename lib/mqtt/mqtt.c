@@ -268,6 +268,19 @@ static int alias_for(ff_mqtt *m, const char *topic, bool *fresh)
 	return ++m->nalias;
 }
 
+/* OpenSSL's reason for a failed TLS handshake (e.g. "certificate verify
+ * failed"), one log line each. */
+static int on_ssl_error(const char *str, size_t len, void *ctx)
+{
+	ff_mqtt *m = ctx;
+	char q[300];
+	char text[256];
+	snprintf(text, sizeof(text), "%.*s", (int)(len < sizeof(text) ? len : sizeof(text) - 1), str);
+	text[strcspn(text, "\r\n")] = '\0';
+	ff_log_warn(LOG_COMP, "event=tls_error url=%s detail=%s", m->opt.url, ff_log_quote(q, sizeof(q), text));
+	return 0;
+}
+
 /* ---- public API ---- */
 
 static void free_strings(ff_mqtt_options *o)
@@ -421,6 +434,8 @@ int ff_mqtt_connect(ff_mqtt *m)
 		ssl.enableServerCertAuth = 1;
 		ssl.verify = 1;
 		ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
+		ssl.ssl_error_cb = on_ssl_error;
+		ssl.ssl_error_context = m;
 		co.ssl = &ssl;
 	}
 	if (m->opt.will_topic) {

@@ -88,10 +88,27 @@ static bool port_open(int port)
 	return ok;
 }
 
+static int copy_file(const char *from, const char *to)
+{
+	char buf[8192];
+	size_t n;
+	FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+	int rc = in && out ? 0 : -1;
+	while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			rc = -1;
+	if (in)
+		fclose(in);
+	if (out && fclose(out) != 0)
+		rc = -1;
+	return rc;
+}
+
 int dt_broker_init(dt_broker *b, const char *tag)
 {
 	const char *stack = ff_test_env_get("FF_STACK_DIR");
 	char src[512], dst[512], line[1024];
+	int listeners = 0;
 	FILE *in, *out;
 
 	memset(b, 0, sizeof(*b));
@@ -116,11 +133,33 @@ int dt_broker_init(dt_broker *b, const char *tag)
 			fclose(out);
 		return -1;
 	}
-	/* the stack's rendered config: same users and limits; own port, pid, data, log */
+	/* the stack's rendered config: same users (password file or a copy of the
+	 * dynamic-security file) and limits; own port, pid, data, log; only the
+	 * first (plain) listener */
 	while (fgets(line, sizeof(line), in)) {
-		if (!strncmp(line, "listener ", 9))
-			fprintf(out, "listener %d 127.0.0.1\n", b->port);
-		else if (!strncmp(line, "pid_file ", 9))
+		static const char *const tls_keys[] = { "protocol ", "cafile ", "capath ", "certfile ",
+							"keyfile ", "tls_version ", "require_certificate ",
+							"ciphers ", NULL };
+		bool tls_line = false;
+		for (int k = 0; tls_keys[k]; k++)
+			tls_line |= !strncmp(line, tls_keys[k], strlen(tls_keys[k]));
+		if (!strncmp(line, "listener ", 9)) {
+			if (listeners++ == 0)
+				fprintf(out, "listener %d 127.0.0.1\n", b->port);
+		} else if (listeners > 1 && tls_line) {
+			continue; /* a setting of a dropped listener */
+		} else if (!strncmp(line, "plugin_opt_config_file ", 23)) {
+			char *src_json = line + 23, dst_json[512];
+			src_json[strcspn(src_json, "\r\n")] = '\0';
+			snprintf(dst_json, sizeof(dst_json), "%s/dynamic-security.json", b->dir);
+			if (copy_file(src_json, dst_json) != 0) {
+				fprintf(stderr, "dt_broker_init: cannot copy %s\n", src_json);
+				fclose(in);
+				fclose(out);
+				return -1;
+			}
+			fprintf(out, "plugin_opt_config_file %s\n", dst_json);
+		} else if (!strncmp(line, "pid_file ", 9))
 			fprintf(out, "pid_file %s/mosquitto.pid\n", b->dir);
 		else if (!strncmp(line, "persistence_location ", 21))
 			fprintf(out, "persistence_location %s/\n", b->dir);

@@ -4,7 +4,9 @@
  *    numbers 1..N, and a retained OFFLINE status with the counters follows;
  *  - a wrong password is refused with a clear error and exit status 1;
  *  - a retained DeviceConfig is applied (quality gate, unknown model id
- *    reported in status) while a watched folder receives new images. */
+ *    reported in status) while a watched folder receives new images;
+ *  - raw frames on stdin, the last will, unreadable images;
+ *  - TLS with CA verification against the stack's TLS listener. */
 #define _GNU_SOURCE /* pipe2 */
 #include "ff_test.h"
 
@@ -487,6 +489,53 @@ static void test_unreadable_image(void)
 	dt_cleanup(run.tmp);
 }
 
+/* TLS: the stack's TLS listener with its CA verifies and delivers; a CA
+ * that did not sign the broker certificate is refused (retried, logged,
+ * nothing sent). */
+static void test_tls(void)
+{
+	const char *tls_url = ff_test_env_get("FF_MQTT_TLS_URL"), *ca = ff_test_env_get("FF_MQTT_CA_FILE");
+	const char *other_ca = "/etc/ssl/certs/ca-certificates.crt";
+	char dev[40], img[1024], ca_arg[600], other_arg[600];
+	dt_run run;
+	dt_inbox ib;
+	ff_mqtt *sub;
+	pid_t pid;
+
+	dt_need_models();
+	if (!tls_url || !ca) {
+		fprintf(stderr, "stack has no TLS listener (FF_MQTT_TLS_URL, FF_MQTT_CA_FILE): TLS not tested\n");
+		return;
+	}
+	sub = watch_device("tls", "faces", dev, sizeof(dev), &ib);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sub);
+	ff_test_data_path(img, sizeof(img), "faces/lfw/Al_Pacino/Al_Pacino_0001.jpg");
+	snprintf(ca_arg, sizeof(ca_arg), "--tls-ca-file=%s", ca);
+	dt_run_init(&run, "tls");
+	pid = dt_agent_start(run.log, -1, dev, tls_url, run.outbox, ca_arg, img, NULL);
+	CU_ASSERT_EQUAL(dt_agent_wait(pid, 60), 0);
+	CU_ASSERT_EQUAL(dt_inbox_wait(&ib, "/faces", 1, 10), 1);
+
+	if (access(other_ca, R_OK) == 0) {
+		snprintf(other_arg, sizeof(other_arg), "--tls-ca-file=%s", other_ca);
+		pid = dt_agent_start(run.log, -1, dev, tls_url, run.outbox, other_arg, "--drain-timeout-s=3",
+				     img, NULL);
+		CU_ASSERT_EQUAL(dt_agent_wait(pid, 60), 1); /* not drained: left queued */
+		CU_ASSERT_TRUE(dt_file_contains(run.log, "event=connect_retry url=ssl://"));
+		CU_ASSERT_TRUE(dt_file_contains(run.log, "certificate verify failed"));
+		CU_ASSERT_EQUAL(dt_outbox_files(run.outbox, NULL, 0), 1);
+		dt_sleep_ms(300);
+		CU_ASSERT_EQUAL(dt_inbox_count(&ib, "/faces"), 1);
+	}
+	/* a TLS url without a CA is a configuration error */
+	pid = dt_agent_start(run.log, -1, dev, tls_url, run.outbox, "--tls-ca-file=", img, NULL);
+	CU_ASSERT_EQUAL(dt_agent_wait(pid, 30), 2);
+	ff_mqtt_disconnect(sub, 2000);
+	ff_mqtt_destroy(sub);
+	dt_inbox_free(&ib);
+	dt_cleanup(run.tmp);
+}
+
 static CU_TestInfo device_tests[] = {
 	{ "faces_arrive_and_decode", test_faces_arrive_and_decode },
 	{ "wrong_password", test_wrong_password },
@@ -494,6 +543,7 @@ static CU_TestInfo device_tests[] = {
 	{ "stdin_raw_frames", test_stdin_raw_frames },
 	{ "last_will", test_last_will },
 	{ "unreadable_image", test_unreadable_image },
+	{ "tls", test_tls },
 	CU_TEST_INFO_NULL,
 };
 FF_TEST_SUITES({ "device_faces", NULL, NULL, NULL, NULL, device_tests });

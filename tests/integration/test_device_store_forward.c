@@ -4,7 +4,8 @@
  *  - 200 faces captured while the broker is down all arrive exactly once
  *    after it comes back, in sequence 1..200;
  *  - an agent killed (SIGKILL) with queued messages loses none: a restarted
- *    agent delivers them, and its own sequence numbers continue above them. */
+ *    agent delivers them, and its own sequence numbers continue above them;
+ *  - a full outbox drops the oldest faces, and the status counts them. */
 #include "ff_test.h"
 
 #include <signal.h>
@@ -58,7 +59,7 @@ struct fixture {
 	char img[1024], dev[40];
 };
 
-/* Broker up, a persistent subscriber on the device's faces, broker down. */
+/* Broker up, a persistent subscriber on the device's topics, broker down. */
 static void setup(struct fixture *f, const char *tag)
 {
 	char filter[128], id[64];
@@ -67,7 +68,7 @@ static void setup(struct fixture *f, const char *tag)
 	CU_ASSERT_EQUAL_FATAL(dt_broker_start(&f->broker), 0);
 	dt_inbox_init(&f->ib);
 	snprintf(f->dev, sizeof(f->dev), "dev-%s-%ld", tag, (long)getpid());
-	snprintf(filter, sizeof(filter), "fleet/test-site/%s/faces", f->dev);
+	snprintf(filter, sizeof(filter), "fleet/test-site/%s/#", f->dev);
 	snprintf(id, sizeof(id), "test-sub-%s-%ld", tag, (long)getpid());
 	f->sub = dt_client(f->broker.url, id, true, &f->ib, filter);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f->sub);
@@ -163,9 +164,54 @@ static void test_agent_killed_with_queue(void)
 	teardown(&f);
 }
 
+/* The last DeviceStatus received (caller frees), or NULL. */
+static Facefleet__V1__DeviceStatus *last_status(dt_inbox *ib)
+{
+	Facefleet__V1__DeviceStatus *st = NULL;
+	pthread_mutex_lock(&ib->mu);
+	for (size_t i = ib->n; i-- > 0 && !st;)
+		if (strstr(ib->msgs[i].topic, "/status"))
+			st = facefleet__v1__device_status__unpack(NULL, ib->msgs[i].len, ib->msgs[i].payload);
+	pthread_mutex_unlock(&ib->mu);
+	return st;
+}
+
+static void test_outbox_full_drops_oldest(void)
+{
+	static struct fixture f;
+	static unsigned per_seq[MAX_SEQ];
+	Facefleet__V1__DeviceStatus *st;
+	pid_t pid;
+
+	setup(&f, "full");
+	/* 12 faces, room for 5, nobody listening */
+	pid = dt_agent_start(f.run.log, -1, f.dev, f.broker.url, f.run.outbox, "--repeat=12",
+			     "--outbox-max-messages=5", "--drain-timeout-s=60", f.img, NULL);
+	for (int i = 0; i < 600 && !dt_file_contains(f.run.log, "event=drop policy=oldest seq=7"); i++)
+		dt_sleep_ms(100);
+	CU_ASSERT_EQUAL(dt_outbox_files(f.run.outbox, NULL, 0), 5);
+	CU_ASSERT_EQUAL_FATAL(dt_broker_start(&f.broker), 0);
+	CU_ASSERT_EQUAL(dt_agent_wait(pid, 60), 0);
+	CU_ASSERT_EQUAL(dt_inbox_wait(&f.ib, "/faces", 5, 20), 5);
+	dt_sleep_ms(300);
+	CU_ASSERT_EQUAL(tally(&f.ib, f.dev, per_seq), 5);
+	for (unsigned s = 8; s <= 12; s++) /* the newest five */
+		CU_ASSERT_EQUAL(per_seq[s], 1);
+	st = last_status(&f.ib); /* OFFLINE, retained at the clean exit */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st->counters);
+	CU_ASSERT_EQUAL(st->counters->faces, 12);
+	CU_ASSERT_EQUAL(st->counters->dropped, 7);
+	CU_ASSERT_EQUAL(st->counters->published, 5);
+	CU_ASSERT_EQUAL(st->counters->queued, 0);
+	facefleet__v1__device_status__free_unpacked(st, NULL);
+	teardown(&f);
+}
+
 static CU_TestInfo sf_tests[] = {
 	{ "broker_outage_200", test_broker_outage_200 },
 	{ "agent_killed_with_queue", test_agent_killed_with_queue },
+	{ "outbox_full_drops_oldest", test_outbox_full_drops_oldest },
 	CU_TEST_INFO_NULL,
 };
 FF_TEST_SUITES({ "device_store_forward", NULL, NULL, NULL, NULL, sf_tests });
