@@ -1,0 +1,50 @@
+/* fleetctl/cmd_audit.c: audit query (the append-only audit_log). */
+#include "fleetctl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int audit_query(fc_ctx *ctx, int argc, char **argv)
+{
+	char since[64], until[64], limit[16];
+	const fc_cfg *c = &ctx->cfg;
+	PGresult *r;
+	int rc;
+	(void)argc;
+	(void)argv;
+	if ((rc = fc_query_window(ctx, since, until, sizeof(since), limit, sizeof(limit))) != FC_EXIT_OK)
+		return rc;
+	/* --device and --identity select rows about that subject (or naming it in detail) */
+	const char *p[8] = { since, until, c->action, c->actor, c->device, c->identity, c->site, limit };
+	r = fc_sql(ctx,
+		   "SELECT to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS at, "
+		   "       a.actor, a.action, a.subject, a.source, a.detail "
+		   "FROM audit_log a "
+		   "WHERE ($1 = '' OR a.at >= NULLIF($1, '')::timestamptz) "
+		   "  AND ($2 = '' OR a.at < NULLIF($2, '')::timestamptz) "
+		   "  AND ($3 = '' OR starts_with(a.action, $3)) AND ($4 = '' OR starts_with(a.actor, $4)) "
+		   "  AND ($5 = '' OR a.subject = $5 OR a.detail->>'device' = $5) "
+		   "  AND ($6 = '' OR a.detail->>'identity' = $6 OR a.subject = 'identity:' || "
+		   "       (SELECT identity_id::text FROM identities WHERE external_id = $6)) "
+		   "  AND ($7 = '' OR a.detail->>'site' = $7) "
+		   "ORDER BY a.at DESC, a.audit_id DESC LIMIT $8::int",
+		   8, p);
+	if (!r)
+		return FC_EXIT_FAIL;
+	fc_print_result(r, fc_ctx_format(ctx));
+	PQclear(r);
+	return fc_audit(ctx, "audit.query", "", NULL) ? FC_EXIT_OK : FC_EXIT_FAIL;
+}
+
+static const fc_verb verbs[] = {
+	{ "query", audit_query,
+	  "query [--since T] [--until T] [--action PREFIX] [--actor PREFIX] [--device D] [--identity NAME] "
+	  "[--site S] [--limit N]",
+	  "audit rows, newest first: who (actor), what (action, subject), from where (source), details" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+int fc_cmd_audit(fc_ctx *ctx, int argc, char **argv)
+{
+	return fc_dispatch(ctx, "audit", verbs, argc, argv);
+}

@@ -1,0 +1,294 @@
+/* fleetctl/cmd_device.c: device add | list | revoke | rotate-credentials.
+ *
+ * A device is a devices row plus a broker account "dev.<id>" whose role
+ * "dev.<id>" may publish fleet/<site>/<id>/{faces,status} and subscribe
+ * fleet/<site>/<id>/config only (broker-config/ACL.md). Its password (256
+ * random bits) exists only in the broker (salted hash) and in the bundle
+ * written here: a fleet-device config file, mode 0600. */
+#include "fleetctl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "facefleet/error.h"
+
+#define CMD_CAP 2048
+
+/* The device's name from --name or the first positional argument. */
+static const char *device_arg(fc_ctx *ctx, int argc, char **argv)
+{
+	const char *d = ctx->cfg.name && *ctx->cfg.name ? ctx->cfg.name : (argc > 1 ? argv[1] : "");
+	if (!fc_need(d, "name"))
+		return NULL;
+	if (!fc_valid_id(d)) {
+		fc_fail(FC_EXIT_USAGE, "device id '%s' must match [a-z0-9-]{1,32}", d);
+		return NULL;
+	}
+	return d;
+}
+
+/* The bundle: a fleet-device config file readable as is (device/fleet-device.conf.example). */
+static bool write_device_bundle(fc_ctx *ctx, const char *site, const char *dev, const char *pw,
+				char *path, size_t cap)
+{
+	const char *url = ctx->cfg.device_mqtt_url && *ctx->cfg.device_mqtt_url ? ctx->cfg.device_mqtt_url
+										 : ctx->cfg.mqtt_url;
+	const char *ca = ctx->cfg.device_ca_file && *ctx->cfg.device_ca_file ? ctx->cfg.device_ca_file
+									      : ctx->cfg.mqtt_ca_file;
+	char ca_copy[1100] = "";
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	fc_bundle b;
+
+	fc_bundle_path(ctx, dev, path, cap);
+	if (fc_url_tls(url) && ca && *ca && !fc_copy_ca(ca, path, ca_copy, sizeof(ca_copy))) {
+		fc_fail(FC_EXIT_FAIL, "cannot copy the CA certificate %s beside %s", ca, path);
+		return false;
+	}
+	if (!fc_bundle_open(&b, path)) {
+		fc_fail(FC_EXIT_FAIL, "cannot write %s", path);
+		return false;
+	}
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(b.f,
+		"# facefleet device credentials for %s (site %s), written by fleetctl\n"
+		"# (%s on %s, %s). A fleet-device config file: run\n"
+		"#   fleet-device --config %s [--key=value ...] [IMAGE | DIR | -]\n"
+		"# The password exists nowhere else (the broker keeps a salted hash): keep this\n"
+		"# file mode 0600 and rotate with `fleetctl device rotate-credentials %s`.\n"
+		"# Broker ACL: publish fleet/%s/%s/faces and fleet/%s/%s/status,\n"
+		"# subscribe fleet/%s/%s/config; nothing else.\n"
+		"device_id = %s\nsite_id = %s\nmqtt_url = %s\nmqtt_username = dev.%s\n"
+		"mqtt_password = %s\nmqtt_client_id = %s-%s\n",
+		dev, site, ctx->actor, ctx->host, when, path, dev, site, dev, site, dev, site, dev, dev,
+		site, url, dev, pw, site, dev);
+	if (ca_copy[0]) {
+		const char *base = strrchr(ca_copy, '/');
+		fprintf(b.f, "# the project CA that signs the broker's certificate (a copy beside this file)\n"
+			     "tls_ca_file = %s\n", base ? base + 1 : ca_copy);
+	}
+	if (!fc_bundle_close(&b)) {
+		fc_fail(FC_EXIT_FAIL, "cannot write %s", path);
+		return false;
+	}
+	return true;
+}
+
+static int device_add(fc_ctx *ctx, int argc, char **argv)
+{
+	const char *site = ctx->cfg.site, *dev;
+	char pw[64], path[1024], err[256] = "", cr[CMD_CAP], cc[CMD_CAP], del[2][256], detail[512];
+	char desc[512];
+	fc_dynsec *ds = NULL;
+	bool created = false, in_tx = false;
+	int rc = FC_EXIT_FAIL, drc;
+
+	if (!(dev = device_arg(ctx, argc, argv)) || !fc_need(site, "site"))
+		return FC_EXIT_USAGE;
+	if (!fc_valid_id(site))
+		return fc_fail(FC_EXIT_USAGE, "site id '%s' must match [a-z0-9-]{1,32}", site);
+	if (!fc_random_password(pw, sizeof(pw)))
+		return fc_fail(FC_EXIT_FAIL, "cannot read /dev/urandom");
+	if (!fc_sql_ok(ctx, "BEGIN", 0, NULL))
+		goto out;
+	in_tx = true;
+	{
+		const char *p[3] = { dev, site, ctx->cfg.description ? ctx->cfg.description : "" };
+		PGresult *r = fc_sql(ctx, "INSERT INTO devices (device_id, site_id, description) "
+					  "VALUES ($1, $2, $3) ON CONFLICT (device_id) DO NOTHING",
+				     3, p);
+		if (!r)
+			goto out;
+		bool dup = strcmp(PQcmdTuples(r), "0") == 0;
+		PQclear(r);
+		if (dup) {
+			fc_fail(FC_EXIT_FAIL, "device %s already exists (see fleetctl device list)", dev);
+			goto out;
+		}
+	}
+	if (!(ds = fc_dynsec_open(ctx)))
+		goto out;
+	snprintf(cr, sizeof(cr),
+		 "{\"command\":\"createRole\",\"rolename\":\"dev.%s\",\"textname\":\"device %s at site %s\","
+		 "\"acls\":["
+		 "{\"acltype\":\"publishClientSend\",\"topic\":\"fleet/%s/%s/faces\",\"allow\":true},"
+		 "{\"acltype\":\"publishClientSend\",\"topic\":\"fleet/%s/%s/status\",\"allow\":true},"
+		 "{\"acltype\":\"subscribeLiteral\",\"topic\":\"fleet/%s/%s/config\",\"allow\":true},"
+		 "{\"acltype\":\"publishClientReceive\",\"topic\":\"fleet/%s/%s/config\",\"allow\":true}]}",
+		 dev, dev, site, site, dev, site, dev, site, dev, site, dev);
+	snprintf(cc, sizeof(cc),
+		 "{\"command\":\"createClient\",\"username\":\"dev.%s\",\"password\":\"%s\","
+		 "\"textname\":%s,\"roles\":[{\"rolename\":\"dev.%s\"}]}",
+		 dev, pw, fc_json_str(desc, sizeof(desc), ctx->cfg.description), dev);
+	snprintf(del[0], sizeof(del[0]), "{\"command\":\"deleteClient\",\"username\":\"dev.%s\"}", dev);
+	snprintf(del[1], sizeof(del[1]), "{\"command\":\"deleteRole\",\"rolename\":\"dev.%s\"}", dev);
+	{
+		const char *cmds[2] = { cr, cc };
+		drc = fc_dynsec_run(ds, cmds, 2, err, sizeof(err));
+		if (drc == FF_ERR_STATE) {
+			/* leftovers of an earlier attempt whose database row never landed */
+			const char *dels[2] = { del[0], del[1] };
+			fc_dynsec_run(ds, dels, 2, err, sizeof(err));
+			drc = fc_dynsec_run(ds, cmds, 2, err, sizeof(err));
+		}
+		if (drc != FF_OK) {
+			fc_fail(FC_EXIT_FAIL, "broker refused the account for %s: %s", dev, err);
+			goto out;
+		}
+		created = true;
+	}
+	if (!write_device_bundle(ctx, site, dev, pw, path, sizeof(path)))
+		goto out;
+	/* ids are [a-z0-9-]: no JSON escaping needed */
+	snprintf(detail, sizeof(detail), "{\"site\":\"%s\",\"mqtt_user\":\"dev.%s\",\"acl_role\":\"dev.%s\"}",
+		 site, dev, dev);
+	if (!fc_audit(ctx, "device.provision", dev, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
+		goto out;
+	in_tx = false;
+	printf("device %s provisioned at site %s: broker user dev.%s, bundle %s (mode 0600)\n", dev, site,
+	       dev, path);
+	rc = FC_EXIT_OK;
+out:
+	if (rc != FC_EXIT_OK && created) {
+		const char *dels[2] = { del[0], del[1] };
+		fc_dynsec_run(ds, dels, 2, err, sizeof(err));
+	}
+	if (in_tx && ctx->db)
+		PQclear(PQexec(ctx->db, "ROLLBACK"));
+	fc_dynsec_close(ds);
+	memset(pw, 0, sizeof(pw));
+	return rc;
+}
+
+/* Looks the device up; fills site and enabled. FC_EXIT_OK or a failure status. */
+static int device_lookup(fc_ctx *ctx, const char *dev, char *site, size_t cap, bool *enabled)
+{
+	const char *p[1] = { dev };
+	PGresult *r = fc_sql(ctx, "SELECT site_id, enabled FROM devices WHERE device_id = $1", 1, p);
+	if (!r)
+		return FC_EXIT_FAIL;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return fc_fail(FC_EXIT_FAIL, "no device %s (see fleetctl device list)", dev);
+	}
+	snprintf(site, cap, "%s", PQgetvalue(r, 0, 0));
+	*enabled = PQgetvalue(r, 0, 1)[0] == 't';
+	PQclear(r);
+	return FC_EXIT_OK;
+}
+
+static int device_revoke(fc_ctx *ctx, int argc, char **argv)
+{
+	const char *dev;
+	char site[64], cmd[256], err[256] = "", detail[256];
+	bool enabled;
+	fc_dynsec *ds;
+	int rc;
+
+	if (!(dev = device_arg(ctx, argc, argv)))
+		return FC_EXIT_USAGE;
+	if ((rc = device_lookup(ctx, dev, site, sizeof(site), &enabled)) != FC_EXIT_OK)
+		return rc;
+	if (!(ds = fc_dynsec_open(ctx)))
+		return FC_EXIT_FAIL;
+	/* disableClient also disconnects every open session of the account */
+	snprintf(cmd, sizeof(cmd), "{\"command\":\"disableClient\",\"username\":\"dev.%s\"}", dev);
+	{
+		const char *cmds[1] = { cmd };
+		int drc = fc_dynsec_run(ds, cmds, 1, err, sizeof(err));
+		fc_dynsec_close(ds);
+		if (drc != FF_OK && drc != FF_ERR_NOTFOUND)
+			return fc_fail(FC_EXIT_FAIL, "broker refused to disable dev.%s: %s", dev, err);
+	}
+	{
+		const char *p[1] = { dev };
+		if (!fc_sql_ok(ctx, "UPDATE devices SET enabled = false WHERE device_id = $1", 1, p))
+			return FC_EXIT_FAIL;
+	}
+	snprintf(detail, sizeof(detail), "{\"site\":\"%s\",\"was_enabled\":%s}", site,
+		 enabled ? "true" : "false");
+	if (!fc_audit(ctx, "device.revoke", dev, detail))
+		return FC_EXIT_FAIL;
+	printf("device %s revoked: broker account disabled (open sessions dropped), marked disabled\n", dev);
+	return FC_EXIT_OK;
+}
+
+static int device_rotate(fc_ctx *ctx, int argc, char **argv)
+{
+	const char *dev;
+	char site[64], pw[64], c0[256], c1[256], c2[256], err[256] = "", path[1024], detail[256];
+	bool enabled;
+	fc_dynsec *ds;
+	int rc;
+
+	if (!(dev = device_arg(ctx, argc, argv)))
+		return FC_EXIT_USAGE;
+	if ((rc = device_lookup(ctx, dev, site, sizeof(site), &enabled)) != FC_EXIT_OK)
+		return rc;
+	if (!fc_random_password(pw, sizeof(pw)))
+		return fc_fail(FC_EXIT_FAIL, "cannot read /dev/urandom");
+	if (!(ds = fc_dynsec_open(ctx)))
+		return FC_EXIT_FAIL;
+	/* disable first: sessions that logged in with the old password are dropped */
+	snprintf(c0, sizeof(c0), "{\"command\":\"disableClient\",\"username\":\"dev.%s\"}", dev);
+	snprintf(c1, sizeof(c1), "{\"command\":\"setClientPassword\",\"username\":\"dev.%s\",\"password\":\"%s\"}",
+		 dev, pw);
+	snprintf(c2, sizeof(c2), "{\"command\":\"enableClient\",\"username\":\"dev.%s\"}", dev);
+	{
+		const char *cmds[3] = { c0, c1, c2 };
+		int drc = fc_dynsec_run(ds, cmds, enabled ? 3 : 2, err, sizeof(err));
+		fc_dynsec_close(ds);
+		memset(c1, 0, sizeof(c1));
+		if (drc != FF_OK)
+			return fc_fail(FC_EXIT_FAIL, "broker refused the new password for dev.%s: %s", dev, err);
+	}
+	if (!write_device_bundle(ctx, site, dev, pw, path, sizeof(path)))
+		return FC_EXIT_FAIL;
+	memset(pw, 0, sizeof(pw));
+	snprintf(detail, sizeof(detail), "{\"site\":\"%s\",\"enabled\":%s}", site, enabled ? "true" : "false");
+	if (!fc_audit(ctx, "device.rotate_credentials", dev, detail))
+		return FC_EXIT_FAIL;
+	printf("device %s: new password, bundle %s (mode 0600)%s\n", dev, path,
+	       enabled ? "" : "; the device stays revoked");
+	return FC_EXIT_OK;
+}
+
+static int device_list(fc_ctx *ctx, int argc, char **argv)
+{
+	const char *p[1] = { ctx->cfg.site ? ctx->cfg.site : "" };
+	PGresult *r;
+	(void)argc;
+	(void)argv;
+	r = fc_sql(ctx,
+		   "SELECT device_id AS device, site_id AS site, enabled, 'dev.' || device_id AS mqtt_user, "
+		   "       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created, "
+		   "       to_char(last_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_seen, "
+		   "       last_seq, description "
+		   "FROM devices WHERE ($1 = '' OR site_id = $1) ORDER BY site_id, device_id",
+		   1, p);
+	if (!r)
+		return FC_EXIT_FAIL;
+	fc_print_result(r, fc_ctx_format(ctx));
+	PQclear(r);
+	return fc_audit(ctx, "device.list", p[0], NULL) ? FC_EXIT_OK : FC_EXIT_FAIL;
+}
+
+static const fc_verb verbs[] = {
+	{ "add", device_add, "add --site S --name D [--description TEXT] [--bundle-dir DIR | --out FILE]",
+	  "create the device, its broker account and ACL role, and write its fleet-device config bundle" },
+	{ "list", device_list, "list [--site S]", "devices with their state" },
+	{ "revoke", device_revoke, "revoke --name D",
+	  "disable the broker account (open sessions are dropped at once) and the device" },
+	{ "rotate-credentials", device_rotate, "rotate-credentials --name D [--bundle-dir DIR | --out FILE]",
+	  "new random password (old sessions dropped), new bundle" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+int fc_cmd_device(fc_ctx *ctx, int argc, char **argv)
+{
+	return fc_dispatch(ctx, "device", verbs, argc, argv);
+}

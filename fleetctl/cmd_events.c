@@ -1,0 +1,247 @@
+/* fleetctl/cmd_events.c: events query (PostgreSQL) and events watch (live
+ * AccessEvents from the broker, as an integrator). */
+#include "fleetctl.h"
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "facefleet.pb-c.h"
+#include "facefleet/error.h"
+#include "facefleet/mqtt.h"
+
+#define WATCH_MAX_SITES 64
+
+static const char *decision_name(int d)
+{
+	switch (d) {
+	case FACEFLEET__V1__DECISION__DECISION_GRANTED: return "granted";
+	case FACEFLEET__V1__DECISION__DECISION_UNKNOWN: return "unknown";
+	case FACEFLEET__V1__DECISION__DECISION_REJECTED: return "rejected";
+	case FACEFLEET__V1__DECISION__DECISION_INVALID: return "invalid";
+	default: return "unspecified";
+	}
+}
+
+static bool valid_decision(const char *d)
+{
+	return !*d || strcmp(d, "granted") == 0 || strcmp(d, "unknown") == 0 || strcmp(d, "rejected") == 0 ||
+	       strcmp(d, "invalid") == 0;
+}
+
+static int events_query(fc_ctx *ctx, int argc, char **argv)
+{
+	char since[64], until[64], limit[16];
+	const fc_cfg *c = &ctx->cfg;
+	PGresult *r;
+	int rc;
+	(void)argc;
+	(void)argv;
+	if ((rc = fc_query_window(ctx, since, until, sizeof(since), limit, sizeof(limit))) != FC_EXIT_OK)
+		return rc;
+	if (!valid_decision(c->decision))
+		return fc_fail(FC_EXIT_USAGE, "--decision must be granted, unknown, rejected or invalid");
+	const char *p[7] = { since, until, c->site, c->device, c->identity, c->decision, limit };
+	r = fc_sql(ctx,
+		   "SELECT to_char(e.decided_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS time, "
+		   "       e.site_id AS site, e.device_id AS device, e.seq, e.decision, "
+		   "       i.external_id AS identity, round(e.score::numeric, 3) AS score, e.reason, "
+		   "       e.event_id::text AS event_id "
+		   "FROM recognition_events e LEFT JOIN identities i USING (identity_id) "
+		   "WHERE ($1 = '' OR e.decided_time >= NULLIF($1, '')::timestamptz) "
+		   "  AND ($2 = '' OR e.decided_time < NULLIF($2, '')::timestamptz) "
+		   "  AND ($3 = '' OR e.site_id = $3) AND ($4 = '' OR e.device_id = $4) "
+		   "  AND ($5 = '' OR i.external_id = $5) AND ($6 = '' OR e.decision = $6) "
+		   "ORDER BY e.decided_time DESC LIMIT $7::int",
+		   7, p);
+	if (!r)
+		return FC_EXIT_FAIL;
+	fc_print_result(r, fc_ctx_format(ctx));
+	PQclear(r);
+	{
+		char detail[600], a[80], b[80];
+		snprintf(detail, sizeof(detail),
+			 "{\"since\":%s,\"until\":%s,\"site\":\"%.32s\",\"device\":\"%.32s\",\"decision\":\"%.16s\"}",
+			 fc_json_str(a, sizeof(a), since), fc_json_str(b, sizeof(b), until),
+			 fc_valid_id(c->site) ? c->site : "", fc_valid_id(c->device) ? c->device : "",
+			 valid_decision(c->decision) ? c->decision : "");
+		return fc_audit(ctx, "events.query", "", detail) ? FC_EXIT_OK : FC_EXIT_FAIL;
+	}
+}
+
+/* ---- watch --------------------------------------------------------------------------- */
+
+static volatile sig_atomic_t stop_flag;
+static atomic_int seen;
+static fc_format watch_fmt;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void on_access(void *ctx, const ff_mqtt_message *msg)
+{
+	Facefleet__V1__AccessEvent *e;
+	char ts[40], ident[300], reason[200];
+	(void)ctx;
+	e = facefleet__v1__access_event__unpack(NULL, msg->len, msg->payload);
+	if (!e) {
+		fprintf(stderr, "fleetctl: undecodable AccessEvent on %s (%zu bytes)\n", msg->topic, msg->len);
+		return;
+	}
+	{
+		time_t t = (time_t)(e->decided_time_us / 1000000);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(ts + n, sizeof(ts) - n, ".%03dZ", (int)((e->decided_time_us / 1000) % 1000));
+	}
+	if (watch_fmt == FC_FMT_JSON) {
+		char site[80], dev[80];
+		printf("{\"time\":\"%s\",\"site\":%s,\"device\":%s,\"seq\":%llu,\"decision\":\"%s\","
+		       "\"identity\":%s,\"score\":%.3f,\"reason\":%s,\"event_id\":%s}\n",
+		       ts, fc_json_str(site, sizeof(site), e->site_id), fc_json_str(dev, sizeof(dev), e->device_id),
+		       (unsigned long long)e->seq, decision_name(e->decision),
+		       fc_json_str(ident, sizeof(ident), e->identity), e->score,
+		       fc_json_str(reason, sizeof(reason), e->reason),
+		       fc_json_str(ident, sizeof(ident), e->event_id));
+	} else if (watch_fmt == FC_FMT_CSV) {
+		printf("%s,%s,%s,%llu,%s,%s,%.3f,%s\n", ts, e->site_id, e->device_id,
+		       (unsigned long long)e->seq, decision_name(e->decision), e->identity, e->score, e->reason);
+	} else {
+		printf("%-24s  %-12s  %-16s  %6llu  %-8s  %-24s  %6.3f  %s\n", ts, e->site_id, e->device_id,
+		       (unsigned long long)e->seq, decision_name(e->decision), e->identity[0] ? e->identity : "-",
+		       e->score, e->reason);
+	}
+	fflush(stdout);
+	facefleet__v1__access_event__free_unpacked(e, NULL);
+	atomic_fetch_add(&seen, 1);
+}
+
+static int events_watch(fc_ctx *ctx, int argc, char **argv)
+{
+	const fc_cfg *c = &ctx->cfg;
+	char *sites[WATCH_MAX_SITES], *list = NULL, user[128], pw[64] = "", filter[128], cid[160];
+	int n = 0, rc = FC_EXIT_FAIL, mrc;
+	bool temporary = !(c->watch_user && *c->watch_user);
+	fc_dynsec *ds = NULL;
+	ff_mqtt *m = NULL;
+	ff_mqtt_options o = FF_MQTT_OPTIONS_INIT;
+	struct sigaction sa;
+	time_t start = time(NULL);
+	(void)argc;
+	(void)argv;
+
+	list = strdup(c->sites && *c->sites ? c->sites : (c->site ? c->site : ""));
+	if (!list)
+		return FC_EXIT_FAIL;
+	if (*list && (n = fc_split_ids(list, sites, WATCH_MAX_SITES)) < 1) {
+		free(list);
+		return fc_fail(FC_EXIT_USAGE, "--site/--sites: site ids [a-z0-9-]{1,32}");
+	}
+	if (!temporary && n == 0) {
+		free(list);
+		return fc_fail(FC_EXIT_USAGE, "an integrator account needs --sites (its bundle sets them)");
+	}
+	if (n == 0)
+		sites[n++] = "+";
+	watch_fmt = fc_ctx_format(ctx);
+	snprintf(cid, sizeof(cid), "fleetctl-watch-%.60s-%ld", ctx->host, (long)getpid());
+	if (temporary) {
+		/* a short-lived integrator of its own: same ACL shape as `subscriber add` */
+		char h[40];
+		size_t k = 0;
+		for (const char *p = ctx->host; *p && k < sizeof(h) - 1; p++)
+			h[k++] = fc_valid_id((char[]){ *p, 0 }) ? *p : '-';
+		h[k] = '\0';
+		snprintf(user, sizeof(user), "watch.%s-%ld", h, (long)getpid());
+		if (!fc_random_password(pw, sizeof(pw)) || !(ds = fc_dynsec_open(ctx)))
+			goto out;
+		if (fc_watch_account(ctx, ds, user, sites, n, pw, true) != FF_OK)
+			goto out;
+	} else {
+		snprintf(user, sizeof(user), "%s", c->watch_user);
+	}
+	o.url = c->mqtt_url;
+	o.client_id = cid;
+	o.username = user;
+	o.password = temporary ? pw : c->watch_password;
+	o.ca_file = fc_url_tls(c->mqtt_url) && c->mqtt_ca_file && *c->mqtt_ca_file ? c->mqtt_ca_file : NULL;
+	o.on_message = on_access;
+	if ((mrc = ff_mqtt_create(&o, &m)) != FF_OK || (mrc = ff_mqtt_connect(m)) != FF_OK) {
+		fc_fail(FC_EXIT_FAIL, "cannot connect to %s as %s: %s", c->mqtt_url, user, ff_strerror(mrc));
+		goto out;
+	}
+	if (watch_fmt == FC_FMT_TABLE)
+		printf("%-24s  %-12s  %-16s  %6s  %-8s  %-24s  %6s  %s\n", "time", "site", "device", "seq",
+		       "decision", "identity", "score", "reason");
+	else if (watch_fmt == FC_FMT_CSV)
+		printf("time,site,device,seq,decision,identity,score,reason\n");
+	fflush(stdout);
+	for (int i = 0; i < n; i++) {
+		snprintf(filter, sizeof(filter), "fleet/%s/+/access", sites[i]);
+		if ((mrc = ff_mqtt_subscribe(m, filter, 1, 5000)) != FF_OK) {
+			fc_fail(FC_EXIT_FAIL, "subscribe %s refused: %s", filter, ff_strerror(mrc));
+			goto out;
+		}
+	}
+	fprintf(stderr, "fleetctl: watching %s%s as %s (Ctrl-C stops)\n", n == 1 && !strcmp(sites[0], "+") ?
+		"every site" : "sites ", n == 1 && !strcmp(sites[0], "+") ? "" : (c->sites && *c->sites ? c->sites : c->site),
+		user);
+	if (c->db_conninfo && *c->db_conninfo) {
+		char detail[300];
+		snprintf(detail, sizeof(detail), "{\"mqtt_user\":\"%s\",\"temporary\":%s}", user,
+			 temporary ? "true" : "false");
+		fc_audit(ctx, "events.watch", "", detail);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	while (!stop_flag) {
+		if (c->count > 0 && atomic_load(&seen) >= c->count)
+			break;
+		if (c->timeout_s > 0 && time(NULL) - start >= c->timeout_s)
+			break;
+		if (!ff_mqtt_is_connected(m)) {
+			fc_fail(FC_EXIT_FAIL, "connection to the broker lost");
+			goto out;
+		}
+		usleep(50 * 1000);
+	}
+	rc = FC_EXIT_OK;
+out:
+	if (m) {
+		if (ff_mqtt_is_connected(m))
+			ff_mqtt_disconnect(m, 1000);
+		ff_mqtt_destroy(m);
+	}
+	if (ds) {
+		fc_watch_account(ctx, ds, user, NULL, 0, NULL, false);
+		fc_dynsec_close(ds);
+	}
+	memset(pw, 0, sizeof(pw));
+	free(list);
+	return rc;
+}
+
+static const fc_verb verbs[] = {
+	{ "query", events_query,
+	  "query [--since T] [--until T] [--site S] [--device D] [--identity NAME] [--decision X] [--limit N]",
+	  "recognition events, newest first (T: ISO 8601 or a duration back from now: 90s, 30m, 2h, 7d)" },
+	{ "watch", events_watch, "watch [--site S | --sites S1,S2] [--count N] [--timeout-s S]",
+	  "print AccessEvents as they arrive, as an integrator: the watch_user/watch_password of an "
+	  "integrator bundle (--config sub.NAME.conf), else a temporary account limited to the sites" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+int fc_cmd_events(fc_ctx *ctx, int argc, char **argv)
+{
+	return fc_dispatch(ctx, "events", verbs, argc, argv);
+}

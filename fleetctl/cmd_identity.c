@@ -1,0 +1,287 @@
+/* fleetctl/cmd_identity.c: identity enroll | list | delete.
+ *
+ * Enrolment runs the same code as the backend and fleet-eval: MTCNN
+ * detection (the face nearest the image centre), 5-point alignment to
+ * 112x112, MobileFaceNet; one face_templates row per image under the
+ * backend's embed_model_id. The table's NOTIFY trigger (ff_gallery) makes
+ * running backends reload their gallery. Deleting erases the templates and
+ * pseudonymises the identity ("erased-<id>") in its past events. */
+#include "fleetctl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "facefleet/align.h"
+#include "facefleet/detect.h"
+#include "facefleet/embed.h"
+#include "facefleet/error.h"
+#include "facefleet/image.h"
+
+#define EMB_MAX 1024
+#define MAX_FACES 16
+
+typedef struct enroller {
+	ff_detector *det;
+	ff_embedder *emb;
+	size_t dim;
+} enroller;
+
+static int enroller_open(fc_ctx *ctx, enroller *e)
+{
+	char dir[1024], path[1200], err[256] = "";
+	int rc;
+	const char *env = getenv("FF_MODELS_DIR");
+	if (ctx->cfg.models_dir && *ctx->cfg.models_dir)
+		snprintf(dir, sizeof(dir), "%s", ctx->cfg.models_dir);
+	else if (env && *env)
+		snprintf(dir, sizeof(dir), "%s/ffn", env);
+	else
+		snprintf(dir, sizeof(dir), "%s", FC_DEFAULT_MODELS_DIR);
+	if ((rc = ff_detector_create(dir, NULL, &e->det, err, sizeof(err))) != FF_OK)
+		return fc_fail(FC_EXIT_FAIL, "MTCNN models in %s: %s (%s)", dir, ff_strerror(rc), err);
+	snprintf(path, sizeof(path), "%s/mobilefacenet.ffn", dir);
+	if ((rc = ff_embedder_create(path, NULL, &e->emb, err, sizeof(err))) != FF_OK)
+		return fc_fail(FC_EXIT_FAIL, "%s: %s (%s)", path, ff_strerror(rc), err);
+	e->dim = ff_embedder_dim(e->emb);
+	if (e->dim > EMB_MAX)
+		return fc_fail(FC_EXIT_FAIL, "embedding of %zu values is over %d", e->dim, EMB_MAX);
+	return FC_EXIT_OK;
+}
+
+static void enroller_close(enroller *e)
+{
+	ff_detector_free(e->det);
+	ff_embedder_free(e->emb);
+}
+
+/* Embeds the central face of one image into the real[] text out. Returns an
+ * ff_err; FF_ERR_NOTFOUND when no face was found (reason in why). */
+static int embed_file(enroller *e, const char *file, char *out, size_t cap, char *why, size_t wlen)
+{
+	ff_image img = FF_IMAGE_EMPTY, face = FF_IMAGE_EMPTY;
+	ff_face faces[MAX_FACES];
+	float v[EMB_MAX];
+	size_t n = 0, len = 0;
+	int rc, k;
+	if ((rc = ff_image_load(file, NULL, &img, why, wlen)) != FF_OK)
+		goto out;
+	if ((rc = ff_detect(e->det, &img, faces, MAX_FACES, &n)) != FF_OK) {
+		ff_seterr(why, wlen, "detector: %s", ff_strerror(rc));
+		goto out;
+	}
+	if (n == 0) {
+		rc = FF_ERR_NOTFOUND;
+		ff_seterr(why, wlen, "no face found");
+		goto out;
+	}
+	k = ff_face_pick_central(faces, n, img.width, img.height);
+	if ((rc = ff_align_face(&img, faces[k].landmarks, &face)) != FF_OK ||
+	    (rc = ff_embed_image(e->emb, &face, v, e->dim)) != FF_OK) {
+		ff_seterr(why, wlen, "align/embed: %s", ff_strerror(rc));
+		goto out;
+	}
+	len = (size_t)snprintf(out, cap, "{");
+	for (size_t i = 0; i < e->dim && len < cap; i++)
+		len += (size_t)snprintf(out + len, cap - len, "%s%.8g", i ? "," : "", (double)v[i]);
+	if (len + 2 >= cap) {
+		rc = FF_ERR_RANGE;
+		goto out;
+	}
+	strcat(out, "}");
+out:
+	ff_image_free(&img);
+	ff_image_free(&face);
+	return rc;
+}
+
+static int identity_enroll(fc_ctx *ctx, int argc, char **argv)
+{
+	const char *name = ctx->cfg.name;
+	enroller e = { NULL, NULL, 0 };
+	char id[32] = "", arr[4096] = "{}", *vec = NULL, why[256], detail[600], qn[300];
+	int rc = FC_EXIT_FAIL, stored = 0, skipped = 0;
+	bool in_tx = false;
+
+	if (!fc_need(name, "name"))
+		return FC_EXIT_USAGE;
+	if (strlen(name) > 128 || strncmp(name, "erased-", 7) == 0)
+		return fc_fail(FC_EXIT_USAGE, "--name: 1..128 characters, not starting with 'erased-'");
+	if (argc < 2)
+		return fc_fail(FC_EXIT_USAGE, "identity enroll: give one or more IMAGE files");
+	if (ctx->cfg.sites && *ctx->cfg.sites) {
+		char *list = strdup(ctx->cfg.sites), *s[64];
+		int n = list ? fc_split_ids(list, s, 64) : -1;
+		if (n < 1) {
+			free(list);
+			return fc_fail(FC_EXIT_USAGE, "--sites: comma-separated site ids");
+		}
+		snprintf(arr, sizeof(arr), "{");
+		for (int i = 0; i < n; i++) {
+			strncat(arr, s[i], sizeof(arr) - strlen(arr) - 2);
+			strcat(arr, i + 1 < n ? "," : "}");
+		}
+		free(list);
+	}
+	if ((rc = enroller_open(ctx, &e)) != FC_EXIT_OK)
+		goto out;
+	rc = FC_EXIT_FAIL;
+	if (!(vec = malloc(EMB_MAX * 20)) || !fc_sql_ok(ctx, "BEGIN", 0, NULL))
+		goto out;
+	in_tx = true;
+	{
+		const char *p[2] = { name, arr };
+		PGresult *r = fc_sql(ctx,
+				     "INSERT INTO identities (external_id, display_name, allowed_sites) "
+				     "VALUES ($1, $1, $2::text[]) ON CONFLICT (external_id) DO UPDATE "
+				     "SET enabled = true, allowed_sites = EXCLUDED.allowed_sites RETURNING identity_id",
+				     2, p);
+		if (!r)
+			goto out;
+		snprintf(id, sizeof(id), "%s", PQgetvalue(r, 0, 0));
+		PQclear(r);
+	}
+	for (int i = 1; i < argc; i++) {
+		int erc = embed_file(&e, argv[i], vec, EMB_MAX * 20, why, sizeof(why));
+		if (erc != FF_OK) {
+			fprintf(stderr, "fleetctl: %s: skipped: %s\n", argv[i], why);
+			skipped++;
+			continue;
+		}
+		const char *base = strrchr(argv[i], '/');
+		const char *p[4] = { id, ctx->cfg.embed_model_id, vec, base ? base + 1 : argv[i] };
+		if (!fc_sql_ok(ctx, "INSERT INTO face_templates (identity_id, model_id, embedding, source) "
+				    "VALUES ($1::bigint, $2, $3::real[], $4)",
+			       4, p))
+			goto out;
+		stored++;
+	}
+	if (stored == 0) {
+		fc_fail(FC_EXIT_FAIL, "no face found in any image: nothing enrolled for %s", name);
+		goto out;
+	}
+	/* the subject is the row id, not the name: deleting an identity leaves no name behind */
+	snprintf(qn, sizeof(qn), "identity:%s", id);
+	snprintf(detail, sizeof(detail), "{\"templates\":%d,\"skipped\":%d,\"model\":\"%.64s\",\"sites\":\"%.400s\"}",
+		 stored, skipped, ctx->cfg.embed_model_id, arr);
+	if (!fc_audit(ctx, "identity.enroll", qn, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
+		goto out;
+	in_tx = false;
+	printf("identity %s enrolled: %d template(s) (%s), %d image(s) skipped\n", name, stored,
+	       ctx->cfg.embed_model_id, skipped);
+	rc = FC_EXIT_OK;
+out:
+	if (in_tx && ctx->db)
+		PQclear(PQexec(ctx->db, "ROLLBACK"));
+	enroller_close(&e);
+	free(vec);
+	return rc;
+}
+
+static int identity_list(fc_ctx *ctx, int argc, char **argv)
+{
+	PGresult *r;
+	(void)argc;
+	(void)argv;
+	r = fc_sql(ctx,
+		   "SELECT i.external_id AS name, i.enabled, array_to_string(i.allowed_sites, ',') AS sites, "
+		   "       count(t.template_id) AS templates, "
+		   "       to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created "
+		   "FROM identities i LEFT JOIN face_templates t USING (identity_id) "
+		   "GROUP BY i.identity_id ORDER BY i.external_id",
+		   0, NULL);
+	if (!r)
+		return FC_EXIT_FAIL;
+	fc_print_result(r, fc_ctx_format(ctx));
+	PQclear(r);
+	return fc_audit(ctx, "identity.list", "", NULL) ? FC_EXIT_OK : FC_EXIT_FAIL;
+}
+
+static int identity_delete(fc_ctx *ctx, int argc, char **argv)
+{
+	const char *name = ctx->cfg.name && *ctx->cfg.name ? ctx->cfg.name : (argc > 1 ? argv[1] : "");
+	char id[32], pseudo[48], subject[48], detail[256], templates[32], events[32];
+	PGresult *r;
+	bool in_tx = false;
+	int rc = FC_EXIT_FAIL;
+
+	if (!fc_need(name, "name"))
+		return FC_EXIT_USAGE;
+	if (!fc_sql_ok(ctx, "BEGIN", 0, NULL))
+		return FC_EXIT_FAIL;
+	in_tx = true;
+	{
+		const char *p[1] = { name };
+		if (!(r = fc_sql(ctx, "SELECT identity_id FROM identities WHERE external_id = $1 FOR UPDATE", 1, p)))
+			goto out;
+		if (PQntuples(r) != 1) {
+			PQclear(r);
+			fc_fail(FC_EXIT_FAIL, "no identity '%s' (see fleetctl identity list)", name);
+			goto out;
+		}
+		snprintf(id, sizeof(id), "%s", PQgetvalue(r, 0, 0));
+		PQclear(r);
+	}
+	snprintf(pseudo, sizeof(pseudo), "erased-%s", id);
+	snprintf(subject, sizeof(subject), "identity:%s", id);
+	{
+		const char *p[1] = { id };
+		if (!(r = fc_sql(ctx, "DELETE FROM face_templates WHERE identity_id = $1::bigint", 1, p)))
+			goto out;
+		snprintf(templates, sizeof(templates), "%s", PQcmdTuples(r));
+		PQclear(r);
+	}
+	{
+		/* events keep their identity_id (now the pseudonym's row); the recorded
+		 * top-k matches carry names, which are replaced */
+		const char *p[2] = { name, pseudo };
+		if (!(r = fc_sql(ctx,
+				 "UPDATE recognition_events SET topk = (SELECT jsonb_agg(CASE WHEN x->>'identity' = $1 "
+				 "  THEN jsonb_set(x, '{identity}', to_jsonb($2::text)) ELSE x END) "
+				 "  FROM jsonb_array_elements(topk) x) "
+				 "WHERE topk @> jsonb_build_array(jsonb_build_object('identity', $1::text))",
+				 2, p)))
+			goto out;
+		PQclear(r);
+	}
+	{
+		const char *p[1] = { id };
+		if (!(r = fc_sql(ctx, "SELECT count(*) FROM recognition_events WHERE identity_id = $1::bigint", 1, p)))
+			goto out;
+		snprintf(events, sizeof(events), "%s", PQgetvalue(r, 0, 0));
+		PQclear(r);
+	}
+	{
+		const char *p[2] = { id, pseudo };
+		if (!fc_sql_ok(ctx, "UPDATE identities SET external_id = $2, display_name = '', enabled = false, "
+				    "allowed_sites = '{}' WHERE identity_id = $1::bigint",
+			       2, p))
+			goto out;
+	}
+	snprintf(detail, sizeof(detail), "{\"pseudonym\":\"%s\",\"templates_deleted\":%s,\"events_pseudonymised\":%s}",
+		 pseudo, templates, events);
+	if (!fc_audit(ctx, "identity.delete", subject, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
+		goto out;
+	in_tx = false;
+	printf("identity deleted: %s template(s) erased, %s past event(s) now show %s\n", templates, events,
+	       pseudo);
+	rc = FC_EXIT_OK;
+out:
+	if (in_tx && ctx->db)
+		PQclear(PQexec(ctx->db, "ROLLBACK"));
+	return rc;
+}
+
+static const fc_verb verbs[] = {
+	{ "enroll", identity_enroll, "enroll --name NAME [--sites S1,S2] IMAGE...",
+	  "detect, align and embed each image (as the backend does) and store the templates" },
+	{ "list", identity_list, "list", "enrolled identities and their template counts" },
+	{ "delete", identity_delete, "delete NAME",
+	  "erase the templates and pseudonymise the identity in past events (audit-logged)" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+int fc_cmd_identity(fc_ctx *ctx, int argc, char **argv)
+{
+	return fc_dispatch(ctx, "identity", verbs, argc, argv);
+}

@@ -1,0 +1,107 @@
+/* fleetctl/cmd_stats.c: faces per device, decisions, bytes received per face
+ * (the backend's audit rows record each message's size) against a JPEG face,
+ * and rejected messages by reason. The last line is one JSON object. */
+#include "fleetctl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WINDOW_SQL(col)                                                                  \
+	"($1 = '' OR " col " >= NULLIF($1, '')::timestamptz) AND "                        \
+	"($2 = '' OR " col " < NULLIF($2, '')::timestamptz) "
+
+static int stats(fc_ctx *ctx, int argc, char **argv)
+{
+	char since[64], until[64], limit[16];
+	PGresult *per = NULL, *tot = NULL, *rej = NULL;
+	int rc;
+	fc_format fmt = fc_ctx_format(ctx);
+	(void)argc;
+	(void)argv;
+	if ((rc = fc_query_window(ctx, since, until, sizeof(since), limit, sizeof(limit))) != FC_EXIT_OK)
+		return rc;
+	const char *p[3] = { since, until, ctx->cfg.site };
+	rc = FC_EXIT_FAIL;
+	per = fc_sql(ctx,
+		     "SELECT site_id AS site, device_id AS device, count(*) AS faces, "
+		     "       count(*) FILTER (WHERE decision = 'granted') AS granted, "
+		     "       count(*) FILTER (WHERE decision = 'unknown') AS unknown, "
+		     "       count(*) FILTER (WHERE decision = 'rejected') AS rejected, "
+		     "       count(*) FILTER (WHERE decision = 'invalid') AS invalid "
+		     "FROM recognition_events WHERE " WINDOW_SQL("decided_time")
+		     "AND ($3 = '' OR site_id = $3) GROUP BY 1, 2 ORDER BY 1, 2",
+		     3, p);
+	tot = fc_sql(ctx,
+		     "SELECT count(*) AS faces, coalesce(round(avg((detail->>'bytes')::numeric), 1), 0) AS bytes_per_face, "
+		     "       coalesce(sum((detail->>'bytes')::bigint), 0) AS bytes "
+		     "FROM audit_log WHERE action = 'event.decide' AND " WINDOW_SQL("at")
+		     "AND ($3 = '' OR detail->>'site' = $3)",
+		     3, p);
+	rej = fc_sql(ctx,
+		     "SELECT coalesce(detail->>'reason', '') AS reason, count(*) AS messages "
+		     "FROM audit_log WHERE action = 'message.reject' AND " WINDOW_SQL("at")
+		     "AND ($3 = '' OR detail->>'site' = $3) GROUP BY 1 ORDER BY 2 DESC, 1",
+		     3, p);
+	if (!per || !tot || !rej)
+		goto out;
+	long faces = 0, dec[4] = { 0, 0, 0, 0 };
+	for (int i = 0; i < PQntuples(per); i++) {
+		faces += atol(PQgetvalue(per, i, 2));
+		for (int k = 0; k < 4; k++)
+			dec[k] += atol(PQgetvalue(per, i, 3 + k));
+	}
+	double bpf = atof(PQgetvalue(tot, 0, 1));
+	int jpeg = ctx->cfg.jpeg_face_bytes;
+	if (fmt == FC_FMT_TABLE) {
+		printf("== faces per device\n");
+		fc_print_result(per, fmt);
+		printf("\n== bytes received per face\n");
+		printf("decided messages %s, bytes %s, bytes per face %.1f", PQgetvalue(tot, 0, 0),
+		       PQgetvalue(tot, 0, 2), bpf);
+		if (jpeg > 0 && bpf > 0)
+			printf(" (a JPEG face: %d bytes, %.1fx more)", jpeg, jpeg / bpf);
+		printf("\n\n== rejected messages by reason\n");
+		fc_print_result(rej, fmt);
+		printf("\n");
+	} else {
+		fc_print_result(per, fmt);
+		if (fmt == FC_FMT_CSV)
+			printf("\n");
+		fc_print_result(rej, fmt);
+		if (fmt == FC_FMT_CSV)
+			printf("\n");
+	}
+	printf("{\"faces\":%ld,\"granted\":%ld,\"unknown\":%ld,\"rejected\":%ld,\"invalid\":%ld,"
+	       "\"devices\":%d,\"bytes_per_face\":%.1f",
+	       faces, dec[0], dec[1], dec[2], dec[3], PQntuples(per), bpf);
+	if (jpeg > 0)
+		printf(",\"jpeg_face_bytes\":%d,\"jpeg_ratio\":%.1f", jpeg, bpf > 0 ? jpeg / bpf : 0.0);
+	printf(",\"rejected_messages\":{");
+	for (int i = 0; i < PQntuples(rej); i++) {
+		char k[128];
+		printf("%s%s:%s", i ? "," : "", fc_json_str(k, sizeof(k), PQgetvalue(rej, i, 0)),
+		       PQgetvalue(rej, i, 1));
+	}
+	printf("}}\n");
+	rc = fc_audit(ctx, "stats.query", "", NULL) ? FC_EXIT_OK : FC_EXIT_FAIL;
+out:
+	PQclear(per);
+	PQclear(tot);
+	PQclear(rej);
+	return rc;
+}
+
+static const fc_verb verbs[] = {
+	{ "show", stats, "[show] [--since T] [--until T] [--site S] [--jpeg-face-bytes N]",
+	  "faces per device, decisions, bytes per face (vs a JPEG face), rejected messages by reason; "
+	  "last line one JSON object" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+int fc_cmd_stats(fc_ctx *ctx, int argc, char **argv)
+{
+	if (argc == 0 && !fc_help_requested)
+		return stats(ctx, argc, argv);
+	return fc_dispatch(ctx, "stats", verbs, argc, argv);
+}

@@ -1,0 +1,236 @@
+/* fleetctl/cmd_subscriber.c: subscriber add | list | revoke.
+ *
+ * An integrator is a broker account "sub.<name>" whose role "sub.<name>" may
+ * subscribe to (and receive) fleet/<site>/+/access of its sites only and
+ * publish nothing, plus a mqtt_subscribers row. Its bundle is a fleetctl
+ * config file: `fleetctl --config sub.<name>.conf events watch` logs in with
+ * it. */
+#include "fleetctl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "facefleet/error.h"
+
+#define SUB_MAX_SITES 64
+
+static const char *name_arg(fc_ctx *ctx, int argc, char **argv)
+{
+	const char *n = ctx->cfg.name && *ctx->cfg.name ? ctx->cfg.name : (argc > 1 ? argv[1] : "");
+	if (!fc_need(n, "name"))
+		return NULL;
+	if (!fc_valid_id(n)) {
+		fc_fail(FC_EXIT_USAGE, "subscriber name '%s' must match [a-z0-9-]{1,32}", n);
+		return NULL;
+	}
+	return n;
+}
+
+/* Appends the role's ACL objects for sites to buf. */
+static void site_acls(char *buf, size_t cap, char **sites, int n)
+{
+	size_t len = strlen(buf);
+	for (int i = 0; i < n && len < cap; i++)
+		len += (size_t)snprintf(buf + len, cap - len,
+					"%s{\"acltype\":\"subscribePattern\",\"topic\":\"fleet/%s/+/access\",\"allow\":true},"
+					"{\"acltype\":\"publishClientReceive\",\"topic\":\"fleet/%s/+/access\",\"allow\":true}",
+					i ? "," : "", sites[i], sites[i]);
+}
+
+int fc_watch_account(fc_ctx *ctx, fc_dynsec *ds, const char *user, char **sites, int n,
+		     const char *pw, bool create)
+{
+	char cmd_role[8192], cmd_client[512], err[256] = "";
+	if (!create) {
+		snprintf(cmd_client, sizeof(cmd_client), "{\"command\":\"deleteClient\",\"username\":\"%s\"}", user);
+		snprintf(cmd_role, sizeof(cmd_role), "{\"command\":\"deleteRole\",\"rolename\":\"%s\"}", user);
+		const char *cmds[2] = { cmd_client, cmd_role };
+		return fc_dynsec_run(ds, cmds, 2, err, sizeof(err));
+	}
+	snprintf(cmd_role, sizeof(cmd_role),
+		 "{\"command\":\"createRole\",\"rolename\":\"%s\",\"textname\":\"access events of %d site(s)\","
+		 "\"acls\":[",
+		 user, n);
+	site_acls(cmd_role, sizeof(cmd_role) - 4, sites, n);
+	strcat(cmd_role, "]}");
+	snprintf(cmd_client, sizeof(cmd_client),
+		 "{\"command\":\"createClient\",\"username\":\"%s\",\"password\":\"%s\",\"textname\":\"%s\","
+		 "\"roles\":[{\"rolename\":\"%s\"}]}",
+		 user, pw, ctx->actor, user);
+	const char *cmds[2] = { cmd_role, cmd_client };
+	int rc = fc_dynsec_run(ds, cmds, 2, err, sizeof(err));
+	if (rc != FF_OK && rc != FF_ERR_STATE)
+		fc_fail(FC_EXIT_FAIL, "broker refused the account %s: %s", user, err);
+	return rc;
+}
+
+static int sub_add(fc_ctx *ctx, int argc, char **argv)
+{
+	const char *name;
+	char *sites[SUB_MAX_SITES], *list = NULL, user[64], pw[64], path[1024], arr[4096] = "{",
+						  detail[4200];
+	int n, rc = FC_EXIT_FAIL;
+	fc_dynsec *ds = NULL;
+	bool created = false, in_tx = false;
+	fc_bundle b;
+
+	if (!(name = name_arg(ctx, argc, argv)) || !fc_need(ctx->cfg.sites, "sites"))
+		return FC_EXIT_USAGE;
+	list = strdup(ctx->cfg.sites);
+	if (!list)
+		return FC_EXIT_FAIL;
+	if ((n = fc_split_ids(list, sites, SUB_MAX_SITES)) < 1) {
+		free(list);
+		return fc_fail(FC_EXIT_USAGE, "--sites: comma-separated site ids [a-z0-9-]{1,32}, at most %d",
+			       SUB_MAX_SITES);
+	}
+	for (int i = 0; i < n; i++) {
+		strcat(arr, sites[i]);
+		strcat(arr, i + 1 < n ? "," : "}");
+	}
+	snprintf(user, sizeof(user), "sub.%s", name);
+	if (!fc_random_password(pw, sizeof(pw))) {
+		fc_fail(FC_EXIT_FAIL, "cannot read /dev/urandom");
+		goto out;
+	}
+	if (!fc_sql_ok(ctx, "BEGIN", 0, NULL))
+		goto out;
+	in_tx = true;
+	{
+		const char *p[3] = { name, arr, ctx->actor };
+		PGresult *r = fc_sql(ctx, "INSERT INTO mqtt_subscribers (name, sites, created_by) "
+					  "VALUES ($1, $2::text[], $3) ON CONFLICT (name) DO NOTHING",
+				     3, p);
+		if (!r)
+			goto out;
+		bool dup = strcmp(PQcmdTuples(r), "0") == 0;
+		PQclear(r);
+		if (dup) {
+			fc_fail(FC_EXIT_FAIL, "subscriber %s already exists (see fleetctl subscriber list)", name);
+			goto out;
+		}
+	}
+	if (!(ds = fc_dynsec_open(ctx)))
+		goto out;
+	{
+		int arc = fc_watch_account(ctx, ds, user, sites, n, pw, true);
+		if (arc == FF_ERR_STATE) { /* leftovers of an attempt whose row never landed */
+			fc_watch_account(ctx, ds, user, NULL, 0, NULL, false);
+			arc = fc_watch_account(ctx, ds, user, sites, n, pw, true);
+		}
+		if (arc != FF_OK)
+			goto out;
+	}
+	created = true;
+	fc_bundle_path(ctx, user, path, sizeof(path));
+	{
+		char ca_copy[1100] = "";
+		const char *url = ctx->cfg.device_mqtt_url && *ctx->cfg.device_mqtt_url ?
+					  ctx->cfg.device_mqtt_url : ctx->cfg.mqtt_url;
+		const char *ca = ctx->cfg.device_ca_file && *ctx->cfg.device_ca_file ?
+					 ctx->cfg.device_ca_file : ctx->cfg.mqtt_ca_file;
+		if (fc_url_tls(url) && ca && *ca && !fc_copy_ca(ca, path, ca_copy, sizeof(ca_copy))) {
+			fc_fail(FC_EXIT_FAIL, "cannot copy the CA certificate %s", ca);
+			goto out;
+		}
+		if (!fc_bundle_open(&b, path)) {
+			fc_fail(FC_EXIT_FAIL, "cannot write %s", path);
+			goto out;
+		}
+		fprintf(b.f,
+			"# facefleet integrator credentials for %s, written by fleetctl (%s on %s).\n"
+			"# A fleetctl config file: `fleetctl --config %s events watch` prints the\n"
+			"# AccessEvents of these sites live. The broker lets this account subscribe to\n"
+			"# fleet/<site>/+/access of the sites below and nothing else; it cannot publish.\n"
+			"# The password exists nowhere else: keep this file mode 0600.\n"
+			"mqtt_url = %s\nwatch_user = %s\nwatch_password = %s\nsites = %s\n",
+			name, ctx->actor, ctx->host, path, url, user, pw, ctx->cfg.sites);
+		if (ca_copy[0]) {
+			const char *base = strrchr(ca_copy, '/');
+			fprintf(b.f, "mqtt_ca_file = %s\n", base ? base + 1 : ca_copy);
+		}
+		if (!fc_bundle_close(&b)) {
+			fc_fail(FC_EXIT_FAIL, "cannot write %s", path);
+			goto out;
+		}
+	}
+	snprintf(detail, sizeof(detail), "{\"mqtt_user\":\"%s\",\"sites\":\"%s\"}", user, arr);
+	if (!fc_audit(ctx, "subscriber.add", name, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
+		goto out;
+	in_tx = false;
+	printf("subscriber %s added: broker user %s may subscribe to fleet/<site>/+/access of %s; "
+	       "bundle %s (mode 0600)\n",
+	       name, user, ctx->cfg.sites, path);
+	rc = FC_EXIT_OK;
+out:
+	if (rc != FC_EXIT_OK && created)
+		fc_watch_account(ctx, ds, user, NULL, 0, NULL, false);
+	if (in_tx && ctx->db)
+		PQclear(PQexec(ctx->db, "ROLLBACK"));
+	fc_dynsec_close(ds);
+	memset(pw, 0, sizeof(pw));
+	free(list);
+	return rc;
+}
+
+static int sub_revoke(fc_ctx *ctx, int argc, char **argv)
+{
+	const char *name;
+	char cmd[256], err[256] = "";
+	fc_dynsec *ds;
+	if (!(name = name_arg(ctx, argc, argv)))
+		return FC_EXIT_USAGE;
+	{
+		const char *p[1] = { name };
+		PGresult *r = fc_sql(ctx, "UPDATE mqtt_subscribers SET enabled = false WHERE name = $1", 1, p);
+		if (!r)
+			return FC_EXIT_FAIL;
+		bool none = strcmp(PQcmdTuples(r), "0") == 0;
+		PQclear(r);
+		if (none)
+			return fc_fail(FC_EXIT_FAIL, "no subscriber %s", name);
+	}
+	if (!(ds = fc_dynsec_open(ctx)))
+		return FC_EXIT_FAIL;
+	snprintf(cmd, sizeof(cmd), "{\"command\":\"disableClient\",\"username\":\"sub.%s\"}", name);
+	const char *cmds[1] = { cmd };
+	int drc = fc_dynsec_run(ds, cmds, 1, err, sizeof(err));
+	fc_dynsec_close(ds);
+	if (drc != FF_OK && drc != FF_ERR_NOTFOUND)
+		return fc_fail(FC_EXIT_FAIL, "broker refused to disable sub.%s: %s", name, err);
+	if (!fc_audit(ctx, "subscriber.revoke", name, NULL))
+		return FC_EXIT_FAIL;
+	printf("subscriber %s revoked: broker account disabled (open sessions dropped)\n", name);
+	return FC_EXIT_OK;
+}
+
+static int sub_list(fc_ctx *ctx, int argc, char **argv)
+{
+	PGresult *r;
+	(void)argc;
+	(void)argv;
+	r = fc_sql(ctx,
+		   "SELECT name, 'sub.' || name AS mqtt_user, array_to_string(sites, ',') AS sites, enabled, "
+		   "       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created, "
+		   "       created_by FROM mqtt_subscribers ORDER BY name",
+		   0, NULL);
+	if (!r)
+		return FC_EXIT_FAIL;
+	fc_print_result(r, fc_ctx_format(ctx));
+	PQclear(r);
+	return fc_audit(ctx, "subscriber.list", "", NULL) ? FC_EXIT_OK : FC_EXIT_FAIL;
+}
+
+static const fc_verb verbs[] = {
+	{ "add", sub_add, "add --name N --sites S1,S2 [--bundle-dir DIR | --out FILE]",
+	  "integrator credentials that may only subscribe to fleet/<site>/+/access of those sites" },
+	{ "list", sub_list, "list", "integrators and their sites" },
+	{ "revoke", sub_revoke, "revoke --name N", "disable the account (open sessions dropped at once)" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+int fc_cmd_subscriber(fc_ctx *ctx, int argc, char **argv)
+{
+	return fc_dispatch(ctx, "subscriber", verbs, argc, argv);
+}

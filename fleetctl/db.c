@@ -1,0 +1,72 @@
+/* fleetctl/db.c: the PostgreSQL side: one connection per run (schema
+ * migrated on connect), parameterised statements only, audit rows. */
+#include "fleetctl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "facefleet/error.h"
+#include "migrate.h"
+
+PGconn *fc_db(fc_ctx *ctx)
+{
+	char err[512] = "";
+	if (ctx->db)
+		return ctx->db;
+	if (!ctx->cfg.db_conninfo || !*ctx->cfg.db_conninfo) {
+		fc_fail(FC_EXIT_FAIL, "no database: set db_conninfo (config file, --db-conninfo or $FF_PG_CONNINFO)");
+		return NULL;
+	}
+	ctx->db = PQconnectdb(ctx->cfg.db_conninfo);
+	if (PQstatus(ctx->db) != CONNECTION_OK) {
+		fc_fail(FC_EXIT_FAIL, "database connection failed: %s", PQerrorMessage(ctx->db));
+		goto fail;
+	}
+	PQclear(PQexec(ctx->db, "SET application_name = 'fleetctl'"));
+	if (ctx->cfg.migrate &&
+	    ff_store_migrate(ctx->db, ctx->cfg.migrations_dir && *ctx->cfg.migrations_dir ?
+					      ctx->cfg.migrations_dir : NULL,
+			     NULL, err, sizeof(err)) != FF_OK) {
+		fc_fail(FC_EXIT_FAIL, "schema migration failed: %s", err);
+		goto fail;
+	}
+	return ctx->db;
+fail:
+	PQfinish(ctx->db);
+	ctx->db = NULL;
+	return NULL;
+}
+
+PGresult *fc_sql(fc_ctx *ctx, const char *sql, int n, const char *const *params)
+{
+	PGconn *db = fc_db(ctx);
+	PGresult *r;
+	ExecStatusType st;
+	if (!db)
+		return NULL;
+	r = PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);
+	st = PQresultStatus(r);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return r;
+	fc_fail(FC_EXIT_FAIL, "database: %s", PQresultErrorMessage(r));
+	PQclear(r);
+	return NULL;
+}
+
+bool fc_sql_ok(fc_ctx *ctx, const char *sql, int n, const char *const *params)
+{
+	PGresult *r = fc_sql(ctx, sql, n, params);
+	PQclear(r);
+	return r != NULL;
+}
+
+bool fc_audit(fc_ctx *ctx, const char *action, const char *subject, const char *detail)
+{
+	char source[300];
+	snprintf(source, sizeof(source), "cli:%s", ctx->host);
+	const char *p[5] = { ctx->actor, action, subject ? subject : "", source, detail ? detail : "{}" };
+	return fc_sql_ok(ctx,
+			 "INSERT INTO audit_log (actor, action, subject, source, detail) "
+			 "VALUES ($1, $2, $3, $4, $5::jsonb)",
+			 5, p);
+}

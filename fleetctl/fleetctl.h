@@ -1,0 +1,200 @@
+/* fleetctl/fleetctl.h: what the fleetctl command files share.
+ *
+ * One settings struct (fc_cfg) filled by the table-driven parser
+ * (facefleet/config.h) from defaults < config file < command line; every
+ * command reads the fields it needs. One context (fc_ctx) per run holds the
+ * settings, the operator identity for the audit log and the lazily opened
+ * database connection.
+ *
+ * Files by concern:
+ *   main.c            command table, option parsing, --help, exit codes
+ *   db.c              PostgreSQL: connect + migrate, parameterised queries, audit rows
+ *   dynsec.c          Mosquitto dynamic-security client ($CONTROL/dynamic-security/v1)
+ *   output.c          PGresult -> table | json (JSON lines) | csv; JSON string escaping
+ *   creds.c           random passwords, credential bundles (mode 0600), id checks, times
+ *   cmd_device.c      device add | list | revoke | rotate-credentials
+ *   cmd_subscriber.c  subscriber add | list | revoke
+ *   cmd_identity.c    identity enroll | list | delete
+ *   cmd_events.c      events query | watch
+ *   cmd_audit.c       audit query
+ *   cmd_stats.c       stats
+ * Exit status of every command: 0 ok, 1 runtime failure, 2 usage error. */
+#ifndef FLEETCTL_H
+#define FLEETCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "facefleet/config.h"
+
+#define FC_EXIT_OK 0
+#define FC_EXIT_FAIL 1
+#define FC_EXIT_USAGE 2
+
+typedef struct fc_cfg {
+	/* database */
+	char *db_conninfo;
+	bool migrate;
+	char *migrations_dir;
+	/* broker administration (dynamic security) */
+	char *mqtt_url;
+	char *mqtt_admin_user;
+	char *mqtt_admin_password;
+	char *mqtt_ca_file;
+	/* what goes into credential bundles */
+	char *device_mqtt_url;
+	char *device_ca_file;
+	char *bundle_dir;
+	char *out;
+	/* who */
+	char *operator_name;
+	char *format;
+	/* enrolment */
+	char *models_dir;
+	char *embed_model_id;
+	/* command options */
+	char *site;
+	char *sites;
+	char *name;
+	char *device;
+	char *identity;
+	char *decision;
+	char *action;
+	char *actor;
+	char *since;
+	char *until;
+	int limit;
+	char *description;
+	/* events watch */
+	char *watch_user;
+	char *watch_password;
+	int count;
+	int timeout_s;
+	/* stats */
+	int jpeg_face_bytes;
+	char *log_level;
+} fc_cfg;
+
+typedef struct fc_ctx {
+	fc_cfg cfg;
+	char host[256];     /* this machine's name: audit "source" = cli:<host> */
+	char actor[300];    /* audit actor: fleetctl:<operator> */
+	PGconn *db;         /* NULL until fc_db() */
+} fc_ctx;
+
+/* A subcommand: argv[0] is the verb ("add"), positional arguments follow. */
+typedef int (*fc_cmd_fn)(fc_ctx *ctx, int argc, char **argv);
+typedef struct fc_verb {
+	const char *name;
+	fc_cmd_fn fn;
+	const char *usage; /* "add --site S --name D" */
+	const char *help;  /* one line */
+} fc_verb;
+
+/* Runs the verb of a noun (`device add`) from table verbs (NULL-terminated):
+ * argv[0] is the verb. Prints the noun's help for --help / no verb / an
+ * unknown verb (exit 0 or 2). Returns the exit status. */
+int fc_dispatch(fc_ctx *ctx, const char *noun, const fc_verb *verbs, int argc, char **argv);
+
+/* Prints "fleetctl: <message>" to stderr and returns status (1 or 2). */
+int fc_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Fails with FC_EXIT_USAGE when *value is empty: "--<option> is required". */
+bool fc_need(const char *value, const char *option);
+/* True when help was asked for (the parser saw --help). */
+extern bool fc_help_requested;
+
+/* ---- db.c ------------------------------------------------------------------ */
+/* The database connection (connects and migrates on first use). NULL when
+ * db_conninfo is empty or the connection fails (message printed). */
+PGconn *fc_db(fc_ctx *ctx);
+/* Runs one parameterised statement (extended protocol: the text never holds
+ * values). Returns the result when its status is COMMAND_OK or TUPLES_OK,
+ * else prints PostgreSQL's message and returns NULL. */
+PGresult *fc_sql(fc_ctx *ctx, const char *sql, int n, const char *const *params);
+/* fc_sql for statements without rows; true on success. */
+bool fc_sql_ok(fc_ctx *ctx, const char *sql, int n, const char *const *params);
+/* Appends an audit row (actor fleetctl:<operator>, source cli:<host>);
+ * detail is a JSON object text (NULL: {}). True on success. */
+bool fc_audit(fc_ctx *ctx, const char *action, const char *subject, const char *detail);
+
+/* ---- output.c ---------------------------------------------------------------- */
+typedef enum fc_format { FC_FMT_TABLE, FC_FMT_JSON, FC_FMT_CSV } fc_format;
+/* Parses table|json|csv. Returns false on anything else. */
+bool fc_format_parse(const char *s, fc_format *out);
+/* Prints every row of r: aligned columns with a header (table), one JSON
+ * object per row (json; numbers, booleans and jsonb columns unquoted), or
+ * RFC 4180 CSV with a header. NULL values: empty / null. */
+void fc_print_result(const PGresult *r, fc_format fmt);
+/* Writes s as a JSON string (with quotes) into buf; returns buf. */
+char *fc_json_str(char *buf, size_t cap, const char *s);
+
+/* ---- creds.c ------------------------------------------------------------------ */
+/* True for an id matching [a-z0-9-]{1,32} (sites, devices, integrator names). */
+bool fc_valid_id(const char *s);
+/* 32 random bytes from /dev/urandom, base64url without padding (43 chars +
+ * NUL: cap >= 44). Returns false when /dev/urandom cannot be read. */
+bool fc_random_password(char *out, size_t cap);
+/* Turns --since/--until text into an ISO 8601 UTC time: a duration back from
+ * now ("90s", "30m", "2h", "7d", "1w") or an ISO date/time passed through
+ * (checked for shape only). Empty input gives "". Returns false if neither. */
+bool fc_time_arg(const char *in, char *out, size_t cap);
+/* Opens path for writing with mode 0600 (replacing it atomically on close
+ * via fc_bundle_close). Returns NULL on failure (errno set). */
+typedef struct fc_bundle {
+	FILE *f;
+	char path[1024];
+	char tmp[1100];
+} fc_bundle;
+bool fc_bundle_open(fc_bundle *b, const char *path);
+bool fc_bundle_close(fc_bundle *b);
+/* The bundle path: cfg->out when set, else <bundle_dir>/<name>.conf. */
+void fc_bundle_path(const fc_ctx *ctx, const char *name, char *out, size_t cap);
+/* Copies the CA file src beside the bundle as <bundle without .conf>.ca.crt;
+ * writes that path to out. Returns false on failure. */
+bool fc_copy_ca(const char *src, const char *bundle_path, char *out, size_t cap);
+/* True for ssl:// and mqtts:// broker URLs. */
+bool fc_url_tls(const char *url);
+/* Splits a comma list into at most max items (in place, buf is modified);
+ * returns the count, or -1 when an item is not a valid id. */
+int fc_split_ids(char *buf, char **items, int max);
+
+/* ---- dynsec.c ------------------------------------------------------------------- */
+typedef struct fc_dynsec fc_dynsec;
+/* Connects to the broker as the dynamic-security admin (cfg mqtt_url,
+ * mqtt_admin_user/password, mqtt_ca_file) and subscribes to the response
+ * topic. NULL on failure (message printed). */
+fc_dynsec *fc_dynsec_open(fc_ctx *ctx);
+void fc_dynsec_close(fc_dynsec *d);
+/* Sends the n (<= 16) commands (each one JSON object text) in one request
+ * and waits for their answers (10 s). Returns FF_OK when every command
+ * succeeded, FF_ERR_NOTFOUND when the errors say "not found", FF_ERR_STATE
+ * for "already exists", FF_ERR_AUTH when the request was refused, else
+ * FF_ERR_MQTT / FF_ERR_TIMEOUT / FF_ERR_NOMEM; the last error text goes to
+ * errbuf. */
+int fc_dynsec_run(fc_dynsec *d, const char *const *cmds, int n, char *errbuf, size_t errlen);
+
+/* Creates (create true: role with subscribe + receive ACLs on
+ * fleet/<site>/+/access of the n sites, then the client with password pw) or
+ * deletes (create false) the integrator-style account `user` (also its
+ * role of the same name). Returns an ff_err (FF_ERR_STATE: already exists). */
+int fc_watch_account(fc_ctx *ctx, fc_dynsec *ds, const char *user, char **sites, int n,
+		     const char *pw, bool create);
+
+/* ---- commands ------------------------------------------------------------------- */
+int fc_cmd_device(fc_ctx *ctx, int argc, char **argv);
+int fc_cmd_subscriber(fc_ctx *ctx, int argc, char **argv);
+int fc_cmd_identity(fc_ctx *ctx, int argc, char **argv);
+int fc_cmd_events(fc_ctx *ctx, int argc, char **argv);
+int fc_cmd_audit(fc_ctx *ctx, int argc, char **argv);
+int fc_cmd_stats(fc_ctx *ctx, int argc, char **argv);
+
+/* Shared by events/audit queries: fills the ISO times from --since/--until
+ * and checks --limit. Returns FC_EXIT_OK or FC_EXIT_USAGE (printed). */
+int fc_query_window(fc_ctx *ctx, char *since, char *until, size_t cap, char *limit, size_t lcap);
+/* The --format of this run (validated in main). */
+fc_format fc_ctx_format(const fc_ctx *ctx);
+
+#endif
