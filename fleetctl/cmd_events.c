@@ -103,14 +103,14 @@ static void on_access(void *ctx, const ff_mqtt_message *msg)
 		snprintf(ts + n, sizeof(ts) - n, ".%03dZ", (int)((e->decided_time_us / 1000) % 1000));
 	}
 	if (watch_fmt == FC_FMT_JSON) {
-		char site[80], dev[80];
+		char site[80], dev[80], evid[80];
 		printf("{\"time\":\"%s\",\"site\":%s,\"device\":%s,\"seq\":%llu,\"decision\":\"%s\","
 		       "\"identity\":%s,\"score\":%.3f,\"reason\":%s,\"event_id\":%s}\n",
 		       ts, fc_json_str(site, sizeof(site), e->site_id), fc_json_str(dev, sizeof(dev), e->device_id),
 		       (unsigned long long)e->seq, decision_name(e->decision),
 		       fc_json_str(ident, sizeof(ident), e->identity), e->score,
 		       fc_json_str(reason, sizeof(reason), e->reason),
-		       fc_json_str(ident, sizeof(ident), e->event_id));
+		       fc_json_str(evid, sizeof(evid), e->event_id));
 	} else if (watch_fmt == FC_FMT_CSV) {
 		printf("%s,%s,%s,%llu,%s,%s,%.3f,%s\n", ts, e->site_id, e->device_id,
 		       (unsigned long long)e->seq, decision_name(e->decision), e->identity, e->score, e->reason);

@@ -1,0 +1,92 @@
+/* fleetctl_revoke: revocation and rotation take effect at once, without a
+ * broker restart: `device revoke` drops the device's open session and its
+ * password stops working; `device rotate-credentials` drops sessions made
+ * with the old password, which is refused afterwards, while the new bundle
+ * logs in. The database marks the device disabled; both are audit-logged. */
+#include <stdio.h>
+#include <string.h>
+
+#include "facefleet/error.h"
+#include "ff_test.h"
+#include "test_fleetctl_common.h"
+
+static void bundle_creds(const char *dev, char *user, char *pw, size_t cap)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s.conf", fct_dir(), dev);
+	snprintf(user, cap, "%s", fct_bundle_get(path, "mqtt_username"));
+	snprintf(pw, cap, "%s", fct_bundle_get(path, "mqtt_password"));
+}
+
+static void test_revoke_drops_session(void)
+{
+	char site[40], dev[40], user[128], pw[128], t[256];
+	const char *url = ff_test_env_need("FF_MQTT_URL");
+	fct_client c, again;
+	fct_id(site, sizeof(site), "rv-s");
+	fct_id(dev, sizeof(dev), "rv-d");
+	CU_ASSERT_EQUAL_FATAL(fct_run("device add --site %s --name %s", site, dev), 0);
+	bundle_creds(dev, user, pw, sizeof(user));
+	FF_ASSERT_OK(fct_connect(&c, url, user, pw, NULL));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c.m);
+	snprintf(t, sizeof(t), "fleet/%s/%s/faces", site, dev);
+	FF_ASSERT_OK(ff_mqtt_publish(c.m, t, "x", 1, 1, false, 5000));
+
+	CU_ASSERT_EQUAL(fct_run("device revoke %s", dev), 0);
+	/* the broker kicks the open session: gone well within a second */
+	CU_ASSERT_TRUE(fct_wait_disconnected(&c, 1000));
+	CU_ASSERT_NOT_EQUAL(ff_mqtt_publish(c.m, t, "x", 1, 1, false, 1000), FF_OK);
+	fct_close(&c);
+	CU_ASSERT_EQUAL(fct_connect(&again, url, user, pw, NULL), FF_ERR_AUTH);
+	fct_close(&again);
+
+	CU_ASSERT_EQUAL(fct_run("device list --site %s --format csv", site), 0);
+	{
+		char want[128];
+		snprintf(want, sizeof(want), "%s,%s,f,", dev, site);
+		CU_ASSERT_PTR_NOT_NULL(strstr(fct_output(), want));
+	}
+	CU_ASSERT_EQUAL(fct_run("audit query --action device.revoke --device %s --format json", dev), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(fct_output(), "\"actor\":\"fleetctl:ctest\""));
+	/* rotating a revoked device gives it a new password but keeps it revoked */
+	CU_ASSERT_EQUAL(fct_run("device rotate-credentials %s", dev), 0);
+	bundle_creds(dev, user, pw, sizeof(user));
+	CU_ASSERT_EQUAL(fct_connect(&again, url, user, pw, NULL), FF_ERR_AUTH);
+	fct_close(&again);
+	CU_ASSERT_EQUAL(fct_run("device revoke no-such-device-%d", 1), 1);
+}
+
+static void test_rotate(void)
+{
+	char site[40], dev[40], user[128], oldpw[128], pw[128], t[256];
+	const char *url = ff_test_env_need("FF_MQTT_URL");
+	fct_client c, again;
+	fct_id(site, sizeof(site), "ro-s");
+	fct_id(dev, sizeof(dev), "ro-d");
+	CU_ASSERT_EQUAL_FATAL(fct_run("device add --site %s --name %s", site, dev), 0);
+	bundle_creds(dev, user, oldpw, sizeof(user));
+	FF_ASSERT_OK(fct_connect(&c, url, user, oldpw, NULL));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c.m);
+
+	CU_ASSERT_EQUAL(fct_run("device rotate-credentials --name %s", dev), 0);
+	CU_ASSERT_TRUE(fct_wait_disconnected(&c, 1000));
+	fct_close(&c);
+	bundle_creds(dev, user, pw, sizeof(user));
+	CU_ASSERT_STRING_NOT_EQUAL(pw, oldpw);
+	CU_ASSERT_EQUAL(fct_connect(&again, url, user, oldpw, NULL), FF_ERR_AUTH);
+	fct_close(&again);
+	FF_ASSERT_OK(fct_connect(&again, url, user, pw, NULL));
+	if (again.m) {
+		snprintf(t, sizeof(t), "fleet/%s/%s/faces", site, dev);
+		FF_ASSERT_OK(ff_mqtt_publish(again.m, t, "x", 1, 1, false, 5000));
+	}
+	fct_close(&again);
+}
+
+static CU_TestInfo revoke_tests[] = {
+	{ "revoke_drops_open_session", test_revoke_drops_session },
+	{ "rotate_credentials", test_rotate },
+	CU_TEST_INFO_NULL,
+};
+
+FF_TEST_SUITES({ "fleetctl_revoke", NULL, NULL, NULL, NULL, revoke_tests });
