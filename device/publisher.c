@@ -212,8 +212,19 @@ static int connect_once(dev_publisher *p)
 	rc = ff_mqtt_create(&o, &p->m);
 	if (rc == FF_OK)
 		rc = ff_mqtt_connect(p->m);
-	if (rc == FF_OK)
+	if (rc == FF_OK) {
 		rc = ff_mqtt_subscribe(p->m, p->config_topic, 1, c->mqtt_connect_timeout_ms);
+		if (rc == FF_ERR_AUTH) { /* the ACL: faces still go; say why no config comes */
+			ff_log_error(LOG_COMP, "event=subscribe_refused topic=%s reason=\"not authorised (broker ACL)\" action=\"running without remote config\"",
+				     p->config_topic);
+			pthread_mutex_lock(&p->a->settings.mu);
+			p->a->settings.degraded = true;
+			snprintf(p->a->settings.detail, sizeof(p->a->settings.detail),
+				 "config subscription refused by the broker");
+			pthread_mutex_unlock(&p->a->settings.mu);
+			rc = FF_OK;
+		}
+	}
 	if (rc != FF_OK && p->m) {
 		ff_mqtt_destroy(p->m);
 		p->m = NULL;
