@@ -46,6 +46,7 @@ struct ff_mqtt {
 	int alias_max; /* broker's Topic Alias Maximum, capped at MAX_ALIASES */
 	int nalias;
 	char *alias_topic[MAX_ALIASES];
+	char connect_why[128]; /* Paho's words for the last failed connect (under mu) */
 };
 
 static char *dup_or_null(const char *s)
@@ -188,6 +189,14 @@ static void on_fail5(void *ctx, MQTTAsync_failureData5 *resp)
 	ff_log_debug(LOG_COMP, "event=request_failed code=%d reason=%d message=\"%s\"",
 		     resp ? resp->code : 0, reason,
 		     resp && resp->message ? resp->message : "");
+	if (op->is_connect) { /* kept for ff_mqtt_connect's log line */
+		pthread_mutex_lock(&op->m->mu);
+		snprintf(op->m->connect_why, sizeof(op->m->connect_why), "%s",
+			 resp && resp->message ? resp->message
+			 : reason	       ? MQTTReasonCode_toString((enum MQTTReasonCodes)reason)
+					       : "");
+		pthread_mutex_unlock(&op->m->mu);
+	}
 	op_complete(op, rc);
 }
 
@@ -460,9 +469,16 @@ int ff_mqtt_connect(ff_mqtt *m)
 	if (rc == FF_OK && m->opt.topic_aliases)
 		ff_log_debug(LOG_COMP, "event=topic_aliases client=%s broker_max=%d", m->opt.client_id,
 			     m->alias_max);
-	if (rc != FF_OK)
-		ff_log_warn(LOG_COMP, "event=connect_failed url=%s client=%s err=\"%s\"", m->opt.url,
-			    m->opt.client_id, ff_strerror(rc));
+	if (rc != FF_OK) {
+		char why[128], q[160];
+		pthread_mutex_lock(&m->mu);
+		snprintf(why, sizeof(why), "%s", m->connect_why);
+		m->connect_why[0] = '\0';
+		pthread_mutex_unlock(&m->mu);
+		ff_log_warn(LOG_COMP, "event=connect_failed url=%s client=%s err=\"%s\" reason=%s",
+			    m->opt.url, m->opt.client_id, ff_strerror(rc),
+			    ff_log_quote(q, sizeof(q), why[0] ? why : "timeout or no answer"));
+	}
 	return rc;
 }
 
