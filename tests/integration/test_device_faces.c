@@ -489,6 +489,83 @@ static void test_unreadable_image(void)
 	dt_cleanup(run.tmp);
 }
 
+/* A DeviceConfig naming another installed model switches the encoder
+ * between frames; status and the next FaceCodes carry the new model id. */
+static void test_config_switches_model(void)
+{
+	char dev[40], cfg_topic[128], vqdir[320], watch[320], img[1024], link[400], target[1200];
+	char vq_arg[400], model_arg[80];
+	Facefleet__V1__DeviceStatus *st;
+	Facefleet__V1__FaceCodes *fc;
+	ff_vq_encoder *enc = NULL;
+	ff_nn_options nn = FF_NN_OPTIONS_INIT;
+	char first_id[40];
+	dt_run run;
+	dt_inbox ib;
+	ff_mqtt *sub;
+	pid_t pid;
+
+	dt_need_models();
+	/* an installed-models folder with the test default and the tiny model */
+	FF_ASSERT_OK(ff_vq_encoder_create(dt_vq_encoder(), &nn, &enc, NULL, 0));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(enc);
+	snprintf(first_id, sizeof(first_id), "%s", ff_vq_encoder_info(enc)->model_id);
+	ff_vq_encoder_free(enc);
+	if (strcmp(first_id, "tiny-test") == 0) {
+		fprintf(stderr, "only the tiny model is installed: model switch not tested\n");
+		return;
+	}
+	sub = watch_device("model", "#", dev, sizeof(dev), &ib);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sub);
+	snprintf(cfg_topic, sizeof(cfg_topic), "fleet/test-site/%s/config", dev);
+	dt_run_init(&run, "model");
+	snprintf(vqdir, sizeof(vqdir), "%s/vq", run.tmp);
+	snprintf(watch, sizeof(watch), "%s/in", run.tmp);
+	CU_ASSERT_EQUAL_FATAL(mkdir(vqdir, 0700), 0);
+	CU_ASSERT_EQUAL_FATAL(mkdir(watch, 0700), 0);
+	snprintf(link, sizeof(link), "%s/%s.enc.ffn", vqdir, first_id);
+	CU_ASSERT_EQUAL(symlink(dt_vq_encoder(), link), 0);
+	snprintf(link, sizeof(link), "%s/tiny-test.enc.ffn", vqdir);
+	CU_ASSERT_EQUAL(symlink(ff_test_data_path(target, sizeof(target), "vq/tiny-test.enc.ffn"), link), 0);
+	snprintf(vq_arg, sizeof(vq_arg), "--vq-dir=%s", vqdir);
+	snprintf(model_arg, sizeof(model_arg), "--model-id=%s", first_id);
+	ff_test_data_path(img, sizeof(img), "faces/lfw/Al_Pacino/Al_Pacino_0001.jpg");
+
+	pid = dt_agent_start(run.log, -1, dev, ff_test_env_need("FF_MQTT_URL"), run.outbox, "--vq-encoder=",
+			     vq_arg, model_arg, "--watch", watch, NULL);
+	CU_ASSERT_EQUAL_FATAL(dt_inbox_wait(&ib, "/status", 1, 30), 1);
+	push_config(sub, cfg_topic, 9, 0, "tiny-test");
+	st = wait_status_version(&ib, 9, 30);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_STRING_EQUAL(st->model_id, first_id); /* switches at the next frame */
+	facefleet__v1__device_status__free_unpacked(st, NULL);
+	copy_file(img, watch, "a.jpg");
+	CU_ASSERT_EQUAL_FATAL(dt_inbox_wait(&ib, "/faces", 1, 30), 1);
+	pthread_mutex_lock(&ib.mu);
+	fc = NULL;
+	for (size_t i = 0; i < ib.n && !fc; i++)
+		if (strstr(ib.msgs[i].topic, "/faces"))
+			fc = facefleet__v1__face_codes__unpack(NULL, ib.msgs[i].len, ib.msgs[i].payload);
+	pthread_mutex_unlock(&ib.mu);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
+	CU_ASSERT_STRING_EQUAL(fc->model_id, "tiny-test");
+	facefleet__v1__face_codes__free_unpacked(fc, NULL);
+	kill(pid, SIGTERM);
+	CU_ASSERT_EQUAL(dt_agent_wait(pid, 20), 0);
+	dt_sleep_ms(300);
+	st = last_status(&ib);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_STRING_EQUAL(st->model_id, "tiny-test");
+	CU_ASSERT_STRING_EQUAL(st->detail, "");
+	facefleet__v1__device_status__free_unpacked(st, NULL);
+	CU_ASSERT_TRUE(dt_file_contains(run.log, "event=model_switched model_id=tiny-test"));
+	FF_ASSERT_OK(ff_mqtt_publish(sub, cfg_topic, "", 0, 1, true, 5000));
+	ff_mqtt_disconnect(sub, 2000);
+	ff_mqtt_destroy(sub);
+	dt_inbox_free(&ib);
+	dt_cleanup(run.tmp);
+}
+
 /* TLS: the stack's TLS listener with its CA verifies and delivers; a CA
  * that did not sign the broker certificate is refused (retried, logged,
  * nothing sent). */
@@ -543,6 +620,7 @@ static CU_TestInfo device_tests[] = {
 	{ "stdin_raw_frames", test_stdin_raw_frames },
 	{ "last_will", test_last_will },
 	{ "unreadable_image", test_unreadable_image },
+	{ "config_switches_model", test_config_switches_model },
 	{ "tls", test_tls },
 	CU_TEST_INFO_NULL,
 };
