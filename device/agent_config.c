@@ -12,6 +12,7 @@
 #include "facefleet/config.h"
 #include "facefleet/error.h"
 #include "facefleet/log.h"
+#include "facefleet/mqtt.h"
 
 #define F(k, t, m, d, lo, hi, h, fl) { k, t, offsetof(dev_config, m), d, lo, hi, h, fl }
 static const ff_config_field fields[] = {
@@ -70,17 +71,6 @@ static void usage(FILE *f)
 		   "settings (file keys; on the command line as --key=value):\n");
 	ff_config_help(fields, f);
 	fprintf(f, "\nexit status: 0 success, 1 runtime failure, 2 usage or configuration error\n");
-}
-
-static bool id_ok(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n < 1 || n > 32)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return false;
-	return true;
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -149,10 +139,10 @@ int dev_config_parse(dev_config *cfg, int argc, char **argv, bool *exit_now)
 		return DEV_EXIT_RUNTIME;
 	if (cfg->bench && !cfg->site_id && set_str(&cfg->site_id, "site-01") != FF_OK)
 		return DEV_EXIT_RUNTIME;
-	if (!id_ok(cfg->device_id))
+	if (!ff_mqtt_fleet_id_valid(cfg->device_id))
 		return usage_error("device_id '%s' missing or not [a-z0-9-]{1,32}",
 				   cfg->device_id ? cfg->device_id : "");
-	if (!id_ok(cfg->site_id))
+	if (!ff_mqtt_fleet_id_valid(cfg->site_id))
 		return usage_error("site_id '%s' missing or not [a-z0-9-]{1,32}",
 				   cfg->site_id ? cfg->site_id : "");
 	if (strcmp(cfg->source, "file") && strcmp(cfg->source, "dir") && strcmp(cfg->source, "stdin") &&
@@ -184,7 +174,7 @@ void dev_config_free(dev_config *cfg)
 
 void dev_topic(const dev_config *cfg, const char *leaf, char *buf, size_t len)
 {
-	snprintf(buf, len, "fleet/%s/%s/%s", cfg->site_id, cfg->device_id, leaf);
+	ff_mqtt_fleet_topic(buf, len, cfg->site_id, cfg->device_id, leaf); /* ids checked at parse */
 }
 
 int64_t dev_now_us(void)

@@ -2,7 +2,8 @@
  * of the PUBLISH packet lib/mqtt puts on the wire, with and without MQTT v5
  * topic aliases. A minimal fake MQTT v5 broker on loopback accepts the
  * CONNECT, acknowledges it (optionally offering topic aliases), and measures
- * every PUBLISH it receives (fixed header + remaining length + rest). */
+ * every PUBLISH it receives (fixed header + remaining length + rest). Also
+ * the fleet topic helpers. */
 #include "ff_test.h"
 
 #include <arpa/inet.h>
@@ -238,9 +239,28 @@ static void test_topic_alias_sizes(void)
 	}
 }
 
+static void test_fleet_topics(void)
+{
+	char buf[80], small[16];
+	CU_ASSERT_TRUE(ff_mqtt_fleet_id_valid("door-12"));
+	CU_ASSERT_TRUE(ff_mqtt_fleet_id_valid("abcdefghijklmnopqrstuvwxyz012345"));
+	CU_ASSERT_FALSE(ff_mqtt_fleet_id_valid("abcdefghijklmnopqrstuvwxyz0123456")); /* 33 */
+	CU_ASSERT_FALSE(ff_mqtt_fleet_id_valid(""));
+	CU_ASSERT_FALSE(ff_mqtt_fleet_id_valid(NULL));
+	CU_ASSERT_FALSE(ff_mqtt_fleet_id_valid("Door"));
+	CU_ASSERT_FALSE(ff_mqtt_fleet_id_valid("a/b"));
+	CU_ASSERT_FALSE(ff_mqtt_fleet_id_valid("+"));
+	FF_ASSERT_OK(ff_mqtt_fleet_topic(buf, sizeof(buf), "hq", "door-12", "faces"));
+	CU_ASSERT_STRING_EQUAL(buf, "fleet/hq/door-12/faces");
+	CU_ASSERT_EQUAL(ff_mqtt_fleet_topic(buf, sizeof(buf), "hq", "#", "faces"), FF_ERR_INVAL);
+	CU_ASSERT_EQUAL(ff_mqtt_fleet_topic(buf, sizeof(buf), "hq", "d", ""), FF_ERR_INVAL);
+	CU_ASSERT_EQUAL(ff_mqtt_fleet_topic(small, sizeof(small), "hq", "door-12", "faces"), FF_ERR_RANGE);
+}
+
 static CU_TestInfo wire_tests[] = {
 	{ "packet_size_is_exact", test_packet_size_is_exact },
 	{ "topic_alias_sizes", test_topic_alias_sizes },
+	{ "fleet_topics", test_fleet_topics },
 	CU_TEST_INFO_NULL,
 };
 FF_TEST_SUITES({ "mqtt_wire", NULL, NULL, NULL, NULL, wire_tests });

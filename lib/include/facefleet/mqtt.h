@@ -124,6 +124,15 @@ size_t ff_mqtt_publish_packet_size(size_t topic_len, size_t payload_len, int qos
  * Alias property (properties length 3). */
 size_t ff_mqtt_publish_packet_size_aliased(size_t payload_len, int qos);
 
+/* Fleet topics: fleet/<site>/<device>/<leaf>, where site and device ids
+ * match [a-z0-9-]{1,32} (proto/facefleet.proto). */
+/* True when id is a valid site or device id. */
+bool ff_mqtt_fleet_id_valid(const char *id);
+/* Writes "fleet/<site>/<device>/<leaf>" into buf. Returns FF_OK, FF_ERR_INVAL
+ * (an invalid id, NULL or empty leaf), FF_ERR_RANGE (buf too small). */
+int ff_mqtt_fleet_topic(char *buf, size_t len, const char *site, const char *device,
+			const char *leaf);
+
 /* Subscribes to a topic filter (shared subscriptions "$share/g/..." work) and
  * waits for the SUBACK. Returns FF_OK, FF_ERR_INVAL, FF_ERR_STATE,
  * FF_ERR_AUTH (refused by ACL), FF_ERR_TIMEOUT, FF_ERR_MQTT. */
