@@ -8,7 +8,6 @@ static int audit_query(fc_ctx *ctx, int argc, char **argv)
 {
 	char since[64], until[64], limit[16];
 	const fc_cfg *c = &ctx->cfg;
-	PGresult *r;
 	int rc;
 	(void)argc;
 	(void)argv;
@@ -16,7 +15,7 @@ static int audit_query(fc_ctx *ctx, int argc, char **argv)
 		return rc;
 	/* --device and --identity select rows about that subject (or naming it in detail) */
 	const char *p[8] = { since, until, c->action, c->actor, c->device, c->identity, c->site, limit };
-	r = fc_sql(ctx,
+	return fc_print_query(ctx, "audit.query", NULL,
 		   "SELECT to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS at, "
 		   "       a.actor, a.action, a.subject, a.source, a.detail "
 		   "FROM audit_log a "
@@ -29,11 +28,6 @@ static int audit_query(fc_ctx *ctx, int argc, char **argv)
 		   "  AND ($7 = '' OR a.detail->>'site' = $7) "
 		   "ORDER BY a.at DESC, a.audit_id DESC LIMIT $8::int",
 		   8, p);
-	if (!r)
-		return FC_EXIT_FAIL;
-	fc_print_result(r, fc_ctx_format(ctx));
-	PQclear(r);
-	return fc_audit(ctx, "audit.query", "", NULL) ? FC_EXIT_OK : FC_EXIT_FAIL;
 }
 
 static const fc_verb verbs[] = {

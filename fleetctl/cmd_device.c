@@ -33,25 +33,15 @@ static const char *device_arg(fc_ctx *ctx, int argc, char **argv)
 static bool write_device_bundle(fc_ctx *ctx, const char *site, const char *dev, const char *pw,
 				char *path, size_t cap)
 {
-	const char *url = ctx->cfg.device_mqtt_url && *ctx->cfg.device_mqtt_url ? ctx->cfg.device_mqtt_url
-										 : ctx->cfg.mqtt_url;
-	const char *ca = ctx->cfg.device_ca_file && *ctx->cfg.device_ca_file ? ctx->cfg.device_ca_file
-									      : ctx->cfg.mqtt_ca_file;
-	char ca_copy[1100] = "";
-	char when[32];
+	const char *url;
+	char ca_name[256], when[32];
 	time_t now = time(NULL);
 	struct tm tm;
 	fc_bundle b;
 
-	fc_bundle_path(ctx, dev, path, cap);
-	if (fc_url_tls(url) && ca && *ca && !fc_copy_ca(ca, path, ca_copy, sizeof(ca_copy))) {
-		fc_fail(FC_EXIT_FAIL, "cannot copy the CA certificate %s beside %s", ca, path);
+	if (!fc_bundle_start(ctx, dev, &b, &url, ca_name, sizeof(ca_name)))
 		return false;
-	}
-	if (!fc_bundle_open(&b, path)) {
-		fc_fail(FC_EXIT_FAIL, "cannot write %s", path);
-		return false;
-	}
+	snprintf(path, cap, "%s", b.path);
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	fprintf(b.f,
@@ -66,11 +56,9 @@ static bool write_device_bundle(fc_ctx *ctx, const char *site, const char *dev, 
 		"mqtt_password = %s\nmqtt_client_id = %s-%s\n",
 		dev, site, ctx->actor, ctx->host, when, path, dev, site, dev, site, dev, site, dev, dev,
 		site, url, dev, pw, site, dev);
-	if (ca_copy[0]) {
-		const char *base = strrchr(ca_copy, '/');
+	if (ca_name[0])
 		fprintf(b.f, "# the project CA that signs the broker's certificate (a copy beside this file)\n"
-			     "tls_ca_file = %s\n", base ? base + 1 : ca_copy);
-	}
+			     "tls_ca_file = %s\n", ca_name);
 	if (!fc_bundle_close(&b)) {
 		fc_fail(FC_EXIT_FAIL, "cannot write %s", path);
 		return false;
@@ -93,22 +81,12 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 		return fc_fail(FC_EXIT_USAGE, "site id '%s' must match [a-z0-9-]{1,32}", site);
 	if (!fc_random_password(pw, sizeof(pw)))
 		return fc_fail(FC_EXIT_FAIL, "cannot read /dev/urandom");
-	if (!fc_sql_ok(ctx, "BEGIN", 0, NULL))
-		goto out;
-	in_tx = true;
 	{
 		const char *p[3] = { dev, site, ctx->cfg.description ? ctx->cfg.description : "" };
-		PGresult *r = fc_sql(ctx, "INSERT INTO devices (device_id, site_id, description) "
-					  "VALUES ($1, $2, $3) ON CONFLICT (device_id) DO NOTHING",
-				     3, p);
-		if (!r)
+		if (!fc_begin_insert(ctx, &in_tx, "INSERT INTO devices (device_id, site_id, description) "
+						  "VALUES ($1, $2, $3) ON CONFLICT (device_id) DO NOTHING",
+				     3, p, "that device (see fleetctl device list)"))
 			goto out;
-		bool dup = strcmp(PQcmdTuples(r), "0") == 0;
-		PQclear(r);
-		if (dup) {
-			fc_fail(FC_EXIT_FAIL, "device %s already exists (see fleetctl device list)", dev);
-			goto out;
-		}
 	}
 	if (!(ds = fc_dynsec_open(ctx)))
 		goto out;
@@ -164,21 +142,25 @@ out:
 	return rc;
 }
 
-/* Looks the device up; fills site and enabled. FC_EXIT_OK or a failure status. */
-static int device_lookup(fc_ctx *ctx, const char *dev, char *site, size_t cap, bool *enabled)
+/* The device of argv (see device_arg), looked up (site, enabled) and an
+ * admin session open. FC_EXIT_OK or the exit status to return. */
+static int device_open(fc_ctx *ctx, int argc, char **argv, const char **dev, char *site, size_t cap,
+		       bool *enabled, fc_dynsec **ds)
 {
-	const char *p[1] = { dev };
+	if (!(*dev = device_arg(ctx, argc, argv)))
+		return FC_EXIT_USAGE;
+	const char *p[1] = { *dev };
 	PGresult *r = fc_sql(ctx, "SELECT site_id, enabled FROM devices WHERE device_id = $1", 1, p);
 	if (!r)
 		return FC_EXIT_FAIL;
 	if (PQntuples(r) != 1) {
 		PQclear(r);
-		return fc_fail(FC_EXIT_FAIL, "no device %s (see fleetctl device list)", dev);
+		return fc_fail(FC_EXIT_FAIL, "no device %s (see fleetctl device list)", *dev);
 	}
 	snprintf(site, cap, "%s", PQgetvalue(r, 0, 0));
 	*enabled = PQgetvalue(r, 0, 1)[0] == 't';
 	PQclear(r);
-	return FC_EXIT_OK;
+	return (*ds = fc_dynsec_open(ctx)) ? FC_EXIT_OK : FC_EXIT_FAIL;
 }
 
 static int device_revoke(fc_ctx *ctx, int argc, char **argv)
@@ -189,12 +171,8 @@ static int device_revoke(fc_ctx *ctx, int argc, char **argv)
 	fc_dynsec *ds;
 	int rc;
 
-	if (!(dev = device_arg(ctx, argc, argv)))
-		return FC_EXIT_USAGE;
-	if ((rc = device_lookup(ctx, dev, site, sizeof(site), &enabled)) != FC_EXIT_OK)
+	if ((rc = device_open(ctx, argc, argv, &dev, site, sizeof(site), &enabled, &ds)) != FC_EXIT_OK)
 		return rc;
-	if (!(ds = fc_dynsec_open(ctx)))
-		return FC_EXIT_FAIL;
 	/* disableClient also disconnects every open session of the account */
 	snprintf(cmd, sizeof(cmd), "{\"command\":\"disableClient\",\"username\":\"dev.%s\"}", dev);
 	{
@@ -225,14 +203,12 @@ static int device_rotate(fc_ctx *ctx, int argc, char **argv)
 	fc_dynsec *ds;
 	int rc;
 
-	if (!(dev = device_arg(ctx, argc, argv)))
-		return FC_EXIT_USAGE;
-	if ((rc = device_lookup(ctx, dev, site, sizeof(site), &enabled)) != FC_EXIT_OK)
+	if ((rc = device_open(ctx, argc, argv, &dev, site, sizeof(site), &enabled, &ds)) != FC_EXIT_OK)
 		return rc;
-	if (!fc_random_password(pw, sizeof(pw)))
+	if (!fc_random_password(pw, sizeof(pw))) {
+		fc_dynsec_close(ds);
 		return fc_fail(FC_EXIT_FAIL, "cannot read /dev/urandom");
-	if (!(ds = fc_dynsec_open(ctx)))
-		return FC_EXIT_FAIL;
+	}
 	/* disable first: sessions that logged in with the old password are dropped */
 	snprintf(c0, sizeof(c0), "{\"command\":\"disableClient\",\"username\":\"dev.%s\"}", dev);
 	snprintf(c1, sizeof(c1), "{\"command\":\"setClientPassword\",\"username\":\"dev.%s\",\"password\":\"%s\"}",
@@ -260,21 +236,15 @@ static int device_rotate(fc_ctx *ctx, int argc, char **argv)
 static int device_list(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *p[1] = { ctx->cfg.site ? ctx->cfg.site : "" };
-	PGresult *r;
 	(void)argc;
 	(void)argv;
-	r = fc_sql(ctx,
+	return fc_print_query(ctx, "device.list", NULL,
 		   "SELECT device_id AS device, site_id AS site, enabled, 'dev.' || device_id AS mqtt_user, "
 		   "       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created, "
 		   "       to_char(last_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_seen, "
 		   "       last_seq, description "
 		   "FROM devices WHERE ($1 = '' OR site_id = $1) ORDER BY site_id, device_id",
 		   1, p);
-	if (!r)
-		return FC_EXIT_FAIL;
-	fc_print_result(r, fc_ctx_format(ctx));
-	PQclear(r);
-	return fc_audit(ctx, "device.list", p[0], NULL) ? FC_EXIT_OK : FC_EXIT_FAIL;
 }
 
 static const fc_verb verbs[] = {

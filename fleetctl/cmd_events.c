@@ -35,9 +35,8 @@ static bool valid_decision(const char *d)
 
 static int events_query(fc_ctx *ctx, int argc, char **argv)
 {
-	char since[64], until[64], limit[16];
+	char since[64], until[64], limit[16], detail[600], a[80], b[80];
 	const fc_cfg *c = &ctx->cfg;
-	PGresult *r;
 	int rc;
 	(void)argc;
 	(void)argv;
@@ -45,8 +44,12 @@ static int events_query(fc_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (!valid_decision(c->decision))
 		return fc_fail(FC_EXIT_USAGE, "--decision must be granted, unknown, rejected or invalid");
+	snprintf(detail, sizeof(detail),
+		 "{\"since\":%s,\"until\":%s,\"site\":\"%.32s\",\"device\":\"%.32s\",\"decision\":\"%.16s\"}",
+		 fc_json_str(a, sizeof(a), since), fc_json_str(b, sizeof(b), until),
+		 fc_valid_id(c->site) ? c->site : "", fc_valid_id(c->device) ? c->device : "", c->decision);
 	const char *p[7] = { since, until, c->site, c->device, c->identity, c->decision, limit };
-	r = fc_sql(ctx,
+	return fc_print_query(ctx, "events.query", detail,
 		   "SELECT to_char(e.decided_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS time, "
 		   "       e.site_id AS site, e.device_id AS device, e.seq, e.decision, "
 		   "       i.external_id AS identity, round(e.score::numeric, 3) AS score, e.reason, "
@@ -58,19 +61,6 @@ static int events_query(fc_ctx *ctx, int argc, char **argv)
 		   "  AND ($5 = '' OR i.external_id = $5) AND ($6 = '' OR e.decision = $6) "
 		   "ORDER BY e.decided_time DESC LIMIT $7::int",
 		   7, p);
-	if (!r)
-		return FC_EXIT_FAIL;
-	fc_print_result(r, fc_ctx_format(ctx));
-	PQclear(r);
-	{
-		char detail[600], a[80], b[80];
-		snprintf(detail, sizeof(detail),
-			 "{\"since\":%s,\"until\":%s,\"site\":\"%.32s\",\"device\":\"%.32s\",\"decision\":\"%.16s\"}",
-			 fc_json_str(a, sizeof(a), since), fc_json_str(b, sizeof(b), until),
-			 fc_valid_id(c->site) ? c->site : "", fc_valid_id(c->device) ? c->device : "",
-			 valid_decision(c->decision) ? c->decision : "");
-		return fc_audit(ctx, "events.query", "", detail) ? FC_EXIT_OK : FC_EXIT_FAIL;
-	}
 }
 
 /* ---- watch --------------------------------------------------------------------------- */

@@ -180,21 +180,15 @@ out:
 
 static int identity_list(fc_ctx *ctx, int argc, char **argv)
 {
-	PGresult *r;
 	(void)argc;
 	(void)argv;
-	r = fc_sql(ctx,
+	return fc_print_query(ctx, "identity.list", NULL,
 		   "SELECT i.external_id AS name, i.enabled, array_to_string(i.allowed_sites, ',') AS sites, "
 		   "       count(t.template_id) AS templates, "
 		   "       to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created "
 		   "FROM identities i LEFT JOIN face_templates t USING (identity_id) "
 		   "GROUP BY i.identity_id ORDER BY i.external_id",
 		   0, NULL);
-	if (!r)
-		return FC_EXIT_FAIL;
-	fc_print_result(r, fc_ctx_format(ctx));
-	PQclear(r);
-	return fc_audit(ctx, "identity.list", "", NULL) ? FC_EXIT_OK : FC_EXIT_FAIL;
 }
 
 static int identity_delete(fc_ctx *ctx, int argc, char **argv)

@@ -94,22 +94,12 @@ static int sub_add(fc_ctx *ctx, int argc, char **argv)
 		fc_fail(FC_EXIT_FAIL, "cannot read /dev/urandom");
 		goto out;
 	}
-	if (!fc_sql_ok(ctx, "BEGIN", 0, NULL))
-		goto out;
-	in_tx = true;
 	{
 		const char *p[3] = { name, arr, ctx->actor };
-		PGresult *r = fc_sql(ctx, "INSERT INTO mqtt_subscribers (name, sites, created_by) "
-					  "VALUES ($1, $2::text[], $3) ON CONFLICT (name) DO NOTHING",
-				     3, p);
-		if (!r)
+		if (!fc_begin_insert(ctx, &in_tx, "INSERT INTO mqtt_subscribers (name, sites, created_by) "
+						  "VALUES ($1, $2::text[], $3) ON CONFLICT (name) DO NOTHING",
+				     3, p, "that subscriber (see fleetctl subscriber list)"))
 			goto out;
-		bool dup = strcmp(PQcmdTuples(r), "0") == 0;
-		PQclear(r);
-		if (dup) {
-			fc_fail(FC_EXIT_FAIL, "subscriber %s already exists (see fleetctl subscriber list)", name);
-			goto out;
-		}
 	}
 	if (!(ds = fc_dynsec_open(ctx)))
 		goto out;
@@ -123,21 +113,12 @@ static int sub_add(fc_ctx *ctx, int argc, char **argv)
 			goto out;
 	}
 	created = true;
-	fc_bundle_path(ctx, user, path, sizeof(path));
 	{
-		char ca_copy[1100] = "";
-		const char *url = ctx->cfg.device_mqtt_url && *ctx->cfg.device_mqtt_url ?
-					  ctx->cfg.device_mqtt_url : ctx->cfg.mqtt_url;
-		const char *ca = ctx->cfg.device_ca_file && *ctx->cfg.device_ca_file ?
-					 ctx->cfg.device_ca_file : ctx->cfg.mqtt_ca_file;
-		if (fc_url_tls(url) && ca && *ca && !fc_copy_ca(ca, path, ca_copy, sizeof(ca_copy))) {
-			fc_fail(FC_EXIT_FAIL, "cannot copy the CA certificate %s", ca);
+		const char *url;
+		char ca_name[256];
+		if (!fc_bundle_start(ctx, user, &b, &url, ca_name, sizeof(ca_name)))
 			goto out;
-		}
-		if (!fc_bundle_open(&b, path)) {
-			fc_fail(FC_EXIT_FAIL, "cannot write %s", path);
-			goto out;
-		}
+		snprintf(path, sizeof(path), "%s", b.path);
 		fprintf(b.f,
 			"# facefleet integrator credentials for %s, written by fleetctl (%s on %s).\n"
 			"# A fleetctl config file: `fleetctl --config %s events watch` prints the\n"
@@ -146,10 +127,8 @@ static int sub_add(fc_ctx *ctx, int argc, char **argv)
 			"# The password exists nowhere else: keep this file mode 0600.\n"
 			"mqtt_url = %s\nwatch_user = %s\nwatch_password = %s\nsites = %s\n",
 			name, ctx->actor, ctx->host, path, url, user, pw, ctx->cfg.sites);
-		if (ca_copy[0]) {
-			const char *base = strrchr(ca_copy, '/');
-			fprintf(b.f, "mqtt_ca_file = %s\n", base ? base + 1 : ca_copy);
-		}
+		if (ca_name[0])
+			fprintf(b.f, "mqtt_ca_file = %s\n", ca_name);
 		if (!fc_bundle_close(&b)) {
 			fc_fail(FC_EXIT_FAIL, "cannot write %s", path);
 			goto out;
@@ -207,19 +186,13 @@ static int sub_revoke(fc_ctx *ctx, int argc, char **argv)
 
 static int sub_list(fc_ctx *ctx, int argc, char **argv)
 {
-	PGresult *r;
 	(void)argc;
 	(void)argv;
-	r = fc_sql(ctx,
+	return fc_print_query(ctx, "subscriber.list", NULL,
 		   "SELECT name, 'sub.' || name AS mqtt_user, array_to_string(sites, ',') AS sites, enabled, "
 		   "       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created, "
 		   "       created_by FROM mqtt_subscribers ORDER BY name",
 		   0, NULL);
-	if (!r)
-		return FC_EXIT_FAIL;
-	fc_print_result(r, fc_ctx_format(ctx));
-	PQclear(r);
-	return fc_audit(ctx, "subscriber.list", "", NULL) ? FC_EXIT_OK : FC_EXIT_FAIL;
 }
 
 static const fc_verb verbs[] = {

@@ -184,3 +184,27 @@ bool fc_url_tls(const char *url)
 {
 	return url && (strncmp(url, "ssl://", 6) == 0 || strncmp(url, "mqtts://", 8) == 0);
 }
+
+bool fc_bundle_start(const fc_ctx *ctx, const char *name, fc_bundle *b, const char **url, char *ca_name,
+		     size_t cap)
+{
+	const fc_cfg *c = &ctx->cfg;
+	const char *ca = c->device_ca_file && *c->device_ca_file ? c->device_ca_file : c->mqtt_ca_file;
+	char path[1024], copy[1100];
+	*url = c->device_mqtt_url && *c->device_mqtt_url ? c->device_mqtt_url : c->mqtt_url;
+	ca_name[0] = '\0';
+	fc_bundle_path(ctx, name, path, sizeof(path));
+	if (fc_url_tls(*url) && ca && *ca) {
+		if (!fc_copy_ca(ca, path, copy, sizeof(copy))) {
+			fc_fail(FC_EXIT_FAIL, "cannot copy the CA certificate %s beside %s", ca, path);
+			return false;
+		}
+		const char *base = strrchr(copy, '/');
+		snprintf(ca_name, cap, "%s", base ? base + 1 : copy);
+	}
+	if (!fc_bundle_open(b, path)) {
+		fc_fail(FC_EXIT_FAIL, "cannot write %s", path);
+		return false;
+	}
+	return true;
+}

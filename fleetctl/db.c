@@ -70,3 +70,31 @@ bool fc_audit(fc_ctx *ctx, const char *action, const char *subject, const char *
 			 "VALUES ($1, $2, $3, $4, $5::jsonb)",
 			 5, p);
 }
+
+bool fc_begin_insert(fc_ctx *ctx, bool *in_tx, const char *sql, int n, const char *const *params,
+		     const char *what)
+{
+	PGresult *r;
+	bool dup;
+	if (!fc_sql_ok(ctx, "BEGIN", 0, NULL))
+		return false;
+	*in_tx = true;
+	if (!(r = fc_sql(ctx, sql, n, params)))
+		return false;
+	dup = strcmp(PQcmdTuples(r), "0") == 0;
+	PQclear(r);
+	if (dup)
+		fc_fail(FC_EXIT_FAIL, "%s already exists", what);
+	return !dup;
+}
+
+int fc_print_query(fc_ctx *ctx, const char *action, const char *detail, const char *sql, int n,
+		   const char *const *params)
+{
+	PGresult *r = fc_sql(ctx, sql, n, params);
+	if (!r)
+		return FC_EXIT_FAIL;
+	fc_print_result(r, fc_ctx_format(ctx));
+	PQclear(r);
+	return fc_audit(ctx, action, "", detail) ? FC_EXIT_OK : FC_EXIT_FAIL;
+}

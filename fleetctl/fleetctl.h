@@ -120,6 +120,16 @@ bool fc_sql_ok(fc_ctx *ctx, const char *sql, int n, const char *const *params);
  * detail is a JSON object text (NULL: {}). True on success. */
 bool fc_audit(fc_ctx *ctx, const char *action, const char *subject, const char *detail);
 
+/* Opens a transaction (*in_tx = true once it is) and runs an
+ * INSERT ... ON CONFLICT DO NOTHING; false (message printed, "<what> already
+ * exists" when no row was inserted) on failure. */
+bool fc_begin_insert(fc_ctx *ctx, bool *in_tx, const char *sql, int n, const char *const *params,
+		     const char *what);
+/* Runs a query, prints its rows in the run's --format and audit-logs action
+ * (detail: JSON object or NULL). Returns the exit status. */
+int fc_print_query(fc_ctx *ctx, const char *action, const char *detail, const char *sql, int n,
+		   const char *const *params);
+
 /* ---- output.c ---------------------------------------------------------------- */
 typedef enum fc_format { FC_FMT_TABLE, FC_FMT_JSON, FC_FMT_CSV } fc_format;
 /* Parses table|json|csv. Returns false on anything else. */
@@ -152,6 +162,12 @@ bool fc_bundle_open(fc_bundle *b, const char *path);
 bool fc_bundle_close(fc_bundle *b);
 /* The bundle path: cfg->out when set, else <bundle_dir>/<name>.conf. */
 void fc_bundle_path(const fc_ctx *ctx, const char *name, char *out, size_t cap);
+/* Starts a credential bundle for name: the broker URL it names (*url:
+ * device_mqtt_url, else mqtt_url), a copy of the CA beside it when that URL
+ * is TLS (its file name in ca_name, else ""), and b opened (mode 0600).
+ * False on failure (printed). */
+bool fc_bundle_start(const fc_ctx *ctx, const char *name, fc_bundle *b, const char **url, char *ca_name,
+		     size_t cap);
 /* Copies the CA file src beside the bundle as <bundle without .conf>.ca.crt;
  * writes that path to out. Returns false on failure. */
 bool fc_copy_ca(const char *src, const char *bundle_path, char *out, size_t cap);

@@ -18,16 +18,23 @@ static void bundle_creds(const char *dev, char *user, char *pw, size_t cap)
 	snprintf(pw, cap, "%s", fct_bundle_get(path, "mqtt_password"));
 }
 
+/* Provisions a fresh device and connects with its bundle (c->m NULL on failure). */
+static void add_connected(const char *sp, const char *dp, char *site, char *dev, char *user, char *pw,
+			  fct_client *c)
+{
+	fct_id(site, 40, sp);
+	fct_id(dev, 40, dp);
+	CU_ASSERT_EQUAL(fct_run("device add --site %s --name %s", site, dev), 0);
+	bundle_creds(dev, user, pw, 128);
+	FF_ASSERT_OK(fct_connect(c, ff_test_env_need("FF_MQTT_URL"), user, pw, NULL));
+}
+
 static void test_revoke_drops_session(void)
 {
 	char site[40], dev[40], user[128], pw[128], t[256];
 	const char *url = ff_test_env_need("FF_MQTT_URL");
 	fct_client c, again;
-	fct_id(site, sizeof(site), "rv-s");
-	fct_id(dev, sizeof(dev), "rv-d");
-	CU_ASSERT_EQUAL_FATAL(fct_run("device add --site %s --name %s", site, dev), 0);
-	bundle_creds(dev, user, pw, sizeof(user));
-	FF_ASSERT_OK(fct_connect(&c, url, user, pw, NULL));
+	add_connected("rv-s", "rv-d", site, dev, user, pw, &c);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c.m);
 	snprintf(t, sizeof(t), "fleet/%s/%s/faces", site, dev);
 	FF_ASSERT_OK(ff_mqtt_publish(c.m, t, "x", 1, 1, false, 5000));
@@ -61,11 +68,7 @@ static void test_rotate(void)
 	char site[40], dev[40], user[128], oldpw[128], pw[128], t[256];
 	const char *url = ff_test_env_need("FF_MQTT_URL");
 	fct_client c, again;
-	fct_id(site, sizeof(site), "ro-s");
-	fct_id(dev, sizeof(dev), "ro-d");
-	CU_ASSERT_EQUAL_FATAL(fct_run("device add --site %s --name %s", site, dev), 0);
-	bundle_creds(dev, user, oldpw, sizeof(user));
-	FF_ASSERT_OK(fct_connect(&c, url, user, oldpw, NULL));
+	add_connected("ro-s", "ro-d", site, dev, user, oldpw, &c);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c.m);
 
 	CU_ASSERT_EQUAL(fct_run("device rotate-credentials --name %s", dev), 0);
