@@ -55,6 +55,7 @@ static const ff_config_field fields[] = {
 	F("outbox_fsync", FF_CFG_BOOL, outbox_fsync, "true", 0, 0, "fsync each message before publishing (crash safety)", 0),
 	F("drain_timeout_s", FF_CFG_INT, drain_timeout_s, "60", 0, 86400, "one-shot sources: wait this long for the outbox to empty before exiting (0 = forever)", 0),
 	F("log_level", FF_CFG_STRING, log_level, "info", 0, 0, "debug, info, warn, error", 0),
+	F("print_config", FF_CFG_BOOL, print_config, "false", 0, 0, "check the settings, print them (secrets masked) and exit", 0),
 	F("bench", FF_CFG_BOOL, bench, "false", 0, 0, "run the frugality benchmark on the given images and exit", 0),
 	F("bench_iterations", FF_CFG_INT, bench_iterations, "200", 1, 100000, "benchmark: VQ encodes timed", 0),
 	FF_CONFIG_END
@@ -164,6 +165,10 @@ int dev_config_parse(dev_config *cfg, int argc, char **argv, bool *exit_now)
 	if ((!strncmp(cfg->mqtt_url, "ssl://", 6) || !strncmp(cfg->mqtt_url, "mqtts://", 8)) &&
 	    (!cfg->tls_ca_file || !*cfg->tls_ca_file))
 		return usage_error("a TLS url (%s) needs tls_ca_file to verify the broker", cfg->mqtt_url);
+	if (cfg->print_config) {
+		ff_config_dump(fields, cfg, stdout);
+		*exit_now = true;
+	}
 	return DEV_EXIT_OK;
 }
 

@@ -57,6 +57,7 @@ typedef struct dev_config {
 	char *log_level;
 	bool bench;
 	int bench_iterations;
+	bool print_config;
 } dev_config;
 
 /* Parses defaults < --config file < command line into cfg; positional
