@@ -2,9 +2,11 @@
  * (device/OUTBOX.md): order, ack/nack/rewind, persistence across a clean
  * close and a crash, leftovers of interrupted writes, corrupt files, the
  * bounds and both drop policies, one agent per folder. */
+#define _GNU_SOURCE /* nftw */
 #include "ff_test.h"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +26,19 @@ static dev_outbox *open_box(int max_messages, int64_t max_bytes, bool drop_newes
 	return ob;
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* A new empty folder; the previous one goes unless a test failed. */
 static void fresh_dir(void)
 {
+	if (dir[0] && CU_get_number_of_failures() == 0)
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	snprintf(dir, sizeof(dir), "/tmp/ff-outbox-XXXXXX");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
 }
@@ -218,12 +231,19 @@ static void test_bounds_drop_newest(void)
 	dev_outbox_close(ob);
 }
 
+static void test_cleanup(void)
+{
+	fresh_dir(); /* removes the last test's folder */
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static CU_TestInfo outbox_tests[] = {
 	{ "order_ack_reopen", test_order_ack_reopen },
 	{ "one_agent_per_folder", test_one_agent_per_folder },
 	{ "crash_leftovers_and_corruption", test_crash_leftovers_and_corruption },
 	{ "bounds_drop_oldest", test_bounds_drop_oldest },
 	{ "bounds_drop_newest", test_bounds_drop_newest },
+	{ "cleanup", test_cleanup },
 	CU_TEST_INFO_NULL,
 };
 FF_TEST_SUITES({ "device_outbox", NULL, NULL, NULL, NULL, outbox_tests });
