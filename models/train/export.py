@@ -120,7 +120,7 @@ def export_encoder(model, meta):
 def export_decoder(model, meta):
     dec = model.decoder
     c = model.fsq.groups * model.fsq.dim
-    wr = Writer(meta, [1, 7, 7, c])
+    wr = Writer(meta, [1, model.grid, model.grid, c])
     w, b = fold(dec.inp)
     w = w * model.dec_scale.view(1, -1, 1, 1)
     x, s = wr.conv(wr.x, wr.shape, w, b, 1, 1, RELU)
@@ -167,7 +167,7 @@ def main():
     model.load_state_dict(st["model"])
     model.eval()
     fsq = model.fsq
-    meta = {"model_id": a.model_id, "grid_h": 7, "grid_w": 7, "codes_per_cell": fsq.groups,
+    meta = {"model_id": a.model_id, "grid_h": model.grid, "grid_w": model.grid, "codes_per_cell": fsq.groups,
             "code_dim": fsq.dim, "codebook_size": fsq.codebook_size,
             "bits_per_index": int(np.ceil(np.log2(fsq.codebook_size))),
             "quantizer": "fsq levels=" + ",".join(str(v) for v in fsq.levels),

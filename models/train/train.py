@@ -99,7 +99,7 @@ class Embedder:
         for tid, a in acts.items():  # last activation at each spatial size
             if a.dim() == 4:
                 last[a.shape[2]] = tid
-        self.taps = [last[s] for s in sorted(last, reverse=True) if s in (28, 14, 7)]
+        self.taps = [last[s] for s in sorted(last, reverse=True) if s in (56, 28, 14, 7)]
 
     def __call__(self, x_nchw, taps=True):
         x = x_nchw.permute(0, 2, 3, 1)
@@ -194,6 +194,7 @@ def main():
     ap.add_argument("--steps1", type=int, default=1500, help="stage-1 steps")
     ap.add_argument("--steps2", type=int, default=3500, help="stage-2 (distillation) steps")
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--preset", default="g14", choices=sorted(vqvae.PRESETS), help="architecture (vqvae.PRESETS)")
     ap.add_argument("--lr", type=float, default=2e-3, help="stage-1 peak learning rate")
     ap.add_argument("--lr2", type=float, default=1e-3, help="stage-2 peak learning rate")
     ap.add_argument("--seed", type=int, default=1)
@@ -218,7 +219,7 @@ def main():
     gen = torch.Generator().manual_seed(args.seed)
     train, val = Data("devtrain", device, gen), Data("devtest", device, gen)
     # channels-last: about 2x faster depthwise convs on CPU (measured, PyTorch 1.13)
-    model = vqvae.VQVAE().to(device).to(memory_format=torch.channels_last)
+    model = vqvae.VQVAE(**vqvae.PRESETS[args.preset]).to(device).to(memory_format=torch.channels_last)
     steps2 = 0 if args.no_stage2 else args.steps2
     total = args.steps1 + steps2
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)

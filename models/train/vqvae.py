@@ -11,7 +11,8 @@ commitment/codebook losses or restart heuristics, and its "codebook" is
 still an explicit table, so the C runtime does a plain nearest-codeword
 search and the decoder a plain table lookup, exactly as for a learned VQ.
 
-Payload: 7*7 cells x 2 codes x ceil(log2(1000)) = 10 bits = 980 bits = 123 B.
+Payload (both presets, see PRESETS): 7*7 cells x 2 codes x 10 bits, or
+14*14 cells x 1 code x 5 bits: 980 bits = 123 B.
 Decoder (backend): lattice values -> 112x112x3 in MobileFaceNet's input
 space ((x - 127.5) / 128), so its output feeds MobileFaceNet directly.
 """
@@ -52,15 +53,19 @@ class DSBlock(nn.Module):
 
 
 class Encoder(nn.Module):
-    def __init__(self, widths=(24, 32, 64, 128, 256), code_channels=8):
+    """stem conv s2 (56x56) -> DS block -> per further width: DS s2 + `last_blocks` (last
+    stage) or 1 DS blocks. 5 widths end on a 7x7 grid, 4 widths on 14x14."""
+
+    def __init__(self, widths=(24, 32, 64, 128, 256), code_channels=8, last_blocks=1):
         super().__init__()
-        w0, w1, w2, w3, w4 = widths
-        self.stem = ConvBN(3, w0, 3, 2)                     # 56
-        self.blocks = nn.Sequential(
-            DSBlock(w0, w1), DSBlock(w1, w2, 2), DSBlock(w2, w2),   # 28
-            DSBlock(w2, w3, 2), DSBlock(w3, w3),                    # 14
-            DSBlock(w3, w4, 2), DSBlock(w4, w4))                    # 7
-        self.head = nn.Conv2d(w4, code_channels, 1)
+        self.stem = ConvBN(3, widths[0], 3, 2)
+        blocks = [DSBlock(widths[0], widths[1])]
+        for k, (cin, cout) in enumerate(zip(widths[1:-1], widths[2:])):
+            blocks.append(DSBlock(cin, cout, 2))
+            reps = last_blocks if k == len(widths) - 3 else 1
+            blocks += [DSBlock(cout, cout) for _ in range(reps)]
+        self.blocks = nn.Sequential(*blocks)
+        self.head = nn.Conv2d(widths[-1], code_channels, 1)
 
     def forward(self, x):
         return self.head(self.blocks(self.stem(x)))
@@ -92,9 +97,11 @@ class FSQ(nn.Module):
         self.groups = groups
         lv = torch.tensor(levels, dtype=torch.float32)
         self.register_buffer("lv", lv)
-        self.register_buffer("half_l", (lv - 1) * (1 - eps) / 2)
+        # as in the paper's reference code: (1 + eps) keeps both end levels reachable, and
+        # tan() (not atanh) keeps the even-level shift finite and tanh unsaturated for L = 2
+        self.register_buffer("half_l", (lv - 1) * (1 + eps) / 2)
         self.register_buffer("offset", torch.where(lv % 2 == 0, 0.5, 0.0))
-        self.register_buffer("shift", torch.atanh(self.offset / self.half_l))
+        self.register_buffer("shift", torch.tan(self.offset / self.half_l))
         self.register_buffer("basis", torch.tensor(np.cumprod([1] + list(levels[:-1])), dtype=torch.int64))
         self.codebook_size = int(np.prod(levels))
 
@@ -136,13 +143,16 @@ class FSQ(nn.Module):
 
 class VQVAE(nn.Module):
     def __init__(self, enc_widths=(24, 32, 64, 128, 256), dec_widths=(256, 160, 96, 48, 24),
-                 levels=(8, 5, 5, 5), groups=2):
+                 levels=(8, 5, 5, 5), groups=2, enc_last_blocks=1):
         super().__init__()
         self.config = dict(enc_widths=list(enc_widths), dec_widths=list(dec_widths),
-                           levels=list(levels), groups=groups)
+                           levels=list(levels), groups=groups, enc_last_blocks=enc_last_blocks)
+        self.grid = 112 >> (len(enc_widths) - 1)
+        if 112 >> (len(dec_widths) - 1) != self.grid:
+            raise ValueError("decoder upsamples %s, encoder grid is %d" % (dec_widths, self.grid))
         self.fsq = FSQ(levels, groups)
         c = groups * len(levels)
-        self.encoder = Encoder(enc_widths, c)
+        self.encoder = Encoder(enc_widths, c, enc_last_blocks)
         self.decoder = Decoder(dec_widths, c)
         # lattice values are integers in [-L/2, L/2); the decoder sees them scaled to ~[-1, 1]
         self.register_buffer("dec_scale", (1.0 / torch.div(self.fsq.lv, 2, rounding_mode="floor")).repeat(groups))
@@ -154,8 +164,18 @@ class VQVAE(nn.Module):
         q, idx = self.fsq(self.encoder(x))
         return self.decode(q), idx
 
-    def payload_bits(self, grid=7):
-        return grid * grid * self.fsq.groups * math.ceil(math.log2(self.fsq.codebook_size))
+    def payload_bits(self):
+        return self.grid * self.grid * self.fsq.groups * math.ceil(math.log2(self.fsq.codebook_size))
+
+
+PRESETS = {
+    # 7x7 cells x 2 codes of 1000 (FSQ 8,5,5,5): 980 bits
+    "g7": dict(enc_widths=(24, 32, 64, 128, 256), dec_widths=(256, 160, 96, 48, 24),
+               levels=(8, 5, 5, 5), groups=2),
+    # 14x14 cells x 1 code of 32 (FSQ 4,4,2): 980 bits
+    "g14": dict(enc_widths=(24, 32, 64, 160), dec_widths=(160, 96, 48, 24),
+                levels=(4, 4, 2), groups=1, enc_last_blocks=2),
+}
 
 
 def count_macs(module, shape):
