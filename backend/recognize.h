@@ -42,9 +42,11 @@ typedef struct ff_validate_options {
 void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
 		 const ff_validate_options *opt);
 
-/* Packs a FaceCodes message for model vi (what a device sends): idx, or when
- * NULL pseudo-random valid indices from seed. For tests and the benchmark.
- * Returns the length written, 0 when it does not fit or cannot pack. */
+/* Packs a FaceCodes message for model vi as a device sends it (schema 2,
+ * ff_facecodes_build: no ids, the topic fleet/<site>/<device>/faces names the
+ * sender, so site and device are unused): idx, or when NULL pseudo-random
+ * valid indices from seed. For tests and the benchmark. Returns the length
+ * written, 0 when it does not fit or cannot pack. */
 size_t ff_face_codes_build(const ff_vq_info *vi, const char *site, const char *device,
 			   uint64_t seq, int64_t capture_us, const uint16_t *idx, uint64_t seed,
 			   uint8_t *buf, size_t cap);

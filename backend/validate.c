@@ -4,6 +4,7 @@
 #include "facefleet.pb-c.h"
 #include "facefleet/bitpack.h"
 #include "facefleet/error.h"
+#include "facefleet/facecodes.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -55,6 +56,8 @@ void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
 	Facefleet__V1__FaceCodes *fc = NULL;
 	const ff_vq_info *info;
 	const char *why;
+	ff_facecodes_box box;
+	bool has_box;
 	int m, rc;
 	int64_t now = ff_now_us();
 	bool topic_ok = parse_topic(j->topic, tsite, tdev);
@@ -75,18 +78,17 @@ void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
 		ff_job_reject(j, FF_DECISION_NONE, "bad_protobuf");
 		return;
 	}
-	claim(j, fc->device_id);
-	if (!valid_id(fc->device_id, strlen(fc->device_id)) ||
-	    !valid_id(fc->site_id, strlen(fc->site_id))) {
-		ff_job_reject(j, FF_DECISION_NONE, "bad_id");
+	/* the topic is authoritative (the broker ACL binds the account to it);
+	 * ids in the message are optional but must agree with it */
+	if (fc->device_id && *fc->device_id)
+		claim(j, fc->device_id);
+	why = ff_facecodes_check_ids(fc, tsite, tdev);
+	if (why) {
+		ff_job_reject(j, FF_DECISION_NONE, why);
 		goto out;
 	}
-	if (strcmp(fc->device_id, tdev) != 0 || strcmp(fc->site_id, tsite) != 0) {
-		ff_job_reject(j, FF_DECISION_NONE, "topic_mismatch");
-		goto out;
-	}
-	snprintf(j->device_id, sizeof(j->device_id), "%s", fc->device_id);
-	snprintf(j->site_id, sizeof(j->site_id), "%s", fc->site_id);
+	snprintf(j->device_id, sizeof(j->device_id), "%s", tdev);
+	snprintf(j->site_id, sizeof(j->site_id), "%s", tsite);
 	if (fc->seq == 0 || fc->seq > (uint64_t)INT64_MAX) {
 		ff_job_reject(j, FF_DECISION_NONE, "bad_seq");
 		goto out;
@@ -120,6 +122,12 @@ void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
 		ff_job_reject(j, FF_DECISION_INVALID, "grid_mismatch");
 		goto out;
 	}
+	/* N = grid_h*grid_w*codes_per_cell must be the model's (schema 1 predates
+	 * codes_per_cell: its 0 means the model's) */
+	if (ff_facecodes_num_codes(fc, info->codes_per_cell) != info->num_codes) {
+		ff_job_reject(j, FF_DECISION_INVALID, "codes_per_cell_mismatch");
+		goto out;
+	}
 	if (info->num_codes > sizeof(j->idx) / sizeof(j->idx[0])) {
 		ff_job_reject(j, FF_DECISION_INVALID, "unsupported_model");
 		goto out;
@@ -134,6 +142,12 @@ void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
 		ff_job_reject(j, FF_DECISION_INVALID, "bad_size");
 		goto out;
 	}
+	/* box_px (schema 2) or the legacy Box; none is fine */
+	why = ff_facecodes_get_box(fc, &has_box, &box);
+	if (why) {
+		ff_job_reject(j, FF_DECISION_INVALID, why);
+		goto out;
+	}
 	j->nidx = info->num_codes;
 	j->model_index = m;
 out:
@@ -144,11 +158,12 @@ size_t ff_face_codes_build(const ff_vq_info *vi, const char *site, const char *d
 			   uint64_t seq, int64_t capture_us, const uint16_t *idx, uint64_t seed,
 			   uint8_t *buf, size_t cap)
 {
-	Facefleet__V1__FaceCodes fc = FACEFLEET__V1__FACE_CODES__INIT;
+	ff_facecodes_fields f = FF_FACECODES_FIELDS_INIT;
 	uint16_t own[FF_VQ_MAX_CODES];
-	uint8_t packed[256];
-	size_t plen = ff_bitpack_size(vi->num_codes, vi->bits_per_index);
-	if (vi->num_codes > FF_VQ_MAX_CODES || plen > sizeof(packed))
+	size_t len = 0;
+	(void)site;
+	(void)device; /* schema 2: the topic names the sender */
+	if (vi->num_codes > FF_VQ_MAX_CODES || vi->codebook_size == 0)
 		return 0;
 	if (!idx) {
 		uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 12345;
@@ -158,22 +173,7 @@ size_t ff_face_codes_build(const ff_vq_info *vi, const char *site, const char *d
 		}
 		idx = own;
 	}
-	if (ff_bitpack_pack(idx, vi->num_codes, vi->bits_per_index, vi->codebook_size, packed,
-			    plen) != FF_OK)
-		return 0;
-	fc.schema_version = FACEFLEET__V1__SCHEMA_VERSION__SCHEMA_VERSION_CURRENT;
-	fc.device_id = (char *)device;
-	fc.site_id = (char *)site;
-	fc.seq = seq;
-	fc.capture_time_us = capture_us;
-	fc.model_id = (char *)vi->model_id;
-	fc.grid_h = vi->grid_h;
-	fc.grid_w = vi->grid_w;
-	fc.codebook_size = vi->codebook_size;
-	fc.bits_per_index = vi->bits_per_index;
-	fc.codes.data = packed;
-	fc.codes.len = plen;
-	if (facefleet__v1__face_codes__get_packed_size(&fc) > cap)
-		return 0;
-	return facefleet__v1__face_codes__pack(&fc, buf);
+	f.seq = seq;
+	f.capture_time_us = capture_us;
+	return ff_facecodes_build(vi, idx, &f, buf, cap, &len) == FF_OK ? len : 0;
 }

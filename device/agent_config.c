@@ -28,6 +28,7 @@ static const ff_config_field fields[] = {
 	F("mqtt_keepalive_s", FF_CFG_INT, mqtt_keepalive_s, "30", 5, 600, "MQTT keep-alive, seconds", 0),
 	F("mqtt_connect_timeout_ms", FF_CFG_INT, mqtt_connect_timeout_ms, "5000", 500, 120000, "give up one connection attempt after this", 0),
 	F("mqtt_topic_alias", FF_CFG_BOOL, mqtt_topic_alias, "true", 0, 0, "MQTT v5 topic alias: after the first face, PUBLISH carries 2 bytes instead of the topic", 0),
+	F("send_ids", FF_CFG_BOOL, send_ids, "false", 0, 0, "FaceCodes also carry device_id and site_id (the topic is authoritative; only for backends older than schema 2)", 0),
 	F("publish_window", FF_CFG_INT, publish_window, "32", 1, 1024, "most un-acknowledged QoS 1 publishes in flight", 0),
 	F("reconnect_min_ms", FF_CFG_INT, reconnect_min_ms, "500", 10, 600000, "first retry delay after a failed connection", 0),
 	F("reconnect_max_ms", FF_CFG_INT, reconnect_max_ms, "30000", 10, 3600000, "retry delay cap (delays double, with +-25% jitter)", 0),

@@ -34,6 +34,7 @@ typedef struct dev_config {
 	int mqtt_keepalive_s, mqtt_connect_timeout_ms;
 	int publish_window;
 	bool mqtt_topic_alias;
+	bool send_ids; /* FaceCodes carry device/site ids (the topic already does) */
 	int reconnect_min_ms, reconnect_max_ms;
 	int status_interval_s;
 	char *source; /* file | dir | stdin | none */

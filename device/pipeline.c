@@ -7,11 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "facefleet.pb-c.h"
 #include "facefleet/align.h"
-#include "facefleet/bitpack.h"
 #include "facefleet/detect.h"
 #include "facefleet/error.h"
+#include "facefleet/facecodes.h"
 #include "facefleet/log.h"
 #include "facefleet/vq.h"
 
@@ -204,43 +203,29 @@ int dev_pipeline_encode_crop(dev_pipeline *p, const ff_image *crop, const ff_ima
 			     const ff_face *f, int64_t t_us, dev_face_msg *msg)
 {
 	const ff_vq_info *info = ff_vq_encoder_info(p->enc);
-	Facefleet__V1__FaceCodes fc = FACEFLEET__V1__FACE_CODES__INIT;
-	Facefleet__V1__Box box = FACEFLEET__V1__BOX__INIT;
+	ff_facecodes_fields ff = FF_FACECODES_FIELDS_INIT;
 	uint16_t idx[FF_VQ_MAX_CODES];
-	uint8_t packed[FF_VQ_MAX_CODES * 2];
-	size_t plen = ff_bitpack_size(info->num_codes, info->bits_per_index);
 	int rc;
 
 	rc = ff_vq_encode(p->enc, crop, idx, FF_VQ_MAX_CODES);
-	if (rc == FF_OK)
-		rc = ff_bitpack_pack(idx, info->num_codes, info->bits_per_index, info->codebook_size,
-				     packed, sizeof(packed));
 	if (rc != FF_OK)
 		return rc;
-	fc.schema_version = FACEFLEET__V1__SCHEMA_VERSION__SCHEMA_VERSION_CURRENT;
-	fc.device_id = p->cfg->device_id;
-	fc.site_id = p->cfg->site_id;
-	fc.seq = msg->seq;
-	fc.capture_time_us = t_us;
-	fc.model_id = (char *)info->model_id;
-	fc.grid_h = info->grid_h;
-	fc.grid_w = info->grid_w;
-	fc.codebook_size = info->codebook_size;
-	fc.bits_per_index = info->bits_per_index;
-	fc.codes.data = packed;
-	fc.codes.len = plen;
-	box.x0 = f->x0;
-	box.y0 = f->y0;
-	box.x1 = f->x1;
-	box.y1 = f->y1;
-	fc.box = &box;
-	fc.det_score = f->score;
-	fc.frame_w = (uint32_t)frame->width;
-	fc.frame_h = (uint32_t)frame->height;
-	if (facefleet__v1__face_codes__get_packed_size(&fc) > sizeof(msg->buf))
-		return FF_ERR_RANGE;
-	msg->len = facefleet__v1__face_codes__pack(&fc, msg->buf);
-	return FF_OK;
+	/* schema 2: the topic names the device, the box travels in whole pixels */
+	if (p->cfg->send_ids) {
+		ff.device_id = p->cfg->device_id;
+		ff.site_id = p->cfg->site_id;
+	}
+	ff.seq = msg->seq;
+	ff.capture_time_us = t_us;
+	ff.has_box = true;
+	ff.box_x0 = f->x0;
+	ff.box_y0 = f->y0;
+	ff.box_x1 = f->x1;
+	ff.box_y1 = f->y1;
+	ff.det_score = f->score;
+	ff.frame_w = (uint32_t)frame->width;
+	ff.frame_h = (uint32_t)frame->height;
+	return ff_facecodes_build(info, idx, &ff, msg->buf, sizeof(msg->buf), &msg->len);
 }
 
 /* Aligns one detected face, encodes it and packs its FaceCodes into msg. */

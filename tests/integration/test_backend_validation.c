@@ -2,8 +2,9 @@
  * Redelivered and replayed messages make one event; every kind of bad input
  * (corrupt protobuf, wrong sizes, grid, out-of-range index, unknown model,
  * unknown or revoked device, topic/device or site mismatch, oversized
- * payload, SQL-ish ids, seq 0) leaves an audit row with its reason, no
- * crash, and the stream keeps flowing. */
+ * payload, SQL-ish ids, seq 0, bad box, codes_per_cell mismatch) leaves an
+ * audit row with its reason, no crash, and the stream keeps flowing; schema 2
+ * (ids from the topic, box_px) and legacy schema 1 messages are accepted. */
 #include "ff_test.h"
 #include "test_backend_common.h"
 
@@ -251,9 +252,115 @@ static void test_bad_inputs(void)
 	CU_ASSERT(be_metric(&proc, "ff_backend_messages_in_total") >= 15);
 }
 
+/* Schema revisions (proto/facefleet.proto): a schema 2 message (no ids: the
+ * topic names the sender; codes_per_cell; box_px) and a legacy schema 1
+ * message (ids, float Box) are both accepted; a box_px of 3 values, an
+ * inverted box and a code count that codes_per_cell makes differ from the
+ * model's are INVALID events with their audit reason. */
+static int32_t box_good[4] = { 40, 50, 140, 170 };
+static int32_t box_three[3] = { 40, 50, 140 };
+static int32_t box_inverted[4] = { 140, 50, 40, 170 };
+
+static void e_box_px(Facefleet__V1__FaceCodes *fc, uint8_t *s)
+{
+	(void)s;
+	fc->box_px = box_good;
+	fc->n_box_px = 4;
+	fc->det_score = 0.99f;
+	fc->frame_w = fc->frame_h = 250;
+}
+static void e_box_three(Facefleet__V1__FaceCodes *fc, uint8_t *s)
+{
+	(void)s;
+	fc->box_px = box_three;
+	fc->n_box_px = 3;
+}
+static void e_box_inverted(Facefleet__V1__FaceCodes *fc, uint8_t *s)
+{
+	(void)s;
+	fc->box_px = box_inverted;
+	fc->n_box_px = 4;
+}
+static void e_cpc(Facefleet__V1__FaceCodes *fc, uint8_t *s)
+{
+	(void)s;
+	fc->codes_per_cell = be_vq_info()->codes_per_cell + 1;
+}
+static Facefleet__V1__Box legacy_box = { PROTOBUF_C_MESSAGE_INIT(&facefleet__v1__box__descriptor),
+					 40.4f, 50.6f, 140.2f, 170.9f };
+static void e_schema1(Facefleet__V1__FaceCodes *fc, uint8_t *s)
+{
+	(void)s;
+	fc->schema_version = 1;
+	fc->device_id = dev_ok;
+	fc->site_id = site;
+	fc->codes_per_cell = 0; /* predates the field: the model's */
+	fc->box = &legacy_box;
+}
+
+/* Events of dev_ok's seq with that decision ("" any); waits up to 15 s for one. */
+static long decided(uint64_t seq, const char *decision, bool wait)
+{
+	char q[32];
+	const char *p[3] = { dev_ok, q, decision };
+	const char *sql = "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+			  "AND seq = $2::bigint AND ($3 = '' OR decision = $3)";
+	snprintf(q, sizeof(q), "%llu", (unsigned long long)seq);
+	return wait ? be_wait_long(db, sql, 3, p, 1, 15000) : be_query_long(db, sql, 3, p);
+}
+
+static long reason_rows(const char *reason)
+{
+	const char *p[2] = { actor, reason };
+	return be_wait_long(db, "SELECT count(*) FROM audit_log WHERE actor = $1 "
+				"AND detail->>'reason' = $2", 2, p, 1, 15000);
+}
+
+static void test_schema_revisions(void)
+{
+	uint8_t buf[512];
+	size_t n;
+	Facefleet__V1__FaceCodes *fc;
+
+	/* what be_face_codes builds is what a device sends: schema 2, no ids */
+	n = be_face_codes(buf, sizeof(buf), site, dev_ok, 60, NULL);
+	fc = facefleet__v1__face_codes__unpack(NULL, n, buf);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
+	CU_ASSERT_EQUAL(fc->schema_version, 2);
+	CU_ASSERT_STRING_EQUAL(fc->device_id, "");
+	CU_ASSERT_STRING_EQUAL(fc->site_id, "");
+	facefleet__v1__face_codes__free_unpacked(fc, NULL);
+	n = edited(buf, sizeof(buf), dev_ok, 60, e_box_px);
+	send_raw(dev_ok, buf, n);
+	n = edited(buf, sizeof(buf), dev_ok, 61, e_schema1);
+	send_raw(dev_ok, buf, n);
+	n = edited(buf, sizeof(buf), dev_ok, 62, e_box_three);
+	send_raw(dev_ok, buf, n);
+	n = edited(buf, sizeof(buf), dev_ok, 63, e_box_inverted);
+	send_raw(dev_ok, buf, n);
+	n = edited(buf, sizeof(buf), dev_ok, 64, e_cpc);
+	send_raw(dev_ok, buf, n);
+
+	/* accepted: an event that is not INVALID */
+	CU_ASSERT_EQUAL(decided(60, "", true), 1);
+	CU_ASSERT_EQUAL(decided(61, "", true), 1);
+	CU_ASSERT_EQUAL(decided(60, "invalid", false), 0);
+	CU_ASSERT_EQUAL(decided(61, "invalid", false), 0);
+	/* rejected as INVALID events with their reasons */
+	CU_ASSERT_EQUAL(decided(62, "invalid", true), 1);
+	CU_ASSERT_EQUAL(decided(63, "invalid", true), 1);
+	CU_ASSERT_EQUAL(decided(64, "invalid", true), 1);
+	CU_ASSERT(reason_rows("bad_box") >= 1);
+	CU_ASSERT(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+				   "AND seq IN (62, 63) AND reason = 'bad_box'",
+			       1, (const char *const[]){ dev_ok }, 2, 15000) == 2);
+	CU_ASSERT(reason_rows("codes_per_cell_mismatch") >= 1);
+}
+
 static CU_TestInfo tests[] = {
 	{ "duplicates_and_replays", test_duplicates_and_replays },
 	{ "bad_inputs", test_bad_inputs },
+	{ "schema_revisions", test_schema_revisions },
 	CU_TEST_INFO_NULL,
 };
 

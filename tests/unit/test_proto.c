@@ -59,7 +59,7 @@ static void test_face_codes(void)
 
 	rx = facefleet__v1__face_codes__unpack(NULL, len, wire);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(rx);
-	CU_ASSERT_EQUAL(rx->schema_version, 1);
+	CU_ASSERT_EQUAL(rx->schema_version, FACEFLEET__V1__SCHEMA_VERSION__SCHEMA_VERSION_CURRENT);
 	CU_ASSERT_STRING_EQUAL(rx->device_id, "dev-0001");
 	CU_ASSERT_STRING_EQUAL(rx->site_id, "site-a");
 	CU_ASSERT_EQUAL(rx->seq, UINT64_C(18446744073709551000));

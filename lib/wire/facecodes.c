@@ -1,0 +1,180 @@
+/* FaceCodes building and checking (facefleet/facecodes.h). */
+#include "facefleet/facecodes.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "facefleet/bitpack.h"
+#include "facefleet/error.h"
+#include "facefleet/mqtt.h"
+
+/* A pixel coordinate rounded to a whole pixel and clamped to the box range. */
+static int32_t px(float v)
+{
+	if (v <= -(float)FF_FACECODES_BOX_MAX)
+		return -FF_FACECODES_BOX_MAX;
+	if (v >= (float)FF_FACECODES_BOX_MAX)
+		return FF_FACECODES_BOX_MAX;
+	return (int32_t)lroundf(v);
+}
+
+int ff_facecodes_build(const ff_vq_info *vi, const uint16_t *idx, const ff_facecodes_fields *f,
+		       uint8_t *buf, size_t cap, size_t *len)
+{
+	Facefleet__V1__FaceCodes fc = FACEFLEET__V1__FACE_CODES__INIT;
+	Facefleet__V1__Box box = FACEFLEET__V1__BOX__INIT;
+	uint8_t packed[FF_VQ_MAX_CODES * 2];
+	int32_t bpx[4];
+	size_t plen;
+	int rc;
+
+	if (!vi || !idx || !f || !buf || !len || vi->num_codes > FF_VQ_MAX_CODES ||
+	    (f->schema != 1 && f->schema != 2))
+		return FF_ERR_INVAL;
+	if (f->schema == 1 && (!f->site_id || !*f->site_id || !f->device_id || !*f->device_id))
+		return FF_ERR_INVAL;
+	if (f->has_box && !(isfinite(f->box_x0) && isfinite(f->box_y0) && isfinite(f->box_x1) &&
+			    isfinite(f->box_y1)))
+		return FF_ERR_INVAL;
+	plen = ff_bitpack_size(vi->num_codes, vi->bits_per_index);
+	rc = ff_bitpack_pack(idx, vi->num_codes, vi->bits_per_index, vi->codebook_size, packed,
+			     sizeof(packed));
+	if (rc != FF_OK)
+		return rc == FF_ERR_INVAL ? FF_ERR_INVAL : FF_ERR_RANGE;
+	fc.schema_version = (uint32_t)f->schema;
+	if (f->site_id && *f->site_id)
+		fc.site_id = (char *)f->site_id;
+	if (f->device_id && *f->device_id)
+		fc.device_id = (char *)f->device_id;
+	fc.seq = f->seq;
+	fc.capture_time_us = f->capture_time_us;
+	fc.model_id = (char *)vi->model_id;
+	fc.grid_h = vi->grid_h;
+	fc.grid_w = vi->grid_w;
+	fc.codebook_size = vi->codebook_size;
+	fc.bits_per_index = vi->bits_per_index;
+	fc.codes.data = packed;
+	fc.codes.len = plen;
+	fc.det_score = f->det_score;
+	fc.quality = f->quality;
+	fc.frame_w = f->frame_w;
+	fc.frame_h = f->frame_h;
+	if (f->schema == 2) {
+		fc.codes_per_cell = vi->codes_per_cell > 1 ? vi->codes_per_cell : 0;
+		if (f->has_box) {
+			bpx[0] = px(f->box_x0);
+			bpx[1] = px(f->box_y0);
+			bpx[2] = px(f->box_x1);
+			bpx[3] = px(f->box_y1);
+			/* a sub-pixel box stays a box */
+			if (bpx[2] <= bpx[0])
+				bpx[2] = bpx[0] + 1;
+			if (bpx[3] <= bpx[1])
+				bpx[3] = bpx[1] + 1;
+			fc.n_box_px = 4;
+			fc.box_px = bpx;
+		}
+	} else if (f->has_box) {
+		box.x0 = f->box_x0;
+		box.y0 = f->box_y0;
+		box.x1 = f->box_x1;
+		box.y1 = f->box_y1;
+		fc.box = &box;
+	}
+	if (facefleet__v1__face_codes__get_packed_size(&fc) > cap)
+		return FF_ERR_RANGE;
+	*len = facefleet__v1__face_codes__pack(&fc, buf);
+	return FF_OK;
+}
+
+/* An id of the message: empty means the topic's; else valid and equal to it. */
+static const char *check_id(const char *msg, const char *topic)
+{
+	if (!msg || !*msg)
+		return NULL;
+	if (!ff_mqtt_fleet_id_valid(msg))
+		return "bad_id";
+	return strcmp(msg, topic) == 0 ? NULL : "topic_mismatch";
+}
+
+const char *ff_facecodes_check_ids(const Facefleet__V1__FaceCodes *fc, const char *topic_site,
+				   const char *topic_device)
+{
+	const char *d = check_id(fc->device_id, topic_device);
+	const char *s = check_id(fc->site_id, topic_site);
+	/* a malformed id says more than a mismatch */
+	if (d && strcmp(d, "bad_id") == 0)
+		return d;
+	if (s && strcmp(s, "bad_id") == 0)
+		return s;
+	return d ? d : s;
+}
+
+uint32_t ff_facecodes_codes_per_cell(const Facefleet__V1__FaceCodes *fc, uint32_t legacy_cpc)
+{
+	if (fc->codes_per_cell)
+		return fc->codes_per_cell;
+	if (fc->schema_version < FACEFLEET__V1__SCHEMA_VERSION__SCHEMA_VERSION_2 && legacy_cpc)
+		return legacy_cpc;
+	return 1;
+}
+
+uint64_t ff_facecodes_num_codes(const Facefleet__V1__FaceCodes *fc, uint32_t legacy_cpc)
+{
+	uint64_t cells = (uint64_t)fc->grid_h * fc->grid_w;
+	uint32_t cpc = ff_facecodes_codes_per_cell(fc, legacy_cpc);
+	if (cells && cpc > UINT64_MAX / cells)
+		return UINT64_MAX;
+	return cells * cpc;
+}
+
+/* Ordered, in range, and overlapping the frame when its size is known. */
+static bool box_ok(const Facefleet__V1__FaceCodes *fc, int64_t x0, int64_t y0, int64_t x1,
+		   int64_t y1)
+{
+	const int64_t m = FF_FACECODES_BOX_MAX;
+	if (x0 < -m || y0 < -m || x1 > m || y1 > m || x0 >= x1 || y0 >= y1)
+		return false;
+	if (fc->frame_w && (x1 <= 0 || x0 >= (int64_t)fc->frame_w))
+		return false;
+	if (fc->frame_h && (y1 <= 0 || y0 >= (int64_t)fc->frame_h))
+		return false;
+	return true;
+}
+
+const char *ff_facecodes_get_box(const Facefleet__V1__FaceCodes *fc, bool *has_box,
+				 ff_facecodes_box *box)
+{
+	const Facefleet__V1__Box *b = fc->box;
+	int64_t v[4];
+
+	*has_box = false;
+	if (fc->n_box_px) {
+		if (fc->n_box_px != 4)
+			return "bad_box";
+		for (int i = 0; i < 4; i++)
+			v[i] = fc->box_px[i];
+	} else if (b) {
+		const float f[4] = { b->x0, b->y0, b->x1, b->y1 };
+		for (int i = 0; i < 4; i++) {
+			if (!isfinite(f[i]) || fabsf(f[i]) > (float)FF_FACECODES_BOX_MAX)
+				return "bad_box";
+			v[i] = lroundf(f[i]);
+		}
+		/* a legacy sub-pixel box stays a box */
+		if (v[2] == v[0] && b->x1 > b->x0)
+			v[2]++;
+		if (v[3] == v[1] && b->y1 > b->y0)
+			v[3]++;
+	} else {
+		return NULL;
+	}
+	if (!box_ok(fc, v[0], v[1], v[2], v[3]))
+		return "bad_box";
+	box->x0 = (int32_t)v[0];
+	box->y0 = (int32_t)v[1];
+	box->x1 = (int32_t)v[2];
+	box->y1 = (int32_t)v[3];
+	*has_box = true;
+	return NULL;
+}

@@ -1,0 +1,213 @@
+/* unit_proto_facecodes: lib/wire (facefleet/facecodes.h). Schema 2 messages
+ * carry no ids, codes_per_cell and a whole-pixel box_px and stay small;
+ * schema 1 messages (ids, float Box) still build and read; the receiver
+ * checks (ids against the topic, code count, box) accept and reject what
+ * proto/facefleet.proto says. */
+#include "ff_test.h"
+
+#include "facefleet/bitpack.h"
+#include "facefleet/error.h"
+#include "facefleet/facecodes.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* vq0-s1's layout: 7x7 cells x 2 codes of K=1000 (10 bits): 123 bytes of codes */
+static ff_vq_info g7 = { "vq0-s1", 7, 7, 2, 16, 1000, 10, 98 };
+static uint16_t idx[98];
+
+static void fill(void)
+{
+	for (uint32_t i = 0; i < g7.num_codes; i++)
+		idx[i] = (uint16_t)((i * 377 + 5) % g7.codebook_size);
+}
+
+static ff_facecodes_fields face(void)
+{
+	ff_facecodes_fields f = FF_FACECODES_FIELDS_INIT;
+	f.seq = 1234;
+	f.capture_time_us = INT64_C(1795455600123456);
+	f.has_box = true;
+	f.box_x0 = 64.4f;
+	f.box_y0 = 63.6f;
+	f.box_x1 = 163.2f;
+	f.box_y1 = 198.5f;
+	f.det_score = 0.99f;
+	f.frame_w = 250;
+	f.frame_h = 250;
+	return f;
+}
+
+static Facefleet__V1__FaceCodes *parse(const uint8_t *b, size_t n)
+{
+	return facefleet__v1__face_codes__unpack(NULL, n, b);
+}
+
+static void test_schema2_build(void)
+{
+	ff_facecodes_fields f = face();
+	uint8_t buf[512];
+	uint16_t back[98];
+	size_t len = 0;
+	bool has;
+	ff_facecodes_box box;
+	Facefleet__V1__FaceCodes *fc;
+
+	fill();
+	FF_ASSERT_OK(ff_facecodes_build(&g7, idx, &f, buf, sizeof(buf), &len));
+	/* codes 125 + schema 2 + seq 3 + time 9 + model 8 + grid/K/bits 9 + score 5
+	 * + frame 7 + codes_per_cell 3 + box_px 9 = 180 */
+	CU_ASSERT(len <= 182);
+	fc = parse(buf, len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
+	CU_ASSERT_EQUAL(fc->schema_version, 2);
+	CU_ASSERT_STRING_EQUAL(fc->device_id, "");
+	CU_ASSERT_STRING_EQUAL(fc->site_id, "");
+	CU_ASSERT_EQUAL(fc->codes_per_cell, 2);
+	CU_ASSERT_PTR_NULL(fc->box);
+	CU_ASSERT_EQUAL_FATAL(fc->n_box_px, 4);
+	CU_ASSERT(fc->box_px[0] == 64 && fc->box_px[1] == 64 && fc->box_px[2] == 163 &&
+		  fc->box_px[3] == 199);
+	CU_ASSERT_EQUAL(ff_facecodes_num_codes(fc, 0), 98);
+	CU_ASSERT_PTR_NULL(ff_facecodes_check_ids(fc, "site-01", "device-0001"));
+	CU_ASSERT_PTR_NULL(ff_facecodes_get_box(fc, &has, &box));
+	CU_ASSERT(has && box.x0 == 64 && box.y1 == 199);
+	FF_ASSERT_OK(ff_bitpack_unpack(fc->codes.data, fc->codes.len, 98, fc->bits_per_index,
+				       fc->codebook_size, back));
+	CU_ASSERT_EQUAL(memcmp(back, idx, sizeof(idx)), 0);
+	facefleet__v1__face_codes__free_unpacked(fc, NULL);
+
+	/* a sub-pixel box stays a box; ids when asked (send_ids) */
+	f.box_x1 = f.box_x0 + 0.2f;
+	f.site_id = "site-01";
+	f.device_id = "device-0001";
+	FF_ASSERT_OK(ff_facecodes_build(&g7, idx, &f, buf, sizeof(buf), &len));
+	fc = parse(buf, len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
+	CU_ASSERT(fc->n_box_px == 4 && fc->box_px[2] == fc->box_px[0] + 1);
+	CU_ASSERT_STRING_EQUAL(fc->device_id, "device-0001");
+	CU_ASSERT_PTR_NULL(ff_facecodes_check_ids(fc, "site-01", "device-0001"));
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_check_ids(fc, "site-01", "device-0002"),
+			       "topic_mismatch");
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_check_ids(fc, "site-02", "device-0001"),
+			       "topic_mismatch");
+	facefleet__v1__face_codes__free_unpacked(fc, NULL);
+
+	/* does not fit / out of range / bad arguments */
+	f = face();
+	CU_ASSERT_EQUAL(ff_facecodes_build(&g7, idx, &f, buf, 100, &len), FF_ERR_RANGE);
+	idx[5] = 1000;
+	CU_ASSERT_EQUAL(ff_facecodes_build(&g7, idx, &f, buf, sizeof(buf), &len), FF_ERR_RANGE);
+	fill();
+	f.schema = 3;
+	CU_ASSERT_EQUAL(ff_facecodes_build(&g7, idx, &f, buf, sizeof(buf), &len), FF_ERR_INVAL);
+	f.schema = 1; /* schema 1 needs the ids */
+	CU_ASSERT_EQUAL(ff_facecodes_build(&g7, idx, &f, buf, sizeof(buf), &len), FF_ERR_INVAL);
+}
+
+static void test_schema1_legacy(void)
+{
+	ff_facecodes_fields f = face();
+	uint8_t buf[512];
+	size_t len = 0;
+	bool has;
+	ff_facecodes_box box;
+	Facefleet__V1__FaceCodes *fc;
+
+	fill();
+	f.schema = 1;
+	f.site_id = "site-01";
+	f.device_id = "device-0001";
+	FF_ASSERT_OK(ff_facecodes_build(&g7, idx, &f, buf, sizeof(buf), &len));
+	fc = parse(buf, len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
+	CU_ASSERT_EQUAL(fc->schema_version, 1);
+	CU_ASSERT_EQUAL(fc->codes_per_cell, 0);
+	CU_ASSERT_EQUAL(fc->n_box_px, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fc->box);
+	CU_ASSERT_DOUBLE_EQUAL(fc->box->x0, 64.4, 1e-5);
+	/* schema 1 predates codes_per_cell: its 0 means the model's */
+	CU_ASSERT_EQUAL(ff_facecodes_codes_per_cell(fc, 2), 2);
+	CU_ASSERT_EQUAL(ff_facecodes_num_codes(fc, 2), 98);
+	CU_ASSERT_PTR_NULL(ff_facecodes_check_ids(fc, "site-01", "device-0001"));
+	CU_ASSERT_PTR_NULL(ff_facecodes_get_box(fc, &has, &box));
+	CU_ASSERT(has && box.x0 == 64 && box.y0 == 64 && box.x1 == 163 && box.y1 == 199);
+	/* a schema 2 message's 0 means 1, whatever the model */
+	fc->schema_version = 2;
+	CU_ASSERT_EQUAL(ff_facecodes_num_codes(fc, 2), 49);
+	facefleet__v1__face_codes__free_unpacked(fc, NULL);
+}
+
+static void test_receiver_rejects(void)
+{
+	Facefleet__V1__FaceCodes fc = FACEFLEET__V1__FACE_CODES__INIT;
+	Facefleet__V1__Box lb = FACEFLEET__V1__BOX__INIT;
+	int32_t px[5] = { 10, 20, 110, 140, 7 };
+	ff_facecodes_box box;
+	bool has = true;
+
+	/* no box at all is fine */
+	CU_ASSERT_PTR_NULL(ff_facecodes_get_box(&fc, &has, &box));
+	CU_ASSERT_FALSE(has);
+	fc.box_px = px;
+	fc.n_box_px = 4;
+	CU_ASSERT_PTR_NULL(ff_facecodes_get_box(&fc, &has, &box));
+	CU_ASSERT_TRUE(has);
+	fc.n_box_px = 3;
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_get_box(&fc, &has, &box), "bad_box");
+	fc.n_box_px = 5;
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_get_box(&fc, &has, &box), "bad_box");
+	fc.n_box_px = 4;
+	px[0] = 110; /* x0 == x1 */
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_get_box(&fc, &has, &box), "bad_box");
+	px[0] = 120; /* inverted */
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_get_box(&fc, &has, &box), "bad_box");
+	px[0] = 10;
+	px[3] = 10; /* y1 < y0 */
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_get_box(&fc, &has, &box), "bad_box");
+	px[3] = 140;
+	px[2] = 1 << 20; /* absurd */
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_get_box(&fc, &has, &box), "bad_box");
+	px[2] = 110;
+	fc.frame_w = 8; /* box right of the frame */
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_get_box(&fc, &has, &box), "bad_box");
+	fc.frame_w = 0;
+	/* box_px supersedes the legacy Box */
+	lb.x0 = 50;
+	lb.x1 = 40;
+	fc.box = &lb;
+	CU_ASSERT_PTR_NULL(ff_facecodes_get_box(&fc, &has, &box));
+	fc.n_box_px = 0; /* now the inverted legacy box counts */
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_get_box(&fc, &has, &box), "bad_box");
+	fc.box = NULL;
+
+	/* ids: empty means the topic's; bad or other ids are refused */
+	fc.device_id = (char *)"";
+	fc.site_id = (char *)"";
+	CU_ASSERT_PTR_NULL(ff_facecodes_check_ids(&fc, "s", "d"));
+	fc.device_id = (char *)"x'); DROP TABLE devices; --";
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_check_ids(&fc, "s", "d"), "bad_id");
+	fc.device_id = (char *)"d";
+	fc.site_id = (char *)"S";
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_check_ids(&fc, "s", "d"), "bad_id");
+	fc.site_id = (char *)"t";
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_check_ids(&fc, "s", "d"), "topic_mismatch");
+
+	/* code count: codes_per_cell 0 means 1 (schema 2), overflow saturates */
+	fc.schema_version = 2;
+	fc.grid_h = 7;
+	fc.grid_w = 7;
+	CU_ASSERT_EQUAL(ff_facecodes_num_codes(&fc, 2), 49);
+	fc.codes_per_cell = 3;
+	CU_ASSERT_EQUAL(ff_facecodes_num_codes(&fc, 2), 147);
+	fc.grid_h = fc.grid_w = fc.codes_per_cell = UINT32_MAX;
+	CU_ASSERT_EQUAL(ff_facecodes_num_codes(&fc, 2), UINT64_MAX);
+}
+
+static CU_TestInfo facecodes_tests[] = {
+	{ "schema2_build", test_schema2_build },
+	{ "schema1_legacy", test_schema1_legacy },
+	{ "receiver_rejects", test_receiver_rejects },
+	CU_TEST_INFO_NULL,
+};
+FF_TEST_SUITES({ "facecodes", NULL, NULL, NULL, NULL, facecodes_tests });
