@@ -106,6 +106,32 @@ int ff_devices_reload(ff_devices *d, PGconn *db)
 	return rc;
 }
 
+int ff_devices_set(ff_devices *d, const char *device_id, const char *site_id, bool enabled)
+{
+	dev *e, *v;
+	if (!device_id || !site_id || strlen(device_id) > FF_ID_MAX || strlen(site_id) > FF_ID_MAX)
+		return FF_ERR_INVAL;
+	pthread_rwlock_wrlock(&d->lock);
+	e = find(d, device_id);
+	if (!e) {
+		v = realloc(d->v, (d->n + 1) * sizeof(dev));
+		if (!v) {
+			pthread_rwlock_unlock(&d->lock);
+			return FF_ERR_NOMEM;
+		}
+		d->v = v;
+		e = &d->v[d->n++];
+		memset(e, 0, sizeof(*e));
+		strcpy(e->id, device_id);
+		atomic_init(&e->hwm, 0);
+	}
+	strcpy(e->site, site_id);
+	e->enabled = enabled;
+	qsort(d->v, d->n, sizeof(dev), cmp_dev);
+	pthread_rwlock_unlock(&d->lock);
+	return FF_OK;
+}
+
 const char *ff_devices_check(ff_devices *d, const char *device_id, const char *site_id,
 			     uint64_t seq, uint64_t window)
 {

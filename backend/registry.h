@@ -6,6 +6,7 @@
 #define FF_BACKEND_REGISTRY_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,11 @@ void ff_devices_free(ff_devices *d);
 /* Replaces the table from `devices`; high-water marks never go down.
  * Returns FF_OK or FF_ERR_DB (table kept). */
 int ff_devices_reload(ff_devices *d, PGconn *db);
+/* Adds device_id (or replaces its site and enabled flag) without the
+ * database, high-water mark 0 for a new one: for tests and fuzz targets.
+ * Returns FF_OK, FF_ERR_INVAL (id or site longer than FF_ID_MAX),
+ * FF_ERR_NOMEM. */
+int ff_devices_set(ff_devices *d, const char *device_id, const char *site_id, bool enabled);
 /* Checks that device_id exists, is enabled, belongs to site_id and that seq
  * is not older than its high-water mark minus window. Returns NULL when
  * fine, else the reject reason ("unknown_device", "device_disabled",
