@@ -14,3 +14,17 @@ if(FF_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
   message(STATUS "facefleet: AddressSanitizer + UndefinedBehaviorSanitizer enabled")
 endif()
+
+# FF_FUZZ=ON (clang only): coverage instrumentation for libFuzzer on every
+# target plus ASan + UBSan; tests/fuzz then builds the fuzz_* binaries
+# (deploy/fuzz, the unit_fuzz_*_smoke tests).
+option(FF_FUZZ "Build the libFuzzer targets of tests/fuzz (needs clang)" OFF)
+if(FF_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "FF_FUZZ needs clang: cmake -DCMAKE_C_COMPILER=clang -DFF_FUZZ=ON")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=address,undefined)
+  message(STATUS "facefleet: libFuzzer instrumentation (FF_FUZZ) + ASan + UBSan")
+endif()

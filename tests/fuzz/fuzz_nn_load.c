@@ -1,12 +1,9 @@
 /* fuzz_nn_load: libFuzzer target for the .ffn loader and net builder. Any
  * input must give an error code or a model; a model is then built (input dims
- * of "any size" become 8) and run once. Build and run (seed corpus: the test
- * models):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_DEFAULT_SOURCE -Ilib/include \
- *     tests/runtime/fuzz_nn_load.c lib/nn/{crc32,model_load,shape_infer,net_xnnpack}.c lib/util/error.c -lXNNPACK -lpthreadpool -lcpuinfo -lm \
- *     -o /tmp/fuzz_nn_load
- *   mkdir -p /tmp/ffn-corpus && cp tests/data/nn/[a-z]*.ffn /tmp/ffn-corpus/
- *   /tmp/fuzz_nn_load -max_total_time=300 -max_len=8192 /tmp/ffn-corpus */
+ * of "any size" become 8) and run once. Seed corpus: tests/fuzz/corpus/nn_load
+ * (the small test models of tests/data/nn). Built with -DFF_FUZZ=ON (clang);
+ * deploy/fuzz runs it, unit_fuzz_nn_load_corpus replays the corpus in every
+ * build (tests/fuzz/README.md). */
 #include <stddef.h>
 #include <stdint.h>
 
