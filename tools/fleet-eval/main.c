@@ -12,6 +12,7 @@ static const struct fe_command commands[] = {
 	{ "verify", "LFW pairs verification accuracy per method (original, vq, jpeg_N)",
 	  fe_cmd_verify },
 	{ "identify", "closed-set Top-1/Top-5 identification per method", fe_cmd_identify },
+	{ "codes", "VQ code indices of aligned faces (C vs PyTorch parity)", fe_cmd_codes },
 };
 
 static void usage(FILE *f)

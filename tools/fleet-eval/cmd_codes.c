@@ -1,0 +1,86 @@
+/* fleet-eval codes: the VQ code indices of aligned 112x112 faces, one JSON
+ * line per image. Used to check the C encoder against PyTorch
+ * (models/train/check_parity.py). */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "facefleet/error.h"
+#include "facefleet/image.h"
+#include "facefleet/log.h"
+#include "facefleet/vq.h"
+#include "fleet_eval.h"
+
+static void codes_usage(FILE *f)
+{
+	fprintf(f, "usage: fleet-eval codes --vq-model PREFIX [--threads N] FACE112.jpg...\n"
+		   "Prints {\"image\":PATH,\"model_id\":ID,\"codes\":[...]} per aligned 112x112 face\n"
+		   "(wire order: cell-major raster, then code group), encoded by PREFIX.enc.ffn.\n"
+		   "Exit status: 0 all encoded, 1 a model or image failed, 2 usage.\n");
+}
+
+/* Encodes one face and prints its line. Returns FF_OK or an error (logged). */
+static int codes_one(ff_vq_encoder *enc, const char *path)
+{
+	const ff_vq_info *info = ff_vq_encoder_info(enc);
+	ff_image img = FF_IMAGE_EMPTY;
+	uint16_t idx[FF_VQ_MAX_CODES];
+	char why[256] = "", q[300];
+	int rc = ff_image_load(path, NULL, &img, why, sizeof(why));
+
+	if (rc == FF_OK)
+		rc = ff_vq_encode(enc, &img, idx, info->num_codes);
+	if (rc == FF_OK) {
+		fputs("{\"image\":", stdout);
+		fe_json_string(stdout, path);
+		printf(",\"model_id\":\"%s\",\"codes\":[", info->model_id);
+		for (uint32_t i = 0; i < info->num_codes; i++)
+			printf(i ? ",%u" : "%u", idx[i]);
+		fputs("]}\n", stdout);
+	} else {
+		ff_log(FF_LOG_ERROR, "eval", "event=encode_failed image=%s err=%s",
+		       ff_log_quote(q, sizeof(q), path), why[0] ? why : ff_strerror(rc));
+	}
+	ff_image_free(&img);
+	return rc;
+}
+
+int fe_cmd_codes(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "vq-model", required_argument, NULL, 'v' }, { "threads", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },	   { NULL, 0, NULL, 0 },
+	};
+	ff_nn_options nopt = FF_NN_OPTIONS_INIT;
+	ff_vq_encoder *enc = NULL;
+	const char *prefix = NULL;
+	char path[4096], why[256] = "";
+	int c, failed = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "v:t:h", longopts, NULL)) != -1) {
+		if (c == 'v')
+			prefix = optarg;
+		else if (c == 't' && fe_parse_int(optarg, 1, 64, &nopt.threads) == 0)
+			continue;
+		else if (c == 'h') {
+			codes_usage(stdout);
+			return FE_EXIT_OK;
+		} else
+			goto usage;
+	}
+	if (!prefix || optind >= argc)
+		goto usage;
+	snprintf(path, sizeof(path), "%s.enc.ffn", prefix);
+	if (ff_vq_encoder_create(path, &nopt, &enc, why, sizeof(why)) != FF_OK) {
+		ff_log(FF_LOG_ERROR, "eval", "event=model_failed path=%s reason=%s", path, why);
+		return FE_EXIT_FAIL;
+	}
+	for (int i = optind; i < argc; i++)
+		if (codes_one(enc, argv[i]) != FF_OK)
+			failed = 1;
+	ff_vq_encoder_free(enc);
+	return failed ? FE_EXIT_FAIL : FE_EXIT_OK;
+usage:
+	codes_usage(stderr);
+	return FE_EXIT_USAGE;
+}
