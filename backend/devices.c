@@ -35,7 +35,7 @@ static int cmp_dev(const void *a, const void *b)
 static dev *find(ff_devices *d, const char *id)
 {
 	dev key;
-	if (strlen(id) > FF_ID_MAX)
+	if (!d->n || strlen(id) > FF_ID_MAX) /* empty: no table yet (bsearch(NULL) is UB) */
 		return NULL;
 	strcpy(key.id, id);
 	return bsearch(&key, d->v, d->n, sizeof(dev), cmp_dev);
