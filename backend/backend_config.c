@@ -27,8 +27,10 @@ static const ff_config_field fields[] = {
 	F("mqtt_client_id", FF_CFG_STRING, mqtt_client_id, "", 0, 64,
 	  "MQTT client id of the subscription session (stable across restarts so the broker "
 	  "redelivers what was not acknowledged); empty = fleet-backend-<instance>", 0),
-	F("share_group", FF_CFG_STRING, share_group, "backend", 1, 64,
-	  "shared subscription group ($share/<group>/...)", 0),
+	F("share_group", FF_CFG_STRING, share_group, "backend", 0, 64,
+	  "shared subscription group ($share/<group>/...); empty = a plain subscription, for a "
+	  "single backend: unlike a shared one, Mosquitto 2.0 keeps it across a broker restart "
+	  "(docs/RELIABILITY.md)", 0),
 	F("faces_filter", FF_CFG_STRING, faces_filter, "fleet/+/+/faces", 1, 128,
 	  "topic filter of FaceCodes messages", 0),
 	F("mqtt_keepalive_s", FF_CFG_INT, mqtt_keepalive_s, "30", 5, 600, "MQTT keep-alive, s", 0),
@@ -86,7 +88,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: fleet-backend [--config FILE] [--key=value ...]\n"
 		"Turns FaceCodes messages into access decisions, events and audit rows.\n"
-		"Subscribes $share/<share_group>/<faces_filter> (MQTT v5), validates, decodes\n"
+		"Subscribes $share/<share_group>/<faces_filter> (or <faces_filter> with an empty\n"
+		"share_group; MQTT v5), validates, decodes\n"
 		"(VQ-VAE), embeds (MobileFaceNet), matches the gallery, writes PostgreSQL in\n"
 		"batches, acknowledges each message after its row is committed and publishes an\n"
 		"AccessEvent on fleet/<site>/<device>/access. SIGTERM drains and exits 0.\n"

@@ -258,7 +258,11 @@ static int start_all(app *a)
 			return FF_ERR_NOMEM;
 		}
 	}
-	snprintf(filter, sizeof(filter), "$share/%s/%s", a->cfg.share_group, a->cfg.faces_filter);
+	if (*a->cfg.share_group)
+		snprintf(filter, sizeof(filter), "$share/%s/%s", a->cfg.share_group,
+			 a->cfg.faces_filter);
+	else /* one backend: a plain subscription survives a broker restart */
+		snprintf(filter, sizeof(filter), "%s", a->cfg.faces_filter);
 	{
 		ff_sub_options so = {
 			.url = a->cfg.mqtt_url, .client_id = a->cfg.mqtt_client_id,

@@ -14,8 +14,11 @@
 #include <string.h>
 
 #define LOG_COMP "publisher"
-#define RETRIES 20
+/* an AccessEvent is retried while the broker is away (a restart takes
+ * seconds); the drain deadline at shutdown still bounds it */
+#define RETRY_FOR_MS (10 * 60 * 1000)
 #define RETRY_MS 100
+#define RETRY_MAX_MS 2000
 
 struct ff_publisher {
 	ff_mqtt *mqtt;
@@ -65,9 +68,10 @@ static void publish_one(ff_publisher *p, ff_job *j)
 	uint8_t buf[1024];
 	char topic[128];
 	size_t len = ff_access_event_encode(j, p->embed_model, buf, sizeof(buf));
-	int rc = FF_ERR_RANGE;
+	int rc = FF_ERR_RANGE, wait_ms = RETRY_MS;
+	int64_t give_up = ff_mono_us() + (int64_t)RETRY_FOR_MS * 1000;
 	snprintf(topic, sizeof(topic), "fleet/%s/%s/access", j->site_id, j->device_id);
-	for (int attempt = 0; len && attempt < RETRIES; attempt++) {
+	for (int attempt = 0; len && ff_mono_us() < give_up; attempt++) {
 		rc = ff_mqtt_publish(p->mqtt, topic, buf, len, 1, false, 5000);
 		if (rc == FF_OK || rc == FF_ERR_INVAL || rc == FF_ERR_AUTH)
 			break;
@@ -79,7 +83,8 @@ static void publish_one(ff_publisher *p, ff_job *j)
 		long long dl = atomic_load(&p->deadline_us);
 		if (dl && ff_mono_us() > dl)
 			break;
-		poll(NULL, 0, RETRY_MS);
+		poll(NULL, 0, wait_ms);
+		wait_ms = wait_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : wait_ms * 2;
 	}
 	ff_metrics_published(rc == FF_OK);
 	if (rc != FF_OK)
