@@ -1,9 +1,10 @@
 /* backend/publisher.h: AccessEvent publication on
  * fleet/<site>/<device>/access (QoS 1), after the event row is committed.
  * A thread of its own over lib/mqtt (Paho, reconnecting), so a slow or
- * absent broker never holds the database writer for long: a message that
- * cannot be published within a few retries is dropped and counted (the
- * event row is the record; the AccessEvent is a notification). */
+ * absent broker never holds the database writer for long: a message is
+ * retried with backoff for up to 10 minutes (a broker restart), then dropped
+ * and counted (the event row is the record; the AccessEvent is a
+ * notification). */
 #ifndef FF_BACKEND_PUBLISHER_H
 #define FF_BACKEND_PUBLISHER_H
 
