@@ -48,14 +48,23 @@ bool dev_config_apply(dev_agent *a, const void *payload, size_t len)
 		return false;
 	}
 	st->config_version = c->config_version;
-	if (c->min_face_px)
+	/* the config file's ranges (agent_config.c): a uint32 beyond them would
+	 * wrap to a negative int (status_interval_s -1 sent a status every
+	 * millisecond); an out-of-range value is ignored and said */
+	if (c->min_face_px && c->min_face_px <= 8192)
 		st->min_face_px = (int)c->min_face_px;
+	else if (c->min_face_px)
+		ff_log_warn(LOG_COMP, "event=config_value_ignored key=min_face_px value=%u range=1..8192", c->min_face_px);
 	if (c->min_det_score > 0 && c->min_det_score <= 1 && isfinite(c->min_det_score))
 		st->min_det_score = c->min_det_score;
-	if (c->max_fps)
+	if (c->max_fps && c->max_fps <= 1000)
 		st->max_fps = c->max_fps;
-	if (c->status_interval_s)
+	else if (c->max_fps)
+		ff_log_warn(LOG_COMP, "event=config_value_ignored key=max_fps value=%u range=1..1000", c->max_fps);
+	if (c->status_interval_s && c->status_interval_s <= 86400)
 		st->status_interval_s = (int)c->status_interval_s;
+	else if (c->status_interval_s)
+		ff_log_warn(LOG_COMP, "event=config_value_ignored key=status_interval_s value=%u range=1..86400", c->status_interval_s);
 	st->capture_paused = c->capture_paused;
 	st->degraded = false;
 	st->detail[0] = '\0';
@@ -64,10 +73,12 @@ bool dev_config_apply(dev_agent *a, const void *payload, size_t len)
 			snprintf(a->model_pending, sizeof(a->model_pending), "%s", c->model_id);
 		} else {
 			st->degraded = true;
-			snprintf(st->detail, sizeof(st->detail), "unknown model_id %.32s: keeping %s",
-				 c->model_id, st->model_id);
-			ff_log_warn(LOG_COMP, "event=model_unknown model_id=%s keeping=%s",
-				    ff_log_quote(q, sizeof(q), c->model_id), st->model_id);
+			/* quoted: the id is untrusted text (control characters) */
+			ff_log_quote(q, sizeof(q), c->model_id);
+			snprintf(st->detail, sizeof(st->detail), "unknown model_id %.40s: keeping %s",
+				 q, st->model_id);
+			ff_log_warn(LOG_COMP, "event=model_unknown model_id=%s keeping=%s", q,
+				    st->model_id);
 		}
 	}
 	ff_log_info(LOG_COMP, "event=config_applied version=%llu min_face_px=%d min_det_score=%.3f max_fps=%g status_interval_s=%d paused=%s",
