@@ -1,0 +1,246 @@
+#!/usr/bin/python3
+"""PyTorch side of fleet-bench: the same .ffn models run by the reference
+interpreter (models/ref/ffn_torch.py), timed per face like the C side.
+
+What is timed, per image and thread count (torch.set_num_threads(T),
+one inter-op thread, torch.no_grad, float32, eval mode):
+  detect: the MTCNN network forwards only -- P-Net on every pyramid level of
+    the image (the C detector's sizes: scale_k = 12/min_face * factor^k while
+    min(w,h)*scale_k >= 12, side = ceil(side*scale_k)), then R-Net on all
+    24x24 candidate crops as one batch, then O-Net on all 48x48 crops as one
+    batch. Pre-processing (OpenCV INTER_AREA resizes, crops, normalisation),
+    box generation, NMS and regression run in numpy *outside* the timed
+    region; the candidate counts come from that numpy pipeline (the C
+    detector's thresholds and NMS). Alignment is not timed here. The C side
+    times all of ff_detect + ff_align_face, so the comparison favours PyTorch.
+  embed: MobileFaceNet forward, batch 1, on each 112x112 aligned face
+    (input prepared outside the timed region; L2 normalisation not timed).
+Warm-up: --warmup passes over all images before timing; then --runs passes,
+one sample per image per pass. Prints "result ..." lines (read by fleet-bench)
+and, last, one JSON object.
+
+  /usr/bin/python3 tools/fleet-bench/torch_bench.py --models models/cache \
+      --faces tests/data/faces [--runs 5] [--warmup 1] [--threads 1,2]
+"""
+import argparse
+import json
+import math
+import os
+import resource
+import sys
+import time
+
+import cv2
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "models", "ref"))
+from ffn_torch import FfnModule  # noqa: E402
+
+MIN_FACE, FACTOR = 20.0, 0.709
+THR = (0.6, 0.7, 0.7)
+NMS = (0.5, 0.7, 0.7, 0.7)
+
+
+def model_path(models, name):
+    p = os.path.join(models, "ffn", name + ".ffn")
+    return p if os.path.isfile(p) else os.path.join(models, name + ".ffn")
+
+
+def images(folder):
+    return sorted(os.path.join(d, f) for d, _, fs in os.walk(folder) for f in fs
+                  if f.lower().endswith((".jpg", ".jpeg", ".png")))
+
+
+def prep(rgb_u8, meta):
+    """HWC uint8 RGB -> [1, H, W, 3] (or [1, W, H, 3] for nwhc) float input."""
+    x = (rgb_u8.astype(np.float32) - float(meta.get("input_mean", 0))) * \
+        float(meta.get("input_scale", 1))
+    if meta.get("input_layout") == "nwhc":
+        x = x.transpose(1, 0, 2)
+    return np.ascontiguousarray(x)[None]
+
+
+def pyramid(w, h):
+    out, m = [], 12.0 / MIN_FACE
+    s, minl = m, min(w, h) * m
+    while minl >= 12.0:
+        ws, hs = math.ceil(w * s), math.ceil(h * s)
+        if (ws - 1) // 2 - 4 > 0 and (hs - 1) // 2 - 4 > 0:
+            out.append((s, ws, hs))
+        s *= FACTOR
+        minl *= FACTOR
+    return out
+
+
+def nms(b, thr, use_min=False):
+    """b: rows x1 y1 x2 y2 score ...; returns kept rows, by descending score."""
+    if len(b) == 0:
+        return b
+    b = b[np.argsort(-b[:, 4], kind="stable")]
+    area = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
+    keep = []
+    for i in range(len(b)):
+        ok = True
+        for k in keep:
+            iw = min(b[k, 2], b[i, 2]) - max(b[k, 0], b[i, 0]) + 1
+            ih = min(b[k, 3], b[i, 3]) - max(b[k, 1], b[i, 1]) + 1
+            if iw <= 0 or ih <= 0:
+                continue
+            inter = iw * ih
+            den = min(area[k], area[i]) if use_min else area[k] + area[i] - inter
+            if den > 0 and inter / den > thr:
+                ok = False
+                break
+        if ok:
+            keep.append(i)
+    return b[keep]
+
+
+def regress_square(b, square=True):
+    w = b[:, 2] - b[:, 0] + 1
+    h = b[:, 3] - b[:, 1] + 1
+    b[:, 0:4] += b[:, 5:9] * np.stack([w, h, w, h], 1)
+    b[:, 5:9] = 0
+    if square:
+        w = b[:, 2] - b[:, 0] + 1
+        h = b[:, 3] - b[:, 1] + 1
+        l = np.maximum(w, h)
+        b[:, 0] = np.floor(b[:, 0] + 0.5 * w - 0.5 * l + 0.5)
+        b[:, 1] = np.floor(b[:, 1] + 0.5 * h - 0.5 * l + 0.5)
+        b[:, 2] = b[:, 0] + np.round(l) - 1
+        b[:, 3] = b[:, 1] + np.round(l) - 1
+    return b
+
+
+def crops(img, b, side, meta):
+    out = []
+    H, W = img.shape[:2]
+    for r in b:
+        x, y = int(round(r[0])), int(round(r[1]))
+        w, h = int(round(r[2])) - x + 1, int(round(r[3])) - y + 1
+        if w <= 0 or h <= 0:
+            continue
+        c = np.zeros((h, w, 3), np.uint8)
+        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
+        if x1 > x0 and y1 > y0:
+            c[y0 - y:y1 - y, x0 - x:x1 - x] = img[y0:y1, x0:x1]
+        c = cv2.resize(c, (side, side), interpolation=cv2.INTER_AREA if w > side else cv2.INTER_LINEAR)
+        out.append(prep(c, meta)[0])
+    return np.stack(out) if out else np.zeros((0, side, side, 3), np.float32)
+
+
+class Detector:
+    def __init__(self, models):
+        self.p, self.r, self.o = (FfnModule(model_path(models, n)).eval() for n in ("pnet", "rnet", "onet"))
+
+    @staticmethod
+    def _split(outs, widths):
+        return [next(o for o in outs if o.shape[-1] == c) for c in widths]
+
+    def prepare(self, img):
+        """Pre-computed P-Net inputs of one image (untimed)."""
+        h, w = img.shape[:2]
+        return [(s, torch.from_numpy(prep(cv2.resize(img, (ws, hs), interpolation=cv2.INTER_AREA),
+                                          self.p.meta))) for s, ws, hs in pyramid(w, h)]
+
+    def run(self, img, levels):
+        """Returns (seconds spent in network forwards, #R-Net crops, #O-Net crops)."""
+        t = 0.0
+        cand = []
+        for s, x in levels:
+            t0 = time.perf_counter()
+            prob, reg = self._split(self.p(x), (2, 4))
+            t += time.perf_counter() - t0
+            prob, reg = prob[0].numpy(), reg[0].numpy()  # [W', H', c]
+            xs, ys = np.nonzero(prob[:, :, 1] > THR[0])
+            if len(xs) == 0:
+                continue
+            b = np.zeros((len(xs), 15), np.float32)
+            b[:, 0] = np.round(2.0 * xs / s)
+            b[:, 1] = np.round(2.0 * ys / s)
+            b[:, 2] = np.round((2.0 * xs + 11.0) / s)
+            b[:, 3] = np.round((2.0 * ys + 11.0) / s)
+            b[:, 4] = prob[xs, ys, 1]
+            b[:, 5:9] = reg[xs, ys]
+            cand.append(nms(b, NMS[0]))
+        b = nms(np.concatenate(cand), NMS[1])[:2000] if cand else np.zeros((0, 15), np.float32)
+        n_r = len(b)
+        if n_r == 0:
+            return t, 0, 0
+        b = regress_square(b)
+        x = torch.from_numpy(crops(img, b, 24, self.r.meta))
+        t0 = time.perf_counter()
+        prob, reg = self._split(self.r(x), (2, 4))
+        t += time.perf_counter() - t0
+        keep = prob[:, 1].numpy() > THR[1]
+        b = b[keep]
+        b[:, 4] = prob[keep, 1].numpy()
+        b[:, 5:9] = reg[keep].numpy()
+        b = regress_square(nms(b, NMS[2]))
+        n_o = len(b)
+        if n_o == 0:
+            return t, n_r, 0
+        x = torch.from_numpy(crops(img, b, 48, self.o.meta))
+        t0 = time.perf_counter()
+        self.o(x)
+        t += time.perf_counter() - t0
+        return t, n_r, n_o
+
+
+def stats(ms):
+    a = np.sort(np.asarray(ms))
+    return {"median": float(np.median(a)), "p90": float(np.percentile(a, 90)), "n": int(a.size)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description="PyTorch side of fleet-bench")
+    ap.add_argument("--models", default=os.path.join(ROOT, "models", "cache"))
+    ap.add_argument("--faces", default=os.path.join(ROOT, "tests", "data", "faces"))
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--threads", default="1,2")
+    a = ap.parse_args()
+    torch.set_num_interop_threads(1)
+    det = Detector(a.models)
+    emb = FfnModule(model_path(a.models, "mobilefacenet")).eval()
+    full = [cv2.cvtColor(cv2.imread(p, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+            for p in images(os.path.join(a.faces, "lfw"))]
+    levels = [det.prepare(im) for im in full]
+    aligned = [torch.from_numpy(prep(cv2.cvtColor(cv2.imread(p, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB),
+                                     emb.meta)) for p in images(os.path.join(a.faces, "aligned112"))]
+    if not full or not aligned:
+        sys.exit("torch_bench: no images under %s/{lfw,aligned112}" % a.faces)
+    res = {"images": len(full), "aligned": len(aligned), "runs": a.runs, "warmup": a.warmup,
+           "torch": torch.__version__, "threads": {}}
+    with torch.no_grad():
+        for t in [int(v) for v in a.threads.split(",")]:
+            torch.set_num_threads(t)
+            det_ms, emb_ms, nr, no = [], [], 0, 0
+            for run in range(a.warmup + a.runs):
+                for im, lv in zip(full, levels):
+                    s, r_, o_ = det.run(im, lv)
+                    if run >= a.warmup:
+                        det_ms.append(s * 1e3)
+                        nr, no = nr + r_, no + o_
+                for x in aligned:
+                    t0 = time.perf_counter()
+                    emb(x)
+                    if run >= a.warmup:
+                        emb_ms.append((time.perf_counter() - t0) * 1e3)
+            d, e = stats(det_ms), stats(emb_ms)
+            res["threads"][str(t)] = {"detect_ms": d, "embed_ms": e,
+                                      "rnet_crops_per_image": nr / len(det_ms),
+                                      "onet_crops_per_image": no / len(det_ms)}
+            print("result threads=%d detect_median=%.4f detect_p90=%.4f embed_median=%.4f embed_p90=%.4f"
+                  " detect_n=%d embed_n=%d" % (t, d["median"], d["p90"], e["median"], e["p90"], d["n"], e["n"]),
+                  flush=True)
+    res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print("result peak_rss_mb=%.1f" % res["peak_rss_mb"])
+    print(json.dumps(res, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
