@@ -335,6 +335,21 @@ static void json_stat(const char *key, const struct fb_stat *s)
 	printf("\"%s\":{\"median\":%.4f,\"p90\":%.4f,\"n\":%d}", key, s->median, s->p90, s->n);
 }
 
+/* "T":{"<dkey>":{...},"embed_ms":{...}}, ... for each thread count, then "peak_rss_mb". */
+static void json_side(const struct fb_opts *o, const char *dkey, const struct fb_stat *det,
+		      const struct fb_stat *emb, double rss_mb)
+{
+	putchar('{');
+	for (int i = 0; i < o->nthreads; i++) {
+		printf("\"%d\":{", o->threads[i]);
+		json_stat(dkey, &det[i]);
+		putchar(',');
+		json_stat("embed_ms", &emb[i]);
+		printf("},");
+	}
+	printf("\"peak_rss_mb\":%.1f}", rss_mb);
+}
+
 static double ratio(double torch_ms, double c_ms)
 {
 	return c_ms > 0 ? torch_ms / c_ms : 0;
@@ -414,28 +429,15 @@ int main(int argc, char **argv)
 	}
 
 	printf("{\"tool\":\"fleet-bench\",\"images\":%d,\"aligned\":%d,\"runs\":%d,\"warmup\":%d,"
-	       "\"load_avg_1m\":%.2f,\"c\":{",
+	       "\"load_avg_1m\":%.2f,\"c\":",
 	       lfull.n, lal.n, o.runs, o.warmup, load1);
-	for (int i = 0; i < o.nthreads; i++) {
-		printf("\"%d\":{", o.threads[i]);
-		json_stat("detect_align_ms", &c.detect[i]);
-		putchar(',');
-		json_stat("embed_ms", &c.embed[i]);
-		printf("},");
-	}
-	printf("\"peak_rss_mb\":%.1f},\"torch\":", c.peak_rss_mb);
+	json_side(&o, "detect_align_ms", c.detect, c.embed, c.peak_rss_mb);
+	printf(",\"torch\":");
 	if (!have_torch) {
 		printf("null,\"ratio_torch_over_c\":null}\n");
 	} else {
-		putchar('{');
-		for (int i = 0; i < o.nthreads; i++) {
-			printf("\"%d\":{", o.threads[i]);
-			json_stat("detect_forward_ms", &t.detect[i]);
-			putchar(',');
-			json_stat("embed_ms", &t.embed[i]);
-			printf("},");
-		}
-		printf("\"peak_rss_mb\":%.1f},\"ratio_torch_over_c\":{", t.peak_rss_mb);
+		json_side(&o, "detect_forward_ms", t.detect, t.embed, t.peak_rss_mb);
+		printf(",\"ratio_torch_over_c\":{");
 		for (int i = 0; i < o.nthreads; i++)
 			printf("%s\"%d\":{\"detect\":%.3f,\"embed\":%.3f}", i ? "," : "", o.threads[i],
 			       ratio(t.detect[i].median, c.detect[i].median),
