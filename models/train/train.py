@@ -192,7 +192,7 @@ def main():
     ap.add_argument("--run", default=os.path.join(HERE, "runs", "default"))
     ap.add_argument("--lfw", default=os.path.join(HERE, "..", "..", "..", "shared", "data", "lfw"))
     ap.add_argument("--steps1", type=int, default=400, help="stage-1 steps")
-    ap.add_argument("--steps2", type=int, default=1900, help="stage-2 (distillation) steps")
+    ap.add_argument("--steps2", type=int, default=1500, help="stage-2 (distillation) steps")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--preset", default="g14", choices=sorted(vqvae.PRESETS), help="architecture (vqvae.PRESETS)")
     ap.add_argument("--lr", type=float, default=2e-3, help="stage-1 peak learning rate")
