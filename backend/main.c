@@ -83,6 +83,7 @@ static void *worker_main(void *arg)
 	app *a = wa->a;
 	ff_recognizer *rec = a->rec[wa->index];
 	ff_job *j;
+	free(wa); /* ours from start_all; everything needed is copied above */
 	while ((j = ff_queue_pop(&a->work, -1))) {
 		int64_t t0 = ff_mono_us(), t1;
 		ff_metrics_observe(FF_STAGE_QUEUE, t0 - j->t_in);
@@ -329,10 +330,10 @@ int main(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	rc = ff_backend_config_parse(&a.cfg, argc, argv);
-	if (rc == 1)
-		return 0;
-	if (rc != 0)
-		return 2;
+	if (rc != 0) { /* --help (1) or a usage error (2) */
+		ff_backend_config_free(&a.cfg);
+		return rc == 1 ? 0 : 2;
+	}
 	/* every thread inherits the mask; main takes the signals with sigwait */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
