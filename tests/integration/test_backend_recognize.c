@@ -133,7 +133,7 @@ static void test_recognise(void)
 		CU_ASSERT_FATAL(enrol(db, ext_b, sites_b, &faces[1], dim));
 		for (int i = 0; i < 100 && be_metric(&proc, "ff_backend_gallery_templates") < before + 2;
 		     i++)
-			PQexec(db, "SELECT pg_sleep(0.05)");
+			PQclear(PQexec(db, "SELECT pg_sleep(0.05)"));
 		CU_ASSERT(be_metric(&proc, "ff_backend_gallery_templates") >= before + 2);
 	}
 
