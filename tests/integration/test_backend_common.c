@@ -192,7 +192,7 @@ bool be_start(be_proc *p, const char *instance, const char *group, const char *c
 {
 	const char *build = getenv("FF_BUILD_DIR");
 	const char *models = getenv("FF_MODELS_DIR");
-	char bin[600], a[16][700];
+	char bin[600], a[16][1100]; /* 1100: room for be_vq_dir's 1024-byte path (Release -Wformat-truncation) */
 	char *argv[64];
 	int n = 0;
 	int64_t end;
