@@ -39,13 +39,6 @@
 
 #define LOG(...) (fprintf(stderr, "chaos-sim: " __VA_ARGS__), fputc('\n', stderr))
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* ---- settings ---- */
 static struct {
 	const char *scenario, *devices_file, *url, *watch_user, *watch_password, *pg, *vq_dir;
@@ -112,7 +105,7 @@ static void on_done(void *ctx, uint64_t tag, int rc)
 	if (k < d->nfaces) {
 		face *f = &d->faces[k];
 		if (rc == FF_OK && !f->acked_us) {
-			f->acked_us = mono_us();
+			f->acked_us = ff_mono_us();
 			d->acked++;
 		}
 		if (f->gen == gen && gen == d->gen) {
@@ -253,7 +246,7 @@ static void *device_main(void *arg)
 	int backoff_ms = 100;
 	int64_t next_try = 0;
 	while (!atomic_load(&g_stop_all)) {
-		int64_t now = mono_us();
+		int64_t now = ff_mono_us();
 		struct timespec ts;
 		generate(d, now);
 		if (S.offline > 0 && d->index < S.offline && S.offline_at >= 0) {
@@ -277,7 +270,7 @@ static void *device_main(void *arg)
 				backoff_ms = 100;
 				d->reconnects++;
 			} else {
-				next_try = mono_us() + backoff_ms * 1000LL;
+				next_try = ff_mono_us() + backoff_ms * 1000LL;
 				backoff_ms = backoff_ms * 2 > 2000 ? 2000 : backoff_ms * 2;
 			}
 		}
@@ -325,7 +318,7 @@ static void on_access(void *ctx, const ff_mqtt_message *msg)
 		if (k < d->nfaces) {
 			face *f = &d->faces[k];
 			if (!f->access_n) {
-				f->access_us = mono_us();
+				f->access_us = ff_mono_us();
 				snprintf(f->event_id, sizeof(f->event_id), "%s", ev->event_id);
 			} else if (strcmp(f->event_id, ev->event_id) != 0) {
 				f->access_other = true;
@@ -374,14 +367,14 @@ static void *fault_main(void *arg)
 	(void)arg;
 	int64_t at = g_t0 + (int64_t)(S.fault_at * 1e6);
 	int rc;
-	while (mono_us() < at && !atomic_load(&g_stop_all))
+	while (ff_mono_us() < at && !atomic_load(&g_stop_all))
 		poll(NULL, 0, 20);
 	if (atomic_load(&g_stop_all))
 		return NULL;
-	LOG("fault at %.1fs: %s", (double)(mono_us() - g_t0) / 1e6, S.fault_cmd);
-	atomic_store(&g_fault_t0, mono_us());
+	LOG("fault at %.1fs: %s", (double)(ff_mono_us() - g_t0) / 1e6, S.fault_cmd);
+	atomic_store(&g_fault_t0, ff_mono_us());
 	rc = system(S.fault_cmd);
-	atomic_store(&g_fault_t1, mono_us());
+	atomic_store(&g_fault_t1, ff_mono_us());
 	LOG("fault command done after %.1fs (status %d)",
 	    (double)(atomic_load(&g_fault_t1) - atomic_load(&g_fault_t0)) / 1e6, rc);
 	return NULL;
@@ -591,7 +584,7 @@ int main(int argc, char **argv)
 	}
 	LOG("scenario=%s devices=%d rate=%.1f/s duration=%.0fs model=%s", S.scenario, ND, S.rate,
 	    S.duration, g_vq->model_id);
-	g_t0 = mono_us();
+	g_t0 = ff_mono_us();
 	for (int i = 0; i < ND; i++) {
 		pthread_mutex_init(&D[i].mu, NULL);
 		pthread_cond_init(&D[i].cv, NULL);
@@ -601,21 +594,21 @@ int main(int argc, char **argv)
 		have_fault = pthread_create(&fault_thread, NULL, fault_main, NULL) == 0;
 
 	/* the stream, then the drain: every outbox empty and every face's AccessEvent in */
-	while (mono_us() - g_t0 < (int64_t)(S.duration * 1e6))
+	while (ff_mono_us() - g_t0 < (int64_t)(S.duration * 1e6))
 		poll(NULL, 0, 100);
 	atomic_store(&g_stop_gen, true);
 	if (have_fault)
 		pthread_join(fault_thread, NULL), have_fault = false;
-	t_end_gen = mono_us();
+	t_end_gen = ff_mono_us();
 	for (;;) {
 		bool drained = true;
 		for (int i = 0; i < ND && drained; i++)
 			drained = device_done(&D[i]);
 		if (drained && !t_drained)
-			t_drained = mono_us();
+			t_drained = ff_mono_us();
 		if (drained && all_accounted())
 			break;
-		if (mono_us() - t_end_gen > (int64_t)(S.drain_timeout * 1e6)) {
+		if (ff_mono_us() - t_end_gen > (int64_t)(S.drain_timeout * 1e6)) {
 			LOG("drain timeout (%.0fs): outboxes %s", S.drain_timeout,
 			    drained ? "empty, AccessEvents missing" : "not empty");
 			break;
@@ -667,7 +660,7 @@ int main(int argc, char **argv)
 		dbc = check_db();
 		{
 			double fault_s = ft0 && ft1 ? (double)(ft1 - ft0) / 1e6 : 0;
-			double span = (double)((t_drained ? t_drained : mono_us()) - g_t0) / 1e6;
+			double span = (double)((t_drained ? t_drained : ff_mono_us()) - g_t0) / 1e6;
 			long lost = dbc.ok ? dbc.lost : sent;
 			long dup = dbc.dup + access_second;
 			printf("%-16s faces sent %ld, broker acked %ld, events recorded %ld, lost %ld, "
