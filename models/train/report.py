@@ -53,7 +53,9 @@ def rate_plot(results, out):
     for name, r in results.items():
         methods = r.get("methods", r)
         pts = sorted((m["bytes_per_face"], m.get("accuracy", m.get("top1")), k)
-                     for k, m in methods.items() if isinstance(m, dict) and "bytes_per_face" in m)
+                     for k, m in methods.items()
+                     if isinstance(m, dict) and m.get("bytes_per_face") is not None
+                     and m.get("accuracy", m.get("top1")) is not None)
         jpeg = [(b, a) for b, a, k in pts if k.startswith("jpeg") and a is not None]
         vq = [(b, a) for b, a, k in pts if k.startswith("vq") and a is not None]
         orig = [a for b, a, k in pts if k == "original"]
