@@ -78,7 +78,7 @@ typedef struct ff_job {
 	int ntop;
 	float score;
 	int64_t decided_us;
-	char event_id[37];
+	char event_id[37];        /* ff_event_id(device_id, seq) once seq is known */
 	bool inserted;            /* store: event row made now (false: duplicate) */
 	/* stage timings, microseconds */
 	int64_t t_validate, t_decode, t_embed, t_match, t_decided;
@@ -94,6 +94,10 @@ void ff_job_reject(ff_job *j, ff_decision d, const char *reason);
 char *ff_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen);
 /* Random UUID v4 text (36 chars + NUL). */
 void ff_uuid4(char out[37]);
+/* The event id of (device_id, seq): a UUID-formatted (version 8) 128-bit
+ * hash of "device_id/seq", so a redelivered face gets the id of the row
+ * already committed for it (and its AccessEvent the same event_id). */
+void ff_event_id(const char *device_id, uint64_t seq, char out[37]);
 
 /* ---- bounded blocking queue of pointers ---------------------------------------- */
 typedef struct ff_queue {

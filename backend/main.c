@@ -114,7 +114,22 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* writer thread, after COMMIT */
+static void ack_face(app *a, const ff_job *j)
+{
+	if (a->sub && ff_sub_ack(a->sub, j->packet_id, j->conn_gen) != FF_OK)
+		ff_log_debug(LOG_COMP, "event=ack_skipped packet_id=%u note=\"connection gone; "
+				       "the redelivery is a duplicate\"", j->packet_id);
+}
+
+/* publisher thread, after the AccessEvent (publisher.h) */
+static void on_published(void *ctx, const ff_job *j)
+{
+	ack_face(ctx, j);
+}
+
+/* writer thread, after COMMIT: a face with a decision (a new row or a
+ * duplicate) goes to the publisher, which acknowledges it after its
+ * AccessEvent; one rejected without an event is acknowledged here */
 static void on_committed(void *ctx, ff_job **jobs, size_t n)
 {
 	app *a = ctx;
@@ -129,9 +144,8 @@ static void on_committed(void *ctx, ff_job **jobs, size_t n)
 				ff_metrics_duplicate();
 			}
 		}
-		if (ff_sub_ack(a->sub, j->packet_id, j->conn_gen) != FF_OK)
-			ff_log_debug(LOG_COMP, "event=ack_skipped packet_id=%u note=\"connection gone; "
-					       "the redelivery is a duplicate\"", j->packet_id);
+		if (j->decision == FF_DECISION_NONE)
+			ack_face(a, j);
 		ff_metrics_observe(FF_STAGE_COMMIT, now - j->t_decided);
 		ff_metrics_observe(FF_STAGE_TOTAL, now - j->t_in);
 		ff_log_debug(LOG_COMP, "event=decided device=%s seq=%llu decision=%s score=%.3f "
@@ -139,7 +153,7 @@ static void on_committed(void *ctx, ff_job **jobs, size_t n)
 			     j->device_id, (unsigned long long)j->seq, ff_decision_name(j->decision),
 			     j->score, j->event_id, j->inserted);
 		atomic_fetch_sub(&a->inflight, 1);
-		if (j->inserted)
+		if (j->decision != FF_DECISION_NONE)
 			ff_publisher_submit(a->pub, j);
 		else
 			ff_job_free(j);
@@ -242,7 +256,7 @@ static int start_all(app *a)
 	mo.password = *a->cfg.mqtt_password ? a->cfg.mqtt_password : NULL;
 	mo.max_inflight = 64;
 	if ((rc = ff_publisher_start(&mo, a->cfg.embed_model_id, (size_t)a->cfg.queue_size,
-				     &a->pub)) != FF_OK) {
+				     on_published, a, &a->pub)) != FF_OK) {
 		ff_log_error(LOG_COMP, "event=publisher_failed err=\"%s\"", ff_strerror(rc));
 		return rc;
 	}
@@ -292,8 +306,9 @@ static int start_all(app *a)
 static void stop_all(app *a)
 {
 	int drain_ms = a->cfg.drain_timeout_s * 1000;
-	/* 1. no new work; 2. workers finish what they hold; 3. writer commits and
-	 * acknowledges (or gives up at the deadline); 4. DISCONNECT */
+	/* 1. no new work; 2. workers finish what they hold; 3. writer commits
+	 * (or gives up at the deadline); 4. publisher publishes and acknowledges;
+	 * 5. DISCONNECT */
 	if (a->sub)
 		ff_sub_pause(a->sub);
 	if (a->work.items)
@@ -307,8 +322,9 @@ static void stop_all(app *a)
 		ff_queue_close(&a->write);
 	ff_store_writer_stop(a->writer, drain_ms);
 	ff_log_info(LOG_COMP, "event=drained unacknowledged=%zu", atomic_load(&a->inflight));
-	ff_sub_stop(a->sub);
+	/* the publisher acknowledges faces through a->sub: stop it first */
 	ff_publisher_stop(a->pub, 2000);
+	ff_sub_stop(a->sub);
 	ff_store_listen_stop(a->listen);
 	ff_metrics_stop();
 	if (a->rec)

@@ -27,6 +27,8 @@ struct ff_publisher {
 	pthread_t thread;
 	atomic_llong deadline_us;
 	atomic_bool connected;
+	ff_publisher_ack_cb ack;
+	void *ack_ctx;
 };
 
 size_t ff_access_event_encode(const ff_job *j, const char *embed_model_id, uint8_t *buf,
@@ -63,13 +65,16 @@ static void on_connection(void *ctx, bool connected, const char *cause)
 	atomic_store(&p->connected, connected);
 }
 
-static void publish_one(ff_publisher *p, ff_job *j)
+/* FF_OK once the broker has the AccessEvent; FF_ERR_TIMEOUT when the drain
+ * deadline cut it short; else the error it was given up on */
+static int publish_one(ff_publisher *p, ff_job *j)
 {
 	uint8_t buf[1024];
 	char topic[128];
 	size_t len = ff_access_event_encode(j, p->embed_model, buf, sizeof(buf));
 	int rc = FF_ERR_RANGE, wait_ms = RETRY_MS;
 	int64_t give_up = ff_mono_us() + (int64_t)RETRY_FOR_MS * 1000;
+	bool cut = false;
 	snprintf(topic, sizeof(topic), "fleet/%s/%s/access", j->site_id, j->device_id);
 	for (int attempt = 0; len && ff_mono_us() < give_up; attempt++) {
 		rc = ff_mqtt_publish(p->mqtt, topic, buf, len, 1, false, 5000);
@@ -81,15 +86,19 @@ static void publish_one(ff_publisher *p, ff_job *j)
 				continue;
 		}
 		long long dl = atomic_load(&p->deadline_us);
-		if (dl && ff_mono_us() > dl)
+		if (dl && ff_mono_us() > dl) {
+			cut = true;
 			break;
+		}
 		poll(NULL, 0, wait_ms);
 		wait_ms = wait_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : wait_ms * 2;
 	}
 	ff_metrics_published(rc == FF_OK);
 	if (rc != FF_OK)
-		ff_log_warn(LOG_COMP, "event=access_not_published topic=%s event_id=%s err=\"%s\"",
-			    topic, j->event_id, ff_strerror(rc));
+		ff_log_warn(LOG_COMP, "event=access_not_published topic=%s event_id=%s err=\"%s\"%s",
+			    topic, j->event_id, ff_strerror(rc),
+			    cut ? " note=\"shutting down; face left unacknowledged\"" : "");
+	return cut ? FF_ERR_TIMEOUT : rc;
 }
 
 static void *pub_main(void *arg)
@@ -98,21 +107,29 @@ static void *pub_main(void *arg)
 	ff_job *j;
 	while ((j = ff_queue_pop(&p->q, -1))) {
 		long long dl = atomic_load(&p->deadline_us);
+		int rc = FF_ERR_TIMEOUT;
 		if (!dl || ff_mono_us() <= dl)
-			publish_one(p, j);
+			rc = publish_one(p, j);
+		/* the face is acknowledged once its AccessEvent is (or was given
+		 * up on); one cut short by shutdown stays unacknowledged, and its
+		 * redelivery republishes the same event_id */
+		if (rc != FF_ERR_TIMEOUT && p->ack)
+			p->ack(p->ack_ctx, j);
 		ff_job_free(j);
 	}
 	return NULL;
 }
 
 int ff_publisher_start(const ff_mqtt_options *mqtt, const char *embed_model_id, size_t queue,
-		       ff_publisher **out)
+		       ff_publisher_ack_cb ack, void *ack_ctx, ff_publisher **out)
 {
 	ff_publisher *p = calloc(1, sizeof(*p));
 	ff_mqtt_options o = *mqtt;
 	int rc;
 	if (!p)
 		return FF_ERR_NOMEM;
+	p->ack = ack;
+	p->ack_ctx = ack_ctx;
 	p->embed_model = strdup(embed_model_id);
 	if (!p->embed_model || ff_queue_init(&p->q, queue) != 0) {
 		free(p->embed_model);
@@ -145,7 +162,7 @@ fail:
 void ff_publisher_submit(ff_publisher *p, ff_job *j)
 {
 	if (!ff_queue_push(&p->q, j))
-		ff_job_free(j);
+		ff_job_free(j); /* stopping: left unacknowledged, redelivered */
 }
 
 void ff_publisher_stop(ff_publisher *p, int drain_ms)

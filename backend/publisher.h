@@ -4,7 +4,17 @@
  * absent broker never holds the database writer for long: a message is
  * retried with backoff for up to 10 minutes (a broker restart), then dropped
  * and counted (the event row is the record; the AccessEvent is a
- * notification). */
+ * notification).
+ *
+ * End to end: the face is acknowledged to the broker (the ack callback, i.e.
+ * ff_sub_ack) only after its AccessEvent has been acknowledged by the broker
+ * (or given up on after the retries, or refused for good), so a backend
+ * killed between COMMIT and the AccessEvent leaves the face unacknowledged
+ * and the broker redelivers it. A redelivered face whose row already exists
+ * (a duplicate) republishes the AccessEvent with the same event_id (event ids
+ * derive from (device_id, seq), ff_event_id): consumers dedupe by event_id.
+ * An AccessEvent cut short by the drain deadline at shutdown leaves its face
+ * unacknowledged for the same reason. */
 #ifndef FF_BACKEND_PUBLISHER_H
 #define FF_BACKEND_PUBLISHER_H
 
@@ -15,11 +25,16 @@
 
 typedef struct ff_publisher ff_publisher;
 
+/* Called on the publisher thread once j's AccessEvent is published or given
+ * up on: acknowledges the face (thread-safe: ff_sub_ack locks). */
+typedef void (*ff_publisher_ack_cb)(void *ctx, const ff_job *j);
+
 /* Connects (retrying in the background if the broker is not there yet).
  * Returns FF_OK, FF_ERR_NOMEM or ff_mqtt_create's errors. */
 int ff_publisher_start(const ff_mqtt_options *mqtt, const char *embed_model_id, size_t queue,
-		       ff_publisher **out);
-/* Queues an AccessEvent for j and takes ownership of j (freed after). */
+		       ff_publisher_ack_cb ack, void *ack_ctx, ff_publisher **out);
+/* Queues an AccessEvent for j (inserted or duplicate) and takes ownership of
+ * j: acknowledged through the ack callback, then freed. */
 void ff_publisher_submit(ff_publisher *p, ff_job *j);
 /* Publishes what is queued (up to drain_ms), disconnects, frees. */
 void ff_publisher_stop(ff_publisher *p, int drain_ms);

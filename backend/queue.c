@@ -93,6 +93,41 @@ void ff_uuid4(char out[37])
 		 b[15]);
 }
 
+/* FNV-1a 64 from a chosen offset basis, then a splitmix64 finaliser */
+static uint64_t fnv_mix(const char *s, uint64_t h)
+{
+	for (; *s; s++) {
+		h ^= (uint8_t)*s;
+		h *= 0x100000001b3ULL;
+	}
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	return h;
+}
+
+void ff_event_id(const char *device_id, uint64_t seq, char out[37])
+{
+	char key[FF_ID_MAX + 32];
+	uint8_t b[16];
+	uint64_t h1, h2;
+	snprintf(key, sizeof(key), "%s/%llu", device_id, (unsigned long long)seq);
+	h1 = fnv_mix(key, 0xcbf29ce484222325ULL);
+	h2 = fnv_mix(key, 0xcbf29ce484222325ULL ^ 0x9e3779b97f4a7c15ULL);
+	for (int i = 0; i < 8; i++) {
+		b[i] = (uint8_t)(h1 >> (56 - 8 * i));
+		b[8 + i] = (uint8_t)(h2 >> (56 - 8 * i));
+	}
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x80); /* version 8 (RFC 9562: custom) */
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* variant 10 */
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+		 b[15]);
+}
+
 ff_job *ff_job_new(const char *topic, const void *payload, size_t len)
 {
 	ff_job *j = calloc(1, sizeof(*j));

@@ -368,9 +368,13 @@ static wres claim_and_insert(ff_store_writer *w, ff_job **jobs, size_t n, cols *
 		return finish(w, r, PGRES_TUPLES_OK, "claim");
 	for (int row = 0; row < PQntuples(r); row++) {
 		const char *id = PQgetvalue(r, row, 0);
+		/* ids derive from (device_id, seq): a key twice in one batch is
+		 * claimed once, by the first of its jobs; the rest are duplicates */
 		for (size_t i = 0; i < n; i++)
-			if (has_event(jobs[i]) && strcmp(jobs[i]->event_id, id) == 0)
+			if (has_event(jobs[i]) && strcmp(jobs[i]->event_id, id) == 0) {
 				jobs[i]->inserted = true;
+				break;
+			}
 	}
 	PQclear(r);
 

@@ -94,6 +94,7 @@ void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
 		goto out;
 	}
 	j->seq = fc->seq;
+	ff_event_id(j->device_id, j->seq, j->event_id);
 	why = ff_devices_check(devices, j->device_id, j->site_id, j->seq, opt->replay_window);
 	if (why) {
 		ff_job_reject(j, FF_DECISION_NONE, why);
