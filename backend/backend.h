@@ -21,14 +21,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "facefleet/clock.h" /* ff_now_us, ff_mono_us */
+
 #define FF_ID_MAX 32          /* site/device/model id: [a-z0-9-]{1,32} */
 #define FF_TOPK_MAX 10
 #define FF_EXTID_MAX 128      /* identities.external_id */
 #define FF_REASON_MAX 48
 
-/* Monotonic and wall clocks in microseconds. */
-int64_t ff_now_us(void);
-int64_t ff_mono_us(void);
 /* *ts = CLOCK_MONOTONIC now + ms (for pthread_cond_timedwait on monotonic conds). */
 struct timespec;
 void ff_deadline_in(struct timespec *ts, int ms);

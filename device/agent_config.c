@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "facefleet/clock.h"
 #include "facefleet/config.h"
 #include "facefleet/error.h"
 #include "facefleet/log.h"
@@ -185,14 +186,10 @@ void dev_topic(const dev_config *cfg, const char *leaf, char *buf, size_t len)
 
 int64_t dev_now_us(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return ff_now_us();
 }
 
 int64_t dev_mono_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return ff_mono_us() / 1000;
 }
