@@ -12,7 +12,6 @@
 #include "device.h"
 
 #include <glob.h>
-#include <jpeglib.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -57,34 +56,16 @@ static double quantile(double *v, size_t n, double q)
 	return v[i < n ? i : n - 1];
 }
 
-/* Size of img as a baseline JPEG at quality q with optimised Huffman tables
- * (libjpeg, in memory; the same settings as fleet-eval's JPEG baseline). */
+/* Size of img as a baseline JPEG at quality q (ff_image_encode_jpeg, the
+ * same settings as fleet-eval's JPEG baseline); 0 on error. */
 static size_t jpeg_size(const ff_image *img, int q)
 {
-	struct jpeg_compress_struct c;
-	struct jpeg_error_mgr jerr;
-	unsigned char *mem = NULL;
-	unsigned long len = 0;
-
-	c.err = jpeg_std_error(&jerr);
-	jpeg_create_compress(&c);
-	jpeg_mem_dest(&c, &mem, &len);
-	c.image_width = (JDIMENSION)img->width;
-	c.image_height = (JDIMENSION)img->height;
-	c.input_components = 3;
-	c.in_color_space = JCS_RGB;
-	jpeg_set_defaults(&c);
-	jpeg_set_quality(&c, q, TRUE);
-	c.optimize_coding = TRUE; /* the smallest baseline JPEG: the fair comparison */
-	jpeg_start_compress(&c, TRUE);
-	while (c.next_scanline < c.image_height) {
-		JSAMPROW row = img->data + (size_t)c.next_scanline * img->stride;
-		jpeg_write_scanlines(&c, &row, 1);
-	}
-	jpeg_finish_compress(&c);
-	jpeg_destroy_compress(&c);
-	free(mem);
-	return (size_t)len;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	if (ff_image_encode_jpeg(img, q, &buf, &len) != FF_OK)
+		return 0;
+	free(buf);
+	return len;
 }
 
 struct bench {

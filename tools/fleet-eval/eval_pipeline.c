@@ -4,14 +4,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
-#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <jpeglib.h>
 
 #include "facefleet/align.h"
 #include "facefleet/bitpack.h"
@@ -222,52 +220,6 @@ usage:
 
 /* ---- JPEG at a byte budget ------------------------------------------------ */
 
-struct ev_jpeg_err {
-	struct jpeg_error_mgr mgr;
-	jmp_buf jb;
-};
-
-static void jpeg_fail(j_common_ptr cinfo)
-{
-	longjmp(((struct ev_jpeg_err *)cinfo->err)->jb, 1);
-}
-
-/* One JFIF file of img at quality q (optimised Huffman tables, 4:2:0). */
-static int jpeg_encode(const ff_image *img, int q, unsigned char **out, size_t *len)
-{
-	struct jpeg_compress_struct c;
-	struct ev_jpeg_err err;
-	unsigned char *volatile buf = NULL;
-	unsigned long size = 0;
-
-	c.err = jpeg_std_error(&err.mgr);
-	err.mgr.error_exit = jpeg_fail;
-	if (setjmp(err.jb)) {
-		jpeg_destroy_compress(&c);
-		free(buf);
-		return FF_ERR_FORMAT;
-	}
-	jpeg_create_compress(&c);
-	jpeg_mem_dest(&c, (unsigned char **)&buf, &size);
-	c.image_width = (JDIMENSION)img->width;
-	c.image_height = (JDIMENSION)img->height;
-	c.input_components = 3;
-	c.in_color_space = JCS_RGB;
-	jpeg_set_defaults(&c);
-	jpeg_set_quality(&c, q, TRUE);
-	c.optimize_coding = TRUE;
-	jpeg_start_compress(&c, TRUE);
-	while (c.next_scanline < c.image_height) {
-		JSAMPROW row = img->data + (size_t)c.next_scanline * img->stride;
-		jpeg_write_scanlines(&c, &row, 1);
-	}
-	jpeg_finish_compress(&c);
-	jpeg_destroy_compress(&c);
-	*out = buf;
-	*len = size;
-	return FF_OK;
-}
-
 int ev_jpeg_fit(const ff_image *img, int budget, unsigned char **out, size_t *len, int *quality)
 {
 	unsigned char *best = NULL, *buf;
@@ -277,7 +229,7 @@ int ev_jpeg_fit(const ff_image *img, int budget, unsigned char **out, size_t *le
 	/* file size grows with quality: binary search the largest q that fits */
 	while (lo <= hi) {
 		int q = (lo + hi) / 2;
-		if ((rc = jpeg_encode(img, q, &buf, &n)) != FF_OK) {
+		if ((rc = ff_image_encode_jpeg(img, q, &buf, &n)) != FF_OK) {
 			free(best);
 			return rc;
 		}

@@ -69,6 +69,10 @@ int ff_image_from_raw(const void *buf, size_t len, int width, int height,
 		      ff_pixfmt fmt, size_t stride,
 		      const ff_image_options *opt, ff_image *out);
 /* Writes a binary PPM (P6). Returns FF_OK, FF_ERR_INVAL, FF_ERR_IO. */
+/* Encodes img as one baseline JFIF file (quality 1..100, optimised Huffman
+ * tables, 4:2:0) into a malloc'd buffer the caller frees. Returns FF_OK,
+ * FF_ERR_INVAL (no image, quality out of range), FF_ERR_FORMAT (libjpeg error). */
+int ff_image_encode_jpeg(const ff_image *img, int quality, unsigned char **out, size_t *len);
 int ff_image_save_ppm(const ff_image *img, const char *path);
 
 /* Resizes src to width x height into a new image: bilinear when enlarging,
