@@ -132,7 +132,19 @@ def export_decoder(model, meta):
         wr.g.op("RESIZE_BILINEAR", [x], [y], [s2[1], s2[2], 0])
         x, s = wr.convbn(y, s2, up[0])
         x, s = wr.block(x, s, up[1])
-    x, s = wr.conv(x, s, dec.out.weight.detach(), dec.out.bias.detach(), 1, 1, [-1.0, 1.0])
+    w, b = dec.out.weight.detach(), dec.out.bias.detach()
+    if dec.shuffle:
+        # PyTorch pixel_shuffle reads channel c*4 + 2i + j for pixel (i, j) of colour c; TF/XNNPACK
+        # depth-to-space reads (2i + j)*3 + c: reorder the conv's outputs to match. The clamp
+        # commutes with the permutation, so it stays on the conv.
+        perm = [c * 4 + ij for ij in range(4) for c in range(3)]
+        x, s = wr.conv(x, s, w[perm], b[perm], 1, 1, [-1.0, 1.0])
+        s2 = [1, s[1] * 2, s[2] * 2, 3]
+        y = wr.act(s2)
+        wr.g.op("DEPTH_TO_SPACE", [x], [y], [2])
+        x, s = y, s2
+    else:
+        x, s = wr.conv(x, s, w, b, 1, 1, [-1.0, 1.0])
     wr.g.tensors[x].name = "image"
     wr.g.outputs = [x]
     wr.g.const("codebook", model.fsq.codebook().numpy())

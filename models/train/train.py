@@ -111,7 +111,8 @@ class Embedder:
 
 class Teacher:
     """dlib ResNet-29 teacher (dlib_resnet.py) on its dlib-chip-like box, resampled
-    from the 112x112 training box. Embeddings of the originals (centre crop) are
+    from the 112x112 training box (the aligned crop stands in for the fixed box the
+    teacher's box was measured against: both frame the same face, shared/data README). Embeddings of the originals (centre crop) are
     cached: computed once per image the first time a batch needs them (a full
     upfront pass costs ~20 min on 2 cores), reused for every later step and for
     the mirrored sample (the descriptor is close to mirror-invariant)."""
@@ -192,15 +193,16 @@ def main():
     ap.add_argument("--run", default=os.path.join(HERE, "runs", "default"))
     ap.add_argument("--lfw", default=os.path.join(HERE, "..", "..", "..", "shared", "data", "lfw"))
     ap.add_argument("--steps1", type=int, default=400, help="stage-1 steps")
-    ap.add_argument("--steps2", type=int, default=1500, help="stage-2 (distillation) steps")
+    ap.add_argument("--steps2", type=int, default=3600, help="stage-2 (distillation) steps")
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--preset", default="g14", choices=sorted(vqvae.PRESETS), help="architecture (vqvae.PRESETS)")
+    ap.add_argument("--preset", default="g14s", choices=sorted(vqvae.PRESETS), help="architecture (vqvae.PRESETS)")
     ap.add_argument("--lr", type=float, default=2e-3, help="stage-1 peak learning rate")
     ap.add_argument("--lr2", type=float, default=1.5e-3, help="stage-2 peak learning rate")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=0, help="CPU threads (0 = torch default)")
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores; torch's default "
+                    "here was 1)")
     ap.add_argument("--ckpt-every", type=int, default=50)
-    ap.add_argument("--val-every", type=int, default=200)
+    ap.add_argument("--val-every", type=int, default=400)
     ap.add_argument("--no-teacher", action="store_true", help="distil from MobileFaceNet only")
     ap.add_argument("--no-stage2", action="store_true", help="ablation: reconstruction only")
     ap.add_argument("--w-l1", type=float, default=1.0)
@@ -208,10 +210,9 @@ def main():
     ap.add_argument("--w-emb", type=float, default=4.0)
     ap.add_argument("--w-feat", type=float, default=1.0)
     ap.add_argument("--w-teacher", type=float, default=1.0)
-    ap.add_argument("--teacher-batch", type=int, default=6, help="samples per batch seen by the teacher")
+    ap.add_argument("--teacher-batch", type=int, default=16, help="samples per batch seen by the teacher")
     args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)))
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

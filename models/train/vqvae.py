@@ -72,20 +72,28 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    def __init__(self, widths=(256, 160, 96, 48, 24), code_channels=8):
+    """1x1 in, `low_blocks` DS blocks at the grid, then per further width: bilinear x2,
+    1x1 conv, DS block; a 3x3 conv to RGB. With `shuffle` the last stage stays at half
+    resolution and the 3x3 conv makes 4 RGB values per cell that depth-to-space (pixel
+    shuffle) spreads over 2x2 pixels: no 112x112 activations, which dominated training
+    time on CPU, and no loss of expressiveness (MobileFaceNet's stem is a stride-2 conv)."""
+
+    def __init__(self, widths=(256, 160, 96, 48, 24), code_channels=8, low_blocks=2, shuffle=False):
         super().__init__()
+        self.shuffle = shuffle
         self.inp = ConvBN(code_channels, widths[0], 1)
-        self.low = nn.Sequential(DSBlock(widths[0], widths[0]), DSBlock(widths[0], widths[0]))
+        self.low = nn.Sequential(*[DSBlock(widths[0], widths[0]) for _ in range(low_blocks)])
         self.ups = nn.ModuleList()
         for cin, cout in zip(widths[:-1], widths[1:]):
             self.ups.append(nn.Sequential(ConvBN(cin, cout, 1), DSBlock(cout, cout)))
-        self.out = nn.Conv2d(widths[-1], 3, 3, 1, 1)
+        self.out = nn.Conv2d(widths[-1], 12 if shuffle else 3, 3, 1, 1)
 
     def forward(self, q):
         x = self.low(self.inp(q))
         for up in self.ups:
             x = up(F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
-        return torch.clamp(self.out(x), -1.0, 1.0)
+        x = self.out(x)
+        return torch.clamp(F.pixel_shuffle(x, 2) if self.shuffle else x, -1.0, 1.0)
 
 
 class FSQ(nn.Module):
@@ -143,17 +151,18 @@ class FSQ(nn.Module):
 
 class VQVAE(nn.Module):
     def __init__(self, enc_widths=(24, 32, 64, 128, 256), dec_widths=(256, 160, 96, 48, 24),
-                 levels=(8, 5, 5, 5), groups=2, enc_last_blocks=1):
+                 levels=(8, 5, 5, 5), groups=2, enc_last_blocks=1, dec_low_blocks=2, dec_shuffle=False):
         super().__init__()
         self.config = dict(enc_widths=list(enc_widths), dec_widths=list(dec_widths),
-                           levels=list(levels), groups=groups, enc_last_blocks=enc_last_blocks)
+                           levels=list(levels), groups=groups, enc_last_blocks=enc_last_blocks,
+                           dec_low_blocks=dec_low_blocks, dec_shuffle=dec_shuffle)
         self.grid = 112 >> (len(enc_widths) - 1)
-        if 112 >> (len(dec_widths) - 1) != self.grid:
+        if 112 >> (len(dec_widths) - 1 + bool(dec_shuffle)) != self.grid:
             raise ValueError("decoder upsamples %s, encoder grid is %d" % (dec_widths, self.grid))
         self.fsq = FSQ(levels, groups)
         c = groups * len(levels)
         self.encoder = Encoder(enc_widths, c, enc_last_blocks)
-        self.decoder = Decoder(dec_widths, c)
+        self.decoder = Decoder(dec_widths, c, dec_low_blocks, dec_shuffle)
         # lattice values are integers in [-L/2, L/2); the decoder sees them scaled to ~[-1, 1]
         self.register_buffer("dec_scale", (1.0 / torch.div(self.fsq.lv, 2, rounding_mode="floor")).repeat(groups))
 
@@ -175,6 +184,10 @@ PRESETS = {
     # 14x14 cells x 1 code of 32 (FSQ 4,4,2): 980 bits
     "g14": dict(enc_widths=(24, 32, 64, 160), dec_widths=(160, 96, 48, 24),
                 levels=(4, 4, 2), groups=1, enc_last_blocks=2),
+    # g14's encoder and payload; a wider decoder (3 blocks of 256 at 14x14) that ends in
+    # depth-to-space from 56x56: 162 M multiply-adds, 0.30 M params, ~30 % less training time
+    "g14s": dict(enc_widths=(24, 32, 64, 160), dec_widths=(256, 160, 64),
+                 levels=(4, 4, 2), groups=1, enc_last_blocks=2, dec_low_blocks=3, dec_shuffle=True),
 }
 
 
