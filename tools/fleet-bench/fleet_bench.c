@@ -1,21 +1,30 @@
 /* fleet-bench: per-stage latency per face of the C runtime and of the same
  * models in PyTorch, side by side (a benchmark, not a test).
  *
- * C side, per thread count T (XNNPACK worker threads of the detector and the
- * embedder): after --warmup passes, --runs passes over the images, one sample
- * per image per pass:
+ * C side, per thread count T (XNNPACK worker threads of every net): after
+ * --warmup passes, --runs passes; a pass runs each stage in turn on each of
+ * its images, one sample per image per pass:
  *   detect_align: ff_detect (pyramid resizes, P-Net per level, R-Net and O-Net
  *     per crop, NMS, regression) + ff_face_pick_central + ff_align_face on a
  *     decoded 250x250 image of FACES/lfw (decoding not timed);
  *   embed: ff_embed_image (pre-processing + MobileFaceNet + L2 norm) on each
- *     decoded 112x112 crop of FACES/aligned112.
+ *     decoded 112x112 crop of FACES/aligned112;
+ *   vq_encode: ff_vq_encode (pre-processing, encoder net, nearest codeword per
+ *     code) + ff_bitpack_pack (the FaceCodes.codes bytes) on each such crop;
+ *   vq_decode: ff_bitpack_unpack + ff_vq_decode (codeword lookup, decoder net,
+ *     float 112x112 RGB on the 0..255 scale) of that crop's codes.
+ * The vq stages need a VQ model (--vq-model, else models/vq/<DEFAULT's id>);
+ * without one they are left out. vq_encode+vq_decode is the sum of the two
+ * medians (not a median of per-face sums).
  * PyTorch side: tools/fleet-bench/torch_bench.py (its docstring says exactly
- * what it times: the MTCNN network forwards only, and the MobileFaceNet
- * forward at batch 1), run as a child process after the C side. Ratio =
- * torch median / C median. Peak RSS: getrusage of each process. */
+ * what it times: the MTCNN network forwards only, the MobileFaceNet forward,
+ * the VQ encoder forward + nearest codeword, the lookup + decoder forward, all
+ * at batch 1), run as a child process after the C side. Ratio = torch median
+ * / C median. Peak RSS: getrusage of each process. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,41 +34,70 @@
 #include <unistd.h>
 
 #include "facefleet/align.h"
+#include "facefleet/bitpack.h"
 #include "facefleet/detect.h"
 #include "facefleet/embed.h"
 #include "facefleet/error.h"
+#include "facefleet/vq.h"
 #include "fleet_bench.h"
 
 #define FB_MAX_IMAGES 4096
+#define FB_FACE_FLOATS (112 * 112 * 3) /* ff_vq_decode output: 112x112 RGB floats */
+
+const char *const fb_stage_name[FB_NSTAGES] = { "detect", "embed", "vq_encode", "vq_decode" };
+/* JSON keys and printed labels of the stages, per side */
+static const char *const c_key[FB_NSTAGES] = { "detect_align_ms", "embed_ms", "vq_encode_ms",
+					       "vq_decode_ms" };
+static const char *const t_key[FB_NSTAGES] = { "detect_forward_ms", "embed_ms", "vq_encode_ms",
+					       "vq_decode_ms" };
+static const char *const c_label[FB_NSTAGES] = { "detect+align", "embed", "vq_encode",
+						 "vq_decode" };
+static const char *const t_label[FB_NSTAGES] = { "detect fwd", "embed", "vq_encode",
+						 "vq_decode" };
 
 struct fb_list {
 	char **path;
 	int n;
 };
 
-struct fb_opts {
-	const char *faces, *models, *python, *script;
-	int runs, warmup, torch;
-	int threads[FB_MAX_THREADS], nthreads;
+/* What the C stages of one thread count work on and with. */
+struct fb_work {
+	const ff_image *full, *al; /* FACES/lfw images, FACES/aligned112 crops */
+	int nfull, nal;
+	ff_detector *det;
+	ff_embedder *emb;
+	ff_vq_encoder *venc; /* NULL without a VQ model */
+	ff_vq_decoder *vdec;
+	uint8_t *packed;   /* nal * packed_len: each crop's codes as vq_encode packed them */
+	size_t packed_len; /* ff_bitpack_size(num_codes, bits_per_index) */
+	float *rgb;        /* FB_FACE_FLOATS: vq_decode's output */
+	float vec[512];    /* embed's output */
+	uint16_t idx[FF_VQ_MAX_CODES];
+	int found; /* faces aligned, over all passes */
 };
 
+/* One stage on item i of w: >= 0 done, < 0 failed. */
+typedef int (*fb_op)(struct fb_work *w, int i);
+
 struct fb_c {
-	struct fb_stat detect[FB_MAX_THREADS], embed[FB_MAX_THREADS];
-	int faces_found;
-	double peak_rss_mb;
+	struct fb_side side;
+	int faces_found; /* per pass */
+	char vq_id[33];  /* the VQ model's model_id; "" without one */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: fleet-bench [OPTIONS]\n"
-		"Per-face latency (median, p90) of detect+align and embed in C (lib/vision on\n"
-		"XNNPACK) and of the same .ffn models in PyTorch (torch_bench.py), ratio\n"
-		"torch/C, peak RSS. Last line: one JSON object.\n\n"
+		"Per-face latency (median, p90) of detect+align, embed, vq_encode and vq_decode\n"
+		"in C (lib/vision on XNNPACK) and of the same .ffn models in PyTorch\n"
+		"(torch_bench.py), ratio torch/C, peak RSS. Last line: one JSON object.\n\n"
 		"  --faces DIR      sample faces: DIR/lfw/**.jpg (detect+align), DIR/aligned112/**.jpg\n"
-		"                   (embed) [%s/tests/data/faces]\n"
+		"                   (embed, vq_*) [%s/tests/data/faces]\n"
 		"  --models DIR     model files, DIR/ffn/*.ffn or DIR/*.ffn [$FF_MODELS_DIR or\n"
 		"                   %s/models/cache]\n"
+		"  --vq-model P     VQ-VAE P.enc.ffn, P.dec.ffn [%s/models/vq/<id in DEFAULT>;\n"
+		"                   vq stages left out when it is missing]\n"
 		"  --runs N         timed passes over the images (1..10000) [10]\n"
 		"  --warmup N       untimed passes first (0..100) [2]\n"
 		"  --threads LIST   thread counts, at most %d, e.g. 1,2 [1,2]\n"
@@ -68,7 +106,7 @@ static void usage(FILE *f)
 		"  --torch-script P the PyTorch helper [%s/tools/fleet-bench/torch_bench.py]\n"
 		"  -h, --help       this text\n\n"
 		"exit status: 0 success, 1 runtime failure, 2 usage error\n",
-		FB_SOURCE_DIR, FB_SOURCE_DIR, FB_MAX_THREADS, FB_SOURCE_DIR);
+		FB_SOURCE_DIR, FB_SOURCE_DIR, FB_SOURCE_DIR, FB_MAX_THREADS, FB_SOURCE_DIR);
 }
 
 static double now_ms(void)
@@ -188,68 +226,202 @@ static int detect_align(ff_detector *det, const ff_image *img)
 	return rc == FF_OK ? 1 : -1;
 }
 
+/* detect_align: the image's central face aligned (counted in w->found), or none. */
+static int op_detect(struct fb_work *w, int i)
+{
+	int got = detect_align(w->det, &w->full[i]);
+
+	w->found += got > 0;
+	return got;
+}
+
+static int op_embed(struct fb_work *w, int i)
+{
+	return ff_embed_image(w->emb, &w->al[i], w->vec, ff_embedder_dim(w->emb)) == FF_OK ? 0 : -1;
+}
+
+/* vq_encode: crop i -> code indices -> packed bytes (kept for vq_decode). */
+static int op_vq_encode(struct fb_work *w, int i)
+{
+	const ff_vq_info *vi = ff_vq_encoder_info(w->venc);
+
+	if (ff_vq_encode(w->venc, &w->al[i], w->idx, vi->num_codes) != FF_OK)
+		return -1;
+	return ff_bitpack_pack(w->idx, vi->num_codes, vi->bits_per_index, vi->codebook_size,
+			       w->packed + (size_t)i * w->packed_len, w->packed_len) == FF_OK ? 0 : -1;
+}
+
+/* vq_decode: crop i's packed bytes -> code indices -> float 112x112 RGB. */
+static int op_vq_decode(struct fb_work *w, int i)
+{
+	const ff_vq_info *vi = ff_vq_decoder_info(w->vdec);
+
+	if (ff_bitpack_unpack(w->packed + (size_t)i * w->packed_len, w->packed_len, vi->num_codes,
+			      vi->bits_per_index, vi->codebook_size, w->idx) != FF_OK)
+		return -1;
+	return ff_vq_decode(w->vdec, w->idx, vi->num_codes, w->rgb, FB_FACE_FLOATS) == FF_OK ? 0 : -1;
+}
+
+static const fb_op stage_op[FB_NSTAGES] = { op_detect, op_embed, op_vq_encode, op_vq_decode };
+
+/* Loads the VQ model prefix.{enc,dec}.ffn into w and sizes its buffers. 0 or -1. */
+static int vq_open(const char *prefix, const ff_nn_options *nopt, struct fb_work *w)
+{
+	char path[4200], err[512] = "";
+	const ff_vq_info *vi;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "%s.enc.ffn", prefix);
+	if (ff_vq_encoder_create(path, nopt, &w->venc, err, sizeof(err)) != FF_OK)
+		goto out;
+	snprintf(path, sizeof(path), "%s.dec.ffn", prefix);
+	if (ff_vq_decoder_create(path, nopt, &w->vdec, err, sizeof(err)) != FF_OK)
+		goto out;
+	vi = ff_vq_encoder_info(w->venc);
+	if (strcmp(vi->model_id, ff_vq_decoder_info(w->vdec)->model_id) != 0) {
+		snprintf(err, sizeof(err), "model_id %s, the encoder's is %s",
+			 ff_vq_decoder_info(w->vdec)->model_id, vi->model_id);
+		goto out;
+	}
+	w->packed_len = ff_bitpack_size(vi->num_codes, vi->bits_per_index);
+	w->packed = malloc(w->packed_len * (size_t)w->nal);
+	w->rgb = malloc(sizeof(float) * FB_FACE_FLOATS);
+	if (!w->packed || !w->rgb) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		fprintf(stderr, "fleet-bench: VQ model %s: %s\n", path, err);
+	return rc;
+}
+
+/* Creates w's nets at `threads` XNNPACK threads (the VQ ones with o->vq). 0 or
+ * -1; work_close(w) in both cases. */
+static int work_open(const struct fb_opts *o, int threads, const char *models_dir, const char *mfn,
+		     struct fb_work *w)
+{
+	ff_detector_options dopt = FF_DETECTOR_OPTIONS_INIT;
+	ff_nn_options nopt = FF_NN_OPTIONS_INIT;
+	char err[512] = "";
+
+	dopt.threads = nopt.threads = threads;
+	if (ff_detector_create(models_dir, &dopt, &w->det, err, sizeof(err)) != FF_OK ||
+	    ff_embedder_create(mfn, &nopt, &w->emb, err, sizeof(err)) != FF_OK ||
+	    ff_embedder_dim(w->emb) > sizeof(w->vec) / sizeof(w->vec[0])) {
+		fprintf(stderr, "fleet-bench: cannot load models from %s: %s\n", models_dir, err);
+		return -1;
+	}
+	return o->vq ? vq_open(o->vq, &nopt, w) : 0;
+}
+
+static void work_close(struct fb_work *w)
+{
+	ff_detector_free(w->det);
+	ff_embedder_free(w->emb);
+	ff_vq_encoder_free(w->venc);
+	ff_vq_decoder_free(w->vdec);
+	free(w->packed);
+	free(w->rgb);
+}
+
+/* One pass: each stage in turn on each of its count[s] items; when timed,
+ * each item's milliseconds go to v[s][k[s]++]. 0, or -1 when a stage failed. */
+static int run_pass(struct fb_work *w, const int *count, double *const *v, int *k, int timed)
+{
+	for (int s = 0; s < FB_NSTAGES; s++)
+		for (int i = 0; i < count[s]; i++) {
+			double t0 = now_ms();
+			if (stage_op[s](w, i) < 0) {
+				fprintf(stderr, "fleet-bench: %s failed on image %d\n", fb_stage_name[s],
+					i);
+				return -1;
+			}
+			if (timed)
+				v[s][k[s]++] = now_ms() - t0;
+		}
+	return 0;
+}
+
+/* --warmup untimed passes, then --runs timed ones; median and p90 of each
+ * stage's samples in st (n = 0 for a stage without items). dt holds
+ * o->runs * (nfull + 3 * nal) samples. */
+static int time_stages(const struct fb_opts *o, struct fb_work *w, double *dt, struct fb_stat *st)
+{
+	int nvq = w->venc ? w->nal : 0;
+	int count[FB_NSTAGES] = { w->nfull, w->nal, nvq, nvq }, k[FB_NSTAGES] = { 0 };
+	double *v[FB_NSTAGES];
+
+	v[0] = dt;
+	for (int s = 1; s < FB_NSTAGES; s++)
+		v[s] = v[s - 1] + (size_t)o->runs * (size_t)count[s - 1];
+	for (int r = 0; r < o->warmup + o->runs; r++)
+		if (run_pass(w, count, v, k, r >= o->warmup) != 0)
+			return -1;
+	for (int s = 0; s < FB_NSTAGES; s++)
+		st[s] = stat_of(v[s], k[s]);
+	return 0;
+}
+
+static double ratio(double torch_ms, double c_ms)
+{
+	return c_ms > 0 ? torch_ms / c_ms : 0;
+}
+
+/* The derived vq_encode+vq_decode figure: the sum of the two medians. */
+static double vq_sum(const struct fb_stat *st)
+{
+	return st[FB_VQ_ENCODE].median + st[FB_VQ_DECODE].median;
+}
+
+/* One line per stage that ran, then the vq_encode+vq_decode sum; with the
+ * torch/C ratio when c (the C figures) is given. */
+static void print_side(const char *side, int threads, const char *const *label,
+		       const struct fb_stat *st, const struct fb_stat *c)
+{
+	for (int s = 0; s < FB_NSTAGES; s++) {
+		if (!st[s].n)
+			continue;
+		printf("%-7s threads=%d %-19s median %9.3f ms p90 %9.3f ms (%d samples)", side,
+		       threads, label[s], st[s].median, st[s].p90, st[s].n);
+		if (c)
+			printf(" torch/C %.2fx", ratio(st[s].median, c[s].median));
+		putchar('\n');
+	}
+	if (st[FB_VQ_DECODE].n) {
+		printf("%-7s threads=%d %-19s median %9.3f ms (sum of the two medians)", side, threads,
+		       "vq_encode+vq_decode", vq_sum(st));
+		if (c)
+			printf(" torch/C %.2fx", ratio(vq_sum(st), vq_sum(c)));
+		putchar('\n');
+	}
+	fflush(stdout);
+}
+
 static int run_c(const struct fb_opts *o, const char *models_dir, const char *mfn,
 		 const ff_image *full, int nfull, const ff_image *al, int nal, struct fb_c *out)
 {
-	double *dt = malloc(sizeof(double) * (size_t)o->runs * (size_t)(nfull + nal));
-	float emb[512];
+	double *dt = malloc(sizeof(double) * (size_t)o->runs * (size_t)(nfull + 3 * nal));
 	int rc = -1;
 
 	if (!dt)
 		return -1;
 	for (int ti = 0; ti < o->nthreads; ti++) {
-		ff_detector_options dopt = FF_DETECTOR_OPTIONS_INIT;
-		ff_nn_options nopt = FF_NN_OPTIONS_INIT;
-		ff_detector *det = NULL;
-		ff_embedder *e = NULL;
-		char err[512] = "";
-		int nd = 0, ne = 0, found = 0, ok = 1;
+		struct fb_work w = { .full = full, .al = al, .nfull = nfull, .nal = nal };
+		int ok = work_open(o, o->threads[ti], models_dir, mfn, &w) == 0 &&
+			 time_stages(o, &w, dt, out->side.st[ti]) == 0;
 
-		dopt.threads = nopt.threads = o->threads[ti];
-		if (ff_detector_create(models_dir, &dopt, &det, err, sizeof(err)) != FF_OK ||
-		    ff_embedder_create(mfn, &nopt, &e, err, sizeof(err)) != FF_OK ||
-		    ff_embedder_dim(e) > sizeof(emb) / sizeof(emb[0])) {
-			fprintf(stderr, "fleet-bench: cannot load models from %s: %s\n", models_dir,
-				err);
-			ff_detector_free(det);
-			ff_embedder_free(e);
+		if (ok && w.venc)
+			snprintf(out->vq_id, sizeof(out->vq_id), "%s",
+				 ff_vq_encoder_info(w.venc)->model_id);
+		work_close(&w);
+		if (!ok)
 			goto out;
-		}
-		for (int r = 0; r < o->warmup + o->runs && ok; r++) {
-			int timed = r >= o->warmup;
-			for (int i = 0; i < nfull && ok; i++) {
-				double t0 = now_ms();
-				int got = detect_align(det, &full[i]);
-				double t = now_ms() - t0;
-				ok = got >= 0;
-				if (timed) {
-					dt[nd++] = t;
-					found += got > 0;
-				}
-			}
-			for (int i = 0; i < nal && ok; i++) {
-				double t0 = now_ms();
-				ok = ff_embed_image(e, &al[i], emb, ff_embedder_dim(e)) == FF_OK;
-				if (timed)
-					dt[(size_t)o->runs * nfull + ne++] = now_ms() - t0;
-			}
-		}
-		ff_detector_free(det);
-		ff_embedder_free(e);
-		if (!ok) {
-			fprintf(stderr, "fleet-bench: detect/align/embed failed\n");
-			goto out;
-		}
-		out->detect[ti] = stat_of(dt, nd);
-		out->embed[ti] = stat_of(dt + (size_t)o->runs * nfull, ne);
-		out->faces_found = found / o->runs;
-		printf("C       threads=%d detect+align median %8.3f ms p90 %8.3f ms | embed median %8.3f ms "
-		       "p90 %8.3f ms (%d + %d samples)\n",
-		       o->threads[ti], out->detect[ti].median, out->detect[ti].p90,
-		       out->embed[ti].median, out->embed[ti].p90, nd, ne);
-		fflush(stdout);
+		out->faces_found = w.found / (o->warmup + o->runs);
+		print_side("C", o->threads[ti], c_label, out->side.st[ti], NULL);
 	}
-	out->peak_rss_mb = peak_rss_mb();
+	out->side.peak_rss_mb = peak_rss_mb();
 	rc = 0;
 out:
 	free(dt);
@@ -306,6 +478,8 @@ static int parse_args(int argc, char **argv, struct fb_opts *o)
 			o->faces = v;
 		else if (!strcmp(a, "--models"))
 			o->models = v;
+		else if (!strcmp(a, "--vq-model"))
+			o->vq = v;
 		else if (!strcmp(a, "--python"))
 			o->python = v;
 		else if (!strcmp(a, "--torch-script"))
@@ -335,35 +509,110 @@ static void json_stat(const char *key, const struct fb_stat *s)
 	printf("\"%s\":{\"median\":%.4f,\"p90\":%.4f,\"n\":%d}", key, s->median, s->p90, s->n);
 }
 
-/* "T":{"<dkey>":{...},"embed_ms":{...}}, ... for each thread count, then "peak_rss_mb". */
-static void json_side(const struct fb_opts *o, const char *dkey, const struct fb_stat *det,
-		      const struct fb_stat *emb, double rss_mb)
+/* "T":{"<key[stage]>":{...},...,"vq_encode+vq_decode_median_ms":x}, ... for
+ * each thread count (stages that ran), then "peak_rss_mb". */
+static void json_side(const struct fb_opts *o, const char *const *key, const struct fb_side *sd)
 {
 	putchar('{');
 	for (int i = 0; i < o->nthreads; i++) {
+		const struct fb_stat *st = sd->st[i];
+		const char *sep = "";
+
 		printf("\"%d\":{", o->threads[i]);
-		json_stat(dkey, &det[i]);
-		putchar(',');
-		json_stat("embed_ms", &emb[i]);
+		for (int s = 0; s < FB_NSTAGES; s++)
+			if (st[s].n) {
+				fputs(sep, stdout);
+				json_stat(key[s], &st[s]);
+				sep = ",";
+			}
+		if (st[FB_VQ_DECODE].n)
+			printf(",\"vq_encode+vq_decode_median_ms\":%.4f", vq_sum(st));
 		printf("},");
 	}
-	printf("\"peak_rss_mb\":%.1f}", rss_mb);
+	printf("\"peak_rss_mb\":%.1f}", sd->peak_rss_mb);
 }
 
-static double ratio(double torch_ms, double c_ms)
+/* {"T":{"detect":r,...,"vq_encode+vq_decode":r}, ...}: torch median / C median. */
+static void json_ratios(const struct fb_opts *o, const struct fb_side *t, const struct fb_side *c)
 {
-	return c_ms > 0 ? torch_ms / c_ms : 0;
+	putchar('{');
+	for (int i = 0; i < o->nthreads; i++) {
+		const struct fb_stat *ts = t->st[i], *cs = c->st[i];
+		const char *sep = "";
+
+		printf("%s\"%d\":{", i ? "," : "", o->threads[i]);
+		for (int s = 0; s < FB_NSTAGES; s++)
+			if (cs[s].n) {
+				printf("%s\"%s\":%.3f", sep, fb_stage_name[s],
+				       ratio(ts[s].median, cs[s].median));
+				sep = ",";
+			}
+		if (cs[FB_VQ_DECODE].n)
+			printf(",\"vq_encode+vq_decode\":%.3f", ratio(vq_sum(ts), vq_sum(cs)));
+		putchar('}');
+	}
+	putchar('}');
+}
+
+/* --vq-model, else FB_SOURCE_DIR/models/vq/<id> (id: the first word of
+ * models/vq/DEFAULT, as fleet-eval and the device agent read it) when both
+ * of its files are there, else none: the vq stages are left out (said on stdout). */
+static void find_vq(struct fb_opts *o, char *buf, size_t len)
+{
+	char id[64], enc[4400], dec[4400];
+	FILE *f;
+
+	if (o->vq)
+		return;
+	if ((f = fopen(FB_SOURCE_DIR "/models/vq/DEFAULT", "r"))) {
+		if (fscanf(f, "%63s", id) == 1) {
+			snprintf(buf, len, "%s/models/vq/%s", FB_SOURCE_DIR, id);
+			snprintf(enc, sizeof(enc), "%s.enc.ffn", buf);
+			snprintf(dec, sizeof(dec), "%s.dec.ffn", buf);
+			if (access(enc, R_OK) == 0 && access(dec, R_OK) == 0)
+				o->vq = buf;
+		}
+		fclose(f);
+	}
+	if (!o->vq)
+		printf("fleet-bench: no VQ model (%s/models/vq/DEFAULT naming an id with "
+		       "<id>.enc.ffn and <id>.dec.ffn there): vq_encode and vq_decode skipped; "
+		       "give --vq-model PREFIX\n",
+		       FB_SOURCE_DIR);
+}
+
+/* The last line: one JSON object; t NULL without the PyTorch side. */
+static void json_report(const struct fb_opts *o, const struct fb_c *c, const struct fb_side *t,
+			int nfull, int nal, double load1)
+{
+	printf("{\"tool\":\"fleet-bench\",\"images\":%d,\"aligned\":%d,\"runs\":%d,\"warmup\":%d,"
+	       "\"load_avg_1m\":%.2f,",
+	       nfull, nal, o->runs, o->warmup, load1);
+	if (c->vq_id[0]) /* [a-z0-9-], checked by lib/codec */
+		printf("\"vq_model\":\"%s\",\"c\":", c->vq_id);
+	else
+		printf("\"vq_model\":null,\"c\":");
+	json_side(o, c_key, &c->side);
+	printf(",\"torch\":");
+	if (!t) {
+		printf("null,\"ratio_torch_over_c\":null}\n");
+		return;
+	}
+	json_side(o, t_key, t);
+	printf(",\"ratio_torch_over_c\":");
+	json_ratios(o, t, &c->side);
+	printf("}\n");
 }
 
 int main(int argc, char **argv)
 {
-	static char faces_def[4096], models_def[4096], script_def[4096], sub[4200], models_dir[4200],
-		mfn[4300];
-	struct fb_opts o = { NULL, NULL, "/usr/bin/python3", NULL, 10, 2, 1, { 1, 2 }, 2 };
+	static char faces_def[4096], models_def[4096], script_def[4096], vq_def[4200], sub[4200],
+		models_dir[4200], mfn[4300];
+	struct fb_opts o = { NULL, NULL, "/usr/bin/python3", NULL, NULL, 10, 2, 1, { 1, 2 }, 2 };
 	struct fb_list lfull = { NULL, 0 }, lal = { NULL, 0 };
 	ff_image *full = NULL, *al = NULL;
 	struct fb_c c;
-	struct fb_torch t;
+	struct fb_side t;
 	double load1 = -1;
 	int rc = FB_EXIT_FAIL, have_torch = 0;
 	FILE *f;
@@ -379,6 +628,7 @@ int main(int argc, char **argv)
 	o.script = script_def;
 	if (parse_args(argc, argv, &o) != 0)
 		return FB_EXIT_USAGE;
+	find_vq(&o, vq_def, sizeof(vq_def));
 
 	snprintf(models_dir, sizeof(models_dir), "%s/ffn", o.models);
 	snprintf(mfn, sizeof(mfn), "%s/mobilefacenet.ffn", models_dir);
@@ -405,45 +655,24 @@ int main(int argc, char **argv)
 			load1 = -1;
 		fclose(f);
 	}
-	printf("fleet-bench: %d images (%s/lfw), %d aligned crops, %d warm-up + %d timed passes, "
-	       "load average %.2f\n",
-	       lfull.n, o.faces, lal.n, o.warmup, o.runs, load1);
+	printf("fleet-bench: %d images (%s/lfw), %d aligned crops, VQ model %s, %d warm-up + %d "
+	       "timed passes, load average %.2f\n",
+	       lfull.n, o.faces, lal.n, o.vq ? o.vq : "none", o.warmup, o.runs, load1);
 	fflush(stdout);
 	if (run_c(&o, models_dir, mfn, full, lfull.n, al, lal.n, &c) != 0)
 		goto out;
-	printf("C       peak RSS %.1f MiB, faces aligned per pass %d of %d\n", c.peak_rss_mb,
+	printf("C       peak RSS %.1f MiB, faces aligned per pass %d of %d\n", c.side.peak_rss_mb,
 	       c.faces_found, lfull.n);
 	if (o.torch) {
 		fflush(stdout);
-		if (fb_torch_run(o.python, o.script, o.models, o.faces, o.runs, o.warmup, o.threads,
-				 o.nthreads, &t) != 0)
+		if (fb_torch_run(&o, &t) != 0)
 			goto out;
 		have_torch = 1;
 		for (int i = 0; i < o.nthreads; i++)
-			printf("PyTorch threads=%d detect fwd   median %8.3f ms p90 %8.3f ms | embed median %8.3f ms "
-			       "p90 %8.3f ms | torch/C detect %.2fx embed %.2fx\n",
-			       o.threads[i], t.detect[i].median, t.detect[i].p90, t.embed[i].median,
-			       t.embed[i].p90, ratio(t.detect[i].median, c.detect[i].median),
-			       ratio(t.embed[i].median, c.embed[i].median));
+			print_side("PyTorch", o.threads[i], t_label, t.st[i], c.side.st[i]);
 		printf("PyTorch peak RSS %.1f MiB\n", t.peak_rss_mb);
 	}
-
-	printf("{\"tool\":\"fleet-bench\",\"images\":%d,\"aligned\":%d,\"runs\":%d,\"warmup\":%d,"
-	       "\"load_avg_1m\":%.2f,\"c\":",
-	       lfull.n, lal.n, o.runs, o.warmup, load1);
-	json_side(&o, "detect_align_ms", c.detect, c.embed, c.peak_rss_mb);
-	printf(",\"torch\":");
-	if (!have_torch) {
-		printf("null,\"ratio_torch_over_c\":null}\n");
-	} else {
-		json_side(&o, "detect_forward_ms", t.detect, t.embed, t.peak_rss_mb);
-		printf(",\"ratio_torch_over_c\":{");
-		for (int i = 0; i < o.nthreads; i++)
-			printf("%s\"%d\":{\"detect\":%.3f,\"embed\":%.3f}", i ? "," : "", o.threads[i],
-			       ratio(t.detect[i].median, c.detect[i].median),
-			       ratio(t.embed[i].median, c.embed[i].median));
-		printf("}}\n");
-	}
+	json_report(&o, &c, have_torch ? &t : NULL, lfull.n, lal.n, load1);
 	rc = FB_EXIT_OK;
 out:
 	for (int i = 0; full && i < lfull.n; i++)

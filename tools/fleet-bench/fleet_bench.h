@@ -8,22 +8,36 @@
 #define FB_EXIT_USAGE 2
 #define FB_MAX_THREADS 2 /* entries in a --threads list */
 
+/* The timed stages, in their order within a pass (vq_decode decodes the
+ * codes vq_encode produced earlier in the same pass). */
+enum fb_stage { FB_DETECT, FB_EMBED, FB_VQ_ENCODE, FB_VQ_DECODE, FB_NSTAGES };
+
+/* Each stage's name in torch_bench.py's "result" lines and the JSON ratios. */
+extern const char *const fb_stage_name[FB_NSTAGES];
+
 struct fb_stat {
 	double median, p90;
-	int n;
+	int n; /* samples; 0: the stage did not run */
 };
 
-/* Figures of the PyTorch helper (tools/fleet-bench/torch_bench.py). */
-struct fb_torch {
-	struct fb_stat detect[FB_MAX_THREADS], embed[FB_MAX_THREADS];
+struct fb_opts {
+	const char *faces, *models, *python, *script;
+	const char *vq; /* VQ model prefix (PREFIX.enc.ffn, PREFIX.dec.ffn); NULL: no vq stages */
+	int runs, warmup, torch;
+	int threads[FB_MAX_THREADS], nthreads;
+};
+
+/* One side's figures: st[index into opts.threads][stage]. */
+struct fb_side {
+	struct fb_stat st[FB_MAX_THREADS][FB_NSTAGES];
 	double peak_rss_mb;
 };
 
-/* Runs `python script --models M --faces F --runs R --warmup W --threads T`,
- * echoes its output to stderr and reads its "result ..." lines for each of the
- * nthreads thread counts. Returns 0, or -1 (cannot start, failed, or a figure
- * missing; a reason is on stderr). */
-int fb_torch_run(const char *python, const char *script, const char *models, const char *faces,
-		 int runs, int warmup, const int *threads, int nthreads, struct fb_torch *out);
+/* Runs `python script --models M --faces F --runs R --warmup W --threads T
+ * [--vq-model PREFIX]` (from o), echoes its output to stderr and reads its
+ * "result ..." lines: every stage (the vq ones only with o->vq) for each
+ * thread count. Returns 0, or -1 (cannot start, failed, or a figure missing;
+ * a reason is on stderr). */
+int fb_torch_run(const struct fb_opts *o, struct fb_side *out);
 
 #endif

@@ -15,12 +15,23 @@ one inter-op thread, torch.no_grad, float32, eval mode):
     times all of ff_detect + ff_align_face, so the comparison favours PyTorch.
   embed: MobileFaceNet forward, batch 1, on each 112x112 aligned face
     (input prepared outside the timed region; L2 normalisation not timed).
+  vq_encode (with --vq-model PREFIX): FfnModule(PREFIX.enc.ffn) forward,
+    batch 1, on each aligned face, then the nearest codeword of each code
+    (torch.cdist argmin over the "codebook" constant, as
+    models/train/report.py's montage does). Input prepared outside the timed
+    region; no bit packing (the C figure includes it: microseconds).
+  vq_decode (with --vq-model): codeword lookup of that face's indices (from
+    vq_encode in the same pass) + FfnModule(PREFIX.dec.ffn) forward, batch 1;
+    the output stays in the net's normalised space (C maps it to 0..255).
+A pass runs the stages in that order, each on all of its images.
 Warm-up: --warmup passes over all images before timing; then --runs passes,
-one sample per image per pass. Prints "result ..." lines (read by fleet-bench)
-and, last, one JSON object.
+one sample per image per pass. Prints "result threads=T stage=S median=..
+p90=.. n=.." lines and "result peak_rss_mb=.." (read by fleet-bench) and,
+last, one JSON object.
 
   /usr/bin/python3 tools/fleet-bench/torch_bench.py --models models/cache \
-      --faces tests/data/faces [--runs 5] [--warmup 1] [--threads 1,2]
+      --faces tests/data/faces [--runs 5] [--warmup 1] [--threads 1,2] \
+      [--vq-model models/vq/vq1]
 """
 import argparse
 import json
@@ -190,53 +201,105 @@ class Detector:
         return t, n_r, n_o
 
 
+class Vq:
+    """The VQ-VAE halves PREFIX.enc.ffn / PREFIX.dec.ffn and their codebook."""
+
+    def __init__(self, prefix):
+        self.enc = FfnModule(prefix + ".enc.ffn").eval()
+        self.dec = FfnModule(prefix + ".dec.ffn").eval()
+        self.cb = torch.from_numpy(next(t.data for t in self.enc.graph.tensors
+                                        if t.name == "codebook").copy())
+
+    def encode(self, x):
+        """[1,112,112,3] prepared face -> (indices, latent shape)."""
+        (lat,) = self.enc(x)
+        return torch.cdist(lat.reshape(-1, self.cb.shape[1]), self.cb).argmin(1), lat.shape
+
+    def decode(self, code):
+        idx, shape = code
+        (y,) = self.dec(self.cb[idx].reshape(shape))
+        return y
+
+
+def clock_ms(fn, *args):
+    t0 = time.perf_counter()
+    fn(*args)
+    return (time.perf_counter() - t0) * 1e3
+
+
 def stats(ms):
     a = np.sort(np.asarray(ms))
     return {"median": float(np.median(a)), "p90": float(np.percentile(a, 90)), "n": int(a.size)}
+
+
+def load_rgb(paths):
+    return [cv2.cvtColor(cv2.imread(p, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB) for p in paths]
+
+
+def stages(a, det, full):
+    """[(name, items, fn(i, item) -> ms)] in pass order, and the crop counters detect fills."""
+    levels = [det.prepare(im) for im in full]
+    emb = FfnModule(model_path(a.models, "mobilefacenet")).eval()
+    faces = load_rgb(images(os.path.join(a.faces, "aligned112")))
+    if not full or not faces:
+        sys.exit("torch_bench: no images under %s/{lfw,aligned112}" % a.faces)
+    crops_seen = {"rnet": 0, "onet": 0, "images": 0}
+
+    def detect(i, im):
+        s, r_, o_ = det.run(im, levels[i])
+        crops_seen["rnet"] += r_
+        crops_seen["onet"] += o_
+        crops_seen["images"] += 1
+        return s * 1e3
+
+    out = [("detect", full, detect),
+           ("embed", [torch.from_numpy(prep(f, emb.meta)) for f in faces], lambda i, x: clock_ms(emb, x))]
+    if a.vq_model:
+        vq = Vq(a.vq_model)
+        codes = [None] * len(faces)
+
+        def encode(i, x):
+            t0 = time.perf_counter()
+            codes[i] = vq.encode(x)
+            return (time.perf_counter() - t0) * 1e3
+
+        out += [("vq_encode", [torch.from_numpy(prep(f, vq.enc.meta)) for f in faces], encode),
+                ("vq_decode", codes, lambda i, c: clock_ms(vq.decode, c))]
+    return out, crops_seen
 
 
 def main():
     ap = argparse.ArgumentParser(description="PyTorch side of fleet-bench")
     ap.add_argument("--models", default=os.path.join(ROOT, "models", "cache"))
     ap.add_argument("--faces", default=os.path.join(ROOT, "tests", "data", "faces"))
+    ap.add_argument("--vq-model", help="VQ-VAE PREFIX (PREFIX.enc.ffn, PREFIX.dec.ffn); none: no vq stages")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--threads", default="1,2")
     a = ap.parse_args()
     torch.set_num_interop_threads(1)
-    det = Detector(a.models)
-    emb = FfnModule(model_path(a.models, "mobilefacenet")).eval()
-    full = [cv2.cvtColor(cv2.imread(p, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-            for p in images(os.path.join(a.faces, "lfw"))]
-    levels = [det.prepare(im) for im in full]
-    aligned = [torch.from_numpy(prep(cv2.cvtColor(cv2.imread(p, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB),
-                                     emb.meta)) for p in images(os.path.join(a.faces, "aligned112"))]
-    if not full or not aligned:
-        sys.exit("torch_bench: no images under %s/{lfw,aligned112}" % a.faces)
-    res = {"images": len(full), "aligned": len(aligned), "runs": a.runs, "warmup": a.warmup,
-           "torch": torch.__version__, "threads": {}}
+    full = load_rgb(images(os.path.join(a.faces, "lfw")))
+    work, crops_seen = stages(a, Detector(a.models), full)
+    res = {"images": len(full), "aligned": len(work[1][1]), "runs": a.runs, "warmup": a.warmup,
+           "torch": torch.__version__, "vq_model": a.vq_model, "threads": {}}
     with torch.no_grad():
         for t in [int(v) for v in a.threads.split(",")]:
             torch.set_num_threads(t)
-            det_ms, emb_ms, nr, no = [], [], 0, 0
+            ms = {name: [] for name, _, _ in work}
+            crops_seen.update(rnet=0, onet=0, images=0)
             for run in range(a.warmup + a.runs):
-                for im, lv in zip(full, levels):
-                    s, r_, o_ = det.run(im, lv)
-                    if run >= a.warmup:
-                        det_ms.append(s * 1e3)
-                        nr, no = nr + r_, no + o_
-                for x in aligned:
-                    t0 = time.perf_counter()
-                    emb(x)
-                    if run >= a.warmup:
-                        emb_ms.append((time.perf_counter() - t0) * 1e3)
-            d, e = stats(det_ms), stats(emb_ms)
-            res["threads"][str(t)] = {"detect_ms": d, "embed_ms": e,
-                                      "rnet_crops_per_image": nr / len(det_ms),
-                                      "onet_crops_per_image": no / len(det_ms)}
-            print("result threads=%d detect_median=%.4f detect_p90=%.4f embed_median=%.4f embed_p90=%.4f"
-                  " detect_n=%d embed_n=%d" % (t, d["median"], d["p90"], e["median"], e["p90"], d["n"], e["n"]),
-                  flush=True)
+                for name, items, fn in work:
+                    for i, item in enumerate(items):
+                        v = fn(i, item)
+                        if run >= a.warmup:
+                            ms[name].append(v)
+            r = res["threads"][str(t)] = {name + "_ms": stats(v) for name, v in ms.items()}
+            r["rnet_crops_per_image"] = crops_seen["rnet"] / crops_seen["images"]
+            r["onet_crops_per_image"] = crops_seen["onet"] / crops_seen["images"]
+            for name in ms:
+                st = r[name + "_ms"]
+                print("result threads=%d stage=%s median=%.4f p90=%.4f n=%d"
+                      % (t, name, st["median"], st["p90"], st["n"]), flush=True)
     res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print("result peak_rss_mb=%.1f" % res["peak_rss_mb"])
     print(json.dumps(res, sort_keys=True))

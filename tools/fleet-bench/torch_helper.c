@@ -17,20 +17,89 @@ static int find_threads(const int *threads, int n, int t)
 	return -1;
 }
 
-int fb_torch_run(const char *python, const char *script, const char *models, const char *faces,
-		 int runs, int warmup, const int *threads, int nthreads, struct fb_torch *out)
+static int find_stage(const char *name)
 {
-	char s_runs[16], s_warm[16], s_thr[64] = "", line[1024];
-	int fd[2], status, got = 0, rc = -1;
+	for (int s = 0; s < FB_NSTAGES; s++)
+		if (!strcmp(fb_stage_name[s], name))
+			return s;
+	return -1;
+}
+
+/* Child: stdout to fd, exec the helper with o's arguments. Does not return. */
+static void exec_helper(const struct fb_opts *o, int fd)
+{
+	char s_runs[16], s_warm[16], s_thr[64] = "";
+	char *argv[16];
+	int k = 0;
+
+	snprintf(s_runs, sizeof(s_runs), "%d", o->runs);
+	snprintf(s_warm, sizeof(s_warm), "%d", o->warmup);
+	for (int i = 0; i < o->nthreads; i++)
+		snprintf(s_thr + strlen(s_thr), sizeof(s_thr) - strlen(s_thr), "%s%d", i ? "," : "",
+			 o->threads[i]);
+	argv[k++] = (char *)o->python;
+	argv[k++] = (char *)o->script;
+	argv[k++] = "--models";
+	argv[k++] = (char *)o->models;
+	argv[k++] = "--faces";
+	argv[k++] = (char *)o->faces;
+	argv[k++] = "--runs";
+	argv[k++] = s_runs;
+	argv[k++] = "--warmup";
+	argv[k++] = s_warm;
+	argv[k++] = "--threads";
+	argv[k++] = s_thr;
+	if (o->vq) {
+		argv[k++] = "--vq-model";
+		argv[k++] = (char *)o->vq;
+	}
+	argv[k] = NULL;
+	dup2(fd, STDOUT_FILENO);
+	close(fd);
+	execv(o->python, argv);
+	perror("fleet-bench: exec python");
+	_exit(127);
+}
+
+/* Echoes f's lines to stderr and stores its "result" figures in out. */
+static void read_results(const struct fb_opts *o, FILE *f, struct fb_side *out)
+{
+	char line[1024], stage[32];
+
+	while (fgets(line, sizeof(line), f)) {
+		struct fb_stat st;
+		int t, k, s;
+		double rss;
+
+		fprintf(stderr, "  torch| %s", line);
+		if (sscanf(line, "result threads=%d stage=%31s median=%lf p90=%lf n=%d", &t, stage,
+			   &st.median, &st.p90, &st.n) == 5 &&
+		    (k = find_threads(o->threads, o->nthreads, t)) >= 0 &&
+		    (s = find_stage(stage)) >= 0)
+			out->st[k][s] = st;
+		else if (sscanf(line, "result peak_rss_mb=%lf", &rss) == 1)
+			out->peak_rss_mb = rss;
+	}
+}
+
+/* Figures expected of the helper and missing from out. */
+static int missing(const struct fb_opts *o, const struct fb_side *out)
+{
+	int n = 0;
+
+	for (int k = 0; k < o->nthreads; k++)
+		for (int s = 0; s < (o->vq ? FB_NSTAGES : FB_VQ_ENCODE); s++)
+			n += out->st[k][s].n <= 0;
+	return n;
+}
+
+int fb_torch_run(const struct fb_opts *o, struct fb_side *out)
+{
+	int fd[2], status, rc = -1;
 	FILE *f;
 	pid_t pid;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(s_runs, sizeof(s_runs), "%d", runs);
-	snprintf(s_warm, sizeof(s_warm), "%d", warmup);
-	for (int i = 0; i < nthreads; i++)
-		snprintf(s_thr + strlen(s_thr), sizeof(s_thr) - strlen(s_thr), "%s%d", i ? "," : "",
-			 threads[i]);
 	if (pipe(fd) != 0) {
 		perror("fleet-bench: pipe");
 		return -1;
@@ -43,13 +112,8 @@ int fb_torch_run(const char *python, const char *script, const char *models, con
 		return -1;
 	}
 	if (pid == 0) {
-		dup2(fd[1], STDOUT_FILENO);
 		close(fd[0]);
-		close(fd[1]);
-		execl(python, python, script, "--models", models, "--faces", faces, "--runs", s_runs,
-		      "--warmup", s_warm, "--threads", s_thr, (char *)NULL);
-		perror("fleet-bench: exec python");
-		_exit(127);
+		exec_helper(o, fd[1]);
 	}
 	close(fd[1]);
 	f = fdopen(fd[0], "r");
@@ -58,28 +122,13 @@ int fb_torch_run(const char *python, const char *script, const char *models, con
 		waitpid(pid, &status, 0);
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		int t, k, dn, en;
-		double dm, dp, em, ep, rss;
-
-		fprintf(stderr, "  torch| %s", line);
-		if (sscanf(line, "result threads=%d detect_median=%lf detect_p90=%lf embed_median=%lf "
-				 "embed_p90=%lf detect_n=%d embed_n=%d", &t, &dm, &dp, &em, &ep, &dn,
-			   &en) == 7 &&
-		    (k = find_threads(threads, nthreads, t)) >= 0) {
-			out->detect[k] = (struct fb_stat){ dm, dp, dn };
-			out->embed[k] = (struct fb_stat){ em, ep, en };
-			got++;
-		} else if (sscanf(line, "result peak_rss_mb=%lf", &rss) == 1) {
-			out->peak_rss_mb = rss;
-		}
-	}
+	read_results(o, f, out);
 	fclose(f);
 	if (waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-	    got == nthreads)
+	    !missing(o, out))
 		rc = 0;
 	else
-		fprintf(stderr, "fleet-bench: PyTorch helper %s failed or gave %d of %d results\n",
-			script, got, nthreads);
+		fprintf(stderr, "fleet-bench: PyTorch helper %s failed or left %d figures out\n",
+			o->script, missing(o, out));
 	return rc;
 }
