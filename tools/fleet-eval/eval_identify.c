@@ -3,7 +3,9 @@
  * each person with 2+ images, probes = the rest; Top-1 and Top-5 by cosine,
  * as models/train/lfw_eval.identification. A probe whose true gallery entry
  * scores as high as another counts as found (ties favour the truth); a
- * missing embedding (no face, not representable, failure) never matches. */
+ * missing embedding (no face, not representable, failure) never matches.
+ * With --enrol M the gallery is embedded with M for every row and the probes
+ * with the row's method: the backend's device-face-vs-enrolled-photo match. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,8 @@ static void identify_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: fleet-eval identify --images DIR [--aligned] [--vq-model PREFIX]\n"
-		"                           [--methods LIST] [--limit N] [--models DIR] [--threads N]\n"
+		"                           [--methods LIST] [--enrol METHOD] [--limit N] [--models DIR]\n"
+		"                           [--threads N]\n"
 		"Closed-set identification: gallery = first image (sorted) of each person with\n"
 		"2+ images, probes = the others; Top-1 and Top-5 (cosine) and bytes per face for\n"
 		"each method. Each image is embedded once per method; a progress bar goes to\n"
@@ -90,9 +93,12 @@ struct ident {
 };
 
 /* gallery[k] = row of person k's first image; truth[j] = gallery slot of probe j */
-static void identification(const struct ev_cache *c, int m, const size_t *gallery, size_t ng,
-			   const size_t *probes, const size_t *truth, size_t np, struct ident *r)
+static void identification(const struct ev_config *cfg, const struct ev_cache *c, int m,
+			   const size_t *gallery, size_t ng, const size_t *probes, const size_t *truth,
+			   size_t np, struct ident *r)
 {
+	const int g = ev_side_method(cfg, m, 1); /* the gallery's method */
+
 	memset(r, 0, sizeof(*r));
 	r->gallery = ng;
 	r->probes = np;
@@ -101,14 +107,14 @@ static void identification(const struct ev_cache *c, int m, const size_t *galler
 		size_t above = 0;
 		float st;
 		if (ev_status_of(c, probes[j], m) != EV_OK ||
-		    ev_status_of(c, gallery[truth[j]], m) != EV_OK) {
+		    ev_status_of(c, gallery[truth[j]], g) != EV_OK) {
 			r->probes_missing++;
 			continue;
 		}
-		st = ff_cosine(q, ev_emb(c, gallery[truth[j]], m), c->dim);
+		st = ff_cosine(q, ev_emb(c, gallery[truth[j]], g), c->dim);
 		for (size_t k = 0; k < ng && above < 5; k++)
-			if (k != truth[j] && ev_status_of(c, gallery[k], m) == EV_OK &&
-			    ff_cosine(q, ev_emb(c, gallery[k], m), c->dim) > st)
+			if (k != truth[j] && ev_status_of(c, gallery[k], g) == EV_OK &&
+			    ff_cosine(q, ev_emb(c, gallery[k], g), c->dim) > st)
 				above++;
 		r->top1 += above == 0;
 		r->top5 += above < 5;
@@ -141,8 +147,9 @@ static int report(const struct ev_config *cfg, const struct ev_cache *c, char *c
 		}
 		i = j;
 	}
+	ev_print_enrol(cfg, "gallery", "probes");
 	for (int m = 0; m < cfg->n_methods; m++) {
-		identification(c, m, gallery, ng, probes, truth, np, &r[m]);
+		identification(cfg, c, m, gallery, ng, probes, truth, np, &r[m]);
 		if (r[m].probes_missing == np)
 			printf("%-10s no probe scored (see not_representable / no_face / failed)\n",
 			       cfg->methods[m].name);

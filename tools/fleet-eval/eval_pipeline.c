@@ -26,6 +26,7 @@ static void config_init(struct ev_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->threads = 2;
+	cfg->enrol = -1;
 	cfg->dopt = (ff_detector_options)FF_DETECTOR_OPTIONS_INIT;
 }
 
@@ -85,6 +86,9 @@ static int common_option(struct ev_config *cfg, int c, const char *arg)
 		return 1;
 	case 'M':
 		return parse_methods(cfg, arg) == 0 ? 1 : -1;
+	case 'e':
+		cfg->enrol_name = arg; /* resolved once --methods is known */
+		return 1;
 	case 'n':
 		return fe_parse_int(arg, 1, 100000000, &cfg->limit) == 0 ? 1 : -1;
 	case 'm':
@@ -140,6 +144,26 @@ static int has_vq(const struct ev_config *cfg)
 	return 0;
 }
 
+/* --enrol METHOD: its index in methods, appended when not listed since its
+ * embeddings have to be computed too. Returns 0, or -1 for a bad name. */
+static int resolve_enrol(struct ev_config *cfg)
+{
+	cfg->enrol = -1;
+	if (!cfg->enrol_name)
+		return 0;
+	for (int i = 0; i < cfg->n_methods; i++)
+		if (strcmp(cfg->methods[i].name, cfg->enrol_name) == 0)
+			cfg->enrol = i;
+	if (cfg->enrol < 0 && add_method(cfg, cfg->enrol_name) == 0)
+		cfg->enrol = cfg->n_methods - 1;
+	if (cfg->enrol < 0) {
+		fprintf(stderr, "fleet-eval: bad --enrol method '%s' (original, vq, jpeg_N; at most "
+				"%d methods)\n", cfg->enrol_name, EV_MAX_METHODS);
+		return -1;
+	}
+	return 0;
+}
+
 static int config_finish(struct ev_config *cfg, int methods_given)
 {
 	if (!cfg->images) {
@@ -155,6 +179,8 @@ static int config_finish(struct ev_config *cfg, int methods_given)
 			fprintf(stderr, "fleet-eval: no models/vq/DEFAULT and not exactly one "
 					"models/vq/*.enc.ffn: method vq left out; give --vq-model PREFIX\n");
 	}
+	if (resolve_enrol(cfg) != 0)
+		return -1;
 	if (has_vq(cfg) && !cfg->vq_prefix) {
 		fprintf(stderr, "fleet-eval: method vq needs --vq-model PREFIX\n");
 		return -1;
@@ -171,11 +197,11 @@ int ev_parse_args(struct ev_config *cfg, int argc, char **argv, const struct ev_
 		{ "vq-model", required_argument, NULL, 'q' }, { "methods", required_argument, NULL, 'M' },
 		{ "limit", required_argument, NULL, 'n' },    { "models", required_argument, NULL, 'm' },
 		{ "threads", required_argument, NULL, 't' },  { "min-face", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "enrol", required_argument, NULL, 'e' },    { "help", no_argument, NULL, 'h' },
 	};
 	const size_t nc = sizeof(common) / sizeof(common[0]);
 	struct option longopts[sizeof(common) / sizeof(common[0]) + EV_MAX_EXTRA + 1];
-	char shortopts[64] = "i:aq:M:n:m:t:f:h";
+	char shortopts[64] = "i:aq:M:n:m:t:f:e:h";
 	int c, r, methods_given = 0;
 
 	if (n_extra > EV_MAX_EXTRA)
@@ -624,7 +650,21 @@ void ev_json_begin(FILE *f, const char *command, const struct ev_config *cfg,
 		fe_json_string(f, c->model_id);
 	else
 		fputs("null", f);
+	fputs(",\"enrol\":", f);
+	if (cfg->enrol >= 0)
+		fe_json_string(f, cfg->methods[cfg->enrol].name);
+	else
+		fputs("null", f);
 	fprintf(f, ",\"threads\":%d,\"seconds\":%.1f", cfg->threads, c->seconds);
+}
+
+void ev_print_enrol(const struct ev_config *cfg, const char *enrolled, const char *other)
+{
+	const char *e = cfg->enrol >= 0 ? cfg->methods[cfg->enrol].name : NULL;
+
+	if (e)
+		printf("enrol %s: %s embedded with %s, %s with each row's method\n", e, enrolled, e,
+		       other);
 }
 
 int ev_cmp_str(const void *a, const void *b)

@@ -48,6 +48,8 @@ struct ev_config {
 	ff_detector_options dopt;
 	struct ev_method methods[EV_MAX_METHODS];
 	int n_methods;
+	const char *enrol_name; /* --enrol METHOD, NULL when not given */
+	int enrol;              /* its index in methods, -1 when not given */
 	char vq_prefix_buf[4096];
 };
 
@@ -75,6 +77,8 @@ struct ev_cache {
 	"                    list when there is none)\n"                                          \
 	"  --methods LIST    comma-separated, of original, vq, jpeg_N (N bytes per face,\n"      \
 	"                    the whole JFIF file); default original,vq,jpeg_128,jpeg_512,jpeg_2048\n" \
+	"  --enrol METHOD    gallery (identify) / first image of each pair (verify) through\n"   \
+	"                    METHOD, the other side the row's; added to --methods if absent\n"   \
 	"  --models DIR      MobileFaceNet/MTCNN folder (default $FF_MODELS_DIR, else models/cache)\n" \
 	"  --threads N       worker threads, each with its own nets (default 2)\n"               \
 	"  --min-face PX     detector minimum face size (default 20)\n"
@@ -110,6 +114,17 @@ static inline int ev_status_of(const struct ev_cache *c, size_t img, int m)
 	return c->status[img * (size_t)c->n_methods + (size_t)m];
 }
 
+/* The method that embeds one side of a comparison in method row m: the
+ * enrolled side (identify's gallery, verify's first image of a pair) uses
+ * --enrol's when given, as the backend matches device faces against a
+ * gallery enrolled from original photos; the other side always row m's. */
+static inline int ev_side_method(const struct ev_config *cfg, int m, int enrolled_side)
+{
+	return enrolled_side && cfg->enrol >= 0 ? cfg->enrol : m;
+}
+/* With --enrol, one stdout line naming the enrolled side and the other. */
+void ev_print_enrol(const struct ev_config *cfg, const char *enrolled, const char *other);
+
 /* Per-method counts over the cache rows: failures and mean bytes. */
 struct ev_method_stats {
 	size_t ok, no_face, unrepresentable, failed;
@@ -124,7 +139,7 @@ void ev_json_method_common(FILE *f, const struct ev_config *cfg, const struct ev
 /* One stdout line per method with images not embedded (not representable,
  * no face, failed), saying why. */
 void ev_print_method_notes(const struct ev_config *cfg, const struct ev_cache *c);
-/* {"command":..,"images":..,"aligned":..,"vq_model":..,"threads":..,"seconds":..
+/* {"command":..,"images":..,"aligned":..,"vq_model":..,"enrol":..,"threads":..,"seconds":..
  * without the closing brace. */
 void ev_json_begin(FILE *f, const char *command, const struct ev_config *cfg,
 		   const struct ev_cache *c);

@@ -2,7 +2,9 @@
  * method (original, vq, jpeg_N): 10-fold accuracy (threshold chosen on 9
  * contiguous folds, applied to the 10th) and TAR at FAR=1e-3, with the
  * definitions of models/train/lfw_eval.py. A pair with a missing embedding
- * (no face, not representable, failure) scores -2: "different". */
+ * (no face, not representable, failure) scores -2: "different". With
+ * --enrol M each pair's first image is embedded with M (the enrolled side)
+ * and the second with the row's method, so scores are asymmetric. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +28,8 @@ static void verify_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: fleet-eval verify --images DIR --pairs FILE [--aligned] [--vq-model PREFIX]\n"
-		"                         [--methods LIST] [--limit N] [--models DIR] [--threads N]\n"
+		"                         [--methods LIST] [--enrol METHOD] [--limit N] [--models DIR]\n"
+		"                         [--threads N]\n"
 		"Face verification on LFW-style pairs (pairs.txt: a header line, then\n"
 		"'Name n1 n2' same-person and 'Name1 n1 Name2 n2' different-person lines).\n"
 		"Per method: 10-fold accuracy (threshold picked on 9 contiguous folds, tested\n"
@@ -263,10 +266,13 @@ static int report(const struct ev_config *cfg, const struct ev_cache *c, const s
 		goto out;
 	for (size_t i = 0; i < np; i++)
 		same[i] = p[i].same;
+	ev_print_enrol(cfg, "each pair's first image", "the second");
 	for (int m = 0; m < cfg->n_methods; m++) {
+		int ma = ev_side_method(cfg, m, 1);
 		for (size_t i = 0; i < np; i++) {
-			if (ev_status_of(c, p[i].ia, m) == EV_OK && ev_status_of(c, p[i].ib, m) == EV_OK) {
-				s[i] = ff_cosine(ev_emb(c, p[i].ia, m), ev_emb(c, p[i].ib, m), c->dim);
+			if (ev_status_of(c, p[i].ia, ma) == EV_OK &&
+			    ev_status_of(c, p[i].ib, m) == EV_OK) {
+				s[i] = ff_cosine(ev_emb(c, p[i].ia, ma), ev_emb(c, p[i].ib, m), c->dim);
 			} else {
 				s[i] = EV_MISSING_SCORE;
 				missing[m]++;
