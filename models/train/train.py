@@ -24,6 +24,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import sys
 import time
 
@@ -275,6 +276,9 @@ def main():
             log.append(v)
             sys.stderr.write("\n" + json.dumps(v) + "\n")
             save()
+        if step == args.steps1:  # the distillation ablation: the network after stage 1 only
+            save()
+            shutil.copyfile(ckpt, os.path.join(args.run, "stage1.pt"))
     with open(os.path.join(args.run, "summary.json"), "w") as f:
         json.dump({"log": log, "config": model.config, "args": vars(args)}, f, indent=1)
     print(json.dumps(log[-1] if log else {}))
