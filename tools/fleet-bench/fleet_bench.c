@@ -30,10 +30,10 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "facefleet/align.h"
+#include "facefleet/clock.h"
 #include "facefleet/bitpack.h"
 #include "facefleet/detect.h"
 #include "facefleet/embed.h"
@@ -111,9 +111,7 @@ static void usage(FILE *f)
 
 static double now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+	return (double)ff_mono_us() / 1e3;
 }
 
 static int cmp_double(const void *a, const void *b)
