@@ -21,24 +21,18 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "ref"))
-from ffn_torch import FfnModule  # noqa: E402
+from vq_codec import VqCodec  # noqa: E402
 
 
 def montage(prefix, faces, out, n=8):
-    enc, dec = FfnModule(prefix + ".enc.ffn").eval(), FfnModule(prefix + ".dec.ffn").eval()
-    cb = torch.from_numpy(next(t.data for t in enc.graph.tensors if t.name == "codebook").copy())
+    codec = VqCodec.from_prefix(prefix)
     files = sorted(glob.glob(os.path.join(faces, "*", "*.jpg")) or glob.glob(os.path.join(faces, "*.jpg")))[:n]
     rows = []
     for f in files:
         img = cv2.cvtColor(cv2.imread(f), cv2.COLOR_BGR2RGB)
-        x = (torch.from_numpy(img).float()[None] - 127.5) / 128.0
         with torch.no_grad():
-            (lat,) = enc(x)
-            d = cb.shape[1]
-            z = lat.reshape(-1, d)
-            idx = torch.cdist(z, cb).argmin(1)
-            (y,) = dec(cb[idx].reshape(lat.shape))
-        rec = np.clip(y[0].numpy() * 128.0 + 127.5, 0, 255).astype(np.uint8)
+            idx, _ = codec.encode(codec.prepare(img))
+            rec = np.clip(codec.to_pixels(codec.decode(idx)), 0, 255).astype(np.uint8)
         rows.append(np.concatenate([img, rec], axis=0))
     grid = np.concatenate(rows, axis=1)
     cv2.imwrite(out, cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))

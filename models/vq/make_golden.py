@@ -32,36 +32,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "ref"))
-from ffn_torch import FfnModule  # noqa: E402
-
-
-def codebook(m):
-    """The "codebook" constant as float32 [codebook_size, code_dim]."""
-    t = m.graph.tensors[m.graph.find("codebook")]
-    return np.array(t.data, np.float32).reshape(int(m.meta["codebook_size"]), int(m.meta["code_dim"]))
-
-
-def codes_of(enc, rgb):
-    """uint8 HWC RGB -> int64 [num_codes] indices."""
-    meta = enc.meta
-    x = torch.from_numpy(rgb.astype(np.float32))[None]
-    x = (x - float(meta["input_mean"])) * float(meta["input_scale"])
-    with torch.no_grad():
-        (lat,) = enc(x)
-    cb = torch.from_numpy(codebook(enc))
-    v = lat.reshape(-1, cb.shape[1])
-    d = ((v[:, None, :] - cb[None, :, :]) ** 2).sum(-1)
-    return torch.argmin(d, dim=1).numpy(), v.numpy()
-
-
-def recon_of(dec, idx):
-    meta = dec.meta
-    gh, gw = int(meta["grid_h"]), int(meta["grid_w"])
-    cb = codebook(dec)
-    q = torch.from_numpy(cb[idx].reshape(1, gh, gw, -1))
-    with torch.no_grad():
-        (img,) = dec(q)
-    return (img[0] / float(meta["output_scale"]) + float(meta["output_mean"])).numpy()
+from vq_codec import VqCodec  # noqa: E402
 
 
 def main():
@@ -72,16 +43,18 @@ def main():
     ap.add_argument("faces", nargs="+")
     ap.add_argument("--stride", type=int, default=4)
     a = ap.parse_args()
-    enc, dec = FfnModule(a.enc).eval(), FfnModule(a.dec).eval()
+    codec = VqCodec(a.enc, a.dec)
     lines = ["recon_stride %d" % a.stride]
     for path in a.faces:
         rgb = cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)
         assert rgb.shape == (112, 112, 3), path
-        idx, lat = codes_of(enc, rgb)
+        with torch.no_grad():
+            idx, lat = codec.encode(codec.prepare(rgb))
+            rec = codec.to_pixels(codec.decode(idx))[::a.stride, ::a.stride, :].astype("<f4")
+        idx, lat = idx.numpy(), lat.numpy()
         # distance of each latent value to a rounding boundary (FSQ lattice):
         # codes whose latent sits within float noise of one may differ in C
         frac = np.abs(lat - np.floor(lat) - 0.5).min()
-        rec = recon_of(dec, idx)[::a.stride, ::a.stride, :].astype("<f4")
         name = os.path.basename(path)
         rel = "%s/%s" % (os.path.basename(os.path.dirname(path)), name)
         lines.append(rel + " " + " ".join(str(int(i)) for i in idx))

@@ -15,11 +15,11 @@ one inter-op thread, torch.no_grad, float32, eval mode):
     times all of ff_detect + ff_align_face, so the comparison favours PyTorch.
   embed: MobileFaceNet forward, batch 1, on each 112x112 aligned face
     (input prepared outside the timed region; L2 normalisation not timed).
-  vq_encode (with --vq-model PREFIX): FfnModule(PREFIX.enc.ffn) forward,
-    batch 1, on each aligned face, then the nearest codeword of each code
-    (torch.cdist argmin over the "codebook" constant, as
-    models/train/report.py's montage does). Input prepared outside the timed
-    region; no bit packing (the C figure includes it: microseconds).
+  vq_encode (with --vq-model PREFIX): models/ref/vq_codec.py's VqCodec:
+    PREFIX.enc.ffn forward, batch 1, on each aligned face, then the nearest
+    codeword of each code (squared distance to the "codebook" constant).
+    Input prepared outside the timed region; no bit packing (the C figure
+    includes it: microseconds).
   vq_decode (with --vq-model): codeword lookup of that face's indices (from
     vq_encode in the same pass) + FfnModule(PREFIX.dec.ffn) forward, batch 1;
     the output stays in the net's normalised space (C maps it to 0..255).
@@ -49,6 +49,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "models", "ref"))
 from ffn_torch import FfnModule  # noqa: E402
+from vq_codec import VqCodec  # noqa: E402
 
 MIN_FACE, FACTOR = 20.0, 0.709
 THR = (0.6, 0.7, 0.7)
@@ -201,26 +202,6 @@ class Detector:
         return t, n_r, n_o
 
 
-class Vq:
-    """The VQ-VAE halves PREFIX.enc.ffn / PREFIX.dec.ffn and their codebook."""
-
-    def __init__(self, prefix):
-        self.enc = FfnModule(prefix + ".enc.ffn").eval()
-        self.dec = FfnModule(prefix + ".dec.ffn").eval()
-        self.cb = torch.from_numpy(next(t.data for t in self.enc.graph.tensors
-                                        if t.name == "codebook").copy())
-
-    def encode(self, x):
-        """[1,112,112,3] prepared face -> (indices, latent shape)."""
-        (lat,) = self.enc(x)
-        return torch.cdist(lat.reshape(-1, self.cb.shape[1]), self.cb).argmin(1), lat.shape
-
-    def decode(self, code):
-        idx, shape = code
-        (y,) = self.dec(self.cb[idx].reshape(shape))
-        return y
-
-
 def clock_ms(fn, *args):
     t0 = time.perf_counter()
     fn(*args)
@@ -255,12 +236,12 @@ def stages(a, det, full):
     out = [("detect", full, detect),
            ("embed", [torch.from_numpy(prep(f, emb.meta)) for f in faces], lambda i, x: clock_ms(emb, x))]
     if a.vq_model:
-        vq = Vq(a.vq_model)
+        vq = VqCodec.from_prefix(a.vq_model)
         codes = [None] * len(faces)
 
         def encode(i, x):
             t0 = time.perf_counter()
-            codes[i] = vq.encode(x)
+            codes[i] = vq.encode(x)[0]
             return (time.perf_counter() - t0) * 1e3
 
         out += [("vq_encode", [torch.from_numpy(prep(f, vq.enc.meta)) for f in faces], encode),
