@@ -2,7 +2,6 @@
  * to 112x112 -> VQ encode -> bit packing -> FaceCodes protobuf. */
 #include "device.h"
 
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,51 +28,21 @@ void dev_vq_path(const dev_config *cfg, const char *model_id, char *buf, size_t 
 	snprintf(buf, len, "%s/%s%s", cfg->vq_dir, model_id, ENC_SUFFIX);
 }
 
-/* The model id named by <vq_dir>/DEFAULT (first line), if any. */
-static bool default_model_id(const dev_config *cfg, char *id, size_t len)
-{
-	char path[4096];
-	FILE *f;
-	bool ok = false;
-
-	snprintf(path, sizeof(path), "%s/DEFAULT", cfg->vq_dir);
-	f = fopen(path, "r");
-	if (f) {
-		ok = fgets(id, (int)len, f) != NULL;
-		fclose(f);
-		if (ok)
-			id[strcspn(id, " \t\r\n")] = '\0';
-		ok = ok && id[0] && !strchr(id, '/');
-	}
-	return ok;
-}
-
 /* With no model id configured: the model <vq_dir>/DEFAULT names, else the
- * one *.enc.ffn in vq_dir. */
+ * one *.enc.ffn in vq_dir (ff_vq_default_model). */
 static int find_default_model(const dev_config *cfg, char *buf, size_t len)
 {
-	char id[64];
-	DIR *d;
-	struct dirent *de;
-	int found = 0;
+	char prefix[4096];
+	int found = 0, rc = ff_vq_default_model(cfg->vq_dir, prefix, sizeof(prefix), &found);
 
-	if (default_model_id(cfg, id, sizeof(id))) {
-		dev_vq_path(cfg, id, buf, len);
-		return FF_OK;
-	}
-	d = opendir(cfg->vq_dir);
-	if (!d)
-		return FF_ERR_NOTFOUND;
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name), s = strlen(ENC_SUFFIX);
-		if (n > s && strcmp(de->d_name + n - s, ENC_SUFFIX) == 0 && found++ == 0)
-			snprintf(buf, len, "%s/%s", cfg->vq_dir, de->d_name);
-	}
-	closedir(d);
+	if (rc != FF_OK)
+		return rc;
+	if ((size_t)snprintf(buf, len, "%s" ENC_SUFFIX, prefix) >= len)
+		return FF_ERR_RANGE;
 	if (found > 1)
 		ff_log_warn(LOG_COMP, "event=several_models dir=%s using=%s hint=\"set model_id or write DEFAULT\"",
 			    cfg->vq_dir, buf);
-	return found ? FF_OK : FF_ERR_NOTFOUND;
+	return FF_OK;
 }
 
 static int load_encoder(const char *path, ff_vq_encoder **out)

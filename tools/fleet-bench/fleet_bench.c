@@ -552,25 +552,20 @@ static void json_ratios(const struct fb_opts *o, const struct fb_side *t, const 
 	putchar('}');
 }
 
-/* --vq-model, else FB_SOURCE_DIR/models/vq/<id> (id: the first word of
- * models/vq/DEFAULT, as fleet-eval and the device agent read it) when both
- * of its files are there, else none: the vq stages are left out (said on stdout). */
+/* --vq-model, else FB_SOURCE_DIR/models/vq's default model (ff_vq_default_model,
+ * the device agent's and fleet-eval's rule) when both of its files are there, else
+ * none: the vq stages are left out (said on stdout). */
 static void find_vq(struct fb_opts *o, char *buf, size_t len)
 {
-	char id[64], enc[4400], dec[4400];
-	FILE *f;
+	char enc[4400], dec[4400];
 
 	if (o->vq)
 		return;
-	if ((f = fopen(FB_SOURCE_DIR "/models/vq/DEFAULT", "r"))) {
-		if (fscanf(f, "%63s", id) == 1) {
-			snprintf(buf, len, "%s/models/vq/%s", FB_SOURCE_DIR, id);
-			snprintf(enc, sizeof(enc), "%s.enc.ffn", buf);
-			snprintf(dec, sizeof(dec), "%s.dec.ffn", buf);
-			if (access(enc, R_OK) == 0 && access(dec, R_OK) == 0)
-				o->vq = buf;
-		}
-		fclose(f);
+	if (ff_vq_default_model(FB_SOURCE_DIR "/models/vq", buf, len, NULL) == FF_OK) {
+		snprintf(enc, sizeof(enc), "%s.enc.ffn", buf);
+		snprintf(dec, sizeof(dec), "%s.dec.ffn", buf);
+		if (access(enc, R_OK) == 0 && access(dec, R_OK) == 0)
+			o->vq = buf;
 	}
 	if (!o->vq)
 		printf("fleet-bench: no VQ model (%s/models/vq/DEFAULT naming an id with "

@@ -1,7 +1,6 @@
 /* fleet-eval verify / identify: the per-image pipeline (original, vq,
  * jpeg_N), worker threads, progress bar, JPEG size fitting. See
  * eval_pipeline.h. */
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -109,31 +108,9 @@ static int common_option(struct ev_config *cfg, int c, const char *arg)
  * models/vq/<id>.enc.ffn. Returns 0 found, -1 none (or several, no DEFAULT). */
 static int find_vq_model(char *prefix, size_t len)
 {
-	char id[64] = "";
-	FILE *f = fopen("models/vq/DEFAULT", "r");
-	DIR *d;
-	struct dirent *e;
 	int found = 0;
 
-	if (f) {
-		int ok = fscanf(f, "%63s", id) == 1;
-		fclose(f);
-		if (ok) {
-			snprintf(prefix, len, "models/vq/%s", id);
-			return 0;
-		}
-	}
-	if (!(d = opendir("models/vq")))
-		return -1;
-	while ((e = readdir(d)) != NULL) {
-		size_t n = strlen(e->d_name);
-		if (n > 8 && strcmp(e->d_name + n - 8, ".enc.ffn") == 0) {
-			snprintf(prefix, len, "models/vq/%.*s", (int)(n - 8), e->d_name);
-			found++;
-		}
-	}
-	closedir(d);
-	return found == 1 ? 0 : -1;
+	return ff_vq_default_model("models/vq", prefix, len, &found) == FF_OK && found == 1 ? 0 : -1;
 }
 
 static int has_vq(const struct ev_config *cfg)

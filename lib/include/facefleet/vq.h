@@ -61,6 +61,14 @@ int ff_vq_encode(ff_vq_encoder *e, const ff_image *face, uint16_t *idx, size_t n
  * FF_ERR_RANGE (an index >= codebook_size), FF_ERR_BACKEND. */
 int ff_vq_decode(ff_vq_decoder *d, const uint16_t *idx, size_t n, float *rgb, size_t rgb_len);
 
+/* The model a program uses when none is configured, as a path prefix
+ * "<dir>/<id>" (add ".enc.ffn" / ".dec.ffn"): the id on the first line of
+ * <dir>/DEFAULT, else a <dir>/<id>.enc.ffn. *candidates (may be NULL) gets 1
+ * for DEFAULT, else the number of encoders found (the prefix is the first;
+ * callers decide whether more than one is acceptable). Returns FF_OK,
+ * FF_ERR_NOTFOUND (no DEFAULT, no encoder), FF_ERR_INVAL (NULL). */
+int ff_vq_default_model(const char *dir, char *prefix, size_t len, int *candidates);
+
 /* Converts a decoded float face to an 8-bit image (rounded, clamped). */
 int ff_vq_rgbf_to_image(const float *rgb, ff_image *out);
 
