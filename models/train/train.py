@@ -113,10 +113,11 @@ class Embedder:
 class Teacher:
     """dlib ResNet-29 teacher (dlib_resnet.py) on its dlib-chip-like box, resampled
     from the 112x112 training box (the aligned crop stands in for the fixed box the
-    teacher's box was measured against: both frame the same face, shared/data README). Embeddings of the originals (centre crop) are
-    cached: computed once per image the first time a batch needs them (a full
-    upfront pass costs ~20 min on 2 cores), reused for every later step and for
-    the mirrored sample (the descriptor is close to mirror-invariant)."""
+    teacher's box was measured against: both frame the same face, shared/data
+    README). Embeddings of the originals (centre crop) are cached: computed once
+    per image the first time a batch needs them (a full upfront pass costs ~20 min
+    on 2 cores), reused for every later step and for the mirrored sample (the
+    descriptor is close to mirror-invariant)."""
 
     def __init__(self, device, data):
         from dlib_resnet import load_teacher  # noqa: E402
@@ -268,7 +269,7 @@ def main():
         used = torch.unique(idx).numel()
         progress(step, total, t0, start, "s%d loss %.4f %s codes %d" % (
             stage, loss.item(), " ".join("%s %.4f" % (k, v.item()) for k, v in terms.items()), used))
-        if step % args.ckpt_every == 0 or step == total:
+        if step % args.ckpt_every == 0 or step == total or step == args.steps1:
             save()
         if step % args.val_every == 0 or step == total:
             v = validate(model, embedder, val)
@@ -277,7 +278,6 @@ def main():
             sys.stderr.write("\n" + json.dumps(v) + "\n")
             save()
         if step == args.steps1:  # the distillation ablation: the network after stage 1 only
-            save()
             shutil.copyfile(ckpt, os.path.join(args.run, "stage1.pt"))
     with open(os.path.join(args.run, "summary.json"), "w") as f:
         json.dump({"log": log, "config": model.config, "args": vars(args)}, f, indent=1)

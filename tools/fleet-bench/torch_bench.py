@@ -240,11 +240,10 @@ def stages(a, det, full):
         codes = [None] * len(faces)
 
         def encode(i, x):
-            t0 = time.perf_counter()
             codes[i] = vq.encode(x)[0]
-            return (time.perf_counter() - t0) * 1e3
 
-        out += [("vq_encode", [torch.from_numpy(prep(f, vq.enc.meta)) for f in faces], encode),
+        out += [("vq_encode", [torch.from_numpy(prep(f, vq.enc.meta)) for f in faces],
+                 lambda i, x: clock_ms(encode, i, x)),
                 ("vq_decode", codes, lambda i, c: clock_ms(vq.decode, c))]
     return out, crops_seen
 
