@@ -11,9 +11,10 @@ position and scale and still cut a 112x112 face:
                            the ArcFace-template crop of the face
   data/<split>_labels.npy  int32 [N]: person index within the split
   data/<split>_files.txt   relative image paths, one per row
-  data/landmarks.jsonl     the detector's output, cached (fleet-eval embed)
+  data/landmarks.jsonl     the detector's output, cached (fleet-eval embed
+                           --landmarks-only)
 
-Alignment uses the project's own detector: `fleet-eval embed` (MTCNN, the
+Alignment uses the project's own detector: `fleet-eval embed --landmarks-only` (MTCNN, the
 C pipeline of the device) gives 5 landmarks per face; the most central face
 is taken (as fleet-eval align-check does) and warped with the same
 least-squares similarity to the ArcFace template as lib/vision/align.c, the
@@ -21,7 +22,8 @@ template shifted by the margin. Images where it finds no face fall back to
 the fixed box (59,50)-(192,183), which approximates the template on these
 images (shared/data README); --fixed-box uses that box for every image.
 
-usage: prepare_data.py [--lfw DIR] [--out DIR] [--fleet-eval BIN] [--fixed-box] [--jpeg-pack]
+usage: prepare_data.py [--lfw DIR] [--out DIR] [--fleet-eval BIN] [--models DIR] [--fixed-box]
+                       [--jpeg-pack]
 """
 import argparse
 import concurrent.futures
@@ -67,15 +69,18 @@ def central_face(faces, width=250, height=250):
     return best
 
 
-def detect(lfw, files, fleet_eval, cache):
+def detect(lfw, files, fleet_eval, models, cache):
     """{relative path: landmarks or None}, running the C detector on two processes once."""
     if not os.path.exists(cache):
         images = os.path.join(lfw, "images_deepfunneled")
         chunks = [files[k:k + 500] for k in range(0, len(files), 500)]
 
+        # it runs in the images folder (relative names in its output): absolute paths
+        cmd = [os.path.abspath(fleet_eval), "embed", "--landmarks-only", "--models", os.path.abspath(models)]
+
         def run(chunk):
-            return subprocess.run([fleet_eval, "embed"] + chunk, cwd=images, check=True,
-                                  stdout=subprocess.PIPE, text=True).stdout
+            return subprocess.run(cmd + chunk, cwd=images, check=True, stdout=subprocess.PIPE,
+                                  text=True).stdout
         with concurrent.futures.ThreadPoolExecutor(2) as pool, open(cache + ".tmp", "w") as out:
             for k, text in enumerate(pool.map(run, chunks)):
                 out.write(text)
@@ -155,6 +160,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(here, "data"))
     ap.add_argument("--fleet-eval", default=os.path.join(here, "..", "..", "build", "tools", "fleet-eval",
                                                           "fleet-eval"), help="the C detector (deploy/setup builds it)")
+    ap.add_argument("--models", default=os.environ.get("FF_MODELS_DIR", os.path.join(here, "..", "cache")),
+                    help="the detector's model folder (deploy/setup's models/cache)")
     ap.add_argument("--fixed-box", action="store_true", help="no detector: the fixed box for every image")
     ap.add_argument("--jpeg-pack", action="store_true")
     a = ap.parse_args()
@@ -164,7 +171,7 @@ def main():
         if not os.access(a.fleet_eval, os.X_OK):
             sys.exit("prepare_data: %s not built (deploy/setup), or pass --fixed-box" % a.fleet_eval)
         files = [f for s in ("DevTrain", "DevTest") for f in split_files(a.lfw, s)[0]]
-        landmarks = detect(a.lfw, files, a.fleet_eval, os.path.join(a.out, "landmarks.jsonl"))
+        landmarks = detect(a.lfw, files, a.fleet_eval, a.models, os.path.join(a.out, "landmarks.jsonl"))
     for split in ("DevTrain", "DevTest"):
         build(a.lfw, split, a.out, a.jpeg_pack, landmarks)
 

@@ -14,13 +14,15 @@
 static void embed_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: fleet-eval embed [--aligned] [--models DIR] [--min-face PX] [--threads N] "
-		"IMAGE...\n"
+		"usage: fleet-eval embed [--aligned | --landmarks-only] [--models DIR] [--min-face PX]\n"
+		"                        [--threads N] IMAGE...\n"
 		"Prints one JSON line per face found:\n"
 		"  {\"image\":PATH,\"face\":I,\"box\":[x0,y0,x1,y1],\"score\":S,\"landmarks\":[10],"
 		"\"embedding\":[D]}\n"
 		"An image with no face prints {\"image\":PATH,\"faces\":0}.\n"
 		"  --aligned      images are already 112x112 ArcFace crops: no detection\n"
+		"  --landmarks-only  detection only: \"embedding\":null (no alignment, no\n"
+		"                 MobileFaceNet; what models/train/prepare_data.py needs)\n"
 		"  --models DIR   model folder (default $FF_MODELS_DIR, else models/cache)\n"
 		"  --min-face PX  smallest face side for the detector (default 20)\n"
 		"  --threads N    XNNPACK threads (default 1)\n"
@@ -49,12 +51,18 @@ static void print_face(const char *path, int idx, const ff_face *face, const flo
 		fputs("\"box\":null,\"score\":null,\"landmarks\":null", stdout);
 	}
 	fputs(",\"embedding\":", stdout);
-	print_floats(emb, dim);
+	if (emb)
+		print_floats(emb, dim);
+	else
+		fputs("null", stdout);
 	fputs("}\n", stdout);
 }
 
-/* Embeds the faces of one image. Returns FF_OK or an error (logged). */
-static int embed_one(struct fe_models *m, const char *path, int aligned)
+enum embed_mode { EMBED_DETECT, EMBED_ALIGNED, EMBED_LANDMARKS };
+
+/* Embeds the faces of one image (EMBED_LANDMARKS: only prints what the
+ * detector found). Returns FF_OK or an error (logged). */
+static int embed_one(struct fe_models *m, const char *path, enum embed_mode mode)
 {
 	ff_image img = FF_IMAGE_EMPTY, crop = FF_IMAGE_EMPTY;
 	ff_face faces[FE_MAX_FACES];
@@ -68,7 +76,7 @@ static int embed_one(struct fe_models *m, const char *path, int aligned)
 	rc = ff_image_load(path, NULL, &img, why, sizeof(why));
 	if (rc != FF_OK)
 		goto out;
-	if (aligned) {
+	if (mode == EMBED_ALIGNED) {
 		if (img.width != FF_ALIGN_SIZE || img.height != FF_ALIGN_SIZE) {
 			ff_log(FF_LOG_WARN, "eval", "event=resized_aligned_input w=%d h=%d",
 			       img.width, img.height);
@@ -88,6 +96,10 @@ static int embed_one(struct fe_models *m, const char *path, int aligned)
 		fputs(",\"faces\":0}\n", stdout);
 	}
 	for (size_t i = 0; i < n; i++) {
+		if (mode == EMBED_LANDMARKS) {
+			print_face(path, (int)i, &faces[i], NULL, 0);
+			continue;
+		}
 		if ((rc = ff_align_face(&img, faces[i].landmarks, &crop)) != FF_OK ||
 		    (rc = ff_embed_image(m->emb, &crop, emb, dim)) != FF_OK)
 			goto out;
@@ -108,6 +120,7 @@ int fe_cmd_embed(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "aligned", no_argument, NULL, 'a' },	 { "models", required_argument, NULL, 'm' },
+		{ "landmarks-only", no_argument, NULL, 'l' },
 		{ "min-face", required_argument, NULL, 'f' }, { "threads", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },	 { NULL, 0, NULL, 0 },
 	};
@@ -115,13 +128,17 @@ int fe_cmd_embed(int argc, char **argv)
 	struct fe_models m;
 	const char *models = NULL;
 	char dir[4096];
-	int aligned = 0, c, failed = 0;
+	enum embed_mode mode = EMBED_DETECT;
+	int c, failed = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "am:f:t:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "alm:f:t:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
-			aligned = 1;
+		case 'l':
+			if (mode != EMBED_DETECT) /* one or the other */
+				goto usage;
+			mode = c == 'a' ? EMBED_ALIGNED : EMBED_LANDMARKS;
 			break;
 		case 'm':
 			models = optarg;
@@ -143,10 +160,11 @@ int fe_cmd_embed(int argc, char **argv)
 	}
 	if (optind >= argc)
 		goto usage;
-	if (fe_models_open(fe_models_dir(models, dir, sizeof(dir)), !aligned, &dopt, &m) != FF_OK)
+	if (fe_models_open(fe_models_dir(models, dir, sizeof(dir)), mode != EMBED_ALIGNED, &dopt,
+			   &m) != FF_OK)
 		return FE_EXIT_FAIL;
 	for (int i = optind; i < argc; i++)
-		if (embed_one(&m, argv[i], aligned) != FF_OK)
+		if (embed_one(&m, argv[i], mode) != FF_OK)
 			failed = 1;
 	fe_models_close(&m);
 	return failed ? FE_EXIT_FAIL : FE_EXIT_OK;
