@@ -155,6 +155,25 @@ static void process_acks(dev_publisher *p)
 	} while (n == 64);
 }
 
+/* On a graceful stop: gives the messages already sent up to ms for their
+ * PUBACKs, so they leave the outbox (no duplicate at the next start) and the
+ * OFFLINE status counts them. */
+static void settle_inflight(dev_publisher *p, int64_t ms)
+{
+	int64_t end = dev_mono_ms() + ms;
+	struct timespec dl = { (time_t)(end / 1000), (long)(end % 1000) * 1000000L };
+
+	process_acks(p);
+	while (p->inflight > 0 && !atomic_load(&p->lost) && dev_mono_ms() < end) {
+		pthread_mutex_lock(&p->mu);
+		while (p->nacks == 0 && !atomic_load(&p->lost))
+			if (pthread_cond_timedwait(&p->cv, &p->mu, &dl) == ETIMEDOUT)
+				break;
+		pthread_mutex_unlock(&p->mu);
+		process_acks(p);
+	}
+}
+
 static void teardown(dev_publisher *p)
 {
 	if (p->m) {
@@ -314,7 +333,7 @@ static void *run(void *arg)
 		wait_kick(p, wait < 1 ? 1 : wait > 1000 ? 1000 : wait);
 	}
 	if (p->m && ff_mqtt_is_connected(p->m)) {
-		process_acks(p);
+		settle_inflight(p, 2000);
 		publish_status(p, DEV_STATE_OFFLINE, true);
 		ff_mqtt_disconnect(p->m, 2000);
 	}
