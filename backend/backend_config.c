@@ -53,7 +53,7 @@ static const ff_config_field fields[] = {
 	  "MobileFaceNet .ffn file", 0),
 	F("embed_model_id", FF_CFG_STRING, embed_model_id, "mobilefacenet-v1", 1, 64,
 	  "face_templates.model_id of the gallery to match against", 0),
-	F("threshold", FF_CFG_DOUBLE, threshold, "0.459", -1, 1,
+	F("threshold", FF_CFG_DOUBLE, threshold, "0.480", -1, 1,
 	  "open-set cosine threshold: below it the decision is unknown (backend/THRESHOLD.md)", 0),
 	F("top_k", FF_CFG_INT, top_k, "5", 1, 10, "identities recorded per event", 0),
 	F("workers", FF_CFG_INT, workers, "2", 1, 64, "recognition worker threads", 0),

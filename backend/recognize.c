@@ -115,6 +115,12 @@ int ff_recognizer_create(const ff_model_set *set, const char *embed_path, ff_rec
 		if (rc != FF_OK)
 			goto fail;
 		r->n++;
+		if (ff_vq_adapter_dim(r->dec[i]) && ff_vq_adapter_dim(r->dec[i]) != r->dim) {
+			snprintf(errbuf, errlen, "%s: embed_adapter is %zu-d, the embedder %zu-d", set->path[i],
+				 ff_vq_adapter_dim(r->dec[i]), r->dim);
+			rc = FF_ERR_FORMAT;
+			goto fail;
+		}
 	}
 	*out = r;
 	return FF_OK;
@@ -138,15 +144,20 @@ size_t ff_recognizer_dim(const ff_recognizer *r)
 	return r->dim;
 }
 
+/* MobileFaceNet on the face model m just decoded into r->rgb, then m's embedding adapter. */
+static int embed_decoded(ff_recognizer *r, int m, float *emb)
+{
+	int rc = ff_embed_rgbf(r->emb, r->rgb, emb, r->dim);
+	return rc == FF_OK ? ff_vq_adapt_embedding(r->dec[m], emb, r->dim) : rc;
+}
+
 int ff_recognizer_embed_codes(ff_recognizer *r, int m, const uint16_t *idx, size_t n, float *emb)
 {
 	int rc;
 	if (m < 0 || (size_t)m >= r->n)
 		return FF_ERR_INVAL;
 	rc = ff_vq_decode(r->dec[m], idx, n, r->rgb, FACE_FLOATS);
-	if (rc == FF_OK)
-		rc = ff_embed_rgbf(r->emb, r->rgb, emb, r->dim);
-	return rc;
+	return rc == FF_OK ? embed_decoded(r, m, emb) : rc;
 }
 
 void ff_recognize(ff_recognizer *r, ff_job *j, ff_gallery *g, double threshold, int top_k)
@@ -155,7 +166,7 @@ void ff_recognize(ff_recognizer *r, ff_job *j, ff_gallery *g, double threshold, 
 	int rc = ff_vq_decode(r->dec[j->model_index], j->idx, j->nidx, r->rgb, FACE_FLOATS);
 	t1 = ff_mono_us();
 	if (rc == FF_OK)
-		rc = ff_embed_rgbf(r->emb, r->rgb, r->vec, r->dim);
+		rc = embed_decoded(r, j->model_index, r->vec);
 	t2 = ff_mono_us();
 	j->t_decode = t1 - t0;
 	j->t_embed = t2 - t1;

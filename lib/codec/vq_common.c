@@ -124,6 +124,27 @@ static int read_codebook(const ff_model *m, struct ff_vq_half *h, char *errbuf, 
 	return FF_OK;
 }
 
+/* The decoder's optional "embed_adapter": a square map applied to the
+ * embedding of a reconstruction (ff_vq_adapt_embedding). */
+static int read_adapter(const ff_model *m, enum ff_vq_role role, struct ff_vq_half *h,
+			char *errbuf, size_t errlen)
+{
+	ff_shape s;
+
+	if (role != FF_VQ_ROLE_DECODER || ff_model_constant(m, "embed_adapter", &h->adapter, &s) != FF_OK) {
+		h->adapter = NULL;
+		return FF_OK;
+	}
+	if (s.rank != 2 || s.dims[0] != s.dims[1] || s.dims[0] < 1 || s.dims[0] > FF_VQ_MAX_EMBED_DIM)
+		return FAIL(FF_ERR_FORMAT, "embed_adapter shape [%u,%u] (rank %u) is not square 1..%u",
+			      s.dims[0], s.dims[1], s.rank, FF_VQ_MAX_EMBED_DIM);
+	for (size_t i = 0; i < (size_t)s.dims[0] * s.dims[1]; i++)
+		if (!isfinite(h->adapter[i]))
+			return FAIL(FF_ERR_FORMAT, "embed_adapter value %zu not finite", i);
+	h->adapter_dim = s.dims[0];
+	return FF_OK;
+}
+
 static int shape_is(const ff_shape *s, const uint32_t want[4])
 {
 	if (s->rank != 4)
@@ -232,6 +253,7 @@ int ff_vq_half_open(struct ff_vq_half *h, enum ff_vq_role role, const char *path
 	    (rc = read_info(h->model, &h->info, errbuf, errlen)) != FF_OK ||
 	    (rc = read_role(h->model, role, h, errbuf, errlen)) != FF_OK ||
 	    (rc = read_codebook(h->model, h, errbuf, errlen)) != FF_OK ||
+	    (rc = read_adapter(h->model, role, h, errbuf, errlen)) != FF_OK ||
 	    (rc = build_net(h, role, opt, errbuf, errlen)) != FF_OK)
 		ff_vq_half_close(h);
 	return rc;

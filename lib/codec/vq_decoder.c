@@ -40,6 +40,37 @@ int ff_vq_decode(ff_vq_decoder *d, const uint16_t *idx, size_t n, float *rgb, si
 	return FF_OK;
 }
 
+size_t ff_vq_adapter_dim(const ff_vq_decoder *d)
+{
+	return d && d->h.adapter ? d->h.adapter_dim : 0;
+}
+
+int ff_vq_adapt_embedding(const ff_vq_decoder *d, float *emb, size_t dim)
+{
+	float out[FF_VQ_MAX_EMBED_DIM];
+	double norm = 0.0;
+
+	if (!d || !emb)
+		return FF_ERR_INVAL;
+	if (!d->h.adapter)
+		return FF_OK;
+	if (dim != d->h.adapter_dim)
+		return FF_ERR_INVAL;
+	for (size_t j = 0; j < dim; j++)
+		out[j] = 0.0f;
+	for (size_t i = 0; i < dim; i++) { /* row i of A scaled by emb[i]: contiguous reads */
+		const float *row = d->h.adapter + i * dim;
+		for (size_t j = 0; j < dim; j++)
+			out[j] += emb[i] * row[j];
+	}
+	for (size_t j = 0; j < dim; j++)
+		norm += (double)out[j] * out[j];
+	norm = norm > 0.0 ? 1.0 / sqrt(norm) : 0.0;
+	for (size_t j = 0; j < dim; j++)
+		emb[j] = (float)(out[j] * norm);
+	return FF_OK;
+}
+
 int ff_vq_rgbf_to_image(const float *rgb, ff_image *out)
 {
 	int rc;

@@ -22,6 +22,8 @@ struct ff_vq_half {
 	ff_net *net;
 	ff_vq_info info;
 	const float *codebook; /* [codebook_size, code_dim], owned by model */
+	const float *adapter;  /* decoder only, optional: [dim, dim] embedding map, owned by model */
+	uint32_t adapter_dim;
 	float mean, scale;
 };
 

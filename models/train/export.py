@@ -117,7 +117,7 @@ def export_encoder(model, meta):
     return wr.g
 
 
-def export_decoder(model, meta):
+def export_decoder(model, meta, adapter=None):
     dec = model.decoder
     c = model.fsq.groups * model.fsq.dim
     wr = Writer(meta, [1, model.grid, model.grid, c])
@@ -148,7 +148,11 @@ def export_decoder(model, meta):
     wr.g.tensors[x].name = "image"
     wr.g.outputs = [x]
     wr.g.const("codebook", model.fsq.codebook().numpy())
-    wr.g.prune(keep={"codebook"})
+    keep = {"codebook"}
+    if adapter is not None:  # fit_adapter.py: applied by the backend after MobileFaceNet
+        wr.g.const("embed_adapter", adapter)
+        keep.add("embed_adapter")
+    wr.g.prune(keep=keep)
     return wr.g
 
 
@@ -173,6 +177,7 @@ def main():
     ap.add_argument("ckpt")
     ap.add_argument("--model-id", required=True, help="[a-z0-9-]{1,32}, travels on the wire")
     ap.add_argument("--out", default=os.path.join(HERE, ".."))
+    ap.add_argument("--adapter", help="embedding adapter (fit_adapter.py .npy) stored in the decoder")
     a = ap.parse_args()
     st = torch.load(a.ckpt, map_location="cpu")
     model = vqvae.VQVAE(**st["config"])
@@ -186,7 +191,11 @@ def main():
             "training_step": st["step"]}
     enc = export_encoder(model, dict(meta, name="vq-encoder", input_mean=127.5, input_scale=0.0078125,
                                      input_layout="nhwc"))
-    dec = export_decoder(model, dict(meta, name="vq-decoder", output_mean=127.5, output_scale=0.0078125))
+    adapter = np.load(a.adapter).astype(np.float32) if a.adapter else None
+    dec_meta = dict(meta, name="vq-decoder", output_mean=127.5, output_scale=0.0078125)
+    if adapter is not None:
+        dec_meta["embed_adapter"] = "mobilefacenet %dx%d, fit_adapter.py on DevTrain" % adapter.shape
+    dec = export_decoder(model, dec_meta, adapter)
     err = check(model, enc, dec)
     for g, part in ((enc, "enc"), (dec, "dec")):
         path = os.path.join(a.out, "%s.%s.ffn" % (a.model_id, part))

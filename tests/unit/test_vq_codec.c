@@ -146,6 +146,15 @@ static void test_bad_args(void)
 	CU_ASSERT_EQUAL(ff_vq_decode(dec, NULL, 98, rgb, nrgb), FF_ERR_INVAL);
 	CU_ASSERT_EQUAL(ff_vq_decode(NULL, idx, 98, rgb, nrgb), FF_ERR_INVAL);
 	CU_ASSERT_EQUAL(ff_vq_rgbf_to_image(NULL, &img), FF_ERR_INVAL);
+	{ /* the tiny model has no embed_adapter: adapting leaves the embedding as is */
+		float e[4] = { 0.5f, -0.5f, 0.5f, 0.5f }, same[4];
+		memcpy(same, e, sizeof(e));
+		CU_ASSERT_EQUAL(ff_vq_adapter_dim(dec), 0);
+		CU_ASSERT_EQUAL(ff_vq_adapter_dim(NULL), 0);
+		FF_ASSERT_OK(ff_vq_adapt_embedding(dec, e, 4));
+		CU_ASSERT_EQUAL(memcmp(e, same, sizeof(e)), 0);
+		CU_ASSERT_EQUAL(ff_vq_adapt_embedding(dec, NULL, 4), FF_ERR_INVAL);
+	}
 	{
 		ff_vq_encoder *e = (ff_vq_encoder *)1;
 		ff_vq_decoder *d = (ff_vq_decoder *)1;

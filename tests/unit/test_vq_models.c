@@ -7,10 +7,12 @@
 #include "ff_test.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "facefleet/error.h"
+#include "facefleet/nn.h"
 #include "facefleet/vq.h"
 #include "test_vq_common.h"
 
@@ -90,8 +92,53 @@ out:
 	ff_vq_decoder_free(dec);
 }
 
+/* The decoder's embed_adapter (fit_adapter.py): emb -> normalise(emb * A),
+ * checked against A read straight from the file, for basis vectors (which
+ * pick one row of A: the orientation) and a dense vector. */
+static void test_embed_adapter(void)
+{
+	char path[4400], why[256] = "";
+	ff_vq_decoder *dec = NULL;
+	ff_model *m = NULL;
+	const float *a;
+	ff_shape s;
+	float e[FF_VQ_MAX_EMBED_DIM], want[FF_VQ_MAX_EMBED_DIM];
+	size_t dim;
+
+	snprintf(path, sizeof(path), "%s.dec.ffn", prefix);
+	FF_ASSERT_OK(ff_vq_decoder_create(path, NULL, &dec, why, sizeof(why)));
+	FF_ASSERT_OK(ff_model_load(path, NULL, &m, why, sizeof(why)));
+	CU_ASSERT_FATAL(dec && m);
+	dim = ff_vq_adapter_dim(dec);
+	CU_ASSERT_FATAL(dim > 0); /* run-all exports one with every model */
+	FF_ASSERT_OK(ff_model_constant(m, "embed_adapter", &a, &s));
+	CU_ASSERT_EQUAL_FATAL(s.dims[0], dim);
+	for (size_t t = 0; t < 4; t++) {
+		double n = 0.0, err = 0.0;
+		for (size_t i = 0; i < dim; i++) /* e_0, e_7, e_last, then a dense vector */
+			e[i] = t == 3 ? (float)(((i * 37) % 11) - 5.0) : (float)(i == (size_t[]){ 0, 7, dim - 1 }[t]);
+		for (size_t j = 0; j < dim; j++) {
+			double v = 0.0;
+			for (size_t i = 0; i < dim; i++)
+				v += (double)e[i] * a[i * dim + j];
+			want[j] = (float)v;
+			n += v * v;
+		}
+		FF_ASSERT_OK(ff_vq_adapt_embedding(dec, e, dim));
+		for (size_t j = 0; j < dim; j++)
+			err = fmax(err, fabs(e[j] - want[j] / sqrt(n)));
+		CU_ASSERT(err < 1e-5);
+	}
+	CU_ASSERT_EQUAL(ff_vq_adapt_embedding(dec, e, dim - 1), FF_ERR_INVAL);
+	CU_ASSERT_EQUAL(ff_vq_adapt_embedding(dec, NULL, dim), FF_ERR_INVAL);
+	CU_ASSERT_EQUAL(ff_vq_adapt_embedding(NULL, e, dim), FF_ERR_INVAL);
+	ff_model_free(m);
+	ff_vq_decoder_free(dec);
+}
+
 static CU_TestInfo vq_model_tests[] = {
 	{ "committed model vs PyTorch reference", test_committed_model },
+	{ "embedding adapter", test_embed_adapter },
 	CU_TEST_INFO_NULL,
 };
 

@@ -39,7 +39,7 @@ static int add_method(struct ev_config *cfg, const char *name)
 	m = &cfg->methods[cfg->n_methods];
 	if (strcmp(name, "original") == 0)
 		m->kind = EV_ORIGINAL;
-	else if (strcmp(name, "vq") == 0)
+	else if (strcmp(name, "vq") == 0 || strcmp(name, "vq_raw") == 0)
 		m->kind = EV_VQ;
 	else if (strncmp(name, "jpeg_", 5) == 0 && fe_parse_int(name + 5, 1, 1 << 24, &budget) == 0)
 		m->kind = EV_JPEG;
@@ -49,6 +49,7 @@ static int add_method(struct ev_config *cfg, const char *name)
 		if (strcmp(cfg->methods[i].name, name) == 0)
 			return -1;
 	m->budget = budget;
+	m->no_adapter = strcmp(name, "vq_raw") == 0;
 	strcpy(m->name, name);
 	cfg->n_methods++;
 	return 0;
@@ -64,7 +65,7 @@ static int parse_methods(struct ev_config *cfg, const char *list)
 	cfg->n_methods = 0;
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
 		if (add_method(cfg, t) != 0) {
-			fprintf(stderr, "fleet-eval: bad method '%s' (original, vq, jpeg_N)\n", t);
+			fprintf(stderr, "fleet-eval: bad method '%s' (original, vq, vq_raw, jpeg_N)\n", t);
 			return -1;
 		}
 	return cfg->n_methods ? 0 : -1;
@@ -134,7 +135,7 @@ static int resolve_enrol(struct ev_config *cfg)
 	if (cfg->enrol < 0 && add_method(cfg, cfg->enrol_name) == 0)
 		cfg->enrol = cfg->n_methods - 1;
 	if (cfg->enrol < 0) {
-		fprintf(stderr, "fleet-eval: bad --enrol method '%s' (original, vq, jpeg_N; at most "
+		fprintf(stderr, "fleet-eval: bad --enrol method '%s' (original, vq, vq_raw, jpeg_N; at most "
 				"%d methods)\n", cfg->enrol_name, EV_MAX_METHODS);
 		return -1;
 	}
@@ -310,7 +311,7 @@ out:
 }
 
 /* crop -> codes -> wire bytes -> codes -> decoded face -> embedding */
-static int run_vq(struct ev_worker *w, const ff_image *crop, float *emb, size_t dim,
+static int run_vq(struct ev_worker *w, const ff_image *crop, int adapt, float *emb, size_t dim,
 		  int32_t *bytes)
 {
 	const ff_vq_info *vi = ff_vq_encoder_info(w->enc);
@@ -323,7 +324,8 @@ static int run_vq(struct ev_worker *w, const ff_image *crop, float *emb, size_t 
 	    ff_bitpack_unpack(wire, nb, vi->num_codes, vi->bits_per_index, vi->codebook_size,
 			      back) ||
 	    ff_vq_decode(w->dec, back, vi->num_codes, w->rgb, sizeof(w->rgb) / sizeof(float)) ||
-	    ff_embed_rgbf(w->m.emb, w->rgb, emb, dim) != FF_OK)
+	    ff_embed_rgbf(w->m.emb, w->rgb, emb, dim) != FF_OK ||
+	    (adapt && ff_vq_adapt_embedding(w->dec, emb, dim) != FF_OK))
 		return EV_FAILED;
 	*bytes = (int32_t)nb;
 	return EV_OK;
@@ -370,7 +372,8 @@ static void process_image(struct ev_worker *w, const struct ev_job *job, size_t 
 				c->bytes[row + (size_t)m] = EV_FACE * EV_FACE * 3;
 				break;
 			case EV_VQ:
-				s = run_vq(w, &crop, emb, c->dim, &c->bytes[row + (size_t)m]);
+				s = run_vq(w, &crop, !cfg->methods[m].no_adapter, emb, c->dim,
+					   &c->bytes[row + (size_t)m]);
 				break;
 			case EV_JPEG:
 				s = run_jpeg(w, &crop, cfg->methods[m].budget, emb, c->dim,

@@ -2,7 +2,9 @@
  * through each compared method and embedded with MobileFaceNet:
  *   original  the aligned 112x112 crop as is
  *   vq        crop -> VQ encoder -> indices -> bitpack -> unpack -> VQ
- *             decoder -> float face (the device -> backend path)
+ *             decoder -> float face (the device -> backend path); its
+ *             embedding through the decoder's embed_adapter when it has one
+ *   vq_raw    the same without the adapter (ablation)
  *   jpeg_N    crop -> JFIF file of at most N bytes (libjpeg-turbo, the best
  *             quality 1..100 that fits) -> decode
  * The crop is the image itself with --aligned, else MTCNN + 5-point
@@ -26,6 +28,7 @@ enum ev_kind { EV_ORIGINAL, EV_VQ, EV_JPEG };
 struct ev_method {
 	enum ev_kind kind;
 	int budget; /* jpeg_N: N bytes */
+	int no_adapter; /* vq_raw: the decoder's embed_adapter left out (ablation) */
 	char name[24];
 };
 
@@ -75,7 +78,8 @@ struct ev_cache {
 	"                    models/vq/<id of models/vq/DEFAULT>, else the only\n"               \
 	"                    models/vq/*.enc.ffn; method vq is dropped from the default\n"       \
 	"                    list when there is none)\n"                                          \
-	"  --methods LIST    comma-separated, of original, vq, jpeg_N (N bytes per face,\n"      \
+	"  --methods LIST    comma-separated, of original, vq, vq_raw (vq without the\n"       \
+	"                    decoder's embedding adapter), jpeg_N (N bytes per face,\n"          \
 	"                    the whole JFIF file); default original,vq,jpeg_128,jpeg_512,jpeg_2048\n" \
 	"  --enrol METHOD    gallery (identify) / first image of each pair (verify) through\n"   \
 	"                    METHOD, the other side the row's; added to --methods if absent\n"   \

@@ -22,6 +22,7 @@ extern "C" {
 #endif
 
 #define FF_VQ_MAX_CODES 1024 /* upper bound on grid_h * grid_w * codes_per_cell */
+#define FF_VQ_MAX_EMBED_DIM 1024 /* upper bound on an embed_adapter's size */
 
 /* What a model file says about its code layout (also what travels in FaceCodes). */
 typedef struct ff_vq_info {
@@ -60,6 +61,17 @@ int ff_vq_encode(ff_vq_encoder *e, const ff_image *face, uint16_t *idx, size_t n
  * ready for ff_embed_rgbf. Returns FF_OK, FF_ERR_INVAL (n != num_codes),
  * FF_ERR_RANGE (an index >= codebook_size), FF_ERR_BACKEND. */
 int ff_vq_decode(ff_vq_decoder *d, const uint16_t *idx, size_t n, float *rgb, size_t rgb_len);
+
+/* Applies the decoder's embedding adapter, if its file has one, to the
+ * L2-normalised embedding of a face it decoded: emb <- normalise(emb * A),
+ * a least-squares map (fitted on training faces) from embeddings of
+ * reconstructions to embeddings of their originals, which removes the
+ * decoder's systematic drift. Embeddings of original photos are not adapted.
+ * Returns FF_OK (emb unchanged when the file has no adapter), FF_ERR_INVAL
+ * (NULL, or dim is not the adapter's). */
+int ff_vq_adapt_embedding(const ff_vq_decoder *d, float *emb, size_t dim);
+/* The adapter's dimension, 0 when the decoder has none. */
+size_t ff_vq_adapter_dim(const ff_vq_decoder *d);
 
 /* The model a program uses when none is configured, as a path prefix
  * "<dir>/<id>" (add ".enc.ffn" / ".dec.ffn"): the id on the first line of
