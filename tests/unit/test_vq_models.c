@@ -113,10 +113,11 @@ static void test_embed_adapter(void)
 	CU_ASSERT_FATAL(dim > 0); /* run-all exports one with every model */
 	FF_ASSERT_OK(ff_model_constant(m, "embed_adapter", &a, &s));
 	CU_ASSERT_EQUAL_FATAL(s.dims[0], dim);
+	const size_t basis[3] = { 0, 7, dim - 1 }; /* e_0, e_7, e_last, then a dense vector */
 	for (size_t t = 0; t < 4; t++) {
 		double n = 0.0, err = 0.0;
-		for (size_t i = 0; i < dim; i++) /* e_0, e_7, e_last, then a dense vector */
-			e[i] = t == 3 ? (float)(((i * 37) % 11) - 5.0) : (float)(i == (size_t[]){ 0, 7, dim - 1 }[t]);
+		for (size_t i = 0; i < dim; i++)
+			e[i] = t < 3 ? (float)(i == basis[t]) : (float)((i * 37) % 11) - 5.0f;
 		for (size_t j = 0; j < dim; j++) {
 			double v = 0.0;
 			for (size_t i = 0; i < dim; i++)
