@@ -272,6 +272,7 @@ struct ev_worker {
 	ff_vq_encoder *enc;
 	ff_vq_decoder *dec;
 	float rgb[EV_FACE * EV_FACE * 3];
+	int32_t rgb_bytes; /* > 0: rgb holds the current crop's decoded codes (vq, vq_raw share it) */
 };
 
 /* The aligned crop of one image. Returns an ev_status. */
@@ -310,24 +311,34 @@ out:
 	return st;
 }
 
-/* crop -> codes -> wire bytes -> codes -> decoded face -> embedding */
-static int run_vq(struct ev_worker *w, const ff_image *crop, int adapt, float *emb, size_t dim,
-		  int32_t *bytes)
+/* crop -> codes -> wire bytes -> codes -> decoded face in w->rgb, once per crop */
+static int decode_crop(struct ev_worker *w, const ff_image *crop)
 {
 	const ff_vq_info *vi = ff_vq_encoder_info(w->enc);
 	uint16_t idx[FF_VQ_MAX_CODES], back[FF_VQ_MAX_CODES];
 	uint8_t wire[256];
 	size_t nb = ff_bitpack_size(vi->num_codes, vi->bits_per_index);
 
+	if (w->rgb_bytes > 0)
+		return EV_OK;
 	if (nb > sizeof(wire) || ff_vq_encode(w->enc, crop, idx, vi->num_codes) != FF_OK ||
 	    ff_bitpack_pack(idx, vi->num_codes, vi->bits_per_index, vi->codebook_size, wire, nb) ||
 	    ff_bitpack_unpack(wire, nb, vi->num_codes, vi->bits_per_index, vi->codebook_size,
 			      back) ||
-	    ff_vq_decode(w->dec, back, vi->num_codes, w->rgb, sizeof(w->rgb) / sizeof(float)) ||
-	    ff_embed_rgbf(w->m.emb, w->rgb, emb, dim) != FF_OK ||
+	    ff_vq_decode(w->dec, back, vi->num_codes, w->rgb, sizeof(w->rgb) / sizeof(float)))
+		return EV_FAILED;
+	w->rgb_bytes = (int32_t)nb;
+	return EV_OK;
+}
+
+/* the decoded face -> embedding (through the decoder's adapter unless vq_raw) */
+static int run_vq(struct ev_worker *w, const ff_image *crop, int adapt, float *emb, size_t dim,
+		  int32_t *bytes)
+{
+	if (decode_crop(w, crop) != EV_OK || ff_embed_rgbf(w->m.emb, w->rgb, emb, dim) != FF_OK ||
 	    (adapt && ff_vq_adapt_embedding(w->dec, emb, dim) != FF_OK))
 		return EV_FAILED;
-	*bytes = (int32_t)nb;
+	*bytes = w->rgb_bytes;
 	return EV_OK;
 }
 
@@ -361,6 +372,7 @@ static void process_image(struct ev_worker *w, const struct ev_job *job, size_t 
 	size_t row = i * (size_t)c->n_methods;
 	int st = get_crop(w, cfg, job->names[i], &crop);
 
+	w->rgb_bytes = 0; /* a new crop: nothing decoded yet */
 	for (int m = 0; m < cfg->n_methods; m++) {
 		float *emb = c->emb + (row + (size_t)m) * c->dim;
 		int s = st;
