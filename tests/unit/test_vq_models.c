@@ -6,7 +6,6 @@
  * Skipped (77) while no model is committed. */
 #include "ff_test.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,41 +17,16 @@
 
 static char dir[4096], prefix[4096 + 256];
 
-/* Finds the committed model (models/vq/DEFAULT's id, else any
- * models/vq/<id>.enc.ffn) and skips the run (exit 77) when there is none.
- * Runs before main(): ff_test_skip from inside a running suite trips a
+/* Finds the committed model (ff_vq_default_model: models/vq/DEFAULT's id,
+ * else a models/vq/<id>.enc.ffn) and skips the run (exit 77) when there is
+ * none. Runs before main(): ff_test_skip from inside a running suite trips a
  * CUnit assertion (CU_cleanup_registry while a test is running). */
 __attribute__((constructor)) static void find_model(void)
 {
 	const char *src = ff_test_env_get("FF_SOURCE_DIR");
-	struct dirent *e;
-	char stem[256];
-	DIR *d;
-
-	FILE *f;
 
 	snprintf(dir, sizeof(dir), "%s/models/vq", src ? src : ".");
-	snprintf(prefix, sizeof(prefix), "%s/DEFAULT", dir);
-	f = fopen(prefix, "r");
-	prefix[0] = '\0';
-	if (f) { /* the model id the project ships */
-		if (fscanf(f, "%63s", stem) == 1)
-			snprintf(prefix, sizeof(prefix), "%s/%s", dir, stem);
-		fclose(f);
-	}
-	if (!prefix[0] && (d = opendir(dir)) != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			size_t n = strlen(e->d_name);
-			if (n > 8 && n - 8 < sizeof(stem) &&
-			    strcmp(e->d_name + n - 8, ".enc.ffn") == 0) {
-				memcpy(stem, e->d_name, n - 8);
-				stem[n - 8] = '\0';
-				snprintf(prefix, sizeof(prefix), "%s/%s", dir, stem);
-			}
-		}
-		closedir(d);
-	}
-	if (!prefix[0])
+	if (ff_vq_default_model(dir, prefix, sizeof(prefix), NULL) != FF_OK)
 		ff_test_skip("no models/vq/*.enc.ffn committed yet");
 }
 
