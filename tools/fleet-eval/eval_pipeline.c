@@ -419,6 +419,12 @@ static int worker_open(struct ev_worker *w, const struct ev_config *cfg, const c
 		rc = FF_ERR_FORMAT;
 		snprintf(why, sizeof(why), "encoder and decoder metadata differ");
 	}
+	if (rc == FF_OK && ff_vq_adapter_dim(w->dec) &&
+	    ff_vq_adapter_dim(w->dec) != ff_embedder_dim(w->m.emb)) {
+		rc = FF_ERR_FORMAT;
+		snprintf(why, sizeof(why), "embed_adapter is %zu-d, the embedder %zu-d",
+			 ff_vq_adapter_dim(w->dec), ff_embedder_dim(w->m.emb));
+	}
 	if (rc != FF_OK) {
 		char q[600];
 		ff_log(FF_LOG_ERROR, "eval", "event=vq_model_failed path=%s err=%s reason=%s", path,
