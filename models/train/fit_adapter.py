@@ -18,6 +18,7 @@ The embeddings are cached next to --out (adapter_emb.npz): a rerun only solves.
 import argparse
 import os
 import sys
+import time
 
 import numpy as np
 import torch
@@ -37,7 +38,7 @@ def embeddings(ckpt):
     model.eval()
     data = train.Data("devtrain", dev, torch.Generator().manual_seed(1))
     emb = train.Embedder(dev)
-    eo, er = [], []
+    eo, er, t0 = [], [], time.time()
     with torch.no_grad():
         for k in range(0, len(data.crops), 64):
             x = data.center(torch.arange(k, min(k + 64, len(data.crops))))
@@ -56,7 +57,6 @@ def fit(eo, er, lam):
 
 
 def main():
-    global t0
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("ckpt")
     ap.add_argument("--out", required=True)
@@ -65,8 +65,6 @@ def main():
     torch.set_num_threads(len(os.sched_getaffinity(0)))
     cache = os.path.join(os.path.dirname(os.path.abspath(a.out)), "adapter_emb.npz")
     if not os.path.exists(cache):
-        import time
-        t0 = time.time()
         eo, er = embeddings(a.ckpt)
         np.savez(cache, eo=eo, er=er)
     z = np.load(cache)
