@@ -6,7 +6,11 @@
 #include "facefleet/error.h"
 #include "nn_internal.h"
 
-#define FFN_MAX_NUMEL ((uint64_t)1 << 26)       /* 256 MiB of floats per tensor */
+/* Memory bounds on what a model file can make a net allocate. The largest real
+ * net, P-Net on a 1280x1280 frame (the detector's default max_side, small faces),
+ * stays under 2^24 floats per tensor and 2^27 in all (counted without reuse).
+ * With 2^26 per tensor a crafted file drove one net past 1.7 GB. */
+#define FFN_MAX_NUMEL ((uint64_t)1 << 24)       /* 64 MiB of floats per tensor */
 #define FFN_MAX_TOTAL_NUMEL ((uint64_t)1 << 27) /* 512 MiB for all activations */
 #define FFN_MAX_WINDOW_TAPS ((uint64_t)1 << 25) /* OH*OW*KH*KW (indirection size) */
 
