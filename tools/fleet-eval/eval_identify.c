@@ -1,12 +1,11 @@
 /* fleet-eval identify: closed-set identification over an image folder, for
- * each method (original, vq, jpeg_N): gallery = the first image (sorted) of
+ * each method (original, vq, codecs): gallery = the first image (sorted) of
  * each person with 2+ images, probes = the rest; Top-1 and Top-5 by cosine,
  * as models/train/lfw_eval.identification. A probe whose true gallery entry
  * scores as high as another counts as found (ties favour the truth); a
  * missing embedding (no face, not representable, failure) never matches.
  * With --enrol M the gallery is embedded with M for every row and the probes
  * with the row's method: the backend's device-face-vs-enrolled-photo match. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,63 +28,6 @@ static void identify_usage(FILE *f)
 		"stderr; the last stdout line is one JSON object with every figure.\n"
 		"  --limit N         only the first N images (sorted by name)\n" EV_COMMON_USAGE
 		"Exit status: 0 done, 1 runtime failure (models, folder), 2 usage.\n");
-}
-
-/* All DIR/<person>/<file>.jpg as "person/file", sorted. */
-static int list_images(const char *dir, char ***out, size_t *count)
-{
-	DIR *d = opendir(dir), *pd;
-	struct dirent *e, *f;
-	char **v = NULL, path[4096];
-	size_t n = 0, cap = 0;
-	int rc = FF_OK;
-
-	*out = NULL;
-	*count = 0;
-	if (!d)
-		return FF_ERR_IO;
-	while (rc == FF_OK && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (!(pd = opendir(path)))
-			continue;
-		while (rc == FF_OK && (f = readdir(pd)) != NULL) {
-			size_t len = strlen(f->d_name);
-			if (f->d_name[0] == '.' || len < 5 || strcmp(f->d_name + len - 4, ".jpg") != 0)
-				continue;
-			if (n == cap) {
-				size_t nc = cap ? cap * 2 : 4096;
-				char **nv = realloc(v, nc * sizeof(*v));
-				if (!nv) {
-					rc = FF_ERR_NOMEM;
-					break;
-				}
-				v = nv;
-				cap = nc;
-			}
-			snprintf(path, sizeof(path), "%s/%s", e->d_name, f->d_name);
-			if (!(v[n] = strdup(path)))
-				rc = FF_ERR_NOMEM;
-			else
-				n++;
-		}
-		closedir(pd);
-	}
-	closedir(d);
-	if (n)
-		qsort(v, n, sizeof(*v), ev_cmp_str);
-	*out = v;
-	*count = n;
-	return rc != FF_OK ? rc : n ? FF_OK : FF_ERR_NOTFOUND;
-}
-
-/* Same person as the previous name (same folder part)? */
-static int same_person(const char *a, const char *b)
-{
-	const char *sa = strchr(a, '/'), *sb = strchr(b, '/');
-
-	return sa && sb && sa - a == sb - b && strncmp(a, b, (size_t)(sa - a)) == 0;
 }
 
 struct ident {
@@ -136,7 +78,7 @@ static int report(const struct ev_config *cfg, const struct ev_cache *c, char *c
 	}
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
-		while (j < n && same_person(names[i], names[j]))
+		while (j < n && ev_same_person(names[i], names[j]))
 			j++;
 		if (j - i >= 2) {
 			for (size_t k = i + 1; k < j; k++) {
@@ -189,7 +131,7 @@ int fe_cmd_identify(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	rc = FE_EXIT_FAIL;
-	if (list_images(cfg.images, &names, &all) != FF_OK) {
+	if (ev_list_images(cfg.images, &names, &all) != FF_OK) {
 		ff_log(FF_LOG_ERROR, "eval", "event=images_failed dir=%s", cfg.images);
 		goto out;
 	}
@@ -201,8 +143,6 @@ int fe_cmd_identify(int argc, char **argv)
 	rc = report(&cfg, &cache, names, n);
 	ev_cache_free(&cache);
 out:
-	for (size_t i = 0; i < all; i++)
-		free(names[i]);
-	free(names);
+	ev_free_names(names, all);
 	return rc;
 }

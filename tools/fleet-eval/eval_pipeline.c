@@ -1,7 +1,9 @@
-/* fleet-eval verify / identify: the per-image pipeline (original, vq,
- * jpeg_N), worker threads, progress bar, JPEG size fitting. See
+/* fleet-eval verify / identify / openset: the per-image pipeline (original,
+ * vq, classical codecs), worker threads, progress bar, image listing. See
  * eval_pipeline.h. */
+#include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,26 +31,46 @@ static void config_init(struct ev_config *cfg)
 	cfg->dopt = (ff_detector_options)FF_DETECTOR_OPTIONS_INIT;
 }
 
+/* CODEC_N or CODEC_N@S into m. Returns 0, or -1 when name is not one. */
+static int parse_codec(const char *name, struct ev_method *m)
+{
+	const char *us = strrchr(name, '_'), *at;
+	char num[16];
+	size_t len;
+
+	if (!us || !(m->codec = ev_codec_find(name, (size_t)(us - name))))
+		return -1;
+	at = strchr(us, '@');
+	len = at ? (size_t)(at - us - 1) : strlen(us + 1);
+	if (len >= sizeof(num))
+		return -1;
+	memcpy(num, us + 1, len);
+	num[len] = '\0';
+	m->side = 0;
+	if (fe_parse_int(num, 1, 1 << 24, &m->budget) != 0 ||
+	    (at && fe_parse_int(at + 1, 8, EV_FACE, &m->side) != 0))
+		return -1;
+	m->kind = EV_CODEC;
+	return 0;
+}
+
 static int add_method(struct ev_config *cfg, const char *name)
 {
 	struct ev_method *m;
-	int budget = 0;
 
 	if (cfg->n_methods == EV_MAX_METHODS || strlen(name) >= sizeof(m->name))
 		return -1;
 	m = &cfg->methods[cfg->n_methods];
+	memset(m, 0, sizeof(*m));
 	if (strcmp(name, "original") == 0)
 		m->kind = EV_ORIGINAL;
 	else if (strcmp(name, "vq") == 0 || strcmp(name, "vq_raw") == 0)
 		m->kind = EV_VQ;
-	else if (strncmp(name, "jpeg_", 5) == 0 && fe_parse_int(name + 5, 1, 1 << 24, &budget) == 0)
-		m->kind = EV_JPEG;
-	else
+	else if (parse_codec(name, m) != 0)
 		return -1;
 	for (int i = 0; i < cfg->n_methods; i++)
 		if (strcmp(cfg->methods[i].name, name) == 0)
 			return -1;
-	m->budget = budget;
 	m->no_adapter = strcmp(name, "vq_raw") == 0;
 	strcpy(m->name, name);
 	cfg->n_methods++;
@@ -65,7 +87,9 @@ static int parse_methods(struct ev_config *cfg, const char *list)
 	cfg->n_methods = 0;
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
 		if (add_method(cfg, t) != 0) {
-			fprintf(stderr, "fleet-eval: bad method '%s' (original, vq, vq_raw, jpeg_N)\n", t);
+			fprintf(stderr, "fleet-eval: bad method '%s' (original, vq, vq_raw, "
+					"jpeg_N, webp_N, avif_N, av1_N, CODEC_N@S; at most %d)\n",
+				t, EV_MAX_METHODS);
 			return -1;
 		}
 	return cfg->n_methods ? 0 : -1;
@@ -135,7 +159,7 @@ static int resolve_enrol(struct ev_config *cfg)
 	if (cfg->enrol < 0 && add_method(cfg, cfg->enrol_name) == 0)
 		cfg->enrol = cfg->n_methods - 1;
 	if (cfg->enrol < 0) {
-		fprintf(stderr, "fleet-eval: bad --enrol method '%s' (original, vq, vq_raw, jpeg_N; at most "
+		fprintf(stderr, "fleet-eval: bad --enrol method '%s' (original, vq, vq_raw, CODEC_N; at most "
 				"%d methods)\n", cfg->enrol_name, EV_MAX_METHODS);
 		return -1;
 	}
@@ -220,40 +244,6 @@ int ev_parse_args(struct ev_config *cfg, int argc, char **argv, const struct ev_
 usage:
 	usage(stderr);
 	return FE_EXIT_USAGE;
-}
-
-/* ---- JPEG at a byte budget ------------------------------------------------ */
-
-int ev_jpeg_fit(const ff_image *img, int budget, unsigned char **out, size_t *len, int *quality)
-{
-	unsigned char *best = NULL, *buf;
-	size_t best_len = 0, n;
-	int lo = 1, hi = 100, best_q = 0, rc;
-
-	/* file size grows with quality: binary search the largest q that fits */
-	while (lo <= hi) {
-		int q = (lo + hi) / 2;
-		if ((rc = ff_image_encode_jpeg(img, q, &buf, &n)) != FF_OK) {
-			free(best);
-			return rc;
-		}
-		if (n <= (size_t)budget) {
-			free(best);
-			best = buf;
-			best_len = n;
-			best_q = q;
-			lo = q + 1;
-		} else {
-			free(buf);
-			hi = q - 1;
-		}
-	}
-	if (!best)
-		return FF_ERR_RANGE;
-	*out = best;
-	*len = best_len;
-	*quality = best_q;
-	return FF_OK;
 }
 
 /* ---- workers ---------------------------------------------------------------- */
@@ -342,25 +332,25 @@ static int run_vq(struct ev_worker *w, const ff_image *crop, int adapt, float *e
 	return EV_OK;
 }
 
-static int run_jpeg(struct ev_worker *w, const ff_image *crop, int budget, float *emb,
-		    size_t dim, int32_t *bytes, int8_t *quality)
+/* crop -> codec file within the budget -> decoded face -> embedding; row r
+ * of the cache gets the bytes, quality and side */
+static int run_codec(struct ev_worker *w, const ff_image *crop, const struct ev_method *me,
+		     float *emb, struct ev_cache *c, size_t r)
 {
-	ff_image dec = FF_IMAGE_EMPTY;
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	int q = 0, rc, st = EV_FAILED;
+	struct ev_coded cd;
+	int rc = ev_codec_compress(me->codec, crop, me->budget, me->side, &cd), st = EV_FAILED;
 
-	rc = ev_jpeg_fit(crop, budget, &buf, &len, &q);
 	if (rc == FF_ERR_RANGE)
 		return EV_UNREPRESENTABLE;
-	if (rc == FF_OK && ff_image_decode(buf, len, NULL, &dec, NULL, 0) == FF_OK &&
-	    ff_embed_image(w->m.emb, &dec, emb, dim) == FF_OK) {
-		*bytes = (int32_t)len;
-		*quality = (int8_t)q;
+	if (rc != FF_OK)
+		return EV_FAILED;
+	if (ff_embed_image(w->m.emb, &cd.face, emb, c->dim) == FF_OK) {
+		c->bytes[r] = (int32_t)cd.bytes;
+		c->quality[r] = (int8_t)cd.quality;
+		c->side[r] = (uint8_t)cd.side;
 		st = EV_OK;
 	}
-	free(buf);
-	ff_image_free(&dec);
+	ff_image_free(&cd.face);
 	return st;
 }
 
@@ -387,9 +377,8 @@ static void process_image(struct ev_worker *w, const struct ev_job *job, size_t 
 				s = run_vq(w, &crop, !cfg->methods[m].no_adapter, emb, c->dim,
 					   &c->bytes[row + (size_t)m]);
 				break;
-			case EV_JPEG:
-				s = run_jpeg(w, &crop, cfg->methods[m].budget, emb, c->dim,
-					     &c->bytes[row + (size_t)m], &c->quality[row + (size_t)m]);
+			case EV_CODEC:
+				s = run_codec(w, &crop, &cfg->methods[m], emb, c, row + (size_t)m);
 				break;
 			}
 		}
@@ -543,7 +532,8 @@ int ev_embed_all(const struct ev_config *cfg, char *const *names, size_t n,
 	cache->status = malloc(rows ? rows : 1);
 	cache->bytes = calloc(rows ? rows : 1, sizeof(int32_t));
 	cache->quality = calloc(rows ? rows : 1, 1);
-	if (!cache->emb || !cache->status || !cache->bytes || !cache->quality) {
+	cache->side = calloc(rows ? rows : 1, 1);
+	if (!cache->emb || !cache->status || !cache->bytes || !cache->quality || !cache->side) {
 		ev_cache_free(cache);
 		return FF_ERR_NOMEM;
 	}
@@ -588,6 +578,8 @@ void ev_cache_free(struct ev_cache *cache)
 	free(cache->status);
 	free(cache->bytes);
 	free(cache->quality);
+	free(cache->side);
+	cache->side = NULL;
 	cache->emb = NULL;
 	cache->status = NULL;
 	cache->bytes = NULL;
@@ -597,7 +589,7 @@ void ev_cache_free(struct ev_cache *cache)
 void ev_method_stats(const struct ev_config *cfg, const struct ev_cache *c, int m,
 		     struct ev_method_stats *st)
 {
-	double bytes = 0, q = 0;
+	double bytes = 0, q = 0, side = 0;
 
 	memset(st, 0, sizeof(*st));
 	for (size_t i = 0; i < c->n; i++) {
@@ -607,6 +599,7 @@ void ev_method_stats(const struct ev_config *cfg, const struct ev_cache *c, int 
 			st->ok++;
 			bytes += c->bytes[r];
 			q += c->quality[r];
+			side += c->side[r];
 			break;
 		case EV_NO_FACE:
 			st->no_face++;
@@ -619,7 +612,10 @@ void ev_method_stats(const struct ev_config *cfg, const struct ev_cache *c, int 
 		}
 	}
 	st->bytes_mean = st->ok ? bytes / (double)st->ok : 0;
-	st->quality_mean = st->ok && cfg->methods[m].kind == EV_JPEG ? q / (double)st->ok : 0;
+	if (st->ok && cfg->methods[m].kind == EV_CODEC) {
+		st->quality_mean = q / (double)st->ok;
+		st->side_mean = side / (double)st->ok;
+	}
 }
 
 void ev_json_method_common(FILE *f, const struct ev_config *cfg, const struct ev_cache *c, int m)
@@ -632,9 +628,11 @@ void ev_json_method_common(FILE *f, const struct ev_config *cfg, const struct ev
 		fprintf(f, "\"bytes_per_face\":%.1f", st.bytes_mean);
 	else
 		fputs("\"bytes_per_face\":null", f);
-	if (me->kind == EV_JPEG)
-		fprintf(f, ",\"byte_budget\":%d,\"jpeg_quality_mean\":%.2f,\"representable\":%s",
-			me->budget, st.quality_mean, st.unrepresentable ? "false" : "true");
+	if (me->kind == EV_CODEC)
+		fprintf(f, ",\"codec\":\"%s\",\"byte_budget\":%d,\"fixed_side\":%d,"
+			   "\"quality_mean\":%.2f,\"side_mean\":%.1f,\"representable\":%s",
+			me->codec->name, me->budget, me->side, st.quality_mean, st.side_mean,
+			st.unrepresentable ? "false" : "true");
 	fprintf(f, ",\"images_ok\":%zu,\"no_face\":%zu,\"not_representable\":%zu,\"failed\":%zu",
 		st.ok, st.no_face, st.unrepresentable, st.failed);
 }
@@ -677,11 +675,136 @@ void ev_print_method_notes(const struct ev_config *cfg, const struct ev_cache *c
 	for (int m = 0; m < cfg->n_methods; m++) {
 		ev_method_stats(cfg, c, m, &st);
 		if (st.unrepresentable)
-			printf("%-10s not representable for %zu/%zu images: even quality 1 is over "
+			printf("%-10s not representable for %zu/%zu images: even the lowest quality is over "
 			       "%d bytes\n",
 			       cfg->methods[m].name, st.unrepresentable, c->n, cfg->methods[m].budget);
 		if (st.no_face || st.failed)
 			printf("%-10s no face in %zu, failed on %zu of %zu images\n",
 			       cfg->methods[m].name, st.no_face, st.failed, c->n);
 	}
+}
+
+
+/* Appends a strdup of s to the growing array *v. Returns FF_OK or FF_ERR_NOMEM. */
+static int push_name(char ***v, size_t *n, size_t *cap, const char *s)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 1024;
+		char **nv = realloc(*v, nc * sizeof(**v));
+		if (!nv)
+			return FF_ERR_NOMEM;
+		*v = nv;
+		*cap = nc;
+	}
+	if (!((*v)[*n] = strdup(s)))
+		return FF_ERR_NOMEM;
+	(*n)++;
+	return FF_OK;
+}
+
+void ev_free_names(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Appends "person/file" for each .jpg file of dir/person. */
+static int list_person(const char *dir, const char *person, char ***v, size_t *n, size_t *cap)
+{
+	char path[4096];
+	struct dirent *f;
+	DIR *pd;
+	int rc = FF_OK;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, person);
+	if (!(pd = opendir(path)))
+		return FF_OK; /* not a folder */
+	while (rc == FF_OK && (f = readdir(pd)) != NULL) {
+		size_t len = strlen(f->d_name);
+		if (f->d_name[0] == '.' || len < 5 || strcmp(f->d_name + len - 4, ".jpg") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", person, f->d_name);
+		rc = push_name(v, n, cap, path);
+	}
+	closedir(pd);
+	return rc;
+}
+
+int ev_list_images(const char *dir, char ***out, size_t *count)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	int rc = FF_OK;
+
+	*out = NULL;
+	*count = 0;
+	if (!d)
+		return FF_ERR_IO;
+	while (rc == FF_OK && (e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			rc = list_person(dir, e->d_name, &v, &n, &cap);
+	closedir(d);
+	if (n)
+		qsort(v, n, sizeof(*v), ev_cmp_str);
+	*out = v;
+	*count = n;
+	return rc != FF_OK ? rc : n ? FF_OK : FF_ERR_NOTFOUND;
+}
+
+int ev_read_people(const char *path, char ***out, size_t *count)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024], name[256];
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	long want = -1;
+	int rc = FF_OK, imgs;
+
+	*out = NULL;
+	*count = 0;
+	if (!f)
+		return FF_ERR_IO;
+	if (!fgets(line, sizeof(line), f) || sscanf(line, "%ld", &want) != 1)
+		rc = FF_ERR_FORMAT;
+	while (rc == FF_OK && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%255s %d", name, &imgs) == 2)
+			rc = push_name(&v, &n, &cap, name);
+	fclose(f);
+	if (rc == FF_OK && (n == 0 || (long)n != want))
+		rc = FF_ERR_FORMAT; /* a truncated or foreign file would exclude too little */
+	if (rc != FF_OK) {
+		ev_free_names(v, n);
+		return rc;
+	}
+	qsort(v, n, sizeof(*v), ev_cmp_str);
+	*out = v;
+	*count = n;
+	return FF_OK;
+}
+
+int ev_same_person(const char *a, const char *b)
+{
+	const char *sa = strchr(a, '/'), *sb = strchr(b, '/');
+
+	return sa && sb && sa - a == sb - b && strncmp(a, b, (size_t)(sa - a)) == 0;
+}
+
+static int cmp_double_desc(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return a < b ? 1 : a > b ? -1 : 0;
+}
+
+double ev_threshold_at_far(double *neg, size_t n, double far)
+{
+	long k = (long)floor((double)n * far) - 1;
+
+	if (n == 0)
+		return 1;
+	qsort(neg, n, sizeof(*neg), cmp_double_desc);
+	return neg[k < 0 ? 0 : k];
 }

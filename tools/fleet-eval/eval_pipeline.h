@@ -5,8 +5,12 @@
  *             decoder -> float face (the device -> backend path); its
  *             embedding through the decoder's embed_adapter when it has one
  *   vq_raw    the same without the adapter (ablation)
- *   jpeg_N    crop -> JFIF file of at most N bytes (libjpeg-turbo, the best
- *             quality 1..100 that fits) -> decode
+ *   jpeg_N, webp_N, avif_N, av1_N
+ *             crop -> a classical codec's file of at most N bytes (libjpeg-turbo,
+ *             libwebp, libavif; av1_N counts only the AV1 bitstream of the
+ *             AVIF file) at the best quality that fits, at 112x112 or at a
+ *             smaller side scaled back up, whichever is nearest the crop
+ *             (eval_codec.h); CODEC_N@S fixes the side to S
  * The crop is the image itself with --aligned, else MTCNN + 5-point
  * alignment of the face nearest the image centre. Work is spread over
  * --threads workers, each with its own nets. */
@@ -19,15 +23,18 @@
 #include <stdio.h>
 
 #include "facefleet/detect.h"
+#include "eval_codec.h"
 
-#define EV_MAX_METHODS 8
+#define EV_MAX_METHODS 12
 #define EV_MAX_DIM 1024
 
-enum ev_kind { EV_ORIGINAL, EV_VQ, EV_JPEG };
+enum ev_kind { EV_ORIGINAL, EV_VQ, EV_CODEC };
 
 struct ev_method {
 	enum ev_kind kind;
-	int budget; /* jpeg_N: N bytes */
+	const struct ev_codec *codec; /* EV_CODEC */
+	int budget; /* CODEC_N: N bytes */
+	int side;   /* CODEC_N@S: S; 0 = the side ladder */
 	int no_adapter; /* vq_raw: the decoder's embed_adapter left out (ablation) */
 	char name[24];
 };
@@ -37,7 +44,7 @@ enum ev_status {
 	EV_OK = 0,
 	EV_PENDING,
 	EV_NO_FACE,        /* detector found nothing */
-	EV_UNREPRESENTABLE, /* jpeg_N: even quality 1 is larger than N */
+	EV_UNREPRESENTABLE, /* CODEC_N: even the lowest quality is larger than N */
 	EV_FAILED,         /* I/O, decode or inference error */
 };
 
@@ -62,8 +69,9 @@ struct ev_cache {
 	int n_methods;
 	float *emb;       /* [n][n_methods][dim] */
 	uint8_t *status;  /* [n][n_methods] enum ev_status */
-	int32_t *bytes;   /* [n][n_methods] payload bytes (jpeg: file size; 0 otherwise) */
-	int8_t *quality;  /* [n][n_methods] jpeg quality used */
+	int32_t *bytes;   /* [n][n_methods] payload bytes (codec: counted file bytes) */
+	int8_t *quality;  /* [n][n_methods] codec quality used */
+	uint8_t *side;    /* [n][n_methods] side the codec coded at */
 	char model_id[40];  /* the VQ model's id, "" when vq not run */
 	size_t vq_bytes;    /* packed payload of the VQ model */
 	double seconds;
@@ -79,8 +87,11 @@ struct ev_cache {
 	"                    models/vq/*.enc.ffn; method vq is dropped from the default\n"       \
 	"                    list when there is none)\n"                                          \
 	"  --methods LIST    comma-separated, of original, vq, vq_raw (vq without the\n"       \
-	"                    decoder's embedding adapter), jpeg_N (N bytes per face,\n"          \
-	"                    the whole JFIF file); default original,vq,jpeg_128,jpeg_512,jpeg_2048\n" \
+	"                    decoder's embedding adapter), jpeg_N, webp_N, avif_N (N bytes\n"    \
+	"                    per face, the whole file; best quality that fits, at the side\n"   \
+	"                    of 112, 96, 80, 64, 48, 32 nearest the crop once scaled back),\n" \
+	"                    av1_N (avif_N counting only the AV1 bitstream), CODEC_N@S (at\n"  \
+	"                    side S only); default original,vq,jpeg_128,jpeg_512,jpeg_2048\n"  \
 	"  --enrol METHOD    gallery (identify) / first image of each pair (verify) through\n"   \
 	"                    METHOD, the other side the row's; added to --methods if absent\n"   \
 	"  --models DIR      MobileFaceNet/MTCNN folder (default $FF_MODELS_DIR, else models/cache)\n" \
@@ -132,8 +143,8 @@ void ev_print_enrol(const struct ev_config *cfg, const char *enrolled, const cha
 /* Per-method counts over the cache rows: failures and mean bytes. */
 struct ev_method_stats {
 	size_t ok, no_face, unrepresentable, failed;
-	double bytes_mean; /* over OK rows: jpeg file size, vq payload, original 112*112*3 */
-	double quality_mean;
+	double bytes_mean; /* over OK rows: codec file bytes, vq payload, original 112*112*3 */
+	double quality_mean, side_mean; /* codecs */
 };
 void ev_method_stats(const struct ev_config *cfg, const struct ev_cache *c, int m,
 		     struct ev_method_stats *st);
@@ -150,9 +161,22 @@ void ev_json_begin(FILE *f, const char *command, const struct ev_config *cfg,
 /* qsort comparator of char * strings. */
 int ev_cmp_str(const void *a, const void *b);
 
-/* JFIF of img at the best quality whose whole file fits budget bytes.
- * Returns FF_OK (*out malloc'd, *len, *quality), FF_ERR_RANGE (quality 1
- * does not fit), FF_ERR_NOMEM, FF_ERR_FORMAT. */
-int ev_jpeg_fit(const ff_image *img, int budget, unsigned char **out, size_t *len, int *quality);
+/* All DIR/<person>/<file>.jpg as "person/file", sorted (*out and its
+ * strings malloc'd). Returns FF_OK, FF_ERR_IO, FF_ERR_NOMEM, FF_ERR_NOTFOUND
+ * (no image). */
+int ev_list_images(const char *dir, char ***out, size_t *count);
+/* The person names of an LFW people file (a count line, then "Name N"
+ * lines), sorted (ev_free_names). Returns FF_OK, FF_ERR_IO, FF_ERR_NOMEM,
+ * FF_ERR_FORMAT (no name, or a count that differs from the lines). */
+int ev_read_people(const char *path, char ***out, size_t *count);
+void ev_free_names(char **v, size_t n);
+/* Do two "person/file" names have the same person? */
+int ev_same_person(const char *a, const char *b);
+
+/* The score threshold for a false-accept rate far from n impostor scores
+ * (sorted descending in place): the k-th highest, k = floor(n * far) - 1 or
+ * the highest when n * far < 1; a score is accepted when strictly above it
+ * (models/train/lfw_eval.py's TAR). Returns it, or 1 when n == 0. */
+double ev_threshold_at_far(double *neg, size_t n, double far);
 
 #endif

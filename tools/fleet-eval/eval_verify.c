@@ -1,10 +1,12 @@
 /* fleet-eval verify: LFW-style verification over a pairs file, for each
- * method (original, vq, jpeg_N): 10-fold accuracy (threshold chosen on 9
+ * method (original, vq, codecs): 10-fold accuracy (threshold chosen on 9
  * contiguous folds, applied to the 10th) and TAR at FAR=1e-3, with the
  * definitions of models/train/lfw_eval.py. A pair with a missing embedding
  * (no face, not representable, failure) scores -2: "different". With
  * --enrol M each pair's first image is embedded with M (the enrolled side)
- * and the second with the row's method, so scores are asymmetric. */
+ * and the second with the row's method, so scores are asymmetric.
+ * --exclude-people FILE drops the pairs with a person of FILE (e.g. the
+ * codec's training people: LFW's peopleDevTrain.txt). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +39,10 @@ static void verify_usage(FILE *f)
 		"per method; a progress bar goes to stderr; the last stdout line is one JSON\n"
 		"object with every figure.\n"
 		"  --pairs FILE      the pairs file\n"
-		"  --limit N         only the first N pairs\n"
+		"  --limit N         only the first N pairs of the file\n"
+		"  --exclude-people FILE  leave out the pairs with a person listed in FILE\n"
+		"                    (LFW people format: a count line, then 'Name N' lines),\n"
+		"                    e.g. peopleDevTrain.txt for the pairs the codec never saw\n"
 		"  --scores FILE     also write 'method same score' per pair (pairs order), e.g.\n"
 		"                    to check the figures with models/train/lfw_eval.py\n" EV_COMMON_USAGE
 		"Exit status: 0 done, 1 runtime failure (models, pairs, images), 2 usage.\n");
@@ -114,6 +119,47 @@ static int read_pairs(const char *path, int limit, struct ev_pair **out, size_t 
 	return FF_OK;
 }
 
+/* The person of a "person/file" name into buf. */
+static const char *person_of(const char *name, char *buf, size_t len)
+{
+	size_t n = strcspn(name, "/");
+
+	snprintf(buf, len, "%.*s", (int)n, name);
+	return buf;
+}
+
+static int listed(char *const *people, size_t n, const char *name)
+{
+	char buf[256];
+	const char *key = person_of(name, buf, sizeof(buf));
+
+	return bsearch(&key, people, n, sizeof(*people), ev_cmp_str) != NULL;
+}
+
+/* Drops the pairs with a person of the people file; *excluded = how many. */
+static int exclude_people(const char *path, struct ev_pair *p, size_t *np, size_t *excluded)
+{
+	char **people = NULL;
+	size_t n = 0, kept = 0;
+	int rc = ev_read_people(path, &people, &n);
+
+	*excluded = 0;
+	if (rc != FF_OK)
+		return rc;
+	for (size_t i = 0; i < *np; i++) {
+		if (listed(people, n, p[i].a) || listed(people, n, p[i].b)) {
+			free(p[i].a);
+			free(p[i].b);
+			continue;
+		}
+		p[kept++] = p[i];
+	}
+	*excluded = *np - kept;
+	*np = kept;
+	ev_free_names(people, n);
+	return kept ? FF_OK : FF_ERR_NOTFOUND;
+}
+
 /* Sorted distinct image names of the pairs; sets each pair's indices. */
 static int index_images(struct ev_pair *p, size_t np, char ***names, size_t *count)
 {
@@ -151,13 +197,6 @@ static int cmp_scored(const void *x, const void *y)
 	double a = ((const struct scored *)x)->s, b = ((const struct scored *)y)->s;
 
 	return a < b ? -1 : a > b;
-}
-
-static int cmp_double_desc(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return a < b ? 1 : a > b ? -1 : 0;
 }
 
 /* lfw_eval.best_threshold: among the distinct scores, the lowest t that
@@ -228,11 +267,8 @@ static void verification(const double *s, const int *same, size_t n, struct veri
 	v->negatives = nneg;
 	if (nneg == 0)
 		return;
-	/* descending; t = neg[max(floor(nneg * 1e-3) - 1, 0)] when nneg >= 1000, else the max */
-	qsort(neg, nneg, sizeof(*neg), cmp_double_desc);
 	{
-		long k = nneg >= 1000 ? (long)floor((double)nneg * 1e-3) - 1 : 0;
-		double t = neg[k < 0 ? 0 : k];
+		double t = ev_threshold_at_far(neg, nneg, 1e-3);
 		for (size_t i = 0; i < n; i++)
 			if (same[i]) {
 				pos++;
@@ -252,7 +288,7 @@ static void json_num(FILE *f, const char *key, int valid, double v)
 }
 
 static int report(const struct ev_config *cfg, const struct ev_cache *c, const struct ev_pair *p,
-		  size_t np, FILE *dump)
+		  size_t np, size_t excluded, FILE *dump)
 {
 	double *s = malloc(np * sizeof(*s)), *neg = malloc(np * sizeof(*neg));
 	int *same = malloc(np * sizeof(*same));
@@ -292,7 +328,7 @@ static int report(const struct ev_config *cfg, const struct ev_cache *c, const s
 	}
 	ev_print_method_notes(cfg, c);
 	ev_json_begin(stdout, "verify", cfg, c);
-	printf(",\"pairs\":%zu,\"methods\":{", np);
+	printf(",\"pairs\":%zu,\"pairs_excluded\":%zu,\"methods\":{", np, excluded);
 	for (int m = 0; m < cfg->n_methods; m++) {
 		int valid = missing[m] < np; /* at least one pair scored */
 		printf("%s\"%s\":{", m ? "," : "", cfg->methods[m].name);
@@ -321,13 +357,15 @@ int fe_cmd_verify(int argc, char **argv)
 	struct ev_config cfg;
 	struct ev_cache cache;
 	struct ev_pair *pairs = NULL;
-	const char *pairs_path = NULL, *scores_path = NULL;
+	const char *pairs_path = NULL, *scores_path = NULL, *exclude_path = NULL;
 	const struct ev_extra_opt extra[] = { { "pairs", 'p', &pairs_path, 1 },
-					      { "scores", 's', &scores_path, 0 } };
+					      { "scores", 's', &scores_path, 0 },
+					      { "exclude-people", 'x', &exclude_path, 0 } };
 	FILE *dump = NULL;
 	char **names = NULL;
-	size_t np = 0, nimg = 0;
-	int rc = ev_parse_args(&cfg, argc, argv, extra, 2, verify_usage);
+	size_t np = 0, nimg = 0, excluded = 0;
+	int rc = ev_parse_args(&cfg, argc, argv, extra, sizeof(extra) / sizeof(extra[0]),
+			       verify_usage);
 
 	if (rc >= 0)
 		return rc;
@@ -336,16 +374,21 @@ int fe_cmd_verify(int argc, char **argv)
 		ff_log(FF_LOG_ERROR, "eval", "event=pairs_failed path=%s", pairs_path);
 		goto out;
 	}
+	if (exclude_path && exclude_people(exclude_path, pairs, &np, &excluded) != FF_OK) {
+		ff_log(FF_LOG_ERROR, "eval", "event=exclude_people_failed path=%s pairs_left=%zu",
+		       exclude_path, np);
+		goto out;
+	}
 	if (index_images(pairs, np, &names, &nimg) != FF_OK)
 		goto out;
-	fprintf(stderr, "verify: %zu pairs, %zu images, %d methods, %d threads\n", np, nimg,
-		cfg.n_methods, cfg.threads);
+	fprintf(stderr, "verify: %zu pairs (%zu excluded), %zu images, %d methods, %d threads\n", np,
+		excluded, nimg, cfg.n_methods, cfg.threads);
 	if (ev_embed_all(&cfg, names, nimg, &cache) != FF_OK)
 		goto out;
 	if (scores_path && !(dump = fopen(scores_path, "w")))
 		ff_log(FF_LOG_ERROR, "eval", "event=scores_failed path=%s", scores_path);
 	else
-		rc = report(&cfg, &cache, pairs, np, dump);
+		rc = report(&cfg, &cache, pairs, np, excluded, dump);
 	if (dump && fclose(dump) != 0)
 		rc = FE_EXIT_FAIL;
 	ev_cache_free(&cache);

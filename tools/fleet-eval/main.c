@@ -9,9 +9,10 @@ static const struct fe_command commands[] = {
 	{ "embed", "detect, align and embed faces; one JSON line per face", fe_cmd_embed },
 	{ "align-check", "LFW detection rate and cosine of own crops vs gold crops",
 	  fe_cmd_align_check },
-	{ "verify", "LFW pairs verification accuracy per method (original, vq, jpeg_N)",
+	{ "verify", "LFW pairs verification accuracy per method (original, vq, codecs)",
 	  fe_cmd_verify },
 	{ "identify", "closed-set Top-1/Top-5 identification per method", fe_cmd_identify },
+	{ "openset", "open-set identification: TAR at FAR 1e-3 / 1e-2 per method", fe_cmd_openset },
 	{ "codes", "VQ code indices of aligned faces (C vs PyTorch parity)", fe_cmd_codes },
 };
 
