@@ -122,6 +122,9 @@ static int common_option(struct ev_config *cfg, int c, const char *arg)
 		return fe_parse_int(arg, 1, 64, &cfg->threads) == 0 ? 1 : -1;
 	case 'f':
 		return fe_parse_float(arg, 12.0f, 10000.0f, &cfg->dopt.min_face_size) == 0 ? 1 : -1;
+	case 'C':
+		cfg->cache_dir = arg;
+		return 1;
 	case 'h':
 		return 2;
 	default:
@@ -200,10 +203,11 @@ int ev_parse_args(struct ev_config *cfg, int argc, char **argv, const struct ev_
 		{ "limit", required_argument, NULL, 'n' },    { "models", required_argument, NULL, 'm' },
 		{ "threads", required_argument, NULL, 't' },  { "min-face", required_argument, NULL, 'f' },
 		{ "enrol", required_argument, NULL, 'e' },    { "help", no_argument, NULL, 'h' },
+		{ "cache", required_argument, NULL, 'C' },
 	};
 	const size_t nc = sizeof(common) / sizeof(common[0]);
 	struct option longopts[sizeof(common) / sizeof(common[0]) + EV_MAX_EXTRA + 1];
-	char shortopts[64] = "i:aq:M:n:m:t:f:e:h";
+	char shortopts[64] = "i:aq:M:n:m:t:f:e:hC:";
 	int c, r, methods_given = 0;
 
 	if (n_extra > EV_MAX_EXTRA)
@@ -255,6 +259,7 @@ struct ev_job {
 	pthread_mutex_t lock;
 	size_t next, done;
 	int active, failed_models;
+	int loaded[EV_MAX_METHODS]; /* column read from --cache: not computed */
 };
 
 struct ev_worker {
@@ -366,6 +371,8 @@ static void process_image(struct ev_worker *w, const struct ev_job *job, size_t 
 	for (int m = 0; m < cfg->n_methods; m++) {
 		float *emb = c->emb + (row + (size_t)m) * c->dim;
 		int s = st;
+		if (job->loaded[m])
+			continue;
 		if (st == EV_OK) {
 			switch (cfg->methods[m].kind) {
 			case EV_ORIGINAL:
@@ -501,33 +508,81 @@ static void progress(size_t done, size_t n, double elapsed)
 	fflush(stderr);
 }
 
-int ev_embed_all(const struct ev_config *cfg, char *const *names, size_t n,
-		 struct ev_cache *cache)
+/* Starts cfg->threads workers on job and waits for them, drawing the
+ * progress bar. Returns FF_OK, or FF_ERR_NOTFOUND when the models failed. */
+static int run_workers(struct ev_job *job, double t0)
 {
-	struct ev_job job;
 	pthread_t tids[64];
-	size_t rows = n * (size_t)cfg->n_methods;
-	double t0 = now_s();
 	int started = 0, active;
+
+	for (; started < job->cfg->threads && started < 64; started++) {
+		pthread_mutex_lock(&job->lock);
+		job->active++;
+		pthread_mutex_unlock(&job->lock);
+		if (pthread_create(&tids[started], NULL, worker, job) != 0) {
+			pthread_mutex_lock(&job->lock);
+			job->active--;
+			pthread_mutex_unlock(&job->lock);
+			break;
+		}
+	}
+	do {
+		size_t done;
+		usleep(250000);
+		pthread_mutex_lock(&job->lock);
+		done = job->done;
+		active = job->active;
+		pthread_mutex_unlock(&job->lock);
+		progress(done, job->cache->n, now_s() - t0);
+	} while (active > 0);
+	if (isatty(fileno(stderr)))
+		fputc('\n', stderr);
+	for (int i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	return job->failed_models || started == 0 ? FF_ERR_NOTFOUND : FF_OK;
+}
+
+/* --cache: the columns already on disk; returns how many are left to compute. */
+static int load_columns(const struct ev_config *cfg, char *const *names, struct ev_cache *c,
+			int *loaded)
+{
+	int todo = 0;
+
+	for (int m = 0; m < cfg->n_methods; m++) {
+		loaded[m] = cfg->cache_dir && ev_store_load(cfg, m, names, c) == FF_OK;
+		todo += !loaded[m];
+	}
+	if (cfg->cache_dir)
+		fprintf(stderr, "cache: %d of %d methods read from %s\n", cfg->n_methods - todo,
+			cfg->n_methods, cfg->cache_dir);
+	return todo;
+}
+
+static void save_columns(const struct ev_config *cfg, char *const *names, struct ev_cache *c,
+			 const int *loaded)
+{
+	for (int m = 0; cfg->cache_dir && m < cfg->n_methods; m++)
+		if (!loaded[m] && ev_store_save(cfg, m, names, c) != FF_OK)
+			ff_log(FF_LOG_WARN, "eval", "event=cache_save_failed dir=%s method=%s",
+			       cfg->cache_dir, cfg->methods[m].name);
+}
+
+static int cache_alloc(struct ev_cache *cache, const struct ev_config *cfg, size_t n)
+{
+	size_t rows = n * (size_t)cfg->n_methods;
+	struct fe_models m;
+	char dir[4096];
 
 	memset(cache, 0, sizeof(*cache));
 	cache->n = n;
 	cache->n_methods = cfg->n_methods;
-	memset(&job, 0, sizeof(job));
-	job.cfg = cfg;
-	job.names = names;
-	job.cache = cache;
-	{
-		/* the embedding size, from a first embedder */
-		struct fe_models m;
-		char dir[4096];
-		if (fe_models_open(fe_models_dir(cfg->models, dir, sizeof(dir)), 0, NULL, &m) != FF_OK)
-			return FF_ERR_NOTFOUND;
-		cache->dim = ff_embedder_dim(m.emb);
-		fe_models_close(&m);
-		if (cache->dim == 0 || cache->dim > EV_MAX_DIM)
-			return FF_ERR_RANGE;
-	}
+	/* the embedding size, from a first embedder */
+	if (fe_models_open(fe_models_dir(cfg->models, dir, sizeof(dir)), 0, NULL, &m) != FF_OK)
+		return FF_ERR_NOTFOUND;
+	cache->dim = ff_embedder_dim(m.emb);
+	fe_models_close(&m);
+	if (cache->dim == 0 || cache->dim > EV_MAX_DIM)
+		return FF_ERR_RANGE;
 	cache->emb = calloc(rows ? rows : 1, cache->dim * sizeof(float));
 	cache->status = malloc(rows ? rows : 1);
 	cache->bytes = calloc(rows ? rows : 1, sizeof(int32_t));
@@ -538,37 +593,34 @@ int ev_embed_all(const struct ev_config *cfg, char *const *names, size_t n,
 		return FF_ERR_NOMEM;
 	}
 	memset(cache->status, EV_PENDING, rows);
+	return FF_OK;
+}
+
+int ev_embed_all(const struct ev_config *cfg, char *const *names, size_t n,
+		 struct ev_cache *cache)
+{
+	struct ev_job job;
+	double t0 = now_s();
+	int rc;
+
+	if ((rc = cache_alloc(cache, cfg, n)) != FF_OK)
+		return rc;
+	memset(&job, 0, sizeof(job));
+	job.cfg = cfg;
+	job.names = names;
+	job.cache = cache;
+	/* all columns on disk: the workers only open the models (the VQ model id) */
+	if (load_columns(cfg, names, cache, job.loaded) == 0)
+		job.next = job.done = n;
 	pthread_mutex_init(&job.lock, NULL);
-	for (; started < cfg->threads && started < 64; started++) {
-		pthread_mutex_lock(&job.lock);
-		job.active++;
-		pthread_mutex_unlock(&job.lock);
-		if (pthread_create(&tids[started], NULL, worker, &job) != 0) {
-			pthread_mutex_lock(&job.lock);
-			job.active--;
-			pthread_mutex_unlock(&job.lock);
-			break;
-		}
-	}
-	do {
-		size_t done;
-		usleep(250000);
-		pthread_mutex_lock(&job.lock);
-		done = job.done;
-		active = job.active;
-		pthread_mutex_unlock(&job.lock);
-		progress(done, n, now_s() - t0);
-	} while (active > 0);
-	if (isatty(fileno(stderr)))
-		fputc('\n', stderr);
-	for (int i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
+	rc = run_workers(&job, t0);
 	pthread_mutex_destroy(&job.lock);
 	cache->seconds = now_s() - t0;
-	if (job.failed_models || started == 0) {
+	if (rc != FF_OK) {
 		ev_cache_free(cache);
-		return FF_ERR_NOTFOUND;
+		return rc;
 	}
+	save_columns(cfg, names, cache, job.loaded);
 	return FF_OK;
 }
 

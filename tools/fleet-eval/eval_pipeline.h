@@ -58,6 +58,7 @@ struct ev_config {
 	ff_detector_options dopt;
 	struct ev_method methods[EV_MAX_METHODS];
 	int n_methods;
+	const char *cache_dir;  /* --cache DIR, NULL when not given */
 	const char *enrol_name; /* --enrol METHOD, NULL when not given */
 	int enrol;              /* its index in methods, -1 when not given */
 	char vq_prefix_buf[4096];
@@ -96,6 +97,8 @@ struct ev_cache {
 	"                    METHOD, the other side the row's; added to --methods if absent\n"   \
 	"  --models DIR      MobileFaceNet/MTCNN folder (default $FF_MODELS_DIR, else models/cache)\n" \
 	"  --threads N       worker threads, each with its own nets (default 2)\n"               \
+	"  --cache DIR       keep each method's embeddings of these images in DIR and reuse\n"  \
+	"                    them (keyed by method, image folder and list, VQ model path)\n"  \
 	"  --min-face PX     detector minimum face size (default 20)\n"
 
 /* A subcommand's own option: --name VALUE stored in *dest. */
@@ -120,6 +123,11 @@ int ev_parse_args(struct ev_config *cfg, int argc, char **argv, const struct ev_
 int ev_embed_all(const struct ev_config *cfg, char *const *names, size_t n,
 		 struct ev_cache *cache);
 void ev_cache_free(struct ev_cache *cache);
+/* --cache: method m's column of c (all n images) from / to cfg->cache_dir
+ * (eval_store.c). load: FF_OK, FF_ERR_NOTFOUND, FF_ERR_FORMAT (stale or
+ * damaged file: recompute); save: FF_OK or FF_ERR_IO. */
+int ev_store_load(const struct ev_config *cfg, int m, char *const *names, struct ev_cache *c);
+int ev_store_save(const struct ev_config *cfg, int m, char *const *names, struct ev_cache *c);
 static inline const float *ev_emb(const struct ev_cache *c, size_t img, int m)
 {
 	return c->emb + (img * (size_t)c->n_methods + (size_t)m) * c->dim;

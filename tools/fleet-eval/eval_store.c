@@ -1,0 +1,116 @@
+/* fleet-eval --cache DIR: one method's column of an ev_cache saved to disk,
+ * so that identify, openset and verify (and each --enrol variant) on the
+ * same images embed every image once per method. See eval_pipeline.h. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "facefleet/error.h"
+#include "eval_pipeline.h"
+
+#define EV_STORE_MAGIC "ffevcol1"
+
+/* FNV-1a, continued from h. */
+static uint64_t fnv(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+	return fnv(h, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+/* Everything a column depends on: the method, the crops (folder, aligned or
+ * detector settings), the VQ model for vq rows, and the image list. */
+static uint64_t column_key(const struct ev_config *cfg, int m, char *const *names, size_t n)
+{
+	const struct ev_method *me = &cfg->methods[m];
+	uint64_t h = fnv_str(14695981039346656037ull, me->name);
+
+	h = fnv_str(h, cfg->images);
+	h = fnv(h, &cfg->aligned, sizeof(cfg->aligned));
+	if (!cfg->aligned)
+		h = fnv(h, &cfg->dopt.min_face_size, sizeof(cfg->dopt.min_face_size));
+	if (me->kind == EV_VQ)
+		h = fnv_str(h, cfg->vq_prefix);
+	for (size_t i = 0; i < n; i++)
+		h = fnv_str(h, names[i]);
+	return h;
+}
+
+static void column_path(char *buf, size_t len, const struct ev_config *cfg, int m, uint64_t key)
+{
+	snprintf(buf, len, "%s/%s-%016llx.col", cfg->cache_dir, cfg->methods[m].name,
+		 (unsigned long long)key);
+}
+
+/* One row's fields, in file order. */
+static int row_io(FILE *f, struct ev_cache *c, size_t r, int write)
+{
+	struct {
+		void *p;
+		size_t size;
+	} f_[] = { { &c->status[r], 1 },
+		   { &c->bytes[r], sizeof(int32_t) },
+		   { &c->quality[r], 1 },
+		   { &c->side[r], 1 },
+		   { c->emb + r * c->dim, c->dim * sizeof(float) } };
+
+	for (size_t i = 0; i < sizeof(f_) / sizeof(f_[0]); i++)
+		if ((write ? fwrite(f_[i].p, f_[i].size, 1, f) : fread(f_[i].p, f_[i].size, 1, f)) != 1)
+			return -1;
+	return 0;
+}
+
+int ev_store_load(const struct ev_config *cfg, int m, char *const *names, struct ev_cache *c)
+{
+	char path[4400], magic[8];
+	uint64_t key = column_key(cfg, m, names, c->n), hdr[3];
+	FILE *f;
+	int rc = FF_ERR_FORMAT;
+
+	column_path(path, sizeof(path), cfg, m, key);
+	if (!(f = fopen(path, "rb")))
+		return FF_ERR_NOTFOUND;
+	if (fread(magic, 8, 1, f) != 1 || memcmp(magic, EV_STORE_MAGIC, 8) != 0 ||
+	    fread(hdr, sizeof(hdr), 1, f) != 1 || hdr[0] != key || hdr[1] != c->n ||
+	    hdr[2] != c->dim)
+		goto out;
+	for (size_t i = 0; i < c->n; i++)
+		if (row_io(f, c, i * (size_t)c->n_methods + (size_t)m, 0) != 0)
+			goto out;
+	rc = FF_OK;
+out:
+	fclose(f);
+	return rc;
+}
+
+int ev_store_save(const struct ev_config *cfg, int m, char *const *names, struct ev_cache *c)
+{
+	char path[4400], tmp[4500];
+	uint64_t key = column_key(cfg, m, names, c->n), hdr[3] = { key, c->n, c->dim };
+	FILE *f;
+	int ok;
+
+	column_path(path, sizeof(path), cfg, m, key);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (!(f = fopen(tmp, "wb")))
+		return FF_ERR_IO;
+	ok = fwrite(EV_STORE_MAGIC, 8, 1, f) == 1 && fwrite(hdr, sizeof(hdr), 1, f) == 1;
+	for (size_t i = 0; ok && i < c->n; i++)
+		ok = row_io(f, c, i * (size_t)c->n_methods + (size_t)m, 1) == 0;
+	ok = fclose(f) == 0 && ok;
+	/* written aside then renamed: a killed run never leaves a half column */
+	if (!ok || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return FF_ERR_IO;
+	}
+	return FF_OK;
+}
