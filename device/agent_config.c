@@ -22,7 +22,7 @@ static const ff_config_field fields[] = {
 	F("mqtt_url", FF_CFG_STRING, mqtt_url, "tcp://127.0.0.1:1883", 0, 0, "broker URL: tcp://host:port or ssl://host:port (TLS)", FF_CFG_REQUIRED),
 	F("mqtt_username", FF_CFG_STRING, mqtt_username, NULL, 0, 0, "per-device MQTT user name", 0),
 	F("mqtt_password", FF_CFG_STRING, mqtt_password, NULL, 0, 0, "per-device MQTT password", FF_CFG_SECRET),
-	F("mqtt_client_id", FF_CFG_STRING, mqtt_client_id, NULL, 0, 64, "MQTT client id (default: <site>-<device>)", 0),
+	F("mqtt_client_id", FF_CFG_STRING, mqtt_client_id, NULL, 0, 64, "MQTT client id (default: <site>-<device>, the id fleetctl binds the account to)", 0),
 	F("tls_ca_file", FF_CFG_PATH, tls_ca_file, NULL, 0, 0, "TLS: CA certificate(s) that sign the broker certificate", 0),
 	F("tls_cert_file", FF_CFG_PATH, tls_cert_file, NULL, 0, 0, "TLS: client certificate (PEM), optional", 0),
 	F("tls_key_file", FF_CFG_PATH, tls_key_file, NULL, 0, 0, "TLS: client private key (PEM), optional", FF_CFG_SECRET),

@@ -29,12 +29,20 @@ static const char *device_arg(fc_ctx *ctx, int argc, char **argv)
 	return d;
 }
 
+/* The MQTT client id a device's broker account is bound to (the broker
+ * refuses the account under any other id, so a device cannot take over
+ * another client's session): "<site>-<device>", fleet-device's default. */
+static void device_client_id(char *out, size_t cap, const char *site, const char *dev)
+{
+	snprintf(out, cap, "%s-%s", site, dev);
+}
+
 /* The bundle: a fleet-device config file readable as is (device/fleet-device.conf.example). */
 static bool write_device_bundle(fc_ctx *ctx, const char *site, const char *dev, const char *pw,
 				char *path, size_t cap)
 {
 	const char *url;
-	char ca_name[256], when[32];
+	char ca_name[256], when[32], cid[80];
 	time_t now = time(NULL);
 	struct tm tm;
 	fc_bundle b;
@@ -42,6 +50,7 @@ static bool write_device_bundle(fc_ctx *ctx, const char *site, const char *dev, 
 	if (!fc_bundle_start(ctx, dev, &b, &url, ca_name, sizeof(ca_name)))
 		return false;
 	snprintf(path, cap, "%s", b.path);
+	device_client_id(cid, sizeof(cid), site, dev);
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	fprintf(b.f,
@@ -51,11 +60,12 @@ static bool write_device_bundle(fc_ctx *ctx, const char *site, const char *dev, 
 		"# The password exists nowhere else (the broker keeps a salted hash): keep this\n"
 		"# file mode 0600 and rotate with `fleetctl device rotate-credentials %s`.\n"
 		"# Broker ACL: publish fleet/%s/%s/faces and fleet/%s/%s/status,\n"
-		"# subscribe fleet/%s/%s/config; nothing else.\n"
+		"# subscribe fleet/%s/%s/config; nothing else. The account logs in only\n"
+		"# with the client id below.\n"
 		"device_id = %s\nsite_id = %s\nmqtt_url = %s\nmqtt_username = dev.%s\n"
-		"mqtt_password = %s\nmqtt_client_id = %s-%s\n",
+		"mqtt_password = %s\nmqtt_client_id = %s\n",
 		dev, site, ctx->actor, ctx->host, when, path, dev, site, dev, site, dev, site, dev, dev,
-		site, url, dev, pw, site, dev);
+		site, url, dev, pw, cid);
 	if (ca_name[0])
 		fprintf(b.f, "# the project CA that signs the broker's certificate (a copy beside this file)\n"
 			     "tls_ca_file = %s\n", ca_name);
@@ -70,7 +80,7 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *site = ctx->cfg.site, *dev;
 	char pw[64], path[1024], err[256] = "", cr[CMD_CAP], cc[CMD_CAP], del[2][256], detail[512];
-	char desc[512];
+	char desc[512], cid[80];
 	fc_dynsec *ds = NULL;
 	bool created = false, in_tx = false;
 	int rc = FC_EXIT_FAIL, drc;
@@ -90,6 +100,7 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 	}
 	if (!(ds = fc_dynsec_open(ctx)))
 		goto out;
+	device_client_id(cid, sizeof(cid), site, dev);
 	snprintf(cr, sizeof(cr),
 		 "{\"command\":\"createRole\",\"rolename\":\"dev.%s\",\"textname\":\"device %s at site %s\","
 		 "\"acls\":["
@@ -100,8 +111,8 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 		 dev, dev, site, site, dev, site, dev, site, dev, site, dev);
 	snprintf(cc, sizeof(cc),
 		 "{\"command\":\"createClient\",\"username\":\"dev.%s\",\"password\":\"%s\","
-		 "\"textname\":%s,\"roles\":[{\"rolename\":\"dev.%s\"}]}",
-		 dev, pw, fc_json_str(desc, sizeof(desc), ctx->cfg.description), dev);
+		 "\"clientid\":\"%s\",\"textname\":%s,\"roles\":[{\"rolename\":\"dev.%s\"}]}",
+		 dev, pw, cid, fc_json_str(desc, sizeof(desc), ctx->cfg.description), dev);
 	snprintf(del[0], sizeof(del[0]), "{\"command\":\"deleteClient\",\"username\":\"dev.%s\"}", dev);
 	snprintf(del[1], sizeof(del[1]), "{\"command\":\"deleteRole\",\"rolename\":\"dev.%s\"}", dev);
 	{
@@ -198,7 +209,8 @@ static int device_revoke(fc_ctx *ctx, int argc, char **argv)
 static int device_rotate(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *dev;
-	char site[64], pw[64], c0[256], c1[256], c2[256], err[256] = "", path[1024], detail[256];
+	char site[64], pw[64], c0[256], c1[256], c2[256], c3[256], err[256] = "", path[1024];
+	char detail[256], cid[80];
 	bool enabled;
 	fc_dynsec *ds;
 	int rc;
@@ -213,10 +225,14 @@ static int device_rotate(fc_ctx *ctx, int argc, char **argv)
 	snprintf(c0, sizeof(c0), "{\"command\":\"disableClient\",\"username\":\"dev.%s\"}", dev);
 	snprintf(c1, sizeof(c1), "{\"command\":\"setClientPassword\",\"username\":\"dev.%s\",\"password\":\"%s\"}",
 		 dev, pw);
-	snprintf(c2, sizeof(c2), "{\"command\":\"enableClient\",\"username\":\"dev.%s\"}", dev);
+	/* (re)binds the client id too: accounts made before binding get it here */
+	device_client_id(cid, sizeof(cid), site, dev);
+	snprintf(c2, sizeof(c2), "{\"command\":\"setClientId\",\"username\":\"dev.%s\",\"clientid\":\"%s\"}",
+		 dev, cid);
+	snprintf(c3, sizeof(c3), "{\"command\":\"enableClient\",\"username\":\"dev.%s\"}", dev);
 	{
-		const char *cmds[3] = { c0, c1, c2 };
-		int drc = fc_dynsec_run(ds, cmds, enabled ? 3 : 2, err, sizeof(err));
+		const char *cmds[4] = { c0, c1, c2, c3 };
+		int drc = fc_dynsec_run(ds, cmds, enabled ? 4 : 3, err, sizeof(err));
 		fc_dynsec_close(ds);
 		memset(c1, 0, sizeof(c1));
 		if (drc != FF_OK)

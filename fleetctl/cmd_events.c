@@ -117,7 +117,7 @@ static void on_access(void *ctx, const ff_mqtt_message *msg)
 static int events_watch(fc_ctx *ctx, int argc, char **argv)
 {
 	const fc_cfg *c = &ctx->cfg;
-	char *sites[WATCH_MAX_SITES], *list = NULL, user[128], pw[64] = "", filter[128], cid[160];
+	char *sites[WATCH_MAX_SITES], *list = NULL, user[128], pw[64] = "", filter[128];
 	int n = 0, rc = FC_EXIT_FAIL, mrc;
 	bool temporary = !(c->watch_user && *c->watch_user);
 	fc_dynsec *ds = NULL;
@@ -142,7 +142,6 @@ static int events_watch(fc_ctx *ctx, int argc, char **argv)
 	if (n == 0)
 		sites[n++] = "+";
 	watch_fmt = fc_ctx_format(ctx);
-	snprintf(cid, sizeof(cid), "fleetctl-watch-%.60s-%ld", ctx->host, (long)getpid());
 	if (temporary) {
 		/* a short-lived integrator of its own: same ACL shape as `subscriber add` */
 		char h[40];
@@ -159,7 +158,7 @@ static int events_watch(fc_ctx *ctx, int argc, char **argv)
 		snprintf(user, sizeof(user), "%s", c->watch_user);
 	}
 	o.url = c->mqtt_url;
-	o.client_id = cid;
+	o.client_id = user; /* integrator accounts are bound to client id = user name */
 	o.username = user;
 	o.password = temporary ? pw : c->watch_password;
 	o.ca_file = fc_url_tls(c->mqtt_url) && c->mqtt_ca_file && *c->mqtt_ca_file ? c->mqtt_ca_file : NULL;

@@ -2,7 +2,8 @@
  *
  * An integrator is a broker account "sub.<name>" whose role "sub.<name>" may
  * subscribe to (and receive) fleet/<site>/+/access of its sites only and
- * publish nothing, plus a mqtt_subscribers row. Its bundle is a fleetctl
+ * publish nothing, bound to MQTT client id "sub.<name>" (the broker refuses
+ * it under any other id), plus a mqtt_subscribers row. Its bundle is a fleetctl
  * config file: `fleetctl --config sub.<name>.conf events watch` logs in with
  * it. */
 #include "fleetctl.h"
@@ -55,9 +56,9 @@ int fc_watch_account(fc_ctx *ctx, fc_dynsec *ds, const char *user, char **sites,
 	site_acls(cmd_role, sizeof(cmd_role) - 4, sites, n);
 	strcat(cmd_role, "]}");
 	snprintf(cmd_client, sizeof(cmd_client),
-		 "{\"command\":\"createClient\",\"username\":\"%s\",\"password\":\"%s\",\"textname\":\"%s\","
-		 "\"roles\":[{\"rolename\":\"%s\"}]}",
-		 user, pw, ctx->actor, user);
+		 "{\"command\":\"createClient\",\"username\":\"%s\",\"password\":\"%s\",\"clientid\":\"%s\","
+		 "\"textname\":\"%s\",\"roles\":[{\"rolename\":\"%s\"}]}",
+		 user, pw, user, ctx->actor, user);
 	const char *cmds[2] = { cmd_role, cmd_client };
 	int rc = fc_dynsec_run(ds, cmds, 2, err, sizeof(err));
 	if (rc != FF_OK && rc != FF_ERR_STATE)
@@ -124,6 +125,7 @@ static int sub_add(fc_ctx *ctx, int argc, char **argv)
 			"# A fleetctl config file: `fleetctl --config %s events watch` prints the\n"
 			"# AccessEvents of these sites live. The broker lets this account subscribe to\n"
 			"# fleet/<site>/+/access of the sites below and nothing else; it cannot publish.\n"
+			"# It logs in only with MQTT client id = watch_user (one session at a time).\n"
 			"# The password exists nowhere else: keep this file mode 0600.\n"
 			"mqtt_url = %s\nwatch_user = %s\nwatch_password = %s\nsites = %s\n",
 			name, ctx->actor, ctx->host, path, url, user, pw, ctx->cfg.sites);

@@ -116,13 +116,15 @@ static void on_conn(void *ctx, bool connected, const char *cause)
 	}
 }
 
-int fct_connect(fct_client *c, const char *url, const char *user, const char *pw, const char *ca)
+int fct_connect(fct_client *c, const char *url, const char *user, const char *cid, const char *pw,
+		const char *ca)
 {
 	ff_mqtt_options o = FF_MQTT_OPTIONS_INIT;
 	int rc;
 	memset(c, 0, sizeof(*c));
 	o.url = url;
 	o.username = user;
+	o.client_id = cid;
 	o.password = pw;
 	o.ca_file = ca;
 	o.connect_timeout_ms = 5000;
@@ -139,9 +141,20 @@ int fct_connect(fct_client *c, const char *url, const char *user, const char *pw
 	return rc;
 }
 
+int fct_connect_device(fct_client *c, const char *url, const char *dev, const char *cid, const char *pw,
+		       const char *ca)
+{
+	char path[512], user[128], bound[128], secret[128];
+	snprintf(path, sizeof(path), "%s/%s.conf", fct_dir(), dev);
+	snprintf(user, sizeof(user), "%s", fct_bundle_get(path, "mqtt_username"));
+	snprintf(bound, sizeof(bound), "%s", cid ? cid : fct_bundle_get(path, "mqtt_client_id"));
+	snprintf(secret, sizeof(secret), "%s", pw ? pw : fct_bundle_get(path, "mqtt_password"));
+	return fct_connect(c, url, user, bound, secret, ca);
+}
+
 int fct_connect_service(fct_client *c)
 {
-	return fct_connect(c, ff_test_env_need("FF_MQTT_URL"), ff_test_env_need("FF_MQTT_USER"),
+	return fct_connect(c, ff_test_env_need("FF_MQTT_URL"), ff_test_env_need("FF_MQTT_USER"), NULL,
 			   ff_test_env_need("FF_MQTT_PASSWORD"), NULL);
 }
 

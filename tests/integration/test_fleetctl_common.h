@@ -33,8 +33,15 @@ typedef struct fct_client {
 } fct_client;
 
 /* Connects; returns the ff_mqtt_connect result (FF_OK, FF_ERR_AUTH, ...).
- * ca may be NULL (plain). On failure c->m is destroyed and NULL. */
-int fct_connect(fct_client *c, const char *url, const char *user, const char *pw, const char *ca);
+ * cid NULL: a random client id; ca may be NULL (plain). On failure c->m is
+ * destroyed and NULL. */
+int fct_connect(fct_client *c, const char *url, const char *user, const char *cid, const char *pw,
+		const char *ca);
+/* Connects with the bundle <dir>/<dev>.conf of a provisioned device: its
+ * user name, and its bound client id and its password unless cid or pw are
+ * given (url: any of the broker's; ca may be NULL). Same result as fct_connect. */
+int fct_connect_device(fct_client *c, const char *url, const char *dev, const char *cid, const char *pw,
+		       const char *ca);
 void fct_close(fct_client *c);
 /* Waits until c->received >= n or timeout_ms; returns c->received. */
 int fct_wait_received(fct_client *c, int n, int timeout_ms);

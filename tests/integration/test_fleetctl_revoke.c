@@ -10,31 +10,29 @@
 #include "ff_test.h"
 #include "test_fleetctl_common.h"
 
-static void bundle_creds(const char *dev, char *user, char *pw, size_t cap)
+static void bundle_password(const char *dev, char *pw, size_t cap)
 {
 	char path[512];
 	snprintf(path, sizeof(path), "%s/%s.conf", fct_dir(), dev);
-	snprintf(user, cap, "%s", fct_bundle_get(path, "mqtt_username"));
 	snprintf(pw, cap, "%s", fct_bundle_get(path, "mqtt_password"));
 }
 
 /* Provisions a fresh device and connects with its bundle (c->m NULL on failure). */
-static void add_connected(const char *sp, const char *dp, char *site, char *dev, char *user, char *pw,
-			  fct_client *c)
+static void add_connected(const char *sp, const char *dp, char *site, char *dev, char *pw, fct_client *c)
 {
 	fct_id(site, 40, sp);
 	fct_id(dev, 40, dp);
 	CU_ASSERT_EQUAL(fct_run("device add --site %s --name %s", site, dev), 0);
-	bundle_creds(dev, user, pw, 128);
-	FF_ASSERT_OK(fct_connect(c, ff_test_env_need("FF_MQTT_URL"), user, pw, NULL));
+	bundle_password(dev, pw, 128);
+	FF_ASSERT_OK(fct_connect_device(c, ff_test_env_need("FF_MQTT_URL"), dev, NULL, pw, NULL));
 }
 
 static void test_revoke_drops_session(void)
 {
-	char site[40], dev[40], user[128], pw[128], t[256];
+	char site[40], dev[40], pw[128], t[256];
 	const char *url = ff_test_env_need("FF_MQTT_URL");
 	fct_client c, again;
-	add_connected("rv-s", "rv-d", site, dev, user, pw, &c);
+	add_connected("rv-s", "rv-d", site, dev, pw, &c);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c.m);
 	snprintf(t, sizeof(t), "fleet/%s/%s/faces", site, dev);
 	FF_ASSERT_OK(ff_mqtt_publish(c.m, t, "x", 1, 1, false, 5000));
@@ -44,7 +42,7 @@ static void test_revoke_drops_session(void)
 	CU_ASSERT_TRUE(fct_wait_disconnected(&c, 1000));
 	CU_ASSERT_NOT_EQUAL(ff_mqtt_publish(c.m, t, "x", 1, 1, false, 1000), FF_OK);
 	fct_close(&c);
-	CU_ASSERT_EQUAL(fct_connect(&again, url, user, pw, NULL), FF_ERR_AUTH);
+	CU_ASSERT_EQUAL(fct_connect_device(&again, url, dev, NULL, pw, NULL), FF_ERR_AUTH);
 	fct_close(&again);
 
 	CU_ASSERT_EQUAL(fct_run("device list --site %s --format csv", site), 0);
@@ -57,28 +55,28 @@ static void test_revoke_drops_session(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(fct_output(), "\"actor\":\"fleetctl:ctest\""));
 	/* rotating a revoked device gives it a new password but keeps it revoked */
 	CU_ASSERT_EQUAL(fct_run("device rotate-credentials %s", dev), 0);
-	bundle_creds(dev, user, pw, sizeof(user));
-	CU_ASSERT_EQUAL(fct_connect(&again, url, user, pw, NULL), FF_ERR_AUTH);
+	bundle_password(dev, pw, sizeof(pw));
+	CU_ASSERT_EQUAL(fct_connect_device(&again, url, dev, NULL, pw, NULL), FF_ERR_AUTH);
 	fct_close(&again);
 	CU_ASSERT_EQUAL(fct_run("device revoke no-such-device-%d", 1), 1);
 }
 
 static void test_rotate(void)
 {
-	char site[40], dev[40], user[128], oldpw[128], pw[128], t[256];
+	char site[40], dev[40], oldpw[128], pw[128], t[256];
 	const char *url = ff_test_env_need("FF_MQTT_URL");
 	fct_client c, again;
-	add_connected("ro-s", "ro-d", site, dev, user, oldpw, &c);
+	add_connected("ro-s", "ro-d", site, dev, oldpw, &c);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c.m);
 
 	CU_ASSERT_EQUAL(fct_run("device rotate-credentials --name %s", dev), 0);
 	CU_ASSERT_TRUE(fct_wait_disconnected(&c, 1000));
 	fct_close(&c);
-	bundle_creds(dev, user, pw, sizeof(user));
+	bundle_password(dev, pw, sizeof(pw));
 	CU_ASSERT_STRING_NOT_EQUAL(pw, oldpw);
-	CU_ASSERT_EQUAL(fct_connect(&again, url, user, oldpw, NULL), FF_ERR_AUTH);
+	CU_ASSERT_EQUAL(fct_connect_device(&again, url, dev, NULL, oldpw, NULL), FF_ERR_AUTH);
 	fct_close(&again);
-	FF_ASSERT_OK(fct_connect(&again, url, user, pw, NULL));
+	FF_ASSERT_OK(fct_connect_device(&again, url, dev, NULL, pw, NULL));
 	if (again.m) {
 		snprintf(t, sizeof(t), "fleet/%s/%s/faces", site, dev);
 		FF_ASSERT_OK(ff_mqtt_publish(again.m, t, "x", 1, 1, false, 5000));

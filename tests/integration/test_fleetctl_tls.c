@@ -12,7 +12,7 @@
 
 static void test_tls_end_to_end(void)
 {
-	char site[40], dev[40], path[512], ca[600], user[128], pw[128], t[256], cmd[1200];
+	char site[40], dev[40], path[512], ca[600], pw[128], t[256], cmd[1200];
 	const char *tls = ff_test_env_need("FF_MQTT_TLS_URL");
 	fct_client c;
 	fct_id(site, sizeof(site), "tls-s");
@@ -22,10 +22,9 @@ static void test_tls_end_to_end(void)
 	CU_ASSERT_STRING_EQUAL(fct_bundle_get(path, "mqtt_url"), tls);
 	/* the bundle names its CA copy relative to itself */
 	snprintf(ca, sizeof(ca), "%s/%s", fct_dir(), fct_bundle_get(path, "tls_ca_file"));
-	snprintf(user, sizeof(user), "%s", fct_bundle_get(path, "mqtt_username"));
 	snprintf(pw, sizeof(pw), "%s", fct_bundle_get(path, "mqtt_password"));
 
-	FF_ASSERT_OK(fct_connect(&c, tls, user, pw, ca));
+	FF_ASSERT_OK(fct_connect_device(&c, tls, dev, NULL, pw, ca));
 	if (c.m) {
 		snprintf(t, sizeof(t), "fleet/%s/%s/faces", site, dev);
 		FF_ASSERT_OK(ff_mqtt_publish(c.m, t, "x", 1, 1, false, 5000));
@@ -34,7 +33,7 @@ static void test_tls_end_to_end(void)
 	}
 	fct_close(&c);
 	/* a wrong password over TLS is still refused */
-	CU_ASSERT_EQUAL(fct_connect(&c, tls, user, "wrong", ca), FF_ERR_AUTH);
+	CU_ASSERT_EQUAL(fct_connect_device(&c, tls, dev, NULL, "wrong", ca), FF_ERR_AUTH);
 	fct_close(&c);
 
 	/* another CA: certificate verification fails, no login happens */
@@ -42,7 +41,7 @@ static void test_tls_end_to_end(void)
 		 fct_dir());
 	CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
 	snprintf(ca, sizeof(ca), "%s/otherca/ca.crt", fct_dir());
-	int rc = fct_connect(&c, tls, user, pw, ca);
+	int rc = fct_connect_device(&c, tls, dev, NULL, pw, ca);
 	CU_ASSERT_NOT_EQUAL(rc, FF_OK);
 	CU_ASSERT_NOT_EQUAL(rc, FF_ERR_AUTH); /* refused by TLS, before any MQTT */
 	fct_close(&c);
@@ -51,7 +50,7 @@ static void test_tls_end_to_end(void)
 		char plain[256];
 		const char *port = strrchr(tls, ':');
 		snprintf(plain, sizeof(plain), "tcp://127.0.0.1%s", port ? port : ":0");
-		CU_ASSERT_NOT_EQUAL(fct_connect(&c, plain, user, pw, NULL), FF_OK);
+		CU_ASSERT_NOT_EQUAL(fct_connect_device(&c, plain, dev, NULL, pw, NULL), FF_OK);
 		fct_close(&c);
 	}
 }
