@@ -1,22 +1,59 @@
 #!/usr/bin/python3
 """Train the facefleet VQ-VAE with knowledge distillation.
 
+RUNBOOK (vq3, the fine-tune of vq2; models/train/run-all vq3 runs it all):
+
+  nice -n 10 models/train/run-all vq3 --init models/vq/vq2 --steps1 0 --steps2 2400 \\
+      --lr2 3e-4 --w-feat 0 --w-head 1 --w-proto 0.2 --degrade 0.4 --teacher-batch 8 \\
+      --val-every 150 --threads 1
+
+  (train.py alone takes the same flags after --run models/train/runs/vq3.)
+  Resume: rerun the same command. It continues from runs/vq3/ckpt.pt (written
+  every --ckpt-every steps: model, head, optimiser, all random states, log, best
+  score); the schedule depends only on --steps1/--steps2, so keep them. The
+  on-disk embedding caches (data/*_emb.npz) are reused. On a GPU the same
+  command uses CUDA (drop --threads); it needs models/train/data (or run
+  prepare_data.py there), models/cache and runs/vq3. Stopping early is fine:
+  best.pt is the best held-out checkpoint so far, and rerunning run-all with
+  --steps2 set to the step reached finishes at once and exports best.pt.
+
 Stage 1 (reconstruction): L1 in MobileFaceNet's input space. FSQ needs no
-codebook or commitment loss (see vqvae.py).
+codebook or commitment loss (see vqvae.py). Skipped with --steps1 0.
 Stage 2 (distillation): the reconstruction must keep identity, so on top of
 a smaller L1 term:
   - frozen MobileFaceNet (the backend's own embedder): 1 - cos between the
-    embeddings of reconstruction and original, plus feature matching on its
-    intermediate activations (one per resolution), which gives a far denser
-    signal than the final 192-d vector alone;
+    embeddings of the reconstruction and of the clean original; optionally
+    (--w-feat) feature matching on its intermediate activations, which needs a
+    live MobileFaceNet pass on the original every step;
   - the larger teacher (dlib ResNet-29 from @vladmandic/face-api, if fetched):
-    1 - cos between teacher(reconstruction) and the cached teacher embedding
-    of the original (cached once for the centre crop and its mirror).
+    1 - cos between teacher(reconstruction) and the teacher embedding of the
+    original, on --teacher-batch samples;
+  - --w-proto: classification of the reconstruction's embedding against the
+    training people's prototypes (mean MobileFaceNet embedding of their
+    originals), CosFace margin. The backend's question is "which enrolled
+    person is this", not "how close to this one photo": this pushes the
+    reconstruction away from the people it could be confused with;
+  - --w-head: an identity head (IdHead, training only, never exported)
+    predicts the original's MobileFaceNet embedding from the quantised code
+    grid alone, a direct signal that the codes themselves carry identity.
+Targets of originals (MobileFaceNet and teacher, centre crop and its mirror)
+are cached on disk (EmbCache), so a step runs only the networks that need
+gradients. With --degrade P the encoder sees, for a share P of the batch, a
+camera-degraded input (degrade.py: blur, noise, JPEG, low resolution,
+gamma, colour cast, occlusion); every target stays that of the clean original.
+
+--init PREFIX starts from an exported model (import_ffn.py); its batch norms
+are folded, so their statistics stay frozen while training (freeze_bn).
 
 Data: LFW DevTrain people only (prepare_data.py), with flips, small shifts,
-scale and photometric jitter. Validation: DevTest pairs (View 1).
-Deterministic seed, checkpoint every --ckpt-every steps and at the end;
-rerunning the same command resumes. Uses CUDA when present.
+scale and photometric jitter. Validation and model selection: a seeded slice
+of DevTrain people with 2+ images (--heldout, people-disjoint from the training
+batches and caches; DevTest is never looked at): identification Top-1 of the
+held-out people as deployed (gallery = MobileFaceNet of each person's first
+original, probes = reconstructions of the others), also with degraded probes,
+and the mean cosine reconstruction vs original. best.pt keeps the best Top-1
+(ties: cosine). Deterministic seed, checkpoint every --ckpt-every steps and at
+the end; rerunning the same command resumes. Uses CUDA when present.
 
 usage: train.py [--run DIR] [--steps1 N] [--steps2 N] [--batch B] ...
 """
@@ -27,19 +64,22 @@ import os
 import shutil
 import sys
 import time
+import zlib
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "ref"))
-import lfw_eval  # noqa: E402
+import degrade  # noqa: E402
 import vqvae  # noqa: E402
 from ffn_torch import FfnModule  # noqa: E402
 
 MODELS_CACHE = os.environ.get("FF_MODELS_DIR", os.path.join(HERE, "..", "cache"))
+DATA = os.path.join(HERE, "data")
 
 
 def progress(step, total, t0, start_step, extra):
@@ -52,23 +92,35 @@ def progress(step, total, t0, start_step, extra):
     sys.stderr.flush()
 
 
-class Data:
-    """Crops in memory (uint8 NHWC 128x128); batches of jittered 112x112 in [-1, 1]."""
+def heldout_people(labels, frac, seed):
+    """Seeded share `frac` of the people with 2+ images (the ones identification can score)."""
+    ids, counts = np.unique(labels, return_counts=True)
+    multi = ids[counts >= 2]
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(multi, int(round(frac * len(multi))), replace=False))
 
-    def __init__(self, split, device, gen):
-        d = os.path.join(HERE, "data")
-        self.crops = torch.from_numpy(np.load(os.path.join(d, "%s_crops.npy" % split)))
-        self.labels = np.load(os.path.join(d, "%s_labels.npy" % split))
-        self.files = open(os.path.join(d, "%s_files.txt" % split)).read().split()
+
+class Data:
+    """Crops in memory (uint8 NHWC 128x128); batches of jittered 112x112 in [-1, 1],
+    drawn from `rows` only (the training people)."""
+
+    def __init__(self, split, device, gen, rows=None):
+        self.crops = torch.from_numpy(np.load(os.path.join(DATA, "%s_crops.npy" % split)))
+        self.labels = np.load(os.path.join(DATA, "%s_labels.npy" % split))
+        self.files = open(os.path.join(DATA, "%s_files.txt" % split)).read().split()
+        self.rows = torch.arange(len(self.crops)) if rows is None else torch.as_tensor(rows)
         self.device = device
         self.gen = gen
 
-    def center(self, rows):
+    def center(self, rows, flip=None):
         x = self.crops[rows][:, 8:120, 8:120].to(self.device).permute(0, 3, 1, 2).float()
-        return ((x - 127.5) / 128.0).contiguous(memory_format=torch.channels_last)
+        x = (x - 127.5) / 128.0
+        if flip is not None:
+            x = torch.where(flip.to(self.device).view(-1, 1, 1, 1), torch.flip(x, [3]), x)
+        return x.contiguous(memory_format=torch.channels_last)
 
     def batch(self, size):
-        rows = torch.randint(len(self.crops), (size,), generator=self.gen)
+        rows = self.rows[torch.randint(len(self.rows), (size,), generator=self.gen)]
         x = self.crops[rows].to(self.device).permute(0, 3, 1, 2).float()
         x = (x - 127.5) / 128.0
         n = x.shape[0]
@@ -87,6 +139,49 @@ class Data:
         return x.contiguous(memory_format=torch.channels_last), rows, flip
 
 
+def degrade_batch(x, rng, share, probs=degrade.TRAIN):
+    """The encoder's input: a share of the batch through degrade.py (uint8 round trip)."""
+    if share <= 0:
+        return x
+    out = x.clone()
+    for i in np.flatnonzero(rng.random(len(x)) < share):
+        img = (x[i].permute(1, 2, 0) * 128.0 + 127.5).clamp(0, 255).round().byte().cpu().numpy()
+        img = degrade.degrade(img, rng, probs)
+        out[i] = (torch.from_numpy(img).to(x.device).permute(2, 0, 1).float() - 127.5) / 128.0
+    return out.contiguous(memory_format=torch.channels_last)
+
+
+class EmbCache:
+    """Embeddings of the originals' centre crops and mirrors, [N, 2, D], filled lazily
+    (only rows a batch asks for: the training people's) and kept on disk, so no step
+    runs a frozen network on an original twice, across restarts too."""
+
+    def __init__(self, name, net, data, dim):
+        self.path = os.path.join(DATA, "%s_emb.npz" % name)
+        self.net, self.data = net, data
+        self.emb = torch.zeros(len(data.crops), 2, dim)
+        self.have = torch.zeros(len(data.crops), 2, dtype=torch.bool)
+        if os.path.exists(self.path):
+            z = np.load(self.path)
+            if z["emb"].shape == tuple(self.emb.shape):
+                self.emb, self.have = torch.from_numpy(z["emb"]), torch.from_numpy(z["have"])
+
+    def get(self, rows, flip, chunk=64):
+        flip = flip.long()
+        miss = ~self.have[rows, flip]
+        keys = torch.unique(rows[miss] * 2 + flip[miss])
+        with torch.no_grad():
+            for k in range(0, len(keys), chunk):
+                r, f = keys[k:k + chunk] // 2, keys[k:k + chunk] % 2
+                self.emb[r, f] = self.net(self.data.center(r, f.bool())).float().cpu()
+                self.have[r, f] = True
+        return self.emb[rows, flip].to(self.data.device)
+
+    def save(self):
+        np.savez(self.path + ".tmp.npz", emb=self.emb.numpy(), have=self.have.numpy())
+        os.replace(self.path + ".tmp.npz", self.path)
+
+
 class Embedder:
     """Frozen MobileFaceNet (from the same .ffn file the C backend runs) with feature taps."""
 
@@ -102,7 +197,7 @@ class Embedder:
                 last[a.shape[2]] = tid
         self.taps = [last[s] for s in sorted(last, reverse=True) if s in (56, 28, 14, 7)]
 
-    def __call__(self, x_nchw, taps=True):
+    def __call__(self, x_nchw, taps=False):
         x = x_nchw.permute(0, 2, 3, 1)
         if not taps:
             return F.normalize(self.m(x)[0], dim=1)
@@ -114,97 +209,191 @@ class Teacher:
     """dlib ResNet-29 teacher (dlib_resnet.py) on its dlib-chip-like box, resampled
     from the 112x112 training box (the aligned crop stands in for the fixed box the
     teacher's box was measured against: both frame the same face, shared/data
-    README). Embeddings of the originals (centre crop) are cached: computed once
-    per image the first time a batch needs them (a full upfront pass costs ~20 min
-    on 2 cores), reused for every later step and for the mirrored sample (the
-    descriptor is close to mirror-invariant)."""
+    README). A full pass over the originals costs ~20 min on 2 cores, so their
+    embeddings are cached lazily (EmbCache)."""
 
-    def __init__(self, device, data):
+    def __init__(self, device):
         from dlib_resnet import load_teacher  # noqa: E402
         self.net = load_teacher(os.path.join(MODELS_CACHE, "faceapi")).to(device)
         self.net = self.net.to(memory_format=torch.channels_last).eval()
-        self.data = data
-        self.emb = torch.zeros(len(data.crops), 128, device=device)
-        self.have = torch.zeros(len(data.crops), dtype=torch.bool)
 
     def __call__(self, x):
         """x: 112x112 crops in [-1, 1] covering the training box -> unit descriptors."""
         from dlib_resnet import resample_box  # noqa: E402
         return F.normalize(self.net(resample_box(x * 128.0 + 127.5)), dim=1)
 
-    def target(self, rows, flip):
-        missing = rows[~self.have[rows]].unique()
-        if len(missing):
+
+class IdHead(nn.Module):
+    """Training only: the original's MobileFaceNet embedding from the quantised code grid.
+    Small on purpose (so the codes, not the head, must carry identity); a global
+    depthwise conv keeps where on the face a code sits, as MobileFaceNet's GDC does."""
+
+    def __init__(self, cin, grid, width=128, dim=192):
+        super().__init__()
+        self.body = nn.Sequential(vqvae.ConvBN(cin, width, 3), vqvae.DSBlock(width, width),
+                                  vqvae.DSBlock(width, 2 * width, 2), vqvae.DSBlock(2 * width, 2 * width))
+        g = (grid + 1) // 2
+        self.gdc = nn.Conv2d(2 * width, 2 * width, g, groups=2 * width, bias=False)
+        self.fc = nn.Linear(2 * width, dim)
+
+    def forward(self, q):
+        return F.normalize(self.fc(self.gdc(self.body(q)).flatten(1)), dim=1)
+
+
+def freeze_bn(model):
+    """Batch norms in eval mode: statistics and folded imports stay exact (import_ffn.py)."""
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.eval()
+
+
+def prototypes(cache, data):
+    """Unit mean MobileFaceNet embedding (centre + mirror) of each training person's originals."""
+    rows = data.rows
+    e = torch.cat([cache.get(rows, torch.zeros(len(rows), dtype=torch.bool)),
+                   cache.get(rows, torch.ones(len(rows), dtype=torch.bool))]).cpu()
+    lab = torch.from_numpy(data.labels[rows.numpy()]).long().repeat(2)
+    people, cls = torch.unique(lab, return_inverse=True)
+    proto = torch.zeros(len(people), e.shape[1]).index_add_(0, cls, e)
+    label_to_class = torch.full((int(data.labels.max()) + 1,), -1, dtype=torch.long)
+    label_to_class[people] = torch.arange(len(people))
+    return F.normalize(proto, dim=1).to(data.device), label_to_class
+
+
+class Validation:
+    """Held-out DevTrain people: gallery = first image's original, probes = up to
+    `max_probes` further images through the codec (clean, and degraded with
+    degrade.TEST seeded per image)."""
+
+    def __init__(self, data, people, max_probes=8, seed=1):
+        rows_by_person = {int(p): np.flatnonzero(data.labels == p) for p in people}
+        self.gallery = np.array([r[0] for r in rows_by_person.values()])
+        self.probes = np.concatenate([r[1:1 + max_probes] for r in rows_by_person.values()])
+        self.data = data
+        self.seed = seed
+        rows = torch.from_numpy(self.probes)
+        self.degraded = torch.stack([degrade_batch(data.center(rows[k:k + 1]), np.random.default_rng(
+            [seed, zlib.crc32(data.files[int(rows[k])].encode())]), 1.0, degrade.TEST)[0]
+            for k in range(len(rows))]).cpu()
+
+    def __len__(self):
+        return len(self.gallery) + len(self.probes)
+
+    @torch.no_grad()
+    def __call__(self, model, embedder, chunk=64):
+        data = self.data
+        g = torch.cat([embedder(data.center(torch.from_numpy(self.gallery[k:k + chunk])))
+                       for k in range(0, len(self.gallery), chunk)])
+        g_rec = torch.cat([embedder(model(data.center(torch.from_numpy(self.gallery[k:k + chunk])))[0])
+                           for k in range(0, len(self.gallery), chunk)])
+        orig, rec, deg = [], [], []
+        for k in range(0, len(self.probes), chunk):
+            x = data.center(torch.from_numpy(self.probes[k:k + chunk]))
+            orig.append(embedder(x))
+            rec.append(embedder(model(x)[0]))
+            deg.append(embedder(model(self.degraded[k:k + chunk].to(data.device).contiguous(
+                memory_format=torch.channels_last))[0]))
+        orig, rec, deg = torch.cat(orig), torch.cat(rec), torch.cat(deg)
+        person = torch.from_numpy(data.labels[self.probes]).to(g.device)
+        gal_person = torch.from_numpy(data.labels[self.gallery]).to(g.device)
+
+        def top1(probe, gal):
+            return float((gal_person[(probe @ gal.T).argmax(1)] == person).float().mean())
+        cos_g = (g * g_rec).sum(1)
+        return {"val_top1_original": top1(orig, g), "val_top1_deployed": top1(rec, g),
+                "val_top1_both": top1(rec, g_rec), "val_top1_degraded_deployed": top1(deg, g),
+                "val_cos_recon_orig": float(torch.cat([(orig * rec).sum(1), cos_g]).mean()),
+                "val_people": len(self.gallery), "val_probes": len(self.probes)}
+
+
+class Losses:
+    """The frozen networks and cached targets a step's losses need."""
+
+    def __init__(self, args, train, device):
+        self.w = args
+        self.embedder = Embedder(device)
+        self.mfn = EmbCache("mobilefacenet", self.embedder, train, 192)
+        self.labels = torch.from_numpy(train.labels).long()
+        self.teacher = self.teacher_cache = None
+        if not (args.no_teacher or args.no_stage2) and args.w_teacher > 0:
+            try:
+                self.teacher = Teacher(device)
+                self.teacher_cache = EmbCache("dlib", self.teacher, train, 128)
+            except (ImportError, FileNotFoundError) as e:
+                print("teacher unavailable (%s): distilling from MobileFaceNet only" % e, file=sys.stderr)
+        self.proto = None
+        if args.w_proto > 0 and not args.no_stage2:
+            t0 = time.time()
+            self.proto, self.label_to_class = prototypes(self.mfn, train)
+            self.mfn.save()
+            print("prototypes: %d training people (%.0f s)" % (len(self.proto), time.time() - t0), file=sys.stderr)
+
+    def save(self):
+        self.mfn.save()
+        if self.teacher_cache is not None:
+            self.teacher_cache.save()
+
+    def identity(self, y, codes, rows, flip, head):
+        """Stage-2 terms: everything measured against the clean original's identity."""
+        w, terms = self.w, {}
+        e_o = self.mfn.get(rows, flip)
+        if w.w_feat > 0:  # needs the original's activations at this batch's jitter: a live pass
             with torch.no_grad():
-                self.emb[missing.to(self.emb.device)] = self(self.data.center(missing))
-            self.have[missing] = True
-        return self.emb[rows.to(self.emb.device)]
+                _, f_x = self.embedder(self.batch_x, taps=True)
+            e_y, f_y = self.embedder(y, taps=True)
+            terms["feat"] = sum(F.mse_loss(a, b) / (b.pow(2).mean() + 1e-6) for a, b in zip(f_y, f_x)) / len(f_x)
+        else:
+            e_y = self.embedder(y)
+        terms["emb"] = (1 - (e_o * e_y).sum(1)).mean()
+        if self.proto is not None:  # CosFace against the training people's prototypes
+            cls = self.label_to_class[self.labels[rows]].to(y.device)
+            logits = e_y @ self.proto.T
+            logits = logits - w.proto_margin * F.one_hot(cls, logits.shape[1])
+            terms["proto"] = F.cross_entropy(w.proto_scale * logits, cls)
+        if head is not None:
+            terms["head"] = (1 - (head(codes) * e_o).sum(1)).mean()
+        if self.teacher is not None:  # the teacher is 10x MobileFaceNet: on the first samples only
+            tb = min(w.teacher_batch, len(rows))
+            terms["teacher"] = (1 - (self.teacher(y[:tb]) * self.teacher_cache.get(rows[:tb], flip[:tb])).sum(1)).mean()
+        return terms
+
+    def __call__(self, model, head, batch, stage, rng, step):
+        x, rows, flip = batch
+        self.batch_x = x
+        q, idx = model.fsq(model.encoder(degrade_batch(x, rng, self.w.degrade)))
+        y = model.decode(q)
+        terms = {"l1": F.l1_loss(y, x)}
+        if stage == 2:
+            # the head starts random: until it has learned something its gradient would only
+            # add noise to the encoder, so it first trains on detached codes
+            qh = q * model.dec_scale.view(1, -1, 1, 1)
+            terms.update(self.identity(y, qh if step >= self.w.head_warmup else qh.detach(), rows, flip, head))
+        w = self.w
+        weights = {"l1": w.w_l1 if stage == 1 else w.w_l1_kd, "emb": w.w_emb, "feat": w.w_feat,
+                   "teacher": w.w_teacher, "proto": w.w_proto, "head": w.w_head}
+        return sum(weights[k] * v for k, v in terms.items()), terms, idx
 
 
-def validate(model, embedder, val, max_pairs=1000):
-    """DevTest pairs: accuracy of original-vs-original and recon-vs-recon MobileFaceNet."""
-    pairs = lfw_eval.read_pairs(os.path.join(args.lfw, "pairsDevTest.txt"))[:max_pairs]
-    index = {f: i for i, f in enumerate(val.files)}
-    rows = sorted({index[lfw_eval.rel(a, b)] for a, b, _, _, _ in pairs} |
-                  {index[lfw_eval.rel(c, d)] for _, _, c, d, _ in pairs})
-    pos = {r: k for k, r in enumerate(rows)}
-    eo, er, cos = [], [], []
-    model.eval()
-    with torch.no_grad():
-        for k in range(0, len(rows), 64):
-            x = val.center(torch.tensor(rows[k:k + 64]))
-            y, _ = model(x)
-            a, b = embedder(x, taps=False), embedder(y, taps=False)
-            eo.append(a)
-            er.append(b)
-            cos.append((a * b).sum(1))
-    model.train()
-    eo, er = torch.cat(eo).cpu().numpy(), torch.cat(er).cpu().numpy()
-    same = [p[4] for p in pairs]
-
-    def acc(e):
-        s = [float(e[pos[index[lfw_eval.rel(a, b)]]] @ e[pos[index[lfw_eval.rel(c, d)]]])
-             for a, b, c, d, _ in pairs]
-        return lfw_eval.verification(s, same)[0]
-    return {"val_acc_original": acc(eo), "val_acc_vq": acc(er),
-            "val_cos_recon_orig": float(torch.cat(cos).mean())}
-
-
-def loss_terms(model, batch, stage, embedder, teacher, w):
-    x, rows, flip = batch
-    y, idx = model(x)
-    terms = {"l1": F.l1_loss(y, x)}
-    if stage == 2:
-        with torch.no_grad():
-            e_x, f_x = embedder(x)
-        e_y, f_y = embedder(y)
-        terms["emb"] = (1 - (e_x * e_y).sum(1)).mean()
-        terms["feat"] = sum(F.mse_loss(a, b) / (b.pow(2).mean() + 1e-6) for a, b in zip(f_y, f_x)) / len(f_x)
-        if teacher is not None:  # on the first tb samples only: the teacher is 10x MobileFaceNet
-            tb = min(w["teacher_batch"], len(rows))
-            terms["teacher"] = (1 - (teacher(y[:tb]) * teacher.target(rows[:tb], flip[:tb])).sum(1)).mean()
-    weights = {"l1": w["l1"] if stage == 1 else w["l1_kd"], "emb": w["emb"], "feat": w["feat"],
-               "teacher": w["teacher"]}
-    total = sum(weights[k] * v for k, v in terms.items())
-    return total, terms, idx
-
-
-def main():
-    global args
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", default=os.path.join(HERE, "runs", "default"))
-    ap.add_argument("--lfw", default=os.path.join(HERE, "..", "..", "..", "shared", "data", "lfw"))
+    ap.add_argument("--lfw", default=os.path.join(HERE, "..", "..", "..", "shared", "data", "lfw"),
+                    help="unused (data/ holds the prepared crops); kept for run-all")
+    ap.add_argument("--init", help="start from an exported model, models/vq/ID (import_ffn.py); "
+                    "freezes batch-norm statistics")
     ap.add_argument("--steps1", type=int, default=400, help="stage-1 steps")
     ap.add_argument("--steps2", type=int, default=3600, help="stage-2 (distillation) steps")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--preset", default="g14s", choices=sorted(vqvae.PRESETS), help="architecture (vqvae.PRESETS)")
     ap.add_argument("--lr", type=float, default=2e-3, help="stage-1 peak learning rate")
     ap.add_argument("--lr2", type=float, default=1.5e-3, help="stage-2 peak learning rate")
+    ap.add_argument("--head-lr-mult", type=float, default=3.0, help="identity head's learning rate / lr2")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores; torch's default "
-                    "here was 1)")
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores)")
     ap.add_argument("--ckpt-every", type=int, default=50)
     ap.add_argument("--val-every", type=int, default=400)
+    ap.add_argument("--heldout", type=float, default=0.1, help="share of DevTrain people with 2+ images "
+                    "held out for validation")
     ap.add_argument("--no-teacher", action="store_true", help="distil from MobileFaceNet only")
     ap.add_argument("--no-stage2", action="store_true", help="ablation: reconstruction only")
     ap.add_argument("--w-l1", type=float, default=1.0)
@@ -213,75 +402,132 @@ def main():
     ap.add_argument("--w-feat", type=float, default=1.0)
     ap.add_argument("--w-teacher", type=float, default=1.0)
     ap.add_argument("--teacher-batch", type=int, default=16, help="samples per batch seen by the teacher")
-    args = ap.parse_args()
+    ap.add_argument("--w-head", type=float, default=0.0, help="identity head on the codes (IdHead)")
+    ap.add_argument("--head-warmup", type=int, default=100, help="steps the head trains on detached codes")
+    ap.add_argument("--w-proto", type=float, default=0.0, help="CosFace against training-people prototypes")
+    ap.add_argument("--proto-scale", type=float, default=32.0)
+    ap.add_argument("--proto-margin", type=float, default=0.1)
+    ap.add_argument("--degrade", type=float, default=0.0, help="share of encoder inputs degraded (degrade.py)")
+    return ap.parse_args()
+
+
+def build_model(args, device):
+    if args.init:
+        import import_ffn  # noqa: E402
+        model, _ = import_ffn.import_model(args.init, args.preset)
+    else:
+        model = vqvae.VQVAE(**vqvae.PRESETS[args.preset])
+    # channels-last: about 2x faster depthwise convs on CPU (measured, PyTorch 1.13)
+    return model.to(device).to(memory_format=torch.channels_last)
+
+
+def set_train(model, head, frozen_bn):
+    model.train()
+    if frozen_bn:
+        freeze_bn(model)
+    if head is not None:
+        head.train()
+
+
+def lr_at(step, args, steps2):
+    """Linear warm-up (50 steps), then cosine to 0, per stage."""
+    stage = 1 if step < args.steps1 else 2
+    s0, n = (0, args.steps1) if stage == 1 else (args.steps1, steps2)
+    base = args.lr if stage == 1 else args.lr2
+    return stage, base * (0.5 * (1 + math.cos(math.pi * (step - s0) / n)) if step - s0 > 50 else (step - s0 + 1) / 51)
+
+
+def better(v, best):
+    return best is None or (v["val_top1_deployed"], v["val_cos_recon_orig"]) > (
+        best["val_top1_deployed"], best["val_cos_recon_orig"])
+
+
+def main():
+    args = parse_args()
     torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)))
     torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
+    rng = np.random.default_rng(args.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     os.makedirs(args.run, exist_ok=True)
     gen = torch.Generator().manual_seed(args.seed)
-    train, val = Data("devtrain", device, gen), Data("devtest", device, gen)
-    # channels-last: about 2x faster depthwise convs on CPU (measured, PyTorch 1.13)
-    model = vqvae.VQVAE(**vqvae.PRESETS[args.preset]).to(device).to(memory_format=torch.channels_last)
+    labels = np.load(os.path.join(DATA, "devtrain_labels.npy"))
+    held = heldout_people(labels, args.heldout, args.seed)
+    train = Data("devtrain", device, gen, rows=np.flatnonzero(~np.isin(labels, held)))
+    val = Validation(train, held)
+    print("training on %d images, validating on %d held-out people (%d images)" %
+          (len(train.rows), len(held), len(val)), file=sys.stderr)
+    model = build_model(args, device)
+    head = IdHead(model.fsq.groups * model.fsq.dim, model.grid).to(device) if args.w_head > 0 else None
     steps2 = 0 if args.no_stage2 else args.steps2
     total = args.steps1 + steps2
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    groups = [{"params": list(model.parameters()), "mult": 1.0}]
+    if head is not None:
+        groups.append({"params": list(head.parameters()), "mult": args.head_lr_mult})
+    opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=1e-4)
     ckpt = os.path.join(args.run, "ckpt.pt")
-    step, log = 0, []
+    step, log, best = 0, [], None
     if os.path.exists(ckpt):
         st = torch.load(ckpt, map_location=device)
         model.load_state_dict(st["model"])
+        if head is not None:
+            head.load_state_dict(st["head"])
         opt.load_state_dict(st["opt"])
         gen.set_state(st["gen"])
         torch.set_rng_state(st["rng"])
-        step, log = st["step"], st["log"]
+        rng.bit_generator.state = st["np_rng"]
+        step, log, best = st["step"], st["log"], st.get("best")
         print("resumed %s at step %d" % (ckpt, step), file=sys.stderr)
-    embedder = Embedder(device)
-    teacher = None
-    if not args.no_teacher and steps2 and step < total:
-        try:
-            teacher = Teacher(device, train)
-        except (ImportError, FileNotFoundError) as e:
-            print("teacher unavailable (%s): distilling from MobileFaceNet only" % e, file=sys.stderr)
-    w = {"l1": args.w_l1, "l1_kd": args.w_l1_kd, "emb": args.w_emb, "feat": args.w_feat,
-         "teacher": args.w_teacher, "teacher_batch": args.teacher_batch}
+    losses = Losses(args, train, device) if step < total else None
+    embedder = losses.embedder if losses else Embedder(device)
 
-    def save():
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(),
-                    "rng": torch.get_rng_state(), "step": step, "log": log, "config": model.config,
-                    "args": vars(args)}, ckpt + ".tmp")
-        os.replace(ckpt + ".tmp", ckpt)
+    def save(path=ckpt):
+        torch.save({"model": model.state_dict(), "head": head.state_dict() if head is not None else None,
+                    "opt": opt.state_dict(), "gen": gen.get_state(), "rng": torch.get_rng_state(),
+                    "np_rng": rng.bit_generator.state, "step": step, "log": log, "best": best,
+                    "config": model.config, "args": vars(args)}, path + ".tmp")
+        os.replace(path + ".tmp", path)
+        if losses is not None:
+            losses.save()
 
+    def validate():
+        nonlocal best
+        model.eval()
+        v = dict(val(model, embedder), step=step)
+        set_train(model, head, bool(args.init))
+        log.append(v)
+        sys.stderr.write("\n" + json.dumps(v) + "\n")
+        if better(v, best):
+            best = v
+            save()
+            shutil.copyfile(ckpt, os.path.join(args.run, "best.pt"))
+        else:
+            save()
+
+    if step == 0 and args.init:  # where the imported model starts, on the same held-out people
+        validate()
     t0, start = time.time(), step
-    model.train()
+    set_train(model, head, bool(args.init))
     while step < total:
-        stage = 1 if step < args.steps1 else 2
-        s0, n = (0, args.steps1) if stage == 1 else (args.steps1, steps2)
-        base = args.lr if stage == 1 else args.lr2
-        lr = base * (0.5 * (1 + math.cos(math.pi * (step - s0) / n)) if step - s0 > 50 else (step - s0 + 1) / 51)
+        stage, lr = lr_at(step, args, steps2)
         for g in opt.param_groups:
-            g["lr"] = lr
-        loss, terms, idx = loss_terms(model, train.batch(args.batch), stage, embedder, teacher, w)
+            g["lr"] = lr * g["mult"]
+        loss, terms, idx = losses(model, head, train.batch(args.batch), stage, rng, step)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         step += 1
-        used = torch.unique(idx).numel()
         progress(step, total, t0, start, "s%d loss %.4f %s codes %d" % (
-            stage, loss.item(), " ".join("%s %.4f" % (k, v.item()) for k, v in terms.items()), used))
-        if step % args.ckpt_every == 0 or step == total or step == args.steps1:
-            save()
+            stage, loss.item(), " ".join("%s %.4f" % (k, v.item()) for k, v in terms.items()),
+            torch.unique(idx).numel()))
         if step % args.val_every == 0 or step == total:
-            v = validate(model, embedder, val)
-            v["step"] = step
-            log.append(v)
-            sys.stderr.write("\n" + json.dumps(v) + "\n")
+            validate()
+        elif step % args.ckpt_every == 0 or step == args.steps1:
             save()
         if step == args.steps1:  # the distillation ablation: the network after stage 1 only
             shutil.copyfile(ckpt, os.path.join(args.run, "stage1.pt"))
     with open(os.path.join(args.run, "summary.json"), "w") as f:
-        json.dump({"log": log, "config": model.config, "args": vars(args)}, f, indent=1)
-    print(json.dumps(log[-1] if log else {}))
+        json.dump({"log": log, "best": best, "config": model.config, "args": vars(args)}, f, indent=1)
+    print(json.dumps(best or (log[-1] if log else {})))
 
 
 if __name__ == "__main__":
