@@ -293,10 +293,12 @@ int ev_codec_compress(const struct ev_codec *c, const ff_image *crop, int budget
 
 	if (!crop->data || crop->width <= 0 || crop->height <= 0 || budget <= 0)
 		return FF_ERR_INVAL;
-	for (size_t i = 0; i < n; i++) {
+	/* smallest side first: a larger image at the lowest quality is never
+	 * smaller, so the first side that does not fit ends the search */
+	for (size_t i = n; i-- > 0;) {
 		int e = code_at(c, crop, budget, sides[i], &r);
 		if (e == FF_ERR_RANGE)
-			continue; /* does not fit at this side; a smaller one may */
+			break;
 		if (e != FF_OK) {
 			rc = e;
 			break;

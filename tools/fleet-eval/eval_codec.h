@@ -34,8 +34,9 @@ const struct ev_codec *ev_codec_find(const char *s, size_t len);
 int ev_codec_fit(const struct ev_codec *c, const ff_image *img, int budget, unsigned char **out,
 		 size_t *len, int *quality);
 
-/* Sides tried when no side is fixed, largest first: at a tight budget a
- * smaller image at a higher quality can keep more of the face. */
+/* Sides tried when no side is fixed (smallest first, up to the first that
+ * does not fit): at a tight budget a smaller image at a higher quality can
+ * keep more of the face. */
 #define EV_LADDER_SIDES { 112, 96, 80, 64, 48, 32 }
 
 /* A crop through a codec, decoded and scaled back to the crop's size. */
