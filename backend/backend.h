@@ -41,6 +41,7 @@ typedef enum ff_decision {
 	FF_DECISION_INVALID = 4,  /* event row 'invalid': the device is known, the payload bad */
 } ff_decision;
 const char *ff_decision_name(ff_decision d); /* "granted", ...; "none" */
+ff_decision ff_decision_parse(const char *name); /* the inverse; NONE when unknown */
 
 typedef struct ff_match {
 	int64_t identity_id;
@@ -78,6 +79,7 @@ typedef struct ff_job {
 	float score;
 	int64_t decided_us;
 	char event_id[37];        /* ff_event_id(device_id, seq) once seq is known */
+	char digest[65];          /* SHA-256 of the payload, hex, once seq is known */
 	bool inserted;            /* store: event row made now (false: duplicate) */
 	/* stage timings, microseconds */
 	int64_t t_validate, t_decode, t_embed, t_match, t_decided;

@@ -67,6 +67,9 @@ static const ff_config_field fields[] = {
 	F("replay_window", FF_CFG_INT, replay_window, "4096", 0, 1 << 30,
 	  "seq this far below a device's highest committed seq is a replay (closer ones are "
 	  "caught exactly by the unique (device, seq))", 0),
+	F("max_seq_jump", FF_CFG_INT, max_seq_jump, "1000000", 1, 1 << 30,
+	  "seq more than this above a device's highest committed seq is refused (seq_jump): "
+	  "one forged seq near 2^63 would otherwise make every later face a replay", 0),
 	F("metrics_port", FF_CFG_INT, metrics_port, "9464", 0, 65535,
 	  "Prometheus metrics port (0 = off)", 0),
 	F("metrics_bind", FF_CFG_STRING, metrics_bind, "127.0.0.1", 1, 64,

@@ -33,6 +33,7 @@ typedef struct ff_backend_config {
 	int batch_ms;
 	int max_payload;
 	int replay_window;
+	int max_seq_jump;
 	int metrics_port;      /* 0 = no endpoint */
 	char *metrics_bind;
 	int retention_events_days;

@@ -18,6 +18,7 @@ typedef struct dev {
 	char id[FF_ID_MAX + 1];
 	char site[FF_ID_MAX + 1];
 	bool enabled;
+	int generation;   /* devices.seq_generation: a new one lets the mark go down */
 	atomic_ullong hwm;
 } dev;
 
@@ -62,8 +63,8 @@ void ff_devices_free(ff_devices *d)
 
 int ff_devices_reload(ff_devices *d, PGconn *db)
 {
-	PGresult *r = PQexec(db, "SELECT device_id, site_id, enabled, last_seq FROM devices "
-				 "ORDER BY device_id COLLATE \"C\"");
+	PGresult *r = PQexec(db, "SELECT device_id, site_id, enabled, last_seq, seq_generation "
+				 "FROM devices ORDER BY device_id COLLATE \"C\"");
 	dev *v = NULL, *old;
 	size_t n = 0;
 	int rc = FF_OK;
@@ -84,6 +85,7 @@ int ff_devices_reload(ff_devices *d, PGconn *db)
 		snprintf(v[i].site, sizeof(v[i].site), "%s", PQgetvalue(r, (int)i, 1));
 		v[i].enabled = PQgetvalue(r, (int)i, 2)[0] == 't';
 		atomic_init(&v[i].hwm, strtoull(PQgetvalue(r, (int)i, 3), NULL, 10));
+		v[i].generation = atoi(PQgetvalue(r, (int)i, 4));
 	}
 	PQclear(r);
 	qsort(v, n, sizeof(dev), cmp_dev); /* strcmp order, whatever the collation */
@@ -91,7 +93,7 @@ int ff_devices_reload(ff_devices *d, PGconn *db)
 	pthread_rwlock_wrlock(&d->lock);
 	for (size_t i = 0; i < n; i++) {
 		dev *o = find(d, v[i].id);
-		if (o) {
+		if (o && o->generation == v[i].generation) {
 			unsigned long long h = atomic_load(&o->hwm);
 			if (h > atomic_load(&v[i].hwm))
 				atomic_store(&v[i].hwm, h);
@@ -133,7 +135,7 @@ int ff_devices_set(ff_devices *d, const char *device_id, const char *site_id, bo
 }
 
 const char *ff_devices_check(ff_devices *d, const char *device_id, const char *site_id,
-			     uint64_t seq, uint64_t window)
+			     uint64_t seq, uint64_t window, uint64_t max_jump)
 {
 	const char *why = NULL;
 	dev *e;
@@ -149,6 +151,8 @@ const char *ff_devices_check(ff_devices *d, const char *device_id, const char *s
 		unsigned long long h = atomic_load(&e->hwm);
 		if (h > window && seq <= h - window)
 			why = "replay";
+		else if (seq > h && seq - h > max_jump)
+			why = "seq_jump"; /* would lock the device out: later seqs all replays */
 	}
 	pthread_rwlock_unlock(&d->lock);
 	return why;

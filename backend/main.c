@@ -262,6 +262,7 @@ static int start_all(app *a)
 	}
 	a->vopt.max_payload = (size_t)a->cfg.max_payload;
 	a->vopt.replay_window = (uint64_t)a->cfg.replay_window;
+	a->vopt.max_seq_jump = (uint64_t)a->cfg.max_seq_jump;
 	for (int i = 0; i < a->nworkers; i++) {
 		worker_arg *wa = malloc(sizeof(*wa));
 		if (!wa)

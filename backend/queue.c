@@ -30,6 +30,14 @@ const char *ff_decision_name(ff_decision d)
 	}
 }
 
+ff_decision ff_decision_parse(const char *name)
+{
+	for (ff_decision d = FF_DECISION_GRANTED; d <= FF_DECISION_INVALID; d++)
+		if (name && strcmp(name, ff_decision_name(d)) == 0)
+			return d;
+	return FF_DECISION_NONE;
+}
+
 char *ff_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen)
 {
 	size_t o = 0;

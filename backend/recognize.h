@@ -36,6 +36,7 @@ int ff_model_set_find(const ff_model_set *set, const char *model_id);
 typedef struct ff_validate_options {
 	size_t max_payload;
 	uint64_t replay_window;
+	uint64_t max_seq_jump; /* seq more than this above the device's mark: seq_jump */
 } ff_validate_options;
 
 /* Parses and checks j (see above); fills the parsed fields and j->idx. */

@@ -17,8 +17,10 @@ typedef struct ff_devices ff_devices;
 
 int ff_devices_create(ff_devices **out);
 void ff_devices_free(ff_devices *d);
-/* Replaces the table from `devices`; high-water marks never go down.
- * Returns FF_OK or FF_ERR_DB (table kept). */
+/* Replaces the table from `devices`; high-water marks never go down, except
+ * for a device whose seq_generation changed (fleetctl device reset-seq):
+ * its mark becomes the table's last_seq. Returns FF_OK or FF_ERR_DB (table
+ * kept). */
 int ff_devices_reload(ff_devices *d, PGconn *db);
 /* Adds device_id (or replaces its site and enabled flag) without the
  * database, high-water mark 0 for a new one: for tests and fuzz targets.
@@ -26,11 +28,12 @@ int ff_devices_reload(ff_devices *d, PGconn *db);
  * FF_ERR_NOMEM. */
 int ff_devices_set(ff_devices *d, const char *device_id, const char *site_id, bool enabled);
 /* Checks that device_id exists, is enabled, belongs to site_id and that seq
- * is not older than its high-water mark minus window. Returns NULL when
- * fine, else the reject reason ("unknown_device", "device_disabled",
- * "site_mismatch", "replay"). */
+ * is neither older than its high-water mark minus window nor more than
+ * max_jump above it. Returns NULL when fine, else the reject reason
+ * ("unknown_device", "device_disabled", "site_mismatch", "replay",
+ * "seq_jump"). */
 const char *ff_devices_check(ff_devices *d, const char *device_id, const char *site_id,
-			     uint64_t seq, uint64_t window);
+			     uint64_t seq, uint64_t window, uint64_t max_jump);
 /* Raises device_id's high-water mark to seq (after a commit). */
 void ff_devices_mark(ff_devices *d, const char *device_id, uint64_t seq);
 size_t ff_devices_count(ff_devices *d);

@@ -145,11 +145,26 @@ static void c_end(col *c) { t_add(&c->t, "}", 1); }
 
 #define EPOCH_US(x) "(timestamptz 'epoch' + " x " * interval '1 microsecond')"
 
+/* Claims (device_id, seq) for each event; one row per key claimed now
+ * (inserted true) and one per key claimed before this statement (false),
+ * with what was stored for it: the claiming payload's digest and the
+ * decision, to tell a redelivery from a reused seq and to repeat the same
+ * decision. (The CTE's insert is invisible to the join: it sees only older
+ * keys.) */
 static const char claim_sql[] =
-	"INSERT INTO recognition_event_keys (device_id, seq, event_id, decided_time) "
-	"SELECT d, s, e, " EPOCH_US("t") " "
-	"FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::bigint[]) AS u(d, s, e, t) "
-	"ON CONFLICT (device_id, seq) DO NOTHING RETURNING event_id::text";
+	"WITH u AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::bigint[], "
+	"                                $5::text[]) AS u(d, s, e, t, h)), "
+	"ins AS (INSERT INTO recognition_event_keys (device_id, seq, event_id, decided_time, digest) "
+	"        SELECT d, s, e, " EPOCH_US("t") ", decode(h, 'hex') FROM u "
+	"        ON CONFLICT (device_id, seq) DO NOTHING RETURNING event_id) "
+	"SELECT event_id::text, true, NULL, NULL, NULL, NULL, NULL, NULL FROM ins "
+	"UNION ALL "
+	"SELECT k.event_id::text, false, encode(k.digest, 'hex'), ev.decision, ev.score, "
+	"       i.external_id, ev.reason, (extract(epoch FROM ev.decided_time) * 1e6)::bigint "
+	"FROM u JOIN recognition_event_keys k ON k.device_id = u.d AND k.seq = u.s "
+	"LEFT JOIN recognition_events ev ON ev.event_id = k.event_id "
+	"                               AND ev.decided_time = k.decided_time "
+	"LEFT JOIN identities i ON i.identity_id = ev.identity_id";
 
 static const char event_sql[] =
 	"INSERT INTO recognition_events (event_id, device_id, site_id, seq, capture_time, "
@@ -344,13 +359,57 @@ static wres finish(ff_store_writer *w, PGresult *r, ExecStatusType want, const c
 	return res;
 }
 
+/* A seq already claimed by other bytes: refused, audited, never decided
+ * again (its AccessEvent would announce a decision the row does not hold). */
+static void reject_reused(ff_job *j)
+{
+	ff_job_reject(j, FF_DECISION_NONE, "seq_reused");
+	ff_metrics_rejected(j->reason);
+}
+
+/* j repeats a key claimed earlier (row `row` of the claim result): a
+ * redelivery takes the stored decision, so its AccessEvent repeats the
+ * first one; other bytes are a reused seq. */
+static void apply_stored(ff_job *j, PGresult *r, int row)
+{
+	if (!PQgetisnull(r, row, 2) && strcmp(PQgetvalue(r, row, 2), j->digest) != 0) {
+		reject_reused(j);
+		return;
+	}
+	if (PQgetisnull(r, row, 3)) /* event row pruned by retention: keep ours */
+		return;
+	j->decision = ff_decision_parse(PQgetvalue(r, row, 3));
+	j->score = PQgetisnull(r, row, 4) ? 0.0f : strtof(PQgetvalue(r, row, 4), NULL);
+	j->ntop = PQgetisnull(r, row, 5) ? 0 : 1;
+	if (j->ntop)
+		snprintf(j->top[0].external_id, sizeof(j->top[0].external_id), "%s",
+			 PQgetvalue(r, row, 5));
+	snprintf(j->reason, sizeof(j->reason), "%s", PQgetvalue(r, row, 6));
+	j->decided_us = strtoll(PQgetvalue(r, row, 7), NULL, 10);
+}
+
+/* A key twice in one batch is claimed by the first of its jobs; a later one
+ * with other bytes reuses the seq. */
+static void check_batch_reuse(ff_job **jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!jobs[i]->inserted)
+			continue;
+		for (size_t m = i + 1; m < n; m++)
+			if (has_event(jobs[m]) && !jobs[m]->inserted &&
+			    strcmp(jobs[m]->event_id, jobs[i]->event_id) == 0 &&
+			    strcmp(jobs[m]->digest, jobs[i]->digest) != 0)
+				reject_reused(jobs[m]);
+	}
+}
+
 /* Claims keys for the event-bearing jobs; marks j->inserted for the claimed. */
 static wres claim_and_insert(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
 {
 	PGresult *r;
 	size_t ne = 0;
 
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		c_begin(&k->c[i]);
 	for (size_t i = 0; i < n; i++) {
 		if (!has_event(jobs[i]))
@@ -359,24 +418,30 @@ static wres claim_and_insert(ff_store_writer *w, ff_job **jobs, size_t n, cols *
 		c_i64(&k->c[1], (int64_t)jobs[i]->seq);
 		c_text(&k->c[2], jobs[i]->event_id);
 		c_i64(&k->c[3], jobs[i]->decided_us);
+		c_text(&k->c[4], jobs[i]->digest);
 		ne++;
 	}
 	if (!ne)
 		return W_OK;
-	r = exec_cols(w, "ff_claim", k, 4, NULL, NULL);
+	r = exec_cols(w, "ff_claim", k, 5, NULL, NULL);
 	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK)
 		return finish(w, r, PGRES_TUPLES_OK, "claim");
 	for (int row = 0; row < PQntuples(r); row++) {
 		const char *id = PQgetvalue(r, row, 0);
-		/* ids derive from (device_id, seq): a key twice in one batch is
-		 * claimed once, by the first of its jobs; the rest are duplicates */
-		for (size_t i = 0; i < n; i++)
-			if (has_event(jobs[i]) && strcmp(jobs[i]->event_id, id) == 0) {
+		bool claimed_now = PQgetvalue(r, row, 1)[0] == 't';
+		for (size_t i = 0; i < n; i++) {
+			if (!has_event(jobs[i]) || strcmp(jobs[i]->event_id, id) != 0)
+				continue;
+			if (!claimed_now) {
+				apply_stored(jobs[i], r, row);
+			} else if (!jobs[i]->inserted) {
 				jobs[i]->inserted = true;
 				break;
 			}
+		}
 	}
 	PQclear(r);
+	check_batch_reuse(jobs, n);
 
 	for (int i = 0; i < 13; i++)
 		c_begin(&k->c[i]);

@@ -6,6 +6,7 @@
 #include "facefleet/error.h"
 #include "facefleet/facecodes.h"
 
+#include <openssl/sha.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +43,15 @@ static bool parse_topic(const char *t, char site[FF_ID_MAX + 1], char dev[FF_ID_
 	memcpy(dev, b + 1, (size_t)(c - b - 1));
 	dev[c - b - 1] = '\0';
 	return true;
+}
+
+/* What tells a redelivery (same bytes) from a reused seq (other bytes). */
+static void payload_digest(ff_job *j)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	SHA256(j->payload, j->len, md);
+	for (size_t i = 0; i < sizeof(md); i++)
+		snprintf(j->digest + 2 * i, 3, "%02x", md[i]);
 }
 
 static void claim(ff_job *j, const char *s)
@@ -95,7 +105,9 @@ void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
 	}
 	j->seq = fc->seq;
 	ff_event_id(j->device_id, j->seq, j->event_id);
-	why = ff_devices_check(devices, j->device_id, j->site_id, j->seq, opt->replay_window);
+	payload_digest(j);
+	why = ff_devices_check(devices, j->device_id, j->site_id, j->seq, opt->replay_window,
+			       opt->max_seq_jump);
 	if (why) {
 		ff_job_reject(j, FF_DECISION_NONE, why);
 		goto out;

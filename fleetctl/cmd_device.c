@@ -249,6 +249,41 @@ static int device_rotate(fc_ctx *ctx, int argc, char **argv)
 	return FC_EXIT_OK;
 }
 
+/* The one way a device's replay mark goes down (a forged seq near 2^63 let
+ * through before max_seq_jump, a device replaced): backends take the new
+ * mark at their next device reload (NOTIFY on seq_generation). */
+static int device_reset_seq(fc_ctx *ctx, int argc, char **argv)
+{
+	const char *dev;
+	char to[32], detail[160];
+	PGresult *r;
+
+	if (!(dev = device_arg(ctx, argc, argv)))
+		return FC_EXIT_USAGE;
+	if (ctx->cfg.seq < 0)
+		return fc_fail(FC_EXIT_USAGE, "reset-seq needs --seq N (0 <= N < 2^63)");
+	snprintf(to, sizeof(to), "%lld", (long long)ctx->cfg.seq);
+	{
+		const char *p[2] = { dev, to };
+		r = fc_sql(ctx, "UPDATE devices d SET last_seq = $2::bigint, "
+				"seq_generation = d.seq_generation + 1 "
+				"FROM devices o WHERE o.device_id = d.device_id AND d.device_id = $1 "
+				"RETURNING o.last_seq", 2, p);
+	}
+	if (!r)
+		return FC_EXIT_FAIL;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return fc_fail(FC_EXIT_FAIL, "no device %s (see fleetctl device list)", dev);
+	}
+	snprintf(detail, sizeof(detail), "{\"from\":%s,\"to\":%s}", PQgetvalue(r, 0, 0), to);
+	PQclear(r);
+	if (!fc_audit(ctx, "device.reset_seq", dev, detail))
+		return FC_EXIT_FAIL;
+	printf("device %s: replay mark %s (its next face needs seq > %s)\n", dev, to, to);
+	return FC_EXIT_OK;
+}
+
 static int device_list(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *p[1] = { ctx->cfg.site ? ctx->cfg.site : "" };
@@ -271,6 +306,9 @@ static const fc_verb verbs[] = {
 	  "disable the broker account (open sessions are dropped at once) and the device" },
 	{ "rotate-credentials", device_rotate, "rotate-credentials --name D [--bundle-dir DIR | --out FILE]",
 	  "new random password (old sessions dropped), new bundle" },
+	{ "reset-seq", device_reset_seq, "reset-seq --name D --seq N",
+	  "set the device's replay mark to N (backends accept seq > N again): after a forged or "
+	  "lost sequence; audited" },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -71,6 +71,7 @@ typedef struct fc_cfg {
 	/* events watch */
 	char *watch_user;
 	char *watch_password;
+	int64_t seq;
 	int count;
 	int timeout_s;
 	/* stats */

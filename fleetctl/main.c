@@ -61,6 +61,8 @@ static const ff_config_field fields[] = {
 	F("watch_user", FF_CFG_STRING, watch_user, "", 0, 0,
 	  "events watch: integrator user (empty: a temporary one made with the admin account)", 0),
 	F("watch_password", FF_CFG_STRING, watch_password, "", 0, 0, "its password", FF_CFG_SECRET),
+	F("seq", FF_CFG_INT64, seq, "-1", -1, 9223372036854775807LL,
+	  "device reset-seq: the device's new high-water mark (its next face needs seq > this)", 0),
 	F("count", FF_CFG_INT, count, "0", 0, 1000000, "events watch: exit after this many events (0: never)", 0),
 	F("timeout_s", FF_CFG_INT, timeout_s, "0", 0, 86400 * 365,
 	  "events watch: exit after this many seconds (0: never)", 0),
@@ -77,7 +79,7 @@ static const struct {
 	fc_cmd_fn fn;
 	const char *help;
 } commands[] = {
-	{ "device", fc_cmd_device, "provision devices: add, list, revoke, rotate-credentials" },
+	{ "device", fc_cmd_device, "provision devices: add, list, revoke, rotate-credentials, reset-seq" },
 	{ "subscriber", fc_cmd_subscriber, "integrators that receive access events: add, list, revoke" },
 	{ "identity", fc_cmd_identity, "enrol people: enroll, list, delete" },
 	{ "events", fc_cmd_events, "recognition events: query, watch (live)" },

@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const topics[] = { "fleet/site-1/dev-1/faces", "fleet/site-1/dev-off/faces",
 					      "fleet/site-2/dev-1/faces", "fleet/site-1/dev-9/faces" };
-	ff_validate_options opt = { .max_payload = 1024, .replay_window = 4096 };
+	ff_validate_options opt = { .max_payload = 1024, .replay_window = 4096, .max_seq_jump = 1000000 };
 	char topic[160];
 	ff_job *j;
 	if (!g_ready)

@@ -430,7 +430,7 @@ bool be_access_find(be_client *c, const char *device, uint64_t seq, int *decisio
 {
 	bool found = false;
 	pthread_mutex_lock(&c->mu);
-	for (int i = 0; i < c->n && !found; i++) {
+	for (int i = c->n - 1; i >= 0 && !found; i--) {
 		access_rec *r = &c->recs[i];
 		if (strcmp(r->device, device) != 0 || r->seq != seq)
 			continue;

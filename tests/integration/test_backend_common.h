@@ -66,7 +66,7 @@ bool be_client_watch_access(be_client *c, const char *site);
 bool be_publish(be_client *c, const char *topic, const void *payload, size_t len);
 /* AccessEvents collected so far. */
 int be_access_count(be_client *c);
-/* Finds a collected AccessEvent for (device, seq): decision (1..4), identity
+/* Finds the latest collected AccessEvent for (device, seq): decision (1..4), identity
  * copied into identity (cap bytes), event id into event_id[37]. false if none. */
 bool be_access_find(be_client *c, const char *device, uint64_t seq, int *decision,
 		    char *identity, size_t cap, char event_id[37]);

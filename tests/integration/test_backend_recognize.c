@@ -137,11 +137,14 @@ static void test_recognise(void)
 		CU_ASSERT(be_metric(&proc, "ff_backend_gallery_templates") >= before + 2);
 	}
 
-	size_t nprobe = real ? 4 : 3;
+	size_t nprobe = real ? 4 : 3, first_len = 0;
+	uint8_t first[512];
 	for (size_t i = 0; i < nprobe; i++) {
 		uint8_t buf[512];
 		size_t n = be_face_codes(buf, sizeof(buf), site, dev, i + 1, faces[i].idx);
 		CU_ASSERT(be_publish(cli, be_faces_topic(topic, sizeof(topic), site, dev), buf, n));
+		if (i == 0)
+			memcpy(first, buf, first_len = n);
 	}
 	CU_ASSERT_EQUAL(be_access_wait(cli, (int)nprobe, 20000), (int)nprobe);
 	{
@@ -172,6 +175,23 @@ static void test_recognise(void)
 						  "device_id = $1 AND jsonb_array_length(topk) >= 2",
 					      1, p),
 				(long)nprobe);
+	}
+	/* a redelivery repeats the stored decision, even once the gallery would
+	 * decide otherwise (A's templates gone: a fresh decision is not A) */
+	{
+		const char *p[1] = { ext_a };
+		int decision = 0;
+		char who[160] = "";
+		double before = be_metric(&proc, "ff_backend_gallery_templates");
+		CU_ASSERT(be_exec(db, "DELETE FROM face_templates WHERE identity_id = "
+				      "(SELECT identity_id FROM identities WHERE external_id = $1)", 1, p));
+		for (int i = 0; i < 100 && be_metric(&proc, "ff_backend_gallery_templates") >= before; i++)
+			PQclear(PQexec(db, "SELECT pg_sleep(0.05)"));
+		CU_ASSERT(be_publish(cli, be_faces_topic(topic, sizeof(topic), site, dev), first, first_len));
+		CU_ASSERT_EQUAL(be_access_wait(cli, (int)nprobe + 1, 20000), (int)nprobe + 1);
+		CU_ASSERT(be_access_find(cli, dev, 1, &decision, who, sizeof(who), NULL));
+		CU_ASSERT_EQUAL(decision, 1);
+		CU_ASSERT_STRING_EQUAL(who, ext_a);
 	}
 	CU_ASSERT_EQUAL(be_stop(&proc), 0);
 	be_exec(db, cleanup_sql, 0, NULL);

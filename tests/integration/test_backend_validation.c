@@ -1,5 +1,6 @@
 /* backend_validation: fleet-backend against the real broker and database.
- * Redelivered and replayed messages make one event; every kind of bad input
+ * Redelivered and replayed messages make one event; a seq far ahead or a
+ * used seq with other bytes is refused; every kind of bad input
  * (corrupt protobuf, wrong sizes, grid, out-of-range index, unknown model,
  * unknown or revoked device, topic/device or site mismatch, oversized
  * payload, SQL-ish ids, seq 0, bad box, codes_per_cell mismatch) leaves an
@@ -18,7 +19,7 @@
 static PGconn *db;
 static be_proc proc;
 static be_client *cli;
-static char site[40], dev_ok[40], dev_off[40], dev_other[40], actor[80];
+static char site[40], dev_ok[40], dev_off[40], dev_other[40], dev_seq[40], actor[80];
 
 static int setup(void)
 {
@@ -30,9 +31,10 @@ static int setup(void)
 	snprintf(dev_ok, sizeof(dev_ok), "%s-ok", be_run_id());
 	snprintf(dev_off, sizeof(dev_off), "%s-off", be_run_id());
 	snprintf(dev_other, sizeof(dev_other), "%s-other", be_run_id());
+	snprintf(dev_seq, sizeof(dev_seq), "%s-sq", be_run_id());
 	snprintf(actor, sizeof(actor), "backend:%s-v", be_run_id());
 	if (!be_add_device(db, dev_ok, site, true) || !be_add_device(db, dev_off, site, false) ||
-	    !be_add_device(db, dev_other, "elsewhere", true))
+	    !be_add_device(db, dev_other, "elsewhere", true) || !be_add_device(db, dev_seq, site, true))
 		return 1;
 	if (!be_start(&proc, "v", "v", extra))
 		return 1;
@@ -57,25 +59,50 @@ static long events_for(const char *device, const char *seq)
 				 "AND ($2 = '' OR seq = $2::bigint)", 2, p);
 }
 
-static void publish_seq(const char *device, uint64_t seq)
+/* Publishes a face of device with seq; idx NULL: the face of seq. The bytes
+ * go to out (cap 512) when given, for a redelivery. */
+static void publish_face(const char *device, uint64_t seq, const uint16_t *idx, uint8_t *out,
+			 size_t *out_len)
 {
 	uint8_t buf[512];
 	char topic[128];
-	size_t n = be_face_codes(buf, sizeof(buf), site, device, seq, NULL);
+	size_t n = be_face_codes(buf, sizeof(buf), site, device, seq, idx);
 	CU_ASSERT_FATAL(n > 0);
 	CU_ASSERT(be_publish(cli, be_faces_topic(topic, sizeof(topic), site, device), buf, n));
+	if (out) {
+		memcpy(out, buf, n);
+		*out_len = n;
+	}
+}
+
+static void publish_seq(const char *device, uint64_t seq)
+{
+	publish_face(device, seq, NULL, NULL, NULL);
+}
+
+static long reject_count(const char *device, const char *reason)
+{
+	const char *p[2] = { device, reason };
+	return be_wait_long(db, "SELECT count(*) FROM audit_log WHERE action = 'message.reject' "
+				"AND detail->>'reason' = $2 AND detail->>'device' = $1", 2, p, 1, 15000);
 }
 
 static void test_duplicates_and_replays(void)
 {
 	const char *p[1] = { dev_ok };
-	for (uint64_t s = 1; s <= 3; s++)
-		publish_seq(dev_ok, s);
+	uint8_t two[512];
+	size_t two_len = 0;
+	char topic[128];
+	publish_seq(dev_ok, 1);
+	publish_face(dev_ok, 2, NULL, two, &two_len);
+	publish_seq(dev_ok, 3);
 	CU_ASSERT_EQUAL(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
 				     1, p, 3, 15000), 3);
-	/* the same (device, seq) twice more: no new event, two duplicate audit rows */
-	publish_seq(dev_ok, 2);
-	publish_seq(dev_ok, 2);
+	/* the same message (device, seq, bytes) twice more: no new event, two
+	 * duplicate audit rows */
+	be_faces_topic(topic, sizeof(topic), site, dev_ok);
+	CU_ASSERT(be_publish(cli, topic, two, two_len));
+	CU_ASSERT(be_publish(cli, topic, two, two_len));
 	CU_ASSERT(be_wait_long(db, "SELECT count(*) FROM audit_log WHERE action = 'event.duplicate' "
 				   "AND detail->>'device' = $1", 1, p, 2, 15000) >= 2);
 	CU_ASSERT_EQUAL(events_for(dev_ok, "2"), 1);
@@ -87,12 +114,61 @@ static void test_duplicates_and_replays(void)
 	CU_ASSERT(be_wait_long(db, "SELECT last_seq FROM devices WHERE device_id = $1", 1, p, 20,
 			       5000) >= 20);
 	publish_seq(dev_ok, 5);
-	CU_ASSERT(be_wait_long(db, "SELECT count(*) FROM audit_log WHERE action = 'message.reject' "
-				   "AND detail->>'reason' = 'replay' AND detail->>'device' = $1",
-			       1, p, 1, 15000) >= 1);
+	CU_ASSERT(reject_count(dev_ok, "replay") >= 1);
 	CU_ASSERT_EQUAL(events_for(dev_ok, "5"), 0);
 	CU_ASSERT_EQUAL(events_for(dev_ok, ""), 4);
 	CU_ASSERT(be_metric(&proc, "ff_backend_duplicates_total") >= 2);
+}
+
+/* A seq far above the mark would lock the device out (every later seq a
+ * replay): refused, and the mark stays. Another face under a used seq (a
+ * wiped outbox, a replaced device) is refused as seq_reused: no second
+ * event, no AccessEvent announcing its decision. */
+static void test_seq_jump_and_reuse(void)
+{
+	const char *dev = dev_seq, *p[1] = { dev_seq };
+	uint16_t other[FF_VQ_MAX_CODES];
+	const ff_vq_info *vi = be_vq_info();
+	CU_ASSERT_FATAL(be_client_watch_access(cli, site));
+	publish_seq(dev, 1);
+	CU_ASSERT(be_wait_long(db, "SELECT last_seq FROM devices WHERE device_id = $1", 1, p, 1,
+			       5000) >= 1);
+
+	publish_seq(dev, (uint64_t)INT64_MAX);
+	publish_seq(dev, 1 + 1000000 + 1); /* the default max_seq_jump is 1,000,000 */
+	CU_ASSERT(reject_count(dev, "seq_jump") >= 2);
+	publish_seq(dev, 2);
+	CU_ASSERT_EQUAL(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
+				     1, p, 2, 15000), 2);
+
+	for (uint32_t i = 0; i < vi->num_codes; i++)
+		other[i] = (uint16_t)((i * 7 + 3) % vi->codebook_size);
+	{
+		int before = be_access_count(cli);
+		publish_face(dev, 2, other, NULL, NULL);
+		CU_ASSERT(reject_count(dev, "seq_reused") >= 1);
+		publish_seq(dev, 3); /* committed and published after the reuse was refused */
+		be_access_wait(cli, before + 2, 3000);
+		CU_ASSERT_EQUAL(be_access_count(cli), before + 1);
+	}
+	CU_ASSERT_EQUAL(events_for(dev, "2"), 1);
+	CU_ASSERT_EQUAL(events_for(dev, ""), 3);
+
+	/* a mark raised far (a forged seq from before max_seq_jump) locks the
+	 * device out; a reset (fleetctl device reset-seq: new seq_generation)
+	 * lowers it in the running backend */
+	CU_ASSERT(be_exec(db, "UPDATE devices SET last_seq = 1000000000000, "
+			      "seq_generation = seq_generation + 1 WHERE device_id = $1", 1, p));
+	for (int i = 0; i < 50 && reject_count(dev, "replay") < 1; i++)
+		publish_seq(dev, 4);
+	CU_ASSERT(reject_count(dev, "replay") >= 1);
+	CU_ASSERT(be_exec(db, "UPDATE devices SET last_seq = 3, seq_generation = seq_generation + 1 "
+			      "WHERE device_id = $1", 1, p));
+	for (int i = 0; i < 50 && events_for(dev, "5") == 0; i++) {
+		publish_seq(dev, 5);
+		PQclear(PQexec(db, "SELECT pg_sleep(0.1)"));
+	}
+	CU_ASSERT_EQUAL(events_for(dev, "5"), 1);
 }
 
 /* Re-packs a valid message after `edit` changed it. */
@@ -359,6 +435,7 @@ static void test_schema_revisions(void)
 
 static CU_TestInfo tests[] = {
 	{ "duplicates_and_replays", test_duplicates_and_replays },
+	{ "seq_jump_and_reuse", test_seq_jump_and_reuse },
 	{ "bad_inputs", test_bad_inputs },
 	{ "schema_revisions", test_schema_revisions },
 	CU_TEST_INFO_NULL,

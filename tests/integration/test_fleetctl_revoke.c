@@ -84,8 +84,28 @@ static void test_rotate(void)
 	fct_close(&again);
 }
 
+/* reset-seq sets the replay mark (either way), bumps the generation the
+ * backends watch, and is audited with the old and new mark */
+static void test_reset_seq(void)
+{
+	char site[40], dev[40], want[160];
+	fct_id(site, sizeof(site), "rs-s");
+	fct_id(dev, sizeof(dev), "rs-d");
+	CU_ASSERT_EQUAL_FATAL(fct_run("device add --site %s --name %s", site, dev), 0);
+	CU_ASSERT_EQUAL(fct_run("device reset-seq --name %s --seq 42", dev), 0);
+	CU_ASSERT_EQUAL(fct_run("device list --site %s --format csv", site), 0);
+	snprintf(want, sizeof(want), ",42,");
+	CU_ASSERT_PTR_NOT_NULL(strstr(fct_output(), want));
+	CU_ASSERT_EQUAL(fct_run("device reset-seq --name %s --seq 7", dev), 0);
+	CU_ASSERT_EQUAL(fct_run("audit query --action device.reset_seq --device %s --format json", dev), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(fct_output(), "\"to\": 7, \"from\": 42") /* jsonb key order */);
+	CU_ASSERT_EQUAL(fct_run("device reset-seq --name %s", dev), 2);
+	CU_ASSERT_EQUAL(fct_run("device reset-seq --name no-such-device-%d --seq 1", 1), 1);
+}
+
 static CU_TestInfo revoke_tests[] = {
 	{ "revoke_drops_open_session", test_revoke_drops_session },
+	{ "reset_seq", test_reset_seq },
 	{ "rotate_credentials", test_rotate },
 	CU_TEST_INFO_NULL,
 };
