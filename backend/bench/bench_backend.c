@@ -39,7 +39,8 @@ static const ff_config_field fields[] = {
 	F("rate", FF_CFG_INT, rate, "0", 0, 100000, "faces per second (0 = unpaced)"),
 	F("window", FF_CFG_INT, window, "100", 1, 65535, "QoS 1 publishes in flight"),
 	F("timeout_s", FF_CFG_INT, timeout_s, "60", 1, 3600, "wait for the last AccessEvent, s"),
-	F("seq_base", FF_CFG_INT64, seq_base, "0", 0, 4e18, "first seq - 1 (0: from the clock)"),
+	F("seq_base", FF_CFG_INT64, seq_base, "0", 0, 4e18, "first seq - 1: the device's last_seq (run-bench reads it; the backend refuses a seq "
+	  "more than max_seq_jump above it)"),
 	F("tag", FF_CFG_STRING, tag, "", 0, 64, "label copied into the JSON"),
 	FF_CONFIG_END
 };
@@ -129,7 +130,7 @@ int main(int argc, char **argv)
 	}
 	vi = &set.info[0];
 	S.count = o.count;
-	S.base = o.seq_base ? (uint64_t)o.seq_base : (uint64_t)time(NULL) * 1000000ULL;
+	S.base = (uint64_t)o.seq_base;
 	S.t_pub = calloc((size_t)o.count, sizeof(int64_t));
 	S.t_acc = calloc((size_t)o.count, sizeof(int64_t));
 	lat = calloc((size_t)o.count, sizeof(int64_t));
