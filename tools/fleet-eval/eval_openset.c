@@ -1,7 +1,10 @@
 /* fleet-eval openset: the access-control figure, for each method. The
- * people of the image folder, sorted by name, alternate: the 1st, 3rd, ...
- * are enrolled (first image sorted = their gallery entry, the others genuine
- * probes), the 2nd, 4th, ... are strangers (every image a probe). Each probe
+ * people of the image folder with 2+ images, sorted by name, alternate: the
+ * 1st, 3rd, ... are enrolled (first image sorted = their gallery entry, the
+ * others genuine probes), the 2nd, 4th, ... are strangers; people with one
+ * image are strangers too (they could never be a genuine probe, and as
+ * gallery entries they would only be distractors). Every image of a
+ * stranger is a probe. Each probe
  * is given its best-scoring gallery entry (cosine). The threshold for a
  * false-accept rate f is set on the strangers' best scores
  * (ev_threshold_at_far: a stranger whose best score is above it is a false
@@ -30,9 +33,10 @@ static void openset_usage(FILE *f)
 		"usage: fleet-eval openset --images DIR [--aligned] [--vq-model PREFIX]\n"
 		"                          [--methods LIST] [--enrol METHOD] [--limit N] [--models DIR]\n"
 		"                          [--threads N]\n"
-		"Open-set identification (access control): the people of DIR sorted by name\n"
-		"alternate enrolled (first image = gallery, the rest genuine probes) and\n"
-		"strangers (every image a probe). Per method: TAR at FAR 1e-3 and 1e-2, the\n"
+		"Open-set identification (access control): the people of DIR with 2+ images,\n"
+		"sorted by name, alternate enrolled (first image = gallery, the rest genuine\n"
+		"probes) and strangers; people with one image are strangers too; every image\n"
+		"of a stranger is a probe. Per method: TAR at FAR 1e-3 and 1e-2, the\n"
 		"thresholds set on the strangers' best gallery scores; a genuine probe counts\n"
 		"when its best match is its own person above the threshold. Each image is\n"
 		"embedded once per method; the last stdout line is one JSON object.\n"
@@ -56,7 +60,8 @@ static void split_free(struct os_split *sp)
 	free(sp->strangers);
 }
 
-/* Alternate people (runs of the same person in the sorted names). */
+/* Alternate the people with 2+ images (runs of the same person in the
+ * sorted names); the others are strangers. */
 static int split_people(char *const *names, size_t n, struct os_split *sp)
 {
 	memset(sp, 0, sizeof(*sp));
@@ -68,11 +73,11 @@ static int split_people(char *const *names, size_t n, struct os_split *sp)
 		split_free(sp);
 		return FF_ERR_NOMEM;
 	}
-	for (size_t i = 0, person = 0; i < n; person++) {
+	for (size_t i = 0, multi = 0; i < n;) {
 		size_t j = i + 1;
 		while (j < n && ev_same_person(names[i], names[j]))
 			j++;
-		if (person % 2 == 0) {
+		if (j - i >= 2 && multi++ % 2 == 0) {
 			for (size_t k = i + 1; k < j; k++) {
 				sp->genuine[sp->ngen] = k;
 				sp->truth[sp->ngen++] = sp->ng;
@@ -166,19 +171,24 @@ static void print_json(const struct ev_config *cfg, const struct ev_cache *c,
 		       const struct os_split *sp, const struct os_result *r)
 {
 	ev_json_begin(stdout, "openset", cfg, c);
-	printf(",\"split\":\"people sorted by name alternate, enrolled first\","
+	printf(",\"split\":\"people with 2+ images sorted by name alternate, enrolled first; "
+	       "people with one image strangers\","
 	       "\"people_enrolled\":%zu,\"people_strangers\":%zu,\"gallery\":%zu,"
 	       "\"genuine_probes\":%zu,\"stranger_probes\":%zu,\"methods\":{",
 	       sp->people_enrolled, sp->people_strangers, sp->ng, sp->ngen, sp->nstr);
 	for (int m = 0; m < cfg->n_methods; m++) {
 		printf("%s\"%s\":{", m ? "," : "", cfg->methods[m].name);
 		ev_json_method_common(stdout, cfg, c, m);
-		for (int f = 0; f < OS_NFAR; f++)
-			printf(",\"tar_at_far_%s\":%.5f,\"threshold_far_%s\":%.5f,\"far_%s\":%.5f",
-			       os_far_name[f], r[m].tar[f], os_far_name[f], r[m].thr[f],
-			       os_far_name[f], r[m].far[f]);
-		printf(",\"top1_enrolled\":%.5f,\"probes_missing\":%zu}",
-		       (double)r[m].top1 / (double)sp->ngen, r[m].missing);
+		if (r[m].missing == sp->ngen) { /* nothing embedded: no figure, as identify */
+			printf(",\"tar_at_far_1e-3\":null,\"tar_at_far_1e-2\":null,\"top1_enrolled\":null");
+		} else {
+			for (int f = 0; f < OS_NFAR; f++)
+				printf(",\"tar_at_far_%s\":%.5f,\"threshold_far_%s\":%.5f,"
+				       "\"far_%s\":%.5f", os_far_name[f], r[m].tar[f], os_far_name[f],
+				       r[m].thr[f], os_far_name[f], r[m].far[f]);
+			printf(",\"top1_enrolled\":%.5f", (double)r[m].top1 / (double)sp->ngen);
+		}
+		printf(",\"probes_missing\":%zu}", r[m].missing);
 	}
 	printf("}}\n");
 }

@@ -1,6 +1,7 @@
 /* fleet-eval --cache DIR: one method's column of an ev_cache saved to disk,
  * so that identify, openset and verify (and each --enrol variant) on the
  * same images embed every image once per method. See eval_pipeline.h. */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +34,10 @@ static uint64_t column_key(const struct ev_config *cfg, int m, char *const *name
 {
 	const struct ev_method *me = &cfg->methods[m];
 	uint64_t h = fnv_str(14695981039346656037ull, me->name);
+	char real[PATH_MAX];
 
-	h = fnv_str(h, cfg->images);
+	/* the folder however it was named (relative, absolute, through links) */
+	h = fnv_str(h, realpath(cfg->images, real) ? real : cfg->images);
 	h = fnv(h, &cfg->aligned, sizeof(cfg->aligned));
 	if (!cfg->aligned)
 		h = fnv(h, &cfg->dopt.min_face_size, sizeof(cfg->dopt.min_face_size));
