@@ -43,7 +43,12 @@ static const ff_config_field fields[] = {
 	  FF_CFG_REQUIRED | FF_CFG_SECRET),
 	F("migrations_dir", FF_CFG_PATH, migrations_dir, "", 0, 0,
 	  "SQL migrations folder (empty: FF_MIGRATIONS_DIR or the source tree's)", 0),
-	F("migrate", FF_CFG_BOOL, migrate, "true", 0, 0, "apply pending migrations on start", 0),
+	F("migrate", FF_CFG_BOOL, migrate, "true", 0, 0,
+	  "apply pending migrations on start (needs the schema owner's pg_conninfo; a runtime role "
+	  "passes only when none is pending)", 0),
+	F("migrate_only", FF_CFG_BOOL, migrate_only, "false", 0, 0,
+	  "apply pending migrations and exit (run it as the owner before starting backends that "
+	  "connect as facefleet_backend)", 0),
 	F("vq_dir", FF_CFG_PATH, vq_dir, FF_BACKEND_DEFAULT_MODELS "/vq", 0, 0,
 	  "folder of VQ decoders <model_id>.dec.ffn", 0),
 	F("vq_models", FF_CFG_STRING, vq_models, "", 0, 0,

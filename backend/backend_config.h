@@ -21,6 +21,7 @@ typedef struct ff_backend_config {
 	char *pg_conninfo;
 	char *migrations_dir;
 	bool migrate;
+	bool migrate_only;
 	char *vq_dir;          /* models/vq: <model_id>.dec.ffn */
 	char *vq_models;       /* comma-separated model ids; empty = every *.dec.ffn */
 	char *embed_model;     /* mobilefacenet.ffn */

@@ -359,6 +359,12 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (a.cfg.migrate_only) { /* the one schema step, as the owner role */
+		a.cfg.migrate = true;
+		rc = migrate_db(&a);
+		ff_backend_config_free(&a.cfg);
+		return rc == FF_OK ? 0 : 1;
+	}
 	rc = start_all(&a);
 	if (rc == FF_OK) {
 		for (;;) {

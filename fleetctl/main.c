@@ -19,7 +19,7 @@
 #define F(k, t, m, d, lo, hi, h, fl) { k, t, offsetof(fc_cfg, m), d, lo, hi, h, fl }
 static const ff_config_field fields[] = {
 	F("db_conninfo", FF_CFG_STRING, db_conninfo, "", 0, 0,
-	  "libpq connection string (empty: $FF_PG_CONNINFO)", FF_CFG_SECRET),
+	  "libpq connection string (empty: $FF_PG_FLEETCTL_CONNINFO, else $FF_PG_CONNINFO)", FF_CFG_SECRET),
 	F("migrate", FF_CFG_BOOL, migrate, "true", 0, 0, "apply pending schema migrations on connect", 0),
 	F("migrations_dir", FF_CFG_PATH, migrations_dir, "", 0, 0,
 	  "SQL migrations folder (empty: FF_MIGRATIONS_DIR or the source tree's)", 0),
@@ -208,7 +208,9 @@ int main(int argc, char **argv)
 	}
 	if (ff_log_level_parse(ctx.cfg.log_level, &lvl) == FF_OK)
 		ff_log_set_level(lvl);
-	if (env_default(&ctx, "db_conninfo", "FF_PG_CONNINFO", err, sizeof(err)) != FF_OK ||
+	/* the least-privilege role first (deploy/stack's), the owner's otherwise */
+	if (env_default(&ctx, "db_conninfo", "FF_PG_FLEETCTL_CONNINFO", err, sizeof(err)) != FF_OK ||
+	    env_default(&ctx, "db_conninfo", "FF_PG_CONNINFO", err, sizeof(err)) != FF_OK ||
 	    env_default(&ctx, "mqtt_url", "FF_MQTT_URL", err, sizeof(err)) != FF_OK ||
 	    env_default(&ctx, "mqtt_admin_user", "FF_MQTT_ADMIN_USER", err, sizeof(err)) != FF_OK ||
 	    env_default(&ctx, "mqtt_admin_password", "FF_MQTT_ADMIN_PASSWORD", err, sizeof(err)) != FF_OK ||

@@ -205,7 +205,18 @@ static int apply_one(PGconn *conn, const migration *m, const char *sql, const ch
 	rc = exec_simple(conn, "BEGIN", m->name, errbuf, errlen);
 	if (rc != FF_OK)
 		return rc;
-	rc = exec_simple(conn, sql, m->name, errbuf, errlen);
+	r = PQexec(conn, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		/* 42501: a runtime role (it owns nothing) found a pending migration */
+		ff_seterr(errbuf, errlen, "%s: %s%s", m->name, PQerrorMessage(conn),
+			  state && strcmp(state, "42501") == 0
+				  ? " (migrations run as the schema's owner: fleet-backend --migrate-only "
+				    "with the owner's conninfo, docs/DATABASE.md)"
+				  : "");
+		rc = FF_ERR_DB;
+	}
+	PQclear(r);
 	if (rc == FF_OK) {
 		r = PQexecParams(conn,
 				 "INSERT INTO schema_migrations (version, name, checksum) "
@@ -249,7 +260,9 @@ int ff_store_migrate(PGconn *conn, const char *dir, int *applied, char *errbuf, 
 	if (rc != FF_OK)
 		goto out;
 	locked = true;
-	rc = exec_simple(conn,
+	/* an up-to-date schema needs no DDL: the runtime roles, which own
+	 * nothing, pass here as long as nothing is pending */
+	rc = ff_store_schema_version(conn) > 0 ? FF_OK : exec_simple(conn,
 			 "SET client_min_messages = warning; "
 			 "CREATE TABLE IF NOT EXISTS schema_migrations ("
 			 " version integer PRIMARY KEY CHECK (version > 0),"

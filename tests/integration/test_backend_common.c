@@ -202,20 +202,19 @@ bool be_start(be_proc *p, const char *instance, const char *group, const char *c
 	snprintf(bin, sizeof(bin), "%s/backend/fleet-backend", build ? build : ".");
 	snprintf(p->log, sizeof(p->log), "%s/tests/%s-%s.log", build ? build : ".", be_run_id(),
 		 instance);
-	snprintf(a[0], sizeof(a[0]), "--mqtt-url=%s", ff_test_env_need("FF_MQTT_URL"));
-	snprintf(a[1], sizeof(a[1]), "--mqtt-user=%s", ff_test_env_need("FF_MQTT_USER"));
-	snprintf(a[2], sizeof(a[2]), "--mqtt-password=%s", ff_test_env_need("FF_MQTT_PASSWORD"));
-	snprintf(a[3], sizeof(a[3]), "--pg-conninfo=%s", ff_test_env_need("FF_PG_CONNINFO"));
-	snprintf(a[4], sizeof(a[4]), "--vq-dir=%s", be_vq_dir(NULL));
-	snprintf(a[5], sizeof(a[5]), "--instance=%s-%s", be_run_id(), instance);
-	snprintf(a[6], sizeof(a[6]), "--share-group=%s-%s", be_run_id(), group);
-	snprintf(a[7], sizeof(a[7]), "--session-expiry-s=120");
-	snprintf(a[8], sizeof(a[8]), "--metrics-port=%d", p->metrics_port);
-	snprintf(a[9], sizeof(a[9]), "--embed-model=%s/ffn/mobilefacenet.ffn",
+	/* as deployed: the broker's fleet-backend account and PostgreSQL's
+	 * facefleet_backend runtime role, secrets from the stack's 0600 file */
+	snprintf(a[0], sizeof(a[0]), "--config=%s/backend.conf", ff_test_env_need("FF_STACK_DIR"));
+	snprintf(a[1], sizeof(a[1]), "--vq-dir=%s", be_vq_dir(NULL));
+	snprintf(a[2], sizeof(a[2]), "--instance=%s-%s", be_run_id(), instance);
+	snprintf(a[3], sizeof(a[3]), "--share-group=%s-%s", be_run_id(), group);
+	snprintf(a[4], sizeof(a[4]), "--session-expiry-s=120");
+	snprintf(a[5], sizeof(a[5]), "--metrics-port=%d", p->metrics_port);
+	snprintf(a[6], sizeof(a[6]), "--embed-model=%s/ffn/mobilefacenet.ffn",
 		 models ? models : "models/cache");
-	snprintf(a[10], sizeof(a[10]), "--log-level=info");
+	snprintf(a[7], sizeof(a[7]), "--log-level=info");
 	argv[n++] = bin;
-	for (int i = 0; i < 11; i++)
+	for (int i = 0; i < 8; i++)
 		argv[n++] = a[i];
 	for (int i = 0; extra && extra[i] && n < 62; i++)
 		argv[n++] = (char *)extra[i];

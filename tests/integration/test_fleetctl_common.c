@@ -32,7 +32,7 @@ const char *fct_dir(void)
 		return dir;
 	fprintf(f, "db_conninfo = %s\nmqtt_url = %s\nmqtt_admin_user = %s\nmqtt_admin_password = %s\n"
 		   "mqtt_ca_file = %s\noperator = ctest\n",
-		ff_test_env_need("FF_PG_CONNINFO"), ff_test_env_need("FF_MQTT_URL"),
+		ff_test_env_need("FF_PG_FLEETCTL_CONNINFO"), ff_test_env_need("FF_MQTT_URL"),
 		ff_test_env_need("FF_MQTT_ADMIN_USER"), ff_test_env_need("FF_MQTT_ADMIN_PASSWORD"),
 		ff_test_env_need("FF_MQTT_CA_FILE"));
 	fclose(f);

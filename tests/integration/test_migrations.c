@@ -1,12 +1,14 @@
 /* backend_migrations: backend/migrations applied to the real PostgreSQL of
  * deploy/stack, in a scratch database: twice (the second applies nothing),
- * the tables exist, (device_id, seq) is unique and audit_log is append-only. */
+ * the tables exist, (device_id, seq) is unique, audit_log is append-only and
+ * the runtime roles cannot alter or empty it. */
 #include "ff_test.h"
 
 #include "facefleet/error.h"
 #include "migrate.h"
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +18,11 @@ static PGconn *admin; /* the stack's facefleet database */
 static PGconn *db;    /* the scratch database */
 static char dbname[64];
 
-static PGconn *connect_to(const char *dbn)
+/* The scratch database dbn as the role of stack.env's conninfo `env`. */
+static PGconn *connect_as(const char *env, const char *dbn)
 {
 	const char *keys[] = { "dbname", "dbname", NULL };
-	const char *vals[] = { ff_test_env_get("FF_PG_CONNINFO"), dbn, NULL };
+	const char *vals[] = { ff_test_env_get(env), dbn, NULL };
 	/* expand_dbname=1: the first dbname is the conninfo, the second overrides it */
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(c) != CONNECTION_OK) {
@@ -62,7 +65,7 @@ static int suite_init(void)
 	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", dbname);
 	if (!exec_ok(admin, sql))
 		return 1;
-	db = connect_to(dbname);
+	db = connect_as("FF_PG_CONNINFO", dbname);
 	return db ? 0 : 1;
 }
 
@@ -179,6 +182,52 @@ static void test_audit_append_only(void)
 	PQclear(r);
 }
 
+static bool refused(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	bool no = PQresultStatus(r) == PGRES_FATAL_ERROR;
+	if (!no)
+		fprintf(stderr, "not refused: %s\n", sql);
+	PQclear(r);
+	return no;
+}
+
+/* The runtime roles own nothing: neither can switch the append-only
+ * trigger off and empty the audit log (as the owner could), nor change the
+ * schema; each keeps what it needs. */
+static void test_runtime_roles(void)
+{
+	static const char *const envs[] = { "FF_PG_BACKEND_CONNINFO", "FF_PG_FLEETCTL_CONNINFO" };
+	CU_ASSERT_EQUAL_FATAL(ff_store_migrate(db, NULL, NULL, (char[256]){ 0 }, 256), FF_OK);
+	for (size_t i = 0; i < 2; i++) {
+		PGconn *c = connect_as(envs[i], dbname);
+		char err[512] = "";
+		CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+		CU_ASSERT(exec_ok(c, "INSERT INTO audit_log (actor, action) VALUES ('role-test', 'x')"));
+		CU_ASSERT(exec_ok(c, "SELECT count(*) FROM audit_log"));
+		CU_ASSERT(refused(c, "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update"));
+		CU_ASSERT(refused(c, "ALTER TABLE audit_log_default DISABLE TRIGGER ALL"));
+		CU_ASSERT(refused(c, "DELETE FROM audit_log"));
+		CU_ASSERT(refused(c, "UPDATE audit_log SET actor = 'mallory'"));
+		CU_ASSERT(refused(c, "TRUNCATE audit_log"));
+		CU_ASSERT(refused(c, "DROP TABLE audit_log"));
+		CU_ASSERT(refused(c, "CREATE TABLE audit_copy (x int)"));
+		CU_ASSERT(refused(c, "DELETE FROM recognition_events"));
+		/* nothing pending: the migration check passes without DDL */
+		CU_ASSERT_EQUAL(ff_store_migrate(c, NULL, NULL, err, sizeof(err)), FF_OK);
+		PQfinish(c);
+	}
+	{
+		PGconn *be = connect_as("FF_PG_BACKEND_CONNINFO", dbname);
+		CU_ASSERT(refused(be, "UPDATE devices SET enabled = true"));
+		CU_ASSERT(refused(be, "DELETE FROM face_templates"));
+		CU_ASSERT(exec_ok(be, "UPDATE devices SET last_seq = last_seq"));
+		CU_ASSERT(exec_ok(be, "SELECT ff_partitions_maintain('audit_log', 0)"));
+		PQfinish(be);
+	}
+	CU_ASSERT(exec_ok(db, "SELECT count(*) FROM audit_log WHERE actor = 'role-test'"));
+}
+
 static void test_bad_dir(void)
 {
 	char err[256] = "";
@@ -222,6 +271,7 @@ static CU_TestInfo migration_tests[] = {
 	{ "tables_exist", test_tables_exist },
 	{ "unique_device_seq", test_unique_device_seq },
 	{ "audit_append_only", test_audit_append_only },
+	{ "runtime_roles", test_runtime_roles },
 	{ "bad_dir", test_bad_dir },
 	CU_TEST_INFO_NULL,
 };
