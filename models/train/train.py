@@ -52,7 +52,9 @@ batches and caches; DevTest is never looked at): identification Top-1 of the
 held-out people as deployed (gallery = MobileFaceNet of each person's first
 original, probes = reconstructions of the others), also with degraded probes,
 and the mean cosine reconstruction vs original. best.pt keeps the best Top-1
-(ties: cosine). Deterministic seed, checkpoint every --ckpt-every steps and at
+(ties: cosine) of this run's steps. With --init the step-0 figures are the
+imported model's, for reference only: when it trained on all of DevTrain (vq2)
+the held-out people are not new to it, so they favour it. Deterministic seed, checkpoint every --ckpt-every steps and at
 the end; rerunning the same command resumes. Uses CUDA when present.
 
 usage: train.py [--run DIR] [--steps1 N] [--steps2 N] [--batch B] ...
@@ -476,6 +478,8 @@ def main():
         torch.set_rng_state(st["rng"])
         rng.bit_generator.state = st["np_rng"]
         step, log, best = st["step"], st["log"], st.get("best")
+        if best is not None and best["step"] == 0:  # written by an older train.py
+            best = None
         print("resumed %s at step %d" % (ckpt, step), file=sys.stderr)
     losses = Losses(args, train, device) if step < total else None
     embedder = losses.embedder if losses else Embedder(device)
@@ -496,7 +500,9 @@ def main():
         set_train(model, head, bool(args.init))
         log.append(v)
         sys.stderr.write("\n" + json.dumps(v) + "\n")
-        if better(v, best):
+        # an imported model (step 0) is the baseline, not a candidate: its training saw the
+        # held-out people (vq2 trained on all of DevTrain), so it would win on memory alone
+        if step > 0 and better(v, best):
             best = v
             save()
             shutil.copyfile(ckpt, os.path.join(args.run, "best.pt"))
