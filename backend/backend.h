@@ -68,6 +68,7 @@ typedef struct ff_job {
 	char claimed_device[72];  /* what the message or topic claimed, sanitised */
 	uint64_t seq;
 	int64_t capture_us;
+	bool capture_clamped;     /* the device's capture time was implausible */
 	int model_index;          /* into the loaded decoders, -1 = none */
 	uint16_t idx[1024];       /* unpacked code indices (FF_VQ_MAX_CODES) */
 	size_t nidx;

@@ -33,6 +33,11 @@ int ff_model_set_load(ff_model_set *set, const char *dir, const char *list, char
 /* Index of model_id in set, or -1. */
 int ff_model_set_find(const ff_model_set *set, const char *model_id);
 
+/* Plausible capture times (FaceCodes.capture_time_us): from 2020-01-01 UTC
+ * to 5 minutes past the receive time; others are replaced by the latter. */
+#define FF_CAPTURE_MIN_US (1577836800LL * 1000000)
+#define FF_CAPTURE_SKEW_US (300LL * 1000000)
+
 typedef struct ff_validate_options {
 	size_t max_payload;
 	uint64_t replay_window;

@@ -163,7 +163,10 @@ static int send_subscribe(ff_sub *s)
 	put16(&body, 1);   /* packet id */
 	putvar(&body, 0);  /* no properties */
 	putstr(&body, s->opt.filter);
-	put8(&body, 0x01); /* QoS 1 */
+	/* QoS 1, retain handling 2: no retained message on (re)subscribe. A
+	 * face a device published retained is decided once, when it arrives
+	 * live, not again at every reconnect */
+	put8(&body, 0x21);
 	if (frame(&pkt, (SUBSCRIBE << 4) | 0x02, &body) != FF_OK)
 		return FF_ERR_RANGE;
 	return send_packet(s, pkt.b, pkt.n);

@@ -112,10 +112,14 @@ void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
 		ff_job_reject(j, FF_DECISION_NONE, why);
 		goto out;
 	}
-	/* a device clock that is unset or far off: keep the receive time */
+	/* a device clock that is unset or off: keep the receive time (and say so
+	 * in the audit row). Before 2020 predates every device; ahead of now
+	 * by more than the skew allowance is not a capture yet */
 	j->capture_us = fc->capture_time_us;
-	if (j->capture_us <= 0 || j->capture_us > now + 366LL * 86400 * 1000000)
+	if (j->capture_us < FF_CAPTURE_MIN_US || j->capture_us > now + FF_CAPTURE_SKEW_US) {
 		j->capture_us = j->received_us;
+		j->capture_clamped = true;
+	}
 
 	/* from here on the sender is a known, current device: an INVALID event */
 	ff_sanitize(j->model_id, sizeof(j->model_id), fc->model_id, strlen(fc->model_id));

@@ -407,6 +407,11 @@ bool be_publish(be_client *c, const char *topic, const void *payload, size_t len
 	return ff_mqtt_publish(c->m, topic, payload, len, 1, false, 5000) == FF_OK;
 }
 
+bool be_publish_retained(be_client *c, const char *topic, const void *payload, size_t len)
+{
+	return ff_mqtt_publish(c->m, topic, payload, len, 1, true, 5000) == FF_OK;
+}
+
 int be_access_count(be_client *c)
 {
 	int n;

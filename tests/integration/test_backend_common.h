@@ -64,6 +64,8 @@ void be_client_free(be_client *c);
 bool be_client_watch_access(be_client *c, const char *site);
 /* Publishes raw bytes QoS 1 (waits for the broker's PUBACK). */
 bool be_publish(be_client *c, const char *topic, const void *payload, size_t len);
+/* The same with the retain flag (a hostile device's retained face). */
+bool be_publish_retained(be_client *c, const char *topic, const void *payload, size_t len);
 /* AccessEvents collected so far. */
 int be_access_count(be_client *c);
 /* Finds the latest collected AccessEvent for (device, seq): decision (1..4), identity

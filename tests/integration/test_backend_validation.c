@@ -15,11 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static PGconn *db;
 static be_proc proc;
 static be_client *cli;
-static char site[40], dev_ok[40], dev_off[40], dev_other[40], dev_seq[40], actor[80];
+static char site[40], dev_ok[40], dev_off[40], dev_other[40], dev_seq[40], dev_ret[40], actor[80];
 
 static int setup(void)
 {
@@ -32,9 +33,11 @@ static int setup(void)
 	snprintf(dev_off, sizeof(dev_off), "%s-off", be_run_id());
 	snprintf(dev_other, sizeof(dev_other), "%s-other", be_run_id());
 	snprintf(dev_seq, sizeof(dev_seq), "%s-sq", be_run_id());
+	snprintf(dev_ret, sizeof(dev_ret), "%s-rt", be_run_id());
 	snprintf(actor, sizeof(actor), "backend:%s-v", be_run_id());
 	if (!be_add_device(db, dev_ok, site, true) || !be_add_device(db, dev_off, site, false) ||
-	    !be_add_device(db, dev_other, "elsewhere", true) || !be_add_device(db, dev_seq, site, true))
+	    !be_add_device(db, dev_other, "elsewhere", true) || !be_add_device(db, dev_seq, site, true) ||
+	    !be_add_device(db, dev_ret, site, true))
 		return 1;
 	if (!be_start(&proc, "v", "v", extra))
 		return 1;
@@ -169,6 +172,30 @@ static void test_seq_jump_and_reuse(void)
 		PQclear(PQexec(db, "SELECT pg_sleep(0.1)"));
 	}
 	CU_ASSERT_EQUAL(events_for(dev, "5"), 1);
+}
+
+/* A face published with the retain flag is decided once, when it arrives:
+ * the backend's (re)subscriptions ask for no retained messages, so a
+ * restart does not bring it back as a duplicate. */
+static void test_retained_face_once(void)
+{
+	const char *extra[] = { "--replay-window=10", "--batch-ms=5", NULL };
+	const char *p[1] = { dev_ret };
+	uint8_t buf[512];
+	char topic[128];
+	size_t n = be_face_codes(buf, sizeof(buf), site, dev_ret, 1, NULL);
+	be_faces_topic(topic, sizeof(topic), site, dev_ret);
+	CU_ASSERT(be_publish_retained(cli, topic, buf, n));
+	CU_ASSERT_EQUAL(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
+				     1, p, 1, 15000), 1);
+	CU_ASSERT_EQUAL(be_stop(&proc), 0);
+	CU_ASSERT_FATAL(be_start(&proc, "v", "v", extra));
+	publish_seq(dev_ret, 2);
+	CU_ASSERT_EQUAL(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
+				     1, p, 2, 15000), 2);
+	CU_ASSERT_EQUAL(be_query_long(db, "SELECT count(*) FROM audit_log WHERE action = 'event.duplicate' "
+					  "AND detail->>'device' = $1", 1, p), 0);
+	CU_ASSERT(be_publish_retained(cli, topic, "", 0)); /* clears it at the broker */
 }
 
 /* Re-packs a valid message after `edit` changed it. */
@@ -328,6 +355,39 @@ static void test_bad_inputs(void)
 	CU_ASSERT(be_metric(&proc, "ff_backend_messages_in_total") >= 15);
 }
 
+static int64_t capture_sent;
+static void e_capture(Facefleet__V1__FaceCodes *fc, uint8_t *s)
+{
+	(void)s;
+	fc->capture_time_us = capture_sent;
+}
+
+/* A capture time 1 us after 1970 or a year ahead is not stored as sent: the
+ * event takes the receive time and the audit row says so; a plausible one
+ * (an hour ago: a face that waited in an outbox) is kept. */
+static void test_capture_time_clamped(void)
+{
+	uint8_t buf[512];
+	size_t n;
+	const char *p[1] = { dev_ok };
+	const int64_t now = (int64_t)time(NULL) * 1000000;
+	const int64_t sent[3] = { 1, now + 364LL * 86400 * 1000000, now - 3600LL * 1000000 };
+	for (int i = 0; i < 3; i++) {
+		capture_sent = sent[i];
+		n = edited(buf, sizeof(buf), dev_ok, 70 + (uint64_t)i, e_capture);
+		send_raw(dev_ok, buf, n);
+	}
+	CU_ASSERT_EQUAL(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+					 "AND seq BETWEEN 70 AND 72", 1, p, 3, 15000), 3);
+	CU_ASSERT_EQUAL(be_query_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+					  "AND seq IN (70, 71) AND capture_time = received_time", 1, p), 2);
+	CU_ASSERT_EQUAL(be_query_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+					  "AND seq = 72 AND capture_time < received_time - interval '59 minutes'",
+				      1, p), 1);
+	CU_ASSERT_EQUAL(be_query_long(db, "SELECT count(*) FROM audit_log WHERE action = 'event.decide' "
+					  "AND detail->>'device' = $1 AND detail ? 'capture_time'", 1, p), 2);
+}
+
 /* Schema revisions (proto/facefleet.proto): a schema 2 message (no ids: the
  * topic names the sender; codes_per_cell; box_px) and a legacy schema 1
  * message (ids, float Box) are both accepted; a box_px of 3 values, an
@@ -436,8 +496,10 @@ static void test_schema_revisions(void)
 static CU_TestInfo tests[] = {
 	{ "duplicates_and_replays", test_duplicates_and_replays },
 	{ "seq_jump_and_reuse", test_seq_jump_and_reuse },
+	{ "retained_face_once", test_retained_face_once },
 	{ "bad_inputs", test_bad_inputs },
 	{ "schema_revisions", test_schema_revisions },
+	{ "capture_time_clamped", test_capture_time_clamped }, /* after: seqs above theirs */
 	CU_TEST_INFO_NULL,
 };
 
