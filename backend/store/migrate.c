@@ -3,6 +3,7 @@
 #include "migrate.h"
 
 #include "facefleet/error.h"
+#include "facefleet/file.h"
 #include "facefleet/log.h"
 
 #include <ctype.h>
@@ -115,32 +116,6 @@ out:
 		free(list);
 	}
 	return rc;
-}
-
-static char *read_file(const char *path, size_t *len_out)
-{
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	long len;
-
-	if (!fp)
-		return NULL;
-	if (fseek(fp, 0, SEEK_END) != 0 || (len = ftell(fp)) < 0 ||
-	    (unsigned long)len > MAX_MIGRATION_BYTES || fseek(fp, 0, SEEK_SET) != 0)
-		goto out;
-	buf = malloc((size_t)len + 1);
-	if (!buf)
-		goto out;
-	if (fread(buf, 1, (size_t)len, fp) != (size_t)len) {
-		free(buf);
-		buf = NULL;
-		goto out;
-	}
-	buf[len] = '\0';
-	*len_out = (size_t)len;
-out:
-	fclose(fp);
-	return buf;
 }
 
 /* FNV-1a 64, hex: detects an edited file, not an attack. */
@@ -276,16 +251,17 @@ int ff_store_migrate(PGconn *conn, const char *dir, int *applied, char *errbuf, 
 	for (int i = 0; i < n; i++) {
 		char path[4096], sum[17], stored[17];
 		size_t len = 0;
-		char *sql;
+		char *sql = NULL;
 		int found;
 
 		snprintf(path, sizeof(path), "%s/%s", dir, list[i].name);
-		sql = read_file(path, &len);
-		if (!sql || strlen(sql) != len) {
-			ff_seterr(errbuf, errlen, "%s: unreadable, over %u bytes or has NUL bytes", path,
-			       MAX_MIGRATION_BYTES);
-			free(sql);
+		rc = ff_file_read(path, MAX_MIGRATION_BYTES, &sql, &len, errbuf, errlen);
+		if (rc == FF_OK && strlen(sql) != len) {
+			ff_seterr(errbuf, errlen, "%s: has NUL bytes", path);
 			rc = FF_ERR_FORMAT;
+		}
+		if (rc != FF_OK) {
+			free(sql);
 			goto out;
 		}
 		checksum(sql, len, sum);

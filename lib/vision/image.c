@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "facefleet/error.h"
+#include "facefleet/file.h"
 #include "image_internal.h"
 
 /* Hard ceiling independent of options: keeps 3*w*h inside size_t/int math. */
@@ -39,8 +40,9 @@ void ff_image_free(ff_image *img)
 }
 
 int ff_image_check_limits(const ff_image_options *opt, long long width, long long height,
-			  char *errbuf, size_t errlen)
+			  size_t work_bpp, char *errbuf, size_t errlen)
 {
+	uint64_t need;
 	ff_image_options def = FF_IMAGE_OPTIONS_INIT;
 
 	if (!opt)
@@ -54,6 +56,12 @@ int ff_image_check_limits(const ff_image_options *opt, long long width, long lon
 		ff_seterr(errbuf, errlen, "image %lldx%lld over the size limit", width, height);
 		return FF_ERR_RANGE;
 	}
+	need = (uint64_t)width * (uint64_t)height * (3 + work_bpp);
+	if (need > opt->max_decoded_bytes) {
+		ff_seterr(errbuf, errlen, "image %lldx%lld needs %llu MB to decode, over the limit of %zu MB",
+			  width, height, (unsigned long long)(need >> 20), opt->max_decoded_bytes >> 20);
+		return FF_ERR_RANGE;
+	}
 	return FF_OK;
 }
 
@@ -61,9 +69,8 @@ int ff_image_load(const char *path, const ff_image_options *opt, ff_image *out, 
 		  size_t errlen)
 {
 	ff_image_options def = FF_IMAGE_OPTIONS_INIT;
-	FILE *f = NULL;
-	unsigned char *buf = NULL;
-	long size;
+	char *buf = NULL;
+	size_t size = 0;
 	int rc;
 
 	if (out)
@@ -72,38 +79,10 @@ int ff_image_load(const char *path, const ff_image_options *opt, ff_image *out, 
 		return FF_ERR_INVAL;
 	if (!opt)
 		opt = &def;
-	f = fopen(path, "rb");
-	if (!f) {
-		rc = errno == ENOENT ? FF_ERR_NOTFOUND : FF_ERR_IO;
-		ff_seterr(errbuf, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-		rc = FF_ERR_IO;
-		ff_seterr(errbuf, errlen, "%s: cannot seek (not a regular file?)", path);
-		goto out;
-	}
-	if ((unsigned long)size > opt->max_file_bytes) {
-		rc = FF_ERR_RANGE;
-		ff_seterr(errbuf, errlen, "%s: %ld bytes over the file size limit %zu", path,
-			  size, opt->max_file_bytes);
-		goto out;
-	}
-	buf = malloc(size > 0 ? (size_t)size : 1u);
-	if (!buf) {
-		rc = FF_ERR_NOMEM;
-		goto out;
-	}
-	if (size > 0 && fread(buf, 1, (size_t)size, f) != (size_t)size) {
-		rc = FF_ERR_IO;
-		ff_seterr(errbuf, errlen, "%s: short read", path);
-		goto out;
-	}
-	rc = ff_image_decode(buf, (size_t)size, opt, out, errbuf, errlen);
-out:
+	rc = ff_file_read(path, opt->max_file_bytes, &buf, &size, errbuf, errlen);
+	if (rc == FF_OK)
+		rc = ff_image_decode((const unsigned char *)buf, size, opt, out, errbuf, errlen);
 	free(buf);
-	if (f)
-		fclose(f);
 	return rc;
 }
 
@@ -129,7 +108,7 @@ int ff_image_from_raw(const void *buf, size_t len, int width, int height, ff_pix
 	default:
 		return FF_ERR_UNSUPPORTED;
 	}
-	rc = ff_image_check_limits(opt, width, height, NULL, 0);
+	rc = ff_image_check_limits(opt, width, height, 0, NULL, 0);
 	if (rc != FF_OK)
 		return rc;
 	if (stride == 0)

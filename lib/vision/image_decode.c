@@ -59,7 +59,7 @@ int ff_image_decode_pnm(const unsigned char *buf, size_t len, const ff_image_opt
 		ff_seterr(errbuf, errlen, "pnm: maxval %ld not supported (only 255)", maxval);
 		return maxval > 0 && maxval < 65536 ? FF_ERR_UNSUPPORTED : FF_ERR_FORMAT;
 	}
-	rc = ff_image_check_limits(opt, w, h, errbuf, errlen);
+	rc = ff_image_check_limits(opt, w, h, 0, errbuf, errlen);
 	if (rc != FF_OK)
 		return rc;
 	need = (size_t)w * (size_t)h * chans;

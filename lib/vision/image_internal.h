@@ -7,9 +7,10 @@
 #include "facefleet/image.h"
 #include "facefleet/nn.h"
 
-/* FF_OK, FF_ERR_FORMAT (zero size) or FF_ERR_RANGE (over opt's limits). */
+/* FF_OK, FF_ERR_FORMAT (zero size) or FF_ERR_RANGE (over opt's limits);
+ * work_bpp: bytes a pixel the decoder holds besides the 3 of the result. */
 int ff_image_check_limits(const ff_image_options *opt, long long width, long long height,
-			  char *errbuf, size_t errlen);
+			  size_t work_bpp, char *errbuf, size_t errlen);
 
 int ff_image_decode_jpeg(const unsigned char *buf, size_t len, const ff_image_options *opt,
 			 ff_image *out, char *errbuf, size_t errlen);

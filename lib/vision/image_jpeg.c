@@ -61,7 +61,8 @@ int ff_image_decode_jpeg(const unsigned char *buf, size_t len, const ff_image_op
 		rc = FF_ERR_UNSUPPORTED;
 		goto out;
 	}
-	rc = ff_image_check_limits(opt, cinfo.image_width, cinfo.image_height, errbuf, errlen);
+	rc = ff_image_check_limits(opt, cinfo.image_width, cinfo.image_height, 0, errbuf,
+				   errlen); /* scanline by scanline */
 	if (rc != FF_OK)
 		goto out;
 	cinfo.out_color_space = JCS_RGB;

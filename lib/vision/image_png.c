@@ -21,7 +21,10 @@ int ff_image_decode_png(const unsigned char *buf, size_t len, const ff_image_opt
 		rc = FF_ERR_FORMAT;
 		goto out;
 	}
-	rc = ff_image_check_limits(opt, png.width, png.height, errbuf, errlen);
+	/* the simplified API may hold the file's own format a pixel while it
+	 * converts (16-bit, alpha): png.format is still the file's here */
+	rc = ff_image_check_limits(opt, png.width, png.height, PNG_IMAGE_PIXEL_SIZE(png.format),
+				   errbuf, errlen);
 	if (rc != FF_OK)
 		goto out;
 	png.format = PNG_FORMAT_RGB; /* grey expanded, alpha composited on black */

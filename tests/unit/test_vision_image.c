@@ -123,6 +123,9 @@ static void test_limits(void)
 	o.max_pixels = 250 * 249;
 	CU_ASSERT_EQUAL(ff_image_decode(buf, len, &o, &im, NULL, 0), FF_ERR_RANGE);
 	o = (ff_image_options)FF_IMAGE_OPTIONS_INIT;
+	o.max_decoded_bytes = 250 * 250 * 3 - 1; /* a JPEG decodes by scanline: 3 bytes a pixel */
+	CU_ASSERT_EQUAL(ff_image_decode(buf, len, &o, &im, NULL, 0), FF_ERR_RANGE);
+	o = (ff_image_options)FF_IMAGE_OPTIONS_INIT;
 	o.max_file_bytes = len - 1;
 	CU_ASSERT_EQUAL(ff_image_decode(buf, len, &o, &im, NULL, 0), FF_ERR_RANGE);
 	o.max_file_bytes = len;
@@ -235,6 +238,27 @@ static void test_png(void)
 	for (int i = 0; i < 6; i++)
 		CU_ASSERT(near(px(&im, i % 3, i / 3), 10 * i, 200 - i, i * i, 0));
 	ff_image_free(&im);
+	/* memory, not pixels: a 16-bit RGBA PNG needs 3 + 8 bytes a pixel */
+	{
+		uint16_t rgba16[64 * 64 * 4] = { 0 };
+		png_image w16;
+		ff_image_options o = FF_IMAGE_OPTIONS_INIT;
+		void *m16;
+		png_alloc_size_t n16 = 0;
+		memset(&w16, 0, sizeof(w16));
+		w16.version = PNG_IMAGE_VERSION;
+		w16.width = w16.height = 64;
+		w16.format = PNG_FORMAT_LINEAR_RGB_ALPHA;
+		CU_ASSERT_FATAL(png_image_write_get_memory_size(w16, n16, 0, rgba16, 0, NULL));
+		m16 = malloc(n16);
+		CU_ASSERT_FATAL(png_image_write_to_memory(&w16, m16, &n16, 0, rgba16, 0, NULL));
+		o.max_decoded_bytes = 64 * 64 * 11 - 1;
+		CU_ASSERT_EQUAL(ff_image_decode(m16, n16, &o, &im, NULL, 0), FF_ERR_RANGE);
+		o.max_decoded_bytes = 64 * 64 * 11;
+		FF_ASSERT_OK(ff_image_decode(m16, n16, &o, &im, NULL, 0));
+		ff_image_free(&im);
+		free(m16);
+	}
 	/* truncated PNG and a broken CRC */
 	CU_ASSERT_EQUAL(ff_image_decode(mem, size - 20, NULL, &im, NULL, 0), FF_ERR_FORMAT);
 	((unsigned char *)mem)[40] ^= 0xff;

@@ -25,14 +25,18 @@ typedef struct ff_image {
 #define FF_IMAGE_EMPTY { NULL, 0, 0, 0 }
 
 /* Limits applied while decoding: an image or file over a limit is refused
- * with FF_ERR_RANGE before any pixel buffer is allocated. */
+ * with FF_ERR_RANGE before any pixel buffer is allocated. max_decoded_bytes
+ * bounds memory, not pixels: the RGB result plus what the decoder keeps per
+ * pixel on top (a 16-bit RGBA PNG: 8 more bytes a pixel; a 116 KB PNG of
+ * 8192x4880 used to take 550 MB). */
 typedef struct ff_image_options {
-	int max_width;         /* pixels */
-	int max_height;        /* pixels */
-	uint64_t max_pixels;   /* width * height */
-	size_t max_file_bytes; /* encoded input size */
+	int max_width;            /* pixels */
+	int max_height;           /* pixels */
+	uint64_t max_pixels;      /* width * height */
+	size_t max_file_bytes;    /* encoded input size */
+	size_t max_decoded_bytes; /* RGB result + the decoder's per-pixel working set */
 } ff_image_options;
-#define FF_IMAGE_OPTIONS_INIT { 8192, 8192, 40000000u, 64u << 20 }
+#define FF_IMAGE_OPTIONS_INIT { 8192, 8192, 40000000u, 64u << 20, 128u << 20 }
 
 /* Raw frame pixel formats (e.g. a camera pipe on stdin). */
 typedef enum ff_pixfmt {
