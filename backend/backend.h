@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "facefleet/clock.h" /* ff_now_us, ff_mono_us */
+#include "facefleet/text.h"  /* ff_sanitize */
 
 #define FF_ID_MAX 32          /* site/device/model id: [a-z0-9-]{1,32} */
 #define FF_TOPK_MAX 10
@@ -91,9 +92,7 @@ void ff_job_free(ff_job *j);
 /* Sets decision/reason (reason is a short machine-readable word). */
 void ff_job_reject(ff_job *j, ff_decision d, const char *reason);
 
-/* Copies untrusted text for logs/SQL/JSON: printable ASCII kept, anything
- * else as \xNN, truncated to fit dst. Returns dst. */
-char *ff_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen);
+
 /* Random UUID v4 text (36 chars + NUL). */
 void ff_uuid4(char out[37]);
 /* The event id of (device_id, seq): a UUID-formatted (version 8) 128-bit

@@ -101,13 +101,18 @@ static void on_access(void *ctx, const ff_mqtt_message *msg)
 		       fc_json_str(ident, sizeof(ident), e->identity), e->score,
 		       fc_json_str(reason, sizeof(reason), e->reason),
 		       fc_json_str(evid, sizeof(evid), e->event_id));
-	} else if (watch_fmt == FC_FMT_CSV) {
-		printf("%s,%s,%s,%llu,%s,%s,%.3f,%s\n", ts, e->site_id, e->device_id,
-		       (unsigned long long)e->seq, decision_name(e->decision), e->identity, e->score, e->reason);
 	} else {
-		printf("%-24s  %-12s  %-16s  %6llu  %-8s  %-24s  %6.3f  %s\n", ts, e->site_id, e->device_id,
-		       (unsigned long long)e->seq, decision_name(e->decision), e->identity[0] ? e->identity : "-",
-		       e->score, e->reason);
+		/* what a broker delivers is untrusted: no raw control characters
+		 * or terminal escapes on the operator's screen */
+		char site[160], dev[160];
+		fc_safe(site, sizeof(site), e->site_id);
+		fc_safe(dev, sizeof(dev), e->device_id);
+		fc_safe(ident, sizeof(ident), e->identity[0] || watch_fmt == FC_FMT_CSV ? e->identity : "-");
+		fc_safe(reason, sizeof(reason), e->reason);
+		printf(watch_fmt == FC_FMT_CSV ? "%s,%s,%s,%llu,%s,%s,%.3f,%s\n"
+					       : "%-24s  %-12s  %-16s  %6llu  %-8s  %-24s  %6.3f  %s\n",
+		       ts, site, dev, (unsigned long long)e->seq, decision_name(e->decision), ident, e->score,
+		       reason);
 	}
 	fflush(stdout);
 	facefleet__v1__access_event__free_unpacked(e, NULL);

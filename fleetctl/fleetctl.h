@@ -141,6 +141,9 @@ bool fc_format_parse(const char *s, fc_format *out);
 void fc_print_result(const PGresult *r, fc_format fmt);
 /* Writes s as a JSON string (with quotes) into buf; returns buf. */
 char *fc_json_str(char *buf, size_t cap, const char *s);
+/* s (NULL: "") as it may be shown on a terminal or in CSV: control
+ * characters and escapes as \xNN (ff_sanitize). Returns buf. */
+const char *fc_safe(char *buf, size_t cap, const char *s);
 
 /* ---- creds.c ------------------------------------------------------------------ */
 /* True for an id matching [a-z0-9-]{1,32} (sites, devices, integrator names). */

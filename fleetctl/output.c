@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "facefleet/text.h"
+
 /* PostgreSQL type oids (pg_type.h is a server header) */
 #define OID_BOOL 16
 #define OID_INT8 20
@@ -72,6 +74,11 @@ static void csv_put(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+const char *fc_safe(char *buf, size_t cap, const char *s)
+{
+	return ff_sanitize(buf, cap, s ? s : "", s ? strlen(s) : 0);
+}
+
 static bool is_number(Oid t)
 {
 	return t == OID_INT2 || t == OID_INT4 || t == OID_INT8 || t == OID_FLOAT4 || t == OID_FLOAT8 ||
@@ -113,9 +120,10 @@ void fc_print_result(const PGresult *r, fc_format fmt)
 		fputc('\n', stdout);
 		for (int i = 0; i < rows; i++) {
 			for (int c = 0; c < cols; c++) {
+				char v[1024];
 				if (c)
 					fputc(',', stdout);
-				csv_put(stdout, PQgetvalue(r, i, c));
+				csv_put(stdout, fc_safe(v, sizeof(v), PQgetvalue(r, i, c)));
 			}
 			fputc('\n', stdout);
 		}
@@ -124,10 +132,12 @@ void fc_print_result(const PGresult *r, fc_format fmt)
 	int *w = calloc((size_t)(cols ? cols : 1), sizeof(int));
 	if (!w)
 		return;
+	/* cells as shown: control characters and terminal escapes as \xNN */
 	for (int c = 0; c < cols; c++) {
 		w[c] = (int)strlen(PQfname(r, c));
 		for (int i = 0; i < rows; i++) {
-			int l = PQgetlength(r, i, c);
+			char v[256];
+			int l = (int)strlen(fc_safe(v, sizeof(v), PQgetvalue(r, i, c)));
 			if (l > w[c])
 				w[c] = l > 60 ? 60 : l;
 		}
@@ -136,7 +146,8 @@ void fc_print_result(const PGresult *r, fc_format fmt)
 		printf("%-*s%s", w[c], PQfname(r, c), c + 1 < cols ? "  " : "\n");
 	for (int i = 0; i < rows; i++)
 		for (int c = 0; c < cols; c++) {
-			const char *v = PQgetvalue(r, i, c);
+			char v[256];
+			fc_safe(v, sizeof(v), PQgetvalue(r, i, c));
 			if (is_number(PQftype(r, c)))
 				printf("%*.*s%s", w[c], w[c], v, c + 1 < cols ? "  " : "\n");
 			else

@@ -105,8 +105,30 @@ static void test_enroll_and_delete(void)
 	PQfinish(db);
 }
 
+/* A name with a terminal escape and a newline (stored by any writer of the
+ * table) is listed escaped, as \xNN, in table and CSV output. */
+static void test_list_escapes_control_characters(void)
+{
+	char name[64];
+	const char *formats[2] = { "table", "csv" };
+	PGconn *db = PQconnectdb(ff_test_env_need("FF_PG_CONNINFO"));
+	CU_ASSERT_EQUAL_FATAL(PQstatus(db), CONNECTION_OK);
+	snprintf(name, sizeof(name), "esc\x1b[2J\nx%ld", (long)getpid());
+	CU_ASSERT_EQUAL(q_long(db, "WITH i AS (INSERT INTO identities (external_id) VALUES ($1) "
+				   "RETURNING 1) SELECT count(*) FROM i", name), 1);
+	for (int f = 0; f < 2; f++) {
+		CU_ASSERT_EQUAL(fct_run("identity list --format %s", formats[f]), 0);
+		CU_ASSERT_PTR_NULL(strchr(fct_output(), 0x1b));
+		CU_ASSERT_PTR_NOT_NULL(strstr(fct_output(), "esc\\x1b[2J\\x0ax"));
+	}
+	q_long(db, "WITH d AS (DELETE FROM identities WHERE external_id = $1 RETURNING 1) "
+		   "SELECT count(*) FROM d", name);
+	PQfinish(db);
+}
+
 static CU_TestInfo identity_tests[] = {
 	{ "enroll_and_delete", test_enroll_and_delete },
+	{ "list_escapes_control_characters", test_list_escapes_control_characters },
 	CU_TEST_INFO_NULL,
 };
 
