@@ -70,6 +70,8 @@ typedef struct ff_job {
 	uint64_t seq;
 	int64_t capture_us;
 	bool capture_clamped;     /* the device's capture time was implausible */
+	bool drop_silently;       /* over budget, not the minute's audited one: no row */
+	uint64_t budget_dropped;  /* the audited one: drops since the last audit */
 	int model_index;          /* into the loaded decoders, -1 = none */
 	uint16_t idx[1024];       /* unpacked code indices (FF_VQ_MAX_CODES) */
 	size_t nidx;
@@ -100,21 +102,31 @@ void ff_uuid4(char out[37]);
  * already committed for it (and its AccessEvent the same event_id). */
 void ff_event_id(const char *device_id, uint64_t seq, char out[37]);
 
-/* ---- bounded blocking queue of pointers ---------------------------------------- */
+/* ---- bounded blocking queue of pointers, two lanes ------------------------------- */
+/* Lane 1 is served only while lane 0 is empty: the backend queues a device
+ * that is spending its burst there, so a flood (or a long outbox drain) does
+ * not hold up the other devices' faces. */
+#define FF_QUEUE_LANES 2
+typedef struct ff_ring {
+	void **items;
+	size_t head, count;
+} ff_ring;
 typedef struct ff_queue {
 	pthread_mutex_t mu;
 	pthread_cond_t not_empty, not_full;
-	void **items;
-	size_t cap, head, count;
+	ff_ring lane[FF_QUEUE_LANES];
+	size_t cap; /* per lane */
 	bool closed;
 } ff_queue;
 
 int ff_queue_init(ff_queue *q, size_t cap);
 void ff_queue_destroy(ff_queue *q);
-/* Blocks while full; false once closed (item not queued). */
+/* Blocks while lane 0 is full; false once closed (item not queued). */
 bool ff_queue_push(ff_queue *q, void *item);
-/* Blocks up to timeout_ms (-1: forever) for an item; NULL on timeout or
- * when closed and empty. */
+/* The same on lane (0 or 1). */
+bool ff_queue_push_lane(ff_queue *q, void *item, int lane);
+/* Blocks up to timeout_ms (-1: forever) for an item, lane 0's first; NULL on
+ * timeout or when closed and empty. */
 void *ff_queue_pop(ff_queue *q, int timeout_ms);
 /* After close, pushes fail and pops drain what is left. */
 void ff_queue_close(ff_queue *q);

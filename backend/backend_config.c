@@ -72,6 +72,11 @@ static const ff_config_field fields[] = {
 	F("replay_window", FF_CFG_INT, replay_window, "4096", 0, 1 << 30,
 	  "seq this far below a device's highest committed seq is a replay (closer ones are "
 	  "caught exactly by the unique (device, seq))", 0),
+	F("device_rate", FF_CFG_DOUBLE, device_rate, "10", 0, 100000,
+	  "faces a second each device may send over time (0: no budget); beyond its budget a "
+	  "device's faces are dropped before decoding, counted, audited once a minute", 0),
+	F("device_burst", FF_CFG_INT, device_burst, "300", 1, 1000000,
+	  "faces a device may send at once (an outbox draining after an outage)", 0),
 	F("max_seq_jump", FF_CFG_INT, max_seq_jump, "1000000", 1, 1 << 30,
 	  "seq more than this above a device's highest committed seq is refused (seq_jump): "
 	  "one forged seq near 2^63 would otherwise make every later face a replay", 0),

@@ -35,6 +35,8 @@ typedef struct ff_backend_config {
 	int max_payload;
 	int replay_window;
 	int max_seq_jump;
+	double device_rate;
+	int device_burst;
 	int metrics_port;      /* 0 = no endpoint */
 	char *metrics_bind;
 	int retention_events_days;

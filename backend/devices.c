@@ -20,10 +20,12 @@ typedef struct dev {
 	bool enabled;
 	int generation;   /* devices.seq_generation: a new one lets the mark go down */
 	atomic_ullong hwm;
+	ff_budget budget; /* under budget_mu */
 } dev;
 
 struct ff_devices {
 	pthread_rwlock_t lock;
+	pthread_mutex_t budget_mu;
 	dev *v;
 	size_t n;
 };
@@ -48,6 +50,7 @@ int ff_devices_create(ff_devices **out)
 	if (!d)
 		return FF_ERR_NOMEM;
 	pthread_rwlock_init(&d->lock, NULL);
+	pthread_mutex_init(&d->budget_mu, NULL);
 	*out = d;
 	return FF_OK;
 }
@@ -57,6 +60,7 @@ void ff_devices_free(ff_devices *d)
 	if (!d)
 		return;
 	pthread_rwlock_destroy(&d->lock);
+	pthread_mutex_destroy(&d->budget_mu);
 	free(d->v);
 	free(d);
 }
@@ -93,6 +97,8 @@ int ff_devices_reload(ff_devices *d, PGconn *db)
 	pthread_rwlock_wrlock(&d->lock);
 	for (size_t i = 0; i < n; i++) {
 		dev *o = find(d, v[i].id);
+		if (o)
+			v[i].budget = o->budget; /* a reload is no refill */
 		if (o && o->generation == v[i].generation) {
 			unsigned long long h = atomic_load(&o->hwm);
 			if (h > atomic_load(&v[i].hwm))
@@ -156,6 +162,49 @@ const char *ff_devices_check(ff_devices *d, const char *device_id, const char *s
 	}
 	pthread_rwlock_unlock(&d->lock);
 	return why;
+}
+
+ff_budget_verdict ff_budget_take(ff_budget *b, double rate, double burst, int64_t now_us,
+				 uint64_t *dropped)
+{
+	if (rate <= 0)
+		return FF_BUDGET_OK;
+	if (!b->last_us) { /* a device starts with a full bucket */
+		b->tokens = burst;
+		b->audited_us = now_us - FF_BUDGET_AUDIT_US;
+	} else {
+		b->tokens += (double)(now_us - b->last_us) / 1e6 * rate;
+	}
+	b->last_us = now_us;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	if (b->tokens >= 1.0) {
+		b->tokens -= 1.0;
+		return b->tokens < burst - 2 * rate ? FF_BUDGET_OK_BURST : FF_BUDGET_OK;
+	}
+	b->dropped++;
+	if (now_us - b->audited_us < FF_BUDGET_AUDIT_US)
+		return FF_BUDGET_DROP;
+	*dropped = b->dropped;
+	b->dropped = 0;
+	b->audited_us = now_us;
+	return FF_BUDGET_DROP_AUDIT;
+}
+
+ff_budget_verdict ff_devices_take(ff_devices *d, const char *device_id, double rate, double burst,
+				  int64_t now_us, uint64_t *dropped)
+{
+	ff_budget_verdict v = FF_BUDGET_OK;
+	dev *e;
+	pthread_rwlock_rdlock(&d->lock);
+	e = find(d, device_id);
+	if (e) {
+		pthread_mutex_lock(&d->budget_mu);
+		v = ff_budget_take(&e->budget, rate, burst, now_us, dropped);
+		pthread_mutex_unlock(&d->budget_mu);
+	}
+	pthread_rwlock_unlock(&d->lock);
+	return v;
 }
 
 void ff_devices_mark(ff_devices *d, const char *device_id, uint64_t seq)

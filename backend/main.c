@@ -50,6 +50,27 @@ static size_t gauge_work(void *ctx) { return ff_queue_depth(&((app *)ctx)->work)
 static size_t gauge_write(void *ctx) { return ff_queue_depth(&((app *)ctx)->write); }
 static size_t gauge_inflight(void *ctx) { return atomic_load(&((app *)ctx)->inflight); }
 
+/* The sender's budget, charged on arrival (the topic names it; unknown
+ * senders are left to validation): over it, the job is marked to be dropped
+ * unread; spending its burst, it waits in lane 1 behind everyone else's
+ * faces. Returns the lane. */
+static int take_budget(app *a, ff_job *j)
+{
+	char site[FF_ID_MAX + 1], dev[FF_ID_MAX + 1];
+	if (!ff_faces_topic_parse(j->topic, site, dev))
+		return 0;
+	switch (ff_devices_take(a->devices, dev, a->cfg.device_rate, a->cfg.device_burst,
+				ff_mono_us(), &j->budget_dropped)) {
+	case FF_BUDGET_OK_BURST:
+		return 1;
+	case FF_BUDGET_DROP:
+		j->drop_silently = true;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 /* subscriber thread: may block on a full work queue (back-pressure) */
 static void on_message(void *ctx, const char *topic, const uint8_t *payload, size_t len,
 		       uint16_t packet_id, bool dup, uint64_t gen)
@@ -65,7 +86,7 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 	j->conn_gen = gen;
 	j->dup = dup;
 	atomic_fetch_add(&a->inflight, 1);
-	if (!ff_queue_push(&a->work, j)) {
+	if (!ff_queue_push_lane(&a->work, j, take_budget(a, j))) {
 		atomic_fetch_sub(&a->inflight, 1);
 		ff_job_free(j); /* shutting down: the broker redelivers it */
 	}
@@ -76,6 +97,8 @@ static void on_sub_state(void *ctx, bool connected)
 	(void)ctx;
 	ff_metrics_set_mqtt_up(connected);
 }
+
+static void ack_face(app *a, const ff_job *j);
 
 static void *worker_main(void *arg)
 {
@@ -91,6 +114,13 @@ static void *worker_main(void *arg)
 		t1 = ff_mono_us();
 		j->t_validate = t1 - t0;
 		ff_metrics_observe(FF_STAGE_VALIDATE, j->t_validate);
+		if (j->drop_silently) { /* a flood: no decode, no row, no log line */
+			ff_metrics_rejected(j->reason);
+			ack_face(a, j);
+			atomic_fetch_sub(&a->inflight, 1);
+			ff_job_free(j);
+			continue;
+		}
 		if (j->decision == FF_DECISION_NONE && !j->reason[0]) {
 			ff_recognize(rec, j, a->gallery, a->cfg.threshold, a->cfg.top_k);
 			ff_metrics_observe(FF_STAGE_DECODE, j->t_decode);
@@ -312,14 +342,14 @@ static void stop_all(app *a)
 	 * 5. DISCONNECT */
 	if (a->sub)
 		ff_sub_pause(a->sub);
-	if (a->work.items)
+	if (a->work.lane[0].items)
 		ff_queue_close(&a->work);
 	if (a->workers) {
 		for (int i = 0; i < a->nworkers; i++)
 			if (a->workers[i])
 				pthread_join(a->workers[i], NULL);
 	}
-	if (a->write.items)
+	if (a->write.lane[0].items)
 		ff_queue_close(&a->write);
 	ff_store_writer_stop(a->writer, drain_ms);
 	ff_log_info(LOG_COMP, "event=drained unacknowledged=%zu", atomic_load(&a->inflight));

@@ -136,10 +136,15 @@ int ff_queue_init(ff_queue *q, size_t cap)
 {
 	pthread_condattr_t ca;
 	memset(q, 0, sizeof(*q));
-	q->items = calloc(cap ? cap : 1, sizeof(void *));
-	if (!q->items)
-		return -1;
 	q->cap = cap ? cap : 1;
+	for (int l = 0; l < FF_QUEUE_LANES; l++) {
+		q->lane[l].items = calloc(q->cap, sizeof(void *));
+		if (!q->lane[l].items) {
+			free(q->lane[0].items);
+			q->lane[0].items = NULL;
+			return -1;
+		}
+	}
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -151,29 +156,37 @@ int ff_queue_init(ff_queue *q, size_t cap)
 
 void ff_queue_destroy(ff_queue *q)
 {
-	if (!q->items)
+	if (!q->lane[0].items)
 		return;
 	pthread_mutex_destroy(&q->mu);
 	pthread_cond_destroy(&q->not_empty);
 	pthread_cond_destroy(&q->not_full);
-	free(q->items);
-	q->items = NULL;
+	for (int l = 0; l < FF_QUEUE_LANES; l++) {
+		free(q->lane[l].items);
+		q->lane[l].items = NULL;
+	}
 }
 
-bool ff_queue_push(ff_queue *q, void *item)
+bool ff_queue_push_lane(ff_queue *q, void *item, int lane)
 {
 	bool ok = false;
+	ff_ring *r = &q->lane[lane > 0 ? 1 : 0];
 	pthread_mutex_lock(&q->mu);
-	while (q->count == q->cap && !q->closed)
+	while (r->count == q->cap && !q->closed)
 		pthread_cond_wait(&q->not_full, &q->mu);
 	if (!q->closed) {
-		q->items[(q->head + q->count) % q->cap] = item;
-		q->count++;
+		r->items[(r->head + r->count) % q->cap] = item;
+		r->count++;
 		ok = true;
 		pthread_cond_signal(&q->not_empty);
 	}
 	pthread_mutex_unlock(&q->mu);
 	return ok;
+}
+
+bool ff_queue_push(ff_queue *q, void *item)
+{
+	return ff_queue_push_lane(q, item, 0);
 }
 
 void *ff_queue_pop(ff_queue *q, int timeout_ms)
@@ -183,17 +196,21 @@ void *ff_queue_pop(ff_queue *q, int timeout_ms)
 	if (timeout_ms >= 0)
 		ff_deadline_in(&dl, timeout_ms);
 	pthread_mutex_lock(&q->mu);
-	while (q->count == 0 && !q->closed) {
+	while (q->lane[0].count + q->lane[1].count == 0 && !q->closed) {
 		if (timeout_ms < 0)
 			pthread_cond_wait(&q->not_empty, &q->mu);
 		else if (pthread_cond_timedwait(&q->not_empty, &q->mu, &dl) == ETIMEDOUT)
 			break;
 	}
-	if (q->count) {
-		item = q->items[q->head];
-		q->head = (q->head + 1) % q->cap;
-		q->count--;
-		pthread_cond_signal(&q->not_full);
+	for (int l = 0; l < FF_QUEUE_LANES && !item; l++) {
+		ff_ring *r = &q->lane[l];
+		if (!r->count)
+			continue;
+		item = r->items[r->head];
+		r->head = (r->head + 1) % q->cap;
+		r->count--;
+		/* pushers may wait on either lane */
+		pthread_cond_broadcast(&q->not_full);
 	}
 	pthread_mutex_unlock(&q->mu);
 	return item;
@@ -212,7 +229,7 @@ size_t ff_queue_depth(ff_queue *q)
 {
 	size_t n;
 	pthread_mutex_lock(&q->mu);
-	n = q->count;
+	n = q->lane[0].count + q->lane[1].count;
 	pthread_mutex_unlock(&q->mu);
 	return n;
 }

@@ -44,6 +44,10 @@ typedef struct ff_validate_options {
 	uint64_t max_seq_jump; /* seq more than this above the device's mark: seq_jump */
 } ff_validate_options;
 
+/* fleet/<site>/<device>/faces -> site, device ([a-z0-9-]{1,32} each); false
+ * when the topic is not that shape. */
+bool ff_faces_topic_parse(const char *topic, char site[FF_ID_MAX + 1], char dev[FF_ID_MAX + 1]);
+
 /* Parses and checks j (see above); fills the parsed fields and j->idx. */
 void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
 		 const ff_validate_options *opt);

@@ -34,6 +34,30 @@ int ff_devices_set(ff_devices *d, const char *device_id, const char *site_id, bo
  * "seq_jump"). */
 const char *ff_devices_check(ff_devices *d, const char *device_id, const char *site_id,
 			     uint64_t seq, uint64_t window, uint64_t max_jump);
+/* A device's face budget: a token bucket of `burst` faces refilled at
+ * `rate` a second. What a device sends beyond it is dropped before any
+ * decoding (one flooding device must not slow or push out the others'
+ * faces); one drop a minute is audited with the count since the last. */
+#define FF_BUDGET_AUDIT_US (60LL * 1000000)
+typedef struct ff_budget {
+	double tokens;
+	int64_t last_us;    /* monotonic; 0: never used */
+	int64_t audited_us; /* last audited drop */
+	uint64_t dropped;   /* since then */
+} ff_budget;
+typedef enum {
+	FF_BUDGET_OK,         /* within budget: decide it */
+	FF_BUDGET_OK_BURST,   /* within budget, but more than 2 s of rate beyond it: decide it
+			       * after the other devices' faces (queue lane 1) */
+	FF_BUDGET_DROP,       /* over: drop, acknowledge, count */
+	FF_BUDGET_DROP_AUDIT, /* over, and the minute's audit row is due (*dropped set) */
+} ff_budget_verdict;
+/* One face out of b at now_us; rate <= 0: unlimited. */
+ff_budget_verdict ff_budget_take(ff_budget *b, double rate, double burst, int64_t now_us,
+				 uint64_t *dropped);
+/* ff_budget_take on device_id's budget (FF_BUDGET_OK for an unknown id). */
+ff_budget_verdict ff_devices_take(ff_devices *d, const char *device_id, double rate, double burst,
+				  int64_t now_us, uint64_t *dropped);
 /* Raises device_id's high-water mark to seq (after a commit). */
 void ff_devices_mark(ff_devices *d, const char *device_id, uint64_t seq);
 size_t ff_devices_count(ff_devices *d);

@@ -291,6 +291,8 @@ static void audit_detail(txt *js, const ff_job *j)
 	}
 	if (j->seq)
 		t_fmt(js, ",\"seq\":%" PRIu64, j->seq);
+	if (j->budget_dropped)
+		t_fmt(js, ",\"dropped_over_budget\":%" PRIu64, j->budget_dropped);
 	if (j->capture_clamped)
 		t_str(js, ",\"capture_time\":\"replaced by the receive time\"");
 	if (has_event(j)) {

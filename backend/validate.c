@@ -23,8 +23,7 @@ static bool valid_id(const char *s, size_t n)
 	return true;
 }
 
-/* fleet/<site>/<device>/faces -> site, device; false when not that shape. */
-static bool parse_topic(const char *t, char site[FF_ID_MAX + 1], char dev[FF_ID_MAX + 1])
+bool ff_faces_topic_parse(const char *t, char site[FF_ID_MAX + 1], char dev[FF_ID_MAX + 1])
 {
 	const char *a, *b, *c;
 	if (strncmp(t, "fleet/", 6) != 0)
@@ -70,7 +69,7 @@ void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
 	bool has_box;
 	int m, rc;
 	int64_t now = ff_now_us();
-	bool topic_ok = parse_topic(j->topic, tsite, tdev);
+	bool topic_ok = ff_faces_topic_parse(j->topic, tsite, tdev);
 
 	/* who the message claims to be, for the audit row even when all else fails */
 	if (topic_ok)
@@ -110,6 +109,10 @@ void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
 			       opt->max_seq_jump);
 	if (why) {
 		ff_job_reject(j, FF_DECISION_NONE, why);
+		goto out;
+	}
+	if (j->budget_dropped) { /* the minute's audited drop (budget taken at arrival) */
+		ff_job_reject(j, FF_DECISION_NONE, "over_budget");
 		goto out;
 	}
 	/* a device clock that is unset or off: keep the receive time (and say so

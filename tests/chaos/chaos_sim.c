@@ -42,12 +42,14 @@
 /* ---- settings ---- */
 static struct {
 	const char *scenario, *devices_file, *url, *watch_user, *watch_password, *pg, *vq_dir;
-	const char *fault_cmd;
-	double rate, duration, fault_at, offline_at, offline_for, drain_timeout;
+	const char *fault_cmd, *flood_file;
+	double rate, duration, fault_at, offline_at, offline_for, drain_timeout, flood_at, flood_for;
+	double max_p99_ms;
 	int offline, window, max_devices;
 	uint64_t seq_base;
 } S = { .scenario = "steady", .rate = 40, .duration = 20, .fault_at = -1, .offline_at = 5,
-	.offline_for = 10, .drain_timeout = 120, .window = 8, .seq_base = 0 };
+	.offline_for = 10, .drain_timeout = 120, .window = 8, .seq_base = 0, .flood_at = 5,
+	.flood_for = 5, .max_p99_ms = 0 };
 
 /* ---- one face ---- */
 typedef struct face {
@@ -380,6 +382,85 @@ static void *fault_main(void *arg)
 	return NULL;
 }
 
+/* ---- flood: one hostile device with valid credentials ---- */
+#define FLOOD_WINDOW 100 /* the broker's max_inflight_messages */
+
+static struct {
+	device d;
+	atomic_int inflight;
+	atomic_long acked;
+	uint64_t next_seq;
+} F;
+
+static void on_flood_done(void *ctx, uint64_t tag, int rc)
+{
+	(void)ctx;
+	(void)tag;
+	if (rc == FF_OK)
+		atomic_fetch_add(&F.acked, 1);
+	atomic_fetch_sub(&F.inflight, 1);
+}
+
+/* Valid faces, new seqs, as fast as the broker takes them, from flood_at for
+ * flood_for seconds (what a device with stolen credentials can do). */
+static void *flood_main(void *arg)
+{
+	uint8_t buf[512];
+	int64_t at = g_t0 + (int64_t)(S.flood_at * 1e6), end = at + (int64_t)(S.flood_for * 1e6);
+	(void)arg;
+	while (ff_mono_us() < at && !atomic_load(&g_stop_all))
+		poll(NULL, 0, 20);
+	if (!connect_device(&F.d)) {
+		LOG("flood device %s could not connect", F.d.id);
+		return NULL;
+	}
+	LOG("flood from %s for %.0fs", F.d.id, S.flood_for);
+	F.next_seq = S.seq_base + 1;
+	while (ff_mono_us() < end && !atomic_load(&g_stop_all)) {
+		size_t len;
+		if (atomic_load(&F.inflight) >= FLOOD_WINDOW) {
+			poll(NULL, 0, 1);
+			continue;
+		}
+		len = ff_face_codes_build(g_vq, F.d.site, F.d.id, F.next_seq, time(NULL) * 1000000LL, NULL,
+					  F.next_seq, buf, sizeof(buf));
+		atomic_fetch_add(&F.inflight, 1);
+		if (ff_mqtt_publish_async(F.d.m, F.d.topic, buf, len, 1, false, on_flood_done, NULL, 0) !=
+		    FF_OK) {
+			atomic_fetch_sub(&F.inflight, 1);
+			poll(NULL, 0, 1);
+			continue;
+		}
+		F.next_seq++;
+	}
+	for (int i = 0; i < 500 && atomic_load(&F.inflight) > 0; i++)
+		poll(NULL, 0, 10);
+	LOG("flood done: %ld faces taken by the broker", atomic_load(&F.acked));
+	ff_mqtt_disconnect(F.d.m, 1000);
+	ff_mqtt_destroy(F.d.m);
+	F.d.m = NULL;
+	return NULL;
+}
+
+/* The flood device's events recorded in this run's seq range. */
+static long flood_recorded(void)
+{
+	PGconn *db = PQconnectdb(S.pg);
+	char base[32];
+	const char *p[2] = { F.d.id, base };
+	long n = -1;
+	snprintf(base, sizeof(base), "%llu", (unsigned long long)S.seq_base);
+	if (PQstatus(db) == CONNECTION_OK) {
+		PGresult *r = PQexecParams(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+					       "AND seq > $2::bigint", 2, NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK)
+			n = atol(PQgetvalue(r, 0, 0));
+		PQclear(r);
+	}
+	PQfinish(db);
+	return n;
+}
+
 /* ---- database check ---- */
 typedef struct db_counts {
 	long rows, lost, dup, extra;
@@ -458,6 +539,22 @@ static bool all_accounted(void)
 	return true;
 }
 
+/* "site device mqtt_user mqtt_password client_id" into d (zeroed first). */
+static bool parse_device(const char *line, device *d, const char *file)
+{
+	memset(d, 0, sizeof(*d));
+	if (sscanf(line, "%32s %32s %79s %127s %79s", d->site, d->id, d->user, d->password,
+		   d->client) != 5) {
+		LOG("%s: bad line: %s", file, line);
+		return false;
+	}
+	if (ff_mqtt_fleet_topic(d->topic, sizeof(d->topic), d->site, d->id, "faces") != FF_OK) {
+		LOG("bad device ids: %s/%s", d->site, d->id);
+		return false;
+	}
+	return true;
+}
+
 static int load_devices(void)
 {
 	FILE *fp = fopen(S.devices_file, "r");
@@ -480,15 +577,7 @@ static int load_devices(void)
 				return -1;
 		}
 		d = &D[ND];
-		memset(d, 0, sizeof(*d));
-		if (sscanf(line, "%32s %32s %79s %127s %79s", d->site, d->id, d->user, d->password,
-			   d->client) != 5) {
-			LOG("%s: bad line: %s", S.devices_file, line);
-			fclose(fp);
-			return -1;
-		}
-		if (ff_mqtt_fleet_topic(d->topic, sizeof(d->topic), d->site, d->id, "faces") != FF_OK) {
-			LOG("bad device ids: %s/%s", d->site, d->id);
+		if (!parse_device(line, d, S.devices_file)) {
 			fclose(fp);
 			return -1;
 		}
@@ -512,7 +601,11 @@ static void usage(FILE *f)
 		"  --max-devices N      use the first N devices of FILE\n"
 		"  --fault-at S --fault-cmd CMD   run CMD (sh -c) at S seconds\n"
 		"  --offline N --offline-at S --offline-for S   first N devices off the network\n"
-		"  --drain-timeout S    wait for outboxes and AccessEvents after the stream (120)\n");
+		"  --drain-timeout S    wait for outboxes and AccessEvents after the stream (120)\n"
+		"  --flood FILE --flood-at S --flood-for S   the device of FILE's first line floods\n"
+		"                       (valid faces, as fast as the broker takes them); it is not\n"
+		"                       one of the devices whose faces must all be recorded\n"
+		"  --max-p99-ms MS      fail when the devices' p99 latency is above MS (0: never)\n");
 }
 
 int main(int argc, char **argv)
@@ -520,8 +613,8 @@ int main(int argc, char **argv)
 	ff_model_set *models = calloc(1, sizeof(*models));
 	char err[256];
 	ff_mqtt *watch;
-	pthread_t fault_thread;
-	bool have_fault = false;
+	pthread_t fault_thread, flood_thread;
+	bool have_fault = false, have_flood = false;
 	int64_t t_end_gen, t_drained = 0;
 	long sent = 0, acked = 0, access_faces = 0, access_missing = 0, access_redelivered = 0,
 	     access_second = 0;
@@ -553,6 +646,10 @@ int main(int argc, char **argv)
 		else if (OPT("--offline-at")) S.offline_at = atof(v);
 		else if (OPT("--offline-for")) S.offline_for = atof(v);
 		else if (OPT("--drain-timeout")) S.drain_timeout = atof(v);
+		else if (OPT("--flood")) S.flood_file = v;
+		else if (OPT("--flood-at")) S.flood_at = atof(v);
+		else if (OPT("--flood-for")) S.flood_for = atof(v);
+		else if (OPT("--max-p99-ms")) S.max_p99_ms = atof(v);
 		else if (strcmp(a, "--help") == 0) {
 			usage(stdout);
 			return 0;
@@ -575,6 +672,17 @@ int main(int argc, char **argv)
 	g_vq = &models->info[0];
 	if (load_devices() != 0)
 		return 2;
+	if (S.flood_file) {
+		char line[512] = "";
+		FILE *fp = fopen(S.flood_file, "r");
+		bool ok = fp && fgets(line, sizeof(line), fp) && parse_device(line, &F.d, S.flood_file);
+		if (fp)
+			fclose(fp);
+		if (!ok)
+			return 2;
+		pthread_mutex_init(&F.d.mu, NULL);
+		pthread_cond_init(&F.d.cv, NULL);
+	}
 	signal(SIGPIPE, SIG_IGN);
 
 	watch = start_watcher();
@@ -592,6 +700,8 @@ int main(int argc, char **argv)
 	}
 	if (S.fault_at >= 0)
 		have_fault = pthread_create(&fault_thread, NULL, fault_main, NULL) == 0;
+	if (S.flood_file)
+		have_flood = pthread_create(&flood_thread, NULL, flood_main, NULL) == 0;
 
 	/* the stream, then the drain: every outbox empty and every face's AccessEvent in */
 	while (ff_mono_us() - g_t0 < (int64_t)(S.duration * 1e6))
@@ -599,6 +709,8 @@ int main(int argc, char **argv)
 	atomic_store(&g_stop_gen, true);
 	if (have_fault)
 		pthread_join(fault_thread, NULL), have_fault = false;
+	if (have_flood)
+		pthread_join(flood_thread, NULL), have_flood = false;
 	t_end_gen = ff_mono_us();
 	for (;;) {
 		bool drained = true;
@@ -663,6 +775,15 @@ int main(int argc, char **argv)
 			double span = (double)((t_drained ? t_drained : ff_mono_us()) - g_t0) / 1e6;
 			long lost = dbc.ok ? dbc.lost : sent;
 			long dup = dbc.dup + access_second;
+			char flood[200] = "";
+			if (S.flood_file) { /* what the flooder got through: its budget */
+				long rec = flood_recorded();
+				snprintf(flood, sizeof(flood),
+					 ",\"flood_s\":%.0f,\"flood_sent\":%ld,\"flood_recorded\":%ld",
+					 S.flood_for, atomic_load(&F.acked), rec);
+				LOG("flood: %ld faces taken by the broker, %ld recorded", atomic_load(&F.acked),
+				    rec);
+			}
 			printf("%-16s faces sent %ld, broker acked %ld, events recorded %ld, lost %ld, "
 			       "duplicated %ld; AccessEvents %ld (missing %ld, QoS 1 redeliveries %ld, "
 			       "second events %ld); fault %.1fs, time to recover %.1fs; latency p50 "
@@ -675,16 +796,18 @@ int main(int argc, char **argv)
 			       "\"duplicated\":%ld,\"access_events\":%ld,\"access_missing\":%ld,"
 			       "\"access_redelivered\":%ld,\"fault_s\":%.1f,\"recover_s\":%.1f,"
 			       "\"throughput\":%.1f,\"latency_ms_p50\":%.0f,\"latency_ms_p99\":%.0f,"
-			       "\"latency_ms_max\":%.0f,\"reconnects\":%d,\"db_ok\":%s}\n",
+			       "\"latency_ms_max\":%.0f,\"reconnects\":%d,\"db_ok\":%s%s}\n",
 			       S.scenario, ND, S.rate, S.duration, sent, acked, dbc.rows, lost, dup,
 			       access_faces, access_missing, access_redelivered, fault_s, recover_s,
 			       span > 0 ? (double)access_faces / span : 0, p50, p99, max_lat, reconnects,
-			       dbc.ok ? "true" : "false");
+			       dbc.ok ? "true" : "false", flood);
 			fflush(stdout);
 			rc = dbc.ok && lost == 0 && dup == 0 && access_missing == 0 && acked == sent &&
-					     dbc.extra == 0
+					     dbc.extra == 0 && (S.max_p99_ms <= 0 || p99 <= S.max_p99_ms)
 				     ? 0
 				     : 1;
+			if (S.max_p99_ms > 0 && p99 > S.max_p99_ms)
+				LOG("p99 latency %.0f ms over --max-p99-ms %.0f", p99, S.max_p99_ms);
 		}
 	}
 	for (int i = 0; i < ND; i++)

@@ -1,0 +1,106 @@
+/* unit_device_budget: the per-device token bucket (backend/registry.h) that
+ * drops a flooding device's excess before any decoding, and the work
+ * queue's second lane, where a device spending its burst waits. */
+#include "ff_test.h"
+#include "registry.h"
+
+static bool taken(ff_budget_verdict v)
+{
+	return v == FF_BUDGET_OK || v == FF_BUDGET_OK_BURST;
+}
+
+#define S (1000000LL)
+
+/* a full bucket of `burst` faces at once, then `rate` a second */
+static void test_burst_then_rate(void)
+{
+	ff_budget b = { 0 };
+	uint64_t dropped = 0;
+	int ok = 0;
+	for (int i = 0; i < 400; i++)
+		ok += taken(ff_budget_take(&b, 10, 300, 1 * S, &dropped));
+	CU_ASSERT_EQUAL(ok, 300);
+	ok = 0;
+	for (int i = 0; i < 100; i++) /* 2 s later: 20 more */
+		ok += taken(ff_budget_take(&b, 10, 300, 3 * S, &dropped));
+	CU_ASSERT_EQUAL(ok, 20);
+	/* a quiet device refills up to the burst, never beyond */
+	ok = 0;
+	for (int i = 0; i < 400; i++)
+		ok += taken(ff_budget_take(&b, 10, 300, 3600 * S, &dropped));
+	CU_ASSERT_EQUAL(ok, 300);
+}
+
+/* one audited drop a minute, carrying the count since the last */
+static void test_audit_once_a_minute(void)
+{
+	ff_budget b = { 0 };
+	uint64_t dropped = 0;
+	int audited = 0;
+	ff_budget_take(&b, 1, 1, 1 * S, &dropped); /* the one token */
+	for (int i = 0; i < 1000; i++) {
+		ff_budget_verdict v = ff_budget_take(&b, 1e-9, 1, 1 * S + i, &dropped);
+		CU_ASSERT_NOT_EQUAL(v, FF_BUDGET_OK);
+		audited += v == FF_BUDGET_DROP_AUDIT;
+	}
+	CU_ASSERT_EQUAL(audited, 1);
+	CU_ASSERT_EQUAL(dropped, 1);
+	CU_ASSERT_EQUAL(ff_budget_take(&b, 1e-9, 1, 62 * S, &dropped), FF_BUDGET_DROP_AUDIT);
+	CU_ASSERT_EQUAL(dropped, 1000); /* the 999 silent ones and this one */
+}
+
+/* a device at its rate stays in lane 0; one more than 2 s of rate beyond
+ * it (a flood, a long outbox drain) is served after the others */
+static void test_burst_lane(void)
+{
+	ff_budget b = { 0 };
+	uint64_t dropped = 0;
+	for (int t = 0; t < 100; t++) /* 5 a second, under the rate of 10 */
+		for (int i = 0; i < 5; i++)
+			CU_ASSERT_EQUAL(ff_budget_take(&b, 10, 300, 10 * S + t * S, &dropped), FF_BUDGET_OK);
+	for (int i = 0; i < 20; i++)
+		CU_ASSERT_EQUAL(ff_budget_take(&b, 10, 300, 200 * S, &dropped), FF_BUDGET_OK);
+	CU_ASSERT_EQUAL(ff_budget_take(&b, 10, 300, 200 * S, &dropped), FF_BUDGET_OK_BURST);
+}
+
+static void test_queue_lanes(void)
+{
+	ff_queue q;
+	int a = 1, b = 2, c = 3;
+	CU_ASSERT_EQUAL_FATAL(ff_queue_init(&q, 4), 0);
+	CU_ASSERT(ff_queue_push_lane(&q, &a, 1));
+	CU_ASSERT(ff_queue_push_lane(&q, &b, 0));
+	CU_ASSERT(ff_queue_push(&q, &c));
+	CU_ASSERT_EQUAL(ff_queue_depth(&q), 3);
+	CU_ASSERT_PTR_EQUAL(ff_queue_pop(&q, 0), &b);
+	CU_ASSERT_PTR_EQUAL(ff_queue_pop(&q, 0), &c);
+	CU_ASSERT_PTR_EQUAL(ff_queue_pop(&q, 0), &a);
+	CU_ASSERT_PTR_NULL(ff_queue_pop(&q, 0));
+	ff_queue_close(&q);
+	CU_ASSERT_FALSE(ff_queue_push_lane(&q, &a, 1));
+	ff_queue_destroy(&q);
+}
+
+static void test_unlimited(void)
+{
+	ff_budget b = { 0 };
+	uint64_t dropped = 0;
+	for (int i = 0; i < 10000; i++)
+		CU_ASSERT_EQUAL_FATAL(ff_budget_take(&b, 0, 1, 1 * S, &dropped), FF_BUDGET_OK);
+}
+
+static CU_TestInfo budget_tests[] = {
+	{ "burst_then_rate", test_burst_then_rate },
+	{ "audit_once_a_minute", test_audit_once_a_minute },
+	{ "burst_lane", test_burst_lane },
+	{ "unlimited", test_unlimited },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo queue_tests[] = {
+	{ "lane_0_first", test_queue_lanes },
+	CU_TEST_INFO_NULL,
+};
+
+FF_TEST_SUITES({ "device_budget", NULL, NULL, NULL, NULL, budget_tests },
+	       { "queue", NULL, NULL, NULL, NULL, queue_tests });
