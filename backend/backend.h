@@ -16,6 +16,7 @@
 #define FF_BACKEND_H
 
 #include <pthread.h>
+#include "facefleet/ids.h"
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,7 +25,6 @@
 #include "facefleet/clock.h" /* ff_now_us, ff_mono_us */
 #include "facefleet/text.h"  /* ff_sanitize */
 
-#define FF_ID_MAX 32          /* site/device/model id: [a-z0-9-]{1,32} */
 #define FF_TOPK_MAX 10
 #define FF_EXTID_MAX 128      /* identities.external_id */
 #define FF_REASON_MAX 48

@@ -2,6 +2,7 @@
 #include "recognize.h"
 
 #include "facefleet.pb-c.h"
+#include "facefleet/ids.h"
 #include "facefleet/bitpack.h"
 #include "facefleet/error.h"
 #include "facefleet/facecodes.h"
@@ -11,17 +12,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-
-/* [a-z0-9-]{1,32} */
-static bool valid_id(const char *s, size_t n)
-{
-	if (n < 1 || n > FF_ID_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return false;
-	return true;
-}
 
 bool ff_faces_topic_parse(const char *t, char site[FF_ID_MAX + 1], char dev[FF_ID_MAX + 1])
 {
@@ -35,7 +25,7 @@ bool ff_faces_topic_parse(const char *t, char site[FF_ID_MAX + 1], char dev[FF_I
 	c = strchr(b + 1, '/');
 	if (!c || strcmp(c, "/faces") != 0)
 		return false;
-	if (!valid_id(a, (size_t)(b - a)) || !valid_id(b + 1, (size_t)(c - b - 1)))
+	if (!ff_id_valid_n(a, (size_t)(b - a)) || !ff_id_valid_n(b + 1, (size_t)(c - b - 1)))
 		return false;
 	memcpy(site, a, (size_t)(b - a));
 	site[b - a] = '\0';
@@ -130,7 +120,7 @@ void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
 		ff_job_reject(j, FF_DECISION_INVALID, "bad_schema_version");
 		goto out;
 	}
-	m = valid_id(fc->model_id, strlen(fc->model_id)) ? ff_model_set_find(models, fc->model_id)
+	m = ff_id_valid(fc->model_id) ? ff_model_set_find(models, fc->model_id)
 							  : -1;
 	if (m < 0) {
 		ff_job_reject(j, FF_DECISION_INVALID, "unknown_model");

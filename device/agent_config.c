@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "facefleet/ids.h"
 #include "facefleet/clock.h"
 #include "facefleet/config.h"
 #include "facefleet/error.h"
@@ -142,10 +143,10 @@ int dev_config_parse(dev_config *cfg, int argc, char **argv, bool *exit_now)
 		return DEV_EXIT_RUNTIME;
 	if (cfg->bench && !cfg->site_id && set_str(&cfg->site_id, "site-01") != FF_OK)
 		return DEV_EXIT_RUNTIME;
-	if (!ff_mqtt_fleet_id_valid(cfg->device_id))
+	if (!ff_id_valid(cfg->device_id))
 		return usage_error("device_id '%s' missing or not [a-z0-9-]{1,32}",
 				   cfg->device_id ? cfg->device_id : "");
-	if (!ff_mqtt_fleet_id_valid(cfg->site_id))
+	if (!ff_id_valid(cfg->site_id))
 		return usage_error("site_id '%s' missing or not [a-z0-9-]{1,32}",
 				   cfg->site_id ? cfg->site_id : "");
 	if (strcmp(cfg->source, "file") && strcmp(cfg->source, "dir") && strcmp(cfg->source, "stdin") &&

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "facefleet/ids.h"
 #include "facefleet/detect.h"
 #include "facefleet/image.h"
 #include "facefleet/vq.h"
@@ -83,7 +84,7 @@ typedef struct dev_settings {
 	int status_interval_s;
 	bool capture_paused;
 	uint64_t config_version;
-	char model_id[33];         /* model in use */
+	char model_id[FF_ID_MAX + 1];         /* model in use */
 	char detail[128];          /* DeviceStatus.detail; empty when all is well */
 	bool degraded;
 } dev_settings;
@@ -197,7 +198,7 @@ struct dev_agent {
 	pthread_t main_thread;       /* runs the capture loop; woken by dev_agent_stop */
 	atomic_bool fatal;           /* the publisher hit an unrecoverable error */
 	atomic_bool status_dirty;    /* publish a status soon */
-	char model_pending[33];      /* guarded by settings.mu; "" = none */
+	char model_pending[FF_ID_MAX + 1];      /* guarded by settings.mu; "" = none */
 	struct dev_publisher *pub;
 };
 

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "facefleet/ids.h"
 #include "facefleet/error.h"
 #include "facefleet/log.h"
 
@@ -78,7 +79,7 @@ static int open_source(dev_agent *a, dev_source **src)
 /* Applies a model switch requested by DeviceConfig (between frames). */
 static void switch_model(dev_agent *a, dev_pipeline *pl)
 {
-	char want[33];
+	char want[FF_ID_MAX + 1];
 	pthread_mutex_lock(&a->settings.mu);
 	memcpy(want, a->model_pending, sizeof(want));
 	a->model_pending[0] = '\0';

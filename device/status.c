@@ -3,6 +3,8 @@
  * last will (OFFLINE, published by the broker when the device vanishes). */
 #include "device.h"
 
+#include "facefleet/ids.h"
+
 #include <string.h>
 
 #include "facefleet.pb-c.h"
@@ -11,7 +13,7 @@ size_t dev_status_pack(dev_agent *a, int state, uint8_t *buf, size_t cap)
 {
 	Facefleet__V1__DeviceStatus s = FACEFLEET__V1__DEVICE_STATUS__INIT;
 	Facefleet__V1__DeviceCounters c = FACEFLEET__V1__DEVICE_COUNTERS__INIT;
-	char model[33], detail[128];
+	char model[FF_ID_MAX + 1], detail[128];
 	int64_t up_ms = dev_mono_ms() - a->start_mono_ms;
 
 	pthread_mutex_lock(&a->settings.mu);

@@ -22,7 +22,7 @@ static const char *device_arg(fc_ctx *ctx, int argc, char **argv)
 	const char *d = ctx->cfg.name && *ctx->cfg.name ? ctx->cfg.name : (argc > 1 ? argv[1] : "");
 	if (!fc_need(d, "name"))
 		return NULL;
-	if (!fc_valid_id(d)) {
+	if (!ff_id_valid(d)) {
 		fc_fail(FC_EXIT_USAGE, "device id '%s' must match [a-z0-9-]{1,32}", d);
 		return NULL;
 	}
@@ -87,7 +87,7 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 
 	if (!(dev = device_arg(ctx, argc, argv)) || !fc_need(site, "site"))
 		return FC_EXIT_USAGE;
-	if (!fc_valid_id(site))
+	if (!ff_id_valid(site))
 		return fc_fail(FC_EXIT_USAGE, "site id '%s' must match [a-z0-9-]{1,32}", site);
 	if (!fc_random_password(pw, sizeof(pw)))
 		return fc_fail(FC_EXIT_FAIL, "cannot read /dev/urandom");

@@ -47,7 +47,7 @@ static int events_query(fc_ctx *ctx, int argc, char **argv)
 	snprintf(detail, sizeof(detail),
 		 "{\"since\":%s,\"until\":%s,\"site\":\"%.32s\",\"device\":\"%.32s\",\"decision\":\"%.16s\"}",
 		 fc_json_str(a, sizeof(a), since), fc_json_str(b, sizeof(b), until),
-		 fc_valid_id(c->site) ? c->site : "", fc_valid_id(c->device) ? c->device : "", c->decision);
+		 ff_id_valid(c->site) ? c->site : "", ff_id_valid(c->device) ? c->device : "", c->decision);
 	const char *p[7] = { since, until, c->site, c->device, c->identity, c->decision, limit };
 	return fc_print_query(ctx, "events.query", detail,
 		   "SELECT to_char(e.decided_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS time, "
@@ -152,7 +152,7 @@ static int events_watch(fc_ctx *ctx, int argc, char **argv)
 		char h[40];
 		size_t k = 0;
 		for (const char *p = ctx->host; *p && k < sizeof(h) - 1; p++)
-			h[k++] = fc_valid_id((char[]){ *p, 0 }) ? *p : '-';
+			h[k++] = ff_id_valid((char[]){ *p, 0 }) ? *p : '-';
 		h[k] = '\0';
 		snprintf(user, sizeof(user), "watch.%s-%ld", h, (long)getpid());
 		if (!fc_random_password(pw, sizeof(pw)) || !(ds = fc_dynsec_open(ctx)))

@@ -21,7 +21,7 @@ static const char *name_arg(fc_ctx *ctx, int argc, char **argv)
 	const char *n = ctx->cfg.name && *ctx->cfg.name ? ctx->cfg.name : (argc > 1 ? argv[1] : "");
 	if (!fc_need(n, "name"))
 		return NULL;
-	if (!fc_valid_id(n)) {
+	if (!ff_id_valid(n)) {
 		fc_fail(FC_EXIT_USAGE, "subscriber name '%s' must match [a-z0-9-]{1,32}", n);
 		return NULL;
 	}

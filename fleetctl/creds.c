@@ -12,17 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-bool fc_valid_id(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n < 1 || n > 32)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return false;
-	return true;
-}
-
 bool fc_random_password(char *out, size_t cap)
 {
 	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -173,7 +162,7 @@ int fc_split_ids(char *buf, char **items, int max)
 	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		while (*t == ' ')
 			t++;
-		if (!fc_valid_id(t) || n >= max)
+		if (!ff_id_valid(t) || n >= max)
 			return -1;
 		items[n++] = t;
 	}

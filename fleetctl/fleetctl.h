@@ -28,6 +28,8 @@
 
 #include <libpq-fe.h>
 
+#include "facefleet/ids.h" /* ff_id_valid: sites, devices, integrator names */
+
 #include "facefleet/config.h"
 
 #define FC_EXIT_OK 0
@@ -146,8 +148,6 @@ char *fc_json_str(char *buf, size_t cap, const char *s);
 const char *fc_safe(char *buf, size_t cap, const char *s);
 
 /* ---- creds.c ------------------------------------------------------------------ */
-/* True for an id matching [a-z0-9-]{1,32} (sites, devices, integrator names). */
-bool fc_valid_id(const char *s);
 /* 32 random bytes from /dev/urandom, base64url without padding (43 chars +
  * NUL: cap >= 44). Returns false when /dev/urandom cannot be read. */
 bool fc_random_password(char *out, size_t cap);

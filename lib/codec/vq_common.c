@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "facefleet/ids.h"
 #include "facefleet/bitpack.h"
 #include "facefleet/error.h"
 #include "vq_internal.h"
@@ -63,7 +64,7 @@ static int check_model_id(const char *id, ff_vq_info *info, char *errbuf, size_t
 
 	if (!id)
 		return FAIL(FF_ERR_FORMAT, "metadata key model_id missing");
-	if (n < 1 || n > 32 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
+	if (!ff_id_valid(id))
 		return FAIL(FF_ERR_FORMAT,
 			      "metadata model_id '%.40s' is not [a-z0-9-]{1,32}", id);
 	memcpy(info->model_id, id, n + 1);

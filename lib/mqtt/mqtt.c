@@ -5,6 +5,7 @@
  * the op is done or the timeout passes. A timed-out op is marked abandoned
  * and freed by the late callback, or by ff_mqtt_destroy, whichever comes
  * first, so a late callback never touches freed memory. */
+#include "facefleet/ids.h"
 #include "facefleet/mqtt.h"
 #include "facefleet/error.h"
 #include "facefleet/log.h"
@@ -611,22 +612,11 @@ static int op_finish(ff_mqtt_op *op, int prc, int refused_rc, int timeout_ms)
 	return op_wait(op, timeout_ms);
 }
 
-bool ff_mqtt_fleet_id_valid(const char *id)
-{
-	size_t n = id ? strlen(id) : 0;
-	if (n < 1 || n > 32)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9') || id[i] == '-'))
-			return false;
-	return true;
-}
-
 int ff_mqtt_fleet_topic(char *buf, size_t len, const char *site, const char *device,
 			const char *leaf)
 {
 	int n;
-	if (!buf || !ff_mqtt_fleet_id_valid(site) || !ff_mqtt_fleet_id_valid(device) || !leaf || !*leaf)
+	if (!buf || !ff_id_valid(site) || !ff_id_valid(device) || !leaf || !*leaf)
 		return FF_ERR_INVAL;
 	n = snprintf(buf, len, "fleet/%s/%s/%s", site, device, leaf);
 	return n < 0 || (size_t)n >= len ? FF_ERR_RANGE : FF_OK;

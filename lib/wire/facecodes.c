@@ -1,4 +1,5 @@
 /* FaceCodes building and checking (facefleet/facecodes.h). */
+#include "facefleet/ids.h"
 #include "facefleet/facecodes.h"
 
 #include <math.h>
@@ -92,7 +93,7 @@ static const char *check_id(const char *msg, const char *topic)
 {
 	if (!msg || !*msg)
 		return NULL;
-	if (!ff_mqtt_fleet_id_valid(msg))
+	if (!ff_id_valid(msg))
 		return "bad_id";
 	return strcmp(msg, topic) == 0 ? NULL : "topic_mismatch";
 }

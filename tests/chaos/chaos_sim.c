@@ -21,6 +21,7 @@
  * lost, duplicated, AccessEvents, latency and time to recover. Exit 0 when
  * nothing was lost or duplicated, 1 otherwise, 2 on a usage error. */
 #include "facefleet.pb-c.h"
+#include "facefleet/ids.h"
 #include "facefleet/error.h"
 #include "facefleet/mqtt.h"
 #include "recognize.h"
@@ -64,7 +65,7 @@ typedef struct face {
 
 typedef struct device {
 	int index;
-	char site[33], id[33], user[80], password[128], client[80], topic[128];
+	char site[FF_ID_MAX + 1], id[FF_ID_MAX + 1], user[80], password[128], client[80], topic[128];
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;

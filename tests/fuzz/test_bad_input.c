@@ -11,6 +11,7 @@
 #include "backend.h"
 #include "device.h"
 #include "facefleet.pb-c.h"
+#include "facefleet/ids.h"
 #include "facefleet/mqtt.h"
 
 #include <math.h>
@@ -98,13 +99,13 @@ static void test_fleet_ids_and_topics(void)
 					   "dev_1", "x'--", "0123456789012345678901234567890123" };
 	char topic[128];
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		CU_ASSERT_FALSE(ff_mqtt_fleet_id_valid(bad[i]));
+		CU_ASSERT_FALSE(ff_id_valid(bad[i]));
 		CU_ASSERT_EQUAL(ff_mqtt_fleet_topic(topic, sizeof(topic), "site", bad[i], "faces"),
 				FF_ERR_INVAL);
 		CU_ASSERT_EQUAL(ff_mqtt_fleet_topic(topic, sizeof(topic), bad[i], "dev", "faces"),
 				FF_ERR_INVAL);
 	}
-	CU_ASSERT_TRUE(ff_mqtt_fleet_id_valid("door-1"));
+	CU_ASSERT_TRUE(ff_id_valid("door-1"));
 	CU_ASSERT_EQUAL(ff_mqtt_fleet_topic(topic, 8, "hq", "door-1", "faces"), FF_ERR_RANGE);
 }
 

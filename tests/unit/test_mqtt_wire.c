@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "facefleet/ids.h"
 #include "facefleet/error.h"
 #include "facefleet/mqtt.h"
 
@@ -242,14 +243,14 @@ static void test_topic_alias_sizes(void)
 static void test_fleet_topics(void)
 {
 	char buf[80], small[16];
-	CU_ASSERT_TRUE(ff_mqtt_fleet_id_valid("door-12"));
-	CU_ASSERT_TRUE(ff_mqtt_fleet_id_valid("abcdefghijklmnopqrstuvwxyz012345"));
-	CU_ASSERT_FALSE(ff_mqtt_fleet_id_valid("abcdefghijklmnopqrstuvwxyz0123456")); /* 33 */
-	CU_ASSERT_FALSE(ff_mqtt_fleet_id_valid(""));
-	CU_ASSERT_FALSE(ff_mqtt_fleet_id_valid(NULL));
-	CU_ASSERT_FALSE(ff_mqtt_fleet_id_valid("Door"));
-	CU_ASSERT_FALSE(ff_mqtt_fleet_id_valid("a/b"));
-	CU_ASSERT_FALSE(ff_mqtt_fleet_id_valid("+"));
+	CU_ASSERT_TRUE(ff_id_valid("door-12"));
+	CU_ASSERT_TRUE(ff_id_valid("abcdefghijklmnopqrstuvwxyz012345"));
+	CU_ASSERT_FALSE(ff_id_valid("abcdefghijklmnopqrstuvwxyz0123456")); /* 33 */
+	CU_ASSERT_FALSE(ff_id_valid(""));
+	CU_ASSERT_FALSE(ff_id_valid(NULL));
+	CU_ASSERT_FALSE(ff_id_valid("Door"));
+	CU_ASSERT_FALSE(ff_id_valid("a/b"));
+	CU_ASSERT_FALSE(ff_id_valid("+"));
 	FF_ASSERT_OK(ff_mqtt_fleet_topic(buf, sizeof(buf), "hq", "door-12", "faces"));
 	CU_ASSERT_STRING_EQUAL(buf, "fleet/hq/door-12/faces");
 	CU_ASSERT_EQUAL(ff_mqtt_fleet_topic(buf, sizeof(buf), "hq", "#", "faces"), FF_ERR_INVAL);

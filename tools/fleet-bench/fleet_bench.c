@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "facefleet/ids.h"
 #include "facefleet/align.h"
 #include "facefleet/clock.h"
 #include "facefleet/bitpack.h"
@@ -82,7 +83,7 @@ typedef int (*fb_op)(struct fb_work *w, int i);
 struct fb_c {
 	struct fb_side side;
 	int faces_found; /* per pass */
-	char vq_id[33];  /* the VQ model's model_id; "" without one */
+	char vq_id[FF_ID_MAX + 1];  /* the VQ model's model_id; "" without one */
 };
 
 static void usage(FILE *f)

@@ -125,9 +125,7 @@ size_t ff_mqtt_publish_packet_size(size_t topic_len, size_t payload_len, int qos
 size_t ff_mqtt_publish_packet_size_aliased(size_t payload_len, int qos);
 
 /* Fleet topics: fleet/<site>/<device>/<leaf>, where site and device ids
- * match [a-z0-9-]{1,32} (proto/facefleet.proto). */
-/* True when id is a valid site or device id. */
-bool ff_mqtt_fleet_id_valid(const char *id);
+ * follow the id rule (facefleet/ids.h). */
 /* Writes "fleet/<site>/<device>/<leaf>" into buf. Returns FF_OK, FF_ERR_INVAL
  * (an invalid id, NULL or empty leaf), FF_ERR_RANGE (buf too small). */
 int ff_mqtt_fleet_topic(char *buf, size_t len, const char *site, const char *device,

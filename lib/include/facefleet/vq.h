@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "facefleet/ids.h"
 #include "facefleet/image.h"
 #include "facefleet/nn.h"
 
@@ -26,7 +27,7 @@ extern "C" {
 
 /* What a model file says about its code layout (also what travels in FaceCodes). */
 typedef struct ff_vq_info {
-	char model_id[33];
+	char model_id[FF_ID_MAX + 1];
 	uint32_t grid_h, grid_w;
 	uint32_t codes_per_cell;
 	uint32_t code_dim;
