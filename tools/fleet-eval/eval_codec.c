@@ -267,10 +267,12 @@ static int code_at(const struct ev_codec *c, const ff_image *crop, int budget, i
 	    (rc = c->decode(buf, len, &dec)) != FF_OK)
 		goto out;
 	r->bytes = ev_codec_counted(c, buf, len);
-	if (dec.width != crop->width || dec.height != crop->height)
+	if (dec.width != crop->width || dec.height != crop->height) {
 		rc = ff_image_resize(&dec, crop->width, crop->height, &r->face);
-	else
-		r->face = dec, dec = (ff_image)FF_IMAGE_EMPTY;
+	} else {
+		r->face = dec; /* already the crop's size: handed over */
+		dec = (ff_image)FF_IMAGE_EMPTY;
+	}
 	if (rc == FF_OK) {
 		r->side = side;
 		r->mse = ev_image_mse(&r->face, crop);
