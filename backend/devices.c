@@ -21,6 +21,8 @@ typedef struct dev {
 	int generation;   /* devices.seq_generation: a new one lets the mark go down */
 	atomic_ullong hwm;
 	ff_budget budget; /* under budget_mu */
+	int64_t receipt_us; /* last Receipt published (monotonic), under budget_mu */
+	bool is_new;        /* during a reload: not in the previous table */
 } dev;
 
 struct ff_devices {
@@ -28,6 +30,9 @@ struct ff_devices {
 	pthread_mutex_t budget_mu;
 	dev *v;
 	size_t n;
+	bool loaded;            /* a reload succeeded: later ones can tell new devices */
+	ff_devices_new_cb on_new; /* set before the first reload */
+	void *on_new_ctx;
 };
 
 static int cmp_dev(const void *a, const void *b)
@@ -97,8 +102,12 @@ int ff_devices_reload(ff_devices *d, PGconn *db)
 	pthread_rwlock_wrlock(&d->lock);
 	for (size_t i = 0; i < n; i++) {
 		dev *o = find(d, v[i].id);
-		if (o)
+		if (!o && d->loaded && d->on_new)
+			v[i].is_new = true;
+		if (o) {
 			v[i].budget = o->budget; /* a reload is no refill */
+			v[i].receipt_us = o->receipt_us;
+		}
 		if (o && o->generation == v[i].generation) {
 			unsigned long long h = atomic_load(&o->hwm);
 			if (h > atomic_load(&v[i].hwm))
@@ -108,10 +117,21 @@ int ff_devices_reload(ff_devices *d, PGconn *db)
 	old = d->v;
 	d->v = v;
 	d->n = n;
+	d->loaded = true;
+	/* only this (the listener's) thread swaps the table: v stays valid */
 	pthread_rwlock_unlock(&d->lock);
 	free(old);
+	for (size_t i = 0; i < n; i++)
+		if (v[i].is_new)
+			d->on_new(d->on_new_ctx, v[i].site, v[i].id, atomic_load(&v[i].hwm));
 	ff_log_info(LOG_COMP, "event=reloaded devices=%zu", n);
 	return rc;
+}
+
+void ff_devices_on_new(ff_devices *d, ff_devices_new_cb cb, void *ctx)
+{
+	d->on_new = cb;
+	d->on_new_ctx = ctx;
 }
 
 int ff_devices_set(ff_devices *d, const char *device_id, const char *site_id, bool enabled)
@@ -205,6 +225,25 @@ ff_budget_verdict ff_devices_take(ff_devices *d, const char *device_id, double r
 	}
 	pthread_rwlock_unlock(&d->lock);
 	return v;
+}
+
+bool ff_devices_receipt_due(ff_devices *d, const char *device_id, int64_t now_us,
+			    int64_t interval_us, uint64_t *last_seq)
+{
+	bool due = false;
+	dev *e;
+	pthread_rwlock_rdlock(&d->lock);
+	e = find(d, device_id);
+	if (e) {
+		pthread_mutex_lock(&d->budget_mu);
+		due = !e->receipt_us || now_us - e->receipt_us >= interval_us;
+		if (due)
+			e->receipt_us = now_us;
+		pthread_mutex_unlock(&d->budget_mu);
+		*last_seq = atomic_load(&e->hwm);
+	}
+	pthread_rwlock_unlock(&d->lock);
+	return due;
 }
 
 void ff_devices_mark(ff_devices *d, const char *device_id, uint64_t seq)

@@ -39,6 +39,7 @@ typedef struct app {
 	ff_publisher *pub;
 	ff_validate_options vopt;
 	atomic_size_t inflight; /* received, not yet acknowledged or dropped */
+	atomic_bool pub_ready;  /* a->pub may be used from other threads */
 } app;
 
 typedef struct worker_arg {
@@ -151,10 +152,26 @@ static void ack_face(app *a, const ff_job *j)
 				       "the redelivery is a duplicate\"", j->packet_id);
 }
 
-/* publisher thread, after the AccessEvent (publisher.h) */
+/* publisher thread, after the AccessEvent (publisher.h); then, at most
+ * once a second per device, its Receipt: where a device that lost its
+ * outbox must resume its sequence numbers */
 static void on_published(void *ctx, const ff_job *j)
 {
-	ack_face(ctx, j);
+	app *a = ctx;
+	uint64_t last_seq = 0;
+	ack_face(a, j);
+	if (j->inserted && ff_devices_receipt_due(a->devices, j->device_id, ff_mono_us(),
+						  1000000, &last_seq))
+		ff_publisher_receipt(a->pub, j->site_id, j->device_id, last_seq);
+}
+
+/* listener thread: a device provisioned while we run gets its first
+ * Receipt at once, so its first start does not wait for one */
+static void on_new_device(void *ctx, const char *site, const char *device_id, uint64_t last_seq)
+{
+	app *a = ctx;
+	if (atomic_load(&a->pub_ready))
+		ff_publisher_receipt(a->pub, site, device_id, last_seq);
 }
 
 /* writer thread, after COMMIT: a face with a decision (a new row or a
@@ -247,7 +264,9 @@ static int start_all(app *a)
 			return rc;
 		}
 	}
-	if ((rc = ff_devices_create(&a->devices)) != FF_OK ||
+	if ((rc = ff_devices_create(&a->devices)) == FF_OK)
+		ff_devices_on_new(a->devices, on_new_device, a);
+	if (rc != FF_OK ||
 	    (rc = ff_gallery_create(ff_recognizer_dim(a->rec[0]), &a->gallery)) != FF_OK)
 		return rc;
 	{
@@ -290,6 +309,7 @@ static int start_all(app *a)
 		ff_log_error(LOG_COMP, "event=publisher_failed err=\"%s\"", ff_strerror(rc));
 		return rc;
 	}
+	atomic_store(&a->pub_ready, true);
 	a->vopt.max_payload = (size_t)a->cfg.max_payload;
 	a->vopt.replay_window = (uint64_t)a->cfg.replay_window;
 	a->vopt.max_seq_jump = (uint64_t)a->cfg.max_seq_jump;
@@ -353,10 +373,12 @@ static void stop_all(app *a)
 		ff_queue_close(&a->write);
 	ff_store_writer_stop(a->writer, drain_ms);
 	ff_log_info(LOG_COMP, "event=drained unacknowledged=%zu", atomic_load(&a->inflight));
-	/* the publisher acknowledges faces through a->sub: stop it first */
+	/* the listener may publish receipts: stopped before the publisher, which
+	 * acknowledges faces through a->sub: stopped before that */
+	ff_store_listen_stop(a->listen);
+	a->listen = NULL;
 	ff_publisher_stop(a->pub, 2000);
 	ff_sub_stop(a->sub);
-	ff_store_listen_stop(a->listen);
 	ff_metrics_stop();
 	if (a->rec)
 		for (int i = 0; i < a->nworkers; i++)

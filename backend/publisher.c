@@ -159,6 +159,29 @@ fail:
 	return rc;
 }
 
+static void on_receipt_done(void *ctx, uint64_t tag, int rc)
+{
+	(void)ctx;
+	if (rc != FF_OK)
+		ff_log_debug(LOG_COMP, "event=receipt_not_published last_seq=%llu err=\"%s\"",
+			     (unsigned long long)tag, ff_strerror(rc));
+}
+
+void ff_publisher_receipt(ff_publisher *p, const char *site, const char *device, uint64_t last_seq)
+{
+	Facefleet__V1__Receipt r = FACEFLEET__V1__RECEIPT__INIT;
+	uint8_t buf[64];
+	char topic[128];
+	size_t len;
+	r.schema_version = FACEFLEET__V1__SCHEMA_VERSION__SCHEMA_VERSION_CURRENT;
+	r.last_seq = last_seq;
+	r.recorded_time_us = ff_now_us();
+	len = facefleet__v1__receipt__pack(&r, buf);
+	if (ff_mqtt_fleet_topic(topic, sizeof(topic), site, device, "receipt") != FF_OK)
+		return;
+	ff_mqtt_publish_async(p->mqtt, topic, buf, len, 1, true, on_receipt_done, p, last_seq);
+}
+
 void ff_publisher_submit(ff_publisher *p, ff_job *j)
 {
 	if (!ff_queue_push(&p->q, j))

@@ -39,6 +39,11 @@ void ff_publisher_submit(ff_publisher *p, ff_job *j);
 /* Publishes what is queued (up to drain_ms), disconnects, frees. */
 void ff_publisher_stop(ff_publisher *p, int drain_ms);
 
+/* Publishes the device's Receipt (proto: what the backend has recorded of
+ * it, for that device only) retained on fleet/<site>/<device>/receipt,
+ * without waiting; a failure is logged (the next one replaces it). */
+void ff_publisher_receipt(ff_publisher *p, const char *site, const char *device, uint64_t last_seq);
+
 /* Encodes the AccessEvent of a decided job into buf; returns its length,
  * 0 if it does not fit. */
 size_t ff_access_event_encode(const ff_job *j, const char *embed_model_id, uint8_t *buf,

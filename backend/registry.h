@@ -22,6 +22,12 @@ void ff_devices_free(ff_devices *d);
  * its mark becomes the table's last_seq. Returns FF_OK or FF_ERR_DB (table
  * kept). */
 int ff_devices_reload(ff_devices *d, PGconn *db);
+/* Called by a reload, outside the locks, for each device that was not in
+ * the previously loaded table (provisioned while the backend runs). */
+typedef void (*ff_devices_new_cb)(void *ctx, const char *site, const char *device_id,
+				  uint64_t last_seq);
+/* Sets the callback (before the first reload). */
+void ff_devices_on_new(ff_devices *d, ff_devices_new_cb cb, void *ctx);
 /* Adds device_id (or replaces its site and enabled flag) without the
  * database, high-water mark 0 for a new one: for tests and fuzz targets.
  * Returns FF_OK, FF_ERR_INVAL (id or site longer than FF_ID_MAX),
@@ -58,6 +64,10 @@ ff_budget_verdict ff_budget_take(ff_budget *b, double rate, double burst, int64_
 /* ff_budget_take on device_id's budget (FF_BUDGET_OK for an unknown id). */
 ff_budget_verdict ff_devices_take(ff_devices *d, const char *device_id, double rate, double burst,
 				  int64_t now_us, uint64_t *dropped);
+/* True (and the time noted) when device_id's last Receipt is interval_us
+ * old or more, or none was sent; *last_seq gets its high-water mark. */
+bool ff_devices_receipt_due(ff_devices *d, const char *device_id, int64_t now_us,
+			    int64_t interval_us, uint64_t *last_seq);
 /* Raises device_id's high-water mark to seq (after a commit). */
 void ff_devices_mark(ff_devices *d, const char *device_id, uint64_t seq);
 size_t ff_devices_count(ff_devices *d);

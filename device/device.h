@@ -55,6 +55,7 @@ typedef struct dev_config {
 	int64_t outbox_max_bytes;
 	char *outbox_drop;
 	bool outbox_fsync;
+	int seq_resume_wait_ms;
 	int drain_timeout_s;
 	char *log_level;
 	bool bench;
@@ -152,12 +153,19 @@ typedef struct dev_outbox_options {
 	int64_t max_bytes;
 	bool drop_newest; /* false: drop the oldest when full (default) */
 	bool fsync;
+	int resume_wait_ms; /* a fresh outbox waits this long for dev_outbox_resume (0: not) */
 } dev_outbox_options;
 /* Opens (creates) the outbox folder, recovers its messages and the sequence
  * counter. Returns FF_OK, FF_ERR_IO, FF_ERR_NOMEM, FF_ERR_INVAL. */
 int dev_outbox_open(const dev_outbox_options *opt, dev_outbox **out);
-/* Next sequence number (persisted: monotonic across restarts). */
+/* Next sequence number (persisted: monotonic across restarts). A fresh
+ * outbox (no seq file, no message) blocks here until dev_outbox_resume or
+ * resume_wait_ms, so that a wiped device does not reuse recorded seqs. */
 uint64_t dev_outbox_next_seq(dev_outbox *o);
+/* The backend's Receipt: it has recorded seqs up to last_seq. The counter
+ * moves above it (with a margin) when it is not already; a waiting
+ * dev_outbox_next_seq goes on. */
+void dev_outbox_resume(dev_outbox *o, uint64_t last_seq);
 /* Persists one message under seq before it may be published. Drops a
  * message (the oldest, or this one with drop_newest) when over a bound and
  * adds the number dropped to *dropped. Returns FF_OK, FF_ERR_IO, FF_ERR_FULL

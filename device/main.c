@@ -190,7 +190,8 @@ int main(int argc, char **argv)
 	settings_init(a);
 	code = DEV_EXIT_RUNTIME;
 	oo = (dev_outbox_options){ a->cfg.outbox_dir, a->cfg.outbox_max_messages, a->cfg.outbox_max_bytes,
-				   !strcmp(a->cfg.outbox_drop, "newest"), a->cfg.outbox_fsync };
+				   !strcmp(a->cfg.outbox_drop, "newest"), a->cfg.outbox_fsync,
+				   a->cfg.seq_resume_wait_ms };
 	if (dev_outbox_open(&oo, &a->outbox) != FF_OK)
 		goto out;
 	if (strcmp(a->cfg.source, "none") != 0) {

@@ -22,6 +22,10 @@
 #define MAGIC "FFO1"
 #define HDR_LEN 20   /* magic[4] len[4] seq[8] crc[4], little-endian */
 #define SEQ_BLOCK 64 /* sequence numbers reserved per write of the seq file */
+/* Above the backend's receipt when resuming: receipts lag commits by up to a
+ * second (proto Receipt), and the backend refuses a jump of more than
+ * max_seq_jump (1,000,000), so any margin in between is safe. */
+#define RESUME_MARGIN 1000
 
 typedef struct entry {
 	uint64_t seq;
@@ -39,6 +43,11 @@ struct dev_outbox {
 	size_t scan; /* no entry before e[head+scan] is waiting to be handed out */
 	int64_t bytes;
 	uint64_t next_seq, seq_limit; /* seqs below seq_limit may have been used */
+	/* a fresh outbox (no seq file, no message: a new or wiped device) hands
+	 * out no seq until the backend's receipt says where to resume, or
+	 * resume_deadline_ms passes (monotonic ms; 0: not waiting) */
+	pthread_cond_t resumed;
+	int64_t resume_deadline_ms;
 };
 
 static void put_le(uint8_t *p, uint64_t v, int n)
@@ -236,6 +245,8 @@ static int recover(dev_outbox *o)
 			max_seq = seqs[i];
 	}
 	o->next_seq = read_seq_file(o);
+	if (o->next_seq == 0 && nseq == 0 && o->opt.resume_wait_ms > 0)
+		o->resume_deadline_ms = dev_mono_ms() + o->opt.resume_wait_ms;
 	if (o->next_seq <= max_seq)
 		o->next_seq = max_seq + 1;
 	if (o->next_seq == 0)
@@ -261,6 +272,13 @@ int dev_outbox_open(const dev_outbox_options *opt, dev_outbox **out)
 	o->opt = *opt;
 	o->lock_fd = -1;
 	pthread_mutex_init(&o->mu, NULL);
+	{
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&o->resumed, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	o->dir = strdup(opt->dir);
 	if (!o->dir) {
 		rc = FF_ERR_NOMEM;
@@ -299,10 +317,46 @@ out:
 	return FF_OK;
 }
 
+/* Holds mu. Waits (fresh outbox only) for dev_outbox_resume or the deadline. */
+static void wait_resume(dev_outbox *o)
+{
+	struct timespec dl;
+	if (!o->resume_deadline_ms)
+		return;
+	dl.tv_sec = (time_t)(o->resume_deadline_ms / 1000);
+	dl.tv_nsec = (long)(o->resume_deadline_ms % 1000) * 1000000L;
+	while (o->resume_deadline_ms && pthread_cond_timedwait(&o->resumed, &o->mu, &dl) == 0)
+		;
+	if (o->resume_deadline_ms) {
+		ff_log_warn(LOG_COMP, "event=resume_timeout next_seq=%" PRIu64 " note=\"no receipt from "
+				      "the backend yet: if this device sent faces before, the first ones may be "
+				      "refused (seq_reused)\"", o->next_seq);
+		o->resume_deadline_ms = 0;
+	}
+}
+
+void dev_outbox_resume(dev_outbox *o, uint64_t last_seq)
+{
+	pthread_mutex_lock(&o->mu);
+	if (o->next_seq <= last_seq) {
+		uint64_t from = o->next_seq;
+		o->next_seq = last_seq + RESUME_MARGIN;
+		if (write_seq_file(o, o->next_seq + SEQ_BLOCK) != FF_OK)
+			o->seq_limit = o->next_seq + 1;
+		ff_log_warn(LOG_COMP, "event=seq_resumed from=%" PRIu64 " to=%" PRIu64 " backend_last_seq=%" PRIu64
+				      " note=\"the backend has recorded seqs this outbox did not know (a lost or "
+				      "replaced outbox)\"", from, o->next_seq, last_seq);
+	}
+	o->resume_deadline_ms = 0;
+	pthread_cond_broadcast(&o->resumed);
+	pthread_mutex_unlock(&o->mu);
+}
+
 uint64_t dev_outbox_next_seq(dev_outbox *o)
 {
 	uint64_t seq;
 	pthread_mutex_lock(&o->mu);
+	wait_resume(o);
 	if (o->next_seq >= o->seq_limit &&
 	    write_seq_file(o, o->next_seq + SEQ_BLOCK) != FF_OK) /* logged; files still order */
 		o->seq_limit = o->next_seq + 1;
@@ -451,6 +505,7 @@ void dev_outbox_close(dev_outbox *o)
 	if (o->lock_fd >= 0)
 		close(o->lock_fd);
 	pthread_mutex_destroy(&o->mu);
+	pthread_cond_destroy(&o->resumed);
 	free(o->e);
 	free(o->dir);
 	free(o);

@@ -8,6 +8,8 @@
  * replays by (device_id, seq)). */
 #include "device.h"
 
+#include "facefleet.pb-c.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +42,7 @@ struct dev_publisher {
 	size_t nacks, cap;
 	unsigned rand_state;
 	int64_t next_status_ms;
-	char faces_topic[128], status_topic[128], config_topic[128];
+	char faces_topic[128], status_topic[128], config_topic[128], receipt_topic[128];
 	uint8_t buf[DEV_MAX_MSG];
 };
 
@@ -68,9 +70,27 @@ static void on_done(void *ctx, uint64_t tag, int rc)
 	pthread_mutex_unlock(&p->mu);
 }
 
+/* The backend's Receipt (retained, so it comes at every subscription):
+ * where this device's seqs must resume. */
+static void on_receipt(dev_publisher *p, const ff_mqtt_message *msg)
+{
+	Facefleet__V1__Receipt *r = facefleet__v1__receipt__unpack(NULL, msg->len, msg->payload);
+	if (!r) {
+		ff_log_warn(LOG_COMP, "event=receipt_rejected reason=\"not a Receipt protobuf\" bytes=%zu",
+			    msg->len);
+		return;
+	}
+	dev_outbox_resume(p->a->outbox, r->last_seq);
+	facefleet__v1__receipt__free_unpacked(r, NULL);
+}
+
 static void on_message(void *ctx, const ff_mqtt_message *msg)
 {
 	dev_publisher *p = ctx;
+	if (strcmp(msg->topic, p->receipt_topic) == 0) {
+		on_receipt(p, msg);
+		return;
+	}
 	if (strcmp(msg->topic, p->config_topic) != 0)
 		return;
 	if (dev_config_apply(p->a, msg->payload, msg->len)) {
@@ -231,6 +251,10 @@ static int connect_once(dev_publisher *p)
 	rc = ff_mqtt_create(&o, &p->m);
 	if (rc == FF_OK)
 		rc = ff_mqtt_connect(p->m);
+	if (rc == FF_OK && ff_mqtt_subscribe(p->m, p->receipt_topic, 1, c->mqtt_connect_timeout_ms) != FF_OK)
+		/* a role made before receipts: fleetctl device rotate-credentials adds them */
+		ff_log_warn(LOG_COMP, "event=subscribe_refused topic=%s note=\"no receipts: a lost outbox "
+				      "cannot resume above the recorded seqs\"", p->receipt_topic);
 	if (rc == FF_OK) {
 		rc = ff_mqtt_subscribe(p->m, p->config_topic, 1, c->mqtt_connect_timeout_ms);
 		if (rc == FF_ERR_AUTH) { /* the ACL: faces still go; say why no config comes */
@@ -360,6 +384,7 @@ int dev_publisher_start(dev_agent *a, dev_publisher **out)
 	dev_topic(&a->cfg, "faces", p->faces_topic, sizeof(p->faces_topic));
 	dev_topic(&a->cfg, "status", p->status_topic, sizeof(p->status_topic));
 	dev_topic(&a->cfg, "config", p->config_topic, sizeof(p->config_topic));
+	dev_topic(&a->cfg, "receipt", p->receipt_topic, sizeof(p->receipt_topic));
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

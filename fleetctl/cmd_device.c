@@ -37,6 +37,35 @@ static void device_client_id(char *out, size_t cap, const char *site, const char
 	snprintf(out, cap, "%s-%s", site, dev);
 }
 
+/* The two ACL objects that let a device read its own Receipt topic (the
+ * backend's record of its last seq: where it resumes after losing its
+ * outbox), and nobody else's. Returns buf. */
+static const char *receipt_acls(char *buf, size_t cap, const char *site, const char *dev)
+{
+	snprintf(buf, cap,
+		 "{\"acltype\":\"subscribeLiteral\",\"topic\":\"fleet/%s/%s/receipt\",\"allow\":true},"
+		 "{\"acltype\":\"publishClientReceive\",\"topic\":\"fleet/%s/%s/receipt\",\"allow\":true}",
+		 site, dev, site, dev);
+	return buf;
+}
+
+/* Adds the receipt ACLs to the role of a device made before receipts
+ * existed (those already there are left alone). FF_OK or the broker's error. */
+static int add_receipt_acls(fc_dynsec *ds, const char *site, const char *dev, char *err, size_t errlen)
+{
+	static const char *const types[2] = { "subscribeLiteral", "publishClientReceive" };
+	char c[2][320];
+	const char *cmds[2] = { c[0], c[1] };
+	int rc;
+	for (int i = 0; i < 2; i++)
+		snprintf(c[i], sizeof(c[i]),
+			 "{\"command\":\"addRoleACL\",\"rolename\":\"dev.%s\",\"acltype\":\"%s\","
+			 "\"topic\":\"fleet/%s/%s/receipt\",\"allow\":true}",
+			 dev, types[i], site, dev);
+	rc = fc_dynsec_run(ds, cmds, 2, err, errlen);
+	return rc == FF_ERR_STATE ? FF_OK : rc; /* "already exists" */
+}
+
 /* The bundle: a fleet-device config file readable as is (device/fleet-device.conf.example). */
 static bool write_device_bundle(fc_ctx *ctx, const char *site, const char *dev, const char *pw,
 				char *path, size_t cap)
@@ -80,7 +109,7 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *site = ctx->cfg.site, *dev;
 	char pw[64], path[1024], err[256] = "", cr[CMD_CAP], cc[CMD_CAP], del[2][256], detail[512];
-	char desc[512], cid[80];
+	char desc[512], cid[80], racl[512];
 	fc_dynsec *ds = NULL;
 	bool created = false, in_tx = false;
 	int rc = FC_EXIT_FAIL, drc;
@@ -107,8 +136,10 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 		 "{\"acltype\":\"publishClientSend\",\"topic\":\"fleet/%s/%s/faces\",\"allow\":true},"
 		 "{\"acltype\":\"publishClientSend\",\"topic\":\"fleet/%s/%s/status\",\"allow\":true},"
 		 "{\"acltype\":\"subscribeLiteral\",\"topic\":\"fleet/%s/%s/config\",\"allow\":true},"
-		 "{\"acltype\":\"publishClientReceive\",\"topic\":\"fleet/%s/%s/config\",\"allow\":true}]}",
-		 dev, dev, site, site, dev, site, dev, site, dev, site, dev);
+		 "{\"acltype\":\"publishClientReceive\",\"topic\":\"fleet/%s/%s/config\",\"allow\":true},"
+		 "%s]}",
+		 dev, dev, site, site, dev, site, dev, site, dev, site, dev,
+		 receipt_acls(racl, sizeof(racl), site, dev));
 	snprintf(cc, sizeof(cc),
 		 "{\"command\":\"createClient\",\"username\":\"dev.%s\",\"password\":\"%s\","
 		 "\"clientid\":\"%s\",\"textname\":%s,\"roles\":[{\"rolename\":\"dev.%s\"}]}",
@@ -233,6 +264,8 @@ static int device_rotate(fc_ctx *ctx, int argc, char **argv)
 	{
 		const char *cmds[4] = { c0, c1, c2, c3 };
 		int drc = fc_dynsec_run(ds, cmds, enabled ? 4 : 3, err, sizeof(err));
+		if (drc == FF_OK)
+			drc = add_receipt_acls(ds, site, dev, err, sizeof(err));
 		fc_dynsec_close(ds);
 		memset(c1, 0, sizeof(c1));
 		if (drc != FF_OK)

@@ -402,8 +402,10 @@ pid_t dt_agent_start(const char *log, int stdin_fd, const char *device, const ch
 	snprintf(a[8], sizeof(a[8]), "--reconnect-min-ms=200");
 	snprintf(a[9], sizeof(a[9]), "--reconnect-max-ms=1500");
 	snprintf(a[10], sizeof(a[10]), "--mqtt-connect-timeout-ms=2000");
+	/* no backend here sends receipts: a fresh outbox waits briefly, not 5 s */
+	snprintf(a[11], sizeof(a[11]), "--seq-resume-wait-ms=300");
 	argv[n++] = (char *)getenv("FF_DEVICE_BIN");
-	for (int i = 0; i < 11; i++)
+	for (int i = 0; i < 12; i++)
 		argv[n++] = a[i];
 	va_start(ap, outbox);
 	for (char *x; n < 63 && (x = va_arg(ap, char *));)

@@ -1,12 +1,14 @@
 /* device_outbox: the store-and-forward outbox of fleet-device on its own
  * (device/OUTBOX.md): order, ack/nack/rewind, persistence across a clean
  * close and a crash, leftovers of interrupted writes, corrupt files, the
- * bounds and both drop policies, one agent per folder. */
+ * bounds and both drop policies, one agent per folder, resuming above the
+ * backend's receipt. */
 #define _GNU_SOURCE /* nftw */
 #include "ff_test.h"
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +22,7 @@ static char dir[256];
 
 static dev_outbox *open_box(int max_messages, int64_t max_bytes, bool drop_newest)
 {
-	dev_outbox_options o = { dir, max_messages, max_bytes, drop_newest, true };
+	dev_outbox_options o = { dir, max_messages, max_bytes, drop_newest, true, 0 };
 	dev_outbox *ob = NULL;
 	FF_ASSERT_OK(dev_outbox_open(&o, &ob));
 	return ob;
@@ -110,7 +112,7 @@ static void test_order_ack_reopen(void)
 
 static void test_one_agent_per_folder(void)
 {
-	dev_outbox_options o = { NULL, 10, 1 << 20, false, true };
+	dev_outbox_options o = { NULL, 10, 1 << 20, false, true, 0 };
 	dev_outbox *a, *b = NULL;
 
 	fresh_dir();
@@ -135,7 +137,7 @@ static void test_crash_leftovers_and_corruption(void)
 	/* a child queues 3 messages and dies without closing (crash) */
 	pid = fork();
 	if (pid == 0) {
-		dev_outbox_options o = { dir, 100, 1 << 20, false, true };
+		dev_outbox_options o = { dir, 100, 1 << 20, false, true, 0 };
 		dev_outbox *c = NULL;
 		if (dev_outbox_open(&o, &c) != FF_OK)
 			_exit(2);
@@ -231,6 +233,54 @@ static void test_bounds_drop_newest(void)
 	dev_outbox_close(ob);
 }
 
+static dev_outbox *open_waiting(int wait_ms)
+{
+	dev_outbox_options o = { dir, 100, 1 << 20, false, true, wait_ms };
+	dev_outbox *ob = NULL;
+	FF_ASSERT_OK(dev_outbox_open(&o, &ob));
+	return ob;
+}
+
+static void *receipt_later(void *arg)
+{
+	usleep(100 * 1000);
+	dev_outbox_resume(arg, 41);
+	return NULL;
+}
+
+/* A fresh outbox (a wiped device) numbers nothing until the backend's
+ * receipt, then resumes above it; without one it goes on after the wait.
+ * An outbox with history does not wait, and a lower receipt changes
+ * nothing. */
+static void test_resume_above_receipt(void)
+{
+	dev_outbox *ob;
+	pthread_t t;
+	int64_t t0;
+	fresh_dir();
+	ob = open_waiting(10000);
+	pthread_create(&t, NULL, receipt_later, ob);
+	t0 = dev_mono_ms();
+	CU_ASSERT_EQUAL(dev_outbox_next_seq(ob), 41 + 1000);
+	CU_ASSERT(dev_mono_ms() - t0 >= 90);
+	pthread_join(t, NULL);
+	dev_outbox_resume(ob, 5); /* lower: no change */
+	CU_ASSERT_EQUAL(dev_outbox_next_seq(ob), 41 + 1001);
+	dev_outbox_close(ob);
+	ob = open_waiting(10000); /* history now: no wait, the counter persisted */
+	t0 = dev_mono_ms();
+	CU_ASSERT_EQUAL(dev_outbox_next_seq(ob), 41 + 1002);
+	CU_ASSERT(dev_mono_ms() - t0 < 1000);
+	dev_outbox_close(ob);
+
+	fresh_dir();
+	ob = open_waiting(150); /* no receipt comes: 1 after the wait */
+	t0 = dev_mono_ms();
+	CU_ASSERT_EQUAL(dev_outbox_next_seq(ob), 1);
+	CU_ASSERT(dev_mono_ms() - t0 >= 140);
+	dev_outbox_close(ob);
+}
+
 static void test_cleanup(void)
 {
 	fresh_dir(); /* removes the last test's folder */
@@ -243,6 +293,7 @@ static CU_TestInfo outbox_tests[] = {
 	{ "crash_leftovers_and_corruption", test_crash_leftovers_and_corruption },
 	{ "bounds_drop_oldest", test_bounds_drop_oldest },
 	{ "bounds_drop_newest", test_bounds_drop_newest },
+	{ "resume_above_receipt", test_resume_above_receipt },
 	{ "cleanup", test_cleanup },
 	CU_TEST_INFO_NULL,
 };

@@ -53,6 +53,8 @@ static int suite_init(void)
 	    dynsec("addRoleACL dev.%s publishClientSend fleet/test-site/%s/status allow", dev, dev) ||
 	    dynsec("addRoleACL dev.%s subscribeLiteral fleet/test-site/%s/config allow", dev, dev) ||
 	    dynsec("addRoleACL dev.%s publishClientReceive fleet/test-site/%s/config allow", dev, dev) ||
+	    dynsec("addRoleACL dev.%s subscribeLiteral fleet/test-site/%s/receipt allow", dev, dev) ||
+	    dynsec("addRoleACL dev.%s publishClientReceive fleet/test-site/%s/receipt allow", dev, dev) ||
 	    dynsec("createClient dev.%s -p %s", dev, pw) || dynsec("addClientRole dev.%s dev.%s", dev, dev))
 		return 1;
 	return 0;
