@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "facefleet/error.h"
 #include "nn_internal.h"
@@ -437,7 +438,7 @@ static int parse_all(struct parse *ps)
 	int rc = check_regions(ps, regions, sizeof regions / sizeof regions[0]);
 	if (rc)
 		return rc;
-	uint32_t got = ffn_crc32(0, b + d_off, d_size);
+	uint32_t got = (uint32_t)crc32_z(0L, b + d_off, (size_t)d_size); /* zlib: the CRC-32 of FORMAT.md */
 	if (got != crc)
 		FAIL(FF_ERR_FORMAT, "data section CRC-32 %08x != header %08x (corrupt weights)", got,
 		     crc);

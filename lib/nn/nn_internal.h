@@ -90,8 +90,6 @@ struct ff_model {
 
 /* Op type name ("CONV_2D"), or NULL for an unknown type. */
 const char *ffn_op_name(uint32_t type);
-/* zlib-compatible CRC-32 (same value as Python's zlib.crc32). */
-uint32_t ffn_crc32(uint32_t crc, const void *buf, size_t len);
 
 /* Parses and validates a complete .ffn file held in buf (ownership of buf,
  * allocated with ffn_alloc_buffer, passes to the model, also on error it is
