@@ -111,17 +111,17 @@ static void *worker_main(void *arg)
 	while ((j = ff_queue_pop(&a->work, -1))) {
 		int64_t t0 = ff_mono_us(), t1;
 		ff_metrics_observe(FF_STAGE_QUEUE, t0 - j->t_in);
-		ff_validate(j, &a->models, a->devices, &a->vopt);
-		t1 = ff_mono_us();
-		j->t_validate = t1 - t0;
-		ff_metrics_observe(FF_STAGE_VALIDATE, j->t_validate);
-		if (j->drop_silently) { /* a flood: no decode, no row, no log line */
-			ff_metrics_rejected(j->reason);
+		if (j->drop_silently) { /* a flood: not even parsed; no row, no log line */
+			ff_metrics_rejected("over_budget");
 			ack_face(a, j);
 			atomic_fetch_sub(&a->inflight, 1);
 			ff_job_free(j);
 			continue;
 		}
+		ff_validate(j, &a->models, a->devices, &a->vopt);
+		t1 = ff_mono_us();
+		j->t_validate = t1 - t0;
+		ff_metrics_observe(FF_STAGE_VALIDATE, j->t_validate);
 		if (j->decision == FF_DECISION_NONE && !j->reason[0]) {
 			ff_recognize(rec, j, a->gallery, a->cfg.threshold, a->cfg.top_k);
 			ff_metrics_observe(FF_STAGE_DECODE, j->t_decode);
