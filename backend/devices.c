@@ -189,21 +189,10 @@ ff_budget_verdict ff_budget_take(ff_budget *b, double rate, double burst, int64_
 {
 	if (rate <= 0)
 		return FF_BUDGET_OK;
-	if (!b->last_us) { /* a device starts with a full bucket */
-		b->tokens = burst;
-		b->audited_us = now_us - FF_BUDGET_AUDIT_US;
-	} else {
-		b->tokens += (double)(now_us - b->last_us) / 1e6 * rate;
-	}
-	b->last_us = now_us;
-	if (b->tokens > burst)
-		b->tokens = burst;
-	if (b->tokens >= 1.0) {
-		b->tokens -= 1.0;
-		return b->tokens < burst - 2 * rate ? FF_BUDGET_OK_BURST : FF_BUDGET_OK;
-	}
+	if (ff_bucket_take(&b->bucket, rate, burst, now_us))
+		return b->bucket.tokens < burst - 2 * rate ? FF_BUDGET_OK_BURST : FF_BUDGET_OK;
 	b->dropped++;
-	if (now_us - b->audited_us < FF_BUDGET_AUDIT_US)
+	if (b->audited_us && now_us - b->audited_us < FF_BUDGET_AUDIT_US)
 		return FF_BUDGET_DROP;
 	*dropped = b->dropped;
 	b->dropped = 0;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "facefleet/bucket.h"
 
 /* ---- devices ---- */
 typedef struct ff_devices ff_devices;
@@ -46,9 +47,8 @@ const char *ff_devices_check(ff_devices *d, const char *device_id, const char *s
  * faces); one drop a minute is audited with the count since the last. */
 #define FF_BUDGET_AUDIT_US (60LL * 1000000)
 typedef struct ff_budget {
-	double tokens;
-	int64_t last_us;    /* monotonic; 0: never used */
-	int64_t audited_us; /* last audited drop */
+	ff_bucket bucket;
+	int64_t audited_us; /* last audited drop (monotonic) */
 	uint64_t dropped;   /* since then */
 } ff_budget;
 typedef enum {

@@ -32,6 +32,11 @@ static const ff_config_field fields[] = {
 	F("mqtt_topic_alias", FF_CFG_BOOL, mqtt_topic_alias, "true", 0, 0, "MQTT v5 topic alias: after the first face, PUBLISH carries 2 bytes instead of the topic", 0),
 	F("send_ids", FF_CFG_BOOL, send_ids, "false", 0, 0, "FaceCodes also carry device_id and site_id (the topic is authoritative; only for backends older than schema 2)", 0),
 	F("publish_window", FF_CFG_INT, publish_window, "32", 1, 1024, "most un-acknowledged QoS 1 publishes in flight", 0),
+	F("max_send_rate", FF_CFG_DOUBLE, max_send_rate, "8", 0, 100000,
+	  "faces a second sent over time (0: unlimited); keep it under the backend's device_rate "
+	  "(10), which drops a device's faces beyond its budget: a long outbox drains at this pace", 0),
+	F("send_burst", FF_CFG_INT, send_burst, "200", 1, 1000000,
+	  "faces sent at once before the pace applies (under the backend's device_burst, 300)", 0),
 	F("reconnect_min_ms", FF_CFG_INT, reconnect_min_ms, "500", 10, 600000, "first retry delay after a failed connection", 0),
 	F("reconnect_max_ms", FF_CFG_INT, reconnect_max_ms, "30000", 10, 3600000, "retry delay cap (delays double, with +-25% jitter)", 0),
 	F("status_interval_s", FF_CFG_INT, status_interval_s, "60", 1, 86400, "seconds between periodic DeviceStatus messages", 0),

@@ -34,6 +34,8 @@ typedef struct dev_config {
 	char *tls_ca_file, *tls_cert_file, *tls_key_file;
 	int mqtt_keepalive_s, mqtt_connect_timeout_ms;
 	int publish_window;
+	double max_send_rate;
+	int send_burst;
 	bool mqtt_topic_alias;
 	bool send_ids; /* FaceCodes carry device/site ids (the topic already does) */
 	int reconnect_min_ms, reconnect_max_ms;

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "facefleet/bucket.h"
+#include "facefleet/clock.h"
 #include "facefleet/error.h"
 #include "facefleet/log.h"
 #include "facefleet/mqtt.h"
@@ -42,6 +44,8 @@ struct dev_publisher {
 	size_t nacks, cap;
 	unsigned rand_state;
 	int64_t next_status_ms;
+	ff_bucket pace;      /* max_send_rate / send_burst */
+	int64_t pace_wait_ms; /* > 0: no token; fill again after this long */
 	char faces_topic[128], status_topic[128], config_topic[128], receipt_topic[128];
 	uint8_t buf[DEV_MAX_MSG];
 };
@@ -293,10 +297,19 @@ static void fill_window(dev_publisher *p)
 	uint64_t seq;
 	size_t len;
 
-	while (p->inflight < p->a->cfg.publish_window) {
-		int rc = dev_outbox_take(p->a->outbox, &seq, p->buf, sizeof(p->buf), &len);
+	const dev_config *c = &p->a->cfg;
+	p->pace_wait_ms = 0;
+	while (p->inflight < c->publish_window) {
+		int64_t now = ff_mono_us(), wait = ff_bucket_wait_us(&p->pace, c->max_send_rate, c->send_burst, now);
+		int rc;
+		if (wait > 0) { /* paced: the backend's budget would drop the excess */
+			p->pace_wait_ms = wait / 1000 + 1;
+			return;
+		}
+		rc = dev_outbox_take(p->a->outbox, &seq, p->buf, sizeof(p->buf), &len);
 		if (rc <= 0)
 			return;
+		ff_bucket_take(&p->pace, c->max_send_rate, c->send_burst, now);
 		rc = ff_mqtt_publish_async(p->m, p->faces_topic, p->buf, len, 1, false, on_done, p, seq);
 		if (rc != FF_OK) {
 			dev_outbox_nack(p->a->outbox, seq);
@@ -354,6 +367,8 @@ static void *run(void *arg)
 		}
 		fill_window(p);
 		int64_t wait = p->next_status_ms - dev_mono_ms();
+		if (p->pace_wait_ms > 0 && p->pace_wait_ms < wait)
+			wait = p->pace_wait_ms;
 		wait_kick(p, wait < 1 ? 1 : wait > 1000 ? 1000 : wait);
 	}
 	if (p->m && ff_mqtt_is_connected(p->m)) {

@@ -16,6 +16,7 @@
 
 #include "dev_test.h"
 #include "facefleet.pb-c.h"
+#include "facefleet/clock.h"
 #include "facefleet/error.h"
 
 #define MAX_SEQ 1024
@@ -208,7 +209,33 @@ static void test_outbox_full_drops_oldest(void)
 	teardown(&f);
 }
 
+/* After an outage the outbox drains at the device's pace (send_burst at
+ * once, then max_send_rate a second), under the backend's per-device
+ * budget, which would drop a faster drain; every face still once. */
+static void test_paced_drain(void)
+{
+	static struct fixture f;
+	static unsigned per_seq[MAX_SEQ];
+	int64_t t0, took_ms;
+	pid_t pid;
+
+	setup(&f, "paced");
+	pid = dt_agent_start(f.run.log, -1, f.dev, f.broker.url, f.run.outbox, "--repeat=40",
+			     "--max-send-rate=20", "--send-burst=10", "--drain-timeout-s=60", f.img, NULL);
+	CU_ASSERT_EQUAL(wait_outbox(f.run.outbox, 40, 60), 40);
+	CU_ASSERT_EQUAL_FATAL(dt_broker_start(&f.broker), 0);
+	t0 = ff_mono_us();
+	CU_ASSERT_EQUAL(dt_inbox_wait(&f.ib, "/faces", 40, 30), 40);
+	took_ms = (ff_mono_us() - t0) / 1000;
+	CU_ASSERT_EQUAL(dt_agent_wait(pid, 60), 0);
+	CU_ASSERT(took_ms >= 1400); /* (40 - 10) / 20 s, less the connect */
+	CU_ASSERT(took_ms < 15000);
+	CU_ASSERT_EQUAL(tally(&f.ib, f.dev, per_seq), 40);
+	teardown(&f);
+}
+
 static CU_TestInfo sf_tests[] = {
+	{ "paced_drain", test_paced_drain },
 	{ "broker_outage_200", test_broker_outage_200 },
 	{ "agent_killed_with_queue", test_agent_killed_with_queue },
 	{ "outbox_full_drops_oldest", test_outbox_full_drops_oldest },

@@ -1,6 +1,8 @@
-/* unit_util: ff_strerror, the ff_log line format and bounded file reads. */
+/* unit_util: ff_strerror, the ff_log line format, bounded file reads and the
+ * token bucket. */
 #include "ff_test.h"
 
+#include "facefleet/bucket.h"
 #include "facefleet/error.h"
 #include "facefleet/file.h"
 #include "facefleet/log.h"
@@ -168,7 +170,30 @@ static void test_file_read(void)
 	rmdir(dir);
 }
 
+/* a new bucket is full; it refills at rate up to burst; wait says when */
+static void test_bucket(void)
+{
+	ff_bucket b = { 0 };
+	const int64_t s = 1000000;
+	int n = 0;
+	while (ff_bucket_take(&b, 4, 10, 5 * s))
+		n++;
+	CU_ASSERT_EQUAL(n, 10);
+	CU_ASSERT(ff_bucket_wait_us(&b, 4, 10, 5 * s) > 249000);
+	CU_ASSERT(ff_bucket_wait_us(&b, 4, 10, 5 * s) <= 250001);
+	CU_ASSERT_EQUAL(ff_bucket_wait_us(&b, 4, 10, 5 * s + s / 4), 0);
+	CU_ASSERT_TRUE(ff_bucket_take(&b, 4, 10, 5 * s + s / 4));
+	CU_ASSERT_FALSE(ff_bucket_take(&b, 4, 10, 5 * s + s / 4));
+	n = 0;
+	while (ff_bucket_take(&b, 4, 10, 100 * s)) /* long quiet: full, not more */
+		n++;
+	CU_ASSERT_EQUAL(n, 10);
+	CU_ASSERT_TRUE(ff_bucket_take(&b, 0, 1, 100 * s)); /* rate 0: unlimited */
+	CU_ASSERT_EQUAL(ff_bucket_wait_us(&b, 0, 1, 100 * s), 0);
+}
+
 static CU_TestInfo file_tests[] = {
+	{ "bucket", test_bucket },
 	{ "read_bounded_regular_only", test_file_read },
 	CU_TEST_INFO_NULL,
 };
