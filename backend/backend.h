@@ -72,6 +72,7 @@ typedef struct ff_job {
 	bool capture_clamped;     /* the device's capture time was implausible */
 	bool drop_silently;       /* over budget, not the minute's audited one: no row */
 	uint64_t budget_dropped;  /* the audited one: drops since the last audit */
+	bool flood_disable;       /* over budget too long: this job disables its device */
 	int model_index;          /* into the loaded decoders, -1 = none */
 	uint16_t idx[1024];       /* unpacked code indices (FF_VQ_MAX_CODES) */
 	size_t nidx;

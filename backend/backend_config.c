@@ -77,6 +77,9 @@ static const ff_config_field fields[] = {
 	  "device's faces are dropped before decoding, counted, audited once a minute", 0),
 	F("device_burst", FF_CFG_INT, device_burst, "300", 1, 1000000,
 	  "faces a device may send at once (an outbox draining after an outage)", 0),
+	F("flood_disable_s", FF_CFG_INT, flood_disable_s, "0", 0, 86400,
+	  "a device over its budget this many seconds without 10 s of calm is disabled (devices."
+	  "enabled = false, audited device.flood_disable; an operator enables it again); 0: never", 0),
 	F("max_seq_jump", FF_CFG_INT, max_seq_jump, "1000000", 1, 1 << 30,
 	  "seq more than this above a device's highest committed seq is refused (seq_jump): "
 	  "one forged seq near 2^63 would otherwise make every later face a replay", 0),

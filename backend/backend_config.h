@@ -37,6 +37,7 @@ typedef struct ff_backend_config {
 	int max_seq_jump;
 	double device_rate;
 	int device_burst;
+	int flood_disable_s;
 	int metrics_port;      /* 0 = no endpoint */
 	char *metrics_bind;
 	int retention_events_days;

@@ -107,6 +107,8 @@ int ff_devices_reload(ff_devices *d, PGconn *db)
 		if (o) {
 			v[i].budget = o->budget; /* a reload is no refill */
 			v[i].receipt_us = o->receipt_us;
+			if (v[i].enabled && !o->enabled) /* enabled again by an operator */
+				v[i].budget.disabled = false, v[i].budget.flooding_since_us = 0;
 		}
 		if (o && o->generation == v[i].generation) {
 			unsigned long long h = atomic_load(&o->hwm);
@@ -184,32 +186,53 @@ const char *ff_devices_check(ff_devices *d, const char *device_id, const char *s
 	return why;
 }
 
-ff_budget_verdict ff_budget_take(ff_budget *b, double rate, double burst, int64_t now_us,
-				 uint64_t *dropped)
+/* The excess: counted, audited once a minute, and the end of a device that
+ * keeps flooding. */
+static ff_budget_verdict budget_drop(ff_budget *b, const ff_budget_limits *l, int64_t now_us,
+				     uint64_t *dropped)
 {
-	if (rate <= 0)
-		return FF_BUDGET_OK;
-	if (ff_bucket_take(&b->bucket, rate, burst, now_us))
-		return b->bucket.tokens < burst - 2 * rate ? FF_BUDGET_OK_BURST : FF_BUDGET_OK;
+	ff_budget_verdict v = FF_BUDGET_DROP_AUDIT;
 	b->dropped++;
-	if (b->audited_us && now_us - b->audited_us < FF_BUDGET_AUDIT_US)
+	b->last_drop_us = now_us;
+	if (!b->flooding_since_us)
+		b->flooding_since_us = now_us;
+	if (!b->disabled && l->disable_after_us > 0 &&
+	    now_us - b->flooding_since_us >= l->disable_after_us) {
+		b->disabled = true;
+		v = FF_BUDGET_DISABLE;
+	} else if (b->audited_us && now_us - b->audited_us < FF_BUDGET_AUDIT_US) {
 		return FF_BUDGET_DROP;
+	}
 	*dropped = b->dropped;
 	b->dropped = 0;
 	b->audited_us = now_us;
-	return FF_BUDGET_DROP_AUDIT;
+	return v;
 }
 
-ff_budget_verdict ff_devices_take(ff_devices *d, const char *device_id, double rate, double burst,
+ff_budget_verdict ff_budget_take(ff_budget *b, const ff_budget_limits *l, int64_t now_us,
+				 uint64_t *dropped)
+{
+	if (l->rate <= 0)
+		return FF_BUDGET_OK;
+	if (b->disabled || !ff_bucket_take(&b->bucket, l->rate, l->burst, now_us))
+		return budget_drop(b, l, now_us, dropped);
+	if (b->flooding_since_us && now_us - b->last_drop_us >= FF_BUDGET_CALM_US)
+		b->flooding_since_us = 0;
+	return b->bucket.tokens < l->burst - 2 * l->rate ? FF_BUDGET_OK_BURST : FF_BUDGET_OK;
+}
+
+ff_budget_verdict ff_devices_take(ff_devices *d, const char *device_id, const ff_budget_limits *l,
 				  int64_t now_us, uint64_t *dropped)
 {
+	static const ff_budget_limits none = { 0, 0, 0 }; /* a disabled device: drop, never "disable" */
 	ff_budget_verdict v = FF_BUDGET_OK;
 	dev *e;
 	pthread_rwlock_rdlock(&d->lock);
 	e = find(d, device_id);
 	if (e) {
 		pthread_mutex_lock(&d->budget_mu);
-		v = ff_budget_take(&e->budget, rate, burst, now_us, dropped);
+		v = e->enabled ? ff_budget_take(&e->budget, l, now_us, dropped)
+			       : budget_drop(&e->budget, &none, now_us, dropped);
 		pthread_mutex_unlock(&d->budget_mu);
 	}
 	pthread_rwlock_unlock(&d->lock);

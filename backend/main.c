@@ -40,6 +40,7 @@ typedef struct app {
 	ff_validate_options vopt;
 	atomic_size_t inflight; /* received, not yet acknowledged or dropped */
 	atomic_bool pub_ready;  /* a->pub may be used from other threads */
+	ff_budget_limits budget; /* each device's (device_rate, device_burst, flood_disable_s) */
 } app;
 
 typedef struct worker_arg {
@@ -60,12 +61,14 @@ static int take_budget(app *a, ff_job *j)
 	char site[FF_ID_MAX + 1], dev[FF_ID_MAX + 1];
 	if (!ff_faces_topic_parse(j->topic, site, dev))
 		return 0;
-	switch (ff_devices_take(a->devices, dev, a->cfg.device_rate, a->cfg.device_burst,
-				ff_mono_us(), &j->budget_dropped)) {
+	switch (ff_devices_take(a->devices, dev, &a->budget, ff_mono_us(), &j->budget_dropped)) {
 	case FF_BUDGET_OK_BURST:
 		return 1;
 	case FF_BUDGET_DROP:
 		j->drop_silently = true;
+		return 0;
+	case FF_BUDGET_DISABLE:
+		j->flood_disable = true;
 		return 0;
 	default:
 		return 0;
@@ -313,6 +316,8 @@ static int start_all(app *a)
 	a->vopt.max_payload = (size_t)a->cfg.max_payload;
 	a->vopt.replay_window = (uint64_t)a->cfg.replay_window;
 	a->vopt.max_seq_jump = (uint64_t)a->cfg.max_seq_jump;
+	a->budget = (ff_budget_limits){ a->cfg.device_rate, a->cfg.device_burst,
+					(int64_t)a->cfg.flood_disable_s * 1000000 };
 	for (int i = 0; i < a->nworkers; i++) {
 		worker_arg *wa = malloc(sizeof(*wa));
 		if (!wa)

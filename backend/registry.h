@@ -44,12 +44,23 @@ const char *ff_devices_check(ff_devices *d, const char *device_id, const char *s
 /* A device's face budget: a token bucket of `burst` faces refilled at
  * `rate` a second. What a device sends beyond it is dropped before any
  * decoding (one flooding device must not slow or push out the others'
- * faces); one drop a minute is audited with the count since the last. */
+ * faces); one drop a minute is audited with the count since the last. A
+ * device that keeps flooding (drops with no calm of FF_BUDGET_CALM_US for
+ * disable_after_us) is disabled: one FF_BUDGET_DISABLE verdict, everything
+ * dropped after it. */
 #define FF_BUDGET_AUDIT_US (60LL * 1000000)
+#define FF_BUDGET_CALM_US (10LL * 1000000)
+typedef struct ff_budget_limits {
+	double rate, burst;       /* rate <= 0: no budget */
+	int64_t disable_after_us; /* 0: never disable */
+} ff_budget_limits;
 typedef struct ff_budget {
 	ff_bucket bucket;
-	int64_t audited_us; /* last audited drop (monotonic) */
-	uint64_t dropped;   /* since then */
+	int64_t audited_us;        /* last audited drop (monotonic) */
+	uint64_t dropped;          /* since then */
+	int64_t flooding_since_us; /* first drop of the current flood (0: calm) */
+	int64_t last_drop_us;
+	bool disabled;             /* disabled for flooding */
 } ff_budget;
 typedef enum {
 	FF_BUDGET_OK,         /* within budget: decide it */
@@ -57,12 +68,14 @@ typedef enum {
 			       * after the other devices' faces (queue lane 1) */
 	FF_BUDGET_DROP,       /* over: drop, acknowledge, count */
 	FF_BUDGET_DROP_AUDIT, /* over, and the minute's audit row is due (*dropped set) */
+	FF_BUDGET_DISABLE,    /* over for too long: disable the device (*dropped set) */
 } ff_budget_verdict;
-/* One face out of b at now_us; rate <= 0: unlimited. */
-ff_budget_verdict ff_budget_take(ff_budget *b, double rate, double burst, int64_t now_us,
+/* One face out of b at now_us. */
+ff_budget_verdict ff_budget_take(ff_budget *b, const ff_budget_limits *l, int64_t now_us,
 				 uint64_t *dropped);
-/* ff_budget_take on device_id's budget (FF_BUDGET_OK for an unknown id). */
-ff_budget_verdict ff_devices_take(ff_devices *d, const char *device_id, double rate, double burst,
+/* ff_budget_take on device_id's budget (FF_BUDGET_OK for an unknown id); a
+ * disabled device's faces are all dropped (audited once a minute). */
+ff_budget_verdict ff_devices_take(ff_devices *d, const char *device_id, const ff_budget_limits *l,
 				  int64_t now_us, uint64_t *dropped);
 /* True (and the time noted) when device_id's last Receipt is interval_us
  * old or more, or none was sent; *last_seq gets its high-water mark. */

@@ -180,6 +180,9 @@ static const char audit_sql[] =
 	"SELECT " EPOCH_US("a") ", $1, b, c, d, e "
 	"FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::jsonb[]) AS u(a, b, c, d, e)";
 
+static const char disable_sql[] =
+	"UPDATE devices SET enabled = false WHERE device_id = ANY($1::text[]) AND enabled";
+
 static const char hwm_sql[] =
 	"UPDATE devices d SET last_seq = GREATEST(d.last_seq, u.s), last_seen_at = now() "
 	"FROM (SELECT dd, max(ss) AS s FROM unnest($1::text[], $2::bigint[]) AS x(dd, ss) "
@@ -209,7 +212,7 @@ static bool prepare_all(PGconn *db)
 {
 	static const struct { const char *name, *sql; } st[] = {
 		{ "ff_claim", claim_sql }, { "ff_event", event_sql },
-		{ "ff_audit", audit_sql }, { "ff_hwm", hwm_sql },
+		{ "ff_audit", audit_sql }, { "ff_hwm", hwm_sql }, { "ff_disable", disable_sql },
 	};
 	for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
 		PGresult *r = PQprepare(db, st[i].name, st[i].sql, 0, NULL);
@@ -482,6 +485,23 @@ static wres claim_and_insert(ff_store_writer *w, ff_job **jobs, size_t n, cols *
 		      "events");
 }
 
+/* Devices that kept flooding (ff_budget): disabled in the same transaction
+ * as their audit row; the NOTIFY tells every backend. */
+static wres disable_flooders(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
+{
+	size_t m = 0;
+	c_begin(&k->c[0]);
+	for (size_t i = 0; i < n; i++)
+		if (jobs[i]->flood_disable && jobs[i]->device_id[0]) {
+			c_text(&k->c[0], jobs[i]->device_id);
+			m++;
+		}
+	if (!m)
+		return W_OK;
+	ff_log_warn(LOG_COMP, "event=devices_disabled reason=flooding count=%zu", m);
+	return finish(w, exec_cols(w, "ff_disable", k, 1, NULL, NULL), PGRES_COMMAND_OK, "disable");
+}
+
 static wres insert_audit(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
 {
 	char src[200];
@@ -490,9 +510,10 @@ static wres insert_audit(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
 		c_begin(&k->c[i]);
 	for (size_t i = 0; i < n; i++) {
 		const ff_job *j = jobs[i];
-		const char *action = !has_event(j) ? "message.reject"
-				     : j->inserted ? "event.decide"
-						   : "event.duplicate";
+		const char *action = j->flood_disable ? "device.flood_disable"
+				     : !has_event(j)  ? "message.reject"
+				     : j->inserted    ? "event.decide"
+						      : "event.duplicate";
 		c_i64(&k->c[0], j->decided_us ? j->decided_us : j->received_us);
 		c_text(&k->c[1], action);
 		c_text(&k->c[2], j->inserted ? j->event_id
@@ -539,6 +560,8 @@ static wres write_tx(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
 	res = claim_and_insert(w, jobs, n, k);
 	if (res == W_OK)
 		res = insert_audit(w, jobs, n, k);
+	if (res == W_OK)
+		res = disable_flooders(w, jobs, n, k);
 	if (res == W_OK)
 		res = simple(w->db, "COMMIT");
 	if (res != W_OK) {

@@ -102,7 +102,7 @@ void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
 		goto out;
 	}
 	if (j->budget_dropped) { /* the minute's audited drop (budget taken at arrival) */
-		ff_job_reject(j, FF_DECISION_NONE, "over_budget");
+		ff_job_reject(j, FF_DECISION_NONE, j->flood_disable ? "flooding" : "over_budget");
 		goto out;
 	}
 	/* a device clock that is unset or off: keep the receive time (and say so

@@ -219,7 +219,10 @@ static void test_runtime_roles(void)
 	}
 	{
 		PGconn *be = connect_as("FF_PG_BACKEND_CONNINFO", dbname);
-		CU_ASSERT(refused(be, "UPDATE devices SET enabled = true"));
+		CU_ASSERT(refused(be, "UPDATE devices SET site_id = 'elsewhere'"));
+		CU_ASSERT(refused(be, "INSERT INTO devices (device_id, site_id) VALUES ('x', 'y')"));
+		/* disabling a flooding device is its one other write (migration 006) */
+		CU_ASSERT(exec_ok(be, "UPDATE devices SET enabled = enabled"));
 		CU_ASSERT(refused(be, "DELETE FROM face_templates"));
 		CU_ASSERT(exec_ok(be, "UPDATE devices SET last_seq = last_seq"));
 		CU_ASSERT(exec_ok(be, "SELECT ff_partitions_maintain('audit_log', 0)"));

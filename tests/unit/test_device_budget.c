@@ -18,16 +18,16 @@ static void test_burst_then_rate(void)
 	uint64_t dropped = 0;
 	int ok = 0;
 	for (int i = 0; i < 400; i++)
-		ok += taken(ff_budget_take(&b, 10, 300, 1 * S, &dropped));
+		ok += taken(ff_budget_take(&b, &(ff_budget_limits){ 10, 300, 0 }, 1 * S, &dropped));
 	CU_ASSERT_EQUAL(ok, 300);
 	ok = 0;
 	for (int i = 0; i < 100; i++) /* 2 s later: 20 more */
-		ok += taken(ff_budget_take(&b, 10, 300, 3 * S, &dropped));
+		ok += taken(ff_budget_take(&b, &(ff_budget_limits){ 10, 300, 0 }, 3 * S, &dropped));
 	CU_ASSERT_EQUAL(ok, 20);
 	/* a quiet device refills up to the burst, never beyond */
 	ok = 0;
 	for (int i = 0; i < 400; i++)
-		ok += taken(ff_budget_take(&b, 10, 300, 3600 * S, &dropped));
+		ok += taken(ff_budget_take(&b, &(ff_budget_limits){ 10, 300, 0 }, 3600 * S, &dropped));
 	CU_ASSERT_EQUAL(ok, 300);
 }
 
@@ -37,15 +37,15 @@ static void test_audit_once_a_minute(void)
 	ff_budget b = { 0 };
 	uint64_t dropped = 0;
 	int audited = 0;
-	ff_budget_take(&b, 1, 1, 1 * S, &dropped); /* the one token */
+	ff_budget_take(&b, &(ff_budget_limits){ 1, 1, 0 }, 1 * S, &dropped); /* the one token */
 	for (int i = 0; i < 1000; i++) {
-		ff_budget_verdict v = ff_budget_take(&b, 1e-9, 1, 1 * S + i, &dropped);
+		ff_budget_verdict v = ff_budget_take(&b, &(ff_budget_limits){ 1e-9, 1, 0 }, 1 * S + i, &dropped);
 		CU_ASSERT_NOT_EQUAL(v, FF_BUDGET_OK);
 		audited += v == FF_BUDGET_DROP_AUDIT;
 	}
 	CU_ASSERT_EQUAL(audited, 1);
 	CU_ASSERT_EQUAL(dropped, 1);
-	CU_ASSERT_EQUAL(ff_budget_take(&b, 1e-9, 1, 62 * S, &dropped), FF_BUDGET_DROP_AUDIT);
+	CU_ASSERT_EQUAL(ff_budget_take(&b, &(ff_budget_limits){ 1e-9, 1, 0 }, 62 * S, &dropped), FF_BUDGET_DROP_AUDIT);
 	CU_ASSERT_EQUAL(dropped, 1000); /* the 999 silent ones and this one */
 }
 
@@ -57,10 +57,10 @@ static void test_burst_lane(void)
 	uint64_t dropped = 0;
 	for (int t = 0; t < 100; t++) /* 5 a second, under the rate of 10 */
 		for (int i = 0; i < 5; i++)
-			CU_ASSERT_EQUAL(ff_budget_take(&b, 10, 300, 10 * S + t * S, &dropped), FF_BUDGET_OK);
+			CU_ASSERT_EQUAL(ff_budget_take(&b, &(ff_budget_limits){ 10, 300, 0 }, 10 * S + t * S, &dropped), FF_BUDGET_OK);
 	for (int i = 0; i < 20; i++)
-		CU_ASSERT_EQUAL(ff_budget_take(&b, 10, 300, 200 * S, &dropped), FF_BUDGET_OK);
-	CU_ASSERT_EQUAL(ff_budget_take(&b, 10, 300, 200 * S, &dropped), FF_BUDGET_OK_BURST);
+		CU_ASSERT_EQUAL(ff_budget_take(&b, &(ff_budget_limits){ 10, 300, 0 }, 200 * S, &dropped), FF_BUDGET_OK);
+	CU_ASSERT_EQUAL(ff_budget_take(&b, &(ff_budget_limits){ 10, 300, 0 }, 200 * S, &dropped), FF_BUDGET_OK_BURST);
 }
 
 static void test_queue_lanes(void)
@@ -81,18 +81,41 @@ static void test_queue_lanes(void)
 	ff_queue_destroy(&q);
 }
 
+/* a device over budget for disable_after without 10 s of calm: one
+ * DISABLE verdict (carrying the drop count), then every face dropped; a
+ * pause of 10 s in the drops starts the count again */
+static void test_flood_disable(void)
+{
+	ff_budget b = { 0 };
+	const ff_budget_limits l = { 10, 20, 30 * S };
+	uint64_t dropped = 0;
+	int disabled = 0;
+	for (int64_t t = 1 * S; t < 25 * S; t += S / 100) /* 100/s for 24 s */
+		ff_budget_take(&b, &l, t, &dropped);
+	for (int64_t t = 36 * S; t < 70 * S; t += S / 100) { /* calm, then 100/s */
+		ff_budget_verdict v = ff_budget_take(&b, &l, t, &dropped);
+		disabled += v == FF_BUDGET_DISABLE;
+		if (t >= 67 * S) /* 30 s into the new flood: everything dropped */
+			CU_ASSERT(v == FF_BUDGET_DROP || v == FF_BUDGET_DROP_AUDIT);
+	}
+	CU_ASSERT_EQUAL(disabled, 1);
+	CU_ASSERT_TRUE(b.disabled);
+	CU_ASSERT_NOT_EQUAL(ff_budget_take(&b, &l, 3600 * S, &dropped), FF_BUDGET_OK);
+}
+
 static void test_unlimited(void)
 {
 	ff_budget b = { 0 };
 	uint64_t dropped = 0;
 	for (int i = 0; i < 10000; i++)
-		CU_ASSERT_EQUAL_FATAL(ff_budget_take(&b, 0, 1, 1 * S, &dropped), FF_BUDGET_OK);
+		CU_ASSERT_EQUAL_FATAL(ff_budget_take(&b, &(ff_budget_limits){ 0, 1, 0 }, 1 * S, &dropped), FF_BUDGET_OK);
 }
 
 static CU_TestInfo budget_tests[] = {
 	{ "burst_then_rate", test_burst_then_rate },
 	{ "audit_once_a_minute", test_audit_once_a_minute },
 	{ "burst_lane", test_burst_lane },
+	{ "flood_disable", test_flood_disable },
 	{ "unlimited", test_unlimited },
 	CU_TEST_INFO_NULL,
 };
