@@ -223,27 +223,5 @@ out:
 
 int fe_cmd_openset(int argc, char **argv)
 {
-	struct ev_config cfg;
-	struct ev_cache cache;
-	char **names = NULL;
-	size_t n = 0, all = 0;
-	int rc = ev_parse_args(&cfg, argc, argv, NULL, 0, openset_usage);
-
-	if (rc >= 0)
-		return rc;
-	rc = FE_EXIT_FAIL;
-	if (ev_list_images(cfg.images, &names, &all) != FF_OK) {
-		ff_log(FF_LOG_ERROR, "eval", "event=images_failed dir=%s", cfg.images);
-		goto out;
-	}
-	n = cfg.limit && (size_t)cfg.limit < all ? (size_t)cfg.limit : all;
-	fprintf(stderr, "openset: %zu images, %d methods, %d threads\n", n, cfg.n_methods,
-		cfg.threads);
-	if (ev_embed_all(&cfg, names, n, &cache) != FF_OK)
-		goto out;
-	rc = report(&cfg, &cache, names, n);
-	ev_cache_free(&cache);
-out:
-	ev_free_names(names, all);
-	return rc;
+	return ev_run_images(argc, argv, openset_usage, "openset", report);
 }

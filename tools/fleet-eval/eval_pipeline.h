@@ -123,6 +123,14 @@ int ev_parse_args(struct ev_config *cfg, int argc, char **argv, const struct ev_
 int ev_embed_all(const struct ev_config *cfg, char *const *names, size_t n,
 		 struct ev_cache *cache);
 void ev_cache_free(struct ev_cache *cache);
+
+/* A whole subcommand over every image of --images (identify, openset):
+ * parses argv (usage as for ev_parse_args), lists and embeds the images,
+ * then returns report(...)'s exit code; what names the command on stderr. */
+typedef int (*ev_report_fn)(const struct ev_config *cfg, const struct ev_cache *c,
+			    char *const *names, size_t n);
+int ev_run_images(int argc, char **argv, void (*usage)(FILE *), const char *what,
+		  ev_report_fn report);
 /* --cache: method m's column of c (all n images) from / to cfg->cache_dir
  * (eval_store.c). load: FF_OK, FF_ERR_NOTFOUND, FF_ERR_FORMAT (stale or
  * damaged file: recompute); save: FF_OK or FF_ERR_IO. */
