@@ -21,7 +21,6 @@ typedef struct dev {
 	int generation;   /* devices.seq_generation: a new one lets the mark go down */
 	atomic_ullong hwm;
 	ff_budget budget; /* under budget_mu */
-	int64_t receipt_us; /* last Receipt published (monotonic), under budget_mu */
 	bool is_new;        /* during a reload: not in the previous table */
 } dev;
 
@@ -106,7 +105,6 @@ int ff_devices_reload(ff_devices *d, PGconn *db)
 			v[i].is_new = true;
 		if (o) {
 			v[i].budget = o->budget; /* a reload is no refill */
-			v[i].receipt_us = o->receipt_us;
 			if (v[i].enabled && !o->enabled) /* enabled again by an operator */
 				v[i].budget.disabled = false, v[i].budget.flooding_since_us = 0;
 		}
@@ -239,23 +237,16 @@ ff_budget_verdict ff_devices_take(ff_devices *d, const char *device_id, const ff
 	return v;
 }
 
-bool ff_devices_receipt_due(ff_devices *d, const char *device_id, int64_t now_us,
-			    int64_t interval_us, uint64_t *last_seq)
+uint64_t ff_devices_last_seq(ff_devices *d, const char *device_id)
 {
-	bool due = false;
+	uint64_t v = 0;
 	dev *e;
 	pthread_rwlock_rdlock(&d->lock);
 	e = find(d, device_id);
-	if (e) {
-		pthread_mutex_lock(&d->budget_mu);
-		due = !e->receipt_us || now_us - e->receipt_us >= interval_us;
-		if (due)
-			e->receipt_us = now_us;
-		pthread_mutex_unlock(&d->budget_mu);
-		*last_seq = atomic_load(&e->hwm);
-	}
+	if (e)
+		v = atomic_load(&e->hwm);
 	pthread_rwlock_unlock(&d->lock);
-	return due;
+	return v;
 }
 
 void ff_devices_mark(ff_devices *d, const char *device_id, uint64_t seq)

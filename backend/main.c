@@ -155,17 +155,29 @@ static void ack_face(app *a, const ff_job *j)
 				       "the redelivery is a duplicate\"", j->packet_id);
 }
 
-/* publisher thread, after the AccessEvent (publisher.h); then, at most
- * once a second per device, its Receipt: where a device that lost its
- * outbox must resume its sequence numbers */
+/* The face's Receipt, to its device only (proto): its row is committed, or
+ * it was refused for a reason no retry can change; with the device's last
+ * recorded seq, where a device that lost its outbox resumes. Over-budget
+ * faces get none: the device sends them again later. */
+static void send_receipt(app *a, const ff_job *j)
+{
+	static const char *const final_refusals[] = { "replay", "seq_reused", "seq_jump" };
+	const char *outcome = j->decision == FF_DECISION_NONE ? NULL
+			      : j->inserted		  ? "recorded"
+							  : "duplicate";
+	for (size_t i = 0; !outcome && i < sizeof(final_refusals) / sizeof(final_refusals[0]); i++)
+		if (strcmp(j->reason, final_refusals[i]) == 0)
+			outcome = final_refusals[i];
+	if (outcome && j->seq && j->device_id[0])
+		ff_publisher_receipt(a->pub, j->site_id, j->device_id,
+				     ff_devices_last_seq(a->devices, j->device_id), j->seq, outcome);
+}
+
+/* publisher thread, after the AccessEvent (publisher.h) */
 static void on_published(void *ctx, const ff_job *j)
 {
-	app *a = ctx;
-	uint64_t last_seq = 0;
-	ack_face(a, j);
-	if (j->inserted && ff_devices_receipt_due(a->devices, j->device_id, ff_mono_us(),
-						  1000000, &last_seq))
-		ff_publisher_receipt(a->pub, j->site_id, j->device_id, last_seq);
+	ack_face(ctx, j);
+	send_receipt(ctx, j);
 }
 
 /* listener thread: a device provisioned while we run gets its first
@@ -174,7 +186,7 @@ static void on_new_device(void *ctx, const char *site, const char *device_id, ui
 {
 	app *a = ctx;
 	if (atomic_load(&a->pub_ready))
-		ff_publisher_receipt(a->pub, site, device_id, last_seq);
+		ff_publisher_receipt(a->pub, site, device_id, last_seq, 0, NULL);
 }
 
 /* writer thread, after COMMIT: a face with a decision (a new row or a
@@ -194,8 +206,10 @@ static void on_committed(void *ctx, ff_job **jobs, size_t n)
 				ff_metrics_duplicate();
 			}
 		}
-		if (j->decision == FF_DECISION_NONE)
+		if (j->decision == FF_DECISION_NONE) {
 			ack_face(a, j);
+			send_receipt(a, j);
+		}
 		ff_metrics_observe(FF_STAGE_COMMIT, now - j->t_decided);
 		ff_metrics_observe(FF_STAGE_TOTAL, now - j->t_in);
 		ff_log_debug(LOG_COMP, "event=decided device=%s seq=%llu decision=%s score=%.3f "

@@ -167,15 +167,18 @@ static void on_receipt_done(void *ctx, uint64_t tag, int rc)
 			     (unsigned long long)tag, ff_strerror(rc));
 }
 
-void ff_publisher_receipt(ff_publisher *p, const char *site, const char *device, uint64_t last_seq)
+void ff_publisher_receipt(ff_publisher *p, const char *site, const char *device, uint64_t last_seq,
+			  uint64_t seq, const char *outcome)
 {
 	Facefleet__V1__Receipt r = FACEFLEET__V1__RECEIPT__INIT;
-	uint8_t buf[64];
+	uint8_t buf[128];
 	char topic[128];
 	size_t len;
 	r.schema_version = FACEFLEET__V1__SCHEMA_VERSION__SCHEMA_VERSION_CURRENT;
 	r.last_seq = last_seq;
 	r.recorded_time_us = ff_now_us();
+	r.seq = seq;
+	r.outcome = (char *)(outcome ? outcome : "");
 	len = facefleet__v1__receipt__pack(&r, buf);
 	if (ff_mqtt_fleet_topic(topic, sizeof(topic), site, device, "receipt") != FF_OK)
 		return;

@@ -40,9 +40,11 @@ void ff_publisher_submit(ff_publisher *p, ff_job *j);
 void ff_publisher_stop(ff_publisher *p, int drain_ms);
 
 /* Publishes the device's Receipt (proto: what the backend has recorded of
- * it, for that device only) retained on fleet/<site>/<device>/receipt,
- * without waiting; a failure is logged (the next one replaces it). */
-void ff_publisher_receipt(ff_publisher *p, const char *site, const char *device, uint64_t last_seq);
+ * it, for that device only; for the face seq with its outcome, or seq 0)
+ * retained on fleet/<site>/<device>/receipt, without waiting; a failure is
+ * logged (the sender sends the face again; the next receipt replaces it). */
+void ff_publisher_receipt(ff_publisher *p, const char *site, const char *device, uint64_t last_seq,
+			  uint64_t seq, const char *outcome);
 
 /* Encodes the AccessEvent of a decided job into buf; returns its length,
  * 0 if it does not fit. */

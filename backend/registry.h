@@ -77,10 +77,8 @@ ff_budget_verdict ff_budget_take(ff_budget *b, const ff_budget_limits *l, int64_
  * disabled device's faces are all dropped (audited once a minute). */
 ff_budget_verdict ff_devices_take(ff_devices *d, const char *device_id, const ff_budget_limits *l,
 				  int64_t now_us, uint64_t *dropped);
-/* True (and the time noted) when device_id's last Receipt is interval_us
- * old or more, or none was sent; *last_seq gets its high-water mark. */
-bool ff_devices_receipt_due(ff_devices *d, const char *device_id, int64_t now_us,
-			    int64_t interval_us, uint64_t *last_seq);
+/* device_id's high-water mark (0 for an unknown id). */
+uint64_t ff_devices_last_seq(ff_devices *d, const char *device_id);
 /* Raises device_id's high-water mark to seq (after a commit). */
 void ff_devices_mark(ff_devices *d, const char *device_id, uint64_t seq);
 size_t ff_devices_count(ff_devices *d);

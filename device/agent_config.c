@@ -61,6 +61,9 @@ static const ff_config_field fields[] = {
 	F("outbox_max_bytes", FF_CFG_INT64, outbox_max_bytes, "16777216", 1024, 1e12, "outbox bound: bytes of messages", 0),
 	F("outbox_drop", FF_CFG_STRING, outbox_drop, "oldest", 0, 0, "when full, drop the oldest or the newest message", 0),
 	F("outbox_fsync", FF_CFG_BOOL, outbox_fsync, "true", 0, 0, "fsync each message before publishing (crash safety)", 0),
+	F("receipt_timeout_ms", FF_CFG_INT, receipt_timeout_ms, "10000", 1000, 3600000,
+	  "once the backend sends receipts, a face the broker acknowledged goes again (same seq) "
+	  "when its receipt is this late (doubled per try, up to 16x)", 0),
 	F("seq_resume_wait_ms", FF_CFG_INT, seq_resume_wait_ms, "5000", 0, 600000,
 	  "a fresh outbox (new or wiped device) waits this long for the backend's receipt before "
 	  "numbering faces, so it resumes above the seqs already recorded (0: do not wait)", 0),

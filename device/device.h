@@ -58,6 +58,7 @@ typedef struct dev_config {
 	char *outbox_drop;
 	bool outbox_fsync;
 	int seq_resume_wait_ms;
+	int receipt_timeout_ms;
 	int drain_timeout_s;
 	char *log_level;
 	bool bench;
@@ -177,8 +178,17 @@ int dev_outbox_put(dev_outbox *o, uint64_t seq, const void *buf, size_t len, uin
  * dev_outbox_rewind into buf and marks it handed out. Returns 1 (a message),
  * 0 (none), < 0 ff_err (a corrupt file is removed, logged and skipped). */
 int dev_outbox_take(dev_outbox *o, uint64_t *seq, void *buf, size_t cap, size_t *len);
-/* The broker has it: remove it. Unknown seqs are ignored (dropped meanwhile). */
+/* The broker has it: remove it, or, once the backend sends receipts, keep
+ * it until its receipt. Unknown seqs are ignored (dropped meanwhile). */
 void dev_outbox_ack(dev_outbox *o, uint64_t seq);
+/* The backend's Receipt for seq (proto): recorded, or refused for good:
+ * remove it. The first one switches the outbox to holding faces until
+ * theirs (a backend that sends none leaves the PUBACK as the end). */
+void dev_outbox_receipt(dev_outbox *o, uint64_t seq);
+/* Faces the broker acknowledged that got no receipt within timeout_ms
+ * (doubled per earlier try, up to 16x) are handed out again, same seq.
+ * Returns how many. */
+size_t dev_outbox_resend_unanswered(dev_outbox *o, int timeout_ms);
 /* Hand a message out again (publish failed). */
 void dev_outbox_nack(dev_outbox *o, uint64_t seq);
 /* Every message becomes not handed out (new connection). */

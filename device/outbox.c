@@ -29,8 +29,10 @@
 
 typedef struct entry {
 	uint64_t seq;
-	uint32_t size; /* payload bytes */
-	bool out;      /* handed to the publisher, not acknowledged yet */
+	uint32_t size;        /* payload bytes */
+	bool out;             /* handed to the publisher (and, holding, not answered yet) */
+	int64_t delivered_ms; /* holding: the broker's PUBACK (0: not yet) */
+	int attempts;         /* holding: sends again for want of a receipt */
 } entry;
 
 struct dev_outbox {
@@ -48,6 +50,7 @@ struct dev_outbox {
 	 * resume_deadline_ms passes (monotonic ms; 0: not waiting) */
 	pthread_cond_t resumed;
 	int64_t resume_deadline_ms;
+	bool hold; /* the backend sends receipts: keep a face until its own */
 };
 
 static void put_le(uint8_t *p, uint64_t v, int n)
@@ -150,7 +153,7 @@ static int index_append(dev_outbox *o, uint64_t seq, uint32_t size)
 			o->cap = cap;
 		}
 	}
-	o->e[o->head + o->n++] = (entry){ seq, size, false };
+	o->e[o->head + o->n++] = (entry){ seq, size, false, 0, 0 };
 	o->bytes += size;
 	return FF_OK;
 }
@@ -460,9 +463,48 @@ void dev_outbox_ack(dev_outbox *o, uint64_t seq)
 	long i;
 	pthread_mutex_lock(&o->mu);
 	i = index_find(o, seq);
+	if (i >= 0 && o->hold)
+		o->e[o->head + (size_t)i].delivered_ms = dev_mono_ms(); /* the first hop only */
+	else if (i >= 0)
+		index_remove(o, (size_t)i);
+	pthread_mutex_unlock(&o->mu);
+}
+
+void dev_outbox_receipt(dev_outbox *o, uint64_t seq)
+{
+	long i;
+	pthread_mutex_lock(&o->mu);
+	if (!o->hold)
+		ff_log_info(LOG_COMP, "event=receipts_on note=\"faces stay queued until the backend's "
+				      "receipt, not just the broker's PUBACK\"");
+	o->hold = true;
+	i = index_find(o, seq);
 	if (i >= 0)
 		index_remove(o, (size_t)i);
 	pthread_mutex_unlock(&o->mu);
+}
+
+size_t dev_outbox_resend_unanswered(dev_outbox *o, int timeout_ms)
+{
+	size_t n = 0;
+	int64_t now = dev_mono_ms();
+	pthread_mutex_lock(&o->mu);
+	for (size_t i = 0; i < o->n; i++) {
+		entry *e = &o->e[o->head + i];
+		int64_t wait = (int64_t)timeout_ms << (e->attempts < 4 ? e->attempts : 4);
+		if (!e->delivered_ms || now - e->delivered_ms < wait)
+			continue;
+		e->out = false;
+		e->delivered_ms = 0;
+		e->attempts++;
+		if (i < o->scan)
+			o->scan = i;
+		n++;
+	}
+	pthread_mutex_unlock(&o->mu);
+	if (n)
+		ff_log_warn(LOG_COMP, "event=resend reason=no_receipt faces=%zu", n);
+	return n;
 }
 
 void dev_outbox_nack(dev_outbox *o, uint64_t seq)
@@ -481,8 +523,10 @@ void dev_outbox_nack(dev_outbox *o, uint64_t seq)
 void dev_outbox_rewind(dev_outbox *o)
 {
 	pthread_mutex_lock(&o->mu);
-	for (size_t i = 0; i < o->n; i++)
+	for (size_t i = 0; i < o->n; i++) {
 		o->e[o->head + i].out = false;
+		o->e[o->head + i].delivered_ms = 0;
+	}
 	o->scan = 0;
 	pthread_mutex_unlock(&o->mu);
 }

@@ -44,6 +44,7 @@ struct dev_publisher {
 	size_t nacks, cap;
 	unsigned rand_state;
 	int64_t next_status_ms;
+	int64_t next_resend_check_ms;
 	ff_bucket pace;      /* max_send_rate / send_burst */
 	int64_t pace_wait_ms; /* > 0: no token; fill again after this long */
 	char faces_topic[128], status_topic[128], config_topic[128], receipt_topic[128];
@@ -85,7 +86,10 @@ static void on_receipt(dev_publisher *p, const ff_mqtt_message *msg)
 		return;
 	}
 	dev_outbox_resume(p->a->outbox, r->last_seq);
+	if (r->seq)
+		dev_outbox_receipt(p->a->outbox, r->seq);
 	facefleet__v1__receipt__free_unpacked(r, NULL);
+	dev_publisher_kick(p); /* room in the window, or an outbox emptied */
 }
 
 static void on_message(void *ctx, const ff_mqtt_message *msg)
@@ -356,6 +360,10 @@ static void *run(void *arg)
 			atomic_store(&a->status_dirty, true);
 		}
 		process_acks(p);
+		if (dev_mono_ms() >= p->next_resend_check_ms) {
+			dev_outbox_resend_unanswered(a->outbox, a->cfg.receipt_timeout_ms);
+			p->next_resend_check_ms = dev_mono_ms() + 1000;
+		}
 		if (atomic_exchange(&a->status_dirty, false) || dev_mono_ms() >= p->next_status_ms) {
 			int iv;
 			pthread_mutex_lock(&a->settings.mu);

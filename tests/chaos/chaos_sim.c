@@ -47,6 +47,7 @@ static struct {
 	double rate, duration, fault_at, offline_at, offline_for, drain_timeout, flood_at, flood_for;
 	double max_p99_ms;
 	int offline, window, max_devices;
+	bool receipts;
 	uint64_t seq_base;
 } S = { .scenario = "steady", .rate = 40, .duration = 20, .fault_at = -1, .offline_at = 5,
 	.offline_for = 10, .drain_timeout = 120, .window = 8, .seq_base = 0, .flood_at = 5,
@@ -57,6 +58,8 @@ typedef struct face {
 	int64_t accepted_us; /* into the outbox */
 	int64_t acked_us;    /* broker PUBACK (0: not yet) */
 	int64_t access_us;   /* first AccessEvent (0: none) */
+	int64_t receipt_us;  /* the backend's Receipt (0: none yet) */
+	int attempts;        /* sends after the first, for want of a receipt */
 	int access_n;        /* AccessEvents received (QoS 1 may redeliver) */
 	char event_id[37];   /* from the first AccessEvent */
 	bool access_other;   /* an AccessEvent with another event id: a second event */
@@ -72,6 +75,9 @@ typedef struct device {
 	face *faces;     /* faces[k] has seq seq_base + 1 + k */
 	size_t nfaces, cap;
 	size_t acked;    /* count of acked faces */
+	size_t receipted;/* count of faces with a Receipt */
+	long resent;     /* faces sent again for want of a receipt */
+	char receipt_topic[128];
 	size_t next_send;/* lowest index that may still need sending */
 	int inflight;
 	uint32_t gen;
@@ -109,7 +115,8 @@ static void on_done(void *ctx, uint64_t tag, int rc)
 		face *f = &d->faces[k];
 		if (rc == FF_OK && !f->acked_us) {
 			f->acked_us = ff_mono_us();
-			d->acked++;
+			if (!f->attempts)
+				d->acked++;
 		}
 		if (f->gen == gen && gen == d->gen) {
 			f->gen = 0;
@@ -143,6 +150,51 @@ static void drop_connection(device *d)
 	pthread_mutex_unlock(&d->mu);
 }
 
+/* The backend's Receipt for one of our faces: done, end to end. */
+static void on_device_message(void *ctx, const ff_mqtt_message *msg)
+{
+	device *d = ctx;
+	Facefleet__V1__Receipt *r;
+	if (strcmp(msg->topic, d->receipt_topic) != 0)
+		return;
+	r = facefleet__v1__receipt__unpack(NULL, msg->len, msg->payload);
+	if (!r)
+		return;
+	pthread_mutex_lock(&d->mu);
+	if (r->seq > S.seq_base && r->seq - S.seq_base - 1 < d->nfaces) {
+		face *f = &d->faces[r->seq - S.seq_base - 1];
+		if (!f->receipt_us) {
+			f->receipt_us = ff_mono_us();
+			d->receipted++;
+		}
+	}
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	facefleet__v1__receipt__free_unpacked(r, NULL);
+}
+
+/* A face the broker acknowledged but the backend never answered (a broker
+ * that dropped it: a lost shared subscription, a full queue) goes again,
+ * same seq, after 5 s, then 10, 20, 30 s. */
+static void resend_unanswered(device *d, int64_t now)
+{
+	pthread_mutex_lock(&d->mu);
+	for (size_t k = 0; k < d->nfaces; k++) {
+		face *f = &d->faces[k];
+		int64_t wait = (int64_t)5000000 << (f->attempts < 3 ? f->attempts : 3);
+		if (wait > 30000000)
+			wait = 30000000;
+		if (!f->acked_us || f->receipt_us || f->gen || now - f->acked_us < wait)
+			continue;
+		f->acked_us = 0;
+		f->attempts++;
+		d->resent++;
+		if (k < d->next_send)
+			d->next_send = k;
+	}
+	pthread_mutex_unlock(&d->mu);
+}
+
 static bool connect_device(device *d)
 {
 	ff_mqtt_options o = FF_MQTT_OPTIONS_INIT;
@@ -154,9 +206,12 @@ static bool connect_device(device *d)
 	o.max_inflight = S.window;
 	o.connect_timeout_ms = 3000;
 	o.keepalive_s = 10;
+	o.on_message = on_device_message;
+	o.cb_ctx = d;
 	if (ff_mqtt_create(&o, &m) != FF_OK)
 		return false;
-	if (ff_mqtt_connect(m) != FF_OK) {
+	if (ff_mqtt_connect(m) != FF_OK ||
+	    (S.receipts && ff_mqtt_subscribe(m, d->receipt_topic, 1, 3000) != FF_OK)) {
 		ff_mqtt_destroy(m);
 		return false;
 	}
@@ -238,7 +293,7 @@ static bool device_done(device *d)
 {
 	bool done;
 	pthread_mutex_lock(&d->mu);
-	done = d->acked == d->nfaces;
+	done = S.receipts ? d->receipted == d->nfaces : d->acked == d->nfaces;
 	pthread_mutex_unlock(&d->mu);
 	return done;
 }
@@ -277,6 +332,8 @@ static void *device_main(void *arg)
 				backoff_ms = backoff_ms * 2 > 2000 ? 2000 : backoff_ms * 2;
 			}
 		}
+		if (S.receipts)
+			resend_unanswered(d, now);
 		publish_pending(d);
 		/* sleep until the next face is due, a PUBACK, or 50 ms */
 		pthread_mutex_lock(&d->mu);
@@ -549,7 +606,9 @@ static bool parse_device(const char *line, device *d, const char *file)
 		LOG("%s: bad line: %s", file, line);
 		return false;
 	}
-	if (ff_mqtt_fleet_topic(d->topic, sizeof(d->topic), d->site, d->id, "faces") != FF_OK) {
+	if (ff_mqtt_fleet_topic(d->topic, sizeof(d->topic), d->site, d->id, "faces") != FF_OK ||
+	    ff_mqtt_fleet_topic(d->receipt_topic, sizeof(d->receipt_topic), d->site, d->id, "receipt") !=
+		    FF_OK) {
 		LOG("bad device ids: %s/%s", d->site, d->id);
 		return false;
 	}
@@ -606,7 +665,9 @@ static void usage(FILE *f)
 		"  --flood FILE --flood-at S --flood-for S   the device of FILE's first line floods\n"
 		"                       (valid faces, as fast as the broker takes them); it is not\n"
 		"                       one of the devices whose faces must all be recorded\n"
-		"  --max-p99-ms MS      fail when the devices' p99 latency is above MS (0: never)\n");
+		"  --max-p99-ms MS      fail when the devices' p99 latency is above MS (0: never)\n"
+		"  --receipts           keep a face until the backend's Receipt, not just the\n"
+		"                       broker's PUBACK; send it again (same seq) when none comes\n");
 }
 
 int main(int argc, char **argv)
@@ -623,6 +684,7 @@ int main(int argc, char **argv)
 	size_t nlat = 0;
 	double recover_s = -1, p50 = -1, p99 = -1, max_lat = -1;
 	int reconnects = 0;
+	long resent = 0;
 	db_counts dbc;
 	int rc;
 
@@ -651,6 +713,7 @@ int main(int argc, char **argv)
 		else if (OPT("--flood-at")) S.flood_at = atof(v);
 		else if (OPT("--flood-for")) S.flood_for = atof(v);
 		else if (OPT("--max-p99-ms")) S.max_p99_ms = atof(v);
+		else if (strcmp(a, "--receipts") == 0) S.receipts = true;
 		else if (strcmp(a, "--help") == 0) {
 			usage(stdout);
 			return 0;
@@ -735,6 +798,7 @@ int main(int argc, char **argv)
 		pthread_cond_broadcast(&D[i].cv);
 		pthread_join(D[i].thread, NULL);
 		reconnects += D[i].reconnects - 1;
+		resent += D[i].resent;
 	}
 	ff_mqtt_disconnect(watch, 1000);
 	ff_mqtt_destroy(watch);
@@ -788,20 +852,21 @@ int main(int argc, char **argv)
 			printf("%-16s faces sent %ld, broker acked %ld, events recorded %ld, lost %ld, "
 			       "duplicated %ld; AccessEvents %ld (missing %ld, QoS 1 redeliveries %ld, "
 			       "second events %ld); fault %.1fs, time to recover %.1fs; latency p50 "
-			       "%.0f ms p99 %.0f ms max %.0f ms; reconnects %d\n",
+			       "%.0f ms p99 %.0f ms max %.0f ms; reconnects %d; sent again for want of a "
+			       "receipt %ld\n",
 			       S.scenario, sent, acked, dbc.rows, lost, dup, access_faces, access_missing,
 			       access_redelivered, access_second, fault_s, recover_s, p50, p99, max_lat,
-			       reconnects);
+			       reconnects, resent);
 			printf("{\"scenario\":\"%s\",\"devices\":%d,\"rate\":%.1f,\"duration_s\":%.0f,"
 			       "\"faces_sent\":%ld,\"broker_acked\":%ld,\"events\":%ld,\"lost\":%ld,"
 			       "\"duplicated\":%ld,\"access_events\":%ld,\"access_missing\":%ld,"
 			       "\"access_redelivered\":%ld,\"fault_s\":%.1f,\"recover_s\":%.1f,"
 			       "\"throughput\":%.1f,\"latency_ms_p50\":%.0f,\"latency_ms_p99\":%.0f,"
-			       "\"latency_ms_max\":%.0f,\"reconnects\":%d,\"db_ok\":%s%s}\n",
+			       "\"latency_ms_max\":%.0f,\"reconnects\":%d,\"resent\":%ld,\"db_ok\":%s%s}\n",
 			       S.scenario, ND, S.rate, S.duration, sent, acked, dbc.rows, lost, dup,
 			       access_faces, access_missing, access_redelivered, fault_s, recover_s,
 			       span > 0 ? (double)access_faces / span : 0, p50, p99, max_lat, reconnects,
-			       dbc.ok ? "true" : "false", flood);
+			       resent, dbc.ok ? "true" : "false", flood);
 			fflush(stdout);
 			rc = dbc.ok && lost == 0 && dup == 0 && access_missing == 0 && acked == sent &&
 					     dbc.extra == 0 && (S.max_p99_ms <= 0 || p99 <= S.max_p99_ms)

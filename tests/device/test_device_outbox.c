@@ -2,7 +2,7 @@
  * (device/OUTBOX.md): order, ack/nack/rewind, persistence across a clean
  * close and a crash, leftovers of interrupted writes, corrupt files, the
  * bounds and both drop policies, one agent per folder, resuming above the
- * backend's receipt. */
+ * backend's receipt, holding faces until their receipts. */
 #define _GNU_SOURCE /* nftw */
 #include "ff_test.h"
 
@@ -281,6 +281,41 @@ static void test_resume_above_receipt(void)
 	dev_outbox_close(ob);
 }
 
+/* Once the backend sends receipts, the broker's PUBACK no longer ends a
+ * face: it stays until its own receipt, and one whose receipt is late is
+ * handed out again (same seq). */
+static void test_hold_until_receipt(void)
+{
+	dev_outbox *ob;
+	uint64_t dropped = 0, s[3];
+	int rc;
+	fresh_dir();
+	ob = open_box(100, 1 << 20, false);
+	dev_outbox_receipt(ob, 999); /* some receipt: holding from now on */
+	for (int i = 0; i < 3; i++)
+		s[i] = put(ob, &dropped, &rc);
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(take(ob), s[i]);
+		dev_outbox_ack(ob, s[i]);
+	}
+	CU_ASSERT_EQUAL(dev_outbox_count(ob), 3);
+	CU_ASSERT_EQUAL(take(ob), 0); /* delivered, waiting: not handed out */
+	dev_outbox_receipt(ob, s[1]);
+	CU_ASSERT_EQUAL(dev_outbox_count(ob), 2);
+	CU_ASSERT_EQUAL(dev_outbox_resend_unanswered(ob, 60000), 0);
+	usleep(20 * 1000);
+	CU_ASSERT_EQUAL(dev_outbox_resend_unanswered(ob, 10), 2);
+	CU_ASSERT_EQUAL(take(ob), s[0]);
+	CU_ASSERT_EQUAL(take(ob), s[2]);
+	dev_outbox_ack(ob, s[0]);
+	dev_outbox_ack(ob, s[2]);
+	CU_ASSERT_EQUAL(dev_outbox_resend_unanswered(ob, 10), 0); /* 10 ms x 2 now */
+	dev_outbox_receipt(ob, s[0]);
+	dev_outbox_receipt(ob, s[2]);
+	CU_ASSERT_EQUAL(dev_outbox_count(ob), 0);
+	dev_outbox_close(ob);
+}
+
 static void test_cleanup(void)
 {
 	fresh_dir(); /* removes the last test's folder */
@@ -294,6 +329,7 @@ static CU_TestInfo outbox_tests[] = {
 	{ "bounds_drop_oldest", test_bounds_drop_oldest },
 	{ "bounds_drop_newest", test_bounds_drop_newest },
 	{ "resume_above_receipt", test_resume_above_receipt },
+	{ "hold_until_receipt", test_hold_until_receipt },
 	{ "cleanup", test_cleanup },
 	CU_TEST_INFO_NULL,
 };
