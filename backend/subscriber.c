@@ -5,6 +5,7 @@
 #include "backend.h"
 #include "facefleet/error.h"
 #include "facefleet/log.h"
+#include "mqtt_packet.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,10 +23,6 @@
 #include <unistd.h>
 
 #define LOG_COMP "subscriber"
-
-/* MQTT control packet types (high nibble of the first byte) */
-enum { CONNECT = 1, CONNACK = 2, PUBLISH = 3, PUBACK = 4, SUBSCRIBE = 8, SUBACK = 9,
-       PINGREQ = 12, PINGRESP = 13, DISCONNECT = 14 };
 
 struct ff_sub {
 	ff_sub_options opt; /* strings owned */
@@ -50,57 +47,6 @@ static int64_t now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- encoding ---- */
-
-typedef struct wbuf {
-	uint8_t b[1024];
-	size_t n;
-	bool overflow;
-} wbuf;
-
-static void put8(wbuf *w, unsigned v)
-{
-	if (w->n < sizeof(w->b))
-		w->b[w->n++] = (uint8_t)v;
-	else
-		w->overflow = true;
-}
-static void put16(wbuf *w, unsigned v) { put8(w, v >> 8); put8(w, v & 0xff); }
-static void put32(wbuf *w, uint32_t v) { put16(w, v >> 16); put16(w, v & 0xffff); }
-static void putvar(wbuf *w, size_t v)
-{
-	do {
-		unsigned byte = v % 128;
-		v /= 128;
-		put8(w, byte | (v ? 0x80 : 0));
-	} while (v);
-}
-static void putstr(wbuf *w, const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n > 65535) {
-		w->overflow = true;
-		return;
-	}
-	put16(w, (unsigned)n);
-	for (size_t i = 0; i < n; i++)
-		put8(w, (uint8_t)s[i]);
-}
-
-/* Wraps body (variable header + payload) into a packet with a fixed header. */
-static int frame(wbuf *out, unsigned first, const wbuf *body)
-{
-	out->n = 0;
-	out->overflow = false;
-	put8(out, first);
-	putvar(out, body->n);
-	if (body->overflow || out->n + body->n > sizeof(out->b))
-		return FF_ERR_RANGE;
-	memcpy(out->b + out->n, body->b, body->n);
-	out->n += body->n;
-	return FF_OK;
 }
 
 /* Writes under s->mu (caller holds it). */
@@ -134,70 +80,33 @@ static int send_packet(ff_sub *s, const uint8_t *p, size_t n)
 
 static int send_connect(ff_sub *s)
 {
-	wbuf body = { .n = 0 }, pkt;
-	bool user = s->opt.username && *s->opt.username;
-	bool pass = s->opt.password && *s->opt.password;
-	putstr(&body, "MQTT");
-	put8(&body, 5);
-	put8(&body, (user ? 0x80 : 0) | (pass ? 0x40 : 0) | (s->opt.session_expiry_s ? 0 : 0x02));
-	put16(&body, (unsigned)s->opt.keepalive_s);
-	/* properties: session expiry (0x11), receive maximum (0x21) */
-	putvar(&body, 5 + 3);
-	put8(&body, 0x11);
-	put32(&body, s->opt.session_expiry_s);
-	put8(&body, 0x21);
-	put16(&body, s->opt.receive_max);
-	putstr(&body, s->opt.client_id);
-	if (user)
-		putstr(&body, s->opt.username);
-	if (pass)
-		putstr(&body, s->opt.password);
-	if (frame(&pkt, CONNECT << 4, &body) != FF_OK)
+	mqp_buf pkt;
+	mqp_connect c = { s->opt.client_id, s->opt.username, s->opt.password, (unsigned)s->opt.keepalive_s,
+			  s->opt.session_expiry_s, s->opt.receive_max };
+	if (mqp_build_connect(&pkt, &c) != FF_OK)
 		return FF_ERR_RANGE;
 	return send_packet(s, pkt.b, pkt.n);
 }
 
 static int send_subscribe(ff_sub *s)
 {
-	wbuf body = { .n = 0 }, pkt;
-	put16(&body, 1);   /* packet id */
-	putvar(&body, 0);  /* no properties */
-	putstr(&body, s->opt.filter);
+	mqp_buf pkt;
 	/* QoS 1, retain handling 2: no retained message on (re)subscribe. A
 	 * face a device published retained is decided once, when it arrives
 	 * live, not again at every reconnect */
-	put8(&body, 0x21);
-	if (frame(&pkt, (SUBSCRIBE << 4) | 0x02, &body) != FF_OK)
+	if (mqp_build_subscribe(&pkt, 1, s->opt.filter, 0x21) != FF_OK)
 		return FF_ERR_RANGE;
 	return send_packet(s, pkt.b, pkt.n);
 }
 
 /* ---- decoding ---- */
 
-/* Reads a variable byte integer at p[0..n). Returns bytes used, 0 when more
- * input is needed, -1 when malformed. */
-static int getvar(const uint8_t *p, size_t n, size_t *out)
-{
-	size_t v = 0, mult = 1;
-	for (int i = 0; i < 4; i++) {
-		if ((size_t)i >= n)
-			return 0;
-		v += (size_t)(p[i] & 0x7f) * mult;
-		if (!(p[i] & 0x80)) {
-			*out = v;
-			return i + 1;
-		}
-		mult *= 128;
-	}
-	return -1;
-}
-
 /* Handles one complete packet; returns FF_OK or an error that ends the connection. */
 static int handle_packet(ff_sub *s, unsigned first, const uint8_t *p, size_t n)
 {
 	unsigned type = first >> 4;
 	switch (type) {
-	case CONNACK:
+	case MQP_CONNACK:
 		if (n < 2)
 			return FF_ERR_FORMAT;
 		if (p[1] >= 0x80) {
@@ -212,62 +121,39 @@ static int handle_packet(ff_sub *s, unsigned first, const uint8_t *p, size_t n)
 		ff_log_info(LOG_COMP, "event=connected client=%s session_present=%d", s->opt.client_id,
 			    p[0] & 1);
 		return send_subscribe(s);
-	case SUBACK: {
-		size_t used, plen;
-		int k;
-		if (n < 3)
+	case MQP_SUBACK: {
+		int reason = mqp_suback_reason(p, n);
+		if (reason < 0)
 			return FF_ERR_FORMAT;
-		k = getvar(p + 2, n - 2, &plen);
-		if (k <= 0 || 2 + (size_t)k + plen >= n)
-			return FF_ERR_FORMAT;
-		used = 2 + (size_t)k + plen;
-		if (p[used] >= 0x80) {
+		if (reason >= 0x80) {
 			ff_log_error(LOG_COMP, "event=subscribe_refused filter=%s reason=0x%02x",
-				     s->opt.filter, p[used]);
+				     s->opt.filter, reason);
 			return FF_ERR_AUTH;
 		}
 		pthread_mutex_lock(&s->mu);
 		s->ready = true;
 		pthread_cond_broadcast(&s->cv);
 		pthread_mutex_unlock(&s->mu);
-		ff_log_info(LOG_COMP, "event=subscribed filter=%s qos=%u", s->opt.filter, p[used]);
+		ff_log_info(LOG_COMP, "event=subscribed filter=%s qos=%d", s->opt.filter, reason);
 		if (s->opt.on_state)
 			s->opt.on_state(s->opt.ctx, true);
 		return FF_OK;
 	}
-	case PUBLISH: {
-		unsigned qos = (first >> 1) & 3;
-		bool dup = (first >> 3) & 1;
-		size_t tlen, pos, plen;
-		uint16_t pid = 0;
+	case MQP_PUBLISH: {
+		mqp_publish pub;
 		char topic[1024];
-		int k;
-		if (n < 2)
+		size_t tlen;
+		if (mqp_parse_publish(first, p, n, &pub) != FF_OK)
 			return FF_ERR_FORMAT;
-		tlen = ((size_t)p[0] << 8) | p[1];
-		pos = 2 + tlen;
-		if (qos == 3 || pos > n)
-			return FF_ERR_FORMAT;
-		if (qos) {
-			if (pos + 2 > n)
-				return FF_ERR_FORMAT;
-			pid = (uint16_t)((p[pos] << 8) | p[pos + 1]);
-			pos += 2;
-		}
-		k = getvar(p + pos, n - pos, &plen);
-		if (k <= 0 || pos + (size_t)k + plen > n)
-			return FF_ERR_FORMAT;
-		pos += (size_t)k + plen;
-		if (tlen >= sizeof(topic))
-			tlen = sizeof(topic) - 1; /* never a valid facefleet topic anyway */
-		memcpy(topic, p + 2, tlen);
+		tlen = pub.topic_len < sizeof(topic) ? pub.topic_len : sizeof(topic) - 1; /* never a valid facefleet topic anyway */
+		memcpy(topic, pub.topic, tlen);
 		topic[tlen] = '\0';
 		if (!atomic_load(&s->paused) && s->opt.on_message)
-			s->opt.on_message(s->opt.ctx, topic, p + pos, n - pos, qos ? pid : 0, dup,
+			s->opt.on_message(s->opt.ctx, topic, pub.payload, pub.payload_len, pub.pid, pub.dup,
 					  s->gen);
 		return FF_OK;
 	}
-	case DISCONNECT:
+	case MQP_DISCONNECT:
 		ff_log_warn(LOG_COMP, "event=server_disconnect reason=0x%02x", n ? p[0] : 0);
 		return FF_ERR_MQTT;
 	default: /* PINGRESP, PUBACK of nothing, AUTH...: nothing to do */
@@ -342,7 +228,7 @@ static int session(ff_sub *s)
 				return FF_ERR_TIMEOUT;
 			}
 			if (now - s->last_send_ms >= ka / 2) {
-				static const uint8_t ping[2] = { PINGREQ << 4, 0 };
+				static const uint8_t ping[2] = { MQP_PINGREQ << 4, 0 };
 				if (send_packet(s, ping, 2) != FF_OK)
 					return FF_ERR_IO;
 			}
@@ -371,7 +257,7 @@ static int session(ff_sub *s)
 		size_t off = 0;
 		while (s->rlen - off >= 2) {
 			size_t rl;
-			int k = getvar(s->rbuf + off + 1, s->rlen - off - 1, &rl);
+			int k = mqp_getvar(s->rbuf + off + 1, s->rlen - off - 1, &rl);
 			if (k < 0)
 				return FF_ERR_FORMAT;
 			if (k == 0)
@@ -416,7 +302,7 @@ static void *sub_main(void *arg)
 			rc = session(s);
 			pthread_mutex_lock(&s->mu);
 			if (atomic_load(&s->stop) && rc == FF_OK) {
-				static const uint8_t bye[2] = { DISCONNECT << 4, 0 };
+				static const uint8_t bye[2] = { MQP_DISCONNECT << 4, 0 };
 				send_locked(s, bye, 2);
 			}
 			close(s->fd);
@@ -541,10 +427,11 @@ int ff_sub_wait_ready(ff_sub *s, int timeout_ms)
 
 int ff_sub_ack(ff_sub *s, uint16_t packet_id, uint64_t gen)
 {
-	uint8_t pkt[4] = { PUBACK << 4, 2, (uint8_t)(packet_id >> 8), (uint8_t)(packet_id & 0xff) };
+	uint8_t pkt[4];
 	int rc;
 	if (!packet_id)
 		return FF_OK; /* QoS 0: nothing to acknowledge */
+	mqp_build_puback(pkt, packet_id);
 	pthread_mutex_lock(&s->mu);
 	rc = gen == s->gen ? send_locked(s, pkt, sizeof(pkt)) : FF_ERR_STATE;
 	pthread_mutex_unlock(&s->mu);
