@@ -10,6 +10,7 @@
 typedef struct ff_backend_config {
 	char *instance;        /* name in logs, audit actor, MQTT client id */
 	char *mqtt_url;
+	char *mqtt_ca_file;
 	char *mqtt_user;
 	char *mqtt_password;
 	char *mqtt_client_id;  /* empty: fleet-backend-<instance> */

@@ -320,6 +320,7 @@ static int start_all(app *a)
 	mo.client_id = pub_id;
 	mo.username = *a->cfg.mqtt_user ? a->cfg.mqtt_user : NULL;
 	mo.password = *a->cfg.mqtt_password ? a->cfg.mqtt_password : NULL;
+	mo.ca_file = *a->cfg.mqtt_ca_file ? a->cfg.mqtt_ca_file : NULL;
 	mo.max_inflight = 64;
 	if ((rc = ff_publisher_start(&mo, a->cfg.embed_model_id, (size_t)a->cfg.queue_size,
 				     on_published, a, &a->pub)) != FF_OK) {
@@ -350,7 +351,7 @@ static int start_all(app *a)
 		snprintf(filter, sizeof(filter), "%s", a->cfg.faces_filter);
 	{
 		ff_sub_options so = {
-			.url = a->cfg.mqtt_url, .client_id = a->cfg.mqtt_client_id,
+			.url = a->cfg.mqtt_url, .ca_file = a->cfg.mqtt_ca_file, .client_id = a->cfg.mqtt_client_id,
 			.username = a->cfg.mqtt_user, .password = a->cfg.mqtt_password,
 			.filter = filter, .keepalive_s = a->cfg.mqtt_keepalive_s,
 			.session_expiry_s = (uint32_t)a->cfg.session_expiry_s,

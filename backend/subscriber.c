@@ -7,8 +7,12 @@
 #include "facefleet/log.h"
 #include "mqtt_packet.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -32,6 +36,9 @@ struct ff_sub {
 	pthread_mutex_t mu; /* fd, gen, ready, socket writes */
 	pthread_cond_t cv;
 	int fd;
+	bool tls;           /* ssl:// or mqtts:// */
+	SSL_CTX *tls_ctx;   /* the CA that must sign the broker's certificate */
+	SSL *ssl;           /* this connection's; used only under mu */
 	uint64_t gen;
 	bool ready;         /* SUBACK received on this connection */
 	bool connacked;     /* CONNACK received on this connection */
@@ -55,7 +62,8 @@ static int send_locked(ff_sub *s, const uint8_t *p, size_t n)
 	if (s->fd < 0)
 		return FF_ERR_STATE;
 	while (n) {
-		ssize_t w = send(s->fd, p, n, MSG_NOSIGNAL);
+		ssize_t w = s->ssl ? SSL_write(s->ssl, p, (int)(n > INT32_MAX ? INT32_MAX : n))
+				   : send(s->fd, p, n, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
@@ -189,9 +197,10 @@ static int tcp_connect(ff_sub *s)
 			goto next;
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		{
+		{ /* bound a stalled write, a TLS handshake and a TLS record */
 			struct timeval tv = { 5, 0 };
 			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		}
 		break;
 next:
@@ -200,6 +209,79 @@ next:
 	}
 	freeaddrinfo(res);
 	return fd;
+}
+
+/* ---- TLS (ssl:// urls) ---- */
+
+/* The context: TLS 1.2+, the broker's certificate must chain to ca_file.
+ * NULL (logged) when the file cannot be used. */
+static SSL_CTX *tls_context(const char *ca_file)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (ctx && SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) &&
+	    SSL_CTX_load_verify_locations(ctx, ca_file, NULL) == 1) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		return ctx;
+	}
+	ff_log_error(LOG_COMP, "event=tls_ca_failed ca_file=%s err=\"%s\"", ca_file,
+		     ERR_reason_error_string(ERR_get_error()));
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* The handshake on a connected blocking socket (its 5 s timeouts bound it):
+ * the certificate must chain to our CA and name the host (or IP) we dialled. */
+static int tls_handshake(ff_sub *s, int fd)
+{
+	unsigned char ip[16];
+	bool is_ip = inet_pton(AF_INET, s->host, ip) == 1 || inet_pton(AF_INET6, s->host, ip) == 1;
+	SSL *ssl = SSL_new(s->tls_ctx);
+	if (!ssl || !SSL_set_fd(ssl, fd) ||
+	    !(is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), s->host)
+		    : SSL_set1_host(ssl, s->host) && SSL_set_tlsext_host_name(ssl, s->host)) ||
+	    SSL_connect(ssl) != 1) {
+		long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+		ff_log_error(LOG_COMP, "event=tls_failed host=%s err=\"%s\"", s->host,
+			     v != X509_V_OK ? X509_verify_cert_error_string(v)
+					    : ERR_reason_error_string(ERR_get_error()));
+		SSL_free(ssl);
+		return FF_ERR_AUTH;
+	}
+	pthread_mutex_lock(&s->mu);
+	s->ssl = ssl;
+	pthread_mutex_unlock(&s->mu);
+	return FF_OK;
+}
+
+/* Bytes into rbuf: recv, or SSL_read under mu (acks write on the same SSL
+ * object from other threads). Returns recv's convention. */
+static ssize_t read_some(ff_sub *s)
+{
+	ssize_t r;
+	int err;
+	if (!s->ssl)
+		return recv(s->fd, s->rbuf + s->rlen, s->rcap - s->rlen, 0);
+	pthread_mutex_lock(&s->mu);
+	r = SSL_read(s->ssl, s->rbuf + s->rlen, (int)(s->rcap - s->rlen > INT32_MAX ? INT32_MAX : s->rcap - s->rlen));
+	err = r > 0 ? SSL_ERROR_NONE : SSL_get_error(s->ssl, (int)r);
+	pthread_mutex_unlock(&s->mu);
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+		errno = EAGAIN; /* a record not complete yet (the 5 s receive timeout) */
+		return -1;
+	}
+	return err == SSL_ERROR_ZERO_RETURN ? 0 : r;
+}
+
+/* Decrypted bytes waiting inside the SSL object: poll cannot see them. */
+static bool tls_pending(ff_sub *s)
+{
+	bool p;
+	if (!s->ssl)
+		return false;
+	pthread_mutex_lock(&s->mu);
+	p = SSL_pending(s->ssl) > 0;
+	pthread_mutex_unlock(&s->mu);
+	return p;
 }
 
 /* Reads and handles packets until the connection ends or stop. */
@@ -214,7 +296,12 @@ static int session(ff_sub *s)
 	while (!atomic_load(&s->stop)) {
 		struct pollfd p[2] = { { s->fd, POLLIN, 0 }, { s->wake[0], POLLIN, 0 } };
 		int64_t now = now_ms();
-		int pr = poll(p, 2, 500);
+		bool buffered = tls_pending(s);
+		int pr = poll(p, 2, buffered ? 0 : 500);
+		if (buffered) {
+			p[0].revents |= POLLIN;
+			pr = pr < 1 ? 1 : pr;
+		}
 		if (pr < 0 && errno != EINTR)
 			return FF_ERR_IO;
 		if (!s->connacked && now > connect_deadline)
@@ -243,7 +330,7 @@ static int session(ff_sub *s)
 			s->rbuf = nb;
 			s->rcap = ncap;
 		}
-		ssize_t r = recv(s->fd, s->rbuf + s->rlen, s->rcap - s->rlen, 0);
+		ssize_t r = read_some(s);
 		if (r == 0)
 			return FF_ERR_IO;
 		if (r < 0) {
@@ -287,6 +374,10 @@ static void *sub_main(void *arg)
 	int backoff_ms = 200;
 	while (!atomic_load(&s->stop)) {
 		int fd = tcp_connect(s), rc;
+		if (fd >= 0 && s->tls && tls_handshake(s, fd) != FF_OK) {
+			close(fd); /* logged; a wrong CA or name is retried like a broker away */
+			fd = -1;
+		}
 		if (fd < 0) {
 			ff_log_warn(LOG_COMP, "event=connect_failed host=%s port=%s retry_ms=%d", s->host,
 				    s->port, backoff_ms);
@@ -305,6 +396,8 @@ static void *sub_main(void *arg)
 				static const uint8_t bye[2] = { MQP_DISCONNECT << 4, 0 };
 				send_locked(s, bye, 2);
 			}
+			SSL_free(s->ssl);
+			s->ssl = NULL;
 			close(s->fd);
 			s->fd = -1;
 			s->ready = false;
@@ -333,9 +426,10 @@ static void *sub_main(void *arg)
 static int parse_url(ff_sub *s, const char *url)
 {
 	const char *hp, *colon;
-	if (strncmp(url, "ssl://", 6) == 0 || strncmp(url, "mqtts://", 8) == 0)
-		return FF_ERR_UNSUPPORTED;
-	if (strncmp(url, "tcp://", 6) == 0)
+	if (strncmp(url, "ssl://", 6) == 0 || strncmp(url, "mqtts://", 8) == 0) {
+		s->tls = true;
+		hp = strstr(url, "://") + 3;
+	} else if (strncmp(url, "tcp://", 6) == 0)
 		hp = url + 6;
 	else if (strncmp(url, "mqtt://", 7) == 0)
 		hp = url + 7;
@@ -358,6 +452,7 @@ static void free_opts(ff_sub *s)
 	free((char *)s->opt.username);
 	free((char *)s->opt.password);
 	free((char *)s->opt.filter);
+	SSL_CTX_free(s->tls_ctx); /* owned with the options: made from ca_file */
 }
 
 int ff_sub_start(const ff_sub_options *opt, ff_sub **out)
@@ -375,12 +470,17 @@ int ff_sub_start(const ff_sub_options *opt, ff_sub **out)
 		free(s);
 		return rc;
 	}
+	if (s->tls && (!opt->ca_file || !*opt->ca_file || !(s->tls_ctx = tls_context(opt->ca_file)))) {
+		free(s);
+		return FF_ERR_INVAL; /* an ssl:// url needs the CA that signs the broker */
+	}
 	s->opt = *opt;
 	s->opt.url = strdup(opt->url);
 	s->opt.client_id = strdup(opt->client_id);
 	s->opt.username = strdup(opt->username ? opt->username : "");
 	s->opt.password = strdup(opt->password ? opt->password : "");
 	s->opt.filter = strdup(opt->filter);
+	s->opt.ca_file = NULL; /* read once, into tls_ctx */
 	if (!s->opt.max_packet)
 		s->opt.max_packet = 1u << 20;
 	s->rcap = 65536;

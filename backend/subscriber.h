@@ -12,9 +12,12 @@
  * PUBACK sent by ff_sub_ack() once the event row is committed. Messages never
  * acknowledged (crash, PostgreSQL away, shutdown) stay in the broker's
  * session and are redelivered when the same client id reconnects.
- * Plain TCP only (the backend runs beside the broker on loopback, as
- * broker-config/mosquitto.conf says); outbound AccessEvents go through
- * lib/mqtt. */
+ * Plain TCP beside the broker, or TLS (ssl:// with ca_file: TLS 1.2+, the
+ * broker's certificate must chain to the CA and name the host or IP dialled)
+ * for a backend on another host. The SSL object is used only under the
+ * connection lock, since acks are written from other threads; the packets
+ * themselves are mqtt_packet.c's. Outbound AccessEvents and receipts go
+ * through lib/mqtt. */
 #ifndef FF_BACKEND_SUBSCRIBER_H
 #define FF_BACKEND_SUBSCRIBER_H
 
@@ -32,7 +35,8 @@ typedef void (*ff_sub_message_cb)(void *ctx, const char *topic, const uint8_t *p
 typedef void (*ff_sub_state_cb)(void *ctx, bool connected);
 
 typedef struct ff_sub_options {
-	const char *url;          /* tcp://host:port or mqtt://host:port */
+	const char *url;          /* tcp://, mqtt://, or ssl:// / mqtts:// (TLS) host:port */
+	const char *ca_file;      /* TLS: the CA that must sign the broker's certificate */
 	const char *client_id;
 	const char *username;     /* NULL or "": none */
 	const char *password;
@@ -47,8 +51,8 @@ typedef struct ff_sub_options {
 } ff_sub_options;
 
 /* Starts the session thread (it connects, and reconnects with backoff
- * 0.2..10 s). Returns FF_OK, FF_ERR_INVAL (bad url or options),
- * FF_ERR_UNSUPPORTED (ssl:// url), FF_ERR_NOMEM. */
+ * 0.2..10 s). Returns FF_OK, FF_ERR_INVAL (bad url or options; an ssl://
+ * url without a usable ca_file), FF_ERR_NOMEM. */
 int ff_sub_start(const ff_sub_options *opt, ff_sub **out);
 /* Waits up to timeout_ms for the first SUBACK. FF_OK or FF_ERR_TIMEOUT. */
 int ff_sub_wait_ready(ff_sub *s, int timeout_ms);
