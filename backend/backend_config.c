@@ -25,6 +25,9 @@ static const ff_config_field fields[] = {
 	F("mqtt_ca_file", FF_CFG_PATH, mqtt_ca_file, "", 0, 0,
 	  "CA certificate that must sign the broker's (ssl:// urls: a backend on another host)", 0),
 	F("mqtt_user", FF_CFG_STRING, mqtt_user, "", 0, 0, "MQTT user name", 0),
+	F("mqtt_pub_user", FF_CFG_STRING, mqtt_pub_user, "", 0, 0,
+	  "MQTT user name of the publisher connection (empty: mqtt_user; fleetctl backend add makes "
+	  "one account per connection, each bound to its client id)", 0),
 	F("mqtt_password", FF_CFG_STRING, mqtt_password, "", 0, 0, "MQTT password", FF_CFG_SECRET),
 	F("mqtt_client_id", FF_CFG_STRING, mqtt_client_id, "", 0, 64,
 	  "MQTT client id of the subscription session (stable across restarts so the broker "

@@ -12,6 +12,7 @@ typedef struct ff_backend_config {
 	char *mqtt_url;
 	char *mqtt_ca_file;
 	char *mqtt_user;
+	char *mqtt_pub_user;
 	char *mqtt_password;
 	char *mqtt_client_id;  /* empty: fleet-backend-<instance> */
 	char *share_group;

@@ -318,7 +318,9 @@ static int start_all(app *a)
 	snprintf(pub_id, sizeof(pub_id), "%s-pub", a->cfg.mqtt_client_id);
 	mo.url = a->cfg.mqtt_url;
 	mo.client_id = pub_id;
-	mo.username = *a->cfg.mqtt_user ? a->cfg.mqtt_user : NULL;
+	mo.username = *a->cfg.mqtt_pub_user ? a->cfg.mqtt_pub_user
+		      : *a->cfg.mqtt_user  ? a->cfg.mqtt_user
+					   : NULL;
 	mo.password = *a->cfg.mqtt_password ? a->cfg.mqtt_password : NULL;
 	mo.ca_file = *a->cfg.mqtt_ca_file ? a->cfg.mqtt_ca_file : NULL;
 	mo.max_inflight = 64;

@@ -205,6 +205,7 @@ int fc_watch_account(fc_ctx *ctx, fc_dynsec *ds, const char *user, char **sites,
 
 /* ---- commands ------------------------------------------------------------------- */
 int fc_cmd_device(fc_ctx *ctx, int argc, char **argv);
+int fc_cmd_backend(fc_ctx *ctx, int argc, char **argv);
 int fc_cmd_subscriber(fc_ctx *ctx, int argc, char **argv);
 int fc_cmd_identity(fc_ctx *ctx, int argc, char **argv);
 int fc_cmd_events(fc_ctx *ctx, int argc, char **argv);

@@ -80,6 +80,7 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "device", fc_cmd_device, "provision devices: add, list, revoke, rotate-credentials, reset-seq" },
+	{ "backend", fc_cmd_backend, "backend instances' broker accounts, bound to their client ids: add" },
 	{ "subscriber", fc_cmd_subscriber, "integrators that receive access events: add, list, revoke" },
 	{ "identity", fc_cmd_identity, "enrol people: enroll, list, delete" },
 	{ "events", fc_cmd_events, "recognition events: query, watch (live)" },

@@ -231,11 +231,44 @@ static void test_client_id_takeover(void)
 	fct_close(&owner);
 }
 
+/* A backend instance's two accounts (fleetctl backend add) log in only
+ * under their own client ids: no one takes over its persistent session. */
+static void test_backend_accounts_bound(void)
+{
+	fct_client c;
+	char name[40], path[512], user[128], pub[128], pw[128], cid[128], want[200];
+	const char *url = ff_test_env_need("FF_MQTT_URL");
+	fct_id(name, sizeof(name), "acl-be");
+	CU_ASSERT_EQUAL_FATAL(fct_run("backend add --name %s", name), 0);
+	CU_ASSERT_EQUAL(fct_run("backend add --name %s", name), 1); /* exists */
+	CU_ASSERT_EQUAL(fct_run("backend add --name BAD"), 2);
+	snprintf(path, sizeof(path), "%s/backend.%s.conf", fct_dir(), name);
+	snprintf(user, sizeof(user), "%s", fct_bundle_get(path, "mqtt_user"));
+	snprintf(pub, sizeof(pub), "%s", fct_bundle_get(path, "mqtt_pub_user"));
+	snprintf(pw, sizeof(pw), "%s", fct_bundle_get(path, "mqtt_password"));
+	snprintf(cid, sizeof(cid), "%s", fct_bundle_get(path, "mqtt_client_id"));
+	snprintf(want, sizeof(want), "fleet-backend-%s", name);
+	CU_ASSERT_STRING_EQUAL(cid, want);
+	FF_ASSERT_OK(fct_connect(&c, url, user, cid, pw, NULL));
+	fct_close(&c);
+	snprintf(want, sizeof(want), "%s-pub", cid);
+	FF_ASSERT_OK(fct_connect(&c, url, pub, want, pw, NULL));
+	fct_close(&c);
+	/* each under another id: refused (the other's, another backend's, a device's) */
+	CU_ASSERT_EQUAL(fct_connect(&c, url, user, want, pw, NULL), FF_ERR_AUTH);
+	fct_close(&c);
+	CU_ASSERT_EQUAL(fct_connect(&c, url, pub, cid, pw, NULL), FF_ERR_AUTH);
+	fct_close(&c);
+	CU_ASSERT_EQUAL(fct_connect(&c, url, user, "fleet-backend-rt", pw, NULL), FF_ERR_AUTH);
+	fct_close(&c);
+}
+
 static CU_TestInfo acl_tests[] = {
 	{ "device_acl", test_device_acl },
 	{ "integrator_sees_only_its_sites", test_integrator },
 	{ "anonymous_and_wrong_password_refused", test_refused },
 	{ "client_id_takeover_refused", test_client_id_takeover },
+	{ "backend_accounts_bound", test_backend_accounts_bound },
 	CU_TEST_INFO_NULL,
 };
 

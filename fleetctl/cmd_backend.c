@@ -1,0 +1,91 @@
+/* fleetctl/cmd_backend.c: backend add.
+ *
+ * A backend instance has two broker connections (the inbound session and
+ * the publisher of AccessEvents and receipts), and a dynamic-security
+ * client binds one client id, so an instance gets two accounts with the
+ * service role ff-backend (broker-config/dynsec-seed), one password:
+ * "backend.<name>" bound to client id "fleet-backend-<name>" and
+ * "backend.<name>-pub" bound to "fleet-backend-<name>-pub". No other
+ * account can log in under those ids, and these cannot log in under any
+ * other (broker-config/ACL.md). Its bundle is a fleet-backend settings file
+ * with the broker part; the database part (pg_conninfo of the
+ * facefleet_backend role) is the database administrator's to add. */
+#include "fleetctl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "facefleet/error.h"
+
+#define ROLE "ff-backend"
+
+static int backend_add(fc_ctx *ctx, int argc, char **argv)
+{
+	const char *name = ctx->cfg.name && *ctx->cfg.name ? ctx->cfg.name : (argc > 1 ? argv[1] : "");
+	char pw[64], user[64], cid[96], cmd[2][512], err[256] = "", ca_name[256], detail[320];
+	const char *cmds[2] = { cmd[0], cmd[1] }, *url;
+	fc_dynsec *ds = NULL;
+	fc_bundle b;
+	int rc = FC_EXIT_FAIL, drc;
+
+	if (!fc_need(name, "name"))
+		return FC_EXIT_USAGE;
+	if (!ff_id_valid(name))
+		return fc_fail(FC_EXIT_USAGE, "backend name '%s' must match [a-z0-9-]{1,32}", name);
+	if (!fc_random_password(pw, sizeof(pw)))
+		return fc_fail(FC_EXIT_FAIL, "cannot read /dev/urandom");
+	for (int i = 0; i < 2; i++)
+		snprintf(cmd[i], sizeof(cmd[i]),
+			 "{\"command\":\"createClient\",\"username\":\"backend.%s%s\",\"password\":\"%s\","
+			 "\"clientid\":\"fleet-backend-%s%s\",\"textname\":\"fleet-backend %s\","
+			 "\"roles\":[{\"rolename\":\"" ROLE "\"}]}",
+			 name, i ? "-pub" : "", pw, name, i ? "-pub" : "", name);
+	if (!(ds = fc_dynsec_open(ctx)))
+		goto out;
+	drc = fc_dynsec_run(ds, cmds, 2, err, sizeof(err));
+	if (drc != FF_OK) {
+		fc_fail(FC_EXIT_FAIL, "broker refused the accounts of backend %s: %s", name, err);
+		goto out;
+	}
+	snprintf(user, sizeof(user), "backend.%s", name);
+	snprintf(cid, sizeof(cid), "fleet-backend-%s", name);
+	if (!fc_bundle_start(ctx, user, &b, &url, ca_name, sizeof(ca_name)))
+		goto out;
+	fprintf(b.f,
+		"# fleet-backend settings for instance %s, written by fleetctl (%s on %s).\n"
+		"# Its broker accounts are bound to these client ids; add pg_conninfo (the\n"
+		"# facefleet_backend role, docs/DATABASE.md). Keep this file mode 0600.\n"
+		"instance = %s\nmqtt_url = %s\nmqtt_user = %s\nmqtt_pub_user = %s-pub\n"
+		"mqtt_password = %s\nmqtt_client_id = %s\n",
+		name, ctx->actor, ctx->host, name, url, user, user, pw, cid);
+	if (ca_name[0])
+		fprintf(b.f, "mqtt_ca_file = %s\n", ca_name);
+	if (!fc_bundle_close(&b)) {
+		fc_fail(FC_EXIT_FAIL, "cannot write %s", b.path);
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "{\"mqtt_users\":\"%s,%s-pub\",\"client_id\":\"%s\"}", user, user,
+		 cid);
+	if (!fc_audit(ctx, "backend.add", name, detail))
+		goto out;
+	printf("backend %s added: broker users %s and %s-pub (role " ROLE "), bound to client ids "
+	       "%s and %s-pub; bundle %s (mode 0600)\n", name, user, user, cid, cid, b.path);
+	rc = FC_EXIT_OK;
+out:
+	fc_dynsec_close(ds);
+	memset(pw, 0, sizeof(pw));
+	memset(cmd, 0, sizeof(cmd));
+	return rc;
+}
+
+static const fc_verb verbs[] = {
+	{ "add", backend_add, "add --name N [--bundle-dir DIR | --out FILE]",
+	  "two broker accounts for backend instance N (inbound session, publisher), each bound to "
+	  "its client id, and its fleet-backend settings bundle" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+int fc_cmd_backend(fc_ctx *ctx, int argc, char **argv)
+{
+	return fc_dispatch(ctx, "backend", verbs, argc, argv);
+}
