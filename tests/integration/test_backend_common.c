@@ -175,7 +175,7 @@ static int free_port(void)
 	return port;
 }
 
-static bool log_has(const char *path, const char *needle)
+bool be_log_has(const char *path, const char *needle)
 {
 	FILE *fp = fopen(path, "r");
 	char line[4096];
@@ -236,7 +236,7 @@ bool be_start(be_proc *p, const char *instance, const char *group, const char *c
 		return false;
 	end = mono_ms() + 30000;
 	while (mono_ms() < end) {
-		if (log_has(p->log, "event=started"))
+		if (be_log_has(p->log, "event=started"))
 			return true;
 		if (!be_alive(p)) {
 			fprintf(stderr, "fleet-backend %s exited early; log %s\n", instance, p->log);

@@ -44,6 +44,9 @@ typedef struct be_proc {
 	int metrics_port;
 } be_proc;
 
+/* True when a line of the log file at path contains needle. */
+bool be_log_has(const char *path, const char *needle);
+
 /* Starts fleet-backend with instance name `instance`, share group `group`
  * and extra "--key=value" arguments (NULL-terminated list), waits until it
  * logs event=started (30 s). Returns true on success. */

@@ -10,18 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool log_has(const char *path, const char *text)
-{
-	char line[1024];
-	bool found = false;
-	FILE *f = fopen(path, "r");
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, text) != NULL;
-	if (f)
-		fclose(f);
-	return found;
-}
-
 static void test_tls_end_to_end(void)
 {
 	PGconn *db = be_db();
@@ -60,8 +48,8 @@ static void test_tls_end_to_end(void)
 		const char *extra[] = { url, other, NULL };
 		CU_ASSERT_FATAL(be_start(&bad, "tls-bad", "tls-bad", extra));
 	}
-	CU_ASSERT_TRUE(log_has(bad.log, "event=tls_failed"));
-	CU_ASSERT_FALSE(log_has(bad.log, "event=subscribed"));
+	CU_ASSERT_TRUE(be_log_has(bad.log, "event=tls_failed"));
+	CU_ASSERT_FALSE(be_log_has(bad.log, "event=subscribed"));
 	CU_ASSERT_EQUAL(be_stop(&bad), 0);
 	CU_ASSERT_EQUAL(be_stop(&good), 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf '/tmp/ff-othca-%s'", be_run_id());
