@@ -101,7 +101,9 @@ static const fc_verb verbs[] = {
 
 int fc_cmd_stats(fc_ctx *ctx, int argc, char **argv)
 {
-	if (argc == 0 && !fc_help_requested)
+	if (argc == 0 && !fc_help_requested) {
+		ctx->read_only = true; /* `stats` is `stats show` */
 		return stats(ctx, argc, argv);
+	}
 	return fc_dispatch(ctx, "stats", verbs, argc, argv);
 }

@@ -1,5 +1,6 @@
 /* fleetctl/db.c: the PostgreSQL side: one connection per run (schema
- * migrated on connect), parameterised statements only, audit rows. */
+ * migrated on connect, except for the read-only verbs), parameterised
+ * statements only, audit rows. */
 #include "fleetctl.h"
 
 #include <stdio.h>
@@ -23,7 +24,7 @@ PGconn *fc_db(fc_ctx *ctx)
 		goto fail;
 	}
 	PQclear(PQexec(ctx->db, "SET application_name = 'fleetctl'"));
-	if (ctx->cfg.migrate &&
+	if (ctx->cfg.migrate && !ctx->read_only &&
 	    ff_store_migrate(ctx->db, ctx->cfg.migrations_dir && *ctx->cfg.migrations_dir ?
 					      ctx->cfg.migrations_dir : NULL,
 			     NULL, err, sizeof(err)) != FF_OK) {

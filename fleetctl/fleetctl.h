@@ -86,6 +86,7 @@ typedef struct fc_ctx {
 	char host[256];     /* this machine's name: audit "source" = cli:<host> */
 	char actor[300];    /* audit actor: fleetctl:<operator> */
 	PGconn *db;         /* NULL until fc_db() */
+	bool read_only;     /* a query verb: connecting never migrates the schema */
 } fc_ctx;
 
 /* A subcommand: argv[0] is the verb ("add"), positional arguments follow. */
@@ -101,6 +102,9 @@ typedef struct fc_verb {
  * argv[0] is the verb. Prints the noun's help for --help / no verb / an
  * unknown verb (exit 0 or 2). Returns the exit status. */
 int fc_dispatch(fc_ctx *ctx, const char *noun, const fc_verb *verbs, int argc, char **argv);
+/* True for the verbs that only read ("list", "query", "watch", "show"; their
+ * audit row aside): they never apply a migration as a side effect. */
+bool fc_verb_reads_only(const char *verb);
 
 /* Prints "fleetctl: <message>" to stderr and returns status (1 or 2). */
 int fc_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

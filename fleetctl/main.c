@@ -131,6 +131,15 @@ fc_format fc_ctx_format(const fc_ctx *ctx)
 	return f;
 }
 
+bool fc_verb_reads_only(const char *verb)
+{
+	static const char *const readers[] = { "list", "query", "watch", "show" };
+	for (size_t i = 0; i < sizeof(readers) / sizeof(readers[0]); i++)
+		if (strcmp(verb, readers[i]) == 0)
+			return true;
+	return false;
+}
+
 int fc_dispatch(fc_ctx *ctx, const char *noun, const fc_verb *verbs, int argc, char **argv)
 {
 	const fc_verb *v = NULL;
@@ -139,8 +148,10 @@ int fc_dispatch(fc_ctx *ctx, const char *noun, const fc_verb *verbs, int argc, c
 			if (strcmp(x->name, argv[0]) == 0)
 				v = x;
 	}
-	if (v && !fc_help_requested)
+	if (v && !fc_help_requested) {
+		ctx->read_only = fc_verb_reads_only(v->name);
 		return v->fn(ctx, argc, argv);
+	}
 	if (argc >= 1 && !v && !fc_help_requested)
 		fc_fail(FC_EXIT_USAGE, "%s: unknown verb '%s'", noun, argv[0]);
 	FILE *out = fc_help_requested ? stdout : stderr;

@@ -126,7 +126,29 @@ static void test_list_escapes_control_characters(void)
 	PQfinish(db);
 }
 
+/* A read-only verb never migrates as a side effect of connecting: with a
+ * pending migration (a copy of the folder plus 999_probe.sql) `audit
+ * query` and `identity list` run and leave it pending. */
+static void test_queries_never_migrate(void)
+{
+	char dir[] = "/tmp/ff-mig-XXXXXX", cmd[1400];
+	PGconn *db = PQconnectdb(ff_test_env_need("FF_PG_CONNINFO"));
+	CU_ASSERT_EQUAL_FATAL(PQstatus(db), CONNECTION_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), "cp '%s'/backend/migrations/*.sql '%s'/ && "
+		 "echo 'CREATE TABLE probe_999 (x int);' > '%s/999_probe.sql'",
+		 ff_test_env_need("FF_SOURCE_DIR"), dir, dir);
+	CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+	CU_ASSERT_EQUAL(fct_run("--migrations-dir=%s audit query --limit 1", dir), 0);
+	CU_ASSERT_EQUAL(fct_run("--migrations-dir=%s identity list", dir), 0);
+	CU_ASSERT_EQUAL(q_long(db, "SELECT count(*) FROM schema_migrations WHERE version = 999", NULL), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+	PQfinish(db);
+}
+
 static CU_TestInfo identity_tests[] = {
+	{ "queries_never_migrate", test_queries_never_migrate },
 	{ "enroll_and_delete", test_enroll_and_delete },
 	{ "list_escapes_control_characters", test_list_escapes_control_characters },
 	CU_TEST_INFO_NULL,
