@@ -105,8 +105,10 @@ int ff_devices_reload(ff_devices *d, PGconn *db)
 			v[i].is_new = true;
 		if (o) {
 			v[i].budget = o->budget; /* a reload is no refill */
-			if (v[i].enabled && !o->enabled) /* enabled again by an operator */
-				v[i].budget.disabled = false, v[i].budget.flooding_since_us = 0;
+			if (v[i].enabled && !o->enabled) { /* enabled again by an operator */
+				v[i].budget.disabled = false;
+				v[i].budget.flooding_since_us = 0;
+			}
 		}
 		if (o && o->generation == v[i].generation) {
 			unsigned long long h = atomic_load(&o->hwm);

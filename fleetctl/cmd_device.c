@@ -37,31 +37,38 @@ static void device_client_id(char *out, size_t cap, const char *site, const char
 	snprintf(out, cap, "%s-%s", site, dev);
 }
 
-/* The two ACL objects that let a device read its own Receipt topic (the
- * backend's record of its last seq: where it resumes after losing its
- * outbox), and nobody else's. Returns buf. */
+/* The ACLs that let a device read its own Receipt topic (the backend's
+ * record of its faces and last seq: where it resumes after losing its
+ * outbox), and nobody else's: the fields of ACL i (0 or 1), without braces. */
+static const char *const receipt_acl_types[2] = { "subscribeLiteral", "publishClientReceive" };
+
+static void receipt_acl(char *buf, size_t cap, int i, const char *site, const char *dev)
+{
+	snprintf(buf, cap, "\"acltype\":\"%s\",\"topic\":\"fleet/%s/%s/receipt\",\"allow\":true",
+		 receipt_acl_types[i], site, dev);
+}
+
+/* Both as ACL objects of a createRole command. Returns buf. */
 static const char *receipt_acls(char *buf, size_t cap, const char *site, const char *dev)
 {
-	snprintf(buf, cap,
-		 "{\"acltype\":\"subscribeLiteral\",\"topic\":\"fleet/%s/%s/receipt\",\"allow\":true},"
-		 "{\"acltype\":\"publishClientReceive\",\"topic\":\"fleet/%s/%s/receipt\",\"allow\":true}",
-		 site, dev, site, dev);
+	char a[2][160];
+	for (int i = 0; i < 2; i++)
+		receipt_acl(a[i], sizeof(a[i]), i, site, dev);
+	snprintf(buf, cap, "{%s},{%s}", a[0], a[1]);
 	return buf;
 }
 
-/* Adds the receipt ACLs to the role of a device made before receipts
- * existed (those already there are left alone). FF_OK or the broker's error. */
+/* Adds them to the role of a device made before receipts existed (those
+ * already there are left alone). FF_OK or the broker's error. */
 static int add_receipt_acls(fc_dynsec *ds, const char *site, const char *dev, char *err, size_t errlen)
 {
-	static const char *const types[2] = { "subscribeLiteral", "publishClientReceive" };
-	char c[2][320];
+	char a[160], c[2][320];
 	const char *cmds[2] = { c[0], c[1] };
 	int rc;
-	for (int i = 0; i < 2; i++)
-		snprintf(c[i], sizeof(c[i]),
-			 "{\"command\":\"addRoleACL\",\"rolename\":\"dev.%s\",\"acltype\":\"%s\","
-			 "\"topic\":\"fleet/%s/%s/receipt\",\"allow\":true}",
-			 dev, types[i], site, dev);
+	for (int i = 0; i < 2; i++) {
+		receipt_acl(a, sizeof(a), i, site, dev);
+		snprintf(c[i], sizeof(c[i]), "{\"command\":\"addRoleACL\",\"rolename\":\"dev.%s\",%s}", dev, a);
+	}
 	rc = fc_dynsec_run(ds, cmds, 2, err, errlen);
 	return rc == FF_ERR_STATE ? FF_OK : rc; /* "already exists" */
 }
