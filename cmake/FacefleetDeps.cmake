@@ -5,6 +5,8 @@
 #   protobuf-c::protobuf-c + FF_PROTOC_C (protoc-c program)
 #   PostgreSQL::PostgreSQL  libpq-dev
 #   CUnit::CUnit       libcunit1-dev
+#   cJSON::cJSON       libcjson-dev (every JSON document built or parsed)
+#   UUID::UUID         uuid-dev (libuuid: event ids)
 #   Threads::Threads, OpenSSL::SSL/Crypto, ff_libm
 include(FacefleetImport)
 find_package(Threads REQUIRED)
@@ -13,6 +15,13 @@ find_package(PahoMQTT REQUIRED)
 find_package(ProtobufC REQUIRED)
 find_package(PostgreSQL REQUIRED)
 find_package(CUnit REQUIRED)
+
+# pkg-config modules as imported targets
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(FF_CJSON REQUIRED IMPORTED_TARGET libcjson)
+add_library(cJSON::cJSON ALIAS PkgConfig::FF_CJSON)
+pkg_check_modules(FF_UUID REQUIRED IMPORTED_TARGET uuid)
+add_library(UUID::UUID ALIAS PkgConfig::FF_UUID)
 
 find_library(FF_LIBM m)
 add_library(ff_libm INTERFACE)
