@@ -5,6 +5,7 @@
 #include "facefleet/embed.h"
 #include "facefleet/error.h"
 #include "facefleet/log.h"
+#include "facefleet/store.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -66,25 +67,6 @@ void ff_gallery_free(ff_gallery *g)
 	free(g);
 }
 
-/* Parses a real[] text "{0.1,-2e-3,...}" into out[dim]; false if the count differs. */
-static bool parse_vec(const char *t, float *out, size_t dim)
-{
-	size_t n = 0;
-	char *end;
-	if (*t++ != '{')
-		return false;
-	while (*t && *t != '}') {
-		float v = strtof(t, &end);
-		if (end == t || n >= dim || !isfinite(v))
-			return false;
-		out[n++] = v;
-		t = end;
-		if (*t == ',')
-			t++;
-	}
-	return n == dim;
-}
-
 int ff_gallery_reload(ff_gallery *g, PGconn *db, const char *model_id)
 {
 	const char *params[1] = { model_id };
@@ -115,7 +97,7 @@ int ff_gallery_reload(ff_gallery *g, PGconn *db, const char *model_id)
 	for (size_t i = 0; i < rows; i++) {
 		int64_t id = strtoll(PQgetvalue(r, (int)i, 0), NULL, 10);
 		float *e = s->emb + s->nt * g->dim;
-		if (!parse_vec(PQgetvalue(r, (int)i, 4), e, g->dim)) {
+		if (ff_store_vector_parse(PQgetvalue(r, (int)i, 4), e, g->dim) != FF_OK) {
 			skipped++;
 			continue;
 		}

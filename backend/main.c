@@ -3,7 +3,7 @@
 #include "backend.h"
 #include "backend_config.h"
 #include "metrics.h"
-#include "migrate.h"
+#include "facefleet/store.h"
 #include "publisher.h"
 #include "recognize.h"
 #include "registry.h"
@@ -230,7 +230,7 @@ static int migrate_db(app *a)
 	int applied = 0, rc = FF_ERR_DB;
 	/* PostgreSQL may still be starting (systemd ordering, restarts): 30 s */
 	for (int attempt = 0; attempt < 60; attempt++) {
-		PGconn *db = ff_store_connect(a->cfg.pg_conninfo, "migrate");
+		PGconn *db = fb_store_connect(a->cfg.pg_conninfo, "migrate");
 		if (db) {
 			rc = a->cfg.migrate ? ff_store_migrate(db, *a->cfg.migrations_dir
 								     ? a->cfg.migrations_dir

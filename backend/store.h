@@ -1,5 +1,5 @@
-/* backend/store.h: the backend's PostgreSQL side besides migrations
- * (store/migrate.h).
+/* backend/store.h: the backend's PostgreSQL threads, on the shared contract
+ * (lib/store, facefleet/store.h).
  *
  * store_writer.c: one thread takes decided jobs from a queue and writes them
  * in batches (up to batch_max jobs or batch_ms after the first), one
@@ -28,6 +28,7 @@
 
 #include <libpq-fe.h>
 
+#include "facefleet/store.h"
 #include "backend.h"
 #include "registry.h"
 
@@ -73,6 +74,6 @@ void ff_store_listen_stop(ff_store_listen *l);
 
 /* Opens a connection with the settings every backend connection uses.
  * NULL on failure (logged). */
-PGconn *ff_store_connect(const char *conninfo, const char *purpose);
+PGconn *fb_store_connect(const char *conninfo, const char *purpose);
 
 #endif

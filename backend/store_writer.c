@@ -2,10 +2,14 @@
 #include "store.h"
 
 #include "facefleet/error.h"
+#include "facefleet/store.h"
+#include "facefleet/text.h"
 #include "facefleet/log.h"
 #include "metrics.h"
 
+#include <cjson/cJSON.h>
 #include <inttypes.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -25,121 +29,6 @@ struct ff_store_writer {
 	atomic_llong deadline_us; /* 0: none; else give up retrying after (monotonic) */
 	bool db_down_logged;
 };
-
-/* ---- text building: arrays and JSON ---- */
-
-typedef struct txt {
-	char *p;
-	size_t len, cap;
-	bool oom;
-} txt;
-
-static void t_reserve(txt *t, size_t more)
-{
-	if (t->oom || t->len + more + 1 <= t->cap)
-		return;
-	size_t ncap = (t->cap ? t->cap * 2 : 256) + more;
-	char *np = realloc(t->p, ncap);
-	if (!np) {
-		t->oom = true;
-		return;
-	}
-	t->p = np;
-	t->cap = ncap;
-}
-
-static void t_add(txt *t, const char *s, size_t n)
-{
-	t_reserve(t, n);
-	if (t->oom)
-		return;
-	memcpy(t->p + t->len, s, n);
-	t->len += n;
-	t->p[t->len] = '\0';
-}
-
-static void t_str(txt *t, const char *s) { t_add(t, s, strlen(s)); }
-
-static void t_fmt(txt *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void t_fmt(txt *t, const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-	int n;
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		t_add(t, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
-}
-
-static void t_reset(txt *t)
-{
-	t->len = 0;
-	if (t->p)
-		t->p[0] = '\0';
-}
-
-/* JSON string literal with escapes. */
-static void t_json(txt *t, const char *s)
-{
-	t_add(t, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			char e[2] = { '\\', (char)c };
-			t_add(t, e, 2);
-		} else if (c < 0x20) {
-			t_fmt(t, "\\u%04x", c);
-		} else {
-			t_add(t, (const char *)&c, 1);
-		}
-	}
-	t_add(t, "\"", 1);
-}
-
-/* One array column as a PostgreSQL array literal: {"a","b",NULL}. */
-typedef struct col {
-	txt t;
-	size_t n;
-} col;
-
-static void c_begin(col *c)
-{
-	t_reset(&c->t);
-	t_add(&c->t, "{", 1);
-	c->n = 0;
-}
-
-static void c_sep(col *c)
-{
-	if (c->n++)
-		t_add(&c->t, ",", 1);
-}
-
-static void c_text(col *c, const char *s)
-{
-	c_sep(c);
-	if (!s) {
-		t_str(&c->t, "NULL");
-		return;
-	}
-	t_add(&c->t, "\"", 1);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			t_add(&c->t, "\\", 1);
-		t_add(&c->t, s, 1);
-	}
-	t_add(&c->t, "\"", 1);
-}
-
-static void c_i64(col *c, int64_t v)
-{
-	c_sep(c);
-	t_fmt(&c->t, "%" PRId64, v);
-}
-
-static void c_end(col *c) { t_add(&c->t, "}", 1); }
 
 /* ---- statements ---- */
 
@@ -189,22 +78,13 @@ static const char hwm_sql[] =
 	"      GROUP BY dd) u "
 	"WHERE d.device_id = u.dd AND d.last_seq < u.s";
 
-PGconn *ff_store_connect(const char *conninfo, const char *purpose)
+PGconn *fb_store_connect(const char *conninfo, const char *purpose)
 {
-	char app[96];
-	const char *keys[3] = { "dbname", "application_name", NULL };
-	const char *vals[3] = { conninfo, app, NULL };
+	char app[96], err[256];
 	PGconn *db;
 	snprintf(app, sizeof(app), "fleet-backend/%s", purpose);
-	db = PQconnectdbParams(keys, vals, 1);
-	if (!db || PQstatus(db) != CONNECTION_OK) {
-		char msg[256];
-		ff_sanitize(msg, sizeof(msg), db ? PQerrorMessage(db) : "out of memory",
-			    db ? strlen(PQerrorMessage(db)) : 13);
-		ff_log_warn(LOG_COMP, "event=connect_failed purpose=%s err=\"%s\"", purpose, msg);
-		PQfinish(db);
-		return NULL;
-	}
+	if (!(db = ff_store_open(conninfo, app, err, sizeof(err))))
+		ff_log_warn(LOG_COMP, "event=connect_failed purpose=%s err=\"%s\"", purpose, err);
 	return db;
 }
 
@@ -229,24 +109,23 @@ static bool prepare_all(PGconn *db)
 
 /* ---- one transaction ---- */
 
+/* The statements' array parameters, one per column */
 typedef struct cols {
-	col c[14];
-	txt js;
+	ff_pg_array c[14];
 } cols;
 
 static void cols_free(cols *k)
 {
 	for (size_t i = 0; i < sizeof(k->c) / sizeof(k->c[0]); i++)
-		free(k->c[i].t.p);
-	free(k->js.p);
+		ff_pg_array_free(&k->c[i]);
 }
 
 static bool cols_oom(cols *k)
 {
 	for (size_t i = 0; i < sizeof(k->c) / sizeof(k->c[0]); i++)
-		if (k->c[i].t.oom)
+		if (k->c[i].oom)
 			return true;
-	return k->js.oom;
+	return false;
 }
 
 typedef enum { W_OK, W_CONN, W_DATA } wres;
@@ -278,65 +157,85 @@ static wres simple(PGconn *db, const char *sql)
 	return w;
 }
 
+/* Serialises doc into column c and frees it; no text (out of memory) marks
+ * c out of memory. */
+static void add_json(ff_pg_array *c, cJSON *doc)
+{
+	char *txt = doc ? cJSON_PrintUnformatted(doc) : NULL;
+	if (txt)
+		ff_pg_array_text(c, txt);
+	else
+		c->oom = true;
+	cJSON_free(txt);
+	cJSON_Delete(doc);
+}
+
 static bool has_event(const ff_job *j)
 {
 	return j->decision != FF_DECISION_NONE;
 }
 
-static void audit_detail(txt *js, const ff_job *j)
+/* An integer member, exact past 2^53 (cJSON's numbers are doubles). */
+static void add_int(cJSON *o, const char *name, uint64_t v)
 {
-	t_reset(js);
-	t_str(js, "{\"device\":");
-	t_json(js, j->device_id[0] ? j->device_id : j->claimed_device);
-	if (j->site_id[0]) {
-		t_str(js, ",\"site\":");
-		t_json(js, j->site_id);
-	}
+	char b[24];
+	snprintf(b, sizeof(b), "%" PRIu64, v);
+	cJSON_AddRawToObject(o, name, b);
+}
+
+/* A score as stored: 4 decimals */
+static double score4(float s)
+{
+	return round((double)s * 1e4) / 1e4;
+}
+
+/* The audit row's detail (jsonb), into column c; an allocation failure
+ * marks c out of memory. */
+static void add_audit_detail(ff_pg_array *c, const ff_job *j)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "device", j->device_id[0] ? j->device_id : j->claimed_device);
+	if (j->site_id[0])
+		cJSON_AddStringToObject(o, "site", j->site_id);
 	if (j->seq)
-		t_fmt(js, ",\"seq\":%" PRIu64, j->seq);
+		add_int(o, "seq", j->seq);
 	if (j->budget_dropped)
-		t_fmt(js, ",\"dropped_over_budget\":%" PRIu64, j->budget_dropped);
+		add_int(o, "dropped_over_budget", j->budget_dropped);
 	if (j->capture_clamped)
-		t_str(js, ",\"capture_time\":\"replaced by the receive time\"");
+		cJSON_AddStringToObject(o, "capture_time", "replaced by the receive time");
 	if (has_event(j)) {
-		t_str(js, ",\"event_id\":");
-		t_json(js, j->event_id);
-		t_str(js, ",\"decision\":");
-		t_json(js, ff_decision_name(j->decision));
-		if (j->ntop && (j->decision == FF_DECISION_GRANTED ||
-				j->decision == FF_DECISION_REJECTED)) {
-			t_str(js, ",\"identity\":");
-			t_json(js, j->top[0].external_id);
-		}
+		cJSON_AddStringToObject(o, "event_id", j->event_id);
+		cJSON_AddStringToObject(o, "decision", ff_decision_name(j->decision));
+		if (j->ntop && (j->decision == FF_DECISION_GRANTED || j->decision == FF_DECISION_REJECTED))
+			cJSON_AddStringToObject(o, "identity", j->top[0].external_id);
 		if (j->ntop)
-			t_fmt(js, ",\"score\":%.4f", j->score);
-		t_str(js, ",\"model\":");
-		t_json(js, j->model_id);
+			cJSON_AddNumberToObject(o, "score", score4(j->score));
+		cJSON_AddStringToObject(o, "model", j->model_id);
 	}
-	if (j->reason[0]) {
-		t_str(js, ",\"reason\":");
-		t_json(js, j->reason);
-	}
-	t_fmt(js, ",\"bytes\":%zu,\"mqtt_dup\":%s}", j->len, j->dup ? "true" : "false");
+	if (j->reason[0])
+		cJSON_AddStringToObject(o, "reason", j->reason);
+	add_int(o, "bytes", j->len);
+	cJSON_AddBoolToObject(o, "mqtt_dup", j->dup);
+	add_json(c, o);
 }
 
-static void topk_json(txt *js, const ff_job *j)
+/* The event's top-k candidates (jsonb array) into column c. */
+static void add_topk(ff_pg_array *c, const ff_job *j)
 {
-	t_reset(js);
-	t_str(js, "[");
+	cJSON *a = cJSON_CreateArray(), *e;
 	for (int i = 0; i < j->ntop; i++) {
-		t_str(js, i ? ",{\"identity\":" : "{\"identity\":");
-		t_json(js, j->top[i].external_id);
-		t_fmt(js, ",\"identity_id\":%" PRId64 ",\"score\":%.4f}", j->top[i].identity_id,
-		      j->top[i].score);
+		cJSON_AddItemToArray(a, e = cJSON_CreateObject());
+		cJSON_AddStringToObject(e, "identity", j->top[i].external_id);
+		add_int(e, "identity_id", (uint64_t)j->top[i].identity_id);
+		cJSON_AddNumberToObject(e, "score", score4(j->top[i].score));
 	}
-	t_str(js, "]");
+	add_json(c, a);
 }
 
-static const char *param(col *c)
+static const char *param(ff_pg_array *c)
 {
-	c_end(c);
-	return c->t.p;
+	ff_pg_array_end(c);
+	return c->p;
 }
 
 /* Runs a prepared statement on the first ncol columns (closed as array
@@ -417,15 +316,15 @@ static wres claim_and_insert(ff_store_writer *w, ff_job **jobs, size_t n, cols *
 	size_t ne = 0;
 
 	for (int i = 0; i < 5; i++)
-		c_begin(&k->c[i]);
+		ff_pg_array_begin(&k->c[i]);
 	for (size_t i = 0; i < n; i++) {
 		if (!has_event(jobs[i]))
 			continue;
-		c_text(&k->c[0], jobs[i]->device_id);
-		c_i64(&k->c[1], (int64_t)jobs[i]->seq);
-		c_text(&k->c[2], jobs[i]->event_id);
-		c_i64(&k->c[3], jobs[i]->decided_us);
-		c_text(&k->c[4], jobs[i]->digest);
+		ff_pg_array_text(&k->c[0], jobs[i]->device_id);
+		ff_pg_array_i64(&k->c[1], (int64_t)jobs[i]->seq);
+		ff_pg_array_text(&k->c[2], jobs[i]->event_id);
+		ff_pg_array_i64(&k->c[3], jobs[i]->decided_us);
+		ff_pg_array_text(&k->c[4], jobs[i]->digest);
 		ne++;
 	}
 	if (!ne)
@@ -451,7 +350,7 @@ static wres claim_and_insert(ff_store_writer *w, ff_job **jobs, size_t n, cols *
 	check_batch_reuse(jobs, n);
 
 	for (int i = 0; i < 13; i++)
-		c_begin(&k->c[i]);
+		ff_pg_array_begin(&k->c[i]);
 	ne = 0;
 	for (size_t i = 0; i < n; i++) {
 		const ff_job *j = jobs[i];
@@ -459,25 +358,24 @@ static wres claim_and_insert(ff_store_writer *w, ff_job **jobs, size_t n, cols *
 		if (!j->inserted)
 			continue;
 		ne++;
-		c_text(&k->c[0], j->event_id);
-		c_text(&k->c[1], j->device_id);
-		c_text(&k->c[2], j->site_id);
-		c_i64(&k->c[3], (int64_t)j->seq);
-		c_i64(&k->c[4], j->capture_us);
-		c_i64(&k->c[5], j->received_us);
-		c_i64(&k->c[6], j->decided_us);
-		c_text(&k->c[7], ff_decision_name(j->decision));
+		ff_pg_array_text(&k->c[0], j->event_id);
+		ff_pg_array_text(&k->c[1], j->device_id);
+		ff_pg_array_text(&k->c[2], j->site_id);
+		ff_pg_array_i64(&k->c[3], (int64_t)j->seq);
+		ff_pg_array_i64(&k->c[4], j->capture_us);
+		ff_pg_array_i64(&k->c[5], j->received_us);
+		ff_pg_array_i64(&k->c[6], j->decided_us);
+		ff_pg_array_text(&k->c[7], ff_decision_name(j->decision));
 		if (j->ntop && (j->decision == FF_DECISION_GRANTED ||
 				j->decision == FF_DECISION_REJECTED))
-			c_i64(&k->c[8], j->top[0].identity_id);
+			ff_pg_array_i64(&k->c[8], j->top[0].identity_id);
 		else
-			c_text(&k->c[8], NULL);
+			ff_pg_array_text(&k->c[8], NULL);
 		snprintf(sc, sizeof(sc), "%.6f", j->score);
-		c_text(&k->c[9], j->ntop ? sc : NULL);
-		c_text(&k->c[10], j->model_id);
-		c_text(&k->c[11], j->reason);
-		topk_json(&k->js, j);
-		c_text(&k->c[12], k->js.p);
+		ff_pg_array_text(&k->c[9], j->ntop ? sc : NULL);
+		ff_pg_array_text(&k->c[10], j->model_id);
+		ff_pg_array_text(&k->c[11], j->reason);
+		add_topk(&k->c[12], j);
 	}
 	if (!ne)
 		return W_OK;
@@ -490,10 +388,10 @@ static wres claim_and_insert(ff_store_writer *w, ff_job **jobs, size_t n, cols *
 static wres disable_flooders(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
 {
 	size_t m = 0;
-	c_begin(&k->c[0]);
+	ff_pg_array_begin(&k->c[0]);
 	for (size_t i = 0; i < n; i++)
 		if (jobs[i]->flood_disable && jobs[i]->device_id[0]) {
-			c_text(&k->c[0], jobs[i]->device_id);
+			ff_pg_array_text(&k->c[0], jobs[i]->device_id);
 			m++;
 		}
 	if (!m)
@@ -507,22 +405,21 @@ static wres insert_audit(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
 	char src[200];
 
 	for (int i = 0; i < 5; i++)
-		c_begin(&k->c[i]);
+		ff_pg_array_begin(&k->c[i]);
 	for (size_t i = 0; i < n; i++) {
 		const ff_job *j = jobs[i];
 		const char *action = j->flood_disable ? "device.flood_disable"
 				     : !has_event(j)  ? "message.reject"
 				     : j->inserted    ? "event.decide"
 						      : "event.duplicate";
-		c_i64(&k->c[0], j->decided_us ? j->decided_us : j->received_us);
-		c_text(&k->c[1], action);
-		c_text(&k->c[2], j->inserted ? j->event_id
+		ff_pg_array_i64(&k->c[0], j->decided_us ? j->decided_us : j->received_us);
+		ff_pg_array_text(&k->c[1], action);
+		ff_pg_array_text(&k->c[2], j->inserted ? j->event_id
 				 : j->device_id[0] ? j->device_id
 						   : j->claimed_device);
 		snprintf(src, sizeof(src), "mqtt:%s", j->topic);
-		c_text(&k->c[3], src);
-		audit_detail(&k->js, j);
-		c_text(&k->c[4], k->js.p);
+		ff_pg_array_text(&k->c[3], src);
+		add_audit_detail(&k->c[4], j);
 	}
 	return finish(w, exec_cols(w, "ff_audit", k, 5, w->actor, NULL), PGRES_COMMAND_OK, "audit");
 }
@@ -531,13 +428,13 @@ static void update_hwm(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
 {
 	PGresult *r;
 	size_t m = 0;
-	c_begin(&k->c[0]);
-	c_begin(&k->c[1]);
+	ff_pg_array_begin(&k->c[0]);
+	ff_pg_array_begin(&k->c[1]);
 	for (size_t i = 0; i < n; i++) {
 		if (!jobs[i]->inserted)
 			continue;
-		c_text(&k->c[0], jobs[i]->device_id);
-		c_i64(&k->c[1], (int64_t)jobs[i]->seq);
+		ff_pg_array_text(&k->c[0], jobs[i]->device_id);
+		ff_pg_array_i64(&k->c[1], (int64_t)jobs[i]->seq);
 		m++;
 	}
 	if (!m)
@@ -586,7 +483,7 @@ static bool ensure_db(ff_store_writer *w)
 	if (w->db && PQstatus(w->db) == CONNECTION_OK)
 		return true;
 	PQfinish(w->db);
-	w->db = ff_store_connect(w->opt.conninfo, "writer");
+	w->db = fb_store_connect(w->opt.conninfo, "writer");
 	if (w->db && !prepare_all(w->db)) {
 		PQfinish(w->db);
 		w->db = NULL;

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "facefleet/error.h"
-#include "migrate.h"
+#include "facefleet/store.h"
 
 PGconn *fc_db(fc_ctx *ctx)
 {
@@ -18,12 +18,10 @@ PGconn *fc_db(fc_ctx *ctx)
 		fc_fail(FC_EXIT_FAIL, "no database: set db_conninfo (config file, --db-conninfo or $FF_PG_CONNINFO)");
 		return NULL;
 	}
-	ctx->db = PQconnectdb(ctx->cfg.db_conninfo);
-	if (PQstatus(ctx->db) != CONNECTION_OK) {
-		fc_fail(FC_EXIT_FAIL, "database connection failed: %s", PQerrorMessage(ctx->db));
-		goto fail;
+	if (!(ctx->db = ff_store_open(ctx->cfg.db_conninfo, "fleetctl", err, sizeof(err)))) {
+		fc_fail(FC_EXIT_FAIL, "database connection failed: %s", err);
+		return NULL;
 	}
-	PQclear(PQexec(ctx->db, "SET application_name = 'fleetctl'"));
 	if (ctx->cfg.migrate && !ctx->read_only &&
 	    ff_store_migrate(ctx->db, ctx->cfg.migrations_dir && *ctx->cfg.migrations_dir ?
 					      ctx->cfg.migrations_dir : NULL,

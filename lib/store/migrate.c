@@ -1,6 +1,6 @@
-/* Numbered SQL migrations (migrate.h). SQL text of the files is trusted
+/* Numbered SQL migrations (facefleet/store.h). SQL text of the files is trusted
  * (it comes from the repository); every value goes through PQexecParams. */
-#include "migrate.h"
+#include "facefleet/store.h"
 
 #include "facefleet/error.h"
 #include "facefleet/file.h"
@@ -22,7 +22,7 @@
 #define MIGRATE_LOCK_KEY "112723418187122"
 
 #ifndef FF_DEFAULT_MIGRATIONS_DIR
-#define FF_DEFAULT_MIGRATIONS_DIR "backend/migrations"
+#define FF_DEFAULT_MIGRATIONS_DIR "lib/store/migrations"
 #endif
 
 typedef struct migration {

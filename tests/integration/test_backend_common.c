@@ -5,7 +5,7 @@
 #include "facefleet.pb-c.h"
 #include "facefleet/bitpack.h"
 #include "facefleet/error.h"
-#include "migrate.h"
+#include "facefleet/store.h"
 #include "recognize.h"
 
 #include <arpa/inet.h>

@@ -135,7 +135,7 @@ static void test_queries_never_migrate(void)
 	PGconn *db = PQconnectdb(ff_test_env_need("FF_PG_CONNINFO"));
 	CU_ASSERT_EQUAL_FATAL(PQstatus(db), CONNECTION_OK);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-	snprintf(cmd, sizeof(cmd), "cp '%s'/backend/migrations/*.sql '%s'/ && "
+	snprintf(cmd, sizeof(cmd), "cp '%s'/lib/store/migrations/*.sql '%s'/ && "
 		 "echo 'CREATE TABLE probe_999 (x int);' > '%s/999_probe.sql'",
 		 ff_test_env_need("FF_SOURCE_DIR"), dir, dir);
 	CU_ASSERT_EQUAL_FATAL(system(cmd), 0);

@@ -1,11 +1,11 @@
-/* backend_migrations: backend/migrations applied to the real PostgreSQL of
+/* backend_migrations: lib/store/migrations applied to the real PostgreSQL of
  * deploy/stack, in a scratch database: twice (the second applies nothing),
  * the tables exist, (device_id, seq) is unique, audit_log is append-only and
  * the runtime roles cannot alter or empty it. */
 #include "ff_test.h"
 
 #include "facefleet/error.h"
-#include "migrate.h"
+#include "facefleet/store.h"
 
 #include <libpq-fe.h>
 #include <stdbool.h>
