@@ -17,6 +17,7 @@
 struct ff_recognizer {
 	size_t n;
 	ff_vq_decoder *dec[FF_MAX_VQ_MODELS];
+	ff_embedder *recon_emb[FF_MAX_VQ_MODELS]; /* the decoder's own embedder, or NULL */
 	ff_embedder *emb;
 	size_t dim;
 	float rgb[FACE_FLOATS];
@@ -94,6 +95,28 @@ int ff_model_set_find(const ff_model_set *set, const char *model_id)
 	return -1;
 }
 
+/* Model i's reconstruction-side embedder, when its decoder has one
+ * (ff_vq_recon_embedder_path): the base embedder with its weight patch. */
+static int open_recon_embedder(ff_recognizer *r, size_t i, const char *dec_path,
+			       const char *embed_path, char *errbuf, size_t errlen)
+{
+	char patch[1100];
+	int rc = ff_vq_recon_embedder_path(dec_path, patch, sizeof(patch));
+	if (rc == FF_ERR_NOTFOUND)
+		return FF_OK;
+	if (rc == FF_OK)
+		rc = ff_embedder_create_patched(embed_path, patch, NULL, &r->recon_emb[i], errbuf, errlen);
+	if (rc == FF_OK && ff_embedder_dim(r->recon_emb[i]) != r->dim) {
+		snprintf(errbuf, errlen, "%s: a %zu-d embedder, the gallery's is %zu-d", patch,
+			 ff_embedder_dim(r->recon_emb[i]), r->dim);
+		rc = FF_ERR_FORMAT;
+	}
+	if (rc == FF_OK)
+		ff_log_info(LOG_COMP, "event=recon_embedder model=%s patch=%s",
+			    ff_vq_decoder_info(r->dec[i])->model_id, patch);
+	return rc;
+}
+
 int ff_recognizer_create(const ff_model_set *set, const char *embed_path, ff_recognizer **out,
 			 char *errbuf, size_t errlen)
 {
@@ -115,6 +138,8 @@ int ff_recognizer_create(const ff_model_set *set, const char *embed_path, ff_rec
 		if (rc != FF_OK)
 			goto fail;
 		r->n++;
+		if ((rc = open_recon_embedder(r, i, set->path[i], embed_path, errbuf, errlen)) != FF_OK)
+			goto fail;
 		if (ff_vq_adapter_dim(r->dec[i]) && ff_vq_adapter_dim(r->dec[i]) != r->dim) {
 			snprintf(errbuf, errlen, "%s: embed_adapter is %zu-d, the embedder %zu-d", set->path[i],
 				 ff_vq_adapter_dim(r->dec[i]), r->dim);
@@ -133,8 +158,10 @@ void ff_recognizer_free(ff_recognizer *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->n; i++)
+	for (size_t i = 0; i < r->n; i++) {
 		ff_vq_decoder_free(r->dec[i]);
+		ff_embedder_free(r->recon_emb[i]);
+	}
 	ff_embedder_free(r->emb);
 	free(r);
 }
@@ -144,10 +171,14 @@ size_t ff_recognizer_dim(const ff_recognizer *r)
 	return r->dim;
 }
 
-/* MobileFaceNet on the face model m just decoded into r->rgb, then m's embedding adapter. */
+/* The face model m just decoded into r->rgb, embedded by m's own embedder,
+ * or by MobileFaceNet and then m's embedding adapter. */
 static int embed_decoded(ff_recognizer *r, int m, float *emb)
 {
-	int rc = ff_embed_rgbf(r->emb, r->rgb, emb, r->dim);
+	int rc;
+	if (r->recon_emb[m])
+		return ff_embed_rgbf(r->recon_emb[m], r->rgb, emb, r->dim);
+	rc = ff_embed_rgbf(r->emb, r->rgb, emb, r->dim);
 	return rc == FF_OK ? ff_vq_adapt_embedding(r->dec[m], emb, r->dim) : rc;
 }
 

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "facefleet/error.h"
 #include "vq_internal.h"
@@ -89,4 +90,17 @@ int ff_vq_rgbf_to_image(const float *rgb, ff_image *out)
 		}
 	}
 	return FF_OK;
+}
+
+int ff_vq_recon_embedder_path(const char *decoder_path, char *out, size_t cap)
+{
+	static const char dec[] = ".dec.ffn", emb[] = ".emb.ffp";
+	size_t n = decoder_path ? strlen(decoder_path) : 0;
+	if (!out || n < sizeof(dec) || strcmp(decoder_path + n - (sizeof(dec) - 1), dec) != 0)
+		return FF_ERR_INVAL;
+	if (n >= cap)
+		return FF_ERR_RANGE;
+	memcpy(out, decoder_path, n - (sizeof(dec) - 1));
+	memcpy(out + n - (sizeof(dec) - 1), emb, sizeof(emb));
+	return access(out, R_OK) == 0 ? FF_OK : FF_ERR_NOTFOUND;
 }

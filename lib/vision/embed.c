@@ -19,6 +19,12 @@ struct ff_embedder {
 int ff_embedder_create(const char *path, const ff_nn_options *opt, ff_embedder **out,
 		       char *errbuf, size_t errlen)
 {
+	return ff_embedder_create_patched(path, NULL, opt, out, errbuf, errlen);
+}
+
+int ff_embedder_create_patched(const char *path, const char *patch_path, const ff_nn_options *opt,
+			       ff_embedder **out, char *errbuf, size_t errlen)
+{
 	ff_shape in = { 4, { 1, FF_ALIGN_SIZE, FF_ALIGN_SIZE, 3 } }, osh;
 	char why[256] = "";
 	ff_embedder *e = NULL;
@@ -36,6 +42,8 @@ int ff_embedder_create(const char *path, const ff_nn_options *opt, ff_embedder *
 		ff_seterr(errbuf, errlen, "%s: %s", path, why[0] ? why : ff_strerror(rc));
 		goto out;
 	}
+	if (patch_path && (rc = ff_model_patch(e->model, patch_path, errbuf, errlen)) != FF_OK)
+		goto out;
 	if ((rc = ff_vision_input_norm(e->model, &e->norm)) != FF_OK || e->norm.transposed) {
 		ff_seterr(errbuf, errlen, "%s: bad input metadata", path);
 		rc = FF_ERR_FORMAT;

@@ -199,3 +199,70 @@ def same_pads(size, k, stride, dilation=1):
     out = -(-size // stride)
     total = max((out - 1) * stride + (k - 1) * dilation + 1 - size, 0)
     return total // 2, total - total // 2
+
+
+# ---- weight patches (.ffp, models/FORMAT.md "Weight patches") ----------------------------
+
+PATCH_MAGIC = b"FFP1"
+
+
+def base_id(buf):
+    """(data CRC-32, data size) of an .ffn file's bytes: what a patch is bound to."""
+    d_size, crc = struct.unpack_from("<2I", buf, 52)
+    return crc, d_size
+
+
+def save_patch(base_path, tuned, path):
+    """Writes the constants of graph `tuned` that differ from the .ffn at base_path
+    (same graph, other weights) as a weight patch. Returns the tensor ids written."""
+    with open(base_path, "rb") as f:
+        buf = f.read()
+    base = loads(buf)
+    if len(base.tensors) != len(tuned.tensors):
+        raise ValueError("ffn patch: %d tensors in the base, %d tuned" % (len(base.tensors), len(tuned.tensors)))
+    body, ids = bytearray(), []
+    for i, (b, t) in enumerate(zip(base.tensors, tuned.tensors)):
+        if b.data is None or t.data is None:
+            if (b.data is None) != (t.data is None):
+                raise ValueError("ffn patch: tensor %d is a constant in only one graph" % i)
+            continue
+        if b.data.shape != t.data.shape:
+            raise ValueError("ffn patch: tensor %d shape %s != %s" % (i, t.data.shape, b.data.shape))
+        if np.array_equal(b.data, t.data):
+            continue
+        if not np.all(np.isfinite(t.data)):
+            raise ValueError("ffn patch: tensor %d not finite" % i)
+        body += struct.pack("<2I", i, t.data.size) + t.data.astype("<f4").tobytes()
+        ids.append(i)
+    crc, d_size = base_id(buf)
+    head = PATCH_MAGIC + struct.pack("<4I", crc, d_size, len(ids), zlib.crc32(bytes(body)) & 0xFFFFFFFF)
+    with open(path, "wb") as f:
+        f.write(head + body)
+    return ids
+
+
+def apply_patch(base_path, patch_path):
+    """The .ffn at base_path with the patch applied (checked like lib/nn/model_patch.c)."""
+    with open(base_path, "rb") as f:
+        buf = f.read()
+    with open(patch_path, "rb") as f:
+        p = f.read()
+    g = loads(buf)
+    if p[:4] != PATCH_MAGIC or len(p) < 20:
+        raise ValueError("ffn patch: bad magic")
+    crc, d_size, n, body_crc = struct.unpack_from("<4I", p, 4)
+    if zlib.crc32(p[20:]) & 0xFFFFFFFF != body_crc:
+        raise ValueError("ffn patch: CRC mismatch")
+    if (crc, d_size) != base_id(buf):
+        raise ValueError("ffn patch: made for another base")
+    off = 20
+    for _ in range(n):
+        i, count = struct.unpack_from("<2I", p, off)
+        t = g.tensors[i]
+        if t.data is None or t.data.size != count:
+            raise ValueError("ffn patch: record for tensor %d does not fit" % i)
+        t.data = np.frombuffer(p, "<f4", count, off + 8).reshape(t.data.shape).astype(np.float32)
+        off += 8 + 4 * count
+    if off != len(p):
+        raise ValueError("ffn patch: trailing bytes")
+    return g

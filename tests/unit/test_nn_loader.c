@@ -3,6 +3,7 @@
  * and random mutations must give the right error code and a one-line reason,
  * never a crash (also run under ASan+UBSan). Models that still load are built
  * and run, so shape inference sees the corruptions too. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -347,6 +348,77 @@ static void test_limits_and_files(void)
 	CU_ASSERT_EQUAL(ff_model_num_inputs(NULL), 0);
 }
 
+
+/* ---- weight patches (.ffp, models/FORMAT.md) ---- */
+
+/* A patch over `valid` replacing tensor `id` (count values of v); crc/size
+ * of the base as given. Returns its length. */
+static size_t make_patch(uint8_t *p, uint32_t base_crc, uint32_t base_size, uint32_t id,
+			 uint32_t count, float v)
+{
+	size_t len = 28 + 4 * (size_t)count;
+	memcpy(p, "FFP1", 4);
+	put32(p, 4, base_crc);
+	put32(p, 8, base_size);
+	put32(p, 12, 1);
+	put32(p, 20, id);
+	put32(p, 24, count);
+	for (uint32_t i = 0; i < count; i++)
+		memcpy(p + 28 + 4 * (size_t)i, &v, 4);
+	put32(p, 16, crc32_ref(p + 20, len - 20));
+	return len;
+}
+
+static void test_patch(void)
+{
+	uint8_t p[1 << 16], q[1 << 16];
+	uint32_t id = 0, count = 0, crc = get32(valid, 56), dsize = get32(valid, 52);
+	uint32_t nt = get32(valid, 12);
+	char name[41] = "", err[256];
+	const float *data;
+	ff_model *m = NULL;
+	ff_shape sh;
+	size_t len;
+	for (id = 0; id < nt && !count; id++)
+		count = get32(valid, TREC(id) + 68) / 4;
+	id--;
+	memcpy(name, valid + TREC(id), 40);
+	CU_ASSERT_FATAL(count > 0 && 28 + 4 * (size_t)count <= sizeof(p));
+	CU_ASSERT_EQUAL_FATAL(ff_model_load_memory(valid, valid_len, NULL, &m, NULL, 0), FF_OK);
+
+	/* refused, each before anything is written */
+	len = make_patch(p, crc ^ 1, dsize, id, count, 0.5f);
+	CU_ASSERT_EQUAL(ff_model_patch_memory(m, p, len, err, sizeof err), FF_ERR_UNSUPPORTED);
+	len = make_patch(p, crc, dsize, nt, count, 0.5f);
+	CU_ASSERT_EQUAL(ff_model_patch_memory(m, p, len, err, sizeof err), FF_ERR_FORMAT);
+	len = make_patch(p, crc, dsize, id, count, NAN);
+	CU_ASSERT_EQUAL(ff_model_patch_memory(m, p, len, err, sizeof err), FF_ERR_FORMAT);
+	len = make_patch(p, crc, dsize, id, count, 0.5f);
+	put32(p, 24, count - 1); /* count that does not match the tensor */
+	put32(p, 16, crc32_ref(p + 20, len - 24));
+	CU_ASSERT_EQUAL(ff_model_patch_memory(m, p, len - 4, err, sizeof err), FF_ERR_FORMAT);
+	len = make_patch(p, crc, dsize, id, count, 0.5f);
+	for (size_t k = 0; k < len; k++) { /* every prefix, and every byte flipped */
+		CU_ASSERT_NOT_EQUAL(ff_model_patch_memory(m, p, k, err, sizeof err), FF_OK);
+		memcpy(q, p, len);
+		q[k] ^= 0x10;
+		CU_ASSERT_NOT_EQUAL(ff_model_patch_memory(m, q, len, err, sizeof err), FF_OK);
+	}
+	memcpy(q, p, len);
+	q[len] = 0; /* a trailing byte */
+	put32(q, 16, crc32_ref(q + 20, len + 1 - 20));
+	CU_ASSERT_EQUAL(ff_model_patch_memory(m, q, len + 1, err, sizeof err), FF_ERR_FORMAT);
+	CU_ASSERT_EQUAL(ff_model_constant(m, name, &data, &sh), FF_OK);
+	CU_ASSERT_NOT_EQUAL(data[0], 0.5f); /* nothing written so far */
+
+	CU_ASSERT_EQUAL(ff_model_patch_memory(m, p, len, err, sizeof err), FF_OK);
+	CU_ASSERT_EQUAL(ff_model_constant(m, name, &data, &sh), FF_OK);
+	CU_ASSERT(data[0] == 0.5f && data[count - 1] == 0.5f);
+	CU_ASSERT_EQUAL(ff_model_patch_memory(NULL, p, len, err, sizeof err), FF_ERR_INVAL);
+	CU_ASSERT_EQUAL(ff_model_patch(m, "/nonexistent.ffp", err, sizeof err), FF_ERR_NOTFOUND);
+	ff_model_free(m);
+}
+
 static CU_TestInfo loader_tests[] = {
 	{"valid", test_valid},
 	{"truncated_every_length", test_truncated},
@@ -358,6 +430,7 @@ static CU_TestInfo loader_tests[] = {
 	{"io_fields", test_io_fields},
 	{"metadata", test_metadata},
 	{"limits_and_files", test_limits_and_files},
+	{"patch", test_patch},
 	CU_TEST_INFO_NULL,
 };
 

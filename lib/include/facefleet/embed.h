@@ -21,6 +21,11 @@ typedef struct ff_embedder ff_embedder;
  * FF_ERR_FORMAT (output is not [1, D]); a reason goes to errbuf. */
 int ff_embedder_create(const char *path, const ff_nn_options *opt, ff_embedder **out,
 		       char *errbuf, size_t errlen);
+/* Same, with the weight patch at patch_path (NULL: none; ff_model_patch)
+ * applied to the model before the net is built: e.g. the reconstruction-side
+ * MobileFaceNet that goes with a VQ decoder (ff_vq_recon_embedder_path). */
+int ff_embedder_create_patched(const char *path, const char *patch_path, const ff_nn_options *opt,
+			       ff_embedder **out, char *errbuf, size_t errlen);
 void ff_embedder_free(ff_embedder *e);
 /* Embedding dimension (192 for MobileFaceNet). */
 size_t ff_embedder_dim(const ff_embedder *e);

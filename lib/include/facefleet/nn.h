@@ -43,6 +43,16 @@ int ff_model_load_memory(const void *buf, size_t len, const ff_nn_options *opt,
 			 ff_model **out, char *errbuf, size_t errlen);
 void ff_model_free(ff_model *m);
 
+/* Replaces constants of m with those of a weight patch (.ffp, models/FORMAT.md),
+ * before any net is built from m. The patch names the base by its data
+ * section's size and CRC-32 and is checked whole before anything is written,
+ * so on error m is unchanged. Returns FF_OK, FF_ERR_IO/FF_ERR_NOTFOUND
+ * (unreadable), FF_ERR_FORMAT (corrupt: magic, CRC, a record that does not
+ * match a constant of m, a value not finite), FF_ERR_UNSUPPORTED (made for
+ * another base), FF_ERR_RANGE (over 64 MiB), FF_ERR_INVAL. */
+int ff_model_patch(ff_model *m, const char *path, char *errbuf, size_t errlen);
+int ff_model_patch_memory(ff_model *m, const void *buf, size_t len, char *errbuf, size_t errlen);
+
 /* Metadata value for key (e.g. "name", "model_id"), or NULL if absent. */
 const char *ff_model_meta(const ff_model *m, const char *key);
 /* Declared shape of input/output i (input dims may be 0 = any size). Returns

@@ -63,6 +63,14 @@ int ff_vq_encode(ff_vq_encoder *e, const ff_image *face, uint16_t *idx, size_t n
  * FF_ERR_RANGE (an index >= codebook_size), FF_ERR_BACKEND. */
 int ff_vq_decode(ff_vq_decoder *d, const uint16_t *idx, size_t n, float *rgb, size_t rgb_len);
 
+/* The weight patch (ff_model_patch) of the reconstruction-side embedder that
+ * goes with the decoder file decoder_path: PREFIX.dec.ffn -> PREFIX.emb.ffp,
+ * MobileFaceNet fine-tuned to embed this decoder's faces like their originals
+ * (it replaces the adapter below). Writes the path to out. Returns FF_OK when
+ * that file exists, FF_ERR_NOTFOUND when the decoder has none, FF_ERR_INVAL
+ * (not a .dec.ffn path), FF_ERR_RANGE (cap too small). */
+int ff_vq_recon_embedder_path(const char *decoder_path, char *out, size_t cap);
+
 /* Applies the decoder's embedding adapter, if its file has one, to the
  * L2-normalised embedding of a face it decoded: emb <- normalise(emb * A),
  * a least-squares map (fitted on training faces) from embeddings of

@@ -1,0 +1,106 @@
+/* Weight patches (.ffp, models/FORMAT.md "Weight patches"): constants of a
+ * base .ffn replaced in memory before a net is built, so a network fine-tuned
+ * from a fetched pretrained model ships as the few weights that changed, bound
+ * to the exact base file by its data CRC-32. */
+#include "facefleet/nn.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "facefleet/error.h"
+#include "facefleet/file.h"
+#include "nn_internal.h"
+
+#define FFP_HEADER 20u
+#define FFP_MAX_BYTES (64u << 20)
+#define FAIL(rc, ...)                                   \
+	do {                                            \
+		ff_seterr(errbuf, errlen, __VA_ARGS__); \
+		return (rc);                            \
+	} while (0)
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Checks every record against m before anything is written: a bad patch
+ * leaves the model as it was. */
+static int check_records(const ff_model *m, const uint8_t *b, size_t len, uint32_t n,
+			 char *errbuf, size_t errlen)
+{
+	size_t off = FFP_HEADER;
+	for (uint32_t r = 0; r < n; r++) {
+		uint32_t idx, count;
+		const struct ffn_tensor *t;
+		if (len - off < 8)
+			FAIL(FF_ERR_FORMAT, "record %u: truncated", r);
+		idx = rd32(b + off);
+		count = rd32(b + off + 4);
+		off += 8;
+		if (idx >= m->n_tensors || !(t = &m->tensors[idx])->data)
+			FAIL(FF_ERR_FORMAT, "record %u: tensor %u is not a constant of the base",
+					 r, idx);
+		if ((uint64_t)count * 4 != t->data_size || (len - off) / 4 < count)
+			FAIL(FF_ERR_FORMAT, "record %u: %u values for tensor %u of %u bytes", r,
+					 count, idx, t->data_size);
+		for (uint32_t i = 0; i < count; i++) {
+			float v;
+			memcpy(&v, b + off + 4 * (size_t)i, 4);
+			if (!isfinite(v))
+				FAIL(FF_ERR_FORMAT, "record %u: value %u not finite", r, i);
+		}
+		off += 4 * (size_t)count;
+	}
+	if (off != len)
+		FAIL(FF_ERR_FORMAT, "%zu bytes after the last record", len - off);
+	return FF_OK;
+}
+
+static void apply_records(ff_model *m, const uint8_t *b, uint32_t n)
+{
+	size_t off = FFP_HEADER;
+	for (uint32_t r = 0; r < n; r++) {
+		uint32_t idx = rd32(b + off), count = rd32(b + off + 4);
+		/* the tensor's data lies in the model's own (writable) buffer */
+		memcpy((void *)m->tensors[idx].data, b + off + 8, 4 * (size_t)count);
+		off += 8 + 4 * (size_t)count;
+	}
+}
+
+int ff_model_patch_memory(ff_model *m, const void *buf, size_t len, char *errbuf, size_t errlen)
+{
+	const uint8_t *b = buf, *base = m ? m->buf : NULL;
+	uint32_t n;
+	int rc;
+	if (!m || !buf)
+		return FF_ERR_INVAL;
+	if (len < FFP_HEADER || memcmp(b, "FFP1", 4) != 0)
+		FAIL(FF_ERR_FORMAT, "not a weight patch (magic)");
+	if ((uint32_t)crc32_z(0L, b + FFP_HEADER, len - FFP_HEADER) != rd32(b + 16))
+		FAIL(FF_ERR_FORMAT, "CRC-32 mismatch (corrupt patch)");
+	/* bound to the base file: its header's data size and CRC-32 */
+	if (rd32(b + 4) != rd32(base + 56) || rd32(b + 8) != rd32(base + 52))
+		FAIL(FF_ERR_UNSUPPORTED, "made for another base model (data CRC %08x, "
+				 "this base %08x)", rd32(b + 4), rd32(base + 56));
+	n = rd32(b + 12);
+	if ((rc = check_records(m, b, len, n, errbuf, errlen)) != FF_OK)
+		return rc;
+	apply_records(m, b, n);
+	return FF_OK;
+}
+
+int ff_model_patch(ff_model *m, const char *path, char *errbuf, size_t errlen)
+{
+	char *buf = NULL, why[256] = "";
+	size_t len = 0;
+	int rc = ff_file_read(path, FFP_MAX_BYTES, &buf, &len, errbuf, errlen);
+	if (rc != FF_OK)
+		return rc;
+	if ((rc = ff_model_patch_memory(m, buf, len, why, sizeof(why))) != FF_OK)
+		ff_seterr(errbuf, errlen, "%s: %s", path, why);
+	free(buf);
+	return rc;
+}
