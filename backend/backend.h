@@ -96,8 +96,6 @@ void ff_job_free(ff_job *j);
 void ff_job_reject(ff_job *j, ff_decision d, const char *reason);
 
 
-/* Random UUID v4 text (36 chars + NUL). */
-void ff_uuid4(char out[37]);
 /* The event id of (device_id, seq): a UUID-formatted (version 8) 128-bit
  * hash of "device_id/seq", so a redelivered face gets the id of the row
  * already committed for it (and its AccessEvent the same event_id). */

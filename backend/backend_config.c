@@ -172,8 +172,3 @@ void ff_backend_config_free(ff_backend_config *cfg)
 {
 	ff_config_free(fields, cfg);
 }
-
-void ff_backend_config_dump(const ff_backend_config *cfg, FILE *out)
-{
-	ff_config_dump(fields, cfg, out);
-}

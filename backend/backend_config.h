@@ -53,6 +53,5 @@ typedef struct ff_backend_config {
  * --help was printed (exit 0), 2 on a usage error (message printed). */
 int ff_backend_config_parse(ff_backend_config *cfg, int argc, char **argv);
 void ff_backend_config_free(ff_backend_config *cfg);
-void ff_backend_config_dump(const ff_backend_config *cfg, FILE *out);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include "facefleet/error.h"
 #include "facefleet/log.h"
+#include "facefleet/waker.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -50,8 +51,8 @@ static struct {
 	int listen_fd;
 	pthread_t thread;
 	int running;
-	int stop_pipe[2];
-} M = { .reasons_mu = PTHREAD_MUTEX_INITIALIZER, .listen_fd = -1, .stop_pipe = { -1, -1 } };
+	ff_waker waker;
+} M = { .reasons_mu = PTHREAD_MUTEX_INITIALIZER, .listen_fd = -1, .waker = FF_WAKER_INIT };
 
 static void hist_add(hist *h, const int64_t *bounds, size_t n, int64_t v)
 {
@@ -301,15 +302,18 @@ static void serve_one(int fd)
 static void *http_main(void *arg)
 {
 	(void)arg;
-	for (;;) {
-		struct pollfd p[2] = { { M.listen_fd, POLLIN, 0 }, { M.stop_pipe[0], POLLIN, 0 } };
+	while (!ff_waker_stopping(&M.waker)) {
+		struct pollfd p[2] = { { M.listen_fd, POLLIN, 0 },
+				       { ff_waker_fd(&M.waker), POLLIN, 0 } };
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (p[1].revents)
-			break;
+		if (p[1].revents) {
+			ff_waker_drain(&M.waker);
+			continue;
+		}
 		if (p[0].revents & POLLIN) {
 			int c = accept(M.listen_fd, NULL, NULL);
 			if (c >= 0) {
@@ -337,7 +341,7 @@ int ff_metrics_serve(const char *bind_addr, int port)
 		return FF_ERR_IO;
 	setsockopt(M.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(M.listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    listen(M.listen_fd, 16) != 0 || pipe(M.stop_pipe) != 0) {
+	    listen(M.listen_fd, 16) != 0 || ff_waker_init(&M.waker) != FF_OK) {
 		ff_log_error(LOG_COMP, "event=listen_failed addr=%s port=%d err=\"%s\"", bind_addr,
 			     port, strerror(errno));
 		close(M.listen_fd);
@@ -345,6 +349,7 @@ int ff_metrics_serve(const char *bind_addr, int port)
 		return FF_ERR_IO;
 	}
 	if (pthread_create(&M.thread, NULL, http_main, NULL) != 0) {
+		ff_waker_close(&M.waker);
 		close(M.listen_fd);
 		M.listen_fd = -1;
 		return FF_ERR_IO;
@@ -358,13 +363,10 @@ void ff_metrics_stop(void)
 {
 	if (!M.running)
 		return;
-	if (write(M.stop_pipe[1], "x", 1) < 0) {
-		/* the thread stays blocked in poll; it dies with the process */
-	}
+	ff_waker_stop(&M.waker);
 	pthread_join(M.thread, NULL);
 	close(M.listen_fd);
-	close(M.stop_pipe[0]);
-	close(M.stop_pipe[1]);
+	ff_waker_close(&M.waker);
 	M.listen_fd = -1;
 	M.running = 0;
 }

@@ -70,12 +70,15 @@ static void on_connection(void *ctx, bool connected, const char *cause)
 static int publish_one(ff_publisher *p, ff_job *j)
 {
 	uint8_t buf[1024];
-	char topic[128];
+	char topic[128] = "";
 	size_t len = ff_access_event_encode(j, p->embed_model, buf, sizeof(buf));
 	int rc = FF_ERR_RANGE, wait_ms = RETRY_MS;
 	int64_t give_up = ff_mono_us() + (int64_t)RETRY_FOR_MS * 1000;
 	bool cut = false;
-	snprintf(topic, sizeof(topic), "fleet/%s/%s/access", j->site_id, j->device_id);
+	if (ff_mqtt_fleet_topic(topic, sizeof(topic), j->site_id, j->device_id, "access") != FF_OK) {
+		rc = FF_ERR_INVAL; /* never: validation checked both ids */
+		len = 0;
+	}
 	for (int attempt = 0; len && ff_mono_us() < give_up; attempt++) {
 		rc = ff_mqtt_publish(p->mqtt, topic, buf, len, 1, false, 5000);
 		if (rc == FF_OK || rc == FF_ERR_INVAL || rc == FF_ERR_AUTH)

@@ -1,11 +1,12 @@
 /* Bounded blocking queue and the small job helpers (backend.h). */
 #include "backend.h"
 
+#include "facefleet/uuid.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 void ff_deadline_in(struct timespec *ts, int ms)
@@ -38,30 +39,6 @@ ff_decision ff_decision_parse(const char *name)
 	return FF_DECISION_NONE;
 }
 
-void ff_uuid4(char out[37])
-{
-	uint8_t b[16];
-	size_t got = 0;
-	while (got < sizeof(b)) {
-		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) { /* never expected; still unique enough with the clock */
-			int64_t t = ff_mono_us() ^ ff_now_us();
-			for (; got < sizeof(b); got++, t = t * 6364136223846793005LL + 1)
-				b[got] = (uint8_t)(t >> 33);
-			break;
-		}
-		got += (size_t)n;
-	}
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-		 b[15]);
-}
-
 /* FNV-1a 64 from a chosen offset basis, then a splitmix64 finaliser */
 static uint64_t fnv_mix(const char *s, uint64_t h)
 {
@@ -91,10 +68,7 @@ void ff_event_id(const char *device_id, uint64_t seq, char out[37])
 	}
 	b[6] = (uint8_t)((b[6] & 0x0f) | 0x80); /* version 8 (RFC 9562: custom) */
 	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* variant 10 */
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-		 b[15]);
+	ff_uuid_format(b, out);
 }
 
 ff_job *ff_job_new(const char *topic, const void *payload, size_t len)

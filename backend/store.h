@@ -52,8 +52,6 @@ int ff_store_writer_start(const ff_store_writer_options *opt, ff_store_writer **
  * until deadline_ms passes (then what is left is dropped unacknowledged, for
  * the broker to redeliver), then frees. */
 void ff_store_writer_stop(ff_store_writer *w, int deadline_ms);
-/* Jobs taken from the queue and not yet handed to done. */
-size_t ff_store_writer_pending(ff_store_writer *w);
 
 typedef struct ff_store_listen_options {
 	const char *conninfo;

@@ -4,15 +4,14 @@
 
 #include "facefleet/error.h"
 #include "facefleet/log.h"
+#include "facefleet/waker.h"
 #include "metrics.h"
 
 #include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define LOG_COMP "store"
 
@@ -21,8 +20,7 @@ struct ff_store_listen {
 	char *conninfo, *model;
 	PGconn *db;
 	pthread_t thread;
-	atomic_bool stop;
-	int wake[2];
+	ff_waker waker;
 	int64_t next_maint_us;
 };
 
@@ -87,11 +85,10 @@ static void *listen_main(void *arg)
 {
 	ff_store_listen *l = arg;
 	int backoff = 200;
-	while (!atomic_load(&l->stop)) {
+	while (!ff_waker_stopping(&l->waker)) {
 		if (!l->db) {
 			if (setup(l) != FF_OK) {
-				struct pollfd p = { l->wake[0], POLLIN, 0 };
-				poll(&p, 1, backoff);
+				ff_waker_sleep(&l->waker, backoff);
 				backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
 				continue;
 			}
@@ -100,7 +97,8 @@ static void *listen_main(void *arg)
 		}
 		if (ff_mono_us() >= l->next_maint_us)
 			maintain(l);
-		struct pollfd p[2] = { { PQsocket(l->db), POLLIN, 0 }, { l->wake[0], POLLIN, 0 } };
+		struct pollfd p[2] = { { PQsocket(l->db), POLLIN, 0 },
+				       { ff_waker_fd(&l->waker), POLLIN, 0 } };
 		int pr = poll(p, 2, 1000);
 		/* notifications that arrived during a reload's query are already
 		 * buffered by libpq: drain them even when the socket is quiet */
@@ -141,8 +139,7 @@ int ff_store_listen_start(const ff_store_listen_options *opt, ff_store_listen **
 	l->opt = *opt;
 	l->conninfo = strdup(opt->conninfo);
 	l->model = strdup(opt->gallery_model);
-	l->wake[0] = l->wake[1] = -1;
-	if (!l->conninfo || !l->model || pipe(l->wake) != 0) {
+	if (ff_waker_init(&l->waker) != FF_OK || !l->conninfo || !l->model) {
 		rc = FF_ERR_NOMEM;
 		goto fail;
 	}
@@ -158,10 +155,7 @@ int ff_store_listen_start(const ff_store_listen_options *opt, ff_store_listen **
 	return FF_OK;
 fail:
 	PQfinish(l->db);
-	if (l->wake[0] >= 0) {
-		close(l->wake[0]);
-		close(l->wake[1]);
-	}
+	ff_waker_close(&l->waker);
 	free(l->conninfo);
 	free(l->model);
 	free(l);
@@ -172,14 +166,10 @@ void ff_store_listen_stop(ff_store_listen *l)
 {
 	if (!l)
 		return;
-	atomic_store(&l->stop, true);
-	if (write(l->wake[1], "x", 1) < 0) {
-		/* poll times out within 1 s anyway */
-	}
+	ff_waker_stop(&l->waker);
 	pthread_join(l->thread, NULL);
 	PQfinish(l->db);
-	close(l->wake[0]);
-	close(l->wake[1]);
+	ff_waker_close(&l->waker);
 	free(l->conninfo);
 	free(l->model);
 	free(l);

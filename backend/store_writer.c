@@ -25,7 +25,6 @@ struct ff_store_writer {
 	char *actor;
 	pthread_t thread;
 	PGconn *db;
-	atomic_size_t pending;
 	atomic_llong deadline_us; /* 0: none; else give up retrying after (monotonic) */
 	bool db_down_logged;
 };
@@ -570,7 +569,6 @@ static void *writer_main(void *arg)
 		if (!j)
 			break; /* closed and drained */
 		batch[n++] = j;
-		atomic_fetch_add(&w->pending, 1);
 		until = ff_mono_us() + (int64_t)w->opt.batch_ms * 1000;
 		while (n < cap) {
 			int64_t left = (until - ff_mono_us()) / 1000;
@@ -578,22 +576,18 @@ static void *writer_main(void *arg)
 			if (!j)
 				break;
 			batch[n++] = j;
-			atomic_fetch_add(&w->pending, 1);
 		}
 		if (!write_batch(w, batch, n, &k)) {
 			ff_log_error(LOG_COMP, "event=gave_up jobs=%zu note=\"unacknowledged: the broker "
 					       "redelivers them to this session\"", n);
 			for (size_t i = 0; i < n; i++)
 				ff_job_free(batch[i]);
-			atomic_fetch_sub(&w->pending, n);
 			/* drop whatever else is queued the same way */
-			while ((j = ff_queue_pop(w->opt.in, 0))) {
+			while ((j = ff_queue_pop(w->opt.in, 0)))
 				ff_job_free(j);
-			}
 			break;
 		}
 		w->opt.done(w->opt.ctx, batch, n);
-		atomic_fetch_sub(&w->pending, n);
 	}
 	cols_free(&k);
 	free(batch);
@@ -626,9 +620,4 @@ void ff_store_writer_stop(ff_store_writer *w, int deadline_ms)
 	pthread_join(w->thread, NULL);
 	free(w->actor);
 	free(w);
-}
-
-size_t ff_store_writer_pending(ff_store_writer *w)
-{
-	return atomic_load(&w->pending);
 }

@@ -5,6 +5,7 @@
 #include "backend.h"
 #include "facefleet/error.h"
 #include "facefleet/log.h"
+#include "facefleet/waker.h"
 #include "mqtt_packet.h"
 
 #include <arpa/inet.h>
@@ -42,8 +43,8 @@ struct ff_sub {
 	uint64_t gen;
 	bool ready;         /* SUBACK received on this connection */
 	bool connacked;     /* CONNACK received on this connection */
-	atomic_bool stop, paused;
-	int wake[2];
+	atomic_bool paused;
+	ff_waker waker;     /* stop flag + wake-up of the thread's polls */
 	int64_t last_send_ms, last_recv_ms;
 	uint8_t *rbuf;
 	size_t rlen, rcap;
@@ -293,8 +294,8 @@ static int session(ff_sub *s)
 	s->last_recv_ms = now_ms();
 	if ((rc = send_connect(s)) != FF_OK)
 		return rc;
-	while (!atomic_load(&s->stop)) {
-		struct pollfd p[2] = { { s->fd, POLLIN, 0 }, { s->wake[0], POLLIN, 0 } };
+	while (!ff_waker_stopping(&s->waker)) {
+		struct pollfd p[2] = { { s->fd, POLLIN, 0 }, { ff_waker_fd(&s->waker), POLLIN, 0 } };
 		int64_t now = now_ms();
 		bool buffered = tls_pending(s);
 		int pr = poll(p, 2, buffered ? 0 : 500);
@@ -372,7 +373,7 @@ static void *sub_main(void *arg)
 {
 	ff_sub *s = arg;
 	int backoff_ms = 200;
-	while (!atomic_load(&s->stop)) {
+	while (!ff_waker_stopping(&s->waker)) {
 		int fd = tcp_connect(s), rc;
 		if (fd >= 0 && s->tls && tls_handshake(s, fd) != FF_OK) {
 			close(fd); /* logged; a wrong CA or name is retried like a broker away */
@@ -392,7 +393,7 @@ static void *sub_main(void *arg)
 			pthread_mutex_unlock(&s->mu);
 			rc = session(s);
 			pthread_mutex_lock(&s->mu);
-			if (atomic_load(&s->stop) && rc == FF_OK) {
+			if (ff_waker_stopping(&s->waker) && rc == FF_OK) {
 				static const uint8_t bye[2] = { MQP_DISCONNECT << 4, 0 };
 				send_locked(s, bye, 2);
 			}
@@ -410,12 +411,8 @@ static void *sub_main(void *arg)
 				backoff_ms = 200; /* it worked for a while: retry soon */
 			}
 		}
-		if (atomic_load(&s->stop))
+		if (ff_waker_sleep(&s->waker, backoff_ms))
 			break;
-		{
-			struct pollfd p = { s->wake[0], POLLIN, 0 };
-			poll(&p, 1, backoff_ms);
-		}
 		backoff_ms = backoff_ms * 2 > 10000 ? 10000 : backoff_ms * 2;
 	}
 	return NULL;
@@ -486,9 +483,8 @@ int ff_sub_start(const ff_sub_options *opt, ff_sub **out)
 	s->rcap = 65536;
 	s->rbuf = malloc(s->rcap);
 	s->fd = -1;
-	s->wake[0] = s->wake[1] = -1;
 	if (!s->opt.url || !s->opt.client_id || !s->opt.username || !s->opt.password ||
-	    !s->opt.filter || !s->rbuf || pipe(s->wake) != 0) {
+	    !s->opt.filter || !s->rbuf || ff_waker_init(&s->waker) != FF_OK) {
 		free_opts(s);
 		free(s->rbuf);
 		free(s);
@@ -500,8 +496,7 @@ int ff_sub_start(const ff_sub_options *opt, ff_sub **out)
 	pthread_cond_init(&s->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	if (pthread_create(&s->thread, NULL, sub_main, s) != 0) {
-		close(s->wake[0]);
-		close(s->wake[1]);
+		ff_waker_close(&s->waker);
 		free_opts(s);
 		free(s->rbuf);
 		free(s);
@@ -557,13 +552,9 @@ void ff_sub_stop(ff_sub *s)
 {
 	if (!s)
 		return;
-	atomic_store(&s->stop, true);
-	if (write(s->wake[1], "x", 1) < 0) {
-		/* the poll timeouts (0.5 s) notice stop anyway */
-	}
+	ff_waker_stop(&s->waker);
 	pthread_join(s->thread, NULL);
-	close(s->wake[0]);
-	close(s->wake[1]);
+	ff_waker_close(&s->waker);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	free_opts(s);

@@ -64,6 +64,5 @@ void ff_sub_pause(ff_sub *s);
 /* Sends DISCONNECT (the session and its unacknowledged messages stay with
  * the broker for session_expiry_s), stops the thread, frees. NULL ok. */
 void ff_sub_stop(ff_sub *s);
-bool ff_sub_connected(ff_sub *s);
 
 #endif

@@ -21,6 +21,7 @@
 #include "facefleet/error.h"
 #include "facefleet/log.h"
 #include "facefleet/mqtt.h"
+#include "facefleet/random.h"
 
 #define LOG_COMP "publisher"
 #define TAG_STATUS UINT64_MAX
@@ -42,7 +43,6 @@ struct dev_publisher {
 	int inflight;
 	ack *acks; /* completions from Paho's thread, under mu */
 	size_t nacks, cap;
-	unsigned rand_state;
 	int64_t next_status_ms;
 	int64_t next_resend_check_ms;
 	ff_bucket pace;      /* max_send_rate / send_burst */
@@ -288,11 +288,13 @@ static int64_t backoff_ms(dev_publisher *p, int failures)
 {
 	const dev_config *c = &p->a->cfg;
 	double d = c->reconnect_min_ms;
+	uint32_t r = UINT32_MAX / 2; /* no random bytes: no jitter */
 	for (int i = 1; i < failures && d < c->reconnect_max_ms; i++)
 		d *= 2;
 	if (d > c->reconnect_max_ms)
 		d = c->reconnect_max_ms;
-	d *= 0.75 + 0.5 * ((double)rand_r(&p->rand_state) / RAND_MAX);
+	ff_random_bytes(&r, sizeof(r));
+	d *= 0.75 + 0.5 * ((double)r / UINT32_MAX);
 	return (int64_t)d;
 }
 
@@ -403,7 +405,6 @@ int dev_publisher_start(dev_agent *a, dev_publisher **out)
 		free(p);
 		return FF_ERR_NOMEM;
 	}
-	p->rand_state = (unsigned)(getpid() ^ dev_now_us());
 	dev_topic(&a->cfg, "faces", p->faces_topic, sizeof(p->faces_topic));
 	dev_topic(&a->cfg, "status", p->status_topic, sizeof(p->status_topic));
 	dev_topic(&a->cfg, "config", p->config_topic, sizeof(p->config_topic));

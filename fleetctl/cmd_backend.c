@@ -33,7 +33,7 @@ static int backend_add(fc_ctx *ctx, int argc, char **argv)
 	if (!ff_id_valid(name))
 		return fc_fail(FC_EXIT_USAGE, "backend name '%s' must match [a-z0-9-]{1,32}", name);
 	if (!fc_random_password(pw, sizeof(pw)))
-		return fc_fail(FC_EXIT_FAIL, "cannot read /dev/urandom");
+		return FC_EXIT_FAIL;
 	for (int i = 0; i < 2; i++)
 		snprintf(cmd[i], sizeof(cmd[i]),
 			 "{\"command\":\"createClient\",\"username\":\"backend.%s%s\",\"password\":\"%s\","

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "facefleet/error.h"
+#include "facefleet/mqtt.h"
 
 #define CMD_CAP 2048
 
@@ -44,8 +45,10 @@ static const char *const receipt_acl_types[2] = { "subscribeLiteral", "publishCl
 
 static void receipt_acl(char *buf, size_t cap, int i, const char *site, const char *dev)
 {
-	snprintf(buf, cap, "\"acltype\":\"%s\",\"topic\":\"fleet/%s/%s/receipt\",\"allow\":true",
-		 receipt_acl_types[i], site, dev);
+	char topic[128];
+	ff_mqtt_fleet_topic(topic, sizeof(topic), site, dev, "receipt"); /* the callers checked both ids */
+	snprintf(buf, cap, "\"acltype\":\"%s\",\"topic\":\"%s\",\"allow\":true",
+		 receipt_acl_types[i], topic);
 }
 
 /* Both as ACL objects of a createRole command. Returns buf. */
@@ -116,7 +119,7 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *site = ctx->cfg.site, *dev;
 	char pw[64], path[1024], err[256] = "", cr[CMD_CAP], cc[CMD_CAP], del[2][256], detail[512];
-	char desc[512], cid[80], racl[512];
+	char desc[512], cid[80], racl[512], topic[3][128];
 	fc_dynsec *ds = NULL;
 	bool created = false, in_tx = false;
 	int rc = FC_EXIT_FAIL, drc;
@@ -126,7 +129,7 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 	if (!ff_id_valid(site))
 		return fc_fail(FC_EXIT_USAGE, "site id '%s' must match [a-z0-9-]{1,32}", site);
 	if (!fc_random_password(pw, sizeof(pw)))
-		return fc_fail(FC_EXIT_FAIL, "cannot read /dev/urandom");
+		return FC_EXIT_FAIL;
 	{
 		const char *p[3] = { dev, site, ctx->cfg.description ? ctx->cfg.description : "" };
 		if (!fc_begin_insert(ctx, &in_tx, "INSERT INTO devices (device_id, site_id, description) "
@@ -137,15 +140,18 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 	if (!(ds = fc_dynsec_open(ctx)))
 		goto out;
 	device_client_id(cid, sizeof(cid), site, dev);
+	for (int i = 0; i < 3; i++) /* both ids checked above */
+		ff_mqtt_fleet_topic(topic[i], sizeof(topic[i]), site, dev,
+				    i == 0 ? "faces" : i == 1 ? "status" : "config");
 	snprintf(cr, sizeof(cr),
 		 "{\"command\":\"createRole\",\"rolename\":\"dev.%s\",\"textname\":\"device %s at site %s\","
 		 "\"acls\":["
-		 "{\"acltype\":\"publishClientSend\",\"topic\":\"fleet/%s/%s/faces\",\"allow\":true},"
-		 "{\"acltype\":\"publishClientSend\",\"topic\":\"fleet/%s/%s/status\",\"allow\":true},"
-		 "{\"acltype\":\"subscribeLiteral\",\"topic\":\"fleet/%s/%s/config\",\"allow\":true},"
-		 "{\"acltype\":\"publishClientReceive\",\"topic\":\"fleet/%s/%s/config\",\"allow\":true},"
+		 "{\"acltype\":\"publishClientSend\",\"topic\":\"%s\",\"allow\":true},"
+		 "{\"acltype\":\"publishClientSend\",\"topic\":\"%s\",\"allow\":true},"
+		 "{\"acltype\":\"subscribeLiteral\",\"topic\":\"%s\",\"allow\":true},"
+		 "{\"acltype\":\"publishClientReceive\",\"topic\":\"%s\",\"allow\":true},"
 		 "%s]}",
-		 dev, dev, site, site, dev, site, dev, site, dev, site, dev,
+		 dev, dev, site, topic[0], topic[1], topic[2], topic[2],
 		 receipt_acls(racl, sizeof(racl), site, dev));
 	snprintf(cc, sizeof(cc),
 		 "{\"command\":\"createClient\",\"username\":\"dev.%s\",\"password\":\"%s\","
@@ -257,7 +263,7 @@ static int device_rotate(fc_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (!fc_random_password(pw, sizeof(pw))) {
 		fc_dynsec_close(ds);
-		return fc_fail(FC_EXIT_FAIL, "cannot read /dev/urandom");
+		return FC_EXIT_FAIL;
 	}
 	/* disable first: sessions that logged in with the old password are dropped */
 	snprintf(c0, sizeof(c0), "{\"command\":\"disableClient\",\"username\":\"dev.%s\"}", dev);

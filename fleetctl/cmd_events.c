@@ -145,7 +145,7 @@ static int events_watch(fc_ctx *ctx, int argc, char **argv)
 		return fc_fail(FC_EXIT_USAGE, "an integrator account needs --sites (its bundle sets them)");
 	}
 	if (n == 0)
-		sites[n++] = "+";
+		sites[n++] = NULL; /* every site: fleet/+/+/access */
 	watch_fmt = fc_ctx_format(ctx);
 	if (temporary) {
 		/* a short-lived integrator of its own: same ACL shape as `subscriber add` */
@@ -179,14 +179,14 @@ static int events_watch(fc_ctx *ctx, int argc, char **argv)
 		printf("time,site,device,seq,decision,identity,score,reason\n");
 	fflush(stdout);
 	for (int i = 0; i < n; i++) {
-		snprintf(filter, sizeof(filter), "fleet/%s/+/access", sites[i]);
-		if ((mrc = ff_mqtt_subscribe(m, filter, 1, 5000)) != FF_OK) {
+		if ((mrc = ff_mqtt_fleet_topic(filter, sizeof(filter), sites[i], NULL, "access")) != FF_OK ||
+		    (mrc = ff_mqtt_subscribe(m, filter, 1, 5000)) != FF_OK) {
 			fc_fail(FC_EXIT_FAIL, "subscribe %s refused: %s", filter, ff_strerror(mrc));
 			goto out;
 		}
 	}
-	fprintf(stderr, "fleetctl: watching %s%s as %s (Ctrl-C stops)\n", n == 1 && !strcmp(sites[0], "+") ?
-		"every site" : "sites ", n == 1 && !strcmp(sites[0], "+") ? "" : (c->sites && *c->sites ? c->sites : c->site),
+	fprintf(stderr, "fleetctl: watching %s%s as %s (Ctrl-C stops)\n", !sites[0] ?
+		"every site" : "sites ", !sites[0] ? "" : (c->sites && *c->sites ? c->sites : c->site),
 		user);
 	if (c->db_conninfo && *c->db_conninfo) {
 		char detail[300];

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "facefleet/error.h"
+#include "facefleet/mqtt.h"
 
 #define SUB_MAX_SITES 64
 
@@ -32,11 +33,14 @@ static const char *name_arg(fc_ctx *ctx, int argc, char **argv)
 static void site_acls(char *buf, size_t cap, char **sites, int n)
 {
 	size_t len = strlen(buf);
-	for (int i = 0; i < n && len < cap; i++)
+	char topic[128];
+	for (int i = 0; i < n && len < cap; i++) {
+		ff_mqtt_fleet_topic(topic, sizeof(topic), sites[i], NULL, "access"); /* ids checked */
 		len += (size_t)snprintf(buf + len, cap - len,
-					"%s{\"acltype\":\"subscribePattern\",\"topic\":\"fleet/%s/+/access\",\"allow\":true},"
-					"{\"acltype\":\"publishClientReceive\",\"topic\":\"fleet/%s/+/access\",\"allow\":true}",
-					i ? "," : "", sites[i], sites[i]);
+					"%s{\"acltype\":\"subscribePattern\",\"topic\":\"%s\",\"allow\":true},"
+					"{\"acltype\":\"publishClientReceive\",\"topic\":\"%s\",\"allow\":true}",
+					i ? "," : "", topic, topic);
+	}
 }
 
 int fc_watch_account(fc_ctx *ctx, fc_dynsec *ds, const char *user, char **sites, int n,
@@ -91,10 +95,8 @@ static int sub_add(fc_ctx *ctx, int argc, char **argv)
 		strcat(arr, i + 1 < n ? "," : "}");
 	}
 	snprintf(user, sizeof(user), "sub.%s", name);
-	if (!fc_random_password(pw, sizeof(pw))) {
-		fc_fail(FC_EXIT_FAIL, "cannot read /dev/urandom");
+	if (!fc_random_password(pw, sizeof(pw)))
 		goto out;
-	}
 	{
 		const char *p[3] = { name, arr, ctx->actor };
 		if (!fc_begin_insert(ctx, &in_tx, "INSERT INTO mqtt_subscribers (name, sites, created_by) "

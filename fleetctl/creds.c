@@ -2,6 +2,9 @@
  * credential bundle files (mode 0600, replaced atomically). */
 #include "fleetctl.h"
 
+#include "facefleet/error.h"
+#include "facefleet/random.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,23 +19,14 @@ bool fc_random_password(char *out, size_t cap)
 {
 	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	unsigned char raw[33];
-	size_t got = 0, o = 0;
-	int fd;
+	size_t o = 0;
+	int rc;
 	if (cap < 45)
 		return false;
-	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if ((rc = ff_random_bytes(raw, 32)) != FF_OK) {
+		fc_fail(FC_EXIT_FAIL, "no random bytes: %s (%s)", ff_strerror(rc), strerror(errno));
 		return false;
-	while (got < 32) {
-		ssize_t n = read(fd, raw + got, 32 - got);
-		if (n <= 0 && errno != EINTR) {
-			close(fd);
-			return false;
-		}
-		if (n > 0)
-			got += (size_t)n;
 	}
-	close(fd);
 	raw[32] = 0;
 	for (size_t i = 0; i < 33; i += 3) { /* 33 bytes -> 44 chars; keep 43 (256 bits) */
 		uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];

@@ -152,8 +152,9 @@ char *fc_json_str(char *buf, size_t cap, const char *s);
 const char *fc_safe(char *buf, size_t cap, const char *s);
 
 /* ---- creds.c ------------------------------------------------------------------ */
-/* 32 random bytes from /dev/urandom, base64url without padding (43 chars +
- * NUL: cap >= 44). Returns false when /dev/urandom cannot be read. */
+/* 32 random bytes (ff_random_bytes), base64url without padding (43 chars +
+ * NUL: cap >= 44). Returns false when there are no random bytes (after
+ * fc_fail: "no random bytes: ...") or cap is too small. */
 bool fc_random_password(char *out, size_t cap);
 /* Turns --since/--until text into an ISO 8601 UTC time: a duration back from
  * now ("90s", "30m", "2h", "7d", "1w") or an ISO date/time passed through
@@ -201,7 +202,8 @@ void fc_dynsec_close(fc_dynsec *d);
 int fc_dynsec_run(fc_dynsec *d, const char *const *cmds, int n, char *errbuf, size_t errlen);
 
 /* Creates (create true: role with subscribe + receive ACLs on
- * fleet/<site>/+/access of the n sites, then the client with password pw) or
+ * fleet/<site>/+/access of the n sites, a NULL site meaning every site:
+ * fleet/+/+/access; then the client with password pw) or
  * deletes (create false) the integrator-style account `user` (also its
  * role of the same name). Returns an ff_err (FF_ERR_STATE: already exists). */
 int fc_watch_account(fc_ctx *ctx, fc_dynsec *ds, const char *user, char **sites, int n,

@@ -146,8 +146,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fleet-bench-backend: cannot connect to %s\n", o.mqtt_url);
 		return 1;
 	}
-	snprintf(filter, sizeof(filter), "fleet/%s/+/access", o.site);
-	snprintf(topic, sizeof(topic), "fleet/%s/%s/faces", o.site, o.device);
+	if (ff_mqtt_fleet_topic(filter, sizeof(filter), o.site, NULL, "access") != FF_OK ||
+	    ff_mqtt_fleet_topic(topic, sizeof(topic), o.site, o.device, "faces") != FF_OK) {
+		fprintf(stderr, "fleet-bench-backend: site and device must match [a-z0-9-]{1,32}\n");
+		return 1;
+	}
 	if (ff_mqtt_subscribe(m, filter, 1, 5000) != FF_OK)
 		return 1;
 

@@ -9,6 +9,7 @@
 #include "facefleet/mqtt.h"
 #include "facefleet/error.h"
 #include "facefleet/log.h"
+#include "facefleet/random.h"
 
 #include <MQTTAsync.h>
 #include <errno.h>
@@ -331,10 +332,13 @@ int ff_mqtt_create(const ff_mqtt_options *opt, ff_mqtt **out)
 		return FF_ERR_NOMEM;
 	m->opt = *opt;
 	if (!opt->client_id) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		snprintf(idbuf, sizeof(idbuf), "ff-%ld-%08lx", (long)getpid(),
-			 (unsigned long)(ts.tv_nsec ^ (ts.tv_sec << 12)) & 0xffffffffUL);
+		uint32_t r = 0;
+		if (ff_random_bytes(&r, sizeof(r)) != FF_OK) { /* never expected: the clock */
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			r = (uint32_t)(ts.tv_nsec ^ (ts.tv_sec << 12));
+		}
+		snprintf(idbuf, sizeof(idbuf), "ff-%ld-%08lx", (long)getpid(), (unsigned long)r);
 	}
 	m->opt.url = dup_or_null(opt->url);
 	m->opt.client_id = dup_or_null(opt->client_id ? opt->client_id : idbuf);
@@ -616,9 +620,10 @@ int ff_mqtt_fleet_topic(char *buf, size_t len, const char *site, const char *dev
 			const char *leaf)
 {
 	int n;
-	if (!buf || !ff_id_valid(site) || !ff_id_valid(device) || !leaf || !*leaf)
+	if (!buf || (site && !ff_id_valid(site)) || (device && !ff_id_valid(device)) || !leaf ||
+	    !*leaf)
 		return FF_ERR_INVAL;
-	n = snprintf(buf, len, "fleet/%s/%s/%s", site, device, leaf);
+	n = snprintf(buf, len, "fleet/%s/%s/%s", site ? site : "+", device ? device : "+", leaf);
 	return n < 0 || (size_t)n >= len ? FF_ERR_RANGE : FF_OK;
 }
 

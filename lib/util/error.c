@@ -23,7 +23,6 @@ const char *ff_strerror(int err)
 	case FF_ERR_DB: return "database error";
 	case FF_ERR_TIMEOUT: return "timed out";
 	case FF_ERR_FULL: return "queue or buffer full";
-	case FF_ERR_REPLAY: return "duplicate or replayed message";
 	case FF_ERR_STATE: return "invalid in current state";
 	case FF_ERR__LAST: break;
 	}

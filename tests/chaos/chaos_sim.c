@@ -413,8 +413,8 @@ static ff_mqtt *start_watcher(void)
 		ff_mqtt_destroy(m);
 		return NULL;
 	}
-	snprintf(filter, sizeof(filter), "fleet/%s/+/access", D[0].site);
-	if (ff_mqtt_subscribe(m, filter, 1, 5000) != FF_OK) {
+	if (ff_mqtt_fleet_topic(filter, sizeof(filter), D[0].site, NULL, "access") != FF_OK ||
+	    ff_mqtt_subscribe(m, filter, 1, 5000) != FF_OK) {
 		ff_mqtt_destroy(m);
 		return NULL;
 	}

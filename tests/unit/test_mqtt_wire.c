@@ -253,6 +253,10 @@ static void test_fleet_topics(void)
 	CU_ASSERT_FALSE(ff_id_valid("+"));
 	FF_ASSERT_OK(ff_mqtt_fleet_topic(buf, sizeof(buf), "hq", "door-12", "faces"));
 	CU_ASSERT_STRING_EQUAL(buf, "fleet/hq/door-12/faces");
+	FF_ASSERT_OK(ff_mqtt_fleet_topic(buf, sizeof(buf), "hq", NULL, "access")); /* NULL: + */
+	CU_ASSERT_STRING_EQUAL(buf, "fleet/hq/+/access");
+	FF_ASSERT_OK(ff_mqtt_fleet_topic(buf, sizeof(buf), NULL, NULL, "access"));
+	CU_ASSERT_STRING_EQUAL(buf, "fleet/+/+/access");
 	CU_ASSERT_EQUAL(ff_mqtt_fleet_topic(buf, sizeof(buf), "hq", "#", "faces"), FF_ERR_INVAL);
 	CU_ASSERT_EQUAL(ff_mqtt_fleet_topic(buf, sizeof(buf), "hq", "d", ""), FF_ERR_INVAL);
 	CU_ASSERT_EQUAL(ff_mqtt_fleet_topic(small, sizeof(small), "hq", "door-12", "faces"), FF_ERR_RANGE);

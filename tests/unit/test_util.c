@@ -1,17 +1,28 @@
-/* unit_util: ff_strerror, the ff_log line format, bounded file reads and the
- * token bucket. */
+/* unit_util: ff_strerror, the ff_log line format, bounded file reads, the
+ * token bucket, random bytes, UUIDs and the waker. */
 #include "ff_test.h"
 
 #include "facefleet/bucket.h"
 #include "facefleet/error.h"
 #include "facefleet/file.h"
 #include "facefleet/log.h"
+#include "facefleet/random.h"
+#include "facefleet/uuid.h"
+#include "facefleet/waker.h"
 
+#include <ctype.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static void test_strerror_all_codes(void)
@@ -192,6 +203,132 @@ static void test_bucket(void)
 	CU_ASSERT_EQUAL(ff_bucket_wait_us(&b, 0, 1, 100 * s), 0);
 }
 
+/* random bytes fill the whole buffer (short reads retried) and differ
+ * from call to call */
+static void test_random_bytes(void)
+{
+	static unsigned char big[100000];
+	unsigned char a[64] = { 0 }, b[64] = { 0 }, zero[64] = { 0 };
+	size_t zeros = 0;
+	FF_ASSERT_OK(ff_random_bytes(a, sizeof(a)));
+	FF_ASSERT_OK(ff_random_bytes(b, sizeof(b)));
+	CU_ASSERT_NOT_EQUAL(memcmp(a, zero, sizeof(a)), 0);
+	CU_ASSERT_NOT_EQUAL(memcmp(b, zero, sizeof(b)), 0);
+	CU_ASSERT_NOT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+	FF_ASSERT_OK(ff_random_bytes(big, sizeof(big)));
+	for (size_t i = 0; i < sizeof(big); i++)
+		zeros += big[i] == 0;
+	CU_ASSERT(zeros < 1000); /* about 390 expected; 0 everywhere if not filled */
+	CU_ASSERT(big[sizeof(big) - 1] != 0 || big[sizeof(big) - 2] != 0 || big[sizeof(big) - 3] != 0);
+	FF_ASSERT_OK(ff_random_bytes(NULL, 0));
+	CU_ASSERT_EQUAL(ff_random_bytes(NULL, 1), FF_ERR_INVAL);
+}
+
+/* 8-4-4-4-12 lowercase hex, NUL at 36 */
+static void assert_uuid_text(const char *u)
+{
+	CU_ASSERT_EQUAL_FATAL(strlen(u), 36);
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		CU_ASSERT(dash ? u[i] == '-'
+			       : isxdigit((unsigned char)u[i]) && !isupper((unsigned char)u[i]));
+	}
+}
+
+/* version nibble 4, variant 10xx, lowercase; two differ; ff_uuid_format
+ * writes the bytes as they are */
+static void test_uuid(void)
+{
+	static const uint8_t b[16] = { 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x86, 0x07,
+				       0x88, 0x09, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
+	char u[37], v[37];
+	memset(u, 'X', sizeof(u));
+	ff_uuid4(u);
+	ff_uuid4(v);
+	assert_uuid_text(u);
+	assert_uuid_text(v);
+	CU_ASSERT_EQUAL(u[14], '4');
+	CU_ASSERT_PTR_NOT_NULL(strchr("89ab", u[19]));
+	CU_ASSERT_EQUAL(v[14], '4');
+	CU_ASSERT_STRING_NOT_EQUAL(u, v);
+	ff_uuid_format(b, u);
+	CU_ASSERT_STRING_EQUAL(u, "00010203-0405-8607-8809-aabbccddeeff");
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static atomic_int waker_wakeups;
+
+/* the pattern of the backend's threads: poll the waker (a long timeout, so
+ * only a wake-up ends it early), drain, loop until stopping */
+static void *waker_thread(void *arg)
+{
+	ff_waker *w = arg;
+	while (!ff_waker_stopping(w)) {
+		struct pollfd p = { ff_waker_fd(w), POLLIN, 0 };
+		if (poll(&p, 1, 10000) > 0 && !ff_waker_stopping(w)) {
+			ff_waker_drain(w);
+			atomic_fetch_add(&waker_wakeups, 1);
+		}
+	}
+	return NULL;
+}
+
+/* wake reaches a thread blocked in poll, drain empties the pipe, stop ends
+ * the thread at once; close is idempotent */
+static void test_waker(void)
+{
+	ff_waker w = FF_WAKER_INIT;
+	pthread_t t;
+	struct pollfd p;
+	int64_t t0;
+	FF_ASSERT_OK(ff_waker_init(&w));
+	CU_ASSERT_FATAL(ff_waker_fd(&w) >= 0);
+	CU_ASSERT(fcntl(ff_waker_fd(&w), F_GETFD) & FD_CLOEXEC);
+	CU_ASSERT(fcntl(ff_waker_fd(&w), F_GETFL) & O_NONBLOCK);
+	CU_ASSERT_FALSE(ff_waker_stopping(&w));
+	CU_ASSERT_FALSE(ff_waker_sleep(&w, 10)); /* nothing pending: times out */
+
+	/* wake-ups without a thread: readable, then drained */
+	ff_waker_wake(&w);
+	ff_waker_wake(&w);
+	p = (struct pollfd){ ff_waker_fd(&w), POLLIN, 0 };
+	CU_ASSERT_EQUAL(poll(&p, 1, 0), 1);
+	ff_waker_drain(&w);
+	CU_ASSERT_EQUAL(poll(&p, 1, 0), 0);
+
+	atomic_store(&waker_wakeups, 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, waker_thread, &w), 0);
+	ff_waker_wake(&w);
+	t0 = mono_ms();
+	while (atomic_load(&waker_wakeups) < 1 && mono_ms() - t0 < 5000)
+		poll(NULL, 0, 1);
+	CU_ASSERT(atomic_load(&waker_wakeups) >= 1);
+	CU_ASSERT_EQUAL(poll(&p, 1, 0), 0); /* the thread drained it */
+
+	t0 = mono_ms();
+	ff_waker_stop(&w);
+	CU_ASSERT_TRUE(ff_waker_stopping(&w));
+	pthread_join(t, NULL);
+	CU_ASSERT(mono_ms() - t0 < 5000); /* not the thread's 10 s poll timeout */
+	CU_ASSERT_TRUE(ff_waker_sleep(&w, 10000)); /* stopping: returns at once */
+	CU_ASSERT(mono_ms() - t0 < 5000);
+
+	ff_waker_close(&w);
+	CU_ASSERT_EQUAL(ff_waker_fd(&w), -1);
+	ff_waker_close(&w);
+	ff_waker_wake(&w); /* closed: no-op */
+	ff_waker_drain(&w);
+	FF_ASSERT_OK(ff_waker_init(&w)); /* reusable, stop flag cleared */
+	CU_ASSERT_FALSE(ff_waker_stopping(&w));
+	ff_waker_close(&w);
+}
+
 static CU_TestInfo file_tests[] = {
 	{ "bucket", test_bucket },
 	{ "read_bounded_regular_only", test_file_read },
@@ -212,6 +349,14 @@ static CU_TestInfo log_tests[] = {
 	{ "quote", test_log_quote },
 	CU_TEST_INFO_NULL,
 };
+static CU_TestInfo helper_tests[] = {
+	{ "random_bytes_fill_and_differ", test_random_bytes },
+	{ "uuid4_format", test_uuid },
+	{ "waker_wake_drain_stop", test_waker },
+	CU_TEST_INFO_NULL,
+};
+
 FF_TEST_SUITES({ "error", NULL, NULL, NULL, NULL, error_tests },
 	       { "log", NULL, NULL, NULL, NULL, log_tests },
-	       { "file", NULL, NULL, NULL, NULL, file_tests });
+	       { "file", NULL, NULL, NULL, NULL, file_tests },
+	       { "helpers", NULL, NULL, NULL, NULL, helper_tests });

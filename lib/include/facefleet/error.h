@@ -28,9 +28,8 @@ typedef enum ff_err {
 	FF_ERR_DB = -12,         /* PostgreSQL error */
 	FF_ERR_TIMEOUT = -13,    /* operation did not finish in time */
 	FF_ERR_FULL = -14,       /* bounded queue or buffer is full */
-	FF_ERR_REPLAY = -15,     /* duplicate or replayed message (sequence number seen) */
-	FF_ERR_STATE = -16,      /* call not valid in the object's current state */
-	FF_ERR__LAST = -17
+	FF_ERR_STATE = -15,      /* call not valid in the object's current state */
+	FF_ERR__LAST = -16
 } ff_err;
 
 /* Returns a static, never-NULL description of err (unknown codes included). */

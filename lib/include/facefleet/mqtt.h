@@ -126,8 +126,10 @@ size_t ff_mqtt_publish_packet_size_aliased(size_t payload_len, int qos);
 
 /* Fleet topics: fleet/<site>/<device>/<leaf>, where site and device ids
  * follow the id rule (facefleet/ids.h). */
-/* Writes "fleet/<site>/<device>/<leaf>" into buf. Returns FF_OK, FF_ERR_INVAL
- * (an invalid id, NULL or empty leaf), FF_ERR_RANGE (buf too small). */
+/* Writes "fleet/<site>/<device>/<leaf>" into buf. A NULL site or device is
+ * the single-level wildcard "+" (the result is then a subscription filter or
+ * ACL pattern, e.g. fleet/<site>/+/access). Returns FF_OK, FF_ERR_INVAL (an
+ * invalid id, NULL or empty leaf), FF_ERR_RANGE (buf too small). */
 int ff_mqtt_fleet_topic(char *buf, size_t len, const char *site, const char *device,
 			const char *leaf);
 
