@@ -67,7 +67,7 @@ static void test_golden(void)
 
 	ff_test_data_path(gdir, sizeof(gdir), "vq");
 	ff_test_data_path(fdir, sizeof(fdir), "faces/aligned112");
-	FF_ASSERT_OK(vq_golden_check(enc, dec, gdir, fdir, &r));
+	FF_ASSERT_OK(vq_golden_check(enc, dec, NULL, gdir, fdir, &r));
 	fprintf(stderr, "unit_vq_codec: %zu faces, %zu/%zu codes differ from PyTorch, "
 			"reconstruction max abs err %.3g over %zu values\n",
 		r.faces, r.mismatches, r.codes, r.recon_max_err, r.recon_values);

@@ -59,18 +59,23 @@ static int parse_line(char *line, char *rel, size_t rel_len, uint16_t *idx, size
 	return strtok_r(NULL, " \t\r\n", &save) ? FF_ERR_FORMAT : FF_OK;
 }
 
+static void golden_stem(const char *rel, char *stem, size_t cap)
+{
+	const char *base = strrchr(rel, '/');
+	snprintf(stem, cap, "%s", base ? base + 1 : rel);
+	if (strrchr(stem, '.'))
+		*strrchr(stem, '.') = '\0';
+}
+
 static int check_recon(const char *golden_dir, const char *rel, const float *rgb, int stride,
 		       struct vq_golden_result *r)
 {
 	char path[4096], stem[512];
-	const char *base = strrchr(rel, '/');
 	unsigned char *buf;
 	size_t len, side = (size_t)(FACE + stride - 1) / (size_t)stride, k = 0;
 	int rc;
 
-	snprintf(stem, sizeof(stem), "%s", base ? base + 1 : rel);
-	if (strrchr(stem, '.'))
-		*strrchr(stem, '.') = '\0';
+	golden_stem(rel, stem, sizeof(stem));
 	snprintf(path, sizeof(path), "%s/%s.recon", golden_dir, stem);
 	if ((rc = vq_read_file(path, &buf, &len)) != FF_OK) {
 		fprintf(stderr, "vq golden: cannot read %s\n", path);
@@ -97,6 +102,40 @@ static int check_recon(const char *golden_dir, const char *rel, const float *rgb
 	return FF_OK;
 }
 
+/* The reconstruction-side embedder on the C reconstruction against the
+ * reference's embedding of its own (golden_dir/<stem>.emb). */
+static int check_embedding(ff_embedder *e, const char *golden_dir, const char *rel,
+			   const float *rgb, struct vq_golden_result *r)
+{
+	char path[4096], stem[512];
+	float v[1024];
+	unsigned char *buf;
+	size_t len, dim = ff_embedder_dim(e);
+	double cos = 0.0;
+	int rc;
+
+	golden_stem(rel, stem, sizeof(stem));
+	snprintf(path, sizeof(path), "%s/%s.emb", golden_dir, stem);
+	if ((rc = vq_read_file(path, &buf, &len)) != FF_OK) {
+		fprintf(stderr, "vq golden: cannot read %s\n", path);
+		return rc;
+	}
+	if (dim > 1024 || len != dim * sizeof(float) || (rc = ff_embed_rgbf(e, rgb, v, dim)) != FF_OK) {
+		fprintf(stderr, "vq golden: %s: %zu bytes for a %zu-d embedder\n", path, len, dim);
+		free(buf);
+		return rc != FF_OK ? rc : FF_ERR_FORMAT;
+	}
+	for (size_t i = 0; i < dim; i++) {
+		float g;
+		memcpy(&g, buf + i * sizeof(float), sizeof(float));
+		cos += (double)g * v[i];
+	}
+	if (r->emb_faces++ == 0 || !(cos >= r->emb_min_cos))
+		r->emb_min_cos = isnan(cos) ? -INFINITY : cos;
+	free(buf);
+	return FF_OK;
+}
+
 /* encode -> pack -> unpack must give the codes back within the payload limit */
 static int check_bitpack(const ff_vq_info *vi, const uint16_t *idx)
 {
@@ -116,8 +155,8 @@ static int check_bitpack(const ff_vq_info *vi, const uint16_t *idx)
 	return FF_OK;
 }
 
-int vq_golden_check(ff_vq_encoder *enc, ff_vq_decoder *dec, const char *golden_dir,
-		    const char *faces_dir, struct vq_golden_result *r)
+int vq_golden_check(ff_vq_encoder *enc, ff_vq_decoder *dec, ff_embedder *recon_emb,
+		    const char *golden_dir, const char *faces_dir, struct vq_golden_result *r)
 {
 	const ff_vq_info *vi = ff_vq_encoder_info(enc);
 	static float rgb[FACE * FACE * 3];
@@ -147,7 +186,8 @@ int vq_golden_check(ff_vq_encoder *enc, ff_vq_decoder *dec, const char *golden_d
 		    (rc = ff_vq_encode(enc, &img, got, vi->num_codes)) != FF_OK ||
 		    (rc = check_bitpack(vi, got)) != FF_OK ||
 		    (rc = ff_vq_decode(dec, want, vi->num_codes, rgb, FACE * FACE * 3)) != FF_OK ||
-		    (rc = check_recon(golden_dir, rel, rgb, stride, r)) != FF_OK)
+		    (rc = check_recon(golden_dir, rel, rgb, stride, r)) != FF_OK ||
+		    (recon_emb && (rc = check_embedding(recon_emb, golden_dir, rel, rgb, r)) != FF_OK))
 			break;
 		ff_image_free(&img);
 		for (size_t i = 0; i < vi->num_codes; i++)

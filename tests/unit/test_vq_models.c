@@ -2,7 +2,9 @@
  * in C against expectations computed from the same files by the PyTorch
  * reference interpreter (models/vq/golden/<model_id>/, written by
  * models/vq/make_golden.py) on the sample faces of tests/data/faces:
- * >= 99.5% identical code positions, reconstruction within 0.5 (0..255).
+ * >= 99.5% identical code positions, reconstruction within 0.5 (0..255);
+ * with a reconstruction-side embedder (<model_id>.emb.ffp over the fetched
+ * MobileFaceNet in FF_MODELS_DIR), its embeddings within cosine 0.999.
  * Skipped (77) while no model is committed. */
 #include "ff_test.h"
 
@@ -30,11 +32,28 @@ __attribute__((constructor)) static void find_model(void)
 		ff_test_skip("no models/vq/*.enc.ffn committed yet");
 }
 
+/* The model's reconstruction-side embedder, or NULL when it has none. */
+static ff_embedder *recon_embedder(const char *dec_path)
+{
+	char patch[4400], base[4400], why[256] = "";
+	const char *models = ff_test_env_get("FF_MODELS_DIR");
+	ff_embedder *e = NULL;
+	if (ff_vq_recon_embedder_path(dec_path, patch, sizeof(patch)) != FF_OK)
+		return NULL;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(models);
+	snprintf(base, sizeof(base), "%s/ffn/mobilefacenet.ffn", models);
+	FF_ASSERT_OK(ff_embedder_create_patched(base, patch, NULL, &e, why, sizeof(why)));
+	if (!e)
+		fprintf(stderr, "models_vq_golden: %s: %s\n", patch, why);
+	return e;
+}
+
 static void test_committed_model(void)
 {
 	char path[4400], gdir[4300], fdir[4096], why[256] = "";
 	ff_vq_encoder *enc = NULL;
 	ff_vq_decoder *dec = NULL;
+	ff_embedder *emb = NULL;
 	const ff_vq_info *vi;
 	struct vq_golden_result r;
 
@@ -54,7 +73,14 @@ static void test_committed_model(void)
 	/* goldens are per model id: a new export needs its own (make_golden.py) */
 	snprintf(gdir, sizeof(gdir), "%s/golden/%s", dir, vi->model_id);
 	ff_test_data_path(fdir, sizeof(fdir), "faces/aligned112");
-	FF_ASSERT_OK(vq_golden_check(enc, dec, gdir, fdir, &r));
+	emb = recon_embedder(path);
+	FF_ASSERT_OK(vq_golden_check(enc, dec, emb, gdir, fdir, &r));
+	if (emb) {
+		fprintf(stderr, "models_vq_golden: reconstruction-side embedder: %zu faces, lowest "
+				"cosine to PyTorch %.6f\n", r.emb_faces, r.emb_min_cos);
+		CU_ASSERT_EQUAL(r.emb_faces, r.faces);
+		CU_ASSERT(r.emb_min_cos > 0.999);
+	}
 	fprintf(stderr, "models_vq_golden: %zu faces, %zu/%zu codes differ from PyTorch, "
 			"reconstruction max abs err %.3g over %zu values\n",
 		r.faces, r.mismatches, r.codes, r.recon_max_err, r.recon_values);
@@ -64,6 +90,7 @@ static void test_committed_model(void)
 out:
 	ff_vq_encoder_free(enc);
 	ff_vq_decoder_free(dec);
+	ff_embedder_free(emb);
 }
 
 /* The decoder's embed_adapter (fit_adapter.py): emb -> normalise(emb * A),
