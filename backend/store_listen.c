@@ -36,7 +36,7 @@ static int setup(ff_store_listen *l)
 {
 	PGresult *r;
 	int rc;
-	l->db = ff_store_connect(l->conninfo, "listen");
+	l->db = fb_store_connect(l->conninfo, "listen");
 	if (!l->db)
 		return FF_ERR_DB;
 	r = PQexec(l->db, "LISTEN ff_gallery; LISTEN ff_devices");

@@ -539,15 +539,6 @@ void ff_sub_pause(ff_sub *s)
 		atomic_store(&s->paused, true);
 }
 
-bool ff_sub_connected(ff_sub *s)
-{
-	bool c;
-	pthread_mutex_lock(&s->mu);
-	c = s->fd >= 0 && s->ready;
-	pthread_mutex_unlock(&s->mu);
-	return c;
-}
-
 void ff_sub_stop(ff_sub *s)
 {
 	if (!s)

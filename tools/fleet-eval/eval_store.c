@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "facefleet/error.h"
@@ -28,8 +29,27 @@ static uint64_t fnv_str(uint64_t h, const char *s)
 	return fnv(h, s ? s : "", s ? strlen(s) + 1 : 1);
 }
 
+/* The VQ model's files as they are now (size and modification time): a
+ * re-exported model, or a reconstruction-side embedder added next to it,
+ * makes new columns. */
+static uint64_t fnv_model_files(uint64_t h, const char *prefix)
+{
+	static const char *const suffix[] = { ".enc.ffn", ".dec.ffn", ".emb.ffp" };
+	char path[PATH_MAX];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", prefix, suffix[i]);
+		if (stat(path, &st) != 0)
+			continue;
+		h = fnv(h, &st.st_size, sizeof(st.st_size));
+		h = fnv(h, &st.st_mtim, sizeof(st.st_mtim));
+	}
+	return h;
+}
+
 /* Everything a column depends on: the method, the crops (folder, aligned or
- * detector settings), the VQ model for vq rows, and the image list. */
+ * detector settings), the VQ model and its files for vq rows, and the image list. */
 static uint64_t column_key(const struct ev_config *cfg, int m, char *const *names, size_t n)
 {
 	const struct ev_method *me = &cfg->methods[m];
@@ -42,7 +62,7 @@ static uint64_t column_key(const struct ev_config *cfg, int m, char *const *name
 	if (!cfg->aligned)
 		h = fnv(h, &cfg->dopt.min_face_size, sizeof(cfg->dopt.min_face_size));
 	if (me->kind == EV_VQ)
-		h = fnv_str(h, cfg->vq_prefix);
+		h = fnv_model_files(fnv_str(h, cfg->vq_prefix), cfg->vq_prefix);
 	for (size_t i = 0; i < n; i++)
 		h = fnv_str(h, names[i]);
 	return h;
