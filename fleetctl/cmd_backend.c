@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "facefleet/error.h"
 
 #define ROLE "ff-backend"
@@ -22,8 +24,9 @@
 static int backend_add(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *name = ctx->cfg.name && *ctx->cfg.name ? ctx->cfg.name : (argc > 1 ? argv[1] : "");
-	char pw[64], user[64], cid[96], cmd[2][512], err[256] = "", ca_name[256], detail[320];
-	const char *cmds[2] = { cmd[0], cmd[1] }, *url;
+	char pw[64], user[64], cid[96], text[160], err[256] = "", ca_name[256];
+	cJSON *cmds[2] = { NULL, NULL }, *detail;
+	const char *url;
 	fc_dynsec *ds = NULL;
 	fc_bundle b;
 	int rc = FC_EXIT_FAIL, drc;
@@ -34,12 +37,12 @@ static int backend_add(fc_ctx *ctx, int argc, char **argv)
 		return fc_fail(FC_EXIT_USAGE, "backend name '%s' must match [a-z0-9-]{1,32}", name);
 	if (!fc_random_password(pw, sizeof(pw)))
 		return FC_EXIT_FAIL;
-	for (int i = 0; i < 2; i++)
-		snprintf(cmd[i], sizeof(cmd[i]),
-			 "{\"command\":\"createClient\",\"username\":\"backend.%s%s\",\"password\":\"%s\","
-			 "\"clientid\":\"fleet-backend-%s%s\",\"textname\":\"fleet-backend %s\","
-			 "\"roles\":[{\"rolename\":\"" ROLE "\"}]}",
-			 name, i ? "-pub" : "", pw, name, i ? "-pub" : "", name);
+	snprintf(text, sizeof(text), "fleet-backend %s", name);
+	for (int i = 0; i < 2; i++) {
+		snprintf(user, sizeof(user), "backend.%s%s", name, i ? "-pub" : "");
+		snprintf(cid, sizeof(cid), "fleet-backend-%s%s", name, i ? "-pub" : "");
+		cmds[i] = fc_ds_create_client(user, pw, cid, text, ROLE);
+	}
 	if (!(ds = fc_dynsec_open(ctx)))
 		goto out;
 	drc = fc_dynsec_run(ds, cmds, 2, err, sizeof(err));
@@ -64,9 +67,11 @@ static int backend_add(fc_ctx *ctx, int argc, char **argv)
 		fc_fail(FC_EXIT_FAIL, "cannot write %s", b.path);
 		goto out;
 	}
-	snprintf(detail, sizeof(detail), "{\"mqtt_users\":\"%s,%s-pub\",\"client_id\":\"%s\"}", user, user,
-		 cid);
-	if (!fc_audit(ctx, "backend.add", name, detail))
+	detail = cJSON_CreateObject();
+	snprintf(text, sizeof(text), "%s,%s-pub", user, user);
+	cJSON_AddStringToObject(detail, "mqtt_users", text);
+	cJSON_AddStringToObject(detail, "client_id", cid);
+	if (!fc_audit_json(ctx, "backend.add", name, detail))
 		goto out;
 	printf("backend %s added: broker users %s and %s-pub (role " ROLE "), bound to client ids "
 	       "%s and %s-pub; bundle %s (mode 0600)\n", name, user, user, cid, cid, b.path);
@@ -74,7 +79,7 @@ static int backend_add(fc_ctx *ctx, int argc, char **argv)
 out:
 	fc_dynsec_close(ds);
 	memset(pw, 0, sizeof(pw));
-	memset(cmd, 0, sizeof(cmd));
+	fc_ds_free(cmds, 2);
 	return rc;
 }
 

@@ -12,10 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "facefleet/error.h"
 #include "facefleet/mqtt.h"
-
-#define CMD_CAP 2048
 
 /* The device's name from --name or the first positional argument. */
 static const char *device_arg(fc_ctx *ctx, int argc, char **argv)
@@ -40,40 +40,59 @@ static void device_client_id(char *out, size_t cap, const char *site, const char
 
 /* The ACLs that let a device read its own Receipt topic (the backend's
  * record of its faces and last seq: where it resumes after losing its
- * outbox), and nobody else's: the fields of ACL i (0 or 1), without braces. */
+ * outbox), and nobody else's. */
 static const char *const receipt_acl_types[2] = { "subscribeLiteral", "publishClientReceive" };
 
-static void receipt_acl(char *buf, size_t cap, int i, const char *site, const char *dev)
+static void receipt_topic(char *buf, size_t cap, const char *site, const char *dev)
 {
-	char topic[128];
-	ff_mqtt_fleet_topic(topic, sizeof(topic), site, dev, "receipt"); /* the callers checked both ids */
-	snprintf(buf, cap, "\"acltype\":\"%s\",\"topic\":\"%s\",\"allow\":true",
-		 receipt_acl_types[i], topic);
-}
-
-/* Both as ACL objects of a createRole command. Returns buf. */
-static const char *receipt_acls(char *buf, size_t cap, const char *site, const char *dev)
-{
-	char a[2][160];
-	for (int i = 0; i < 2; i++)
-		receipt_acl(a[i], sizeof(a[i]), i, site, dev);
-	snprintf(buf, cap, "{%s},{%s}", a[0], a[1]);
-	return buf;
+	ff_mqtt_fleet_topic(buf, cap, site, dev, "receipt"); /* the callers checked both ids */
 }
 
 /* Adds them to the role of a device made before receipts existed (those
  * already there are left alone). FF_OK or the broker's error. */
 static int add_receipt_acls(fc_dynsec *ds, const char *site, const char *dev, char *err, size_t errlen)
 {
-	char a[160], c[2][320];
-	const char *cmds[2] = { c[0], c[1] };
+	char role[48], topic[128];
+	cJSON *c[2];
 	int rc;
+	snprintf(role, sizeof(role), "dev.%s", dev);
+	receipt_topic(topic, sizeof(topic), site, dev);
 	for (int i = 0; i < 2; i++) {
-		receipt_acl(a, sizeof(a), i, site, dev);
-		snprintf(c[i], sizeof(c[i]), "{\"command\":\"addRoleACL\",\"rolename\":\"dev.%s\",%s}", dev, a);
+		c[i] = fc_ds_command("addRoleACL", "rolename", role);
+		cJSON_AddStringToObject(c[i], "acltype", receipt_acl_types[i]);
+		cJSON_AddStringToObject(c[i], "topic", topic);
+		cJSON_AddTrueToObject(c[i], "allow");
 	}
-	rc = fc_dynsec_run(ds, cmds, 2, err, errlen);
+	rc = fc_dynsec_run(ds, c, 2, err, errlen);
+	fc_ds_free(c, 2);
 	return rc == FF_ERR_STATE ? FF_OK : rc; /* "already exists" */
+}
+
+/* The createRole command of a device: publish its faces and status,
+ * subscribe to (and receive) its config and its receipts. */
+static cJSON *device_role(const char *site, const char *dev)
+{
+	static const struct {
+		const char *type, *leaf;
+	} acl[4] = { { "publishClientSend", "faces" }, { "publishClientSend", "status" },
+		     { "subscribeLiteral", "config" }, { "publishClientReceive", "config" } };
+	char role[48], text[96], topic[128];
+	cJSON *c, *acls = NULL;
+	bool ok;
+	snprintf(role, sizeof(role), "dev.%s", dev);
+	snprintf(text, sizeof(text), "device %s at site %s", dev, site);
+	c = fc_ds_command("createRole", "rolename", role);
+	ok = cJSON_AddStringToObject(c, "textname", text) && (acls = cJSON_AddArrayToObject(c, "acls"));
+	for (int i = 0; ok && i < 4; i++) {
+		ok = ff_mqtt_fleet_topic(topic, sizeof(topic), site, dev, acl[i].leaf) == FF_OK &&
+		     fc_ds_acl(acls, acl[i].type, topic);
+	}
+	receipt_topic(topic, sizeof(topic), site, dev);
+	for (int i = 0; ok && i < 2; i++)
+		ok = fc_ds_acl(acls, receipt_acl_types[i], topic);
+	if (!ok)
+		fc_ds_free(&c, 1);
+	return c;
 }
 
 /* The bundle: a fleet-device config file readable as is (device/fleet-device.conf.example). */
@@ -118,8 +137,8 @@ static bool write_device_bundle(fc_ctx *ctx, const char *site, const char *dev, 
 static int device_add(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *site = ctx->cfg.site, *dev;
-	char pw[64], path[1024], err[256] = "", cr[CMD_CAP], cc[CMD_CAP], del[2][256], detail[512];
-	char desc[512], cid[80], racl[512], topic[3][128];
+	char pw[64], path[1024], err[256] = "", user[48], cid[80];
+	cJSON *cmds[2] = { NULL, NULL }, *dels[2] = { NULL, NULL }, *detail;
 	fc_dynsec *ds = NULL;
 	bool created = false, in_tx = false;
 	int rc = FC_EXIT_FAIL, drc;
@@ -139,60 +158,43 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 	}
 	if (!(ds = fc_dynsec_open(ctx)))
 		goto out;
+	snprintf(user, sizeof(user), "dev.%s", dev);
 	device_client_id(cid, sizeof(cid), site, dev);
-	for (int i = 0; i < 3; i++) /* both ids checked above */
-		ff_mqtt_fleet_topic(topic[i], sizeof(topic[i]), site, dev,
-				    i == 0 ? "faces" : i == 1 ? "status" : "config");
-	snprintf(cr, sizeof(cr),
-		 "{\"command\":\"createRole\",\"rolename\":\"dev.%s\",\"textname\":\"device %s at site %s\","
-		 "\"acls\":["
-		 "{\"acltype\":\"publishClientSend\",\"topic\":\"%s\",\"allow\":true},"
-		 "{\"acltype\":\"publishClientSend\",\"topic\":\"%s\",\"allow\":true},"
-		 "{\"acltype\":\"subscribeLiteral\",\"topic\":\"%s\",\"allow\":true},"
-		 "{\"acltype\":\"publishClientReceive\",\"topic\":\"%s\",\"allow\":true},"
-		 "%s]}",
-		 dev, dev, site, topic[0], topic[1], topic[2], topic[2],
-		 receipt_acls(racl, sizeof(racl), site, dev));
-	snprintf(cc, sizeof(cc),
-		 "{\"command\":\"createClient\",\"username\":\"dev.%s\",\"password\":\"%s\","
-		 "\"clientid\":\"%s\",\"textname\":%s,\"roles\":[{\"rolename\":\"dev.%s\"}]}",
-		 dev, pw, cid, fc_json_str(desc, sizeof(desc), ctx->cfg.description), dev);
-	snprintf(del[0], sizeof(del[0]), "{\"command\":\"deleteClient\",\"username\":\"dev.%s\"}", dev);
-	snprintf(del[1], sizeof(del[1]), "{\"command\":\"deleteRole\",\"rolename\":\"dev.%s\"}", dev);
-	{
-		const char *cmds[2] = { cr, cc };
+	cmds[0] = device_role(site, dev);
+	cmds[1] = fc_ds_create_client(user, pw, cid, ctx->cfg.description, user);
+	dels[0] = fc_ds_command("deleteClient", "username", user);
+	dels[1] = fc_ds_command("deleteRole", "rolename", user);
+	drc = fc_dynsec_run(ds, cmds, 2, err, sizeof(err));
+	if (drc == FF_ERR_STATE) {
+		/* leftovers of an earlier attempt whose database row never landed */
+		fc_dynsec_run(ds, dels, 2, err, sizeof(err));
 		drc = fc_dynsec_run(ds, cmds, 2, err, sizeof(err));
-		if (drc == FF_ERR_STATE) {
-			/* leftovers of an earlier attempt whose database row never landed */
-			const char *dels[2] = { del[0], del[1] };
-			fc_dynsec_run(ds, dels, 2, err, sizeof(err));
-			drc = fc_dynsec_run(ds, cmds, 2, err, sizeof(err));
-		}
-		if (drc != FF_OK) {
-			fc_fail(FC_EXIT_FAIL, "broker refused the account for %s: %s", dev, err);
-			goto out;
-		}
-		created = true;
 	}
+	if (drc != FF_OK) {
+		fc_fail(FC_EXIT_FAIL, "broker refused the account for %s: %s", dev, err);
+		goto out;
+	}
+	created = true;
 	if (!write_device_bundle(ctx, site, dev, pw, path, sizeof(path)))
 		goto out;
-	/* ids are [a-z0-9-]: no JSON escaping needed */
-	snprintf(detail, sizeof(detail), "{\"site\":\"%s\",\"mqtt_user\":\"dev.%s\",\"acl_role\":\"dev.%s\"}",
-		 site, dev, dev);
-	if (!fc_audit(ctx, "device.provision", dev, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
+	detail = cJSON_CreateObject();
+	cJSON_AddStringToObject(detail, "site", site);
+	cJSON_AddStringToObject(detail, "mqtt_user", user);
+	cJSON_AddStringToObject(detail, "acl_role", user);
+	if (!fc_audit_json(ctx, "device.provision", dev, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
 		goto out;
 	in_tx = false;
 	printf("device %s provisioned at site %s: broker user dev.%s, bundle %s (mode 0600)\n", dev, site,
 	       dev, path);
 	rc = FC_EXIT_OK;
 out:
-	if (rc != FC_EXIT_OK && created) {
-		const char *dels[2] = { del[0], del[1] };
+	if (rc != FC_EXIT_OK && created)
 		fc_dynsec_run(ds, dels, 2, err, sizeof(err));
-	}
 	if (in_tx && ctx->db)
 		PQclear(PQexec(ctx->db, "ROLLBACK"));
 	fc_dynsec_close(ds);
+	fc_ds_free(cmds, 2);
+	fc_ds_free(dels, 2);
 	memset(pw, 0, sizeof(pw));
 	return rc;
 }
@@ -221,18 +223,20 @@ static int device_open(fc_ctx *ctx, int argc, char **argv, const char **dev, cha
 static int device_revoke(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *dev;
-	char site[64], cmd[256], err[256] = "", detail[256];
+	char site[64], user[48], err[256] = "";
 	bool enabled;
 	fc_dynsec *ds;
+	cJSON *detail;
 	int rc;
 
 	if ((rc = device_open(ctx, argc, argv, &dev, site, sizeof(site), &enabled, &ds)) != FC_EXIT_OK)
 		return rc;
 	/* disableClient also disconnects every open session of the account */
-	snprintf(cmd, sizeof(cmd), "{\"command\":\"disableClient\",\"username\":\"dev.%s\"}", dev);
+	snprintf(user, sizeof(user), "dev.%s", dev);
 	{
-		const char *cmds[1] = { cmd };
-		int drc = fc_dynsec_run(ds, cmds, 1, err, sizeof(err));
+		cJSON *cmd = fc_ds_command("disableClient", "username", user);
+		int drc = fc_dynsec_run(ds, &cmd, 1, err, sizeof(err));
+		fc_ds_free(&cmd, 1);
 		fc_dynsec_close(ds);
 		if (drc != FF_OK && drc != FF_ERR_NOTFOUND)
 			return fc_fail(FC_EXIT_FAIL, "broker refused to disable dev.%s: %s", dev, err);
@@ -242,9 +246,10 @@ static int device_revoke(fc_ctx *ctx, int argc, char **argv)
 		if (!fc_sql_ok(ctx, "UPDATE devices SET enabled = false WHERE device_id = $1", 1, p))
 			return FC_EXIT_FAIL;
 	}
-	snprintf(detail, sizeof(detail), "{\"site\":\"%s\",\"was_enabled\":%s}", site,
-		 enabled ? "true" : "false");
-	if (!fc_audit(ctx, "device.revoke", dev, detail))
+	detail = cJSON_CreateObject();
+	cJSON_AddStringToObject(detail, "site", site);
+	cJSON_AddBoolToObject(detail, "was_enabled", enabled);
+	if (!fc_audit_json(ctx, "device.revoke", dev, detail))
 		return FC_EXIT_FAIL;
 	printf("device %s revoked: broker account disabled (open sessions dropped), marked disabled\n", dev);
 	return FC_EXIT_OK;
@@ -253,10 +258,10 @@ static int device_revoke(fc_ctx *ctx, int argc, char **argv)
 static int device_rotate(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *dev;
-	char site[64], pw[64], c0[256], c1[256], c2[256], c3[256], err[256] = "", path[1024];
-	char detail[256], cid[80];
+	char site[64], pw[64], user[48], err[256] = "", path[1024], cid[80];
 	bool enabled;
 	fc_dynsec *ds;
+	cJSON *c[4], *detail;
 	int rc;
 
 	if ((rc = device_open(ctx, argc, argv, &dev, site, sizeof(site), &enabled, &ds)) != FC_EXIT_OK)
@@ -265,30 +270,34 @@ static int device_rotate(fc_ctx *ctx, int argc, char **argv)
 		fc_dynsec_close(ds);
 		return FC_EXIT_FAIL;
 	}
+	snprintf(user, sizeof(user), "dev.%s", dev);
 	/* disable first: sessions that logged in with the old password are dropped */
-	snprintf(c0, sizeof(c0), "{\"command\":\"disableClient\",\"username\":\"dev.%s\"}", dev);
-	snprintf(c1, sizeof(c1), "{\"command\":\"setClientPassword\",\"username\":\"dev.%s\",\"password\":\"%s\"}",
-		 dev, pw);
+	c[0] = fc_ds_command("disableClient", "username", user);
+	c[1] = fc_ds_command("setClientPassword", "username", user);
+	cJSON_AddStringToObject(c[1], "password", pw);
 	/* (re)binds the client id too: accounts made before binding get it here */
 	device_client_id(cid, sizeof(cid), site, dev);
-	snprintf(c2, sizeof(c2), "{\"command\":\"setClientId\",\"username\":\"dev.%s\",\"clientid\":\"%s\"}",
-		 dev, cid);
-	snprintf(c3, sizeof(c3), "{\"command\":\"enableClient\",\"username\":\"dev.%s\"}", dev);
+	c[2] = fc_ds_command("setClientId", "username", user);
+	cJSON_AddStringToObject(c[2], "clientid", cid);
+	c[3] = fc_ds_command("enableClient", "username", user);
 	{
-		const char *cmds[4] = { c0, c1, c2, c3 };
-		int drc = fc_dynsec_run(ds, cmds, enabled ? 4 : 3, err, sizeof(err));
+		int drc = fc_dynsec_run(ds, c, enabled ? 4 : 3, err, sizeof(err));
 		if (drc == FF_OK)
 			drc = add_receipt_acls(ds, site, dev, err, sizeof(err));
 		fc_dynsec_close(ds);
-		memset(c1, 0, sizeof(c1));
-		if (drc != FF_OK)
+		fc_ds_free(c, 4);
+		if (drc != FF_OK) {
+			memset(pw, 0, sizeof(pw));
 			return fc_fail(FC_EXIT_FAIL, "broker refused the new password for dev.%s: %s", dev, err);
+		}
 	}
 	if (!write_device_bundle(ctx, site, dev, pw, path, sizeof(path)))
 		return FC_EXIT_FAIL;
 	memset(pw, 0, sizeof(pw));
-	snprintf(detail, sizeof(detail), "{\"site\":\"%s\",\"enabled\":%s}", site, enabled ? "true" : "false");
-	if (!fc_audit(ctx, "device.rotate_credentials", dev, detail))
+	detail = cJSON_CreateObject();
+	cJSON_AddStringToObject(detail, "site", site);
+	cJSON_AddBoolToObject(detail, "enabled", enabled);
+	if (!fc_audit_json(ctx, "device.rotate_credentials", dev, detail))
 		return FC_EXIT_FAIL;
 	printf("device %s: new password, bundle %s (mode 0600)%s\n", dev, path,
 	       enabled ? "" : "; the device stays revoked");
@@ -301,8 +310,9 @@ static int device_rotate(fc_ctx *ctx, int argc, char **argv)
 static int device_reset_seq(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *dev;
-	char to[32], detail[160];
+	char to[32];
 	PGresult *r;
+	cJSON *detail;
 
 	if (!(dev = device_arg(ctx, argc, argv)))
 		return FC_EXIT_USAGE;
@@ -322,9 +332,11 @@ static int device_reset_seq(fc_ctx *ctx, int argc, char **argv)
 		PQclear(r);
 		return fc_fail(FC_EXIT_FAIL, "no device %s (see fleetctl device list)", dev);
 	}
-	snprintf(detail, sizeof(detail), "{\"from\":%s,\"to\":%s}", PQgetvalue(r, 0, 0), to);
+	detail = cJSON_CreateObject();
+	cJSON_AddRawToObject(detail, "from", PQgetvalue(r, 0, 0)); /* bigints, all 64 bits */
+	cJSON_AddRawToObject(detail, "to", to);
 	PQclear(r);
-	if (!fc_audit(ctx, "device.reset_seq", dev, detail))
+	if (!fc_audit_json(ctx, "device.reset_seq", dev, detail))
 		return FC_EXIT_FAIL;
 	printf("device %s: replay mark %s (its next face needs seq > %s)\n", dev, to, to);
 	return FC_EXIT_OK;

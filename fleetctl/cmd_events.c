@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "facefleet.pb-c.h"
 #include "facefleet/error.h"
 #include "facefleet/mqtt.h"
@@ -35,8 +37,9 @@ static bool valid_decision(const char *d)
 
 static int events_query(fc_ctx *ctx, int argc, char **argv)
 {
-	char since[64], until[64], limit[16], detail[600], a[80], b[80];
+	char since[64], until[64], limit[16], *detail;
 	const fc_cfg *c = &ctx->cfg;
+	cJSON *d;
 	int rc;
 	(void)argc;
 	(void)argv;
@@ -44,12 +47,16 @@ static int events_query(fc_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (!valid_decision(c->decision))
 		return fc_fail(FC_EXIT_USAGE, "--decision must be granted, unknown, rejected or invalid");
-	snprintf(detail, sizeof(detail),
-		 "{\"since\":%s,\"until\":%s,\"site\":\"%.32s\",\"device\":\"%.32s\",\"decision\":\"%.16s\"}",
-		 fc_json_str(a, sizeof(a), since), fc_json_str(b, sizeof(b), until),
-		 ff_id_valid(c->site) ? c->site : "", ff_id_valid(c->device) ? c->device : "", c->decision);
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "since", since);
+	cJSON_AddStringToObject(d, "until", until);
+	cJSON_AddStringToObject(d, "site", ff_id_valid(c->site) ? c->site : "");
+	cJSON_AddStringToObject(d, "device", ff_id_valid(c->device) ? c->device : "");
+	cJSON_AddStringToObject(d, "decision", c->decision);
+	if (!(detail = fc_json_take(d)))
+		return fc_fail(FC_EXIT_FAIL, "out of memory");
 	const char *p[7] = { since, until, c->site, c->device, c->identity, c->decision, limit };
-	return fc_print_query(ctx, "events.query", detail,
+	rc = fc_print_query(ctx, "events.query", detail,
 		   "SELECT to_char(e.decided_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS time, "
 		   "       e.site_id AS site, e.device_id AS device, e.seq, e.decision, "
 		   "       i.external_id AS identity, round(e.score::numeric, 3) AS score, e.reason, "
@@ -61,6 +68,8 @@ static int events_query(fc_ctx *ctx, int argc, char **argv)
 		   "  AND ($5 = '' OR i.external_id = $5) AND ($6 = '' OR e.decision = $6) "
 		   "ORDER BY e.decided_time DESC LIMIT $7::int",
 		   7, p);
+	cJSON_free(detail);
+	return rc;
 }
 
 /* ---- watch --------------------------------------------------------------------------- */
@@ -93,14 +102,20 @@ static void on_access(void *ctx, const ff_mqtt_message *msg)
 		snprintf(ts + n, sizeof(ts) - n, ".%03dZ", (int)((e->decided_time_us / 1000) % 1000));
 	}
 	if (watch_fmt == FC_FMT_JSON) {
-		char site[80], dev[80], evid[80];
-		printf("{\"time\":\"%s\",\"site\":%s,\"device\":%s,\"seq\":%llu,\"decision\":\"%s\","
-		       "\"identity\":%s,\"score\":%.3f,\"reason\":%s,\"event_id\":%s}\n",
-		       ts, fc_json_str(site, sizeof(site), e->site_id), fc_json_str(dev, sizeof(dev), e->device_id),
-		       (unsigned long long)e->seq, decision_name(e->decision),
-		       fc_json_str(ident, sizeof(ident), e->identity), e->score,
-		       fc_json_str(reason, sizeof(reason), e->reason),
-		       fc_json_str(evid, sizeof(evid), e->event_id));
+		char seq[24];
+		cJSON *o = cJSON_CreateObject();
+		snprintf(seq, sizeof(seq), "%llu", (unsigned long long)e->seq); /* all 64 bits */
+		cJSON_AddStringToObject(o, "time", ts);
+		cJSON_AddStringToObject(o, "site", e->site_id);
+		cJSON_AddStringToObject(o, "device", e->device_id);
+		cJSON_AddRawToObject(o, "seq", seq);
+		cJSON_AddStringToObject(o, "decision", decision_name(e->decision));
+		cJSON_AddStringToObject(o, "identity", e->identity);
+		fc_json_add_fixed(o, "score", e->score, 3);
+		cJSON_AddStringToObject(o, "reason", e->reason);
+		cJSON_AddStringToObject(o, "event_id", e->event_id);
+		if (!fc_json_line(o))
+			fprintf(stderr, "fleetctl: out of memory printing an AccessEvent\n");
 	} else {
 		/* what a broker delivers is untrusted: no raw control characters
 		 * or terminal escapes on the operator's screen */
@@ -189,10 +204,10 @@ static int events_watch(fc_ctx *ctx, int argc, char **argv)
 		"every site" : "sites ", !sites[0] ? "" : (c->sites && *c->sites ? c->sites : c->site),
 		user);
 	if (c->db_conninfo && *c->db_conninfo) {
-		char detail[300];
-		snprintf(detail, sizeof(detail), "{\"mqtt_user\":\"%s\",\"temporary\":%s}", user,
-			 temporary ? "true" : "false");
-		fc_audit(ctx, "events.watch", "", detail);
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "mqtt_user", user);
+		cJSON_AddBoolToObject(d, "temporary", temporary);
+		fc_audit_json(ctx, "events.watch", "", d);
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

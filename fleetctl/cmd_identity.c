@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "facefleet/align.h"
 #include "facefleet/detect.h"
 #include "facefleet/embed.h"
@@ -99,7 +101,8 @@ static int identity_enroll(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *name = ctx->cfg.name;
 	enroller e = { NULL, NULL, 0 };
-	char id[32] = "", arr[4096] = "{}", *vec = NULL, why[256], detail[600], qn[300];
+	char id[32] = "", arr[4096] = "{}", *vec = NULL, why[256], qn[300];
+	cJSON *detail;
 	int rc = FC_EXIT_FAIL, stored = 0, skipped = 0;
 	bool in_tx = false;
 
@@ -162,9 +165,12 @@ static int identity_enroll(fc_ctx *ctx, int argc, char **argv)
 	}
 	/* the subject is the row id, not the name: deleting an identity leaves no name behind */
 	snprintf(qn, sizeof(qn), "identity:%s", id);
-	snprintf(detail, sizeof(detail), "{\"templates\":%d,\"skipped\":%d,\"model\":\"%.64s\",\"sites\":\"%.400s\"}",
-		 stored, skipped, ctx->cfg.embed_model_id, arr);
-	if (!fc_audit(ctx, "identity.enroll", qn, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
+	detail = cJSON_CreateObject();
+	cJSON_AddNumberToObject(detail, "templates", stored);
+	cJSON_AddNumberToObject(detail, "skipped", skipped);
+	cJSON_AddStringToObject(detail, "model", ctx->cfg.embed_model_id);
+	cJSON_AddStringToObject(detail, "sites", arr);
+	if (!fc_audit_json(ctx, "identity.enroll", qn, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
 		goto out;
 	in_tx = false;
 	printf("identity %s enrolled: %d template(s) (%s), %d image(s) skipped\n", name, stored,
@@ -194,7 +200,8 @@ static int identity_list(fc_ctx *ctx, int argc, char **argv)
 static int identity_delete(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *name = ctx->cfg.name && *ctx->cfg.name ? ctx->cfg.name : (argc > 1 ? argv[1] : "");
-	char id[32], pseudo[48], subject[48], detail[256], templates[32], events[32];
+	char id[32], pseudo[48], subject[48], templates[32], events[32];
+	cJSON *detail;
 	PGresult *r;
 	bool in_tx = false;
 	int rc = FC_EXIT_FAIL;
@@ -252,9 +259,11 @@ static int identity_delete(fc_ctx *ctx, int argc, char **argv)
 			       2, p))
 			goto out;
 	}
-	snprintf(detail, sizeof(detail), "{\"pseudonym\":\"%s\",\"templates_deleted\":%s,\"events_pseudonymised\":%s}",
-		 pseudo, templates, events);
-	if (!fc_audit(ctx, "identity.delete", subject, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
+	detail = cJSON_CreateObject();
+	cJSON_AddStringToObject(detail, "pseudonym", pseudo);
+	cJSON_AddRawToObject(detail, "templates_deleted", templates); /* counts as PostgreSQL printed them */
+	cJSON_AddRawToObject(detail, "events_pseudonymised", events);
+	if (!fc_audit_json(ctx, "identity.delete", subject, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
 		goto out;
 	in_tx = false;
 	printf("identity deleted: %s template(s) erased, %s past event(s) now show %s\n", templates, events,

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #define WINDOW_SQL(col)                                                                  \
 	"($1 = '' OR " col " >= NULLIF($1, '')::timestamptz) AND "                        \
 	"($2 = '' OR " col " < NULLIF($2, '')::timestamptz) "
@@ -72,18 +74,26 @@ static int stats(fc_ctx *ctx, int argc, char **argv)
 		if (fmt == FC_FMT_CSV)
 			printf("\n");
 	}
-	printf("{\"faces\":%ld,\"granted\":%ld,\"unknown\":%ld,\"rejected\":%ld,\"invalid\":%ld,"
-	       "\"devices\":%d,\"bytes_per_face\":%.1f",
-	       faces, dec[0], dec[1], dec[2], dec[3], PQntuples(per), bpf);
-	if (jpeg > 0)
-		printf(",\"jpeg_face_bytes\":%d,\"jpeg_ratio\":%.1f", jpeg, bpf > 0 ? jpeg / bpf : 0.0);
-	printf(",\"rejected_messages\":{");
-	for (int i = 0; i < PQntuples(rej); i++) {
-		char k[128];
-		printf("%s%s:%s", i ? "," : "", fc_json_str(k, sizeof(k), PQgetvalue(rej, i, 0)),
-		       PQgetvalue(rej, i, 1));
+	{
+		cJSON *o = cJSON_CreateObject(), *rm;
+		const char *keys[4] = { "granted", "unknown", "rejected", "invalid" };
+		cJSON_AddNumberToObject(o, "faces", (double)faces);
+		for (int k = 0; k < 4; k++)
+			cJSON_AddNumberToObject(o, keys[k], (double)dec[k]);
+		cJSON_AddNumberToObject(o, "devices", PQntuples(per));
+		fc_json_add_fixed(o, "bytes_per_face", bpf, 1);
+		if (jpeg > 0) {
+			cJSON_AddNumberToObject(o, "jpeg_face_bytes", jpeg);
+			fc_json_add_fixed(o, "jpeg_ratio", bpf > 0 ? jpeg / bpf : 0.0, 1);
+		}
+		rm = cJSON_AddObjectToObject(o, "rejected_messages");
+		for (int i = 0; i < PQntuples(rej); i++)
+			cJSON_AddRawToObject(rm, PQgetvalue(rej, i, 0), PQgetvalue(rej, i, 1)); /* a bigint */
+		if (!fc_json_line(o)) {
+			fc_fail(FC_EXIT_FAIL, "out of memory");
+			goto out;
+		}
 	}
-	printf("}}\n");
 	rc = fc_audit(ctx, "stats.query", "", NULL) ? FC_EXIT_OK : FC_EXIT_FAIL;
 out:
 	PQclear(per);

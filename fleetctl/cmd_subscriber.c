@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "facefleet/error.h"
 #include "facefleet/mqtt.h"
 
@@ -29,42 +31,33 @@ static const char *name_arg(fc_ctx *ctx, int argc, char **argv)
 	return n;
 }
 
-/* Appends the role's ACL objects for sites to buf. */
-static void site_acls(char *buf, size_t cap, char **sites, int n)
-{
-	size_t len = strlen(buf);
-	char topic[128];
-	for (int i = 0; i < n && len < cap; i++) {
-		ff_mqtt_fleet_topic(topic, sizeof(topic), sites[i], NULL, "access"); /* ids checked */
-		len += (size_t)snprintf(buf + len, cap - len,
-					"%s{\"acltype\":\"subscribePattern\",\"topic\":\"%s\",\"allow\":true},"
-					"{\"acltype\":\"publishClientReceive\",\"topic\":\"%s\",\"allow\":true}",
-					i ? "," : "", topic, topic);
-	}
-}
-
 int fc_watch_account(fc_ctx *ctx, fc_dynsec *ds, const char *user, char **sites, int n,
 		     const char *pw, bool create)
 {
-	char cmd_role[8192], cmd_client[512], err[256] = "";
+	char err[256] = "", text[64], topic[128];
+	cJSON *c[2], *acls = NULL;
+	bool ok;
+	int rc;
 	if (!create) {
-		snprintf(cmd_client, sizeof(cmd_client), "{\"command\":\"deleteClient\",\"username\":\"%s\"}", user);
-		snprintf(cmd_role, sizeof(cmd_role), "{\"command\":\"deleteRole\",\"rolename\":\"%s\"}", user);
-		const char *cmds[2] = { cmd_client, cmd_role };
-		return fc_dynsec_run(ds, cmds, 2, err, sizeof(err));
+		c[0] = fc_ds_command("deleteClient", "username", user);
+		c[1] = fc_ds_command("deleteRole", "rolename", user);
+		rc = fc_dynsec_run(ds, c, 2, err, sizeof(err));
+		fc_ds_free(c, 2);
+		return rc;
 	}
-	snprintf(cmd_role, sizeof(cmd_role),
-		 "{\"command\":\"createRole\",\"rolename\":\"%s\",\"textname\":\"access events of %d site(s)\","
-		 "\"acls\":[",
-		 user, n);
-	site_acls(cmd_role, sizeof(cmd_role) - 4, sites, n);
-	strcat(cmd_role, "]}");
-	snprintf(cmd_client, sizeof(cmd_client),
-		 "{\"command\":\"createClient\",\"username\":\"%s\",\"password\":\"%s\",\"clientid\":\"%s\","
-		 "\"textname\":\"%s\",\"roles\":[{\"rolename\":\"%s\"}]}",
-		 user, pw, user, ctx->actor, user);
-	const char *cmds[2] = { cmd_role, cmd_client };
-	int rc = fc_dynsec_run(ds, cmds, 2, err, sizeof(err));
+	/* the role: subscribe to (and receive) fleet/<site>/+/access of the sites */
+	snprintf(text, sizeof(text), "access events of %d site(s)", n);
+	c[0] = fc_ds_command("createRole", "rolename", user);
+	ok = cJSON_AddStringToObject(c[0], "textname", text) && (acls = cJSON_AddArrayToObject(c[0], "acls"));
+	for (int i = 0; ok && i < n; i++) {
+		ok = ff_mqtt_fleet_topic(topic, sizeof(topic), sites[i], NULL, "access") == FF_OK &&
+		     fc_ds_acl(acls, "subscribePattern", topic) && fc_ds_acl(acls, "publishClientReceive", topic);
+	}
+	if (!ok)
+		fc_ds_free(&c[0], 1);
+	c[1] = fc_ds_create_client(user, pw, user, ctx->actor, user);
+	rc = fc_dynsec_run(ds, c, 2, err, sizeof(err));
+	fc_ds_free(c, 2);
 	if (rc != FF_OK && rc != FF_ERR_STATE)
 		fc_fail(FC_EXIT_FAIL, "broker refused the account %s: %s", user, err);
 	return rc;
@@ -73,8 +66,8 @@ int fc_watch_account(fc_ctx *ctx, fc_dynsec *ds, const char *user, char **sites,
 static int sub_add(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *name;
-	char *sites[SUB_MAX_SITES], *list = NULL, user[64], pw[64], path[1024], arr[4096] = "{",
-						  detail[4200];
+	char *sites[SUB_MAX_SITES], *list = NULL, user[64], pw[64], path[1024], arr[4096] = "{";
+	cJSON *detail;
 	int n, rc = FC_EXIT_FAIL;
 	fc_dynsec *ds = NULL;
 	bool created = false, in_tx = false;
@@ -138,8 +131,10 @@ static int sub_add(fc_ctx *ctx, int argc, char **argv)
 			goto out;
 		}
 	}
-	snprintf(detail, sizeof(detail), "{\"mqtt_user\":\"%s\",\"sites\":\"%s\"}", user, arr);
-	if (!fc_audit(ctx, "subscriber.add", name, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
+	detail = cJSON_CreateObject();
+	cJSON_AddStringToObject(detail, "mqtt_user", user);
+	cJSON_AddStringToObject(detail, "sites", arr);
+	if (!fc_audit_json(ctx, "subscriber.add", name, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
 		goto out;
 	in_tx = false;
 	printf("subscriber %s added: broker user %s may subscribe to fleet/<site>/+/access of %s; "
@@ -160,8 +155,9 @@ out:
 static int sub_revoke(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *name;
-	char cmd[256], err[256] = "";
+	char user[64], err[256] = "";
 	fc_dynsec *ds;
+	cJSON *cmd;
 	if (!(name = name_arg(ctx, argc, argv)))
 		return FC_EXIT_USAGE;
 	{
@@ -176,9 +172,10 @@ static int sub_revoke(fc_ctx *ctx, int argc, char **argv)
 	}
 	if (!(ds = fc_dynsec_open(ctx)))
 		return FC_EXIT_FAIL;
-	snprintf(cmd, sizeof(cmd), "{\"command\":\"disableClient\",\"username\":\"sub.%s\"}", name);
-	const char *cmds[1] = { cmd };
-	int drc = fc_dynsec_run(ds, cmds, 1, err, sizeof(err));
+	snprintf(user, sizeof(user), "sub.%s", name);
+	cmd = fc_ds_command("disableClient", "username", user);
+	int drc = fc_dynsec_run(ds, &cmd, 1, err, sizeof(err));
+	fc_ds_free(&cmd, 1);
 	fc_dynsec_close(ds);
 	if (drc != FF_OK && drc != FF_ERR_NOTFOUND)
 		return fc_fail(FC_EXIT_FAIL, "broker refused to disable sub.%s: %s", name, err);

@@ -3,8 +3,9 @@
  * Requests go to $CONTROL/dynamic-security/v1 as {"commands":[...]}; the
  * broker answers every admin session on .../v1/response, so each command
  * carries a correlationData tag ("fc<pid>-<n>") and only answers with our
- * tags count. Responses are scanned, not fully parsed: per answer object
- * only its correlationData and error strings matter. */
+ * tags count. Requests are built and answers parsed with cJSON: an answer is
+ * {"responses":[{"command":...,"correlationData":...,"error":...},...]} and
+ * a command failed when its response has an "error". */
 #include "fleetctl.h"
 
 #include <pthread.h>
@@ -13,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "facefleet/error.h"
 #include "facefleet/mqtt.h"
@@ -119,110 +122,137 @@ void fc_dynsec_close(fc_dynsec *d)
 	free(d);
 }
 
-/* Copies the JSON string value of "key" inside [s, e) into out ("" if absent). */
-static bool json_field(const char *s, const char *e, const char *key, char *out, size_t cap)
+/* ---- commands ------------------------------------------------------------------ */
+
+cJSON *fc_ds_command(const char *command, const char *key, const char *value)
 {
-	char pat[64];
-	size_t o = 0;
-	snprintf(pat, sizeof(pat), "\"%s\"", key);
-	out[0] = '\0';
-	for (const char *p = s; p && p < e; p++) {
-		p = strstr(p, pat);
-		if (!p || p >= e)
-			return false;
-		const char *q = p + strlen(pat);
-		while (q < e && (*q == ' ' || *q == '\t' || *q == '\n'))
-			q++;
-		if (q >= e || *q != ':')
-			continue;
-		q++;
-		while (q < e && (*q == ' ' || *q == '\t' || *q == '\n'))
-			q++;
-		if (q >= e || *q != '"')
-			continue;
-		for (q++; q < e && *q != '"' && o + 1 < cap; q++) {
-			if (*q == '\\' && q + 1 < e)
-				q++;
-			out[o++] = *q;
-		}
-		out[o] = '\0';
-		return true;
+	cJSON *c = cJSON_CreateObject();
+	if (!cJSON_AddStringToObject(c, "command", command) ||
+	    (key && !cJSON_AddStringToObject(c, key, value))) {
+		cJSON_Delete(c);
+		return NULL;
 	}
-	return false;
+	return c;
 }
 
-/* Visits the objects of the "responses" array (depth 2 of braces) and
- * records the error text of each of our tags; returns tags answered. */
+bool fc_ds_acl(cJSON *acls, const char *type, const char *topic)
+{
+	cJSON *a = cJSON_CreateObject();
+	if (!cJSON_AddStringToObject(a, "acltype", type) || !cJSON_AddStringToObject(a, "topic", topic) ||
+	    !cJSON_AddTrueToObject(a, "allow") || !cJSON_AddItemToArray(acls, a)) {
+		cJSON_Delete(a);
+		return false;
+	}
+	return true;
+}
+
+cJSON *fc_ds_create_client(const char *user, const char *pw, const char *clientid, const char *textname,
+			   const char *role)
+{
+	cJSON *c = fc_ds_command("createClient", "username", user), *roles, *r = cJSON_CreateObject();
+	if (!cJSON_AddStringToObject(c, "password", pw) || !cJSON_AddStringToObject(c, "clientid", clientid) ||
+	    !cJSON_AddStringToObject(c, "textname", textname ? textname : "") ||
+	    !(roles = cJSON_AddArrayToObject(c, "roles")) || !cJSON_AddStringToObject(r, "rolename", role) ||
+	    !cJSON_AddItemToArray(roles, r)) {
+		cJSON_Delete(r);
+		fc_ds_free(&c, 1);
+		return NULL;
+	}
+	return c;
+}
+
+/* Zeroes the "password" of command c: no copy of it outlives the command. */
+static void wipe_password(cJSON *c)
+{
+	cJSON *p = cJSON_GetObjectItemCaseSensitive(c, "password");
+	if (cJSON_IsString(p) && p->valuestring)
+		memset(p->valuestring, 0, strlen(p->valuestring));
+}
+
+void fc_ds_free(cJSON **cmds, int n)
+{
+	for (int i = 0; i < n; i++) {
+		wipe_password(cmds[i]);
+		cJSON_Delete(cmds[i]);
+		cmds[i] = NULL;
+	}
+}
+
+/* ---- requests and answers ------------------------------------------------------- */
+
+/* The request text {"commands":[...]}: a copy of each command with its
+ * correlationData tag. NULL when out of memory (or a command is NULL). */
+static char *build_request(cJSON *const *cmds, int n, char tags[][32])
+{
+	cJSON *req = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(req, "commands"), *c;
+	char *text = NULL;
+	bool ok = arr != NULL;
+	for (int i = 0; i < n && ok; i++) {
+		c = cmds[i] ? cJSON_Duplicate(cmds[i], true) : NULL;
+		ok = cJSON_AddStringToObject(c, "correlationData", tags[i]) && cJSON_AddItemToArray(arr, c);
+		if (!ok)
+			fc_ds_free(&c, 1);
+	}
+	if (ok)
+		text = cJSON_PrintUnformatted(req);
+	cJSON_ArrayForEach(c, arr)
+		wipe_password(c);
+	cJSON_Delete(req);
+	return text;
+}
+
+/* Parses one answer of the broker and records the "error" of each of our
+ * tags not yet answered (errs[i] "" when the command succeeded); returns
+ * the number of tags answered. Answers of other admin sessions, and text
+ * that is not JSON, count for nothing. */
 static int scan_response(const char *t, char tags[][32], int n, bool *done, char errs[][256])
 {
-	int depth = 0, answered = 0;
-	bool in_str = false;
-	const char *start = NULL;
-	for (const char *p = t; *p; p++) {
-		if (in_str) {
-			if (*p == '\\' && p[1])
-				p++;
-			else if (*p == '"')
-				in_str = false;
-			continue;
-		}
-		if (*p == '"')
-			in_str = true;
-		else if (*p == '{' || *p == '[') {
-			depth++;
-			if (depth == 3 && *p == '{')
-				start = p;
-		} else if (*p == '}' || *p == ']') {
-			if (depth == 3 && *p == '}' && start) {
-				char corr[64];
-				if (json_field(start, p, "correlationData", corr, sizeof(corr)))
-					for (int i = 0; i < n; i++)
-						if (!done[i] && strcmp(corr, tags[i]) == 0) {
-							done[i] = true;
-							answered++;
-							json_field(start, p, "error", errs[i], 256);
-						}
-				start = NULL;
-			}
-			depth--;
+	cJSON *root = cJSON_Parse(t), *r;
+	int answered = 0;
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(root, "responses")) {
+		const char *corr = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "correlationData"));
+		cJSON *err = cJSON_GetObjectItemCaseSensitive(r, "error");
+		for (int i = 0; corr && i < n; i++) {
+			if (done[i] || strcmp(corr, tags[i]) != 0)
+				continue;
+			done[i] = true;
+			answered++;
+			if (cJSON_IsString(err))
+				snprintf(errs[i], sizeof(errs[i]), "%s", err->valuestring);
+			else if (err && !cJSON_IsNull(err))
+				snprintf(errs[i], sizeof(errs[i]), "failed (error not a string)");
 		}
 	}
+	cJSON_Delete(root);
 	return answered;
 }
 
-int fc_dynsec_run(fc_dynsec *d, const char *const *cmds, int n, char *errbuf, size_t errlen)
+int fc_dynsec_run(fc_dynsec *d, cJSON *const *cmds, int n, char *errbuf, size_t errlen)
 {
 	char tags[DS_MAX_CMDS][32];
 	char errs[DS_MAX_CMDS][256];
 	bool done[DS_MAX_CMDS] = { false };
-	size_t cap = 64;
-	char *req = NULL;
-	size_t len = 0;
+	char *req;
 	int got = 0, rc = FF_OK;
 	struct timespec dl;
 
 	if (n < 1 || n > DS_MAX_CMDS)
 		return FF_ERR_INVAL;
-	for (int i = 0; i < n; i++)
-		cap += strlen(cmds[i]) + 64;
-	req = malloc(cap);
-	if (!req)
-		return FF_ERR_NOMEM;
-	len = (size_t)snprintf(req, cap, "{\"commands\":[");
 	for (int i = 0; i < n; i++) {
-		const char *c = cmds[i];
+		if (!cJSON_IsObject(cmds[i])) {
+			ff_seterr(errbuf, errlen, "out of memory building a dynamic-security command");
+			return FF_ERR_NOMEM;
+		}
 		snprintf(tags[i], sizeof(tags[i]), "fc%ld-%u", (long)getpid(), ++d->seq);
 		errs[i][0] = '\0';
-		if (*c != '{') {
-			free(req);
-			return FF_ERR_INVAL;
-		}
-		len += (size_t)snprintf(req + len, cap - len, "%s{\"correlationData\":\"%s\",%s", i ? "," : "",
-					tags[i], c + 1);
 	}
-	snprintf(req + len, cap - len, "]}");
+	if (!(req = build_request(cmds, n, tags))) {
+		ff_seterr(errbuf, errlen, "out of memory building a dynamic-security request");
+		return FF_ERR_NOMEM;
+	}
 	rc = ff_mqtt_publish(d->m, DS_TOPIC, req, strlen(req), 1, false, DS_TIMEOUT_MS);
-	free(req);
+	memset(req, 0, strlen(req)); /* passwords */
+	cJSON_free(req);
 	if (rc != FF_OK) {
 		ff_seterr(errbuf, errlen, "dynamic-security request not accepted: %s", ff_strerror(rc));
 		return rc == FF_ERR_AUTH ? FF_ERR_AUTH : FF_ERR_MQTT;

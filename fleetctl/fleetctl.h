@@ -9,8 +9,8 @@
  * Files by concern:
  *   main.c            command table, option parsing, --help, exit codes
  *   db.c              PostgreSQL: connect + migrate, parameterised queries, audit rows
- *   dynsec.c          Mosquitto dynamic-security client ($CONTROL/dynamic-security/v1)
- *   output.c          PGresult -> table | json (JSON lines) | csv; JSON string escaping
+ *   dynsec.c          Mosquitto dynamic-security client ($CONTROL/dynamic-security/v1, cJSON)
+ *   output.c          PGresult -> table | json (JSON lines, cJSON) | csv; JSON lines and audit details
  *   creds.c           random passwords, credential bundles (mode 0600), id checks, times
  *   cmd_device.c      device add | list | revoke | rotate-credentials
  *   cmd_subscriber.c  subscriber add | list | revoke
@@ -145,8 +145,18 @@ bool fc_format_parse(const char *s, fc_format *out);
  * object per row (json; numbers, booleans and jsonb columns unquoted), or
  * RFC 4180 CSV with a header. NULL values: empty / null. */
 void fc_print_result(const PGresult *r, fc_format fmt);
-/* Writes s as a JSON string (with quotes) into buf; returns buf. */
-char *fc_json_str(char *buf, size_t cap, const char *s);
+/* JSON documents are cJSON objects (<cjson/cJSON.h>); these consume o.
+ * fc_json_take: o as one line of JSON text (free with cJSON_free), NULL
+ * when out of memory (o NULL: NULL). fc_json_line: that text on stdout
+ * with a newline; false when out of memory. fc_audit_json: fc_audit with
+ * the detail object (false, printed, when out of memory). */
+struct cJSON;
+char *fc_json_take(struct cJSON *o);
+bool fc_json_line(struct cJSON *o);
+bool fc_audit_json(fc_ctx *ctx, const char *action, const char *subject, struct cJSON *detail);
+/* Adds key: v with that many decimals ("%.*f", as fleetctl always printed
+ * it), null when v is not finite. False when out of memory. */
+bool fc_json_add_fixed(struct cJSON *o, const char *key, double v, int decimals);
 /* s (NULL: "") as it may be shown on a terminal or in CSV: control
  * characters and escapes as \xNN (ff_sanitize). Returns buf. */
 const char *fc_safe(char *buf, size_t cap, const char *s);
@@ -193,13 +203,27 @@ typedef struct fc_dynsec fc_dynsec;
  * topic. NULL on failure (message printed). */
 fc_dynsec *fc_dynsec_open(fc_ctx *ctx);
 void fc_dynsec_close(fc_dynsec *d);
-/* Sends the n (<= 16) commands (each one JSON object text) in one request
- * and waits for their answers (10 s). Returns FF_OK when every command
- * succeeded, FF_ERR_NOTFOUND when the errors say "not found", FF_ERR_STATE
- * for "already exists", FF_ERR_AUTH when the request was refused, else
- * FF_ERR_MQTT / FF_ERR_TIMEOUT / FF_ERR_NOMEM; the last error text goes to
- * errbuf. */
-int fc_dynsec_run(fc_dynsec *d, const char *const *cmds, int n, char *errbuf, size_t errlen);
+/* Dynamic-security commands are cJSON objects (<cjson/cJSON.h>). A command
+ * {"command":command,key:value} (key NULL: without it), to which the caller
+ * adds fields with cJSON_Add*ToObject. NULL when out of memory. */
+struct cJSON *fc_ds_command(const char *command, const char *key, const char *value);
+/* Appends the ACL {"acltype":type,"topic":topic,"allow":true} to the array
+ * acls (NULL: fails). False when out of memory. */
+bool fc_ds_acl(struct cJSON *acls, const char *type, const char *topic);
+/* The createClient command of user: password, the client id it is bound to,
+ * textname (NULL: ""), one role. NULL when out of memory. */
+struct cJSON *fc_ds_create_client(const char *user, const char *pw, const char *clientid,
+				  const char *textname, const char *role);
+/* Frees the n commands (NULL entries allowed), their passwords zeroed
+ * first, and sets them to NULL. */
+void fc_ds_free(struct cJSON **cmds, int n);
+/* Sends the n (<= 16) commands (not consumed) in one request and waits for
+ * their answers (10 s). Returns FF_OK when every command succeeded,
+ * FF_ERR_NOTFOUND when the errors say "not found", FF_ERR_STATE for
+ * "already exists", FF_ERR_AUTH when the request was refused, else
+ * FF_ERR_MQTT / FF_ERR_TIMEOUT / FF_ERR_NOMEM (also for a NULL command);
+ * the last error text goes to errbuf. */
+int fc_dynsec_run(fc_dynsec *d, struct cJSON *const *cmds, int n, char *errbuf, size_t errlen);
 
 /* Creates (create true: role with subscribe + receive ACLs on
  * fleet/<site>/+/access of the n sites, a NULL site meaning every site:

@@ -1,9 +1,13 @@
-/* fleetctl/output.c: query results as an aligned table, JSON lines or CSV. */
+/* fleetctl/output.c: query results as an aligned table, JSON lines or CSV;
+ * every JSON text fleetctl prints or audits is built with cJSON. */
 #include "fleetctl.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "facefleet/text.h"
 
@@ -29,34 +33,43 @@ bool fc_format_parse(const char *s, fc_format *out)
 	return false;
 }
 
-static void json_put(FILE *f, const char *s)
+char *fc_json_take(cJSON *o)
 {
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", f);
-		else if (*p == '\t')
-			fputs("\\t", f);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
+	char *t = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return t;
 }
 
-char *fc_json_str(char *buf, size_t cap, const char *s)
+bool fc_json_line(cJSON *o)
 {
-	FILE *f = fmemopen(buf, cap, "w");
-	if (!f) {
-		snprintf(buf, cap, "\"\"");
-		return buf;
+	char *t = fc_json_take(o);
+	if (!t)
+		return false;
+	puts(t);
+	cJSON_free(t);
+	return true;
+}
+
+bool fc_json_add_fixed(cJSON *o, const char *key, double v, int decimals)
+{
+	char t[64];
+	if (!isfinite(v))
+		return cJSON_AddNullToObject(o, key) != NULL;
+	snprintf(t, sizeof(t), "%.*f", decimals, v);
+	return cJSON_AddRawToObject(o, key, t) != NULL;
+}
+
+bool fc_audit_json(fc_ctx *ctx, const char *action, const char *subject, cJSON *detail)
+{
+	char *t = fc_json_take(detail);
+	bool ok;
+	if (!t) {
+		fc_fail(FC_EXIT_FAIL, "out of memory writing the audit row of %s", action);
+		return false;
 	}
-	json_put(f, s ? s : "");
-	fclose(f);
-	return buf;
+	ok = fc_audit(ctx, action, subject, t);
+	cJSON_free(t);
+	return ok;
 }
 
 static void csv_put(FILE *f, const char *s)
@@ -90,24 +103,23 @@ void fc_print_result(const PGresult *r, fc_format fmt)
 	int rows = PQntuples(r), cols = PQnfields(r);
 	if (fmt == FC_FMT_JSON) {
 		for (int i = 0; i < rows; i++) {
-			fputc('{', stdout);
+			cJSON *o = cJSON_CreateObject();
 			for (int c = 0; c < cols; c++) {
 				Oid t = PQftype(r, c);
-				const char *v = PQgetvalue(r, i, c);
-				if (c)
-					fputc(',', stdout);
-				json_put(stdout, PQfname(r, c));
-				fputc(':', stdout);
+				const char *k = PQfname(r, c), *v = PQgetvalue(r, i, c);
 				if (PQgetisnull(r, i, c))
-					fputs("null", stdout);
+					cJSON_AddNullToObject(o, k);
 				else if (t == OID_BOOL)
-					fputs(v[0] == 't' ? "true" : "false", stdout);
+					cJSON_AddBoolToObject(o, k, v[0] == 't');
 				else if (is_number(t) || t == OID_JSON || t == OID_JSONB)
-					fputs(v, stdout);
+					cJSON_AddRawToObject(o, k, v); /* PostgreSQL's text is JSON */
 				else
-					json_put(stdout, v);
+					cJSON_AddStringToObject(o, k, v);
 			}
-			fputs("}\n", stdout);
+			if (!fc_json_line(o)) {
+				fc_fail(FC_EXIT_FAIL, "out of memory printing row %d", i + 1);
+				return;
+			}
 		}
 		return;
 	}

@@ -24,6 +24,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "facefleet/ids.h"
 #include "facefleet/align.h"
@@ -503,54 +506,72 @@ bad:
 	return -1;
 }
 
-static void json_stat(const char *key, const struct fb_stat *s)
+/* Adds key: v with that many decimals ("%.*f", as the figures were always
+ * printed; null when not finite). */
+static void json_fixed(cJSON *o, const char *key, double v, int decimals)
 {
-	printf("\"%s\":{\"median\":%.4f,\"p90\":%.4f,\"n\":%d}", key, s->median, s->p90, s->n);
+	char t[64];
+
+	if (!isfinite(v)) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	snprintf(t, sizeof(t), "%.*f", decimals, v);
+	cJSON_AddRawToObject(o, key, t);
 }
 
-/* "T":{"<key[stage]>":{...},...,"vq_encode+vq_decode_median_ms":x}, ... for
- * each thread count (stages that ran), then "peak_rss_mb". */
-static void json_side(const struct fb_opts *o, const char *const *key, const struct fb_side *sd)
+static void json_stat(cJSON *o, const char *key, const struct fb_stat *s)
 {
-	putchar('{');
+	cJSON *x = cJSON_AddObjectToObject(o, key);
+
+	json_fixed(x, "median", s->median, 4);
+	json_fixed(x, "p90", s->p90, 4);
+	cJSON_AddNumberToObject(x, "n", s->n);
+}
+
+/* {"T":{"<key[stage]>":{...},...,"vq_encode+vq_decode_median_ms":x}, ... for
+ * each thread count (stages that ran), "peak_rss_mb":x} as o's key. */
+static void json_side(cJSON *parent, const char *name, const struct fb_opts *o,
+		      const char *const *key, const struct fb_side *sd)
+{
+	cJSON *side = cJSON_AddObjectToObject(parent, name);
+	char t[16];
+
 	for (int i = 0; i < o->nthreads; i++) {
 		const struct fb_stat *st = sd->st[i];
-		const char *sep = "";
+		cJSON *x;
 
-		printf("\"%d\":{", o->threads[i]);
+		snprintf(t, sizeof(t), "%d", o->threads[i]);
+		x = cJSON_AddObjectToObject(side, t);
 		for (int s = 0; s < FB_NSTAGES; s++)
-			if (st[s].n) {
-				fputs(sep, stdout);
-				json_stat(key[s], &st[s]);
-				sep = ",";
-			}
+			if (st[s].n)
+				json_stat(x, key[s], &st[s]);
 		if (st[FB_VQ_DECODE].n)
-			printf(",\"vq_encode+vq_decode_median_ms\":%.4f", vq_sum(st));
-		printf("},");
+			json_fixed(x, "vq_encode+vq_decode_median_ms", vq_sum(st), 4);
 	}
-	printf("\"peak_rss_mb\":%.1f}", sd->peak_rss_mb);
+	json_fixed(side, "peak_rss_mb", sd->peak_rss_mb, 1);
 }
 
-/* {"T":{"detect":r,...,"vq_encode+vq_decode":r}, ...}: torch median / C median. */
-static void json_ratios(const struct fb_opts *o, const struct fb_side *t, const struct fb_side *c)
+/* "ratio_torch_over_c":{"T":{"detect":r,...,"vq_encode+vq_decode":r}, ...}:
+ * torch median / C median. */
+static void json_ratios(cJSON *parent, const struct fb_opts *o, const struct fb_side *t,
+			const struct fb_side *c)
 {
-	putchar('{');
+	cJSON *r = cJSON_AddObjectToObject(parent, "ratio_torch_over_c");
+	char k[16];
+
 	for (int i = 0; i < o->nthreads; i++) {
 		const struct fb_stat *ts = t->st[i], *cs = c->st[i];
-		const char *sep = "";
+		cJSON *x;
 
-		printf("%s\"%d\":{", i ? "," : "", o->threads[i]);
+		snprintf(k, sizeof(k), "%d", o->threads[i]);
+		x = cJSON_AddObjectToObject(r, k);
 		for (int s = 0; s < FB_NSTAGES; s++)
-			if (cs[s].n) {
-				printf("%s\"%s\":%.3f", sep, fb_stage_name[s],
-				       ratio(ts[s].median, cs[s].median));
-				sep = ",";
-			}
+			if (cs[s].n)
+				json_fixed(x, fb_stage_name[s], ratio(ts[s].median, cs[s].median), 3);
 		if (cs[FB_VQ_DECODE].n)
-			printf(",\"vq_encode+vq_decode\":%.3f", ratio(vq_sum(ts), vq_sum(cs)));
-		putchar('}');
+			json_fixed(x, "vq_encode+vq_decode", ratio(vq_sum(ts), vq_sum(cs)), 3);
 	}
-	putchar('}');
 }
 
 /* --vq-model, else FB_SOURCE_DIR/models/vq's default model (ff_vq_default_model,
@@ -579,23 +600,34 @@ static void find_vq(struct fb_opts *o, char *buf, size_t len)
 static void json_report(const struct fb_opts *o, const struct fb_c *c, const struct fb_side *t,
 			int nfull, int nal, double load1)
 {
-	printf("{\"tool\":\"fleet-bench\",\"images\":%d,\"aligned\":%d,\"runs\":%d,\"warmup\":%d,"
-	       "\"load_avg_1m\":%.2f,",
-	       nfull, nal, o->runs, o->warmup, load1);
-	if (c->vq_id[0]) /* [a-z0-9-], checked by lib/codec */
-		printf("\"vq_model\":\"%s\",\"c\":", c->vq_id);
+	cJSON *r = cJSON_CreateObject();
+	char *text;
+
+	cJSON_AddStringToObject(r, "tool", "fleet-bench");
+	cJSON_AddNumberToObject(r, "images", nfull);
+	cJSON_AddNumberToObject(r, "aligned", nal);
+	cJSON_AddNumberToObject(r, "runs", o->runs);
+	cJSON_AddNumberToObject(r, "warmup", o->warmup);
+	json_fixed(r, "load_avg_1m", load1, 2);
+	if (c->vq_id[0])
+		cJSON_AddStringToObject(r, "vq_model", c->vq_id);
 	else
-		printf("\"vq_model\":null,\"c\":");
-	json_side(o, c_key, &c->side);
-	printf(",\"torch\":");
-	if (!t) {
-		printf("null,\"ratio_torch_over_c\":null}\n");
-		return;
+		cJSON_AddNullToObject(r, "vq_model");
+	json_side(r, "c", o, c_key, &c->side);
+	if (t) {
+		json_side(r, "torch", o, t_key, t);
+		json_ratios(r, o, t, &c->side);
+	} else {
+		cJSON_AddNullToObject(r, "torch");
+		cJSON_AddNullToObject(r, "ratio_torch_over_c");
 	}
-	json_side(o, t_key, t);
-	printf(",\"ratio_torch_over_c\":");
-	json_ratios(o, t, &c->side);
-	printf("}\n");
+	text = cJSON_PrintUnformatted(r);
+	cJSON_Delete(r);
+	if (text)
+		puts(text);
+	else
+		fprintf(stderr, "fleet-bench: out of memory printing the JSON line\n");
+	cJSON_free(text);
 }
 
 int main(int argc, char **argv)

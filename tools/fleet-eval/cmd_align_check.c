@@ -213,11 +213,12 @@ static int report(const struct ac_job *job, int per_image, double secs)
 	for (size_t i = 0; i < job->n; i++) {
 		const struct ac_item *it = &job->items[i];
 		if (per_image) {
-			fputs("{\"image\":", stdout);
-			fe_json_string(stdout, it->name);
-			printf(",\"status\":\"%s\",\"faces\":%d,\"cosine\":", ff_strerror(it->status),
-			       it->nfaces);
-			printf(isnan(it->cosine) ? "null}\n" : "%.5f}\n", it->cosine);
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "image", it->name);
+			cJSON_AddStringToObject(o, "status", ff_strerror(it->status));
+			cJSON_AddNumberToObject(o, "faces", it->nfaces);
+			fe_json_num(o, "cosine", it->cosine, 5, 'f');
+			fe_json_print(o);
 		}
 		if (it->status != FF_OK) {
 			errors++;
@@ -243,15 +244,23 @@ static int report(const struct ac_job *job, int per_image, double secs)
 	       "min %.4f, >=0.90 %.2f%%, >=0.95 %.2f%%\n",
 	       nc, quantile(cos, nc, 0.5), nc ? sum / nc : NAN, quantile(cos, nc, 0.05),
 	       nc ? cos[0] : NAN, nc ? 100.0 * ge90 / nc : 0.0, nc ? 100.0 * ge95 / nc : 0.0);
-	printf("{\"images\":%zu,\"errors\":%zu,\"detected\":%zu,\"detection_rate\":%.5f,"
-	       "\"several_faces\":%zu,\"cosine_median\":%.5f,\"cosine_mean\":%.5f,"
-	       "\"cosine_p05\":%.5f,\"cosine_min\":%.5f,\"frac_cosine_ge_0_90\":%.5f,"
-	       "\"frac_cosine_ge_0_95\":%.5f,\"min_face\":%g,\"seconds\":%.1f}\n",
-	       job->n, errors, detected, job->n ? (double)detected / job->n : 0.0, multi,
-	       nc ? quantile(cos, nc, 0.5) : 0.0f, nc ? sum / nc : 0.0,
-	       nc ? quantile(cos, nc, 0.05) : 0.0f, nc ? cos[0] : 0.0f,
-	       nc ? (double)ge90 / nc : 0.0, nc ? (double)ge95 / nc : 0.0,
-	       job->dopt.min_face_size, secs);
+	{
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "images", (double)job->n);
+		cJSON_AddNumberToObject(o, "errors", (double)errors);
+		cJSON_AddNumberToObject(o, "detected", (double)detected);
+		fe_json_num(o, "detection_rate", job->n ? (double)detected / job->n : 0.0, 5, 'f');
+		cJSON_AddNumberToObject(o, "several_faces", (double)multi);
+		fe_json_num(o, "cosine_median", nc ? quantile(cos, nc, 0.5) : 0.0f, 5, 'f');
+		fe_json_num(o, "cosine_mean", nc ? sum / nc : 0.0, 5, 'f');
+		fe_json_num(o, "cosine_p05", nc ? quantile(cos, nc, 0.05) : 0.0f, 5, 'f');
+		fe_json_num(o, "cosine_min", nc ? cos[0] : 0.0f, 5, 'f');
+		fe_json_num(o, "frac_cosine_ge_0_90", nc ? (double)ge90 / nc : 0.0, 5, 'f');
+		fe_json_num(o, "frac_cosine_ge_0_95", nc ? (double)ge95 / nc : 0.0, 5, 'f');
+		fe_json_num(o, "min_face", job->dopt.min_face_size, 6, 'g');
+		fe_json_num(o, "seconds", secs, 1, 'f');
+		fe_json_print(o);
+	}
 	free(cos);
 	return errors ? FE_EXIT_FAIL : FE_EXIT_OK;
 }

@@ -30,12 +30,14 @@ static int codes_one(ff_vq_encoder *enc, const char *path)
 	if (rc == FF_OK)
 		rc = ff_vq_encode(enc, &img, idx, info->num_codes);
 	if (rc == FF_OK) {
-		fputs("{\"image\":", stdout);
-		fe_json_string(stdout, path);
-		printf(",\"model_id\":\"%s\",\"codes\":[", info->model_id);
-		for (uint32_t i = 0; i < info->num_codes; i++)
-			printf(i ? ",%u" : "%u", idx[i]);
-		fputs("]}\n", stdout);
+		cJSON *o = cJSON_CreateObject(), *codes;
+		cJSON_AddStringToObject(o, "image", path);
+		cJSON_AddStringToObject(o, "model_id", info->model_id);
+		codes = cJSON_AddArrayToObject(o, "codes");
+		for (uint32_t i = 0; codes && i < info->num_codes; i++)
+			cJSON_AddItemToArray(codes, cJSON_CreateNumber(idx[i]));
+		if (fe_json_print(o) != 0)
+			rc = FF_ERR_NOMEM;
 	} else {
 		ff_log(FF_LOG_ERROR, "eval", "event=encode_failed image=%s err=%s",
 		       ff_log_quote(q, sizeof(q), path), why[0] ? why : ff_strerror(rc));

@@ -29,33 +29,30 @@ static void embed_usage(FILE *f)
 		"Exit status: 0 all images processed, 1 an image or model failed, 2 usage.\n");
 }
 
-static void print_floats(const float *v, size_t n)
-{
-	putchar('[');
-	for (size_t i = 0; i < n; i++)
-		printf(i ? ",%.6g" : "%.6g", v[i]);
-	putchar(']');
-}
-
 static void print_face(const char *path, int idx, const ff_face *face, const float *emb,
 		       size_t dim)
 {
-	fputs("{\"image\":", stdout);
-	fe_json_string(stdout, path);
-	printf(",\"face\":%d,", idx);
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "image", path);
+	cJSON_AddNumberToObject(o, "face", idx);
 	if (face) {
-		printf("\"box\":[%.1f,%.1f,%.1f,%.1f],\"score\":%.5f,\"landmarks\":", face->x0,
-		       face->y0, face->x1, face->y1, face->score);
-		print_floats(face->landmarks, 10);
+		const float box[4] = { face->x0, face->y0, face->x1, face->y1 };
+		cJSON *b = cJSON_AddArrayToObject(o, "box");
+		for (int i = 0; i < 4; i++)
+			fe_json_num(b, NULL, box[i], 1, 'f');
+		fe_json_num(o, "score", face->score, 5, 'f');
+		fe_json_floats(o, "landmarks", face->landmarks, 10);
 	} else {
-		fputs("\"box\":null,\"score\":null,\"landmarks\":null", stdout);
+		cJSON_AddNullToObject(o, "box");
+		cJSON_AddNullToObject(o, "score");
+		cJSON_AddNullToObject(o, "landmarks");
 	}
-	fputs(",\"embedding\":", stdout);
 	if (emb)
-		print_floats(emb, dim);
+		fe_json_floats(o, "embedding", emb, dim);
 	else
-		fputs("null", stdout);
-	fputs("}\n", stdout);
+		cJSON_AddNullToObject(o, "embedding");
+	fe_json_print(o);
 }
 
 enum embed_mode { EMBED_DETECT, EMBED_ALIGNED, EMBED_LANDMARKS };
@@ -91,9 +88,10 @@ static int embed_one(struct fe_models *m, const char *path, enum embed_mode mode
 	if ((rc = ff_detect(m->det, &img, faces, FE_MAX_FACES, &n)) != FF_OK)
 		goto out;
 	if (n == 0) {
-		fputs("{\"image\":", stdout);
-		fe_json_string(stdout, path);
-		fputs(",\"faces\":0}\n", stdout);
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "image", path);
+		cJSON_AddNumberToObject(o, "faces", 0);
+		fe_json_print(o);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (mode == EMBED_LANDMARKS) {

@@ -25,18 +25,44 @@ const char *fe_models_dir(const char *dir, char *buf, size_t len)
 	return buf;
 }
 
-void fe_json_string(FILE *f, const char *s)
+bool fe_json_num(cJSON *parent, const char *key, double v, int prec, char conv)
 {
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
+	char t[64];
+	cJSON *item;
+
+	if (!isfinite(v))
+		item = cJSON_CreateNull();
+	else {
+		snprintf(t, sizeof(t), conv == 'g' ? "%.*g" : "%.*f", prec, v);
+		item = cJSON_CreateRaw(t);
 	}
-	fputc('"', f);
+	if (key ? cJSON_AddItemToObject(parent, key, item) : cJSON_AddItemToArray(parent, item))
+		return true;
+	cJSON_Delete(item);
+	return false;
+}
+
+cJSON *fe_json_floats(cJSON *parent, const char *key, const float *v, size_t n)
+{
+	cJSON *a = cJSON_AddArrayToObject(parent, key);
+	for (size_t i = 0; a && i < n; i++)
+		if (!fe_json_num(a, NULL, v[i], 6, 'g'))
+			return NULL;
+	return a;
+}
+
+int fe_json_print(cJSON *root)
+{
+	char *t = cJSON_PrintUnformatted(root);
+
+	cJSON_Delete(root);
+	if (!t) {
+		ff_log(FF_LOG_ERROR, "eval", "event=json_failed err=%s", ff_strerror(FF_ERR_NOMEM));
+		return -1;
+	}
+	puts(t);
+	cJSON_free(t);
+	return 0;
 }
 
 int fe_parse_int(const char *s, int min, int max, int *out)

@@ -6,6 +6,7 @@
  * missing embedding (no face, not representable, failure) never matches.
  * With --enrol M the gallery is embedded with M for every row and the probes
  * with the row's method: the backend's device-face-vs-enrolled-photo match. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,7 @@ static int report(const struct ev_config *cfg, const struct ev_cache *c, char *c
 	size_t *gallery = malloc(n * sizeof(size_t)), *probes = malloc(n * sizeof(size_t));
 	size_t *truth = malloc(n * sizeof(size_t)), ng = 0, np = 0;
 	struct ident r[EV_MAX_METHODS];
+	int rc;
 
 	if (!gallery || !probes || !truth) {
 		free(gallery);
@@ -101,23 +103,24 @@ static int report(const struct ev_config *cfg, const struct ev_cache *c, char *c
 			       (double)r[m].top5 / (double)np, r[m].probes_missing);
 	}
 	ev_print_method_notes(cfg, c);
-	ev_json_begin(stdout, "identify", cfg, c);
-	printf(",\"gallery\":%zu,\"probes\":%zu,\"methods\":{", ng, np);
-	for (int m = 0; m < cfg->n_methods; m++) {
-		printf("%s\"%s\":{", m ? "," : "", cfg->methods[m].name);
-		ev_json_method_common(stdout, cfg, c, m);
-		if (np && r[m].probes_missing < np)
-			printf(",\"top1\":%.5f,\"top5\":%.5f", (double)r[m].top1 / (double)np,
-			       (double)r[m].top5 / (double)np);
-		else
-			printf(",\"top1\":null,\"top5\":null");
-		printf(",\"probes_missing\":%zu}", r[m].probes_missing);
+	{
+		cJSON *o = ev_json_begin("identify", cfg, c), *ms;
+		cJSON_AddNumberToObject(o, "gallery", (double)ng);
+		cJSON_AddNumberToObject(o, "probes", (double)np);
+		ms = cJSON_AddObjectToObject(o, "methods");
+		for (int m = 0; m < cfg->n_methods; m++) {
+			int valid = np && r[m].probes_missing < np;
+			cJSON *mo = ev_json_method(ms, cfg, c, m);
+			fe_json_num(mo, "top1", valid ? (double)r[m].top1 / (double)np : NAN, 5, 'f');
+			fe_json_num(mo, "top5", valid ? (double)r[m].top5 / (double)np : NAN, 5, 'f');
+			cJSON_AddNumberToObject(mo, "probes_missing", (double)r[m].probes_missing);
+		}
+		rc = fe_json_print(o) == 0 ? FE_EXIT_OK : FE_EXIT_FAIL;
 	}
-	printf("}}\n");
 	free(gallery);
 	free(probes);
 	free(truth);
-	return FE_EXIT_OK;
+	return rc;
 }
 
 int fe_cmd_identify(int argc, char **argv)

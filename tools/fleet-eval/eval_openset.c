@@ -167,30 +167,40 @@ out:
 	return rc;
 }
 
-static void print_json(const struct ev_config *cfg, const struct ev_cache *c,
-		       const struct os_split *sp, const struct os_result *r)
+static int print_json(const struct ev_config *cfg, const struct ev_cache *c,
+		      const struct os_split *sp, const struct os_result *r)
 {
-	ev_json_begin(stdout, "openset", cfg, c);
-	printf(",\"split\":\"people with 2+ images sorted by name alternate, enrolled first; "
-	       "people with one image strangers\","
-	       "\"people_enrolled\":%zu,\"people_strangers\":%zu,\"gallery\":%zu,"
-	       "\"genuine_probes\":%zu,\"stranger_probes\":%zu,\"methods\":{",
-	       sp->people_enrolled, sp->people_strangers, sp->ng, sp->ngen, sp->nstr);
+	cJSON *o = ev_json_begin("openset", cfg, c), *ms;
+
+	cJSON_AddStringToObject(o, "split", "people with 2+ images sorted by name alternate, enrolled "
+					    "first; people with one image strangers");
+	cJSON_AddNumberToObject(o, "people_enrolled", (double)sp->people_enrolled);
+	cJSON_AddNumberToObject(o, "people_strangers", (double)sp->people_strangers);
+	cJSON_AddNumberToObject(o, "gallery", (double)sp->ng);
+	cJSON_AddNumberToObject(o, "genuine_probes", (double)sp->ngen);
+	cJSON_AddNumberToObject(o, "stranger_probes", (double)sp->nstr);
+	ms = cJSON_AddObjectToObject(o, "methods");
 	for (int m = 0; m < cfg->n_methods; m++) {
-		printf("%s\"%s\":{", m ? "," : "", cfg->methods[m].name);
-		ev_json_method_common(stdout, cfg, c, m);
+		cJSON *mo = ev_json_method(ms, cfg, c, m);
+		char key[40];
 		if (r[m].missing == sp->ngen) { /* nothing embedded: no figure, as identify */
-			printf(",\"tar_at_far_1e-3\":null,\"tar_at_far_1e-2\":null,\"top1_enrolled\":null");
+			cJSON_AddNullToObject(mo, "tar_at_far_1e-3");
+			cJSON_AddNullToObject(mo, "tar_at_far_1e-2");
+			cJSON_AddNullToObject(mo, "top1_enrolled");
 		} else {
-			for (int f = 0; f < OS_NFAR; f++)
-				printf(",\"tar_at_far_%s\":%.5f,\"threshold_far_%s\":%.5f,"
-				       "\"far_%s\":%.5f", os_far_name[f], r[m].tar[f], os_far_name[f],
-				       r[m].thr[f], os_far_name[f], r[m].far[f]);
-			printf(",\"top1_enrolled\":%.5f", (double)r[m].top1 / (double)sp->ngen);
+			for (int f = 0; f < OS_NFAR; f++) {
+				snprintf(key, sizeof(key), "tar_at_far_%s", os_far_name[f]);
+				fe_json_num(mo, key, r[m].tar[f], 5, 'f');
+				snprintf(key, sizeof(key), "threshold_far_%s", os_far_name[f]);
+				fe_json_num(mo, key, r[m].thr[f], 5, 'f');
+				snprintf(key, sizeof(key), "far_%s", os_far_name[f]);
+				fe_json_num(mo, key, r[m].far[f], 5, 'f');
+			}
+			fe_json_num(mo, "top1_enrolled", (double)r[m].top1 / (double)sp->ngen, 5, 'f');
 		}
-		printf(",\"probes_missing\":%zu}", r[m].missing);
+		cJSON_AddNumberToObject(mo, "probes_missing", (double)r[m].missing);
 	}
-	printf("}}\n");
+	return fe_json_print(o);
 }
 
 static int report(const struct ev_config *cfg, const struct ev_cache *c, char *const *names,
@@ -214,8 +224,8 @@ static int report(const struct ev_config *cfg, const struct ev_cache *c, char *c
 		       (double)r[m].top1 / (double)sp.ngen, r[m].missing);
 	}
 	ev_print_method_notes(cfg, c);
-	print_json(cfg, c, &sp, r);
-	rc = FE_EXIT_OK;
+	if (print_json(cfg, c, &sp, r) == 0)
+		rc = FE_EXIT_OK;
 out:
 	split_free(&sp);
 	return rc;

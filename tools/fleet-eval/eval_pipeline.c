@@ -266,6 +266,7 @@ struct ev_worker {
 	struct fe_models m;
 	ff_vq_encoder *enc;
 	ff_vq_decoder *dec;
+	ff_embedder *recon_emb; /* the decoder's own embedder (PREFIX.emb.ffp), or NULL */
 	float rgb[EV_FACE * EV_FACE * 3];
 	int32_t rgb_bytes; /* > 0: rgb holds the current crop's decoded codes (vq, vq_raw share it) */
 };
@@ -326,12 +327,15 @@ static int decode_crop(struct ev_worker *w, const ff_image *crop)
 	return EV_OK;
 }
 
-/* the decoded face -> embedding (through the decoder's adapter unless vq_raw) */
-static int run_vq(struct ev_worker *w, const ff_image *crop, int adapt, float *emb, size_t dim,
-		  int32_t *bytes)
+/* the decoded face -> embedding as the backend makes it (the decoder's own
+ * embedder, else MobileFaceNet and the decoder's adapter), or with plain
+ * MobileFaceNet (vq_raw) */
+static int run_vq(struct ev_worker *w, const ff_image *crop, int as_deployed, float *emb,
+		  size_t dim, int32_t *bytes)
 {
-	if (decode_crop(w, crop) != EV_OK || ff_embed_rgbf(w->m.emb, w->rgb, emb, dim) != FF_OK ||
-	    (adapt && ff_vq_adapt_embedding(w->dec, emb, dim) != FF_OK))
+	ff_embedder *e = as_deployed && w->recon_emb ? w->recon_emb : w->m.emb;
+	if (decode_crop(w, crop) != EV_OK || ff_embed_rgbf(e, w->rgb, emb, dim) != FF_OK ||
+	    (as_deployed && !w->recon_emb && ff_vq_adapt_embedding(w->dec, emb, dim) != FF_OK))
 		return EV_FAILED;
 	*bytes = w->rgb_bytes;
 	return EV_OK;
@@ -394,6 +398,26 @@ static void process_image(struct ev_worker *w, const struct ev_job *job, size_t 
 	ff_image_free(&crop);
 }
 
+/* The decoder's own embedder, when it has one: MobileFaceNet with the
+ * weight patch next to the decoder (ff_vq_recon_embedder_path). */
+static int open_recon_embedder(struct ev_worker *w, const char *models, const char *dec_path,
+			       char *why, size_t wlen)
+{
+	ff_nn_options nnopt = FF_NN_OPTIONS_INIT;
+	char patch[4200], base[4200];
+	int rc = ff_vq_recon_embedder_path(dec_path, patch, sizeof(patch));
+	if (rc == FF_ERR_NOTFOUND)
+		return FF_OK;
+	snprintf(base, sizeof(base), "%s/mobilefacenet.ffn", models);
+	if (rc == FF_OK)
+		rc = ff_embedder_create_patched(base, patch, &nnopt, &w->recon_emb, why, wlen);
+	if (rc == FF_OK && ff_embedder_dim(w->recon_emb) != ff_embedder_dim(w->m.emb)) {
+		snprintf(why, wlen, "%.400s: not a %zu-d embedder", patch, ff_embedder_dim(w->m.emb));
+		rc = FF_ERR_FORMAT;
+	}
+	return rc;
+}
+
 static int worker_open(struct ev_worker *w, const struct ev_config *cfg, const char *models)
 {
 	ff_nn_options nnopt = FF_NN_OPTIONS_INIT;
@@ -415,6 +439,8 @@ static int worker_open(struct ev_worker *w, const struct ev_config *cfg, const c
 		rc = FF_ERR_FORMAT;
 		snprintf(why, sizeof(why), "encoder and decoder metadata differ");
 	}
+	if (rc == FF_OK && open_recon_embedder(w, models, path, why, sizeof(why)) != FF_OK)
+		rc = FF_ERR_FORMAT;
 	if (rc == FF_OK && ff_vq_adapter_dim(w->dec) &&
 	    ff_vq_adapter_dim(w->dec) != ff_embedder_dim(w->m.emb)) {
 		rc = FF_ERR_FORMAT;
@@ -434,6 +460,7 @@ static void worker_close(struct ev_worker *w)
 	fe_models_close(&w->m);
 	ff_vq_encoder_free(w->enc);
 	ff_vq_decoder_free(w->dec);
+	ff_embedder_free(w->recon_emb);
 }
 
 static void *worker(void *arg)
@@ -670,40 +697,50 @@ void ev_method_stats(const struct ev_config *cfg, const struct ev_cache *c, int 
 	}
 }
 
-void ev_json_method_common(FILE *f, const struct ev_config *cfg, const struct ev_cache *c, int m)
+cJSON *ev_json_method(cJSON *methods, const struct ev_config *cfg, const struct ev_cache *c, int m)
 {
 	struct ev_method_stats st;
 	const struct ev_method *me = &cfg->methods[m];
+	cJSON *o = cJSON_AddObjectToObject(methods, me->name);
 
 	ev_method_stats(cfg, c, m, &st);
 	if (st.ok)
-		fprintf(f, "\"bytes_per_face\":%.1f", st.bytes_mean);
+		fe_json_num(o, "bytes_per_face", st.bytes_mean, 1, 'f');
 	else
-		fputs("\"bytes_per_face\":null", f);
-	if (me->kind == EV_CODEC)
-		fprintf(f, ",\"codec\":\"%s\",\"byte_budget\":%d,\"fixed_side\":%d,"
-			   "\"quality_mean\":%.2f,\"side_mean\":%.1f,\"representable\":%s",
-			me->codec->name, me->budget, me->side, st.quality_mean, st.side_mean,
-			st.unrepresentable ? "false" : "true");
-	fprintf(f, ",\"images_ok\":%zu,\"no_face\":%zu,\"not_representable\":%zu,\"failed\":%zu",
-		st.ok, st.no_face, st.unrepresentable, st.failed);
+		cJSON_AddNullToObject(o, "bytes_per_face");
+	if (me->kind == EV_CODEC) {
+		cJSON_AddStringToObject(o, "codec", me->codec->name);
+		cJSON_AddNumberToObject(o, "byte_budget", me->budget);
+		cJSON_AddNumberToObject(o, "fixed_side", me->side);
+		fe_json_num(o, "quality_mean", st.quality_mean, 2, 'f');
+		fe_json_num(o, "side_mean", st.side_mean, 1, 'f');
+		cJSON_AddBoolToObject(o, "representable", !st.unrepresentable);
+	}
+	cJSON_AddNumberToObject(o, "images_ok", (double)st.ok);
+	cJSON_AddNumberToObject(o, "no_face", (double)st.no_face);
+	cJSON_AddNumberToObject(o, "not_representable", (double)st.unrepresentable);
+	cJSON_AddNumberToObject(o, "failed", (double)st.failed);
+	return o;
 }
 
-void ev_json_begin(FILE *f, const char *command, const struct ev_config *cfg,
-		   const struct ev_cache *c)
+cJSON *ev_json_begin(const char *command, const struct ev_config *cfg, const struct ev_cache *c)
 {
-	fprintf(f, "{\"command\":\"%s\",\"images\":%zu,\"aligned\":%s,\"vq_model\":", command,
-		c->n, cfg->aligned ? "true" : "false");
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "command", command);
+	cJSON_AddNumberToObject(o, "images", (double)c->n);
+	cJSON_AddBoolToObject(o, "aligned", cfg->aligned);
 	if (c->model_id[0])
-		fe_json_string(f, c->model_id);
+		cJSON_AddStringToObject(o, "vq_model", c->model_id);
 	else
-		fputs("null", f);
-	fputs(",\"enrol\":", f);
+		cJSON_AddNullToObject(o, "vq_model");
 	if (cfg->enrol >= 0)
-		fe_json_string(f, cfg->methods[cfg->enrol].name);
+		cJSON_AddStringToObject(o, "enrol", cfg->methods[cfg->enrol].name);
 	else
-		fputs("null", f);
-	fprintf(f, ",\"threads\":%d,\"seconds\":%.1f", cfg->threads, c->seconds);
+		cJSON_AddNullToObject(o, "enrol");
+	cJSON_AddNumberToObject(o, "threads", cfg->threads);
+	fe_json_num(o, "seconds", c->seconds, 1, 'f');
+	return o;
 }
 
 void ev_print_enrol(const struct ev_config *cfg, const char *enrolled, const char *other)

@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "facefleet/detect.h"
 #include "eval_codec.h"
 
@@ -164,16 +166,18 @@ struct ev_method_stats {
 };
 void ev_method_stats(const struct ev_config *cfg, const struct ev_cache *c, int m,
 		     struct ev_method_stats *st);
-/* Prints the common JSON fields of method m: "bytes_per_face":..,"images_ok":.. */
-void ev_json_method_common(FILE *f, const struct ev_config *cfg, const struct ev_cache *c, int m);
+/* Adds method m's object to the JSON object methods, named after it, with
+ * the common fields ("bytes_per_face":..,"images_ok":..); returns it for the
+ * command's figures (NULL when out of memory). */
+cJSON *ev_json_method(cJSON *methods, const struct ev_config *cfg, const struct ev_cache *c, int m);
 
 /* One stdout line per method with images not embedded (not representable,
  * no face, failed), saying why. */
 void ev_print_method_notes(const struct ev_config *cfg, const struct ev_cache *c);
-/* {"command":..,"images":..,"aligned":..,"vq_model":..,"enrol":..,"threads":..,"seconds":..
- * without the closing brace. */
-void ev_json_begin(FILE *f, const char *command, const struct ev_config *cfg,
-		   const struct ev_cache *c);
+/* The result line's object {"command":..,"images":..,"aligned":..,
+ * "vq_model":..,"enrol":..,"threads":..,"seconds":..}, for the command to
+ * add its figures to and print with fe_json_print. */
+cJSON *ev_json_begin(const char *command, const struct ev_config *cfg, const struct ev_cache *c);
 /* qsort comparator of char * strings. */
 int ev_cmp_str(const void *a, const void *b);
 

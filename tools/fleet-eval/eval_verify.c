@@ -279,14 +279,6 @@ static void verification(const double *s, const int *same, size_t n, struct veri
 	v->tar_valid = pos > 0;
 }
 
-static void json_num(FILE *f, const char *key, int valid, double v)
-{
-	if (valid)
-		fprintf(f, ",\"%s\":%.5f", key, v);
-	else
-		fprintf(f, ",\"%s\":null", key);
-}
-
 static int report(const struct ev_config *cfg, const struct ev_cache *c, const struct ev_pair *p,
 		  size_t np, size_t excluded, FILE *dump)
 {
@@ -327,19 +319,23 @@ static int report(const struct ev_config *cfg, const struct ev_cache *c, const s
 			       missing[m]);
 	}
 	ev_print_method_notes(cfg, c);
-	ev_json_begin(stdout, "verify", cfg, c);
-	printf(",\"pairs\":%zu,\"pairs_excluded\":%zu,\"methods\":{", np, excluded);
-	for (int m = 0; m < cfg->n_methods; m++) {
-		int valid = missing[m] < np; /* at least one pair scored */
-		printf("%s\"%s\":{", m ? "," : "", cfg->methods[m].name);
-		ev_json_method_common(stdout, cfg, c, m);
-		json_num(stdout, "accuracy", valid, v[m].acc_mean);
-		json_num(stdout, "accuracy_std", valid, v[m].acc_std);
-		json_num(stdout, "threshold_mean", valid, v[m].thr_mean);
-		json_num(stdout, "tar_at_far_1e-3", valid && v[m].tar_valid, v[m].tar);
-		printf(",\"pairs_missing\":%zu}", missing[m]);
+	{
+		cJSON *o = ev_json_begin("verify", cfg, c), *ms;
+		cJSON_AddNumberToObject(o, "pairs", (double)np);
+		cJSON_AddNumberToObject(o, "pairs_excluded", (double)excluded);
+		ms = cJSON_AddObjectToObject(o, "methods");
+		for (int m = 0; m < cfg->n_methods; m++) {
+			int valid = missing[m] < np; /* at least one pair scored */
+			cJSON *mo = ev_json_method(ms, cfg, c, m);
+			fe_json_num(mo, "accuracy", valid ? v[m].acc_mean : NAN, 5, 'f');
+			fe_json_num(mo, "accuracy_std", valid ? v[m].acc_std : NAN, 5, 'f');
+			fe_json_num(mo, "threshold_mean", valid ? v[m].thr_mean : NAN, 5, 'f');
+			fe_json_num(mo, "tar_at_far_1e-3", valid && v[m].tar_valid ? v[m].tar : NAN, 5, 'f');
+			cJSON_AddNumberToObject(mo, "pairs_missing", (double)missing[m]);
+		}
+		if (fe_json_print(o) != 0)
+			goto out;
 	}
-	printf("}}\n");
 	rc = FE_EXIT_OK;
 out:
 	free(s);

@@ -2,8 +2,11 @@
 #ifndef FLEET_EVAL_H
 #define FLEET_EVAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+
+#include <cjson/cJSON.h>
 
 #include "facefleet/detect.h"
 #include "facefleet/embed.h"
@@ -39,8 +42,16 @@ struct fe_models {
 int fe_models_open(const char *models_dir, int want_detector, const ff_detector_options *dopt,
 		   struct fe_models *m);
 void fe_models_close(struct fe_models *m);
-/* Writes s as a JSON string literal (quoted, escaped). */
-void fe_json_string(FILE *f, const char *s);
+/* JSON result lines are cJSON documents. fe_json_num adds key: v printed
+ * with prec and conv ('f': "%.*f", 'g': "%.*g"), so each figure keeps the
+ * precision it always had; null when v is not finite. key NULL: appends v
+ * to the array parent. False when out of memory. */
+bool fe_json_num(cJSON *parent, const char *key, double v, int prec, char conv);
+/* Adds key: [v...] ("%.6g" each); returns the array, NULL when out of memory. */
+cJSON *fe_json_floats(cJSON *parent, const char *key, const float *v, size_t n);
+/* Prints root as one line on stdout and frees it. 0, or -1 when out of
+ * memory (logged). */
+int fe_json_print(cJSON *root);
 /* Parses a positive integer / float option value; returns 0 or -1. */
 int fe_parse_int(const char *s, int min, int max, int *out);
 int fe_parse_float(const char *s, float min, float max, float *out);
