@@ -2,7 +2,7 @@
  *
  * One face through the service (file per step):
  *   subscriber.c  MQTT v5 session on $share/<group>/fleet/+/+/faces; a
- *                 PUBLISH becomes an ff_job (PUBACK withheld)
+ *                 PUBLISH becomes an be_job (PUBACK withheld)
  *   queue.c       bounded blocking queues between the stages
  *   validate.c    parse + check everything before any compute
  *   recognize.c   VQ decode -> MobileFaceNet -> gallery match (worker threads)
@@ -12,8 +12,8 @@
  *   store_listen.c LISTEN/NOTIFY refreshes and partition maintenance
  *   metrics.c     Prometheus text endpoint;  backend_config.c settings
  *   main.c        wires them. */
-#ifndef FF_BACKEND_H
-#define FF_BACKEND_H
+#ifndef BE_BACKEND_H
+#define BE_BACKEND_H
 
 #include <pthread.h>
 #include "facefleet/ids.h"
@@ -25,34 +25,34 @@
 #include "facefleet/clock.h" /* ff_now_us, ff_mono_us */
 #include "facefleet/text.h"  /* ff_sanitize */
 
-#define FF_TOPK_MAX 10
-#define FF_EXTID_MAX 128      /* identities.external_id */
-#define FF_REASON_MAX 48
+#define BE_TOPK_MAX 10
+#define BE_EXTID_MAX 128      /* identities.external_id */
+#define BE_REASON_MAX 48
 
 /* *ts = CLOCK_MONOTONIC now + ms (for pthread_cond_timedwait on monotonic conds). */
 struct timespec;
-void ff_deadline_in(struct timespec *ts, int ms);
+void be_deadline_in(struct timespec *ts, int ms);
 
 /* ---- decisions ------------------------------------------------------------------ */
-typedef enum ff_decision {
-	FF_DECISION_NONE = 0,     /* rejected before any event: audit row only */
-	FF_DECISION_GRANTED = 1,
-	FF_DECISION_UNKNOWN = 2,
-	FF_DECISION_REJECTED = 3,
-	FF_DECISION_INVALID = 4,  /* event row 'invalid': the device is known, the payload bad */
-} ff_decision;
-const char *ff_decision_name(ff_decision d); /* "granted", ...; "none" */
-ff_decision ff_decision_parse(const char *name); /* the inverse; NONE when unknown */
+typedef enum be_decision {
+	BE_DECISION_NONE = 0,     /* rejected before any event: audit row only */
+	BE_DECISION_GRANTED = 1,
+	BE_DECISION_UNKNOWN = 2,
+	BE_DECISION_REJECTED = 3,
+	BE_DECISION_INVALID = 4,  /* event row 'invalid': the device is known, the payload bad */
+} be_decision;
+const char *be_decision_name(be_decision d); /* "granted", ...; "none" */
+be_decision be_decision_parse(const char *name); /* the inverse; NONE when unknown */
 
-typedef struct ff_match {
+typedef struct be_match {
 	int64_t identity_id;
-	char external_id[FF_EXTID_MAX + 1];
+	char external_id[BE_EXTID_MAX + 1];
 	float score;
 	bool allowed;             /* identity enabled and allowed at the message's site */
-} ff_match;
+} be_match;
 
 /* ---- one message through the pipeline ------------------------------------------------ */
-typedef struct ff_job {
+typedef struct be_job {
 	/* transport */
 	uint16_t packet_id;       /* 0: QoS 0, nothing to acknowledge */
 	uint64_t conn_gen;        /* subscriber connection the message came on */
@@ -77,58 +77,58 @@ typedef struct ff_job {
 	uint16_t idx[1024];       /* unpacked code indices (FF_VQ_MAX_CODES) */
 	size_t nidx;
 	/* outcome */
-	ff_decision decision;
-	char reason[FF_REASON_MAX];
-	ff_match top[FF_TOPK_MAX];
+	be_decision decision;
+	char reason[BE_REASON_MAX];
+	be_match top[BE_TOPK_MAX];
 	int ntop;
 	float score;
 	int64_t decided_us;
-	char event_id[37];        /* ff_event_id(device_id, seq) once seq is known */
+	char event_id[37];        /* be_event_id(device_id, seq) once seq is known */
 	char digest[65];          /* SHA-256 of the payload, hex, once seq is known */
 	bool inserted;            /* store: event row made now (false: duplicate) */
 	/* stage timings, microseconds */
 	int64_t t_validate, t_decode, t_embed, t_match, t_decided;
-} ff_job;
+} be_job;
 
-ff_job *ff_job_new(const char *topic, const void *payload, size_t len);
-void ff_job_free(ff_job *j);
+be_job *be_job_new(const char *topic, const void *payload, size_t len);
+void be_job_free(be_job *j);
 /* Sets decision/reason (reason is a short machine-readable word). */
-void ff_job_reject(ff_job *j, ff_decision d, const char *reason);
+void be_job_reject(be_job *j, be_decision d, const char *reason);
 
 
 /* The event id of (device_id, seq): a UUID-formatted (version 8) 128-bit
  * hash of "device_id/seq", so a redelivered face gets the id of the row
  * already committed for it (and its AccessEvent the same event_id). */
-void ff_event_id(const char *device_id, uint64_t seq, char out[37]);
+void be_event_id(const char *device_id, uint64_t seq, char out[37]);
 
 /* ---- bounded blocking queue of pointers, two lanes ------------------------------- */
 /* Lane 1 is served only while lane 0 is empty: the backend queues a device
  * that is spending its burst there, so a flood (or a long outbox drain) does
  * not hold up the other devices' faces. */
-#define FF_QUEUE_LANES 2
-typedef struct ff_ring {
+#define BE_QUEUE_LANES 2
+typedef struct be_ring {
 	void **items;
 	size_t head, count;
-} ff_ring;
-typedef struct ff_queue {
+} be_ring;
+typedef struct be_queue {
 	pthread_mutex_t mu;
 	pthread_cond_t not_empty, not_full;
-	ff_ring lane[FF_QUEUE_LANES];
+	be_ring lane[BE_QUEUE_LANES];
 	size_t cap; /* per lane */
 	bool closed;
-} ff_queue;
+} be_queue;
 
-int ff_queue_init(ff_queue *q, size_t cap);
-void ff_queue_destroy(ff_queue *q);
+int be_queue_init(be_queue *q, size_t cap);
+void be_queue_destroy(be_queue *q);
 /* Blocks while lane 0 is full; false once closed (item not queued). */
-bool ff_queue_push(ff_queue *q, void *item);
+bool be_queue_push(be_queue *q, void *item);
 /* The same on lane (0 or 1). */
-bool ff_queue_push_lane(ff_queue *q, void *item, int lane);
+bool be_queue_push_lane(be_queue *q, void *item, int lane);
 /* Blocks up to timeout_ms (-1: forever) for an item, lane 0's first; NULL on
  * timeout or when closed and empty. */
-void *ff_queue_pop(ff_queue *q, int timeout_ms);
+void *be_queue_pop(be_queue *q, int timeout_ms);
 /* After close, pushes fail and pops drain what is left. */
-void ff_queue_close(ff_queue *q);
-size_t ff_queue_depth(ff_queue *q);
+void be_queue_close(be_queue *q);
+size_t be_queue_depth(be_queue *q);
 
 #endif

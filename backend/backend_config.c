@@ -14,7 +14,7 @@
 #endif
 
 #define F(key, type, member, def, lo, hi, help, flags) \
-	{ key, type, offsetof(ff_backend_config, member), def, lo, hi, help, flags }
+	{ key, type, offsetof(be_backend_config, member), def, lo, hi, help, flags }
 
 static const ff_config_field fields[] = {
 	F("instance", FF_CFG_STRING, instance, "", 0, 64,
@@ -120,7 +120,7 @@ static void usage(FILE *out)
 	ff_config_help(fields, out);
 }
 
-int ff_backend_config_parse(ff_backend_config *cfg, int argc, char **argv)
+int be_backend_config_parse(be_backend_config *cfg, int argc, char **argv)
 {
 	char err[512] = "";
 	ff_config_args args;
@@ -168,7 +168,7 @@ int ff_backend_config_parse(ff_backend_config *cfg, int argc, char **argv)
 	return 0;
 }
 
-void ff_backend_config_free(ff_backend_config *cfg)
+void be_backend_config_free(be_backend_config *cfg)
 {
 	ff_config_free(fields, cfg);
 }

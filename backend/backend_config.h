@@ -1,13 +1,13 @@
 /* backend/backend_config.h: fleet-backend settings (one ff_config table:
  * defaults, `key = value` file, --flags, --help). */
-#ifndef FF_BACKEND_CONFIG_H
-#define FF_BACKEND_CONFIG_H
+#ifndef BE_BACKEND_CONFIG_H
+#define BE_BACKEND_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
-typedef struct ff_backend_config {
+typedef struct be_backend_config {
 	char *instance;        /* name in logs, audit actor, MQTT client id */
 	char *mqtt_url;
 	char *mqtt_ca_file;
@@ -47,11 +47,11 @@ typedef struct ff_backend_config {
 	int maintenance_interval_s;
 	int drain_timeout_s;
 	char *log_level;
-} ff_backend_config;
+} be_backend_config;
 
 /* Parses argv (defaults < --config file < flags). Returns 0 to run, 1 when
  * --help was printed (exit 0), 2 on a usage error (message printed). */
-int ff_backend_config_parse(ff_backend_config *cfg, int argc, char **argv);
-void ff_backend_config_free(ff_backend_config *cfg);
+int be_backend_config_parse(be_backend_config *cfg, int argc, char **argv);
+void be_backend_config_free(be_backend_config *cfg);
 
 #endif

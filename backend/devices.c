@@ -20,17 +20,17 @@ typedef struct dev {
 	bool enabled;
 	int generation;   /* devices.seq_generation: a new one lets the mark go down */
 	atomic_ullong hwm;
-	ff_budget budget; /* under budget_mu */
+	be_budget budget; /* under budget_mu */
 	bool is_new;        /* during a reload: not in the previous table */
 } dev;
 
-struct ff_devices {
+struct be_devices {
 	pthread_rwlock_t lock;
 	pthread_mutex_t budget_mu;
 	dev *v;
 	size_t n;
 	bool loaded;            /* a reload succeeded: later ones can tell new devices */
-	ff_devices_new_cb on_new; /* set before the first reload */
+	be_devices_new_cb on_new; /* set before the first reload */
 	void *on_new_ctx;
 };
 
@@ -39,7 +39,7 @@ static int cmp_dev(const void *a, const void *b)
 	return strcmp(((const dev *)a)->id, ((const dev *)b)->id);
 }
 
-static dev *find(ff_devices *d, const char *id)
+static dev *find(be_devices *d, const char *id)
 {
 	dev key;
 	if (!d->n || strlen(id) > FF_ID_MAX) /* empty: no table yet (bsearch(NULL) is UB) */
@@ -48,9 +48,9 @@ static dev *find(ff_devices *d, const char *id)
 	return bsearch(&key, d->v, d->n, sizeof(dev), cmp_dev);
 }
 
-int ff_devices_create(ff_devices **out)
+int be_devices_create(be_devices **out)
 {
-	ff_devices *d = calloc(1, sizeof(*d));
+	be_devices *d = calloc(1, sizeof(*d));
 	if (!d)
 		return FF_ERR_NOMEM;
 	pthread_rwlock_init(&d->lock, NULL);
@@ -59,7 +59,7 @@ int ff_devices_create(ff_devices **out)
 	return FF_OK;
 }
 
-void ff_devices_free(ff_devices *d)
+void be_devices_free(be_devices *d)
 {
 	if (!d)
 		return;
@@ -69,7 +69,7 @@ void ff_devices_free(ff_devices *d)
 	free(d);
 }
 
-int ff_devices_reload(ff_devices *d, PGconn *db)
+int be_devices_reload(be_devices *d, PGconn *db)
 {
 	PGresult *r = PQexec(db, "SELECT device_id, site_id, enabled, last_seq, seq_generation "
 				 "FROM devices ORDER BY device_id COLLATE \"C\"");
@@ -130,13 +130,13 @@ int ff_devices_reload(ff_devices *d, PGconn *db)
 	return rc;
 }
 
-void ff_devices_on_new(ff_devices *d, ff_devices_new_cb cb, void *ctx)
+void be_devices_on_new(be_devices *d, be_devices_new_cb cb, void *ctx)
 {
 	d->on_new = cb;
 	d->on_new_ctx = ctx;
 }
 
-int ff_devices_set(ff_devices *d, const char *device_id, const char *site_id, bool enabled)
+int be_devices_set(be_devices *d, const char *device_id, const char *site_id, bool enabled)
 {
 	dev *e, *v;
 	if (!device_id || !site_id || strlen(device_id) > FF_ID_MAX || strlen(site_id) > FF_ID_MAX)
@@ -162,7 +162,7 @@ int ff_devices_set(ff_devices *d, const char *device_id, const char *site_id, bo
 	return FF_OK;
 }
 
-const char *ff_devices_check(ff_devices *d, const char *device_id, const char *site_id,
+const char *be_devices_check(be_devices *d, const char *device_id, const char *site_id,
 			     uint64_t seq, uint64_t window, uint64_t max_jump)
 {
 	const char *why = NULL;
@@ -188,10 +188,10 @@ const char *ff_devices_check(ff_devices *d, const char *device_id, const char *s
 
 /* The excess: counted, audited once a minute, and the end of a device that
  * keeps flooding. */
-static ff_budget_verdict budget_drop(ff_budget *b, const ff_budget_limits *l, int64_t now_us,
+static be_budget_verdict budget_drop(be_budget *b, const be_budget_limits *l, int64_t now_us,
 				     uint64_t *dropped)
 {
-	ff_budget_verdict v = FF_BUDGET_DROP_AUDIT;
+	be_budget_verdict v = BE_BUDGET_DROP_AUDIT;
 	b->dropped++;
 	b->last_drop_us = now_us;
 	if (!b->flooding_since_us)
@@ -199,9 +199,9 @@ static ff_budget_verdict budget_drop(ff_budget *b, const ff_budget_limits *l, in
 	if (!b->disabled && l->disable_after_us > 0 &&
 	    now_us - b->flooding_since_us >= l->disable_after_us) {
 		b->disabled = true;
-		v = FF_BUDGET_DISABLE;
-	} else if (b->audited_us && now_us - b->audited_us < FF_BUDGET_AUDIT_US) {
-		return FF_BUDGET_DROP;
+		v = BE_BUDGET_DISABLE;
+	} else if (b->audited_us && now_us - b->audited_us < BE_BUDGET_AUDIT_US) {
+		return BE_BUDGET_DROP;
 	}
 	*dropped = b->dropped;
 	b->dropped = 0;
@@ -209,29 +209,29 @@ static ff_budget_verdict budget_drop(ff_budget *b, const ff_budget_limits *l, in
 	return v;
 }
 
-ff_budget_verdict ff_budget_take(ff_budget *b, const ff_budget_limits *l, int64_t now_us,
+be_budget_verdict be_budget_take(be_budget *b, const be_budget_limits *l, int64_t now_us,
 				 uint64_t *dropped)
 {
 	if (l->rate <= 0)
-		return FF_BUDGET_OK;
+		return BE_BUDGET_OK;
 	if (b->disabled || !ff_bucket_take(&b->bucket, l->rate, l->burst, now_us))
 		return budget_drop(b, l, now_us, dropped);
-	if (b->flooding_since_us && now_us - b->last_drop_us >= FF_BUDGET_CALM_US)
+	if (b->flooding_since_us && now_us - b->last_drop_us >= BE_BUDGET_CALM_US)
 		b->flooding_since_us = 0;
-	return b->bucket.tokens < l->burst - 2 * l->rate ? FF_BUDGET_OK_BURST : FF_BUDGET_OK;
+	return b->bucket.tokens < l->burst - 2 * l->rate ? BE_BUDGET_OK_BURST : BE_BUDGET_OK;
 }
 
-ff_budget_verdict ff_devices_take(ff_devices *d, const char *device_id, const ff_budget_limits *l,
+be_budget_verdict be_devices_take(be_devices *d, const char *device_id, const be_budget_limits *l,
 				  int64_t now_us, uint64_t *dropped)
 {
-	static const ff_budget_limits none = { 0, 0, 0 }; /* a disabled device: drop, never "disable" */
-	ff_budget_verdict v = FF_BUDGET_OK;
+	static const be_budget_limits none = { 0, 0, 0 }; /* a disabled device: drop, never "disable" */
+	be_budget_verdict v = BE_BUDGET_OK;
 	dev *e;
 	pthread_rwlock_rdlock(&d->lock);
 	e = find(d, device_id);
 	if (e) {
 		pthread_mutex_lock(&d->budget_mu);
-		v = e->enabled ? ff_budget_take(&e->budget, l, now_us, dropped)
+		v = e->enabled ? be_budget_take(&e->budget, l, now_us, dropped)
 			       : budget_drop(&e->budget, &none, now_us, dropped);
 		pthread_mutex_unlock(&d->budget_mu);
 	}
@@ -239,7 +239,7 @@ ff_budget_verdict ff_devices_take(ff_devices *d, const char *device_id, const ff
 	return v;
 }
 
-uint64_t ff_devices_last_seq(ff_devices *d, const char *device_id)
+uint64_t be_devices_last_seq(be_devices *d, const char *device_id)
 {
 	uint64_t v = 0;
 	dev *e;
@@ -251,7 +251,7 @@ uint64_t ff_devices_last_seq(ff_devices *d, const char *device_id)
 	return v;
 }
 
-void ff_devices_mark(ff_devices *d, const char *device_id, uint64_t seq)
+void be_devices_mark(be_devices *d, const char *device_id, uint64_t seq)
 {
 	dev *e;
 	pthread_rwlock_rdlock(&d->lock);
@@ -264,7 +264,7 @@ void ff_devices_mark(ff_devices *d, const char *device_id, uint64_t seq)
 	pthread_rwlock_unlock(&d->lock);
 }
 
-size_t ff_devices_count(ff_devices *d)
+size_t be_devices_count(be_devices *d)
 {
 	size_t n;
 	pthread_rwlock_rdlock(&d->lock);

@@ -17,7 +17,7 @@
 
 typedef struct ident {
 	int64_t id;
-	char ext[FF_EXTID_MAX + 1];
+	char ext[BE_EXTID_MAX + 1];
 	bool enabled;
 	char *sites; /* ",a,b," or NULL = every site */
 } ident;
@@ -29,7 +29,7 @@ typedef struct snapshot {
 	ident *ids;
 } snapshot;
 
-struct ff_gallery {
+struct be_gallery {
 	pthread_rwlock_t lock;
 	size_t dim;
 	snapshot *cur;
@@ -47,9 +47,9 @@ static void snap_free(snapshot *s)
 	free(s);
 }
 
-int ff_gallery_create(size_t dim, ff_gallery **out)
+int be_gallery_create(size_t dim, be_gallery **out)
 {
-	ff_gallery *g = calloc(1, sizeof(*g));
+	be_gallery *g = calloc(1, sizeof(*g));
 	if (!g)
 		return FF_ERR_NOMEM;
 	g->dim = dim;
@@ -58,7 +58,7 @@ int ff_gallery_create(size_t dim, ff_gallery **out)
 	return FF_OK;
 }
 
-void ff_gallery_free(ff_gallery *g)
+void be_gallery_free(be_gallery *g)
 {
 	if (!g)
 		return;
@@ -67,7 +67,7 @@ void ff_gallery_free(ff_gallery *g)
 	free(g);
 }
 
-int ff_gallery_reload(ff_gallery *g, PGconn *db, const char *model_id)
+int be_gallery_reload(be_gallery *g, PGconn *db, const char *model_id)
 {
 	const char *params[1] = { model_id };
 	PGresult *r = PQexecParams(db,
@@ -150,7 +150,7 @@ static bool site_allowed(const ident *d, const char *site)
 	return strstr(d->sites, key) != NULL;
 }
 
-int ff_gallery_match(ff_gallery *g, const float *emb, const char *site, int k, ff_match *out)
+int be_gallery_match(be_gallery *g, const float *emb, const char *site, int k, be_match *out)
 {
 	int n = 0;
 	pthread_rwlock_rdlock(&g->lock);
@@ -173,7 +173,7 @@ int ff_gallery_match(ff_gallery *g, const float *emb, const char *site, int k, f
 				continue;
 			if (n < k)
 				n++;
-			memmove(&out[pos + 1], &out[pos], (size_t)(n - 1 - pos) * sizeof(ff_match));
+			memmove(&out[pos + 1], &out[pos], (size_t)(n - 1 - pos) * sizeof(be_match));
 			out[pos].identity_id = s->ids[who].id;
 			memcpy(out[pos].external_id, s->ids[who].ext, sizeof(out[pos].external_id));
 			out[pos].score = best;
@@ -184,7 +184,7 @@ int ff_gallery_match(ff_gallery *g, const float *emb, const char *site, int k, f
 	return n;
 }
 
-void ff_gallery_size(ff_gallery *g, size_t *templates, size_t *identities)
+void be_gallery_size(be_gallery *g, size_t *templates, size_t *identities)
 {
 	pthread_rwlock_rdlock(&g->lock);
 	*templates = g->cur ? g->cur->nt : 0;

@@ -25,22 +25,22 @@
 #define LOG_COMP "backend"
 
 typedef struct app {
-	ff_backend_config cfg;
-	ff_model_set models;
-	ff_devices *devices;
-	ff_gallery *gallery;
-	ff_recognizer **rec;
+	be_backend_config cfg;
+	be_model_set models;
+	be_devices *devices;
+	be_gallery *gallery;
+	be_recognizer **rec;
 	pthread_t *workers;
 	int nworkers;
-	ff_queue work, write;
-	ff_sub *sub;
-	ff_store_writer *writer;
-	ff_store_listen *listen;
-	ff_publisher *pub;
-	ff_validate_options vopt;
+	be_queue work, write;
+	be_sub *sub;
+	be_store_writer *writer;
+	be_store_listen *listen;
+	be_publisher *pub;
+	be_validate_options vopt;
 	atomic_size_t inflight; /* received, not yet acknowledged or dropped */
 	atomic_bool pub_ready;  /* a->pub may be used from other threads */
-	ff_budget_limits budget; /* each device's (device_rate, device_burst, flood_disable_s) */
+	be_budget_limits budget; /* each device's (device_rate, device_burst, flood_disable_s) */
 } app;
 
 typedef struct worker_arg {
@@ -48,26 +48,26 @@ typedef struct worker_arg {
 	int index;
 } worker_arg;
 
-static size_t gauge_work(void *ctx) { return ff_queue_depth(&((app *)ctx)->work); }
-static size_t gauge_write(void *ctx) { return ff_queue_depth(&((app *)ctx)->write); }
+static size_t gauge_work(void *ctx) { return be_queue_depth(&((app *)ctx)->work); }
+static size_t gauge_write(void *ctx) { return be_queue_depth(&((app *)ctx)->write); }
 static size_t gauge_inflight(void *ctx) { return atomic_load(&((app *)ctx)->inflight); }
 
 /* The sender's budget, charged on arrival (the topic names it; unknown
  * senders are left to validation): over it, the job is marked to be dropped
  * unread; spending its burst, it waits in lane 1 behind everyone else's
  * faces. Returns the lane. */
-static int take_budget(app *a, ff_job *j)
+static int take_budget(app *a, be_job *j)
 {
 	char site[FF_ID_MAX + 1], dev[FF_ID_MAX + 1];
-	if (!ff_faces_topic_parse(j->topic, site, dev))
+	if (!be_faces_topic_parse(j->topic, site, dev))
 		return 0;
-	switch (ff_devices_take(a->devices, dev, &a->budget, ff_mono_us(), &j->budget_dropped)) {
-	case FF_BUDGET_OK_BURST:
+	switch (be_devices_take(a->devices, dev, &a->budget, ff_mono_us(), &j->budget_dropped)) {
+	case BE_BUDGET_OK_BURST:
 		return 1;
-	case FF_BUDGET_DROP:
+	case BE_BUDGET_DROP:
 		j->drop_silently = true;
 		return 0;
-	case FF_BUDGET_DISABLE:
+	case BE_BUDGET_DISABLE:
 		j->flood_disable = true;
 		return 0;
 	default:
@@ -80,8 +80,8 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 		       uint16_t packet_id, bool dup, uint64_t gen)
 {
 	app *a = ctx;
-	ff_job *j = ff_job_new(topic, payload, len);
-	ff_metrics_message_in();
+	be_job *j = be_job_new(topic, payload, len);
+	be_metrics_message_in();
 	if (!j) {
 		ff_log_error(LOG_COMP, "event=oom note=\"message left unacknowledged\"");
 		return;
@@ -90,67 +90,67 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 	j->conn_gen = gen;
 	j->dup = dup;
 	atomic_fetch_add(&a->inflight, 1);
-	if (!ff_queue_push_lane(&a->work, j, take_budget(a, j))) {
+	if (!be_queue_push_lane(&a->work, j, take_budget(a, j))) {
 		atomic_fetch_sub(&a->inflight, 1);
-		ff_job_free(j); /* shutting down: the broker redelivers it */
+		be_job_free(j); /* shutting down: the broker redelivers it */
 	}
 }
 
 static void on_sub_state(void *ctx, bool connected)
 {
 	(void)ctx;
-	ff_metrics_set_mqtt_up(connected);
+	be_metrics_set_mqtt_up(connected);
 }
 
-static void ack_face(app *a, const ff_job *j);
+static void ack_face(app *a, const be_job *j);
 
 static void *worker_main(void *arg)
 {
 	worker_arg *wa = arg;
 	app *a = wa->a;
-	ff_recognizer *rec = a->rec[wa->index];
-	ff_job *j;
+	be_recognizer *rec = a->rec[wa->index];
+	be_job *j;
 	free(wa); /* ours from start_all; everything needed is copied above */
-	while ((j = ff_queue_pop(&a->work, -1))) {
+	while ((j = be_queue_pop(&a->work, -1))) {
 		int64_t t0 = ff_mono_us(), t1;
-		ff_metrics_observe(FF_STAGE_QUEUE, t0 - j->t_in);
+		be_metrics_observe(BE_STAGE_QUEUE, t0 - j->t_in);
 		if (j->drop_silently) { /* a flood: not even parsed; no row, no log line */
-			ff_metrics_rejected("over_budget");
+			be_metrics_rejected("over_budget");
 			ack_face(a, j);
 			atomic_fetch_sub(&a->inflight, 1);
-			ff_job_free(j);
+			be_job_free(j);
 			continue;
 		}
-		ff_validate(j, &a->models, a->devices, &a->vopt);
+		be_validate(j, &a->models, a->devices, &a->vopt);
 		t1 = ff_mono_us();
 		j->t_validate = t1 - t0;
-		ff_metrics_observe(FF_STAGE_VALIDATE, j->t_validate);
-		if (j->decision == FF_DECISION_NONE && !j->reason[0]) {
-			ff_recognize(rec, j, a->gallery, a->cfg.threshold, a->cfg.top_k);
-			ff_metrics_observe(FF_STAGE_DECODE, j->t_decode);
-			ff_metrics_observe(FF_STAGE_EMBED, j->t_embed);
-			ff_metrics_observe(FF_STAGE_MATCH, j->t_match);
+		be_metrics_observe(BE_STAGE_VALIDATE, j->t_validate);
+		if (j->decision == BE_DECISION_NONE && !j->reason[0]) {
+			be_recognize(rec, j, a->gallery, a->cfg.threshold, a->cfg.top_k);
+			be_metrics_observe(BE_STAGE_DECODE, j->t_decode);
+			be_metrics_observe(BE_STAGE_EMBED, j->t_embed);
+			be_metrics_observe(BE_STAGE_MATCH, j->t_match);
 		}
-		if (j->decision == FF_DECISION_NONE || j->decision == FF_DECISION_INVALID) {
+		if (j->decision == BE_DECISION_NONE || j->decision == BE_DECISION_INVALID) {
 			char dev[80];
-			ff_metrics_rejected(j->reason);
+			be_metrics_rejected(j->reason);
 			ff_log_info(LOG_COMP, "event=rejected reason=%s device=%s topic=%s bytes=%zu",
 				    j->reason, ff_log_quote(dev, sizeof(dev), j->claimed_device),
 				    j->topic, j->len);
 		}
 		j->decided_us = ff_now_us();
 		j->t_decided = ff_mono_us();
-		if (!ff_queue_push(&a->write, j)) {
+		if (!be_queue_push(&a->write, j)) {
 			atomic_fetch_sub(&a->inflight, 1);
-			ff_job_free(j);
+			be_job_free(j);
 		}
 	}
 	return NULL;
 }
 
-static void ack_face(app *a, const ff_job *j)
+static void ack_face(app *a, const be_job *j)
 {
-	if (a->sub && ff_sub_ack(a->sub, j->packet_id, j->conn_gen) != FF_OK)
+	if (a->sub && be_sub_ack(a->sub, j->packet_id, j->conn_gen) != FF_OK)
 		ff_log_debug(LOG_COMP, "event=ack_skipped packet_id=%u note=\"connection gone; "
 				       "the redelivery is a duplicate\"", j->packet_id);
 }
@@ -159,22 +159,22 @@ static void ack_face(app *a, const ff_job *j)
  * it was refused for a reason no retry can change; with the device's last
  * recorded seq, where a device that lost its outbox resumes. Over-budget
  * faces get none: the device sends them again later. */
-static void send_receipt(app *a, const ff_job *j)
+static void send_receipt(app *a, const be_job *j)
 {
 	static const char *const final_refusals[] = { "replay", "seq_reused", "seq_jump" };
-	const char *outcome = j->decision == FF_DECISION_NONE ? NULL
+	const char *outcome = j->decision == BE_DECISION_NONE ? NULL
 			      : j->inserted		  ? "recorded"
 							  : "duplicate";
 	for (size_t i = 0; !outcome && i < sizeof(final_refusals) / sizeof(final_refusals[0]); i++)
 		if (strcmp(j->reason, final_refusals[i]) == 0)
 			outcome = final_refusals[i];
 	if (outcome && j->seq && j->device_id[0])
-		ff_publisher_receipt(a->pub, j->site_id, j->device_id,
-				     ff_devices_last_seq(a->devices, j->device_id), j->seq, outcome);
+		be_publisher_receipt(a->pub, j->site_id, j->device_id,
+				     be_devices_last_seq(a->devices, j->device_id), j->seq, outcome);
 }
 
 /* publisher thread, after the AccessEvent (publisher.h) */
-static void on_published(void *ctx, const ff_job *j)
+static void on_published(void *ctx, const be_job *j)
 {
 	ack_face(ctx, j);
 	send_receipt(ctx, j);
@@ -186,41 +186,41 @@ static void on_new_device(void *ctx, const char *site, const char *device_id, ui
 {
 	app *a = ctx;
 	if (atomic_load(&a->pub_ready))
-		ff_publisher_receipt(a->pub, site, device_id, last_seq, 0, NULL);
+		be_publisher_receipt(a->pub, site, device_id, last_seq, 0, NULL);
 }
 
 /* writer thread, after COMMIT: a face with a decision (a new row or a
  * duplicate) goes to the publisher, which acknowledges it after its
  * AccessEvent; one rejected without an event is acknowledged here */
-static void on_committed(void *ctx, ff_job **jobs, size_t n)
+static void on_committed(void *ctx, be_job **jobs, size_t n)
 {
 	app *a = ctx;
 	int64_t now = ff_mono_us();
 	for (size_t i = 0; i < n; i++) {
-		ff_job *j = jobs[i];
-		if (j->decision != FF_DECISION_NONE) {
+		be_job *j = jobs[i];
+		if (j->decision != BE_DECISION_NONE) {
 			if (j->inserted) {
-				ff_metrics_decision(j->decision);
-				ff_devices_mark(a->devices, j->device_id, j->seq);
+				be_metrics_decision(j->decision);
+				be_devices_mark(a->devices, j->device_id, j->seq);
 			} else {
-				ff_metrics_duplicate();
+				be_metrics_duplicate();
 			}
 		}
-		if (j->decision == FF_DECISION_NONE) {
+		if (j->decision == BE_DECISION_NONE) {
 			ack_face(a, j);
 			send_receipt(a, j);
 		}
-		ff_metrics_observe(FF_STAGE_COMMIT, now - j->t_decided);
-		ff_metrics_observe(FF_STAGE_TOTAL, now - j->t_in);
+		be_metrics_observe(BE_STAGE_COMMIT, now - j->t_decided);
+		be_metrics_observe(BE_STAGE_TOTAL, now - j->t_in);
 		ff_log_debug(LOG_COMP, "event=decided device=%s seq=%llu decision=%s score=%.3f "
 				       "event_id=%s new=%d",
-			     j->device_id, (unsigned long long)j->seq, ff_decision_name(j->decision),
+			     j->device_id, (unsigned long long)j->seq, be_decision_name(j->decision),
 			     j->score, j->event_id, j->inserted);
 		atomic_fetch_sub(&a->inflight, 1);
-		if (j->decision != FF_DECISION_NONE)
-			ff_publisher_submit(a->pub, j);
+		if (j->decision != BE_DECISION_NONE)
+			be_publisher_submit(a->pub, j);
 		else
-			ff_job_free(j);
+			be_job_free(j);
 	}
 }
 
@@ -230,7 +230,7 @@ static int migrate_db(app *a)
 	int applied = 0, rc = FF_ERR_DB;
 	/* PostgreSQL may still be starting (systemd ordering, restarts): 30 s */
 	for (int attempt = 0; attempt < 60; attempt++) {
-		PGconn *db = fb_store_connect(a->cfg.pg_conninfo, "migrate");
+		PGconn *db = be_store_connect(a->cfg.pg_conninfo, "migrate");
 		if (db) {
 			rc = a->cfg.migrate ? ff_store_migrate(db, *a->cfg.migrations_dir
 								     ? a->cfg.migrations_dir
@@ -259,7 +259,7 @@ static int start_all(app *a)
 
 	if ((rc = migrate_db(a)) != FF_OK)
 		return rc;
-	rc = ff_model_set_load(&a->models, a->cfg.vq_dir, a->cfg.vq_models, err, sizeof(err));
+	rc = be_model_set_load(&a->models, a->cfg.vq_dir, a->cfg.vq_models, err, sizeof(err));
 	if (rc != FF_OK) {
 		ff_log_error(LOG_COMP, "event=vq_models_failed err=\"%s\"", err);
 		return rc;
@@ -275,44 +275,44 @@ static int start_all(app *a)
 	if (!a->rec || !a->workers)
 		return FF_ERR_NOMEM;
 	for (int i = 0; i < a->nworkers; i++) {
-		rc = ff_recognizer_create(&a->models, a->cfg.embed_model, &a->rec[i], err, sizeof(err));
+		rc = be_recognizer_create(&a->models, a->cfg.embed_model, &a->rec[i], err, sizeof(err));
 		if (rc != FF_OK) {
 			ff_log_error(LOG_COMP, "event=models_failed err=\"%s\"", err);
 			return rc;
 		}
 	}
-	if ((rc = ff_devices_create(&a->devices)) == FF_OK)
-		ff_devices_on_new(a->devices, on_new_device, a);
+	if ((rc = be_devices_create(&a->devices)) == FF_OK)
+		be_devices_on_new(a->devices, on_new_device, a);
 	if (rc != FF_OK ||
-	    (rc = ff_gallery_create(ff_recognizer_dim(a->rec[0]), &a->gallery)) != FF_OK)
+	    (rc = be_gallery_create(be_recognizer_dim(a->rec[0]), &a->gallery)) != FF_OK)
 		return rc;
 	{
-		ff_store_listen_options lo = {
+		be_store_listen_options lo = {
 			.conninfo = a->cfg.pg_conninfo, .gallery = a->gallery,
 			.gallery_model = a->cfg.embed_model_id, .devices = a->devices,
 			.retention_events_days = a->cfg.retention_events_days,
 			.retention_audit_days = a->cfg.retention_audit_days,
 			.maintenance_interval_s = a->cfg.maintenance_interval_s,
 		};
-		if ((rc = ff_store_listen_start(&lo, &a->listen)) != FF_OK) {
+		if ((rc = be_store_listen_start(&lo, &a->listen)) != FF_OK) {
 			ff_log_error(LOG_COMP, "event=cache_load_failed");
 			return rc;
 		}
 	}
 	if (a->cfg.metrics_port &&
-	    (rc = ff_metrics_serve(a->cfg.metrics_bind, a->cfg.metrics_port)) != FF_OK)
+	    (rc = be_metrics_serve(a->cfg.metrics_bind, a->cfg.metrics_port)) != FF_OK)
 		return rc;
-	if (ff_queue_init(&a->work, (size_t)a->cfg.queue_size) != 0 ||
-	    ff_queue_init(&a->write, (size_t)a->cfg.queue_size) != 0)
+	if (be_queue_init(&a->work, (size_t)a->cfg.queue_size) != 0 ||
+	    be_queue_init(&a->write, (size_t)a->cfg.queue_size) != 0)
 		return FF_ERR_NOMEM;
-	ff_metrics_set_queue_gauges(gauge_work, gauge_write, gauge_inflight, a);
+	be_metrics_set_queue_gauges(gauge_work, gauge_write, gauge_inflight, a);
 	snprintf(actor, sizeof(actor), "backend:%s", a->cfg.instance);
 	{
-		ff_store_writer_options wo = { .conninfo = a->cfg.pg_conninfo, .actor = actor,
+		be_store_writer_options wo = { .conninfo = a->cfg.pg_conninfo, .actor = actor,
 					       .batch_max = a->cfg.batch_max,
 					       .batch_ms = a->cfg.batch_ms, .in = &a->write,
 					       .done = on_committed, .ctx = a };
-		if ((rc = ff_store_writer_start(&wo, &a->writer)) != FF_OK)
+		if ((rc = be_store_writer_start(&wo, &a->writer)) != FF_OK)
 			return rc;
 	}
 	snprintf(pub_id, sizeof(pub_id), "%s-pub", a->cfg.mqtt_client_id);
@@ -324,7 +324,7 @@ static int start_all(app *a)
 	mo.password = *a->cfg.mqtt_password ? a->cfg.mqtt_password : NULL;
 	mo.ca_file = *a->cfg.mqtt_ca_file ? a->cfg.mqtt_ca_file : NULL;
 	mo.max_inflight = 64;
-	if ((rc = ff_publisher_start(&mo, a->cfg.embed_model_id, (size_t)a->cfg.queue_size,
+	if ((rc = be_publisher_start(&mo, a->cfg.embed_model_id, (size_t)a->cfg.queue_size,
 				     on_published, a, &a->pub)) != FF_OK) {
 		ff_log_error(LOG_COMP, "event=publisher_failed err=\"%s\"", ff_strerror(rc));
 		return rc;
@@ -333,7 +333,7 @@ static int start_all(app *a)
 	a->vopt.max_payload = (size_t)a->cfg.max_payload;
 	a->vopt.replay_window = (uint64_t)a->cfg.replay_window;
 	a->vopt.max_seq_jump = (uint64_t)a->cfg.max_seq_jump;
-	a->budget = (ff_budget_limits){ a->cfg.device_rate, a->cfg.device_burst,
+	a->budget = (be_budget_limits){ a->cfg.device_rate, a->cfg.device_burst,
 					(int64_t)a->cfg.flood_disable_s * 1000000 };
 	for (int i = 0; i < a->nworkers; i++) {
 		worker_arg *wa = malloc(sizeof(*wa));
@@ -352,7 +352,7 @@ static int start_all(app *a)
 	else /* one backend: a plain subscription survives a broker restart */
 		snprintf(filter, sizeof(filter), "%s", a->cfg.faces_filter);
 	{
-		ff_sub_options so = {
+		be_sub_options so = {
 			.url = a->cfg.mqtt_url, .ca_file = a->cfg.mqtt_ca_file, .client_id = a->cfg.mqtt_client_id,
 			.username = a->cfg.mqtt_user, .password = a->cfg.mqtt_password,
 			.filter = filter, .keepalive_s = a->cfg.mqtt_keepalive_s,
@@ -361,13 +361,13 @@ static int start_all(app *a)
 			.max_packet = 1u << 20, .on_message = on_message, .on_state = on_sub_state,
 			.ctx = a,
 		};
-		rc = ff_sub_start(&so, &a->sub);
+		rc = be_sub_start(&so, &a->sub);
 		if (rc != FF_OK) {
 			ff_log_error(LOG_COMP, "event=subscriber_failed url=%s err=\"%s\"",
 				     a->cfg.mqtt_url, ff_strerror(rc));
 			return rc;
 		}
-		if (ff_sub_wait_ready(a->sub, 10000) != FF_OK)
+		if (be_sub_wait_ready(a->sub, 10000) != FF_OK)
 			ff_log_warn(LOG_COMP, "event=subscription_pending note=\"retrying in the "
 					      "background\"");
 	}
@@ -383,34 +383,34 @@ static void stop_all(app *a)
 	 * (or gives up at the deadline); 4. publisher publishes and acknowledges;
 	 * 5. DISCONNECT */
 	if (a->sub)
-		ff_sub_pause(a->sub);
+		be_sub_pause(a->sub);
 	if (a->work.lane[0].items)
-		ff_queue_close(&a->work);
+		be_queue_close(&a->work);
 	if (a->workers) {
 		for (int i = 0; i < a->nworkers; i++)
 			if (a->workers[i])
 				pthread_join(a->workers[i], NULL);
 	}
 	if (a->write.lane[0].items)
-		ff_queue_close(&a->write);
-	ff_store_writer_stop(a->writer, drain_ms);
+		be_queue_close(&a->write);
+	be_store_writer_stop(a->writer, drain_ms);
 	ff_log_info(LOG_COMP, "event=drained unacknowledged=%zu", atomic_load(&a->inflight));
 	/* the listener may publish receipts: stopped before the publisher, which
 	 * acknowledges faces through a->sub: stopped before that */
-	ff_store_listen_stop(a->listen);
+	be_store_listen_stop(a->listen);
 	a->listen = NULL;
-	ff_publisher_stop(a->pub, 2000);
-	ff_sub_stop(a->sub);
-	ff_metrics_stop();
+	be_publisher_stop(a->pub, 2000);
+	be_sub_stop(a->sub);
+	be_metrics_stop();
 	if (a->rec)
 		for (int i = 0; i < a->nworkers; i++)
-			ff_recognizer_free(a->rec[i]);
+			be_recognizer_free(a->rec[i]);
 	free(a->rec);
 	free(a->workers);
-	ff_queue_destroy(&a->work);
-	ff_queue_destroy(&a->write);
-	ff_gallery_free(a->gallery);
-	ff_devices_free(a->devices);
+	be_queue_destroy(&a->work);
+	be_queue_destroy(&a->write);
+	be_gallery_free(a->gallery);
+	be_devices_free(a->devices);
 }
 
 int main(int argc, char **argv)
@@ -420,9 +420,9 @@ int main(int argc, char **argv)
 	int sig = 0, rc;
 
 	memset(&a, 0, sizeof(a));
-	rc = ff_backend_config_parse(&a.cfg, argc, argv);
+	rc = be_backend_config_parse(&a.cfg, argc, argv);
 	if (rc != 0) { /* --help (1) or a usage error (2) */
-		ff_backend_config_free(&a.cfg);
+		be_backend_config_free(&a.cfg);
 		return rc == 1 ? 0 : 2;
 	}
 	/* every thread inherits the mask; main takes the signals with sigwait */
@@ -436,7 +436,7 @@ int main(int argc, char **argv)
 	if (a.cfg.migrate_only) { /* the one schema step, as the owner role */
 		a.cfg.migrate = true;
 		rc = migrate_db(&a);
-		ff_backend_config_free(&a.cfg);
+		be_backend_config_free(&a.cfg);
 		return rc == FF_OK ? 0 : 1;
 	}
 	rc = start_all(&a);
@@ -457,6 +457,6 @@ int main(int argc, char **argv)
 	}
 	stop_all(&a);
 	ff_log_info(LOG_COMP, "event=stopped");
-	ff_backend_config_free(&a.cfg);
+	be_backend_config_free(&a.cfg);
 	return rc == FF_OK ? 0 : 1;
 }

@@ -32,7 +32,7 @@ typedef struct hist {
 	atomic_llong sum;
 } hist;
 
-static const char *const stage_names[FF_STAGE__COUNT] = { "queue", "validate", "decode", "embed",
+static const char *const stage_names[BE_STAGE__COUNT] = { "queue", "validate", "decode", "embed",
 							  "match", "commit", "total" };
 
 static struct {
@@ -40,13 +40,13 @@ static struct {
 	atomic_llong decisions[5];
 	atomic_int db_up, mqtt_up;
 	atomic_llong gallery_templates, gallery_identities;
-	hist stage[FF_STAGE__COUNT];
+	hist stage[BE_STAGE__COUNT];
 	hist batch_rows, batch_commit;
 	pthread_mutex_t reasons_mu;
-	char reason_name[FF_REJECT_REASONS_MAX][FF_REASON_MAX];
-	atomic_llong reason_count[FF_REJECT_REASONS_MAX];
+	char reason_name[BE_REJECT_REASONS_MAX][BE_REASON_MAX];
+	atomic_llong reason_count[BE_REJECT_REASONS_MAX];
 	int nreasons;
-	ff_metrics_gauge_fn g_work, g_write, g_inflight;
+	be_metrics_gauge_fn g_work, g_write, g_inflight;
 	void *g_ctx;
 	int listen_fd;
 	pthread_t thread;
@@ -64,59 +64,59 @@ static void hist_add(hist *h, const int64_t *bounds, size_t n, int64_t v)
 	atomic_fetch_add(&h->sum, v);
 }
 
-void ff_metrics_message_in(void) { atomic_fetch_add(&M.messages_in, 1); }
-void ff_metrics_duplicate(void) { atomic_fetch_add(&M.duplicates, 1); }
-void ff_metrics_db_error(void) { atomic_fetch_add(&M.db_errors, 1); }
-void ff_metrics_set_db_up(int up) { atomic_store(&M.db_up, up); }
-void ff_metrics_set_mqtt_up(int up) { atomic_store(&M.mqtt_up, up); }
+void be_metrics_message_in(void) { atomic_fetch_add(&M.messages_in, 1); }
+void be_metrics_duplicate(void) { atomic_fetch_add(&M.duplicates, 1); }
+void be_metrics_db_error(void) { atomic_fetch_add(&M.db_errors, 1); }
+void be_metrics_set_db_up(int up) { atomic_store(&M.db_up, up); }
+void be_metrics_set_mqtt_up(int up) { atomic_store(&M.mqtt_up, up); }
 
-void ff_metrics_published(int ok)
+void be_metrics_published(int ok)
 {
 	atomic_fetch_add(ok ? &M.published_ok : &M.published_fail, 1);
 }
 
-void ff_metrics_set_gallery(size_t templates, size_t identities)
+void be_metrics_set_gallery(size_t templates, size_t identities)
 {
 	atomic_store(&M.gallery_templates, (long long)templates);
 	atomic_store(&M.gallery_identities, (long long)identities);
 }
 
-void ff_metrics_decision(ff_decision d)
+void be_metrics_decision(be_decision d)
 {
 	if ((int)d >= 0 && (int)d < 5)
 		atomic_fetch_add(&M.decisions[d], 1);
 }
 
-void ff_metrics_rejected(const char *reason)
+void be_metrics_rejected(const char *reason)
 {
 	int i;
 	pthread_mutex_lock(&M.reasons_mu);
 	for (i = 0; i < M.nreasons; i++)
 		if (strcmp(M.reason_name[i], reason) == 0)
 			break;
-	if (i == M.nreasons && M.nreasons < FF_REJECT_REASONS_MAX) {
-		snprintf(M.reason_name[i], FF_REASON_MAX, "%s", reason);
+	if (i == M.nreasons && M.nreasons < BE_REJECT_REASONS_MAX) {
+		snprintf(M.reason_name[i], BE_REASON_MAX, "%s", reason);
 		M.nreasons++;
 	}
 	pthread_mutex_unlock(&M.reasons_mu);
-	if (i < FF_REJECT_REASONS_MAX)
+	if (i < BE_REJECT_REASONS_MAX)
 		atomic_fetch_add(&M.reason_count[i], 1);
 }
 
-void ff_metrics_observe(ff_stage s, int64_t us)
+void be_metrics_observe(be_stage s, int64_t us)
 {
-	if (s >= 0 && s < FF_STAGE__COUNT)
+	if (s >= 0 && s < BE_STAGE__COUNT)
 		hist_add(&M.stage[s], lat_bounds, NLAT, us < 0 ? 0 : us);
 }
 
-void ff_metrics_batch(size_t rows, int64_t commit_us)
+void be_metrics_batch(size_t rows, int64_t commit_us)
 {
 	hist_add(&M.batch_rows, batch_bounds, NBATCH, (int64_t)rows);
 	hist_add(&M.batch_commit, lat_bounds, NLAT, commit_us);
 }
 
-void ff_metrics_set_queue_gauges(ff_metrics_gauge_fn work, ff_metrics_gauge_fn write,
-				 ff_metrics_gauge_fn inflight, void *ctx)
+void be_metrics_set_queue_gauges(be_metrics_gauge_fn work, be_metrics_gauge_fn write,
+				 be_metrics_gauge_fn inflight, void *ctx)
 {
 	M.g_work = work;
 	M.g_write = write;
@@ -178,7 +178,7 @@ static void render_hist(sbuf *b, const char *name, const char *labels, const his
 	sb_printf(b, "%s_count{%s} %lld\n", name, labels, (long long)atomic_load(&h->count));
 }
 
-char *ff_metrics_render(size_t *len)
+char *be_metrics_render(size_t *len)
 {
 	sbuf b = { malloc(8192), 0, 8192, 0 };
 	if (!b.p)
@@ -199,7 +199,7 @@ char *ff_metrics_render(size_t *len)
 		      "# TYPE ff_backend_decisions_total counter\n");
 	for (int d = 1; d < 5; d++)
 		sb_printf(&b, "ff_backend_decisions_total{decision=\"%s\"} %lld\n",
-			  ff_decision_name((ff_decision)d), (long long)atomic_load(&M.decisions[d]));
+			  be_decision_name((be_decision)d), (long long)atomic_load(&M.decisions[d]));
 	sb_printf(&b, "# HELP ff_backend_duplicates_total Redelivered or replayed (device, seq) pairs that made no new event.\n"
 		      "# TYPE ff_backend_duplicates_total counter\n"
 		      "ff_backend_duplicates_total %lld\n",
@@ -227,7 +227,7 @@ char *ff_metrics_render(size_t *len)
 		  M.g_inflight ? M.g_inflight(M.g_ctx) : 0);
 	sb_printf(&b, "# HELP ff_backend_stage_seconds Per-stage latency.\n"
 		      "# TYPE ff_backend_stage_seconds histogram\n");
-	for (int s = 0; s < FF_STAGE__COUNT; s++) {
+	for (int s = 0; s < BE_STAGE__COUNT; s++) {
 		char labels[48];
 		snprintf(labels, sizeof(labels), "stage=\"%s\"", stage_names[s]);
 		render_hist(&b, "ff_backend_stage_seconds", labels, &M.stage[s], lat_bounds, NLAT,
@@ -279,7 +279,7 @@ static void serve_one(int fd)
 	req[got] = '\0';
 	if (strncmp(req, "GET /metrics", 12) == 0 || strncmp(req, "GET / ", 6) == 0) {
 		size_t len = 0;
-		char *body = ff_metrics_render(&len);
+		char *body = be_metrics_render(&len);
 		char head[160];
 		if (!body) {
 			static const char e[] = "HTTP/1.0 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
@@ -325,7 +325,7 @@ static void *http_main(void *arg)
 	return NULL;
 }
 
-int ff_metrics_serve(const char *bind_addr, int port)
+int be_metrics_serve(const char *bind_addr, int port)
 {
 	struct sockaddr_in sa;
 	int one = 1;
@@ -359,7 +359,7 @@ int ff_metrics_serve(const char *bind_addr, int port)
 	return FF_OK;
 }
 
-void ff_metrics_stop(void)
+void be_metrics_stop(void)
 {
 	if (!M.running)
 		return;

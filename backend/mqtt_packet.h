@@ -2,8 +2,8 @@
  * (subscriber.c) writes and reads, as pure functions of bytes: no socket,
  * no state, so each is unit-tested on its own (tests/unit/test_mqtt_packet.c).
  * Prefix mqp_ (backend internal). */
-#ifndef FF_BACKEND_MQTT_PACKET_H
-#define FF_BACKEND_MQTT_PACKET_H
+#ifndef BE_BACKEND_MQTT_PACKET_H
+#define BE_BACKEND_MQTT_PACKET_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -20,24 +20,24 @@
 #define RETRY_MS 100
 #define RETRY_MAX_MS 2000
 
-struct ff_publisher {
+struct be_publisher {
 	ff_mqtt *mqtt;
 	char *embed_model;
-	ff_queue q;
+	be_queue q;
 	pthread_t thread;
 	atomic_llong deadline_us;
 	atomic_bool connected;
-	ff_publisher_ack_cb ack;
+	be_publisher_ack_cb ack;
 	void *ack_ctx;
 };
 
-size_t ff_access_event_encode(const ff_job *j, const char *embed_model_id, uint8_t *buf,
+size_t be_access_event_encode(const be_job *j, const char *embed_model_id, uint8_t *buf,
 			      size_t cap)
 {
 	Facefleet__V1__AccessEvent ev = FACEFLEET__V1__ACCESS_EVENT__INIT;
 	char model[FF_ID_MAX * 2 + 72];
-	bool who = j->ntop && (j->decision == FF_DECISION_GRANTED ||
-			       j->decision == FF_DECISION_REJECTED);
+	bool who = j->ntop && (j->decision == BE_DECISION_GRANTED ||
+			       j->decision == BE_DECISION_REJECTED);
 	size_t need;
 	snprintf(model, sizeof(model), "%s+%s", embed_model_id, j->model_id);
 	ev.schema_version = FACEFLEET__V1__SCHEMA_VERSION__SCHEMA_VERSION_CURRENT;
@@ -49,7 +49,7 @@ size_t ff_access_event_encode(const ff_job *j, const char *embed_model_id, uint8
 	ev.decided_time_us = j->decided_us;
 	ev.decision = (Facefleet__V1__Decision)j->decision;
 	ev.identity = who ? (char *)j->top[0].external_id : (char *)"";
-	ev.score = j->decision == FF_DECISION_INVALID ? 0.0f : j->score;
+	ev.score = j->decision == BE_DECISION_INVALID ? 0.0f : j->score;
 	ev.model_id = model;
 	ev.reason = (char *)j->reason;
 	need = facefleet__v1__access_event__get_packed_size(&ev);
@@ -60,18 +60,18 @@ size_t ff_access_event_encode(const ff_job *j, const char *embed_model_id, uint8
 
 static void on_connection(void *ctx, bool connected, const char *cause)
 {
-	ff_publisher *p = ctx;
+	be_publisher *p = ctx;
 	(void)cause;
 	atomic_store(&p->connected, connected);
 }
 
 /* FF_OK once the broker has the AccessEvent; FF_ERR_TIMEOUT when the drain
  * deadline cut it short; else the error it was given up on */
-static int publish_one(ff_publisher *p, ff_job *j)
+static int publish_one(be_publisher *p, be_job *j)
 {
 	uint8_t buf[1024];
 	char topic[128] = "";
-	size_t len = ff_access_event_encode(j, p->embed_model, buf, sizeof(buf));
+	size_t len = be_access_event_encode(j, p->embed_model, buf, sizeof(buf));
 	int rc = FF_ERR_RANGE, wait_ms = RETRY_MS;
 	int64_t give_up = ff_mono_us() + (int64_t)RETRY_FOR_MS * 1000;
 	bool cut = false;
@@ -96,7 +96,7 @@ static int publish_one(ff_publisher *p, ff_job *j)
 		poll(NULL, 0, wait_ms);
 		wait_ms = wait_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : wait_ms * 2;
 	}
-	ff_metrics_published(rc == FF_OK);
+	be_metrics_published(rc == FF_OK);
 	if (rc != FF_OK)
 		ff_log_warn(LOG_COMP, "event=access_not_published topic=%s event_id=%s err=\"%s\"%s",
 			    topic, j->event_id, ff_strerror(rc),
@@ -106,9 +106,9 @@ static int publish_one(ff_publisher *p, ff_job *j)
 
 static void *pub_main(void *arg)
 {
-	ff_publisher *p = arg;
-	ff_job *j;
-	while ((j = ff_queue_pop(&p->q, -1))) {
+	be_publisher *p = arg;
+	be_job *j;
+	while ((j = be_queue_pop(&p->q, -1))) {
 		long long dl = atomic_load(&p->deadline_us);
 		int rc = FF_ERR_TIMEOUT;
 		if (!dl || ff_mono_us() <= dl)
@@ -118,15 +118,15 @@ static void *pub_main(void *arg)
 		 * redelivery republishes the same event_id */
 		if (rc != FF_ERR_TIMEOUT && p->ack)
 			p->ack(p->ack_ctx, j);
-		ff_job_free(j);
+		be_job_free(j);
 	}
 	return NULL;
 }
 
-int ff_publisher_start(const ff_mqtt_options *mqtt, const char *embed_model_id, size_t queue,
-		       ff_publisher_ack_cb ack, void *ack_ctx, ff_publisher **out)
+int be_publisher_start(const ff_mqtt_options *mqtt, const char *embed_model_id, size_t queue,
+		       be_publisher_ack_cb ack, void *ack_ctx, be_publisher **out)
 {
-	ff_publisher *p = calloc(1, sizeof(*p));
+	be_publisher *p = calloc(1, sizeof(*p));
 	ff_mqtt_options o = *mqtt;
 	int rc;
 	if (!p)
@@ -134,7 +134,7 @@ int ff_publisher_start(const ff_mqtt_options *mqtt, const char *embed_model_id, 
 	p->ack = ack;
 	p->ack_ctx = ack_ctx;
 	p->embed_model = strdup(embed_model_id);
-	if (!p->embed_model || ff_queue_init(&p->q, queue) != 0) {
+	if (!p->embed_model || be_queue_init(&p->q, queue) != 0) {
 		free(p->embed_model);
 		free(p);
 		return FF_ERR_NOMEM;
@@ -156,7 +156,7 @@ int ff_publisher_start(const ff_mqtt_options *mqtt, const char *embed_model_id, 
 	return FF_OK;
 fail:
 	ff_mqtt_destroy(p->mqtt);
-	ff_queue_destroy(&p->q);
+	be_queue_destroy(&p->q);
 	free(p->embed_model);
 	free(p);
 	return rc;
@@ -170,7 +170,7 @@ static void on_receipt_done(void *ctx, uint64_t tag, int rc)
 			     (unsigned long long)tag, ff_strerror(rc));
 }
 
-void ff_publisher_receipt(ff_publisher *p, const char *site, const char *device, uint64_t last_seq,
+void be_publisher_receipt(be_publisher *p, const char *site, const char *device, uint64_t last_seq,
 			  uint64_t seq, const char *outcome)
 {
 	Facefleet__V1__Receipt r = FACEFLEET__V1__RECEIPT__INIT;
@@ -188,23 +188,23 @@ void ff_publisher_receipt(ff_publisher *p, const char *site, const char *device,
 	ff_mqtt_publish_async(p->mqtt, topic, buf, len, 1, true, on_receipt_done, p, last_seq);
 }
 
-void ff_publisher_submit(ff_publisher *p, ff_job *j)
+void be_publisher_submit(be_publisher *p, be_job *j)
 {
-	if (!ff_queue_push(&p->q, j))
-		ff_job_free(j); /* stopping: left unacknowledged, redelivered */
+	if (!be_queue_push(&p->q, j))
+		be_job_free(j); /* stopping: left unacknowledged, redelivered */
 }
 
-void ff_publisher_stop(ff_publisher *p, int drain_ms)
+void be_publisher_stop(be_publisher *p, int drain_ms)
 {
 	if (!p)
 		return;
 	atomic_store(&p->deadline_us, ff_mono_us() + (int64_t)drain_ms * 1000);
-	ff_queue_close(&p->q);
+	be_queue_close(&p->q);
 	pthread_join(p->thread, NULL);
 	if (ff_mqtt_is_connected(p->mqtt))
 		ff_mqtt_disconnect(p->mqtt, 1000);
 	ff_mqtt_destroy(p->mqtt);
-	ff_queue_destroy(&p->q);
+	be_queue_destroy(&p->q);
 	free(p->embed_model);
 	free(p);
 }

@@ -7,48 +7,48 @@
  * notification).
  *
  * End to end: the face is acknowledged to the broker (the ack callback, i.e.
- * ff_sub_ack) only after its AccessEvent has been acknowledged by the broker
+ * be_sub_ack) only after its AccessEvent has been acknowledged by the broker
  * (or given up on after the retries, or refused for good), so a backend
  * killed between COMMIT and the AccessEvent leaves the face unacknowledged
  * and the broker redelivers it. A redelivered face whose row already exists
  * (a duplicate) republishes the AccessEvent with the same event_id (event ids
- * derive from (device_id, seq), ff_event_id): consumers dedupe by event_id.
+ * derive from (device_id, seq), be_event_id): consumers dedupe by event_id.
  * An AccessEvent cut short by the drain deadline at shutdown leaves its face
  * unacknowledged for the same reason. */
-#ifndef FF_BACKEND_PUBLISHER_H
-#define FF_BACKEND_PUBLISHER_H
+#ifndef BE_BACKEND_PUBLISHER_H
+#define BE_BACKEND_PUBLISHER_H
 
 #include <stddef.h>
 
 #include "backend.h"
 #include "facefleet/mqtt.h"
 
-typedef struct ff_publisher ff_publisher;
+typedef struct be_publisher be_publisher;
 
 /* Called on the publisher thread once j's AccessEvent is published or given
- * up on: acknowledges the face (thread-safe: ff_sub_ack locks). */
-typedef void (*ff_publisher_ack_cb)(void *ctx, const ff_job *j);
+ * up on: acknowledges the face (thread-safe: be_sub_ack locks). */
+typedef void (*be_publisher_ack_cb)(void *ctx, const be_job *j);
 
 /* Connects (retrying in the background if the broker is not there yet).
  * Returns FF_OK, FF_ERR_NOMEM or ff_mqtt_create's errors. */
-int ff_publisher_start(const ff_mqtt_options *mqtt, const char *embed_model_id, size_t queue,
-		       ff_publisher_ack_cb ack, void *ack_ctx, ff_publisher **out);
+int be_publisher_start(const ff_mqtt_options *mqtt, const char *embed_model_id, size_t queue,
+		       be_publisher_ack_cb ack, void *ack_ctx, be_publisher **out);
 /* Queues an AccessEvent for j (inserted or duplicate) and takes ownership of
  * j: acknowledged through the ack callback, then freed. */
-void ff_publisher_submit(ff_publisher *p, ff_job *j);
+void be_publisher_submit(be_publisher *p, be_job *j);
 /* Publishes what is queued (up to drain_ms), disconnects, frees. */
-void ff_publisher_stop(ff_publisher *p, int drain_ms);
+void be_publisher_stop(be_publisher *p, int drain_ms);
 
 /* Publishes the device's Receipt (proto: what the backend has recorded of
  * it, for that device only; for the face seq with its outcome, or seq 0)
  * retained on fleet/<site>/<device>/receipt, without waiting; a failure is
  * logged (the sender sends the face again; the next receipt replaces it). */
-void ff_publisher_receipt(ff_publisher *p, const char *site, const char *device, uint64_t last_seq,
+void be_publisher_receipt(be_publisher *p, const char *site, const char *device, uint64_t last_seq,
 			  uint64_t seq, const char *outcome);
 
 /* Encodes the AccessEvent of a decided job into buf; returns its length,
  * 0 if it does not fit. */
-size_t ff_access_event_encode(const ff_job *j, const char *embed_model_id, uint8_t *buf,
+size_t be_access_event_encode(const be_job *j, const char *embed_model_id, uint8_t *buf,
 			      size_t cap);
 
 #endif

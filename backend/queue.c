@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-void ff_deadline_in(struct timespec *ts, int ms)
+void be_deadline_in(struct timespec *ts, int ms)
 {
 	clock_gettime(CLOCK_MONOTONIC, ts);
 	ts->tv_sec += ms / 1000;
@@ -20,23 +20,23 @@ void ff_deadline_in(struct timespec *ts, int ms)
 	}
 }
 
-const char *ff_decision_name(ff_decision d)
+const char *be_decision_name(be_decision d)
 {
 	switch (d) {
-	case FF_DECISION_GRANTED: return "granted";
-	case FF_DECISION_UNKNOWN: return "unknown";
-	case FF_DECISION_REJECTED: return "rejected";
-	case FF_DECISION_INVALID: return "invalid";
+	case BE_DECISION_GRANTED: return "granted";
+	case BE_DECISION_UNKNOWN: return "unknown";
+	case BE_DECISION_REJECTED: return "rejected";
+	case BE_DECISION_INVALID: return "invalid";
 	default: return "none";
 	}
 }
 
-ff_decision ff_decision_parse(const char *name)
+be_decision be_decision_parse(const char *name)
 {
-	for (ff_decision d = FF_DECISION_GRANTED; d <= FF_DECISION_INVALID; d++)
-		if (name && strcmp(name, ff_decision_name(d)) == 0)
+	for (be_decision d = BE_DECISION_GRANTED; d <= BE_DECISION_INVALID; d++)
+		if (name && strcmp(name, be_decision_name(d)) == 0)
 			return d;
-	return FF_DECISION_NONE;
+	return BE_DECISION_NONE;
 }
 
 /* FNV-1a 64 from a chosen offset basis, then a splitmix64 finaliser */
@@ -54,7 +54,7 @@ static uint64_t fnv_mix(const char *s, uint64_t h)
 	return h;
 }
 
-void ff_event_id(const char *device_id, uint64_t seq, char out[37])
+void be_event_id(const char *device_id, uint64_t seq, char out[37])
 {
 	char key[FF_ID_MAX + 32];
 	uint8_t b[16];
@@ -71,9 +71,9 @@ void ff_event_id(const char *device_id, uint64_t seq, char out[37])
 	ff_uuid_format(b, out);
 }
 
-ff_job *ff_job_new(const char *topic, const void *payload, size_t len)
+be_job *be_job_new(const char *topic, const void *payload, size_t len)
 {
-	ff_job *j = calloc(1, sizeof(*j));
+	be_job *j = calloc(1, sizeof(*j));
 	if (!j)
 		return NULL;
 	j->payload = malloc(len ? len : 1);
@@ -92,7 +92,7 @@ ff_job *ff_job_new(const char *topic, const void *payload, size_t len)
 	return j;
 }
 
-void ff_job_free(ff_job *j)
+void be_job_free(be_job *j)
 {
 	if (!j)
 		return;
@@ -100,18 +100,18 @@ void ff_job_free(ff_job *j)
 	free(j);
 }
 
-void ff_job_reject(ff_job *j, ff_decision d, const char *reason)
+void be_job_reject(be_job *j, be_decision d, const char *reason)
 {
 	j->decision = d;
 	snprintf(j->reason, sizeof(j->reason), "%s", reason);
 }
 
-int ff_queue_init(ff_queue *q, size_t cap)
+int be_queue_init(be_queue *q, size_t cap)
 {
 	pthread_condattr_t ca;
 	memset(q, 0, sizeof(*q));
 	q->cap = cap ? cap : 1;
-	for (int l = 0; l < FF_QUEUE_LANES; l++) {
+	for (int l = 0; l < BE_QUEUE_LANES; l++) {
 		q->lane[l].items = calloc(q->cap, sizeof(void *));
 		if (!q->lane[l].items) {
 			free(q->lane[0].items);
@@ -128,23 +128,23 @@ int ff_queue_init(ff_queue *q, size_t cap)
 	return 0;
 }
 
-void ff_queue_destroy(ff_queue *q)
+void be_queue_destroy(be_queue *q)
 {
 	if (!q->lane[0].items)
 		return;
 	pthread_mutex_destroy(&q->mu);
 	pthread_cond_destroy(&q->not_empty);
 	pthread_cond_destroy(&q->not_full);
-	for (int l = 0; l < FF_QUEUE_LANES; l++) {
+	for (int l = 0; l < BE_QUEUE_LANES; l++) {
 		free(q->lane[l].items);
 		q->lane[l].items = NULL;
 	}
 }
 
-bool ff_queue_push_lane(ff_queue *q, void *item, int lane)
+bool be_queue_push_lane(be_queue *q, void *item, int lane)
 {
 	bool ok = false;
-	ff_ring *r = &q->lane[lane > 0 ? 1 : 0];
+	be_ring *r = &q->lane[lane > 0 ? 1 : 0];
 	pthread_mutex_lock(&q->mu);
 	while (r->count == q->cap && !q->closed)
 		pthread_cond_wait(&q->not_full, &q->mu);
@@ -158,17 +158,17 @@ bool ff_queue_push_lane(ff_queue *q, void *item, int lane)
 	return ok;
 }
 
-bool ff_queue_push(ff_queue *q, void *item)
+bool be_queue_push(be_queue *q, void *item)
 {
-	return ff_queue_push_lane(q, item, 0);
+	return be_queue_push_lane(q, item, 0);
 }
 
-void *ff_queue_pop(ff_queue *q, int timeout_ms)
+void *be_queue_pop(be_queue *q, int timeout_ms)
 {
 	void *item = NULL;
 	struct timespec dl;
 	if (timeout_ms >= 0)
-		ff_deadline_in(&dl, timeout_ms);
+		be_deadline_in(&dl, timeout_ms);
 	pthread_mutex_lock(&q->mu);
 	while (q->lane[0].count + q->lane[1].count == 0 && !q->closed) {
 		if (timeout_ms < 0)
@@ -176,8 +176,8 @@ void *ff_queue_pop(ff_queue *q, int timeout_ms)
 		else if (pthread_cond_timedwait(&q->not_empty, &q->mu, &dl) == ETIMEDOUT)
 			break;
 	}
-	for (int l = 0; l < FF_QUEUE_LANES && !item; l++) {
-		ff_ring *r = &q->lane[l];
+	for (int l = 0; l < BE_QUEUE_LANES && !item; l++) {
+		be_ring *r = &q->lane[l];
 		if (!r->count)
 			continue;
 		item = r->items[r->head];
@@ -190,7 +190,7 @@ void *ff_queue_pop(ff_queue *q, int timeout_ms)
 	return item;
 }
 
-void ff_queue_close(ff_queue *q)
+void be_queue_close(be_queue *q)
 {
 	pthread_mutex_lock(&q->mu);
 	q->closed = true;
@@ -199,7 +199,7 @@ void ff_queue_close(ff_queue *q)
 	pthread_mutex_unlock(&q->mu);
 }
 
-size_t ff_queue_depth(ff_queue *q)
+size_t be_queue_depth(be_queue *q)
 {
 	size_t n;
 	pthread_mutex_lock(&q->mu);

@@ -14,28 +14,28 @@
 #define FACE_FLOATS (112u * 112u * 3u)
 #define DEC_SUFFIX ".dec.ffn"
 
-struct ff_recognizer {
+struct be_recognizer {
 	size_t n;
-	ff_vq_decoder *dec[FF_MAX_VQ_MODELS];
-	ff_embedder *recon_emb[FF_MAX_VQ_MODELS]; /* the decoder's own embedder, or NULL */
+	ff_vq_decoder *dec[BE_MAX_VQ_MODELS];
+	ff_embedder *recon_emb[BE_MAX_VQ_MODELS]; /* the decoder's own embedder, or NULL */
 	ff_embedder *emb;
 	size_t dim;
 	float rgb[FACE_FLOATS];
 	float vec[1024];
 };
 
-static int add_model(ff_model_set *set, const char *path, char *errbuf, size_t errlen)
+static int add_model(be_model_set *set, const char *path, char *errbuf, size_t errlen)
 {
 	ff_vq_decoder *d = NULL;
 	int rc;
-	if (set->n >= FF_MAX_VQ_MODELS) {
-		snprintf(errbuf, errlen, "more than %d VQ models", FF_MAX_VQ_MODELS);
+	if (set->n >= BE_MAX_VQ_MODELS) {
+		snprintf(errbuf, errlen, "more than %d VQ models", BE_MAX_VQ_MODELS);
 		return FF_ERR_RANGE;
 	}
 	rc = ff_vq_decoder_create(path, NULL, &d, errbuf, errlen);
 	if (rc != FF_OK)
 		return rc;
-	if (ff_model_set_find(set, ff_vq_decoder_info(d)->model_id) >= 0) {
+	if (be_model_set_find(set, ff_vq_decoder_info(d)->model_id) >= 0) {
 		snprintf(errbuf, errlen, "%s: model id %s loaded twice", path,
 			 ff_vq_decoder_info(d)->model_id);
 		ff_vq_decoder_free(d);
@@ -47,7 +47,7 @@ static int add_model(ff_model_set *set, const char *path, char *errbuf, size_t e
 	return FF_OK;
 }
 
-int ff_model_set_load(ff_model_set *set, const char *dir, const char *list, char *errbuf,
+int be_model_set_load(be_model_set *set, const char *dir, const char *list, char *errbuf,
 		      size_t errlen)
 {
 	char path[1024];
@@ -87,7 +87,7 @@ int ff_model_set_load(ff_model_set *set, const char *dir, const char *list, char
 	return rc;
 }
 
-int ff_model_set_find(const ff_model_set *set, const char *model_id)
+int be_model_set_find(const be_model_set *set, const char *model_id)
 {
 	for (size_t i = 0; i < set->n; i++)
 		if (strcmp(set->info[i].model_id, model_id) == 0)
@@ -97,7 +97,7 @@ int ff_model_set_find(const ff_model_set *set, const char *model_id)
 
 /* Model i's reconstruction-side embedder, when its decoder has one
  * (ff_vq_recon_embedder_path): the base embedder with its weight patch. */
-static int open_recon_embedder(ff_recognizer *r, size_t i, const char *dec_path,
+static int open_recon_embedder(be_recognizer *r, size_t i, const char *dec_path,
 			       const char *embed_path, char *errbuf, size_t errlen)
 {
 	char patch[1100];
@@ -117,10 +117,10 @@ static int open_recon_embedder(ff_recognizer *r, size_t i, const char *dec_path,
 	return rc;
 }
 
-int ff_recognizer_create(const ff_model_set *set, const char *embed_path, ff_recognizer **out,
+int be_recognizer_create(const be_model_set *set, const char *embed_path, be_recognizer **out,
 			 char *errbuf, size_t errlen)
 {
-	ff_recognizer *r = calloc(1, sizeof(*r));
+	be_recognizer *r = calloc(1, sizeof(*r));
 	int rc;
 	if (!r)
 		return FF_ERR_NOMEM;
@@ -150,11 +150,11 @@ int ff_recognizer_create(const ff_model_set *set, const char *embed_path, ff_rec
 	*out = r;
 	return FF_OK;
 fail:
-	ff_recognizer_free(r);
+	be_recognizer_free(r);
 	return rc;
 }
 
-void ff_recognizer_free(ff_recognizer *r)
+void be_recognizer_free(be_recognizer *r)
 {
 	if (!r)
 		return;
@@ -166,14 +166,14 @@ void ff_recognizer_free(ff_recognizer *r)
 	free(r);
 }
 
-size_t ff_recognizer_dim(const ff_recognizer *r)
+size_t be_recognizer_dim(const be_recognizer *r)
 {
 	return r->dim;
 }
 
 /* The face model m just decoded into r->rgb, embedded by m's own embedder,
  * or by MobileFaceNet and then m's embedding adapter. */
-static int embed_decoded(ff_recognizer *r, int m, float *emb)
+static int embed_decoded(be_recognizer *r, int m, float *emb)
 {
 	int rc;
 	if (r->recon_emb[m])
@@ -182,7 +182,7 @@ static int embed_decoded(ff_recognizer *r, int m, float *emb)
 	return rc == FF_OK ? ff_vq_adapt_embedding(r->dec[m], emb, r->dim) : rc;
 }
 
-int ff_recognizer_embed_codes(ff_recognizer *r, int m, const uint16_t *idx, size_t n, float *emb)
+int be_recognizer_embed_codes(be_recognizer *r, int m, const uint16_t *idx, size_t n, float *emb)
 {
 	int rc;
 	if (m < 0 || (size_t)m >= r->n)
@@ -191,7 +191,7 @@ int ff_recognizer_embed_codes(ff_recognizer *r, int m, const uint16_t *idx, size
 	return rc == FF_OK ? embed_decoded(r, m, emb) : rc;
 }
 
-void ff_recognize(ff_recognizer *r, ff_job *j, ff_gallery *g, double threshold, int top_k)
+void be_recognize(be_recognizer *r, be_job *j, be_gallery *g, double threshold, int top_k)
 {
 	int64_t t0 = ff_mono_us(), t1, t2;
 	int rc = ff_vq_decode(r->dec[j->model_index], j->idx, j->nidx, r->rgb, FACE_FLOATS);
@@ -204,18 +204,18 @@ void ff_recognize(ff_recognizer *r, ff_job *j, ff_gallery *g, double threshold, 
 	if (rc != FF_OK) {
 		ff_log_error(LOG_COMP, "event=inference_failed device=%s seq=%llu err=\"%s\"",
 			     j->device_id, (unsigned long long)j->seq, ff_strerror(rc));
-		ff_job_reject(j, FF_DECISION_INVALID, "internal_error");
+		be_job_reject(j, BE_DECISION_INVALID, "internal_error");
 		return;
 	}
-	j->ntop = ff_gallery_match(g, r->vec, j->site_id, top_k, j->top);
+	j->ntop = be_gallery_match(g, r->vec, j->site_id, top_k, j->top);
 	j->t_match = ff_mono_us() - t2;
 	j->score = j->ntop ? j->top[0].score : 0.0f;
 	if (j->ntop == 0)
-		ff_job_reject(j, FF_DECISION_UNKNOWN, "empty_gallery");
+		be_job_reject(j, BE_DECISION_UNKNOWN, "empty_gallery");
 	else if (j->top[0].score < threshold)
-		ff_job_reject(j, FF_DECISION_UNKNOWN, "below_threshold");
+		be_job_reject(j, BE_DECISION_UNKNOWN, "below_threshold");
 	else if (!j->top[0].allowed)
-		ff_job_reject(j, FF_DECISION_REJECTED, "not_allowed");
+		be_job_reject(j, BE_DECISION_REJECTED, "not_allowed");
 	else
-		j->decision = FF_DECISION_GRANTED;
+		j->decision = BE_DECISION_GRANTED;
 }

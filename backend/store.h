@@ -19,9 +19,9 @@
  *
  * store_listen.c: a second connection LISTENs on ff_gallery / ff_devices,
  * reloads the gallery and the device cache on NOTIFY (and after each
- * reconnect), and runs ff_partitions_maintain() every interval. */
-#ifndef FF_BACKEND_STORE_H
-#define FF_BACKEND_STORE_H
+ * reconnect), and runs ff_partitions_maintain() (SQL) every interval. */
+#ifndef BE_BACKEND_STORE_H
+#define BE_BACKEND_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,46 +32,46 @@
 #include "backend.h"
 #include "registry.h"
 
-typedef void (*ff_store_done_cb)(void *ctx, ff_job **jobs, size_t n);
+typedef void (*be_store_done_cb)(void *ctx, be_job **jobs, size_t n);
 
-typedef struct ff_store_writer_options {
+typedef struct be_store_writer_options {
 	const char *conninfo;
 	const char *actor;   /* audit actor, "backend:<instance>" */
 	int batch_max;
 	int batch_ms;
-	ff_queue *in;        /* decided jobs; closed = drain and stop */
-	ff_store_done_cb done;
+	be_queue *in;        /* decided jobs; closed = drain and stop */
+	be_store_done_cb done;
 	void *ctx;
-} ff_store_writer_options;
+} be_store_writer_options;
 
-typedef struct ff_store_writer ff_store_writer;
+typedef struct be_store_writer be_store_writer;
 
 /* Starts the writer thread. Returns FF_OK or FF_ERR_NOMEM. */
-int ff_store_writer_start(const ff_store_writer_options *opt, ff_store_writer **out);
+int be_store_writer_start(const be_store_writer_options *opt, be_store_writer **out);
 /* After opt->in is closed: waits until everything queued is committed or
  * until deadline_ms passes (then what is left is dropped unacknowledged, for
  * the broker to redeliver), then frees. */
-void ff_store_writer_stop(ff_store_writer *w, int deadline_ms);
+void be_store_writer_stop(be_store_writer *w, int deadline_ms);
 
-typedef struct ff_store_listen_options {
+typedef struct be_store_listen_options {
 	const char *conninfo;
-	ff_gallery *gallery;
+	be_gallery *gallery;
 	const char *gallery_model;   /* face_templates.model_id */
-	ff_devices *devices;
+	be_devices *devices;
 	int retention_events_days;
 	int retention_audit_days;
 	int maintenance_interval_s;
-} ff_store_listen_options;
+} be_store_listen_options;
 
-typedef struct ff_store_listen ff_store_listen;
+typedef struct be_store_listen be_store_listen;
 
 /* Connects, loads gallery and devices once (returns FF_ERR_DB if that
  * fails), then keeps them fresh from a thread. */
-int ff_store_listen_start(const ff_store_listen_options *opt, ff_store_listen **out);
-void ff_store_listen_stop(ff_store_listen *l);
+int be_store_listen_start(const be_store_listen_options *opt, be_store_listen **out);
+void be_store_listen_stop(be_store_listen *l);
 
 /* Opens a connection with the settings every backend connection uses.
  * NULL on failure (logged). */
-PGconn *fb_store_connect(const char *conninfo, const char *purpose);
+PGconn *be_store_connect(const char *conninfo, const char *purpose);
 
 #endif

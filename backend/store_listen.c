@@ -15,8 +15,8 @@
 
 #define LOG_COMP "store"
 
-struct ff_store_listen {
-	ff_store_listen_options opt;
+struct be_store_listen {
+	be_store_listen_options opt;
 	char *conninfo, *model;
 	PGconn *db;
 	pthread_t thread;
@@ -24,31 +24,31 @@ struct ff_store_listen {
 	int64_t next_maint_us;
 };
 
-static void publish_gallery_size(ff_gallery *g)
+static void publish_gallery_size(be_gallery *g)
 {
 	size_t t, i;
-	ff_gallery_size(g, &t, &i);
-	ff_metrics_set_gallery(t, i);
+	be_gallery_size(g, &t, &i);
+	be_metrics_set_gallery(t, i);
 }
 
 /* LISTEN and load both caches. */
-static int setup(ff_store_listen *l)
+static int setup(be_store_listen *l)
 {
 	PGresult *r;
 	int rc;
-	l->db = fb_store_connect(l->conninfo, "listen");
+	l->db = be_store_connect(l->conninfo, "listen");
 	if (!l->db)
 		return FF_ERR_DB;
 	r = PQexec(l->db, "LISTEN ff_gallery; LISTEN ff_devices");
 	rc = PQresultStatus(r) == PGRES_COMMAND_OK ? FF_OK : FF_ERR_DB;
 	PQclear(r);
 	if (rc == FF_OK)
-		rc = ff_devices_reload(l->opt.devices, l->db);
+		rc = be_devices_reload(l->opt.devices, l->db);
 	if (rc == FF_OK)
-		rc = ff_gallery_reload(l->opt.gallery, l->db, l->model);
+		rc = be_gallery_reload(l->opt.gallery, l->db, l->model);
 	if (rc == FF_OK) {
 		publish_gallery_size(l->opt.gallery);
-		ff_metrics_set_db_up(1);
+		be_metrics_set_db_up(1);
 	}
 	if (rc != FF_OK) {
 		PQfinish(l->db);
@@ -57,7 +57,7 @@ static int setup(ff_store_listen *l)
 	return rc;
 }
 
-static void maintain(ff_store_listen *l)
+static void maintain(be_store_listen *l)
 {
 	static const char *const tables[2] = { "recognition_events", "audit_log" };
 	int keep[2] = { l->opt.retention_events_days, l->opt.retention_audit_days };
@@ -83,7 +83,7 @@ static void maintain(ff_store_listen *l)
 
 static void *listen_main(void *arg)
 {
-	ff_store_listen *l = arg;
+	be_store_listen *l = arg;
 	int backoff = 200;
 	while (!ff_waker_stopping(&l->waker)) {
 		if (!l->db) {
@@ -119,9 +119,9 @@ static void *listen_main(void *arg)
 			PQfreemem(n);
 		}
 		if (devices)
-			ff_devices_reload(l->opt.devices, l->db);
+			be_devices_reload(l->opt.devices, l->db);
 		if (gallery) {
-			ff_gallery_reload(l->opt.gallery, l->db, l->model);
+			be_gallery_reload(l->opt.gallery, l->db, l->model);
 			publish_gallery_size(l->opt.gallery);
 		}
 		if ((devices || gallery) && PQstatus(l->db) == CONNECTION_OK)
@@ -130,9 +130,9 @@ static void *listen_main(void *arg)
 	return NULL;
 }
 
-int ff_store_listen_start(const ff_store_listen_options *opt, ff_store_listen **out)
+int be_store_listen_start(const be_store_listen_options *opt, be_store_listen **out)
 {
-	ff_store_listen *l = calloc(1, sizeof(*l));
+	be_store_listen *l = calloc(1, sizeof(*l));
 	int rc;
 	if (!l)
 		return FF_ERR_NOMEM;
@@ -162,7 +162,7 @@ fail:
 	return rc;
 }
 
-void ff_store_listen_stop(ff_store_listen *l)
+void be_store_listen_stop(be_store_listen *l)
 {
 	if (!l)
 		return;

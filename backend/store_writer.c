@@ -20,8 +20,8 @@
 
 #define LOG_COMP "store"
 
-struct ff_store_writer {
-	ff_store_writer_options opt;
+struct be_store_writer {
+	be_store_writer_options opt;
 	char *actor;
 	pthread_t thread;
 	PGconn *db;
@@ -77,7 +77,7 @@ static const char hwm_sql[] =
 	"      GROUP BY dd) u "
 	"WHERE d.device_id = u.dd AND d.last_seq < u.s";
 
-PGconn *fb_store_connect(const char *conninfo, const char *purpose)
+PGconn *be_store_connect(const char *conninfo, const char *purpose)
 {
 	char app[96], err[256];
 	PGconn *db;
@@ -134,7 +134,7 @@ static wres classify(PGconn *db, PGresult *r, const char *what)
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	char msg[256];
 	ff_sanitize(msg, sizeof(msg), PQerrorMessage(db), strlen(PQerrorMessage(db)));
-	ff_metrics_db_error();
+	be_metrics_db_error();
 	if (PQstatus(db) != CONNECTION_OK || !state || strncmp(state, "08", 2) == 0 ||
 	    strncmp(state, "57P", 3) == 0 || strncmp(state, "53", 2) == 0 ||
 	    strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
@@ -169,9 +169,9 @@ static void add_json(ff_pg_array *c, cJSON *doc)
 	cJSON_Delete(doc);
 }
 
-static bool has_event(const ff_job *j)
+static bool has_event(const be_job *j)
 {
-	return j->decision != FF_DECISION_NONE;
+	return j->decision != BE_DECISION_NONE;
 }
 
 /* An integer member, exact past 2^53 (cJSON's numbers are doubles). */
@@ -190,7 +190,7 @@ static double score4(float s)
 
 /* The audit row's detail (jsonb), into column c; an allocation failure
  * marks c out of memory. */
-static void add_audit_detail(ff_pg_array *c, const ff_job *j)
+static void add_audit_detail(ff_pg_array *c, const be_job *j)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "device", j->device_id[0] ? j->device_id : j->claimed_device);
@@ -204,8 +204,8 @@ static void add_audit_detail(ff_pg_array *c, const ff_job *j)
 		cJSON_AddStringToObject(o, "capture_time", "replaced by the receive time");
 	if (has_event(j)) {
 		cJSON_AddStringToObject(o, "event_id", j->event_id);
-		cJSON_AddStringToObject(o, "decision", ff_decision_name(j->decision));
-		if (j->ntop && (j->decision == FF_DECISION_GRANTED || j->decision == FF_DECISION_REJECTED))
+		cJSON_AddStringToObject(o, "decision", be_decision_name(j->decision));
+		if (j->ntop && (j->decision == BE_DECISION_GRANTED || j->decision == BE_DECISION_REJECTED))
 			cJSON_AddStringToObject(o, "identity", j->top[0].external_id);
 		if (j->ntop)
 			cJSON_AddNumberToObject(o, "score", score4(j->score));
@@ -219,7 +219,7 @@ static void add_audit_detail(ff_pg_array *c, const ff_job *j)
 }
 
 /* The event's top-k candidates (jsonb array) into column c. */
-static void add_topk(ff_pg_array *c, const ff_job *j)
+static void add_topk(ff_pg_array *c, const be_job *j)
 {
 	cJSON *a = cJSON_CreateArray(), *e;
 	for (int i = 0; i < j->ntop; i++) {
@@ -240,7 +240,7 @@ static const char *param(ff_pg_array *c)
 /* Runs a prepared statement on the first ncol columns (closed as array
  * parameters), with an optional leading and trailing scalar parameter.
  * NULL when the columns could not be built (out of memory). */
-static PGresult *exec_cols(ff_store_writer *w, const char *stmt, cols *k, int ncol,
+static PGresult *exec_cols(be_store_writer *w, const char *stmt, cols *k, int ncol,
 			   const char *lead, const char *tail)
 {
 	const char *p[16];
@@ -257,7 +257,7 @@ static PGresult *exec_cols(ff_store_writer *w, const char *stmt, cols *k, int nc
 }
 
 /* W_OK when r has status want, else the classified failure; clears r. */
-static wres finish(ff_store_writer *w, PGresult *r, ExecStatusType want, const char *what)
+static wres finish(be_store_writer *w, PGresult *r, ExecStatusType want, const char *what)
 {
 	wres res = r && PQresultStatus(r) == want ? W_OK : r ? classify(w->db, r, what) : W_CONN;
 	PQclear(r);
@@ -266,16 +266,16 @@ static wres finish(ff_store_writer *w, PGresult *r, ExecStatusType want, const c
 
 /* A seq already claimed by other bytes: refused, audited, never decided
  * again (its AccessEvent would announce a decision the row does not hold). */
-static void reject_reused(ff_job *j)
+static void reject_reused(be_job *j)
 {
-	ff_job_reject(j, FF_DECISION_NONE, "seq_reused");
-	ff_metrics_rejected(j->reason);
+	be_job_reject(j, BE_DECISION_NONE, "seq_reused");
+	be_metrics_rejected(j->reason);
 }
 
 /* j repeats a key claimed earlier (row `row` of the claim result): a
  * redelivery takes the stored decision, so its AccessEvent repeats the
  * first one; other bytes are a reused seq. */
-static void apply_stored(ff_job *j, PGresult *r, int row)
+static void apply_stored(be_job *j, PGresult *r, int row)
 {
 	if (!PQgetisnull(r, row, 2) && strcmp(PQgetvalue(r, row, 2), j->digest) != 0) {
 		reject_reused(j);
@@ -283,7 +283,7 @@ static void apply_stored(ff_job *j, PGresult *r, int row)
 	}
 	if (PQgetisnull(r, row, 3)) /* event row pruned by retention: keep ours */
 		return;
-	j->decision = ff_decision_parse(PQgetvalue(r, row, 3));
+	j->decision = be_decision_parse(PQgetvalue(r, row, 3));
 	j->score = PQgetisnull(r, row, 4) ? 0.0f : strtof(PQgetvalue(r, row, 4), NULL);
 	j->ntop = PQgetisnull(r, row, 5) ? 0 : 1;
 	if (j->ntop)
@@ -295,7 +295,7 @@ static void apply_stored(ff_job *j, PGresult *r, int row)
 
 /* A key twice in one batch is claimed by the first of its jobs; a later one
  * with other bytes reuses the seq. */
-static void check_batch_reuse(ff_job **jobs, size_t n)
+static void check_batch_reuse(be_job **jobs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!jobs[i]->inserted)
@@ -309,7 +309,7 @@ static void check_batch_reuse(ff_job **jobs, size_t n)
 }
 
 /* Claims keys for the event-bearing jobs; marks j->inserted for the claimed. */
-static wres claim_and_insert(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
+static wres claim_and_insert(be_store_writer *w, be_job **jobs, size_t n, cols *k)
 {
 	PGresult *r;
 	size_t ne = 0;
@@ -352,7 +352,7 @@ static wres claim_and_insert(ff_store_writer *w, ff_job **jobs, size_t n, cols *
 		ff_pg_array_begin(&k->c[i]);
 	ne = 0;
 	for (size_t i = 0; i < n; i++) {
-		const ff_job *j = jobs[i];
+		const be_job *j = jobs[i];
 		char sc[32];
 		if (!j->inserted)
 			continue;
@@ -364,9 +364,9 @@ static wres claim_and_insert(ff_store_writer *w, ff_job **jobs, size_t n, cols *
 		ff_pg_array_i64(&k->c[4], j->capture_us);
 		ff_pg_array_i64(&k->c[5], j->received_us);
 		ff_pg_array_i64(&k->c[6], j->decided_us);
-		ff_pg_array_text(&k->c[7], ff_decision_name(j->decision));
-		if (j->ntop && (j->decision == FF_DECISION_GRANTED ||
-				j->decision == FF_DECISION_REJECTED))
+		ff_pg_array_text(&k->c[7], be_decision_name(j->decision));
+		if (j->ntop && (j->decision == BE_DECISION_GRANTED ||
+				j->decision == BE_DECISION_REJECTED))
 			ff_pg_array_i64(&k->c[8], j->top[0].identity_id);
 		else
 			ff_pg_array_text(&k->c[8], NULL);
@@ -382,9 +382,9 @@ static wres claim_and_insert(ff_store_writer *w, ff_job **jobs, size_t n, cols *
 		      "events");
 }
 
-/* Devices that kept flooding (ff_budget): disabled in the same transaction
+/* Devices that kept flooding (be_budget): disabled in the same transaction
  * as their audit row; the NOTIFY tells every backend. */
-static wres disable_flooders(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
+static wres disable_flooders(be_store_writer *w, be_job **jobs, size_t n, cols *k)
 {
 	size_t m = 0;
 	ff_pg_array_begin(&k->c[0]);
@@ -399,14 +399,14 @@ static wres disable_flooders(ff_store_writer *w, ff_job **jobs, size_t n, cols *
 	return finish(w, exec_cols(w, "ff_disable", k, 1, NULL, NULL), PGRES_COMMAND_OK, "disable");
 }
 
-static wres insert_audit(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
+static wres insert_audit(be_store_writer *w, be_job **jobs, size_t n, cols *k)
 {
 	char src[200];
 
 	for (int i = 0; i < 5; i++)
 		ff_pg_array_begin(&k->c[i]);
 	for (size_t i = 0; i < n; i++) {
-		const ff_job *j = jobs[i];
+		const be_job *j = jobs[i];
 		const char *action = j->flood_disable ? "device.flood_disable"
 				     : !has_event(j)  ? "message.reject"
 				     : j->inserted    ? "event.decide"
@@ -423,7 +423,7 @@ static wres insert_audit(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
 	return finish(w, exec_cols(w, "ff_audit", k, 5, w->actor, NULL), PGRES_COMMAND_OK, "audit");
 }
 
-static void update_hwm(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
+static void update_hwm(be_store_writer *w, be_job **jobs, size_t n, cols *k)
 {
 	PGresult *r;
 	size_t m = 0;
@@ -446,7 +446,7 @@ static void update_hwm(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
 	PQclear(r);
 }
 
-static wres write_tx(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
+static wres write_tx(be_store_writer *w, be_job **jobs, size_t n, cols *k)
 {
 	wres res;
 	for (size_t i = 0; i < n; i++)
@@ -471,18 +471,18 @@ static wres write_tx(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
 
 /* ---- connection management and the thread ---- */
 
-static bool past_deadline(ff_store_writer *w)
+static bool past_deadline(be_store_writer *w)
 {
 	long long d = atomic_load(&w->deadline_us);
 	return d && ff_mono_us() > d;
 }
 
-static bool ensure_db(ff_store_writer *w)
+static bool ensure_db(be_store_writer *w)
 {
 	if (w->db && PQstatus(w->db) == CONNECTION_OK)
 		return true;
 	PQfinish(w->db);
-	w->db = fb_store_connect(w->opt.conninfo, "writer");
+	w->db = be_store_connect(w->opt.conninfo, "writer");
 	if (w->db && !prepare_all(w->db)) {
 		PQfinish(w->db);
 		w->db = NULL;
@@ -496,7 +496,7 @@ static void backoff_sleep(int ms)
 }
 
 /* Writes jobs until committed; false when it gave up (deadline passed). */
-static bool write_batch(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
+static bool write_batch(be_store_writer *w, be_job **jobs, size_t n, cols *k)
 {
 	int backoff = 100;
 	int64_t t0 = ff_mono_us();
@@ -505,15 +505,15 @@ static bool write_batch(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
 		if (ensure_db(w))
 			res = write_tx(w, jobs, n, k);
 		else
-			ff_metrics_db_error();
+			be_metrics_db_error();
 		if (res == W_OK) {
 			if (w->db_down_logged)
 				ff_log_info(LOG_COMP, "event=db_recovered retried_ms=%lld",
 					    (long long)((ff_mono_us() - t0) / 1000));
 			w->db_down_logged = false;
-			ff_metrics_set_db_up(1);
+			be_metrics_set_db_up(1);
 			update_hwm(w, jobs, n, k);
-			ff_metrics_batch(n, ff_mono_us() - t0);
+			be_metrics_batch(n, ff_mono_us() - t0);
 			return true;
 		}
 		if (res == W_DATA && n > 1) {
@@ -525,18 +525,18 @@ static bool write_batch(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
 		}
 		if (res == W_DATA) {
 			/* a single row refused for its content: keep the record as a reject */
-			if (jobs[0]->decision == FF_DECISION_NONE &&
+			if (jobs[0]->decision == BE_DECISION_NONE &&
 			    strcmp(jobs[0]->reason, "store_refused") == 0) {
 				ff_log_error(LOG_COMP, "event=row_dropped device=%s reason=store_refused",
 					     jobs[0]->claimed_device);
 				return true; /* acknowledged: redelivery would fail the same way */
 			}
-			ff_job_reject(jobs[0], FF_DECISION_NONE, "store_refused");
-			ff_metrics_rejected("store_refused");
+			be_job_reject(jobs[0], BE_DECISION_NONE, "store_refused");
+			be_metrics_rejected("store_refused");
 			continue;
 		}
 		/* connection trouble: keep everything, retry with backoff */
-		ff_metrics_set_db_up(0);
+		be_metrics_set_db_up(0);
 		if (!w->db_down_logged) {
 			ff_log_error(LOG_COMP, "event=db_unavailable batch=%zu note=\"holding messages "
 					       "unacknowledged, retrying\"", n);
@@ -553,9 +553,9 @@ static bool write_batch(ff_store_writer *w, ff_job **jobs, size_t n, cols *k)
 
 static void *writer_main(void *arg)
 {
-	ff_store_writer *w = arg;
+	be_store_writer *w = arg;
 	size_t cap = (size_t)w->opt.batch_max;
-	ff_job **batch = calloc(cap, sizeof(*batch));
+	be_job **batch = calloc(cap, sizeof(*batch));
 	cols k;
 	memset(&k, 0, sizeof(k));
 	if (!batch) {
@@ -564,7 +564,7 @@ static void *writer_main(void *arg)
 	}
 	for (;;) {
 		size_t n = 0;
-		ff_job *j = ff_queue_pop(w->opt.in, -1);
+		be_job *j = be_queue_pop(w->opt.in, -1);
 		int64_t until;
 		if (!j)
 			break; /* closed and drained */
@@ -572,7 +572,7 @@ static void *writer_main(void *arg)
 		until = ff_mono_us() + (int64_t)w->opt.batch_ms * 1000;
 		while (n < cap) {
 			int64_t left = (until - ff_mono_us()) / 1000;
-			j = ff_queue_pop(w->opt.in, left > 0 ? (int)left : 0);
+			j = be_queue_pop(w->opt.in, left > 0 ? (int)left : 0);
 			if (!j)
 				break;
 			batch[n++] = j;
@@ -581,10 +581,10 @@ static void *writer_main(void *arg)
 			ff_log_error(LOG_COMP, "event=gave_up jobs=%zu note=\"unacknowledged: the broker "
 					       "redelivers them to this session\"", n);
 			for (size_t i = 0; i < n; i++)
-				ff_job_free(batch[i]);
+				be_job_free(batch[i]);
 			/* drop whatever else is queued the same way */
-			while ((j = ff_queue_pop(w->opt.in, 0)))
-				ff_job_free(j);
+			while ((j = be_queue_pop(w->opt.in, 0)))
+				be_job_free(j);
 			break;
 		}
 		w->opt.done(w->opt.ctx, batch, n);
@@ -596,9 +596,9 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-int ff_store_writer_start(const ff_store_writer_options *opt, ff_store_writer **out)
+int be_store_writer_start(const be_store_writer_options *opt, be_store_writer **out)
 {
-	ff_store_writer *w = calloc(1, sizeof(*w));
+	be_store_writer *w = calloc(1, sizeof(*w));
 	if (!w)
 		return FF_ERR_NOMEM;
 	w->opt = *opt;
@@ -612,7 +612,7 @@ int ff_store_writer_start(const ff_store_writer_options *opt, ff_store_writer **
 	return FF_OK;
 }
 
-void ff_store_writer_stop(ff_store_writer *w, int deadline_ms)
+void be_store_writer_stop(be_store_writer *w, int deadline_ms)
 {
 	if (!w)
 		return;

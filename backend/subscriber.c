@@ -29,8 +29,8 @@
 
 #define LOG_COMP "subscriber"
 
-struct ff_sub {
-	ff_sub_options opt; /* strings owned */
+struct be_sub {
+	be_sub_options opt; /* strings owned */
 	char host[256];
 	char port[16];
 	pthread_t thread;
@@ -58,7 +58,7 @@ static int64_t now_ms(void)
 }
 
 /* Writes under s->mu (caller holds it). */
-static int send_locked(ff_sub *s, const uint8_t *p, size_t n)
+static int send_locked(be_sub *s, const uint8_t *p, size_t n)
 {
 	if (s->fd < 0)
 		return FF_ERR_STATE;
@@ -78,7 +78,7 @@ static int send_locked(ff_sub *s, const uint8_t *p, size_t n)
 	return FF_OK;
 }
 
-static int send_packet(ff_sub *s, const uint8_t *p, size_t n)
+static int send_packet(be_sub *s, const uint8_t *p, size_t n)
 {
 	int rc;
 	pthread_mutex_lock(&s->mu);
@@ -87,7 +87,7 @@ static int send_packet(ff_sub *s, const uint8_t *p, size_t n)
 	return rc;
 }
 
-static int send_connect(ff_sub *s)
+static int send_connect(be_sub *s)
 {
 	mqp_buf pkt;
 	mqp_connect c = { s->opt.client_id, s->opt.username, s->opt.password, (unsigned)s->opt.keepalive_s,
@@ -97,7 +97,7 @@ static int send_connect(ff_sub *s)
 	return send_packet(s, pkt.b, pkt.n);
 }
 
-static int send_subscribe(ff_sub *s)
+static int send_subscribe(be_sub *s)
 {
 	mqp_buf pkt;
 	/* QoS 1, retain handling 2: no retained message on (re)subscribe. A
@@ -111,7 +111,7 @@ static int send_subscribe(ff_sub *s)
 /* ---- decoding ---- */
 
 /* Handles one complete packet; returns FF_OK or an error that ends the connection. */
-static int handle_packet(ff_sub *s, unsigned first, const uint8_t *p, size_t n)
+static int handle_packet(be_sub *s, unsigned first, const uint8_t *p, size_t n)
 {
 	unsigned type = first >> 4;
 	switch (type) {
@@ -172,7 +172,7 @@ static int handle_packet(ff_sub *s, unsigned first, const uint8_t *p, size_t n)
 
 /* ---- connection ---- */
 
-static int tcp_connect(ff_sub *s)
+static int tcp_connect(be_sub *s)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	int fd = -1, one = 1;
@@ -232,7 +232,7 @@ static SSL_CTX *tls_context(const char *ca_file)
 
 /* The handshake on a connected blocking socket (its 5 s timeouts bound it):
  * the certificate must chain to our CA and name the host (or IP) we dialled. */
-static int tls_handshake(ff_sub *s, int fd)
+static int tls_handshake(be_sub *s, int fd)
 {
 	unsigned char ip[16];
 	bool is_ip = inet_pton(AF_INET, s->host, ip) == 1 || inet_pton(AF_INET6, s->host, ip) == 1;
@@ -256,7 +256,7 @@ static int tls_handshake(ff_sub *s, int fd)
 
 /* Bytes into rbuf: recv, or SSL_read under mu (acks write on the same SSL
  * object from other threads). Returns recv's convention. */
-static ssize_t read_some(ff_sub *s)
+static ssize_t read_some(be_sub *s)
 {
 	ssize_t r;
 	int err;
@@ -274,7 +274,7 @@ static ssize_t read_some(ff_sub *s)
 }
 
 /* Decrypted bytes waiting inside the SSL object: poll cannot see them. */
-static bool tls_pending(ff_sub *s)
+static bool tls_pending(be_sub *s)
 {
 	bool p;
 	if (!s->ssl)
@@ -286,7 +286,7 @@ static bool tls_pending(ff_sub *s)
 }
 
 /* Reads and handles packets until the connection ends or stop. */
-static int session(ff_sub *s)
+static int session(be_sub *s)
 {
 	int64_t connect_deadline = now_ms() + 10000;
 	int rc = FF_OK;
@@ -371,7 +371,7 @@ static int session(ff_sub *s)
 
 static void *sub_main(void *arg)
 {
-	ff_sub *s = arg;
+	be_sub *s = arg;
 	int backoff_ms = 200;
 	while (!ff_waker_stopping(&s->waker)) {
 		int fd = tcp_connect(s), rc;
@@ -420,7 +420,7 @@ static void *sub_main(void *arg)
 
 /* ---- API ---- */
 
-static int parse_url(ff_sub *s, const char *url)
+static int parse_url(be_sub *s, const char *url)
 {
 	const char *hp, *colon;
 	if (strncmp(url, "ssl://", 6) == 0 || strncmp(url, "mqtts://", 8) == 0) {
@@ -442,7 +442,7 @@ static int parse_url(ff_sub *s, const char *url)
 	return FF_OK;
 }
 
-static void free_opts(ff_sub *s)
+static void free_opts(be_sub *s)
 {
 	free((char *)s->opt.url);
 	free((char *)s->opt.client_id);
@@ -452,9 +452,9 @@ static void free_opts(ff_sub *s)
 	SSL_CTX_free(s->tls_ctx); /* owned with the options: made from ca_file */
 }
 
-int ff_sub_start(const ff_sub_options *opt, ff_sub **out)
+int be_sub_start(const be_sub_options *opt, be_sub **out)
 {
-	ff_sub *s;
+	be_sub *s;
 	int rc;
 	pthread_condattr_t ca;
 	if (!opt || !out || !opt->url || !opt->client_id || !*opt->client_id || !opt->filter ||
@@ -506,11 +506,11 @@ int ff_sub_start(const ff_sub_options *opt, ff_sub **out)
 	return FF_OK;
 }
 
-int ff_sub_wait_ready(ff_sub *s, int timeout_ms)
+int be_sub_wait_ready(be_sub *s, int timeout_ms)
 {
 	struct timespec dl;
 	bool ok;
-	ff_deadline_in(&dl, timeout_ms);
+	be_deadline_in(&dl, timeout_ms);
 	pthread_mutex_lock(&s->mu);
 	while (!s->ready)
 		if (pthread_cond_timedwait(&s->cv, &s->mu, &dl) == ETIMEDOUT)
@@ -520,7 +520,7 @@ int ff_sub_wait_ready(ff_sub *s, int timeout_ms)
 	return ok ? FF_OK : FF_ERR_TIMEOUT;
 }
 
-int ff_sub_ack(ff_sub *s, uint16_t packet_id, uint64_t gen)
+int be_sub_ack(be_sub *s, uint16_t packet_id, uint64_t gen)
 {
 	uint8_t pkt[4];
 	int rc;
@@ -533,13 +533,13 @@ int ff_sub_ack(ff_sub *s, uint16_t packet_id, uint64_t gen)
 	return rc;
 }
 
-void ff_sub_pause(ff_sub *s)
+void be_sub_pause(be_sub *s)
 {
 	if (s)
 		atomic_store(&s->paused, true);
 }
 
-void ff_sub_stop(ff_sub *s)
+void be_sub_stop(be_sub *s)
 {
 	if (!s)
 		return;

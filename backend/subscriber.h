@@ -9,7 +9,7 @@
  * message. An acknowledgement after the database commit therefore needs our
  * own small client: CONNECT (clean start off, session expiry, Receive
  * Maximum = messages in flight), SUBSCRIBE, PUBLISH in, PINGREQ, and a
- * PUBACK sent by ff_sub_ack() once the event row is committed. Messages never
+ * PUBACK sent by be_sub_ack() once the event row is committed. Messages never
  * acknowledged (crash, PostgreSQL away, shutdown) stay in the broker's
  * session and are redelivered when the same client id reconnects.
  * Plain TCP beside the broker, or TLS (ssl:// with ca_file: TLS 1.2+, the
@@ -18,23 +18,23 @@
  * connection lock, since acks are written from other threads; the packets
  * themselves are mqtt_packet.c's. Outbound AccessEvents and receipts go
  * through lib/mqtt. */
-#ifndef FF_BACKEND_SUBSCRIBER_H
-#define FF_BACKEND_SUBSCRIBER_H
+#ifndef BE_BACKEND_SUBSCRIBER_H
+#define BE_BACKEND_SUBSCRIBER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct ff_sub ff_sub;
+typedef struct be_sub be_sub;
 
 /* One PUBLISH; buffers valid during the call only. gen identifies the
- * connection (pass it back to ff_sub_ack). The callback may block (that is
+ * connection (pass it back to be_sub_ack). The callback may block (that is
  * the back-pressure: nothing more is read meanwhile). */
-typedef void (*ff_sub_message_cb)(void *ctx, const char *topic, const uint8_t *payload,
+typedef void (*be_sub_message_cb)(void *ctx, const char *topic, const uint8_t *payload,
 				  size_t len, uint16_t packet_id, bool dup, uint64_t gen);
-typedef void (*ff_sub_state_cb)(void *ctx, bool connected);
+typedef void (*be_sub_state_cb)(void *ctx, bool connected);
 
-typedef struct ff_sub_options {
+typedef struct be_sub_options {
 	const char *url;          /* tcp://, mqtt://, or ssl:// / mqtts:// (TLS) host:port */
 	const char *ca_file;      /* TLS: the CA that must sign the broker's certificate */
 	const char *client_id;
@@ -45,24 +45,24 @@ typedef struct ff_sub_options {
 	uint32_t session_expiry_s;
 	uint16_t receive_max;
 	size_t max_packet;        /* larger packets end the connection */
-	ff_sub_message_cb on_message;
-	ff_sub_state_cb on_state;
+	be_sub_message_cb on_message;
+	be_sub_state_cb on_state;
 	void *ctx;
-} ff_sub_options;
+} be_sub_options;
 
 /* Starts the session thread (it connects, and reconnects with backoff
  * 0.2..10 s). Returns FF_OK, FF_ERR_INVAL (bad url or options; an ssl://
  * url without a usable ca_file), FF_ERR_NOMEM. */
-int ff_sub_start(const ff_sub_options *opt, ff_sub **out);
+int be_sub_start(const be_sub_options *opt, be_sub **out);
 /* Waits up to timeout_ms for the first SUBACK. FF_OK or FF_ERR_TIMEOUT. */
-int ff_sub_wait_ready(ff_sub *s, int timeout_ms);
+int be_sub_wait_ready(be_sub *s, int timeout_ms);
 /* Acknowledges packet_id received on connection gen; a no-op (FF_ERR_STATE)
  * if that connection is gone: the broker redelivers on the next one. */
-int ff_sub_ack(ff_sub *s, uint16_t packet_id, uint64_t gen);
+int be_sub_ack(be_sub *s, uint16_t packet_id, uint64_t gen);
 /* Stops delivering: messages read from now on are left unacknowledged. */
-void ff_sub_pause(ff_sub *s);
+void be_sub_pause(be_sub *s);
 /* Sends DISCONNECT (the session and its unacknowledged messages stay with
  * the broker for session_expiry_s), stops the thread, frees. NULL ok. */
-void ff_sub_stop(ff_sub *s);
+void be_sub_stop(be_sub *s);
 
 #endif

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-bool ff_faces_topic_parse(const char *t, char site[FF_ID_MAX + 1], char dev[FF_ID_MAX + 1])
+bool be_faces_topic_parse(const char *t, char site[FF_ID_MAX + 1], char dev[FF_ID_MAX + 1])
 {
 	const char *a, *b, *c;
 	if (strncmp(t, "fleet/", 6) != 0)
@@ -35,7 +35,7 @@ bool ff_faces_topic_parse(const char *t, char site[FF_ID_MAX + 1], char dev[FF_I
 }
 
 /* What tells a redelivery (same bytes) from a reused seq (other bytes). */
-static void payload_digest(ff_job *j)
+static void payload_digest(be_job *j)
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	SHA256(j->payload, j->len, md);
@@ -43,13 +43,13 @@ static void payload_digest(ff_job *j)
 		snprintf(j->digest + 2 * i, 3, "%02x", md[i]);
 }
 
-static void claim(ff_job *j, const char *s)
+static void claim(be_job *j, const char *s)
 {
 	ff_sanitize(j->claimed_device, sizeof(j->claimed_device), s, s ? strlen(s) : 0);
 }
 
-void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
-		 const ff_validate_options *opt)
+void be_validate(be_job *j, const be_model_set *models, be_devices *devices,
+		 const be_validate_options *opt)
 {
 	char tsite[FF_ID_MAX + 1] = "", tdev[FF_ID_MAX + 1] = "";
 	Facefleet__V1__FaceCodes *fc = NULL;
@@ -59,22 +59,22 @@ void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
 	bool has_box;
 	int m, rc;
 	int64_t now = ff_now_us();
-	bool topic_ok = ff_faces_topic_parse(j->topic, tsite, tdev);
+	bool topic_ok = be_faces_topic_parse(j->topic, tsite, tdev);
 
 	/* who the message claims to be, for the audit row even when all else fails */
 	if (topic_ok)
 		claim(j, tdev);
 	if (j->len > opt->max_payload) {
-		ff_job_reject(j, FF_DECISION_NONE, "payload_too_large");
+		be_job_reject(j, BE_DECISION_NONE, "payload_too_large");
 		return;
 	}
 	if (!topic_ok) {
-		ff_job_reject(j, FF_DECISION_NONE, "bad_topic");
+		be_job_reject(j, BE_DECISION_NONE, "bad_topic");
 		return;
 	}
 	fc = facefleet__v1__face_codes__unpack(NULL, j->len, j->payload);
 	if (!fc) {
-		ff_job_reject(j, FF_DECISION_NONE, "bad_protobuf");
+		be_job_reject(j, BE_DECISION_NONE, "bad_protobuf");
 		return;
 	}
 	/* the topic is authoritative (the broker ACL binds the account to it);
@@ -83,33 +83,33 @@ void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
 		claim(j, fc->device_id);
 	why = ff_facecodes_check_ids(fc, tsite, tdev);
 	if (why) {
-		ff_job_reject(j, FF_DECISION_NONE, why);
+		be_job_reject(j, BE_DECISION_NONE, why);
 		goto out;
 	}
 	snprintf(j->device_id, sizeof(j->device_id), "%s", tdev);
 	snprintf(j->site_id, sizeof(j->site_id), "%s", tsite);
 	if (fc->seq == 0 || fc->seq > (uint64_t)INT64_MAX) {
-		ff_job_reject(j, FF_DECISION_NONE, "bad_seq");
+		be_job_reject(j, BE_DECISION_NONE, "bad_seq");
 		goto out;
 	}
 	j->seq = fc->seq;
-	ff_event_id(j->device_id, j->seq, j->event_id);
+	be_event_id(j->device_id, j->seq, j->event_id);
 	payload_digest(j);
-	why = ff_devices_check(devices, j->device_id, j->site_id, j->seq, opt->replay_window,
+	why = be_devices_check(devices, j->device_id, j->site_id, j->seq, opt->replay_window,
 			       opt->max_seq_jump);
 	if (why) {
-		ff_job_reject(j, FF_DECISION_NONE, why);
+		be_job_reject(j, BE_DECISION_NONE, why);
 		goto out;
 	}
 	if (j->budget_dropped) { /* the minute's audited drop (budget taken at arrival) */
-		ff_job_reject(j, FF_DECISION_NONE, j->flood_disable ? "flooding" : "over_budget");
+		be_job_reject(j, BE_DECISION_NONE, j->flood_disable ? "flooding" : "over_budget");
 		goto out;
 	}
 	/* a device clock that is unset or off: keep the receive time (and say so
 	 * in the audit row). Before 2020 predates every device; ahead of now
 	 * by more than the skew allowance is not a capture yet */
 	j->capture_us = fc->capture_time_us;
-	if (j->capture_us < FF_CAPTURE_MIN_US || j->capture_us > now + FF_CAPTURE_SKEW_US) {
+	if (j->capture_us < BE_CAPTURE_MIN_US || j->capture_us > now + BE_CAPTURE_SKEW_US) {
 		j->capture_us = j->received_us;
 		j->capture_clamped = true;
 	}
@@ -117,45 +117,45 @@ void ff_validate(ff_job *j, const ff_model_set *models, ff_devices *devices,
 	/* from here on the sender is a known, current device: an INVALID event */
 	ff_sanitize(j->model_id, sizeof(j->model_id), fc->model_id, strlen(fc->model_id));
 	if (fc->schema_version == 0) {
-		ff_job_reject(j, FF_DECISION_INVALID, "bad_schema_version");
+		be_job_reject(j, BE_DECISION_INVALID, "bad_schema_version");
 		goto out;
 	}
-	m = ff_id_valid(fc->model_id) ? ff_model_set_find(models, fc->model_id)
+	m = ff_id_valid(fc->model_id) ? be_model_set_find(models, fc->model_id)
 							  : -1;
 	if (m < 0) {
-		ff_job_reject(j, FF_DECISION_INVALID, "unknown_model");
+		be_job_reject(j, BE_DECISION_INVALID, "unknown_model");
 		goto out;
 	}
 	info = &models->info[m];
 	if (fc->grid_h != info->grid_h || fc->grid_w != info->grid_w ||
 	    fc->codebook_size != info->codebook_size || fc->bits_per_index != info->bits_per_index) {
-		ff_job_reject(j, FF_DECISION_INVALID, "grid_mismatch");
+		be_job_reject(j, BE_DECISION_INVALID, "grid_mismatch");
 		goto out;
 	}
 	/* N = grid_h*grid_w*codes_per_cell must be the model's (schema 1 predates
 	 * codes_per_cell: its 0 means the model's) */
 	if (ff_facecodes_num_codes(fc, info->codes_per_cell) != info->num_codes) {
-		ff_job_reject(j, FF_DECISION_INVALID, "codes_per_cell_mismatch");
+		be_job_reject(j, BE_DECISION_INVALID, "codes_per_cell_mismatch");
 		goto out;
 	}
 	if (info->num_codes > sizeof(j->idx) / sizeof(j->idx[0])) {
-		ff_job_reject(j, FF_DECISION_INVALID, "unsupported_model");
+		be_job_reject(j, BE_DECISION_INVALID, "unsupported_model");
 		goto out;
 	}
 	rc = ff_bitpack_unpack(fc->codes.data, fc->codes.len, info->num_codes, info->bits_per_index,
 			       info->codebook_size, j->idx);
 	if (rc == FF_ERR_RANGE) {
-		ff_job_reject(j, FF_DECISION_INVALID, "index_range");
+		be_job_reject(j, BE_DECISION_INVALID, "index_range");
 		goto out;
 	}
 	if (rc != FF_OK) {
-		ff_job_reject(j, FF_DECISION_INVALID, "bad_size");
+		be_job_reject(j, BE_DECISION_INVALID, "bad_size");
 		goto out;
 	}
 	/* box_px (schema 2) or the legacy Box; none is fine */
 	why = ff_facecodes_get_box(fc, &has_box, &box);
 	if (why) {
-		ff_job_reject(j, FF_DECISION_INVALID, why);
+		be_job_reject(j, BE_DECISION_INVALID, why);
 		goto out;
 	}
 	j->nidx = info->num_codes;
@@ -164,7 +164,7 @@ out:
 	facefleet__v1__face_codes__free_unpacked(fc, NULL);
 }
 
-size_t ff_face_codes_build(const ff_vq_info *vi, const char *site, const char *device,
+size_t be_face_codes_build(const ff_vq_info *vi, const char *site, const char *device,
 			   uint64_t seq, int64_t capture_us, const uint16_t *idx, uint64_t seed,
 			   uint8_t *buf, size_t cap)
 {

@@ -19,6 +19,7 @@
 #include "facefleet/embed.h"
 #include "facefleet/error.h"
 #include "facefleet/image.h"
+#include "facefleet/store.h"
 
 #define EMB_MAX 1024
 #define MAX_FACES 16
@@ -64,7 +65,7 @@ static int embed_file(enroller *e, const char *file, char *out, size_t cap, char
 	ff_image img = FF_IMAGE_EMPTY, face = FF_IMAGE_EMPTY;
 	ff_face faces[MAX_FACES];
 	float v[EMB_MAX];
-	size_t n = 0, len = 0;
+	size_t n = 0;
 	int rc, k;
 	if ((rc = ff_image_load(file, NULL, &img, why, wlen)) != FF_OK)
 		goto out;
@@ -83,14 +84,7 @@ static int embed_file(enroller *e, const char *file, char *out, size_t cap, char
 		ff_seterr(why, wlen, "align/embed: %s", ff_strerror(rc));
 		goto out;
 	}
-	len = (size_t)snprintf(out, cap, "{");
-	for (size_t i = 0; i < e->dim && len < cap; i++)
-		len += (size_t)snprintf(out + len, cap - len, "%s%.8g", i ? "," : "", (double)v[i]);
-	if (len + 2 >= cap) {
-		rc = FF_ERR_RANGE;
-		goto out;
-	}
-	strcat(out, "}");
+	rc = ff_store_vector_format(v, e->dim, out, cap);
 out:
 	ff_image_free(&img);
 	ff_image_free(&face);

@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 	opts o;
 	ff_config_args args;
 	char err[512];
-	ff_model_set set;
+	be_model_set set;
 	const ff_vq_info *vi;
 	ff_mqtt_options mo = FF_MQTT_OPTIONS_INIT;
 	ff_mqtt *m = NULL;
@@ -124,7 +124,7 @@ int main(int argc, char **argv)
 		ff_config_help(fields, stdout);
 		return 0;
 	}
-	if (ff_model_set_load(&set, o.vq_dir, "", err, sizeof(err)) != FF_OK) {
+	if (be_model_set_load(&set, o.vq_dir, "", err, sizeof(err)) != FF_OK) {
 		fprintf(stderr, "fleet-bench-backend: %s\n", err);
 		return 1;
 	}
@@ -157,7 +157,7 @@ int main(int argc, char **argv)
 	t_start = mono_us();
 	for (int i = 0; i < o.count; i++) {
 		uint8_t buf[512];
-		size_t n = ff_face_codes_build(vi, o.site, o.device, S.base + (uint64_t)i + 1,
+		size_t n = be_face_codes_build(vi, o.site, o.device, S.base + (uint64_t)i + 1,
 					       (int64_t)time(NULL) * 1000000, NULL, (uint64_t)i, buf,
 					       sizeof(buf));
 		int rc;

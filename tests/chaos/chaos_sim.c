@@ -6,7 +6,7 @@
  * A simulated device is what fleet-device is minus the camera and the nets:
  * its own broker account (dev.<id>, from the fleetctl bundle), its own MQTT
  * v5 connection (lib/mqtt), a FaceCodes message per face built by the
- * backend's own builder (ff_face_codes_build) with a per-device sequence
+ * backend's own builder (be_face_codes_build) with a per-device sequence
  * number, and an outbox: a face stays in it until the broker's PUBACK, is
  * published again after any connection loss, and the device reconnects with
  * backoff. Faces arrive at a steady rate whether or not the device is online.
@@ -270,7 +270,7 @@ static void publish_pending(device *d)
 		d->next_send++;
 		pthread_mutex_unlock(&d->mu);
 		seq = S.seq_base + 1 + k;
-		len = ff_face_codes_build(g_vq, d->site, d->id, seq, time(NULL) * 1000000LL, NULL, seq,
+		len = be_face_codes_build(g_vq, d->site, d->id, seq, time(NULL) * 1000000LL, NULL, seq,
 					  buf, sizeof(buf));
 		rc = len ? ff_mqtt_publish_async(d->m, d->topic, buf, len, 1, false, on_done, d,
 						 ((uint64_t)gen << 32) | k)
@@ -480,7 +480,7 @@ static void *flood_main(void *arg)
 			poll(NULL, 0, 1);
 			continue;
 		}
-		len = ff_face_codes_build(g_vq, F.d.site, F.d.id, F.next_seq, time(NULL) * 1000000LL, NULL,
+		len = be_face_codes_build(g_vq, F.d.site, F.d.id, F.next_seq, time(NULL) * 1000000LL, NULL,
 					  F.next_seq, buf, sizeof(buf));
 		atomic_fetch_add(&F.inflight, 1);
 		if (ff_mqtt_publish_async(F.d.m, F.d.topic, buf, len, 1, false, on_flood_done, NULL, 0) !=
@@ -672,7 +672,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	ff_model_set *models = calloc(1, sizeof(*models));
+	be_model_set *models = calloc(1, sizeof(*models));
 	char err[256];
 	ff_mqtt *watch;
 	pthread_t fault_thread, flood_thread;
@@ -729,7 +729,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!models || ff_model_set_load(models, S.vq_dir, "", err, sizeof(err)) != FF_OK) {
+	if (!models || be_model_set_load(models, S.vq_dir, "", err, sizeof(err)) != FF_OK) {
 		LOG("VQ models in %s: %s", S.vq_dir, err);
 		return 2;
 	}

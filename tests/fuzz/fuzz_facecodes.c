@@ -1,5 +1,5 @@
 /* fuzz_facecodes: libFuzzer target for what the backend does with an MQTT
- * FaceCodes message before any compute: protobuf decode and ff_validate
+ * FaceCodes message before any compute: protobuf decode and be_validate
  * (backend/validate.c: topic, ids, seq, device registry and replay window,
  * model id, grid, bit-packed indices, box). The first input byte picks the
  * topic (the registered device's own, another device's, or topic text taken
@@ -19,8 +19,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static ff_model_set g_models;
-static ff_devices *g_devices;
+static be_model_set g_models;
+static be_devices *g_devices;
 static bool g_ready;
 
 /* the VQ decoders of tests/data/vq (tiny-test; metadata only is needed) */
@@ -29,13 +29,13 @@ static void setup(void)
 	const char *src = getenv("FF_SOURCE_DIR");
 	char dir[1024], err[256];
 	snprintf(dir, sizeof(dir), "%s/tests/data/vq", src ? src : FF_FUZZ_SOURCE_DIR);
-	if (ff_model_set_load(&g_models, dir, "", err, sizeof(err)) != FF_OK) {
+	if (be_model_set_load(&g_models, dir, "", err, sizeof(err)) != FF_OK) {
 		fprintf(stderr, "fuzz_facecodes: %s: %s\n", dir, err);
 		abort();
 	}
-	if (ff_devices_create(&g_devices) != FF_OK ||
-	    ff_devices_set(g_devices, "dev-1", "site-1", true) != FF_OK ||
-	    ff_devices_set(g_devices, "dev-off", "site-1", false) != FF_OK)
+	if (be_devices_create(&g_devices) != FF_OK ||
+	    be_devices_set(g_devices, "dev-1", "site-1", true) != FF_OK ||
+	    be_devices_set(g_devices, "dev-off", "site-1", false) != FF_OK)
 		abort();
 	g_ready = true;
 }
@@ -44,9 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const topics[] = { "fleet/site-1/dev-1/faces", "fleet/site-1/dev-off/faces",
 					      "fleet/site-2/dev-1/faces", "fleet/site-1/dev-9/faces" };
-	ff_validate_options opt = { .max_payload = 1024, .replay_window = 4096, .max_seq_jump = 1000000 };
+	be_validate_options opt = { .max_payload = 1024, .replay_window = 4096, .max_seq_jump = 1000000 };
 	char topic[160];
-	ff_job *j;
+	be_job *j;
 	if (!g_ready)
 		setup();
 	if (size < 1)
@@ -64,10 +64,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data += n < size ? n + 1 : n;
 		size -= n < size ? n + 1 : n;
 	}
-	j = ff_job_new(topic, data, size);
+	j = be_job_new(topic, data, size);
 	if (!j)
 		return 0;
-	ff_validate(j, &g_models, g_devices, &opt);
+	be_validate(j, &g_models, g_devices, &opt);
 	/* a clean job has indices inside the codebook */
 	if (!j->reason[0]) {
 		const ff_vq_info *vi = &g_models.info[j->model_index];
@@ -77,6 +77,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (j->idx[i] >= vi->codebook_size)
 				abort();
 	}
-	ff_job_free(j);
+	be_job_free(j);
 	return 0;
 }

@@ -25,7 +25,7 @@ static void put(const char *dir, const char *name, unsigned topic, const uint8_t
 
 int main(int argc, char **argv)
 {
-	ff_model_set set;
+	be_model_set set;
 	char err[256], vq[1024];
 	uint8_t buf[512], bad[512];
 	size_t n;
@@ -36,11 +36,11 @@ int main(int argc, char **argv)
 	}
 	snprintf(vq, sizeof(vq), "%s/tests/data/vq", src ? src : FF_FUZZ_SOURCE_DIR);
 	memset(&set, 0, sizeof(set));
-	if (ff_model_set_load(&set, vq, "", err, sizeof(err)) != FF_OK) {
+	if (be_model_set_load(&set, vq, "", err, sizeof(err)) != FF_OK) {
 		fprintf(stderr, "%s: %s\n", vq, err);
 		return 1;
 	}
-	n = ff_face_codes_build(&set.info[0], "site-1", "dev-1", 7, 1700000000000000LL, NULL, 7, buf,
+	n = be_face_codes_build(&set.info[0], "site-1", "dev-1", 7, 1700000000000000LL, NULL, 7, buf,
 				sizeof(buf));
 	if (!n)
 		return 1;

@@ -15,17 +15,17 @@
  * (no table yet) passed NULL to bsearch (UBSan: nonnull argument). */
 static void test_devices_empty_registry(void)
 {
-	ff_devices *d = NULL;
+	be_devices *d = NULL;
 	const char *why;
-	CU_ASSERT_EQUAL_FATAL(ff_devices_create(&d), FF_OK);
-	why = ff_devices_check(d, "dev-1", "site-1", 1, 4096, 1000000);
+	CU_ASSERT_EQUAL_FATAL(be_devices_create(&d), FF_OK);
+	why = be_devices_check(d, "dev-1", "site-1", 1, 4096, 1000000);
 	CU_ASSERT_PTR_NOT_NULL(why);
 	CU_ASSERT_STRING_EQUAL(why ? why : "", "unknown_device");
-	ff_devices_mark(d, "dev-1", 5); /* no-op, no crash */
-	CU_ASSERT_EQUAL(ff_devices_set(d, "dev-1", "site-1", true), FF_OK);
-	CU_ASSERT_PTR_NULL(ff_devices_check(d, "dev-1", "site-1", 1, 4096, 1000000));
-	CU_ASSERT_EQUAL(ff_devices_count(d), 1);
-	ff_devices_free(d);
+	be_devices_mark(d, "dev-1", 5); /* no-op, no crash */
+	CU_ASSERT_EQUAL(be_devices_set(d, "dev-1", "site-1", true), FF_OK);
+	CU_ASSERT_PTR_NULL(be_devices_check(d, "dev-1", "site-1", 1, 4096, 1000000));
+	CU_ASSERT_EQUAL(be_devices_count(d), 1);
+	be_devices_free(d);
 }
 
 /* fuzz_nn_load, smoke run in CI: a 456-byte model whose resize grows an 8x8

@@ -34,7 +34,7 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-const char *be_run_id(void)
+const char *bt_run_id(void)
 {
 	static char id[32];
 	if (!id[0])
@@ -42,7 +42,7 @@ const char *be_run_id(void)
 	return id;
 }
 
-const char *be_vq_dir(bool *real)
+const char *bt_vq_dir(bool *real)
 {
 	static char dir[1024];
 	static bool is_real;
@@ -63,7 +63,7 @@ const char *be_vq_dir(bool *real)
 	return dir;
 }
 
-const ff_vq_info *be_vq_info(void)
+const ff_vq_info *bt_vq_info(void)
 {
 	static ff_vq_info info;
 	static bool loaded;
@@ -72,7 +72,7 @@ const ff_vq_info *be_vq_info(void)
 		FILE *p;
 		ff_vq_decoder *d = NULL;
 		char err[256];
-		snprintf(cmd, sizeof(cmd), "ls %s/*.dec.ffn 2>/dev/null | head -1", be_vq_dir(NULL));
+		snprintf(cmd, sizeof(cmd), "ls %s/*.dec.ffn 2>/dev/null | head -1", bt_vq_dir(NULL));
 		p = popen(cmd, "r");
 		if (p) {
 			if (!fgets(path, sizeof(path), p))
@@ -93,7 +93,7 @@ const ff_vq_info *be_vq_info(void)
 
 /* ---- database ---- */
 
-PGconn *be_db(void)
+PGconn *bt_db(void)
 {
 	const char *ci = ff_test_env_need("FF_PG_CONNINFO");
 	char err[512] = "";
@@ -111,7 +111,7 @@ PGconn *be_db(void)
 	return db;
 }
 
-long be_query_long(PGconn *db, const char *sql, int nparams, const char *const *params)
+long bt_query_long(PGconn *db, const char *sql, int nparams, const char *const *params)
 {
 	PGresult *r = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
 	long v = -1;
@@ -123,7 +123,7 @@ long be_query_long(PGconn *db, const char *sql, int nparams, const char *const *
 	return v;
 }
 
-bool be_exec(PGconn *db, const char *sql, int nparams, const char *const *params)
+bool bt_exec(PGconn *db, const char *sql, int nparams, const char *const *params)
 {
 	PGresult *r = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
@@ -133,7 +133,7 @@ bool be_exec(PGconn *db, const char *sql, int nparams, const char *const *params
 	return ok;
 }
 
-long be_wait_long(PGconn *db, const char *sql, int nparams, const char *const *params, long want,
+long bt_wait_long(PGconn *db, const char *sql, int nparams, const char *const *params, long want,
 		  int timeout_ms)
 {
 	int64_t end = mono_ms() + timeout_ms;
@@ -141,17 +141,17 @@ long be_wait_long(PGconn *db, const char *sql, int nparams, const char *const *p
 	for (;;) {
 		if (PQstatus(db) != CONNECTION_OK)
 			PQreset(db);
-		v = be_query_long(db, sql, nparams, params);
+		v = bt_query_long(db, sql, nparams, params);
 		if (v >= want || mono_ms() > end)
 			return v;
 		sleep_ms(100);
 	}
 }
 
-bool be_add_device(PGconn *db, const char *device, const char *site, bool enabled)
+bool bt_add_device(PGconn *db, const char *device, const char *site, bool enabled)
 {
 	const char *p[3] = { device, site, enabled ? "true" : "false" };
-	return be_exec(db,
+	return bt_exec(db,
 		       "INSERT INTO devices (device_id, site_id, enabled) VALUES ($1, $2, $3::boolean) "
 		       "ON CONFLICT (device_id) DO UPDATE SET site_id = $2, enabled = $3::boolean",
 		       3, p);
@@ -175,7 +175,7 @@ static int free_port(void)
 	return port;
 }
 
-bool be_log_has(const char *path, const char *needle)
+bool bt_log_has(const char *path, const char *needle)
 {
 	FILE *fp = fopen(path, "r");
 	char line[4096];
@@ -188,11 +188,11 @@ bool be_log_has(const char *path, const char *needle)
 	return found;
 }
 
-bool be_start(be_proc *p, const char *instance, const char *group, const char *const *extra)
+bool bt_start(bt_proc *p, const char *instance, const char *group, const char *const *extra)
 {
 	const char *build = getenv("FF_BUILD_DIR");
 	const char *models = getenv("FF_MODELS_DIR");
-	char bin[600], a[16][1100]; /* 1100: room for be_vq_dir's 1024-byte path (Release -Wformat-truncation) */
+	char bin[600], a[16][1100]; /* 1100: room for bt_vq_dir's 1024-byte path (Release -Wformat-truncation) */
 	char *argv[64];
 	int n = 0;
 	int64_t end;
@@ -200,14 +200,14 @@ bool be_start(be_proc *p, const char *instance, const char *group, const char *c
 	memset(p, 0, sizeof(*p));
 	p->metrics_port = free_port();
 	snprintf(bin, sizeof(bin), "%s/backend/fleet-backend", build ? build : ".");
-	snprintf(p->log, sizeof(p->log), "%s/tests/%s-%s.log", build ? build : ".", be_run_id(),
+	snprintf(p->log, sizeof(p->log), "%s/tests/%s-%s.log", build ? build : ".", bt_run_id(),
 		 instance);
 	/* as deployed: the broker's fleet-backend account and PostgreSQL's
 	 * facefleet_backend runtime role, secrets from the stack's 0600 file */
 	snprintf(a[0], sizeof(a[0]), "--config=%s/backend.conf", ff_test_env_need("FF_STACK_DIR"));
-	snprintf(a[1], sizeof(a[1]), "--vq-dir=%s", be_vq_dir(NULL));
-	snprintf(a[2], sizeof(a[2]), "--instance=%s-%s", be_run_id(), instance);
-	snprintf(a[3], sizeof(a[3]), "--share-group=%s-%s", be_run_id(), group);
+	snprintf(a[1], sizeof(a[1]), "--vq-dir=%s", bt_vq_dir(NULL));
+	snprintf(a[2], sizeof(a[2]), "--instance=%s-%s", bt_run_id(), instance);
+	snprintf(a[3], sizeof(a[3]), "--share-group=%s-%s", bt_run_id(), group);
 	snprintf(a[4], sizeof(a[4]), "--session-expiry-s=120");
 	snprintf(a[5], sizeof(a[5]), "--metrics-port=%d", p->metrics_port);
 	snprintf(a[6], sizeof(a[6]), "--embed-model=%s/ffn/mobilefacenet.ffn",
@@ -236,9 +236,9 @@ bool be_start(be_proc *p, const char *instance, const char *group, const char *c
 		return false;
 	end = mono_ms() + 30000;
 	while (mono_ms() < end) {
-		if (be_log_has(p->log, "event=started"))
+		if (bt_log_has(p->log, "event=started"))
 			return true;
-		if (!be_alive(p)) {
+		if (!bt_alive(p)) {
 			fprintf(stderr, "fleet-backend %s exited early; log %s\n", instance, p->log);
 			return false;
 		}
@@ -248,7 +248,7 @@ bool be_start(be_proc *p, const char *instance, const char *group, const char *c
 	return false;
 }
 
-bool be_alive(be_proc *p)
+bool bt_alive(bt_proc *p)
 {
 	int st;
 	if (p->pid <= 0)
@@ -260,7 +260,7 @@ bool be_alive(be_proc *p)
 	return true;
 }
 
-int be_stop(be_proc *p)
+int bt_stop(bt_proc *p)
 {
 	int st = 0;
 	int64_t end;
@@ -283,7 +283,7 @@ int be_stop(be_proc *p)
 	return -1;
 }
 
-double be_metric(be_proc *p, const char *name)
+double bt_metric(bt_proc *p, const char *name)
 {
 	struct sockaddr_in sa;
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -322,7 +322,7 @@ typedef struct access_rec {
 	char event_id[37];
 } access_rec;
 
-struct be_client {
+struct bt_client {
 	ff_mqtt *m;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -332,7 +332,7 @@ struct be_client {
 
 static void client_on_message(void *ctx, const ff_mqtt_message *msg)
 {
-	be_client *c = ctx;
+	bt_client *c = ctx;
 	Facefleet__V1__AccessEvent *ev =
 		facefleet__v1__access_event__unpack(NULL, msg->len, msg->payload);
 	if (!ev)
@@ -359,16 +359,16 @@ static void client_on_message(void *ctx, const ff_mqtt_message *msg)
 	facefleet__v1__access_event__free_unpacked(ev, NULL);
 }
 
-be_client *be_client_new(const char *name)
+bt_client *bt_client_new(const char *name)
 {
 	ff_mqtt_options o = FF_MQTT_OPTIONS_INIT;
 	char id[96];
-	be_client *c = calloc(1, sizeof(*c));
+	bt_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
-	snprintf(id, sizeof(id), "%s-%s", be_run_id(), name);
+	snprintf(id, sizeof(id), "%s-%s", bt_run_id(), name);
 	o.url = ff_test_env_need("FF_MQTT_URL");
 	o.username = ff_test_env_need("FF_MQTT_USER");
 	o.password = ff_test_env_need("FF_MQTT_PASSWORD");
@@ -377,14 +377,14 @@ be_client *be_client_new(const char *name)
 	o.on_message = client_on_message;
 	o.cb_ctx = c;
 	if (ff_mqtt_create(&o, &c->m) != FF_OK || ff_mqtt_connect(c->m) != FF_OK) {
-		be_client_free(c);
+		bt_client_free(c);
 		CU_FAIL("test MQTT client");
 		return NULL;
 	}
 	return c;
 }
 
-void be_client_free(be_client *c)
+void bt_client_free(bt_client *c)
 {
 	if (!c)
 		return;
@@ -395,24 +395,24 @@ void be_client_free(be_client *c)
 	free(c);
 }
 
-bool be_client_watch_access(be_client *c, const char *site)
+bool bt_client_watch_access(bt_client *c, const char *site)
 {
 	char f[128];
 	snprintf(f, sizeof(f), "fleet/%s/+/access", site);
 	return ff_mqtt_subscribe(c->m, f, 1, 5000) == FF_OK;
 }
 
-bool be_publish(be_client *c, const char *topic, const void *payload, size_t len)
+bool bt_publish(bt_client *c, const char *topic, const void *payload, size_t len)
 {
 	return ff_mqtt_publish(c->m, topic, payload, len, 1, false, 5000) == FF_OK;
 }
 
-bool be_publish_retained(be_client *c, const char *topic, const void *payload, size_t len)
+bool bt_publish_retained(bt_client *c, const char *topic, const void *payload, size_t len)
 {
 	return ff_mqtt_publish(c->m, topic, payload, len, 1, true, 5000) == FF_OK;
 }
 
-int be_access_count(be_client *c)
+int bt_access_count(bt_client *c)
 {
 	int n;
 	pthread_mutex_lock(&c->mu);
@@ -421,15 +421,15 @@ int be_access_count(be_client *c)
 	return n;
 }
 
-int be_access_wait(be_client *c, int want, int timeout_ms)
+int bt_access_wait(bt_client *c, int want, int timeout_ms)
 {
 	int64_t end = mono_ms() + timeout_ms;
-	while (be_access_count(c) < want && mono_ms() < end)
+	while (bt_access_count(c) < want && mono_ms() < end)
 		sleep_ms(50);
-	return be_access_count(c);
+	return bt_access_count(c);
 }
 
-bool be_access_find(be_client *c, const char *device, uint64_t seq, int *decision,
+bool bt_access_find(bt_client *c, const char *device, uint64_t seq, int *decision,
 		    char *identity, size_t cap, char event_id[37])
 {
 	bool found = false;
@@ -452,17 +452,17 @@ bool be_access_find(be_client *c, const char *device, uint64_t seq, int *decisio
 
 /* ---- payloads ---- */
 
-size_t be_face_codes(uint8_t *buf, size_t cap, const char *site, const char *device, uint64_t seq,
+size_t bt_face_codes(uint8_t *buf, size_t cap, const char *site, const char *device, uint64_t seq,
 		     const uint16_t *idx)
 {
-	const ff_vq_info *vi = be_vq_info();
+	const ff_vq_info *vi = bt_vq_info();
 	if (!vi)
 		return 0;
-	return ff_face_codes_build(vi, site, device, seq, (int64_t)time(NULL) * 1000000, idx, seq,
+	return be_face_codes_build(vi, site, device, seq, (int64_t)time(NULL) * 1000000, idx, seq,
 				   buf, cap);
 }
 
-const char *be_faces_topic(char *buf, size_t cap, const char *site, const char *device)
+const char *bt_faces_topic(char *buf, size_t cap, const char *site, const char *device)
 {
 	snprintf(buf, cap, "fleet/%s/%s/faces", site, device);
 	return buf;

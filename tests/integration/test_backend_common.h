@@ -16,73 +16,73 @@
 #include "facefleet/vq.h"
 
 /* Unique token of this test run: "<tag><pid>", [a-z0-9]. */
-const char *be_run_id(void);
+const char *bt_run_id(void);
 
 /* The VQ decoder/encoder the tests use: models/vq/<id>.*.ffn when a trained
  * model is committed there, else tests/data/vq/tiny-test (plumbing only: its
  * decisions mean nothing). *real tells which. Returns the folder. */
-const char *be_vq_dir(bool *real);
-/* Metadata of the first decoder in be_vq_dir (loads it once). */
-const ff_vq_info *be_vq_info(void);
+const char *bt_vq_dir(bool *real);
+/* Metadata of the first decoder in bt_vq_dir (loads it once). */
+const ff_vq_info *bt_vq_info(void);
 
 /* Connects to the stack's database (migrating it first); NULL fails the test. */
-PGconn *be_db(void);
+PGconn *bt_db(void);
 /* Runs sql with text params; returns the first column of the first row as
  * a long (or -1 on error, printed). */
-long be_query_long(PGconn *db, const char *sql, int nparams, const char *const *params);
-bool be_exec(PGconn *db, const char *sql, int nparams, const char *const *params);
-/* Polls until be_query_long(...) >= want or timeout_ms; returns the last value. */
-long be_wait_long(PGconn *db, const char *sql, int nparams, const char *const *params, long want,
+long bt_query_long(PGconn *db, const char *sql, int nparams, const char *const *params);
+bool bt_exec(PGconn *db, const char *sql, int nparams, const char *const *params);
+/* Polls until bt_query_long(...) >= want or timeout_ms; returns the last value. */
+long bt_wait_long(PGconn *db, const char *sql, int nparams, const char *const *params, long want,
 		  int timeout_ms);
 /* Provisions device (site) enabled. */
-bool be_add_device(PGconn *db, const char *device, const char *site, bool enabled);
+bool bt_add_device(PGconn *db, const char *device, const char *site, bool enabled);
 
 /* A running fleet-backend. */
-typedef struct be_proc {
+typedef struct bt_proc {
 	pid_t pid;
 	char log[512];
 	int metrics_port;
-} be_proc;
+} bt_proc;
 
 /* True when a line of the log file at path contains needle. */
-bool be_log_has(const char *path, const char *needle);
+bool bt_log_has(const char *path, const char *needle);
 
 /* Starts fleet-backend with instance name `instance`, share group `group`
  * and extra "--key=value" arguments (NULL-terminated list), waits until it
  * logs event=started (30 s). Returns true on success. */
-bool be_start(be_proc *p, const char *instance, const char *group, const char *const *extra);
+bool bt_start(bt_proc *p, const char *instance, const char *group, const char *const *extra);
 /* SIGTERM, wait (20 s, then SIGKILL); returns the exit status (or -1). */
-int be_stop(be_proc *p);
+int bt_stop(bt_proc *p);
 /* True while the process runs. */
-bool be_alive(be_proc *p);
+bool bt_alive(bt_proc *p);
 /* GET /metrics; returns the value of the sample line starting with `name`
  * (e.g. "ff_backend_rejected_total{reason=\"bad_protobuf\"}"), -1 if absent. */
-double be_metric(be_proc *p, const char *name);
+double bt_metric(bt_proc *p, const char *name);
 
 /* A test-side MQTT client (publisher + AccessEvent collector). */
-typedef struct be_client be_client;
-be_client *be_client_new(const char *name);
-void be_client_free(be_client *c);
+typedef struct bt_client bt_client;
+bt_client *bt_client_new(const char *name);
+void bt_client_free(bt_client *c);
 /* Subscribes to fleet/<site>/+/access. */
-bool be_client_watch_access(be_client *c, const char *site);
+bool bt_client_watch_access(bt_client *c, const char *site);
 /* Publishes raw bytes QoS 1 (waits for the broker's PUBACK). */
-bool be_publish(be_client *c, const char *topic, const void *payload, size_t len);
+bool bt_publish(bt_client *c, const char *topic, const void *payload, size_t len);
 /* The same with the retain flag (a hostile device's retained face). */
-bool be_publish_retained(be_client *c, const char *topic, const void *payload, size_t len);
+bool bt_publish_retained(bt_client *c, const char *topic, const void *payload, size_t len);
 /* AccessEvents collected so far. */
-int be_access_count(be_client *c);
+int bt_access_count(bt_client *c);
 /* Finds the latest collected AccessEvent for (device, seq): decision (1..4), identity
  * copied into identity (cap bytes), event id into event_id[37]. false if none. */
-bool be_access_find(be_client *c, const char *device, uint64_t seq, int *decision,
+bool bt_access_find(bt_client *c, const char *device, uint64_t seq, int *decision,
 		    char *identity, size_t cap, char event_id[37]);
-int be_access_wait(be_client *c, int want, int timeout_ms);
+int bt_access_wait(bt_client *c, int want, int timeout_ms);
 
 /* Builds a FaceCodes payload for the test model from indices (NULL: a
  * deterministic pseudo-random face from seq). Returns its length (0 on
  * error). */
-size_t be_face_codes(uint8_t *buf, size_t cap, const char *site, const char *device, uint64_t seq,
+size_t bt_face_codes(uint8_t *buf, size_t cap, const char *site, const char *device, uint64_t seq,
 		     const uint16_t *idx);
 /* fleet/<site>/<device>/faces into buf. */
-const char *be_faces_topic(char *buf, size_t cap, const char *site, const char *device);
+const char *bt_faces_topic(char *buf, size_t cap, const char *site, const char *device);
 
 #endif

@@ -25,9 +25,9 @@ static void *restart_pg(void *arg)
 
 static void test_restart_mid_stream(void)
 {
-	PGconn *db = be_db();
-	be_proc proc;
-	be_client *cli;
+	PGconn *db = bt_db();
+	bt_proc proc;
+	bt_client *cli;
 	char site[40], dev[40], topic[128];
 	const char *p[1] = { dev };
 	const char *extra[] = { "--batch-ms=10", NULL };
@@ -36,37 +36,37 @@ static void test_restart_mid_stream(void)
 	long events;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
-	snprintf(site, sizeof(site), "%s-s", be_run_id());
-	snprintf(dev, sizeof(dev), "%s-pg", be_run_id());
-	CU_ASSERT_FATAL(be_add_device(db, dev, site, true));
+	snprintf(site, sizeof(site), "%s-s", bt_run_id());
+	snprintf(dev, sizeof(dev), "%s-pg", bt_run_id());
+	CU_ASSERT_FATAL(bt_add_device(db, dev, site, true));
 	PQfinish(db);
-	CU_ASSERT_FATAL(be_start(&proc, "pg", "pg", extra));
-	cli = be_client_new("pub");
+	CU_ASSERT_FATAL(bt_start(&proc, "pg", "pg", extra));
+	cli = bt_client_new("pub");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cli);
 
 	pthread_create(&th, NULL, restart_pg, &restart_rc);
 	for (uint64_t s = 1; s <= N_FACES; s++) {
 		uint8_t buf[512];
-		size_t n = be_face_codes(buf, sizeof(buf), site, dev, s, NULL);
-		CU_ASSERT(be_publish(cli, be_faces_topic(topic, sizeof(topic), site, dev), buf, n));
+		size_t n = bt_face_codes(buf, sizeof(buf), site, dev, s, NULL);
+		CU_ASSERT(bt_publish(cli, bt_faces_topic(topic, sizeof(topic), site, dev), buf, n));
 		poll(NULL, 0, 20); /* ~50 faces/s: the stream spans the outage */
 	}
 	pthread_join(th, NULL);
 	CU_ASSERT_EQUAL(restart_rc, 0);
 
-	db = be_db();
+	db = bt_db();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
-	events = be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1", 1,
+	events = bt_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1", 1,
 			      p, N_FACES, 40000);
 	CU_ASSERT_EQUAL(events, N_FACES);
-	CU_ASSERT_EQUAL(be_query_long(db, "SELECT count(DISTINCT seq) FROM recognition_events "
+	CU_ASSERT_EQUAL(bt_query_long(db, "SELECT count(DISTINCT seq) FROM recognition_events "
 					  "WHERE device_id = $1", 1, p), N_FACES);
-	CU_ASSERT_EQUAL(be_query_long(db, "SELECT count(*) FROM audit_log WHERE action = "
+	CU_ASSERT_EQUAL(bt_query_long(db, "SELECT count(*) FROM audit_log WHERE action = "
 					  "'event.decide' AND detail->>'device' = $1", 1, p), N_FACES);
-	CU_ASSERT(be_metric(&proc, "ff_backend_db_errors_total") >= 1); /* it did see the outage */
-	CU_ASSERT(be_alive(&proc));
-	CU_ASSERT_EQUAL(be_stop(&proc), 0);
-	be_client_free(cli);
+	CU_ASSERT(bt_metric(&proc, "ff_backend_db_errors_total") >= 1); /* it did see the outage */
+	CU_ASSERT(bt_alive(&proc));
+	CU_ASSERT_EQUAL(bt_stop(&proc), 0);
+	bt_client_free(cli);
 	PQfinish(db);
 }
 

@@ -28,7 +28,7 @@ typedef struct face {
 	float emb[512];
 } face;
 
-static bool encode_face(ff_vq_encoder *enc, ff_recognizer *rec, face *f)
+static bool encode_face(ff_vq_encoder *enc, be_recognizer *rec, face *f)
 {
 	char path[1024], err[256];
 	ff_image img = { 0 };
@@ -41,7 +41,7 @@ static bool encode_face(ff_vq_encoder *enc, ff_recognizer *rec, face *f)
 		return false;
 	}
 	ok = ff_vq_encode(enc, &img, f->idx, vi->num_codes) == FF_OK &&
-	     ff_recognizer_embed_codes(rec, 0, f->idx, vi->num_codes, f->emb) == FF_OK;
+	     be_recognizer_embed_codes(rec, 0, f->idx, vi->num_codes, f->emb) == FF_OK;
 	ff_image_free(&img);
 	return ok;
 }
@@ -60,7 +60,7 @@ static bool enrol(PGconn *db, const char *ext, const char *sites, const face *f,
 	p[0] = ext;
 	p[1] = sites;
 	p[2] = vec;
-	ok = be_exec(db,
+	ok = bt_exec(db,
 		     "WITH i AS (INSERT INTO identities (external_id, allowed_sites) "
 		     "           VALUES ($1, $2::text[]) RETURNING identity_id) "
 		     "INSERT INTO face_templates (identity_id, model_id, embedding, source) "
@@ -79,14 +79,14 @@ static const char cleanup_sql[] =
 static void test_recognise(void)
 {
 	bool real = false;
-	const char *dir = be_vq_dir(&real);
-	const ff_vq_info *vi = be_vq_info();
-	PGconn *db = be_db();
-	ff_model_set set;
-	ff_recognizer *rec = NULL;
+	const char *dir = bt_vq_dir(&real);
+	const ff_vq_info *vi = bt_vq_info();
+	PGconn *db = bt_db();
+	be_model_set set;
+	be_recognizer *rec = NULL;
 	ff_vq_encoder *enc = NULL;
-	be_proc proc;
-	be_client *cli;
+	bt_proc proc;
+	bt_client *cli;
 	char err[512], path[1200], site[40], dev[40], topic[128], ext_a[64], ext_b[64], sites_b[64];
 	char thr[48];
 	const char *extra[3] = { NULL, NULL, NULL };
@@ -100,78 +100,78 @@ static void test_recognise(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(vi);
-	CU_ASSERT_EQUAL_FATAL(ff_model_set_load(&set, dir, vi->model_id, err, sizeof(err)), FF_OK);
+	CU_ASSERT_EQUAL_FATAL(be_model_set_load(&set, dir, vi->model_id, err, sizeof(err)), FF_OK);
 	snprintf(path, sizeof(path), "%s/ffn/mobilefacenet.ffn", getenv("FF_MODELS_DIR"));
-	if (ff_recognizer_create(&set, path, &rec, err, sizeof(err)) != FF_OK)
+	if (be_recognizer_create(&set, path, &rec, err, sizeof(err)) != FF_OK)
 		ff_test_skip("MobileFaceNet not available (%s): run models/fetch", err);
 	snprintf(path, sizeof(path), "%s/%s.enc.ffn", dir, vi->model_id);
 	CU_ASSERT_EQUAL_FATAL(ff_vq_encoder_create(path, NULL, &enc, err, sizeof(err)), FF_OK);
-	dim = ff_recognizer_dim(rec);
+	dim = be_recognizer_dim(rec);
 	for (size_t i = 0; i < sizeof(faces) / sizeof(faces[0]); i++)
 		CU_ASSERT_FATAL(encode_face(enc, rec, &faces[i]));
 
-	snprintf(site, sizeof(site), "%s-s", be_run_id());
-	snprintf(dev, sizeof(dev), "%s-door", be_run_id());
-	snprintf(ext_a, sizeof(ext_a), "%s-al-pacino", be_run_id());
-	snprintf(ext_b, sizeof(ext_b), "%s-alan-greenspan", be_run_id());
-	snprintf(sites_b, sizeof(sites_b), "{%s-elsewhere}", be_run_id());
-	CU_ASSERT_FATAL(be_add_device(db, dev, site, true));
-	CU_ASSERT_FATAL(be_exec(db, cleanup_sql, 0, NULL)); /* earlier runs' identical faces */
+	snprintf(site, sizeof(site), "%s-s", bt_run_id());
+	snprintf(dev, sizeof(dev), "%s-door", bt_run_id());
+	snprintf(ext_a, sizeof(ext_a), "%s-al-pacino", bt_run_id());
+	snprintf(ext_b, sizeof(ext_b), "%s-alan-greenspan", bt_run_id());
+	snprintf(sites_b, sizeof(sites_b), "{%s-elsewhere}", bt_run_id());
+	CU_ASSERT_FATAL(bt_add_device(db, dev, site, true));
+	CU_ASSERT_FATAL(bt_exec(db, cleanup_sql, 0, NULL)); /* earlier runs' identical faces */
 	if (!real) {
 		snprintf(thr, sizeof(thr), "--threshold=0.999");
 		extra[0] = thr;
 	}
-	CU_ASSERT_FATAL(be_start(&proc, "rec", "rec", extra));
-	cli = be_client_new("pub");
+	CU_ASSERT_FATAL(bt_start(&proc, "rec", "rec", extra));
+	cli = bt_client_new("pub");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cli);
-	CU_ASSERT_FATAL(be_client_watch_access(cli, site));
+	CU_ASSERT_FATAL(bt_client_watch_access(cli, site));
 
 	/* enrol while running: NOTIFY -> reload */
 	{
-		double before = be_metric(&proc, "ff_backend_gallery_templates");
+		double before = bt_metric(&proc, "ff_backend_gallery_templates");
 		CU_ASSERT_FATAL(enrol(db, ext_a, "{}", &faces[0], dim));
 		CU_ASSERT_FATAL(enrol(db, ext_b, sites_b, &faces[1], dim));
-		for (int i = 0; i < 100 && be_metric(&proc, "ff_backend_gallery_templates") < before + 2;
+		for (int i = 0; i < 100 && bt_metric(&proc, "ff_backend_gallery_templates") < before + 2;
 		     i++)
 			PQclear(PQexec(db, "SELECT pg_sleep(0.05)"));
-		CU_ASSERT(be_metric(&proc, "ff_backend_gallery_templates") >= before + 2);
+		CU_ASSERT(bt_metric(&proc, "ff_backend_gallery_templates") >= before + 2);
 	}
 
 	size_t nprobe = real ? 4 : 3, first_len = 0;
 	uint8_t first[512];
 	for (size_t i = 0; i < nprobe; i++) {
 		uint8_t buf[512];
-		size_t n = be_face_codes(buf, sizeof(buf), site, dev, i + 1, faces[i].idx);
-		CU_ASSERT(be_publish(cli, be_faces_topic(topic, sizeof(topic), site, dev), buf, n));
+		size_t n = bt_face_codes(buf, sizeof(buf), site, dev, i + 1, faces[i].idx);
+		CU_ASSERT(bt_publish(cli, bt_faces_topic(topic, sizeof(topic), site, dev), buf, n));
 		if (i == 0)
 			memcpy(first, buf, first_len = n);
 	}
-	CU_ASSERT_EQUAL(be_access_wait(cli, (int)nprobe, 20000), (int)nprobe);
+	CU_ASSERT_EQUAL(bt_access_wait(cli, (int)nprobe, 20000), (int)nprobe);
 	{
 		int decision = 0;
 		char who[160] = "", eid[37] = "";
 		const char *p[1] = { eid };
-		CU_ASSERT(be_access_find(cli, dev, 1, &decision, who, sizeof(who), eid));
+		CU_ASSERT(bt_access_find(cli, dev, 1, &decision, who, sizeof(who), eid));
 		CU_ASSERT_EQUAL(decision, 1); /* GRANTED */
 		CU_ASSERT_STRING_EQUAL(who, ext_a);
-		CU_ASSERT_EQUAL(be_query_long(db, "SELECT count(*) FROM recognition_events e JOIN "
+		CU_ASSERT_EQUAL(bt_query_long(db, "SELECT count(*) FROM recognition_events e JOIN "
 						  "identities i USING (identity_id) WHERE e.event_id = "
 						  "$1::uuid AND e.decision = 'granted'", 1, p), 1);
-		CU_ASSERT(be_access_find(cli, dev, 2, &decision, who, sizeof(who), NULL));
+		CU_ASSERT(bt_access_find(cli, dev, 2, &decision, who, sizeof(who), NULL));
 		CU_ASSERT_EQUAL(decision, 3); /* REJECTED: not allowed at this site */
 		CU_ASSERT_STRING_EQUAL(who, ext_b);
-		CU_ASSERT(be_access_find(cli, dev, 3, &decision, who, sizeof(who), NULL));
+		CU_ASSERT(bt_access_find(cli, dev, 3, &decision, who, sizeof(who), NULL));
 		CU_ASSERT_EQUAL(decision, 2); /* UNKNOWN */
 		CU_ASSERT_STRING_EQUAL(who, "");
 		if (real) {
-			CU_ASSERT(be_access_find(cli, dev, 4, &decision, who, sizeof(who), NULL));
+			CU_ASSERT(bt_access_find(cli, dev, 4, &decision, who, sizeof(who), NULL));
 			CU_ASSERT_EQUAL(decision, 1);
 			CU_ASSERT_STRING_EQUAL(who, ext_a);
 		}
 	}
 	{
 		const char *p[1] = { dev };
-		CU_ASSERT_EQUAL(be_query_long(db, "SELECT count(*) FROM recognition_events WHERE "
+		CU_ASSERT_EQUAL(bt_query_long(db, "SELECT count(*) FROM recognition_events WHERE "
 						  "device_id = $1 AND jsonb_array_length(topk) >= 2",
 					      1, p),
 				(long)nprobe);
@@ -182,22 +182,22 @@ static void test_recognise(void)
 		const char *p[1] = { ext_a };
 		int decision = 0;
 		char who[160] = "";
-		double before = be_metric(&proc, "ff_backend_gallery_templates");
-		CU_ASSERT(be_exec(db, "DELETE FROM face_templates WHERE identity_id = "
+		double before = bt_metric(&proc, "ff_backend_gallery_templates");
+		CU_ASSERT(bt_exec(db, "DELETE FROM face_templates WHERE identity_id = "
 				      "(SELECT identity_id FROM identities WHERE external_id = $1)", 1, p));
-		for (int i = 0; i < 100 && be_metric(&proc, "ff_backend_gallery_templates") >= before; i++)
+		for (int i = 0; i < 100 && bt_metric(&proc, "ff_backend_gallery_templates") >= before; i++)
 			PQclear(PQexec(db, "SELECT pg_sleep(0.05)"));
-		CU_ASSERT(be_publish(cli, be_faces_topic(topic, sizeof(topic), site, dev), first, first_len));
-		CU_ASSERT_EQUAL(be_access_wait(cli, (int)nprobe + 1, 20000), (int)nprobe + 1);
-		CU_ASSERT(be_access_find(cli, dev, 1, &decision, who, sizeof(who), NULL));
+		CU_ASSERT(bt_publish(cli, bt_faces_topic(topic, sizeof(topic), site, dev), first, first_len));
+		CU_ASSERT_EQUAL(bt_access_wait(cli, (int)nprobe + 1, 20000), (int)nprobe + 1);
+		CU_ASSERT(bt_access_find(cli, dev, 1, &decision, who, sizeof(who), NULL));
 		CU_ASSERT_EQUAL(decision, 1);
 		CU_ASSERT_STRING_EQUAL(who, ext_a);
 	}
-	CU_ASSERT_EQUAL(be_stop(&proc), 0);
-	be_exec(db, cleanup_sql, 0, NULL);
-	be_client_free(cli);
+	CU_ASSERT_EQUAL(bt_stop(&proc), 0);
+	bt_exec(db, cleanup_sql, 0, NULL);
+	bt_client_free(cli);
 	ff_vq_encoder_free(enc);
-	ff_recognizer_free(rec);
+	be_recognizer_free(rec);
 	PQfinish(db);
 }
 

@@ -10,41 +10,41 @@
 
 static void test_two_backends_split(void)
 {
-	PGconn *db = be_db();
-	be_proc a, b;
-	be_client *cli;
+	PGconn *db = bt_db();
+	bt_proc a, b;
+	bt_client *cli;
 	char site[40], dev[40], topic[128], ia[64], ib[64];
 	const char *p[1] = { dev };
 	const char *extra[] = { "--workers=1", NULL };
 	long events, by_a, by_b;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
-	snprintf(site, sizeof(site), "%s-s", be_run_id());
-	snprintf(dev, sizeof(dev), "%s-sh", be_run_id());
-	CU_ASSERT_FATAL(be_add_device(db, dev, site, true));
-	CU_ASSERT_FATAL(be_start(&a, "a", "shared", extra));
-	CU_ASSERT_FATAL(be_start(&b, "b", "shared", extra));
-	cli = be_client_new("pub");
+	snprintf(site, sizeof(site), "%s-s", bt_run_id());
+	snprintf(dev, sizeof(dev), "%s-sh", bt_run_id());
+	CU_ASSERT_FATAL(bt_add_device(db, dev, site, true));
+	CU_ASSERT_FATAL(bt_start(&a, "a", "shared", extra));
+	CU_ASSERT_FATAL(bt_start(&b, "b", "shared", extra));
+	cli = bt_client_new("pub");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cli);
-	CU_ASSERT_FATAL(be_client_watch_access(cli, site));
+	CU_ASSERT_FATAL(bt_client_watch_access(cli, site));
 
 	for (uint64_t s = 1; s <= N_FACES; s++) {
 		uint8_t buf[512];
-		size_t n = be_face_codes(buf, sizeof(buf), site, dev, s, NULL);
-		CU_ASSERT(be_publish(cli, be_faces_topic(topic, sizeof(topic), site, dev), buf, n));
+		size_t n = bt_face_codes(buf, sizeof(buf), site, dev, s, NULL);
+		CU_ASSERT(bt_publish(cli, bt_faces_topic(topic, sizeof(topic), site, dev), buf, n));
 	}
-	events = be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1", 1,
+	events = bt_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1", 1,
 			      p, N_FACES, 40000);
 	CU_ASSERT_EQUAL(events, N_FACES);
-	CU_ASSERT_EQUAL(be_query_long(db, "SELECT count(DISTINCT seq) FROM recognition_events "
+	CU_ASSERT_EQUAL(bt_query_long(db, "SELECT count(DISTINCT seq) FROM recognition_events "
 					  "WHERE device_id = $1", 1, p), N_FACES);
-	snprintf(ia, sizeof(ia), "backend:%s-a", be_run_id());
-	snprintf(ib, sizeof(ib), "backend:%s-b", be_run_id());
+	snprintf(ia, sizeof(ia), "backend:%s-a", bt_run_id());
+	snprintf(ib, sizeof(ib), "backend:%s-b", bt_run_id());
 	{
 		const char *pa[2] = { dev, ia }, *pb[2] = { dev, ib };
-		by_a = be_query_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+		by_a = bt_query_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
 					 "AND backend = $2", 2, pa);
-		by_b = be_query_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+		by_b = bt_query_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
 					 "AND backend = $2", 2, pb);
 	}
 	fprintf(stderr, "split: a=%ld b=%ld\n", by_a, by_b);
@@ -52,10 +52,10 @@ static void test_two_backends_split(void)
 	CU_ASSERT(by_b > 0);
 	CU_ASSERT_EQUAL(by_a + by_b, N_FACES);
 	/* one AccessEvent per face */
-	CU_ASSERT_EQUAL(be_access_wait(cli, N_FACES, 10000), N_FACES);
-	CU_ASSERT_EQUAL(be_stop(&a), 0);
-	CU_ASSERT_EQUAL(be_stop(&b), 0);
-	be_client_free(cli);
+	CU_ASSERT_EQUAL(bt_access_wait(cli, N_FACES, 10000), N_FACES);
+	CU_ASSERT_EQUAL(bt_stop(&a), 0);
+	CU_ASSERT_EQUAL(bt_stop(&b), 0);
+	bt_client_free(cli);
 	PQfinish(db);
 }
 

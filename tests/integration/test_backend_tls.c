@@ -12,49 +12,49 @@
 
 static void test_tls_end_to_end(void)
 {
-	PGconn *db = be_db();
-	be_proc good, bad;
-	be_client *cli;
+	PGconn *db = bt_db();
+	bt_proc good, bad;
+	bt_client *cli;
 	char site[40], dev[40], topic[128], url[300], ca[600], other[700], cmd[1400];
 	const char *p[1] = { dev };
 	uint8_t buf[512];
 	size_t n;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
-	snprintf(site, sizeof(site), "%s-s", be_run_id());
-	snprintf(dev, sizeof(dev), "%s-tls", be_run_id());
-	CU_ASSERT_FATAL(be_add_device(db, dev, site, true));
+	snprintf(site, sizeof(site), "%s-s", bt_run_id());
+	snprintf(dev, sizeof(dev), "%s-tls", bt_run_id());
+	CU_ASSERT_FATAL(bt_add_device(db, dev, site, true));
 	snprintf(url, sizeof(url), "--mqtt-url=%s", ff_test_env_need("FF_MQTT_TLS_URL"));
 	snprintf(ca, sizeof(ca), "--mqtt-ca-file=%s", ff_test_env_need("FF_MQTT_CA_FILE"));
 	{
 		const char *extra[] = { url, ca, NULL };
-		CU_ASSERT_FATAL(be_start(&good, "tls", "tls", extra));
+		CU_ASSERT_FATAL(bt_start(&good, "tls", "tls", extra));
 	}
-	cli = be_client_new("pub");
+	cli = bt_client_new("pub");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cli);
-	CU_ASSERT_FATAL(be_client_watch_access(cli, site));
-	n = be_face_codes(buf, sizeof(buf), site, dev, 1, NULL);
-	CU_ASSERT(be_publish(cli, be_faces_topic(topic, sizeof(topic), site, dev), buf, n));
-	CU_ASSERT_EQUAL(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
+	CU_ASSERT_FATAL(bt_client_watch_access(cli, site));
+	n = bt_face_codes(buf, sizeof(buf), site, dev, 1, NULL);
+	CU_ASSERT(bt_publish(cli, bt_faces_topic(topic, sizeof(topic), site, dev), buf, n));
+	CU_ASSERT_EQUAL(bt_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
 				     1, p, 1, 15000), 1);
-	CU_ASSERT_EQUAL(be_access_wait(cli, 1, 15000), 1); /* the AccessEvent, published over TLS */
+	CU_ASSERT_EQUAL(bt_access_wait(cli, 1, 15000), 1); /* the AccessEvent, published over TLS */
 
 	/* another CA: the broker's certificate does not verify, nothing gets in */
 	snprintf(cmd, sizeof(cmd), "'%s/broker-config/make-certs' --out '/tmp/ff-othca-%s' >/dev/null 2>&1",
-		 getenv("FF_SOURCE_DIR"), be_run_id());
+		 getenv("FF_SOURCE_DIR"), bt_run_id());
 	CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
-	snprintf(other, sizeof(other), "--mqtt-ca-file=/tmp/ff-othca-%s/ca.crt", be_run_id());
+	snprintf(other, sizeof(other), "--mqtt-ca-file=/tmp/ff-othca-%s/ca.crt", bt_run_id());
 	{
 		const char *extra[] = { url, other, NULL };
-		CU_ASSERT_FATAL(be_start(&bad, "tls-bad", "tls-bad", extra));
+		CU_ASSERT_FATAL(bt_start(&bad, "tls-bad", "tls-bad", extra));
 	}
-	CU_ASSERT_TRUE(be_log_has(bad.log, "event=tls_failed"));
-	CU_ASSERT_FALSE(be_log_has(bad.log, "event=subscribed"));
-	CU_ASSERT_EQUAL(be_stop(&bad), 0);
-	CU_ASSERT_EQUAL(be_stop(&good), 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf '/tmp/ff-othca-%s'", be_run_id());
+	CU_ASSERT_TRUE(bt_log_has(bad.log, "event=tls_failed"));
+	CU_ASSERT_FALSE(bt_log_has(bad.log, "event=subscribed"));
+	CU_ASSERT_EQUAL(bt_stop(&bad), 0);
+	CU_ASSERT_EQUAL(bt_stop(&good), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '/tmp/ff-othca-%s'", bt_run_id());
 	CU_ASSERT_EQUAL(system(cmd), 0);
-	be_client_free(cli);
+	bt_client_free(cli);
 	PQfinish(db);
 }
 

@@ -18,39 +18,39 @@
 #include <time.h>
 
 static PGconn *db;
-static be_proc proc;
-static be_client *cli;
+static bt_proc proc;
+static bt_client *cli;
 static char site[40], dev_ok[40], dev_off[40], dev_other[40], dev_seq[40], dev_ret[40], actor[80];
 
 static int setup(void)
 {
 	const char *extra[] = { "--replay-window=10", "--batch-ms=5", NULL };
-	db = be_db();
+	db = bt_db();
 	if (!db)
 		return 1;
-	snprintf(site, sizeof(site), "%s-s", be_run_id());
-	snprintf(dev_ok, sizeof(dev_ok), "%s-ok", be_run_id());
-	snprintf(dev_off, sizeof(dev_off), "%s-off", be_run_id());
-	snprintf(dev_other, sizeof(dev_other), "%s-other", be_run_id());
-	snprintf(dev_seq, sizeof(dev_seq), "%s-sq", be_run_id());
-	snprintf(dev_ret, sizeof(dev_ret), "%s-rt", be_run_id());
-	snprintf(actor, sizeof(actor), "backend:%s-v", be_run_id());
-	if (!be_add_device(db, dev_ok, site, true) || !be_add_device(db, dev_off, site, false) ||
-	    !be_add_device(db, dev_other, "elsewhere", true) || !be_add_device(db, dev_seq, site, true) ||
-	    !be_add_device(db, dev_ret, site, true))
+	snprintf(site, sizeof(site), "%s-s", bt_run_id());
+	snprintf(dev_ok, sizeof(dev_ok), "%s-ok", bt_run_id());
+	snprintf(dev_off, sizeof(dev_off), "%s-off", bt_run_id());
+	snprintf(dev_other, sizeof(dev_other), "%s-other", bt_run_id());
+	snprintf(dev_seq, sizeof(dev_seq), "%s-sq", bt_run_id());
+	snprintf(dev_ret, sizeof(dev_ret), "%s-rt", bt_run_id());
+	snprintf(actor, sizeof(actor), "backend:%s-v", bt_run_id());
+	if (!bt_add_device(db, dev_ok, site, true) || !bt_add_device(db, dev_off, site, false) ||
+	    !bt_add_device(db, dev_other, "elsewhere", true) || !bt_add_device(db, dev_seq, site, true) ||
+	    !bt_add_device(db, dev_ret, site, true))
 		return 1;
-	if (!be_start(&proc, "v", "v", extra))
+	if (!bt_start(&proc, "v", "v", extra))
 		return 1;
-	cli = be_client_new("pub");
+	cli = bt_client_new("pub");
 	return cli ? 0 : 1;
 }
 
 static int cleanup(void)
 {
-	int st = be_stop(&proc);
+	int st = bt_stop(&proc);
 	if (st != 0)
 		fprintf(stderr, "fleet-backend exit status %d (log %s)\n", st, proc.log);
-	be_client_free(cli);
+	bt_client_free(cli);
 	PQfinish(db);
 	return st == 0 ? 0 : 1;
 }
@@ -58,7 +58,7 @@ static int cleanup(void)
 static long events_for(const char *device, const char *seq)
 {
 	const char *p[2] = { device, seq };
-	return be_query_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+	return bt_query_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
 				 "AND ($2 = '' OR seq = $2::bigint)", 2, p);
 }
 
@@ -69,9 +69,9 @@ static void publish_face(const char *device, uint64_t seq, const uint16_t *idx, 
 {
 	uint8_t buf[512];
 	char topic[128];
-	size_t n = be_face_codes(buf, sizeof(buf), site, device, seq, idx);
+	size_t n = bt_face_codes(buf, sizeof(buf), site, device, seq, idx);
 	CU_ASSERT_FATAL(n > 0);
-	CU_ASSERT(be_publish(cli, be_faces_topic(topic, sizeof(topic), site, device), buf, n));
+	CU_ASSERT(bt_publish(cli, bt_faces_topic(topic, sizeof(topic), site, device), buf, n));
 	if (out) {
 		memcpy(out, buf, n);
 		*out_len = n;
@@ -86,7 +86,7 @@ static void publish_seq(const char *device, uint64_t seq)
 static long reject_count(const char *device, const char *reason)
 {
 	const char *p[2] = { device, reason };
-	return be_wait_long(db, "SELECT count(*) FROM audit_log WHERE action = 'message.reject' "
+	return bt_wait_long(db, "SELECT count(*) FROM audit_log WHERE action = 'message.reject' "
 				"AND detail->>'reason' = $2 AND detail->>'device' = $1", 2, p, 1, 15000);
 }
 
@@ -99,28 +99,28 @@ static void test_duplicates_and_replays(void)
 	publish_seq(dev_ok, 1);
 	publish_face(dev_ok, 2, NULL, two, &two_len);
 	publish_seq(dev_ok, 3);
-	CU_ASSERT_EQUAL(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
+	CU_ASSERT_EQUAL(bt_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
 				     1, p, 3, 15000), 3);
 	/* the same message (device, seq, bytes) twice more: no new event, two
 	 * duplicate audit rows */
-	be_faces_topic(topic, sizeof(topic), site, dev_ok);
-	CU_ASSERT(be_publish(cli, topic, two, two_len));
-	CU_ASSERT(be_publish(cli, topic, two, two_len));
-	CU_ASSERT(be_wait_long(db, "SELECT count(*) FROM audit_log WHERE action = 'event.duplicate' "
+	bt_faces_topic(topic, sizeof(topic), site, dev_ok);
+	CU_ASSERT(bt_publish(cli, topic, two, two_len));
+	CU_ASSERT(bt_publish(cli, topic, two, two_len));
+	CU_ASSERT(bt_wait_long(db, "SELECT count(*) FROM audit_log WHERE action = 'event.duplicate' "
 				   "AND detail->>'device' = $1", 1, p, 2, 15000) >= 2);
 	CU_ASSERT_EQUAL(events_for(dev_ok, "2"), 1);
 	/* a far-ahead seq raises the mark; one 10+ below it is a replay */
 	publish_seq(dev_ok, 20);
-	CU_ASSERT_EQUAL(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
+	CU_ASSERT_EQUAL(bt_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
 				     1, p, 4, 15000), 4);
 	/* the mark is committed before the replay is validated */
-	CU_ASSERT(be_wait_long(db, "SELECT last_seq FROM devices WHERE device_id = $1", 1, p, 20,
+	CU_ASSERT(bt_wait_long(db, "SELECT last_seq FROM devices WHERE device_id = $1", 1, p, 20,
 			       5000) >= 20);
 	publish_seq(dev_ok, 5);
 	CU_ASSERT(reject_count(dev_ok, "replay") >= 1);
 	CU_ASSERT_EQUAL(events_for(dev_ok, "5"), 0);
 	CU_ASSERT_EQUAL(events_for(dev_ok, ""), 4);
-	CU_ASSERT(be_metric(&proc, "ff_backend_duplicates_total") >= 2);
+	CU_ASSERT(bt_metric(&proc, "ff_backend_duplicates_total") >= 2);
 }
 
 /* A seq far above the mark would lock the device out (every later seq a
@@ -131,28 +131,28 @@ static void test_seq_jump_and_reuse(void)
 {
 	const char *dev = dev_seq, *p[1] = { dev_seq };
 	uint16_t other[FF_VQ_MAX_CODES];
-	const ff_vq_info *vi = be_vq_info();
-	CU_ASSERT_FATAL(be_client_watch_access(cli, site));
+	const ff_vq_info *vi = bt_vq_info();
+	CU_ASSERT_FATAL(bt_client_watch_access(cli, site));
 	publish_seq(dev, 1);
-	CU_ASSERT(be_wait_long(db, "SELECT last_seq FROM devices WHERE device_id = $1", 1, p, 1,
+	CU_ASSERT(bt_wait_long(db, "SELECT last_seq FROM devices WHERE device_id = $1", 1, p, 1,
 			       5000) >= 1);
 
 	publish_seq(dev, (uint64_t)INT64_MAX);
 	publish_seq(dev, 1 + 1000000 + 1); /* the default max_seq_jump is 1,000,000 */
 	CU_ASSERT(reject_count(dev, "seq_jump") >= 2);
 	publish_seq(dev, 2);
-	CU_ASSERT_EQUAL(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
+	CU_ASSERT_EQUAL(bt_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
 				     1, p, 2, 15000), 2);
 
 	for (uint32_t i = 0; i < vi->num_codes; i++)
 		other[i] = (uint16_t)((i * 7 + 3) % vi->codebook_size);
 	{
-		int before = be_access_count(cli);
+		int before = bt_access_count(cli);
 		publish_face(dev, 2, other, NULL, NULL);
 		CU_ASSERT(reject_count(dev, "seq_reused") >= 1);
 		publish_seq(dev, 3); /* committed and published after the reuse was refused */
-		be_access_wait(cli, before + 2, 3000);
-		CU_ASSERT_EQUAL(be_access_count(cli), before + 1);
+		bt_access_wait(cli, before + 2, 3000);
+		CU_ASSERT_EQUAL(bt_access_count(cli), before + 1);
 	}
 	CU_ASSERT_EQUAL(events_for(dev, "2"), 1);
 	CU_ASSERT_EQUAL(events_for(dev, ""), 3);
@@ -160,12 +160,12 @@ static void test_seq_jump_and_reuse(void)
 	/* a mark raised far (a forged seq from before max_seq_jump) locks the
 	 * device out; a reset (fleetctl device reset-seq: new seq_generation)
 	 * lowers it in the running backend */
-	CU_ASSERT(be_exec(db, "UPDATE devices SET last_seq = 1000000000000, "
+	CU_ASSERT(bt_exec(db, "UPDATE devices SET last_seq = 1000000000000, "
 			      "seq_generation = seq_generation + 1 WHERE device_id = $1", 1, p));
 	for (int i = 0; i < 50 && reject_count(dev, "replay") < 1; i++)
 		publish_seq(dev, 4);
 	CU_ASSERT(reject_count(dev, "replay") >= 1);
-	CU_ASSERT(be_exec(db, "UPDATE devices SET last_seq = 3, seq_generation = seq_generation + 1 "
+	CU_ASSERT(bt_exec(db, "UPDATE devices SET last_seq = 3, seq_generation = seq_generation + 1 "
 			      "WHERE device_id = $1", 1, p));
 	for (int i = 0; i < 50 && events_for(dev, "5") == 0; i++) {
 		publish_seq(dev, 5);
@@ -183,19 +183,19 @@ static void test_retained_face_once(void)
 	const char *p[1] = { dev_ret };
 	uint8_t buf[512];
 	char topic[128];
-	size_t n = be_face_codes(buf, sizeof(buf), site, dev_ret, 1, NULL);
-	be_faces_topic(topic, sizeof(topic), site, dev_ret);
-	CU_ASSERT(be_publish_retained(cli, topic, buf, n));
-	CU_ASSERT_EQUAL(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
+	size_t n = bt_face_codes(buf, sizeof(buf), site, dev_ret, 1, NULL);
+	bt_faces_topic(topic, sizeof(topic), site, dev_ret);
+	CU_ASSERT(bt_publish_retained(cli, topic, buf, n));
+	CU_ASSERT_EQUAL(bt_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
 				     1, p, 1, 15000), 1);
-	CU_ASSERT_EQUAL(be_stop(&proc), 0);
-	CU_ASSERT_FATAL(be_start(&proc, "v", "v", extra));
+	CU_ASSERT_EQUAL(bt_stop(&proc), 0);
+	CU_ASSERT_FATAL(bt_start(&proc, "v", "v", extra));
 	publish_seq(dev_ret, 2);
-	CU_ASSERT_EQUAL(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
+	CU_ASSERT_EQUAL(bt_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
 				     1, p, 2, 15000), 2);
-	CU_ASSERT_EQUAL(be_query_long(db, "SELECT count(*) FROM audit_log WHERE action = 'event.duplicate' "
+	CU_ASSERT_EQUAL(bt_query_long(db, "SELECT count(*) FROM audit_log WHERE action = 'event.duplicate' "
 					  "AND detail->>'device' = $1", 1, p), 0);
-	CU_ASSERT(be_publish_retained(cli, topic, "", 0)); /* clears it at the broker */
+	CU_ASSERT(bt_publish_retained(cli, topic, "", 0)); /* clears it at the broker */
 }
 
 /* Re-packs a valid message after `edit` changed it. */
@@ -204,7 +204,7 @@ typedef void (*edit_fn)(Facefleet__V1__FaceCodes *fc, uint8_t *scratch);
 static size_t edited(uint8_t *out, size_t cap, const char *device, uint64_t seq, edit_fn edit)
 {
 	uint8_t buf[512], scratch[512];
-	size_t n = be_face_codes(buf, sizeof(buf), site, device, seq, NULL);
+	size_t n = bt_face_codes(buf, sizeof(buf), site, device, seq, NULL);
 	Facefleet__V1__FaceCodes *fc = facefleet__v1__face_codes__unpack(NULL, n, buf);
 	size_t len = 0;
 	Facefleet__V1__FaceCodes saved;
@@ -244,7 +244,7 @@ static void e_other_dev(Facefleet__V1__FaceCodes *fc, uint8_t *s)
 }
 static void e_index(Facefleet__V1__FaceCodes *fc, uint8_t *s)
 {
-	const ff_vq_info *vi = be_vq_info();
+	const ff_vq_info *vi = bt_vq_info();
 	uint16_t idx[FF_VQ_MAX_CODES];
 	for (uint32_t i = 0; i < vi->num_codes; i++)
 		idx[i] = (uint16_t)(i % vi->codebook_size);
@@ -257,13 +257,13 @@ static void e_index(Facefleet__V1__FaceCodes *fc, uint8_t *s)
 static void send_raw(const char *topic_device, const void *p, size_t n)
 {
 	char topic[160];
-	CU_ASSERT(be_publish(cli, be_faces_topic(topic, sizeof(topic), site, topic_device), p, n));
+	CU_ASSERT(bt_publish(cli, bt_faces_topic(topic, sizeof(topic), site, topic_device), p, n));
 }
 
 static long audit_reason(const char *reason)
 {
 	const char *p[2] = { actor, reason };
-	return be_wait_long(db, "SELECT count(*) FROM audit_log WHERE actor = $1 "
+	return bt_wait_long(db, "SELECT count(*) FROM audit_log WHERE actor = $1 "
 				"AND action = 'message.reject' AND detail->>'reason' = $2",
 			    2, p, 1, 15000);
 }
@@ -272,7 +272,7 @@ static void test_bad_inputs(void)
 {
 	uint8_t buf[4096];
 	size_t n;
-	const ff_vq_info *vi = be_vq_info();
+	const ff_vq_info *vi = bt_vq_info();
 	bool index_testable = vi && vi->codebook_size < (1u << vi->bits_per_index);
 	static const char *const reasons[] = {
 		"bad_protobuf", "bad_size", "grid_mismatch", "unknown_model", "unknown_device",
@@ -300,11 +300,11 @@ static void test_bad_inputs(void)
 	/* unknown and revoked devices */
 	{
 		char nobody[48];
-		snprintf(nobody, sizeof(nobody), "%s-nobody", be_run_id());
-		n = be_face_codes(buf, sizeof(buf), site, nobody, 1, NULL);
+		snprintf(nobody, sizeof(nobody), "%s-nobody", bt_run_id());
+		n = bt_face_codes(buf, sizeof(buf), site, nobody, 1, NULL);
 		send_raw(nobody, buf, n);
 	}
-	n = be_face_codes(buf, sizeof(buf), site, dev_off, 1, NULL);
+	n = bt_face_codes(buf, sizeof(buf), site, dev_off, 1, NULL);
 	send_raw(dev_off, buf, n);
 	/* topic says dev_ok, message says dev_other */
 	n = edited(buf, sizeof(buf), dev_ok, 40, e_other_dev);
@@ -315,18 +315,18 @@ static void test_bad_inputs(void)
 	/* SQL in the device id of the message, and in the topic */
 	n = edited(buf, sizeof(buf), dev_ok, 41, e_sql_id);
 	send_raw(dev_ok, buf, n);
-	n = be_face_codes(buf, sizeof(buf), site, dev_ok, 42, NULL);
-	CU_ASSERT(be_publish(cli, "fleet/s/x'); DROP TABLE devices; --/faces", buf, n));
+	n = bt_face_codes(buf, sizeof(buf), site, dev_ok, 42, NULL);
+	CU_ASSERT(bt_publish(cli, "fleet/s/x'); DROP TABLE devices; --/faces", buf, n));
 	/* device registered at another site */
-	n = be_face_codes(buf, sizeof(buf), site, dev_other, 1, NULL);
+	n = bt_face_codes(buf, sizeof(buf), site, dev_other, 1, NULL);
 	send_raw(dev_other, buf, n);
 	/* seq 0 */
-	n = be_face_codes(buf, sizeof(buf), site, dev_ok, 0, NULL);
+	n = bt_face_codes(buf, sizeof(buf), site, dev_ok, 0, NULL);
 	send_raw(dev_ok, buf, n);
 
 	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
 		const char *p[2] = { actor, reasons[i] };
-		long c = be_wait_long(db, "SELECT count(*) FROM audit_log WHERE actor = $1 "
+		long c = bt_wait_long(db, "SELECT count(*) FROM audit_log WHERE actor = $1 "
 					  "AND detail->>'reason' = $2", 2, p, 1, 15000);
 		if (c < 1)
 			fprintf(stderr, "no audit row for reason %s\n", reasons[i]);
@@ -334,25 +334,25 @@ static void test_bad_inputs(void)
 	}
 	if (index_testable) {
 		const char *p[2] = { actor, "index_range" };
-		CU_ASSERT(be_wait_long(db, "SELECT count(*) FROM audit_log WHERE actor = $1 "
+		CU_ASSERT(bt_wait_long(db, "SELECT count(*) FROM audit_log WHERE actor = $1 "
 					   "AND detail->>'reason' = $2", 2, p, 1, 15000) >= 1);
 	}
 	/* the known device's bad payloads are INVALID events */
 	{
 		const char *p[1] = { dev_ok };
-		CU_ASSERT(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+		CU_ASSERT(bt_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
 					   "AND decision = 'invalid'", 1, p, 3, 10000) >= 3);
 	}
 	CU_ASSERT(audit_reason("bad_protobuf") >= 1);
 	/* nothing was dropped or broken, and the service still works */
-	CU_ASSERT_EQUAL(be_query_long(db, "SELECT count(*) FROM devices", 0, NULL) > 0, 1);
-	CU_ASSERT(be_alive(&proc));
+	CU_ASSERT_EQUAL(bt_query_long(db, "SELECT count(*) FROM devices", 0, NULL) > 0, 1);
+	CU_ASSERT(bt_alive(&proc));
 	publish_seq(dev_ok, 50);
-	CU_ASSERT_EQUAL(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+	CU_ASSERT_EQUAL(bt_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
 					 "AND seq = 50", 1, (const char *const[]){ dev_ok }, 1, 15000),
 			1);
-	CU_ASSERT(be_metric(&proc, "ff_backend_rejected_total{reason=\"bad_protobuf\"}") >= 1);
-	CU_ASSERT(be_metric(&proc, "ff_backend_messages_in_total") >= 15);
+	CU_ASSERT(bt_metric(&proc, "ff_backend_rejected_total{reason=\"bad_protobuf\"}") >= 1);
+	CU_ASSERT(bt_metric(&proc, "ff_backend_messages_in_total") >= 15);
 }
 
 static int64_t capture_sent;
@@ -377,14 +377,14 @@ static void test_capture_time_clamped(void)
 		n = edited(buf, sizeof(buf), dev_ok, 70 + (uint64_t)i, e_capture);
 		send_raw(dev_ok, buf, n);
 	}
-	CU_ASSERT_EQUAL(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+	CU_ASSERT_EQUAL(bt_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
 					 "AND seq BETWEEN 70 AND 72", 1, p, 3, 15000), 3);
-	CU_ASSERT_EQUAL(be_query_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+	CU_ASSERT_EQUAL(bt_query_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
 					  "AND seq IN (70, 71) AND capture_time = received_time", 1, p), 2);
-	CU_ASSERT_EQUAL(be_query_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+	CU_ASSERT_EQUAL(bt_query_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
 					  "AND seq = 72 AND capture_time < received_time - interval '59 minutes'",
 				      1, p), 1);
-	CU_ASSERT_EQUAL(be_query_long(db, "SELECT count(*) FROM audit_log WHERE action = 'event.decide' "
+	CU_ASSERT_EQUAL(bt_query_long(db, "SELECT count(*) FROM audit_log WHERE action = 'event.decide' "
 					  "AND detail->>'device' = $1 AND detail ? 'capture_time'", 1, p), 2);
 }
 
@@ -420,7 +420,7 @@ static void e_box_inverted(Facefleet__V1__FaceCodes *fc, uint8_t *s)
 static void e_cpc(Facefleet__V1__FaceCodes *fc, uint8_t *s)
 {
 	(void)s;
-	fc->codes_per_cell = be_vq_info()->codes_per_cell + 1;
+	fc->codes_per_cell = bt_vq_info()->codes_per_cell + 1;
 }
 static Facefleet__V1__Box legacy_box = { PROTOBUF_C_MESSAGE_INIT(&facefleet__v1__box__descriptor),
 					 40.4f, 50.6f, 140.2f, 170.9f };
@@ -442,13 +442,13 @@ static long decided(uint64_t seq, const char *decision, bool wait)
 	const char *sql = "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
 			  "AND seq = $2::bigint AND ($3 = '' OR decision = $3)";
 	snprintf(q, sizeof(q), "%llu", (unsigned long long)seq);
-	return wait ? be_wait_long(db, sql, 3, p, 1, 15000) : be_query_long(db, sql, 3, p);
+	return wait ? bt_wait_long(db, sql, 3, p, 1, 15000) : bt_query_long(db, sql, 3, p);
 }
 
 static long reason_rows(const char *reason)
 {
 	const char *p[2] = { actor, reason };
-	return be_wait_long(db, "SELECT count(*) FROM audit_log WHERE actor = $1 "
+	return bt_wait_long(db, "SELECT count(*) FROM audit_log WHERE actor = $1 "
 				"AND detail->>'reason' = $2", 2, p, 1, 15000);
 }
 
@@ -458,8 +458,8 @@ static void test_schema_revisions(void)
 	size_t n;
 	Facefleet__V1__FaceCodes *fc;
 
-	/* what be_face_codes builds is what a device sends: schema 2, no ids */
-	n = be_face_codes(buf, sizeof(buf), site, dev_ok, 60, NULL);
+	/* what bt_face_codes builds is what a device sends: schema 2, no ids */
+	n = bt_face_codes(buf, sizeof(buf), site, dev_ok, 60, NULL);
 	fc = facefleet__v1__face_codes__unpack(NULL, n, buf);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
 	CU_ASSERT_EQUAL(fc->schema_version, 2);
@@ -487,7 +487,7 @@ static void test_schema_revisions(void)
 	CU_ASSERT_EQUAL(decided(63, "invalid", true), 1);
 	CU_ASSERT_EQUAL(decided(64, "invalid", true), 1);
 	CU_ASSERT(reason_rows("bad_box") >= 1);
-	CU_ASSERT(be_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
+	CU_ASSERT(bt_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
 				   "AND seq IN (62, 63) AND reason = 'bad_box'",
 			       1, (const char *const[]){ dev_ok }, 2, 15000) == 2);
 	CU_ASSERT(reason_rows("codes_per_cell_mismatch") >= 1);
