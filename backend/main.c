@@ -6,6 +6,7 @@
 #include "facefleet/store.h"
 #include "publisher.h"
 #include "recognize.h"
+#include "validate.h"
 #include "registry.h"
 #include "store.h"
 #include "subscriber.h"

@@ -1,11 +1,5 @@
-/* backend/recognize.h: validation (validate.c) and recognition
- * (recognize.c) of one job, run by the worker threads.
- *
- * A job leaves validation either clean (reason empty), rejected without an
- * event (decision NONE: the sender cannot be trusted — unparseable, unknown
- * device, topic mismatch, replay; an audit row only) or rejected as an
- * INVALID event (the device is known and current, the payload is wrong:
- * model, sizes, indices; an event row, an audit row and an AccessEvent). */
+/* backend/recognize.h: the VQ models this backend decodes and recognition
+ * (recognize.c) of one validated job (validate.h), run by the worker threads. */
 #ifndef BE_BACKEND_RECOGNIZE_H
 #define BE_BACKEND_RECOGNIZE_H
 
@@ -32,34 +26,6 @@ int be_model_set_load(be_model_set *set, const char *dir, const char *list, char
 		      size_t errlen);
 /* Index of model_id in set, or -1. */
 int be_model_set_find(const be_model_set *set, const char *model_id);
-
-/* Plausible capture times (FaceCodes.capture_time_us): from 2020-01-01 UTC
- * to 5 minutes past the receive time; others are replaced by the latter. */
-#define BE_CAPTURE_MIN_US (1577836800LL * 1000000)
-#define BE_CAPTURE_SKEW_US (300LL * 1000000)
-
-typedef struct be_validate_options {
-	size_t max_payload;
-	uint64_t replay_window;
-	uint64_t max_seq_jump; /* seq more than this above the device's mark: seq_jump */
-} be_validate_options;
-
-/* fleet/<site>/<device>/faces -> site, device ([a-z0-9-]{1,32} each); false
- * when the topic is not that shape. */
-bool be_faces_topic_parse(const char *topic, char site[FF_ID_MAX + 1], char dev[FF_ID_MAX + 1]);
-
-/* Parses and checks j (see above); fills the parsed fields and j->idx. */
-void be_validate(be_job *j, const be_model_set *models, be_devices *devices,
-		 const be_validate_options *opt);
-
-/* Packs a FaceCodes message for model vi as a device sends it (schema 2,
- * ff_facecodes_build: no ids, the topic fleet/<site>/<device>/faces names the
- * sender, so site and device are unused): idx, or when NULL pseudo-random
- * valid indices from seed. For tests and the benchmark. Returns the length
- * written, 0 when it does not fit or cannot pack. */
-size_t be_face_codes_build(const ff_vq_info *vi, const char *site, const char *device,
-			   uint64_t seq, int64_t capture_us, const uint16_t *idx, uint64_t seed,
-			   uint8_t *buf, size_t cap);
 
 /* One worker's nets: a decoder per model of the set and an embedder. */
 typedef struct be_recognizer be_recognizer;

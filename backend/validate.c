@@ -1,5 +1,5 @@
 /* Validation of one FaceCodes message before any compute (recognize.h). */
-#include "recognize.h"
+#include "validate.h"
 
 #include "facefleet.pb-c.h"
 #include "facefleet/ids.h"
@@ -162,28 +162,4 @@ void be_validate(be_job *j, const be_model_set *models, be_devices *devices,
 	j->model_index = m;
 out:
 	facefleet__v1__face_codes__free_unpacked(fc, NULL);
-}
-
-size_t be_face_codes_build(const ff_vq_info *vi, const char *site, const char *device,
-			   uint64_t seq, int64_t capture_us, const uint16_t *idx, uint64_t seed,
-			   uint8_t *buf, size_t cap)
-{
-	ff_facecodes_fields f = FF_FACECODES_FIELDS_INIT;
-	uint16_t own[FF_VQ_MAX_CODES];
-	size_t len = 0;
-	(void)site;
-	(void)device; /* schema 2: the topic names the sender */
-	if (vi->num_codes > FF_VQ_MAX_CODES || vi->codebook_size == 0)
-		return 0;
-	if (!idx) {
-		uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 12345;
-		for (uint32_t i = 0; i < vi->num_codes; i++) {
-			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-			own[i] = (uint16_t)((x >> 33) % vi->codebook_size);
-		}
-		idx = own;
-	}
-	f.seq = seq;
-	f.capture_time_us = capture_us;
-	return ff_facecodes_build(vi, idx, &f, buf, cap, &len) == FF_OK ? len : 0;
 }

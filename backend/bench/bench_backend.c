@@ -11,6 +11,7 @@
 #include "facefleet/error.h"
 #include "facefleet/mqtt.h"
 #include "recognize.h"
+#include "test_face_codes.h"
 
 #include <math.h>
 #include <poll.h>
@@ -157,7 +158,7 @@ int main(int argc, char **argv)
 	t_start = mono_us();
 	for (int i = 0; i < o.count; i++) {
 		uint8_t buf[512];
-		size_t n = be_face_codes_build(vi, o.site, o.device, S.base + (uint64_t)i + 1,
+		size_t n = test_face_codes_build(vi, S.base + (uint64_t)i + 1,
 					       (int64_t)time(NULL) * 1000000, NULL, (uint64_t)i, buf,
 					       sizeof(buf));
 		int rc;

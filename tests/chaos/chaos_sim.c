@@ -6,7 +6,7 @@
  * A simulated device is what fleet-device is minus the camera and the nets:
  * its own broker account (dev.<id>, from the fleetctl bundle), its own MQTT
  * v5 connection (lib/mqtt), a FaceCodes message per face built by the
- * backend's own builder (be_face_codes_build) with a per-device sequence
+ * shared builder (test_face_codes_build, tests/harness) with a per-device sequence
  * number, and an outbox: a face stays in it until the broker's PUBACK, is
  * published again after any connection loss, and the device reconnects with
  * backoff. Faces arrive at a steady rate whether or not the device is online.
@@ -25,6 +25,7 @@
 #include "facefleet/error.h"
 #include "facefleet/mqtt.h"
 #include "recognize.h"
+#include "test_face_codes.h"
 
 #include <libpq-fe.h>
 #include <poll.h>
@@ -270,7 +271,7 @@ static void publish_pending(device *d)
 		d->next_send++;
 		pthread_mutex_unlock(&d->mu);
 		seq = S.seq_base + 1 + k;
-		len = be_face_codes_build(g_vq, d->site, d->id, seq, time(NULL) * 1000000LL, NULL, seq,
+		len = test_face_codes_build(g_vq, seq, time(NULL) * 1000000LL, NULL, seq,
 					  buf, sizeof(buf));
 		rc = len ? ff_mqtt_publish_async(d->m, d->topic, buf, len, 1, false, on_done, d,
 						 ((uint64_t)gen << 32) | k)
@@ -480,7 +481,7 @@ static void *flood_main(void *arg)
 			poll(NULL, 0, 1);
 			continue;
 		}
-		len = be_face_codes_build(g_vq, F.d.site, F.d.id, F.next_seq, time(NULL) * 1000000LL, NULL,
+		len = test_face_codes_build(g_vq, F.next_seq, time(NULL) * 1000000LL, NULL,
 					  F.next_seq, buf, sizeof(buf));
 		atomic_fetch_add(&F.inflight, 1);
 		if (ff_mqtt_publish_async(F.d.m, F.d.topic, buf, len, 1, false, on_flood_done, NULL, 0) !=

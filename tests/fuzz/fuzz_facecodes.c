@@ -15,6 +15,7 @@
 
 #include "facefleet/error.h"
 #include "recognize.h"
+#include "validate.h"
 #include "registry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

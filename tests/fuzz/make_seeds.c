@@ -9,6 +9,7 @@
 
 #include "facefleet/error.h"
 #include "recognize.h"
+#include "test_face_codes.h"
 
 static void put(const char *dir, const char *name, unsigned topic, const uint8_t *p, size_t n)
 {
@@ -40,7 +41,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", vq, err);
 		return 1;
 	}
-	n = be_face_codes_build(&set.info[0], "site-1", "dev-1", 7, 1700000000000000LL, NULL, 7, buf,
+	n = test_face_codes_build(&set.info[0], 7, 1700000000000000LL, NULL, 7, buf,
 				sizeof(buf));
 	if (!n)
 		return 1;

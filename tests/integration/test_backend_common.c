@@ -7,6 +7,7 @@
 #include "facefleet/error.h"
 #include "facefleet/store.h"
 #include "recognize.h"
+#include "test_face_codes.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -452,14 +453,12 @@ bool bt_access_find(bt_client *c, const char *device, uint64_t seq, int *decisio
 
 /* ---- payloads ---- */
 
-size_t bt_face_codes(uint8_t *buf, size_t cap, const char *site, const char *device, uint64_t seq,
-		     const uint16_t *idx)
+size_t bt_face_codes(uint8_t *buf, size_t cap, uint64_t seq, const uint16_t *idx)
 {
 	const ff_vq_info *vi = bt_vq_info();
 	if (!vi)
 		return 0;
-	return be_face_codes_build(vi, site, device, seq, (int64_t)time(NULL) * 1000000, idx, seq,
-				   buf, cap);
+	return test_face_codes_build(vi, seq, (int64_t)time(NULL) * 1000000, idx, seq, buf, cap);
 }
 
 const char *bt_faces_topic(char *buf, size_t cap, const char *site, const char *device)

@@ -80,8 +80,7 @@ int bt_access_wait(bt_client *c, int want, int timeout_ms);
 /* Builds a FaceCodes payload for the test model from indices (NULL: a
  * deterministic pseudo-random face from seq). Returns its length (0 on
  * error). */
-size_t bt_face_codes(uint8_t *buf, size_t cap, const char *site, const char *device, uint64_t seq,
-		     const uint16_t *idx);
+size_t bt_face_codes(uint8_t *buf, size_t cap, uint64_t seq, const uint16_t *idx);
 /* fleet/<site>/<device>/faces into buf. */
 const char *bt_faces_topic(char *buf, size_t cap, const char *site, const char *device);
 

@@ -47,7 +47,7 @@ static void test_restart_mid_stream(void)
 	pthread_create(&th, NULL, restart_pg, &restart_rc);
 	for (uint64_t s = 1; s <= N_FACES; s++) {
 		uint8_t buf[512];
-		size_t n = bt_face_codes(buf, sizeof(buf), site, dev, s, NULL);
+		size_t n = bt_face_codes(buf, sizeof(buf), s, NULL);
 		CU_ASSERT(bt_publish(cli, bt_faces_topic(topic, sizeof(topic), site, dev), buf, n));
 		poll(NULL, 0, 20); /* ~50 faces/s: the stream spans the outage */
 	}

@@ -141,7 +141,7 @@ static void test_recognise(void)
 	uint8_t first[512];
 	for (size_t i = 0; i < nprobe; i++) {
 		uint8_t buf[512];
-		size_t n = bt_face_codes(buf, sizeof(buf), site, dev, i + 1, faces[i].idx);
+		size_t n = bt_face_codes(buf, sizeof(buf), i + 1, faces[i].idx);
 		CU_ASSERT(bt_publish(cli, bt_faces_topic(topic, sizeof(topic), site, dev), buf, n));
 		if (i == 0)
 			memcpy(first, buf, first_len = n);

@@ -30,7 +30,7 @@ static void test_two_backends_split(void)
 
 	for (uint64_t s = 1; s <= N_FACES; s++) {
 		uint8_t buf[512];
-		size_t n = bt_face_codes(buf, sizeof(buf), site, dev, s, NULL);
+		size_t n = bt_face_codes(buf, sizeof(buf), s, NULL);
 		CU_ASSERT(bt_publish(cli, bt_faces_topic(topic, sizeof(topic), site, dev), buf, n));
 	}
 	events = bt_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1", 1,

@@ -33,7 +33,7 @@ static void test_tls_end_to_end(void)
 	cli = bt_client_new("pub");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cli);
 	CU_ASSERT_FATAL(bt_client_watch_access(cli, site));
-	n = bt_face_codes(buf, sizeof(buf), site, dev, 1, NULL);
+	n = bt_face_codes(buf, sizeof(buf), 1, NULL);
 	CU_ASSERT(bt_publish(cli, bt_faces_topic(topic, sizeof(topic), site, dev), buf, n));
 	CU_ASSERT_EQUAL(bt_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
 				     1, p, 1, 15000), 1);

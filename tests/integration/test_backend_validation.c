@@ -69,7 +69,7 @@ static void publish_face(const char *device, uint64_t seq, const uint16_t *idx, 
 {
 	uint8_t buf[512];
 	char topic[128];
-	size_t n = bt_face_codes(buf, sizeof(buf), site, device, seq, idx);
+	size_t n = bt_face_codes(buf, sizeof(buf), seq, idx);
 	CU_ASSERT_FATAL(n > 0);
 	CU_ASSERT(bt_publish(cli, bt_faces_topic(topic, sizeof(topic), site, device), buf, n));
 	if (out) {
@@ -183,7 +183,7 @@ static void test_retained_face_once(void)
 	const char *p[1] = { dev_ret };
 	uint8_t buf[512];
 	char topic[128];
-	size_t n = bt_face_codes(buf, sizeof(buf), site, dev_ret, 1, NULL);
+	size_t n = bt_face_codes(buf, sizeof(buf), 1, NULL);
 	bt_faces_topic(topic, sizeof(topic), site, dev_ret);
 	CU_ASSERT(bt_publish_retained(cli, topic, buf, n));
 	CU_ASSERT_EQUAL(bt_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
@@ -201,10 +201,10 @@ static void test_retained_face_once(void)
 /* Re-packs a valid message after `edit` changed it. */
 typedef void (*edit_fn)(Facefleet__V1__FaceCodes *fc, uint8_t *scratch);
 
-static size_t edited(uint8_t *out, size_t cap, const char *device, uint64_t seq, edit_fn edit)
+static size_t edited(uint8_t *out, size_t cap, uint64_t seq, edit_fn edit)
 {
 	uint8_t buf[512], scratch[512];
-	size_t n = bt_face_codes(buf, sizeof(buf), site, device, seq, NULL);
+	size_t n = bt_face_codes(buf, sizeof(buf), seq, NULL);
 	Facefleet__V1__FaceCodes *fc = facefleet__v1__face_codes__unpack(NULL, n, buf);
 	size_t len = 0;
 	Facefleet__V1__FaceCodes saved;
@@ -284,14 +284,14 @@ static void test_bad_inputs(void)
 	memset(buf, 0xff, 64);
 	send_raw(dev_ok, buf, 64);
 	/* wrong sizes, grid, unknown model: the device is known, so INVALID events */
-	n = edited(buf, sizeof(buf), dev_ok, 30, e_long_codes);
+	n = edited(buf, sizeof(buf), 30, e_long_codes);
 	send_raw(dev_ok, buf, n);
-	n = edited(buf, sizeof(buf), dev_ok, 31, e_grid);
+	n = edited(buf, sizeof(buf), 31, e_grid);
 	send_raw(dev_ok, buf, n);
-	n = edited(buf, sizeof(buf), dev_ok, 32, e_model);
+	n = edited(buf, sizeof(buf), 32, e_model);
 	send_raw(dev_ok, buf, n);
 	if (index_testable) {
-		n = edited(buf, sizeof(buf), dev_ok, 33, e_index);
+		n = edited(buf, sizeof(buf), 33, e_index);
 		send_raw(dev_ok, buf, n);
 	} else {
 		fprintf(stderr, "note: codebook %u fills %u bits, no out-of-range index exists\n",
@@ -301,27 +301,27 @@ static void test_bad_inputs(void)
 	{
 		char nobody[48];
 		snprintf(nobody, sizeof(nobody), "%s-nobody", bt_run_id());
-		n = bt_face_codes(buf, sizeof(buf), site, nobody, 1, NULL);
+		n = bt_face_codes(buf, sizeof(buf), 1, NULL);
 		send_raw(nobody, buf, n);
 	}
-	n = bt_face_codes(buf, sizeof(buf), site, dev_off, 1, NULL);
+	n = bt_face_codes(buf, sizeof(buf), 1, NULL);
 	send_raw(dev_off, buf, n);
 	/* topic says dev_ok, message says dev_other */
-	n = edited(buf, sizeof(buf), dev_ok, 40, e_other_dev);
+	n = edited(buf, sizeof(buf), 40, e_other_dev);
 	send_raw(dev_ok, buf, n);
 	/* oversized */
 	memset(buf, 0x41, 3000);
 	send_raw(dev_ok, buf, 3000);
 	/* SQL in the device id of the message, and in the topic */
-	n = edited(buf, sizeof(buf), dev_ok, 41, e_sql_id);
+	n = edited(buf, sizeof(buf), 41, e_sql_id);
 	send_raw(dev_ok, buf, n);
-	n = bt_face_codes(buf, sizeof(buf), site, dev_ok, 42, NULL);
+	n = bt_face_codes(buf, sizeof(buf), 42, NULL);
 	CU_ASSERT(bt_publish(cli, "fleet/s/x'); DROP TABLE devices; --/faces", buf, n));
 	/* device registered at another site */
-	n = bt_face_codes(buf, sizeof(buf), site, dev_other, 1, NULL);
+	n = bt_face_codes(buf, sizeof(buf), 1, NULL);
 	send_raw(dev_other, buf, n);
 	/* seq 0 */
-	n = bt_face_codes(buf, sizeof(buf), site, dev_ok, 0, NULL);
+	n = bt_face_codes(buf, sizeof(buf), 0, NULL);
 	send_raw(dev_ok, buf, n);
 
 	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
@@ -374,7 +374,7 @@ static void test_capture_time_clamped(void)
 	const int64_t sent[3] = { 1, now + 364LL * 86400 * 1000000, now - 3600LL * 1000000 };
 	for (int i = 0; i < 3; i++) {
 		capture_sent = sent[i];
-		n = edited(buf, sizeof(buf), dev_ok, 70 + (uint64_t)i, e_capture);
+		n = edited(buf, sizeof(buf), 70 + (uint64_t)i, e_capture);
 		send_raw(dev_ok, buf, n);
 	}
 	CU_ASSERT_EQUAL(bt_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1 "
@@ -459,22 +459,22 @@ static void test_schema_revisions(void)
 	Facefleet__V1__FaceCodes *fc;
 
 	/* what bt_face_codes builds is what a device sends: schema 2, no ids */
-	n = bt_face_codes(buf, sizeof(buf), site, dev_ok, 60, NULL);
+	n = bt_face_codes(buf, sizeof(buf), 60, NULL);
 	fc = facefleet__v1__face_codes__unpack(NULL, n, buf);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
 	CU_ASSERT_EQUAL(fc->schema_version, 2);
 	CU_ASSERT_STRING_EQUAL(fc->device_id, "");
 	CU_ASSERT_STRING_EQUAL(fc->site_id, "");
 	facefleet__v1__face_codes__free_unpacked(fc, NULL);
-	n = edited(buf, sizeof(buf), dev_ok, 60, e_box_px);
+	n = edited(buf, sizeof(buf), 60, e_box_px);
 	send_raw(dev_ok, buf, n);
-	n = edited(buf, sizeof(buf), dev_ok, 61, e_schema1);
+	n = edited(buf, sizeof(buf), 61, e_schema1);
 	send_raw(dev_ok, buf, n);
-	n = edited(buf, sizeof(buf), dev_ok, 62, e_box_three);
+	n = edited(buf, sizeof(buf), 62, e_box_three);
 	send_raw(dev_ok, buf, n);
-	n = edited(buf, sizeof(buf), dev_ok, 63, e_box_inverted);
+	n = edited(buf, sizeof(buf), 63, e_box_inverted);
 	send_raw(dev_ok, buf, n);
-	n = edited(buf, sizeof(buf), dev_ok, 64, e_cpc);
+	n = edited(buf, sizeof(buf), 64, e_cpc);
 	send_raw(dev_ok, buf, n);
 
 	/* accepted: an event that is not INVALID */
