@@ -3,6 +3,7 @@
  * One face through the service (file per step):
  *   subscriber.c  MQTT v5 session on $share/<group>/fleet/+/+/faces; a
  *                 PUBLISH becomes an be_job (PUBACK withheld)
+ *   job.c         a message's life: job, decision, event id
  *   queue.c       bounded blocking queues between the stages
  *   validate.c    parse + check everything before any compute
  *   recognize.c   VQ decode -> MobileFaceNet -> gallery match (worker threads)
@@ -28,10 +29,6 @@
 #define BE_TOPK_MAX 10
 #define BE_EXTID_MAX 128      /* identities.external_id */
 #define BE_REASON_MAX 48
-
-/* *ts = CLOCK_MONOTONIC now + ms (for pthread_cond_timedwait on monotonic conds). */
-struct timespec;
-void be_deadline_in(struct timespec *ts, int ms);
 
 /* ---- decisions ------------------------------------------------------------------ */
 typedef enum be_decision {
@@ -95,10 +92,10 @@ void be_job_free(be_job *j);
 /* Sets decision/reason (reason is a short machine-readable word). */
 void be_job_reject(be_job *j, be_decision d, const char *reason);
 
-
-/* The event id of (device_id, seq): a UUID-formatted (version 8) 128-bit
- * hash of "device_id/seq", so a redelivered face gets the id of the row
- * already committed for it (and its AccessEvent the same event_id). */
+/* The event id of (device_id, seq): the name-based (version 5) UUID of
+ * "device_id/seq" in facefleet's event namespace, so a redelivered face gets
+ * the id of the row already committed for it (and its AccessEvent the same
+ * event_id). */
 void be_event_id(const char *device_id, uint64_t seq, char out[37]);
 
 /* ---- bounded blocking queue of pointers, two lanes ------------------------------- */

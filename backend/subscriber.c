@@ -510,7 +510,7 @@ int be_sub_wait_ready(be_sub *s, int timeout_ms)
 {
 	struct timespec dl;
 	bool ok;
-	be_deadline_in(&dl, timeout_ms);
+	ff_deadline_in(&dl, timeout_ms);
 	pthread_mutex_lock(&s->mu);
 	while (!s->ready)
 		if (pthread_cond_timedwait(&s->cv, &s->mu, &dl) == ETIMEDOUT)

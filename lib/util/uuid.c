@@ -11,9 +11,11 @@ void ff_uuid4(char out[37])
 	uuid_unparse_lower(u, out);
 }
 
-void ff_uuid_format(const uint8_t b[16], char out[37])
+void ff_uuid5(const char *ns, const char *name, char out[37])
 {
-	uuid_t u;
-	memcpy(u, b, sizeof(u));
+	uuid_t n, u;
+	if (uuid_parse(ns, n) != 0)
+		memset(n, 0, sizeof(n));
+	uuid_generate_sha1(u, n, name, strlen(name));
 	uuid_unparse_lower(u, out);
 }

@@ -235,12 +235,11 @@ static void assert_uuid_text(const char *u)
 	}
 }
 
-/* version nibble 4, variant 10xx, lowercase; two differ; ff_uuid_format
- * writes the bytes as they are */
+/* version nibble 4, variant 10xx, lowercase; two differ; ff_uuid5 gives the
+ * known version-5 id (Python's uuid.uuid5(uuid.NAMESPACE_DNS, "python.org")),
+ * the same every time */
 static void test_uuid(void)
 {
-	static const uint8_t b[16] = { 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x86, 0x07,
-				       0x88, 0x09, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
 	char u[37], v[37];
 	memset(u, 'X', sizeof(u));
 	ff_uuid4(u);
@@ -251,8 +250,14 @@ static void test_uuid(void)
 	CU_ASSERT_PTR_NOT_NULL(strchr("89ab", u[19]));
 	CU_ASSERT_EQUAL(v[14], '4');
 	CU_ASSERT_STRING_NOT_EQUAL(u, v);
-	ff_uuid_format(b, u);
-	CU_ASSERT_STRING_EQUAL(u, "00010203-0405-8607-8809-aabbccddeeff");
+	ff_uuid5("6ba7b810-9dad-11d1-80b4-00c04fd430c8", "python.org", u);
+	CU_ASSERT_STRING_EQUAL(u, "886313e1-3b8a-5372-9b90-0c9aee199e5d");
+	ff_uuid5(FF_UUID_NS_EVENTS, "door-1/42", u);
+	ff_uuid5(FF_UUID_NS_EVENTS, "door-1/42", v);
+	CU_ASSERT_STRING_EQUAL(u, v);
+	CU_ASSERT_EQUAL(u[14], '5');
+	ff_uuid5(FF_UUID_NS_EVENTS, "door-1/43", v);
+	CU_ASSERT_STRING_NOT_EQUAL(u, v);
 }
 
 static int64_t mono_ms(void)

@@ -12,6 +12,10 @@ extern "C" {
 int64_t ff_now_us(void);
 /* Monotonic clock in microseconds. For deadlines, timeouts and latencies. */
 int64_t ff_mono_us(void);
+/* *ts = CLOCK_MONOTONIC now + ms: a deadline for pthread_cond_timedwait on a
+ * condition variable made with pthread_condattr_setclock(CLOCK_MONOTONIC). */
+struct timespec;
+void ff_deadline_in(struct timespec *ts, int ms);
 
 #ifdef __cplusplus
 }

@@ -8,9 +8,10 @@
 /* A random (version 4) UUID as 36 lowercase characters + NUL. */
 void ff_uuid4(char out[37]);
 
-/* The 16 bytes b as UUID text, 36 lowercase characters + NUL
- * ("xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"). b is written as is: the caller
- * sets the version and variant bits. */
-void ff_uuid_format(const uint8_t b[16], char out[37]);
+/* The name-based (version 5, SHA-1) UUID of name in namespace ns (UUID
+ * text), as 36 lowercase characters + NUL. The same name gives the same id. */
+void ff_uuid5(const char *ns, const char *name, char out[37]);
+/* The namespace of event ids (be_event_id: "device/seq"). */
+#define FF_UUID_NS_EVENTS "6f1c3a52-2d0e-4b7e-9a5d-5f0e6b2c9d41"
 
 #endif
