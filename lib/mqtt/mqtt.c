@@ -5,7 +5,6 @@
  * the op is done or the timeout passes. A timed-out op is marked abandoned
  * and freed by the late callback, or by ff_mqtt_destroy, whichever comes
  * first, so a late callback never touches freed memory. */
-#include "facefleet/ids.h"
 #include "facefleet/mqtt.h"
 #include "facefleet/error.h"
 #include "facefleet/log.h"
@@ -566,35 +565,6 @@ int ff_mqtt_publish_async(ff_mqtt *m, const char *topic, const void *payload, si
 	return send_message(m, topic, payload, len, qos, retain, done, ctx, tag, &op);
 }
 
-static size_t varint_size(size_t v)
-{
-	return v < 128 ? 1 : v < 16384 ? 2 : v < 2097152 ? 3 : 4;
-}
-
-/* PUBLISH size with props_len bytes of properties. */
-static size_t packet_size(size_t topic_len, size_t payload_len, int qos, size_t props_len)
-{
-	size_t rem;
-
-	if (qos < 0 || qos > 2 || topic_len > 65535 || payload_len > 268435455u)
-		return 0;
-	/* variable header: topic name, packet id (QoS > 0), properties */
-	rem = 2 + topic_len + (qos > 0 ? 2 : 0) + varint_size(props_len) + props_len + payload_len;
-	if (rem > 268435455u)
-		return 0;
-	return 1 + varint_size(rem) + rem;
-}
-
-size_t ff_mqtt_publish_packet_size(size_t topic_len, size_t payload_len, int qos)
-{
-	return packet_size(topic_len, payload_len, qos, 0);
-}
-
-size_t ff_mqtt_publish_packet_size_aliased(size_t payload_len, int qos)
-{
-	return packet_size(0, payload_len, qos, 3); /* Topic Alias: id byte + 2-byte value */
-}
-
 /* Registers an op for a request on a connected client. Returns FF_OK,
  * FF_ERR_STATE (not connected), FF_ERR_NOMEM. */
 static int op_start(ff_mqtt *m, ff_mqtt_op **op)
@@ -614,17 +584,6 @@ static int op_finish(ff_mqtt_op *op, int prc, int refused_rc, int timeout_ms)
 		return refused_rc;
 	}
 	return op_wait(op, timeout_ms);
-}
-
-int ff_mqtt_fleet_topic(char *buf, size_t len, const char *site, const char *device,
-			const char *leaf)
-{
-	int n;
-	if (!buf || (site && !ff_id_valid(site)) || (device && !ff_id_valid(device)) || !leaf ||
-	    !*leaf)
-		return FF_ERR_INVAL;
-	n = snprintf(buf, len, "fleet/%s/%s/%s", site ? site : "+", device ? device : "+", leaf);
-	return n < 0 || (size_t)n >= len ? FF_ERR_RANGE : FF_OK;
 }
 
 int ff_mqtt_subscribe(ff_mqtt *m, const char *filter, int qos, int timeout_ms)
