@@ -7,6 +7,11 @@
 #   CUnit::CUnit       libcunit1-dev
 #   cJSON::cJSON       libcjson-dev (every JSON document built or parsed)
 #   UUID::UUID         uuid-dev (libuuid: event ids)
+#   FFmpeg::FFmpeg     libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
+#                      (fleet-device's source=video: files and streams); libavdevice-dev
+#                      for its headers (FF_AVDEVICE_INCLUDE_DIRS): the module loads
+#                      libavdevice at run time, only for a V4L2 camera
+#                      (device/source_video.c)
 #   Threads::Threads, OpenSSL::SSL/Crypto, ff_libm
 include(FacefleetImport)
 find_package(Threads REQUIRED)
@@ -22,6 +27,9 @@ pkg_check_modules(FF_CJSON REQUIRED IMPORTED_TARGET libcjson)
 add_library(cJSON::cJSON ALIAS PkgConfig::FF_CJSON)
 pkg_check_modules(FF_UUID REQUIRED IMPORTED_TARGET uuid)
 add_library(UUID::UUID ALIAS PkgConfig::FF_UUID)
+pkg_check_modules(FF_FFMPEG REQUIRED IMPORTED_TARGET libavformat libavcodec libswscale libavutil)
+pkg_check_modules(FF_AVDEVICE REQUIRED libavdevice)
+add_library(FFmpeg::FFmpeg ALIAS PkgConfig::FF_FFMPEG)
 
 find_library(FF_LIBM m)
 add_library(ff_libm INTERFACE)

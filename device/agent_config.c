@@ -40,14 +40,40 @@ static const ff_config_field fields[] = {
 	F("reconnect_min_ms", FF_CFG_INT, reconnect_min_ms, "500", 10, 600000, "first retry delay after a failed connection", 0),
 	F("reconnect_max_ms", FF_CFG_INT, reconnect_max_ms, "30000", 10, 3600000, "retry delay cap (delays double, with +-25% jitter)", 0),
 	F("status_interval_s", FF_CFG_INT, status_interval_s, "60", 1, 86400, "seconds between periodic DeviceStatus messages", 0),
-	F("source", FF_CFG_STRING, source, "none", 0, 0, "input: file, dir, stdin or none (only forward the outbox)", 0),
+	F("source", FF_CFG_STRING, source, "none", 0, 0, "input: file, dir, stdin, video or none (only forward the outbox)", 0),
 	F("input", FF_CFG_PATH, input, NULL, 0, 0, "image file (source=file) or folder (source=dir)", 0),
 	F("watch", FF_CFG_BOOL, watch, "false", 0, 0, "source=dir: keep watching for new files (inotify)", 0),
 	F("repeat", FF_CFG_INT, repeat, "1", 1, 1000000, "source=file: process the image this many times", 0),
 	F("width", FF_CFG_INT, width, "0", 0, 8192, "source=stdin: frame width, pixels", 0),
 	F("height", FF_CFG_INT, height, "0", 0, 8192, "source=stdin: frame height, pixels", 0),
 	F("pixfmt", FF_CFG_STRING, pixfmt, "rgb24", 0, 0, "source=stdin: rgb24, bgr24 or gray8", 0),
-	F("max_fps", FF_CFG_DOUBLE, max_fps, "0", 0, 1000, "capture at most this many frames per second (0 = no limit)", 0),
+	F("max_fps", FF_CFG_DOUBLE, max_fps, "0", 0, 1000,
+	  "analyse at most this many frames per second (0 = no limit); live and video frames above it "
+	  "are skipped (a video file on its own clock), files are paced", 0),
+	F("video_input", FF_CFG_STRING, video_input, NULL, 0, 4096,
+	  "source=video: a video file, a V4L2 camera (/dev/video0) or a stream URL (rtsp://, http://); "
+	  "a positional URL or /dev/... sets it", 0),
+	F("video_options", FF_CFG_STRING, video_options, NULL, 0, 4096,
+	  "source=video: FFmpeg input options key=value,... (e.g. video_size=640x480,input_format=mjpeg; "
+	  "rtsp_transport=tcp)", 0),
+	F("video_open_timeout_ms", FF_CFG_INT, video_open_timeout_ms, "5000", 100, 600000,
+	  "source=video: give up opening, or reading a live input that sends nothing, after this", 0),
+	F("video_reconnect_min_ms", FF_CFG_INT, video_reconnect_min_ms, "500", 10, 600000,
+	  "source=video: first delay before reopening a live input that failed, dropped or ended", 0),
+	F("video_reconnect_max_ms", FF_CFG_INT, video_reconnect_max_ms, "30000", 10, 3600000,
+	  "source=video: reopen delay cap (delays double)", 0),
+	F("video_width", FF_CFG_INT, video_width, "0", 0, 8192,
+	  "source=video: scale wider frames down to this width before analysis (0: as decoded)", 0),
+	F("track_timeout_ms", FF_CFG_INT, track_timeout_ms, "1000", 0, 600000,
+	  "source=video: a face track ends after this long unseen", 0),
+	F("track_max_faces", FF_CFG_INT, track_max_faces, "3", 1, 1000,
+	  "source=video: most faces sent per track (the first good one at once, then better or later ones)", 0),
+	F("track_min_quality", FF_CFG_DOUBLE, track_min_quality, "0.2", 0, 1,
+	  "source=video: quality gate (size x sharpness x pose, 0..1) for a face to be sent", 0),
+	F("track_better_margin", FF_CFG_DOUBLE, track_better_margin, "0.1", 0, 1,
+	  "source=video: a later face of a track goes when its quality beats the best sent by this", 0),
+	F("track_moment_ms", FF_CFG_INT, track_moment_ms, "1000", 0, 3600000,
+	  "source=video: ... or when it is at least this much later than the track's last sent face", 0),
 	F("model_id", FF_CFG_STRING, model_id, NULL, 0, 32, "VQ model id: encoder <vq_dir>/<model_id>.enc.ffn (empty: the one <vq_dir>/DEFAULT names)", 0),
 	F("vq_dir", FF_CFG_PATH, vq_dir, "models/vq", 0, 0, "folder of installed VQ models", 0),
 	F("vq_encoder", FF_CFG_PATH, vq_encoder, NULL, 0, 0, "explicit encoder file (overrides vq_dir/model_id)", 0),
@@ -72,6 +98,9 @@ static const ff_config_field fields[] = {
 	F("print_config", FF_CFG_BOOL, print_config, "false", 0, 0, "check the settings, print them (secrets masked) and exit", 0),
 	F("bench", FF_CFG_BOOL, bench, "false", 0, 0, "run the frugality benchmark on the given images and exit", 0),
 	F("bench_iterations", FF_CFG_INT, bench_iterations, "200", 1, 100000, "benchmark: VQ encodes timed", 0),
+	F("bench_video", FF_CFG_PATH, bench_video, NULL, 0, 0,
+	  "benchmark: also run this video file through the video path (frames analysed per second, "
+	  "CPU share, peak RSS, bytes per track)", 0),
 	FF_CONFIG_END
 };
 #undef F
@@ -82,7 +111,8 @@ static void usage(FILE *f)
 		   "       fleet-device --bench [--key=value ...] IMAGE...\n\n"
 		   "Detects faces, encodes them with the VQ model and publishes FaceCodes on\n"
 		   "fleet/<site>/<device>/faces (MQTT v5, QoS 1) through an on-disk outbox.\n"
-		   "A positional IMAGE sets source=file, DIR source=dir, '-' source=stdin.\n\n"
+		   "A positional IMAGE sets source=file, DIR source=dir, '-' source=stdin, a URL\n"
+		   "or /dev/videoN source=video (so does any input after --source=video).\n\n"
 		   "settings (file keys; on the command line as --key=value):\n");
 	ff_config_help(fields, f);
 	fprintf(f, "\nexit status: 0 success, 1 runtime failure, 2 usage or configuration error\n");
@@ -118,6 +148,10 @@ static int positional_source(dev_config *cfg, const char *arg)
 
 	if (strcmp(arg, "-") == 0)
 		return set_str(&cfg->source, "stdin");
+	if (dev_video_is_live(arg) || !strcmp(cfg->source, "video")) {
+		rc = set_str(&cfg->video_input, arg);
+		return rc == FF_OK ? set_str(&cfg->source, "video") : rc;
+	}
 	rc = set_str(&cfg->input, arg);
 	if (rc == FF_OK)
 		rc = set_str(&cfg->source, stat(arg, &st) == 0 && S_ISDIR(st.st_mode) ? "dir" : "file");
@@ -161,8 +195,12 @@ int dev_config_parse(dev_config *cfg, int argc, char **argv, bool *exit_now)
 		return usage_error("site_id '%s' missing or not [a-z0-9-]{1,32}",
 				   cfg->site_id ? cfg->site_id : "");
 	if (strcmp(cfg->source, "file") && strcmp(cfg->source, "dir") && strcmp(cfg->source, "stdin") &&
-	    strcmp(cfg->source, "none"))
-		return usage_error("source '%s' is not file, dir, stdin or none", cfg->source);
+	    strcmp(cfg->source, "video") && strcmp(cfg->source, "none"))
+		return usage_error("source '%s' is not file, dir, stdin, video or none", cfg->source);
+	if (!strcmp(cfg->source, "video") && !cfg->bench && (!cfg->video_input || !*cfg->video_input))
+		return usage_error("source=video needs video_input=FILE|/dev/videoN|URL (or a positional argument)");
+	if (cfg->video_reconnect_max_ms < cfg->video_reconnect_min_ms)
+		return usage_error("video_reconnect_max_ms is below video_reconnect_min_ms");
 	if ((!strcmp(cfg->source, "file") || !strcmp(cfg->source, "dir")) && !cfg->bench &&
 	    (!cfg->input || !*cfg->input))
 		return usage_error("source=%s needs input=PATH (or a positional argument)", cfg->source);

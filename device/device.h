@@ -1,8 +1,8 @@
 /* device/device.h: what the parts of fleet-device share.
  *
  * One face, end to end, in this folder:
- *   source_{file,dir,stdin}.c -> pipeline.c (detect, gate, align, VQ encode,
- *   pack, FaceCodes) -> outbox.c (disk, store and forward) -> publisher.c
+ *   source_{file,dir,stdin,video}.c -> pipeline.c (detect, gate, align,
+ *   quality.c + track.c for video, VQ encode, pack, FaceCodes) -> outbox.c (disk, store and forward) -> publisher.c
  *   (MQTT connection, publish window, acks) ; status.c (DeviceStatus, last
  *   will) ; config_handler.c (retained DeviceConfig) ; agent_config.c (the
  *   config file and command line) ; main.c wires them. */
@@ -40,14 +40,20 @@ typedef struct dev_config {
 	bool send_ids; /* FaceCodes carry device/site ids (the topic already does) */
 	int reconnect_min_ms, reconnect_max_ms;
 	int status_interval_s;
-	char *source; /* file | dir | stdin | none */
+	char *source; /* file | dir | stdin | video | none */
 	char *input;
+	char *video_input, *video_options; /* source=video: file, /dev/videoN or URL; k=v,... */
+	int video_open_timeout_ms, video_reconnect_min_ms, video_reconnect_max_ms;
+	int video_width;
+	int track_timeout_ms, track_max_faces, track_moment_ms;
+	double track_min_quality, track_better_margin;
 	bool watch;
 	int repeat;
 	int width, height;
 	char *pixfmt;
 	double max_fps;
 	char *model_id, *vq_dir, *vq_encoder, *mtcnn_dir;
+	char *bench_video;
 	int detector_min_face_px;
 	int min_face_px;
 	double min_det_score;
@@ -106,11 +112,40 @@ struct dev_source {
 	 * file among many) are logged and skipped. */
 	int (*next)(dev_source *s, ff_image *img, char *name, size_t namelen);
 	void (*close)(dev_source *s);
+	/* Set by sources of moving pictures (source_video.c) with each frame: its
+	 * time on the stream's clock in ms (a file's timestamps, a live stream's
+	 * arrival). Pacing and tracks run on it, so that a file gives the same
+	 * faces however fast the machine is. Still sources leave timed false. */
+	bool timed;
+	bool live;        /* frames arrive in real time: never wait for them */
+	int64_t frame_ms;
 };
 int dev_source_file_open(const char *path, int repeat, dev_source **out);
 int dev_source_dir_open(const char *dir, bool watch, const atomic_bool *stop, dev_source **out);
 int dev_source_stdin_open(int fd, int width, int height, const char *pixfmt,
 			  const atomic_bool *stop, dev_source **out);
+/* source=video (source_video.c): FFmpeg's libraries read a video file, a
+ * V4L2 device or a network stream; live ones reconnect with backoff. */
+typedef struct dev_video_options {
+	const char *input;       /* file, /dev/videoN or URL (rtsp://, http://...) */
+	const char *av_options;  /* "key=value,..." for avformat_open_input, or NULL */
+	int open_timeout_ms;     /* bounds opening and each read of a live input */
+	int reconnect_min_ms, reconnect_max_ms;
+	int width;               /* scale down to this width (aspect kept); 0: as decoded */
+	const atomic_bool *stop;
+} dev_video_options;
+/* Opens the input (a live one that is not reachable yet is retried). Returns
+ * FF_OK, FF_ERR_NOTFOUND (no such file or device), FF_ERR_UNSUPPORTED (unknown
+ * protocol or format, or the video module missing), FF_ERR_FORMAT (no video
+ * stream, undecodable), FF_ERR_AUTH, FF_ERR_INVAL (bad options), FF_ERR_IO;
+ * the reason is logged. video_load.c loads the module (source_video.c,
+ * fleet-device-video.so, $FF_DEVICE_VIDEO_PLUGIN overrides where) whose
+ * dev_video_plugin_open does the work. */
+int dev_source_video_open(const dev_video_options *o, dev_source **out);
+typedef int (*dev_video_open_fn)(const dev_video_options *o, dev_source **out);
+int dev_video_plugin_open(const dev_video_options *o, dev_source **out);
+/* True for a V4L2 device path or a URL with a network scheme (a live input). */
+bool dev_video_is_live(const char *input);
 /* Loads one image file, logging a clear error; shared by file and dir sources. */
 int dev_load_image(const char *path, ff_image *img);
 
@@ -120,6 +155,9 @@ typedef struct dev_face_msg {
 	uint8_t buf[DEV_MAX_MSG]; /* packed FaceCodes */
 	size_t len;
 	uint64_t seq;
+	uint64_t track_id;    /* 0: no track (still images) */
+	uint32_t track_index; /* the face's place in its track, 0-based */
+	float quality;        /* dev_quality score; 0: not computed */
 } dev_face_msg;
 /* Encoded face handed on by dev_pipeline_process; returns FF_OK or an error
  * that stops processing. */
@@ -135,18 +173,78 @@ void dev_vq_path(const dev_config *cfg, const char *model_id, char *buf, size_t 
  * (the current model stays). */
 int dev_pipeline_set_model(dev_pipeline *p, const char *model_id);
 /* For the benchmark: the parts, and encoding of an aligned crop into msg
- * (msg->seq set by the caller). */
+ * (msg->seq, track fields and quality set by the caller). */
 ff_detector *dev_pipeline_detector(dev_pipeline *p);
 ff_vq_encoder *dev_pipeline_encoder(dev_pipeline *p);
 int dev_pipeline_encode_crop(dev_pipeline *p, const ff_image *crop, const ff_image *frame,
 			     const ff_face *f, int64_t t_us, dev_face_msg *msg);
 /* Detects, gates, aligns, encodes every face in img (at most cfg->max_faces)
- * and calls sink for each with a fresh sequence number from next_seq.
- * Returns FF_OK or the first fatal error. */
+ * and calls sink for each with a fresh sequence number from next_seq. With
+ * track_ms >= 0 (a video frame's time) faces join tracks and only those the
+ * track policy picks are encoded (track.c). Returns FF_OK or the first fatal
+ * error. */
 typedef uint64_t (*dev_seq_fn)(void *ctx);
 int dev_pipeline_process(dev_pipeline *p, const ff_image *img, int64_t capture_time_us,
-			 dev_settings *st, dev_counters *ctr, dev_seq_fn next_seq, dev_face_sink sink,
-			 void *ctx);
+			 int64_t track_ms, dev_settings *st, dev_counters *ctr, dev_seq_fn next_seq,
+			 dev_face_sink sink, void *ctx);
+/* Ends the open tracks (end of a video input); NULL-safe. */
+void dev_pipeline_end_tracks(dev_pipeline *p);
+/* The tracker, for the benchmark's counts (NULL before the first video frame). */
+struct dev_tracker *dev_pipeline_tracker(dev_pipeline *p);
+
+/* ---- quality.c: a face's quality from size, sharpness and pose ---- */
+typedef struct dev_quality {
+	float size;      /* 0..1: the box's shorter side over 100 px */
+	float sharpness; /* 0..1: Laplacian variance of the aligned crop, squashed */
+	float pose;      /* 0..1: from yaw (nose offset) and roll (eye line) */
+	float score;     /* size * sharpness * pose, 0..1 */
+	float roll_deg, yaw;
+	double lap_var;
+} dev_quality;
+/* Scores face f whose aligned 112x112 crop is crop (NULL: no sharpness). */
+void dev_quality_measure(const ff_face *f, const ff_image *crop, dev_quality *q);
+/* Variance of the 4-neighbour Laplacian of img's grey values (centre part). */
+double dev_laplacian_variance(const ff_image *img);
+/* Eye line angle, degrees (0: level). */
+float dev_pose_roll_deg(const float landmarks[10]);
+/* Nose offset from the eyes' midpoint along the eye line, in eye distances:
+ * 0 frontal, about +-0.5 in profile. */
+float dev_pose_yaw(const float landmarks[10]);
+
+/* ---- track.c: faces across video frames, and which of them to send ---- */
+typedef struct dev_track_options {
+	int timeout_ms;      /* a track ends after this long unseen (frame clock) */
+	int max_faces;       /* K: faces sent per track at most */
+	float min_quality;   /* the gate: a face below is never sent */
+	float better_margin; /* a later face goes when its quality beats the best sent by this */
+	int moment_ms;       /* ... or when it is this much later than the last sent */
+} dev_track_options;
+#define DEV_TRACK_OPTIONS_INIT { 1000, 3, 0.2f, 0.1f, 1000 }
+typedef struct dev_track_verdict {
+	int slot;            /* the track (tracker-internal) */
+	bool send;           /* the policy picks this face */
+	uint32_t index;      /* its place in the track if sent */
+	uint64_t track_id;   /* 0 until the track's first face is sent */
+} dev_track_verdict;
+typedef struct dev_track_stats {
+	uint64_t started, ended, with_faces, live;
+} dev_track_stats;
+typedef struct dev_tracker dev_tracker;
+/* Returns FF_OK, FF_ERR_INVAL, FF_ERR_NOMEM. */
+int dev_tracker_create(const dev_track_options *o, dev_tracker **out);
+void dev_tracker_free(dev_tracker *t);
+/* The n faces of one frame at t_ms: ends tracks unseen too long, joins each
+ * face to a track or starts one, and says in out[i] whether to send face i.
+ * quality[i] < 0: the face failed the size/score gate (it keeps its track
+ * alive but is never sent). Returns FF_OK or FF_ERR_INVAL. */
+int dev_tracker_frame(dev_tracker *t, int64_t t_ms, const ff_face *faces, const float *quality,
+		      size_t n, dev_track_verdict *out);
+/* The face of v goes out as seq: counts it and returns the track id, the
+ * seq of the track's first sent face (unique per device, as seqs are). */
+uint64_t dev_tracker_sent(dev_tracker *t, dev_track_verdict *v, uint64_t seq);
+/* Ends every open track (end of input); each end is logged (event=track_end). */
+void dev_tracker_flush(dev_tracker *t);
+void dev_tracker_stats(const dev_tracker *t, dev_track_stats *st);
 
 /* ---- outbox.c: store and forward (device/OUTBOX.md) ---- */
 typedef struct dev_outbox dev_outbox;

@@ -72,6 +72,12 @@ static int open_source(dev_agent *a, dev_source **src)
 		return dev_source_dir_open(c->input, c->watch, &a->stop, src);
 	if (!strcmp(c->source, "stdin"))
 		return dev_source_stdin_open(STDIN_FILENO, c->width, c->height, c->pixfmt, &a->stop, src);
+	if (!strcmp(c->source, "video")) {
+		dev_video_options vo = { c->video_input, c->video_options, c->video_open_timeout_ms,
+					 c->video_reconnect_min_ms, c->video_reconnect_max_ms,
+					 c->video_width, &a->stop };
+		return dev_source_video_open(&vo, src);
+	}
 	*src = NULL; /* none: only forward what the outbox holds */
 	return FF_OK;
 }
@@ -100,8 +106,9 @@ static void switch_model(dev_agent *a, dev_pipeline *pl)
 	dev_publisher_kick(a->pub);
 }
 
-/* Frame pacing: sleeps (files) or says to skip (live stdin) above max_fps. */
-static bool pace(dev_agent *a, int64_t *last_ms, bool live)
+/* Frame pacing: sleeps (files) or says to skip (live stdin, video) above
+ * max_fps. now_ms: the frame's time (a video's own clock, else monotonic). */
+static bool pace(dev_agent *a, int64_t *last_ms, bool live, int64_t now_ms)
 {
 	double fps;
 	bool paused;
@@ -118,37 +125,40 @@ static bool pace(dev_agent *a, int64_t *last_ms, bool live)
 	if (paused)
 		return false;
 	if (fps > 0) {
-		int64_t gap = (int64_t)(1000.0 / fps), wait = *last_ms + gap - dev_mono_ms();
+		int64_t gap = (int64_t)(1000.0 / fps), wait = *last_ms + gap - now_ms;
 		if (wait > 0 && live)
 			return false;
 		if (wait > 0)
 			usleep((useconds_t)wait * 1000);
+		now_ms += wait > 0 ? wait : 0;
 	}
-	*last_ms = dev_mono_ms();
+	*last_ms = now_ms;
 	return true;
 }
 
 static int capture_loop(dev_agent *a, dev_pipeline *pl, dev_source *src)
 {
 	bool live = !strcmp(a->cfg.source, "stdin");
-	int64_t last_ms = 0;
+	int64_t last_ms = INT64_MIN / 2;
 	char name[4096];
 
 	while (!atomic_load(&a->stop) && !atomic_load(&a->fatal)) {
 		ff_image img = FF_IMAGE_EMPTY;
 		int rc = src->next(src, &img, name, sizeof(name));
-		if (rc == 0)
+		if (rc == 0) {
+			dev_pipeline_end_tracks(pl);
 			return DEV_EXIT_OK;
+		}
 		if (rc < 0) {
 			ff_log_error(LOG_COMP, "event=source_failed source=%s err=\"%s\"", a->cfg.source,
 				     ff_strerror(rc));
 			return DEV_EXIT_RUNTIME;
 		}
 		switch_model(a, pl);
-		if (pace(a, &last_ms, live)) {
+		if (pace(a, &last_ms, live || src->timed, src->timed ? src->frame_ms : dev_mono_ms())) {
 			atomic_fetch_add(&a->counters.captured, 1);
-			rc = dev_pipeline_process(pl, &img, dev_now_us(), &a->settings, &a->counters,
-						  next_seq, persist, a);
+			rc = dev_pipeline_process(pl, &img, dev_now_us(), src->timed ? src->frame_ms : -1,
+						  &a->settings, &a->counters, next_seq, persist, a);
 		}
 		ff_image_free(&img);
 		if (rc != FF_OK)

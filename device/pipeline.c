@@ -1,7 +1,9 @@
 /* The per-frame work: MTCNN detection -> quality gate -> 5-point alignment
- * to 112x112 -> VQ encode -> bit packing -> FaceCodes protobuf. */
+ * to 112x112 -> VQ encode -> bit packing -> FaceCodes protobuf. Video frames
+ * also go through the tracker (track.c), which picks the faces to encode. */
 #include "device.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,7 +23,17 @@ struct dev_pipeline {
 	ff_detector *det;
 	ff_vq_encoder *enc;
 	ff_face *faces;
+	dev_tracker *tracker; /* made at the first video frame */
 };
+
+/* Where encoded faces go, and this frame's capture time. */
+typedef struct emit_ctx {
+	int64_t t_us;
+	dev_counters *ctr;
+	dev_seq_fn next_seq;
+	dev_face_sink sink;
+	void *ctx;
+} emit_ctx;
 
 void dev_vq_path(const dev_config *cfg, const char *model_id, char *buf, size_t len)
 {
@@ -125,6 +137,8 @@ void dev_pipeline_free(dev_pipeline *p)
 {
 	if (!p)
 		return;
+	dev_pipeline_end_tracks(p);
+	dev_tracker_free(p->tracker);
 	ff_vq_encoder_free(p->enc);
 	ff_detector_free(p->det);
 	free(p->faces);
@@ -168,6 +182,21 @@ ff_vq_encoder *dev_pipeline_encoder(dev_pipeline *p)
 	return p->enc;
 }
 
+/* The track fields go after what lib/wire built: a protobuf message is the
+ * merge of its concatenated parts, so appending a FaceCodes that holds only
+ * track_id and track_index is the same as building them in (and leaves the
+ * shared builder as it is for the backend and the tests). */
+static int append_track(dev_face_msg *msg)
+{
+	Facefleet__V1__FaceCodes t = FACEFLEET__V1__FACE_CODES__INIT;
+	t.track_id = msg->track_id;
+	t.track_index = msg->track_index;
+	if (msg->len + facefleet__v1__face_codes__get_packed_size(&t) > sizeof(msg->buf))
+		return FF_ERR_RANGE;
+	msg->len += facefleet__v1__face_codes__pack(&t, msg->buf + msg->len);
+	return FF_OK;
+}
+
 int dev_pipeline_encode_crop(dev_pipeline *p, const ff_image *crop, const ff_image *frame,
 			     const ff_face *f, int64_t t_us, dev_face_msg *msg)
 {
@@ -192,31 +221,120 @@ int dev_pipeline_encode_crop(dev_pipeline *p, const ff_image *crop, const ff_ima
 	ff.box_x1 = f->x1;
 	ff.box_y1 = f->y1;
 	ff.det_score = f->score;
+	ff.quality = msg->quality;
 	ff.frame_w = (uint32_t)frame->width;
 	ff.frame_h = (uint32_t)frame->height;
-	return ff_facecodes_build(info, idx, &ff, msg->buf, sizeof(msg->buf), &msg->len);
+	rc = ff_facecodes_build(info, idx, &ff, msg->buf, sizeof(msg->buf), &msg->len);
+	return rc == FF_OK && msg->track_id ? append_track(msg) : rc;
 }
 
-/* Aligns one detected face, encodes it and packs its FaceCodes into msg. */
-static int encode_face(dev_pipeline *p, const ff_image *img, const ff_face *f, int64_t t_us,
-		       dev_face_msg *msg)
+/* A face that could not be aligned or encoded: counted, and the frame goes on. */
+static int drop(const emit_ctx *e, uint64_t seq, int rc)
+{
+	ff_log_warn(LOG_COMP, "event=encode_failed seq=%llu err=\"%s\"", (unsigned long long)seq,
+		    ff_strerror(rc));
+	atomic_fetch_add(&e->ctr->dropped, 1);
+	return FF_OK;
+}
+
+/* Encodes an aligned face (msg->seq set) and hands it to the sink; only the
+ * sink's error stops the frame. */
+static int emit(dev_pipeline *p, const ff_image *img, const ff_image *crop, const ff_face *f,
+		dev_face_msg *msg, const emit_ctx *e)
+{
+	int rc = dev_pipeline_encode_crop(p, crop, img, f, e->t_us, msg);
+	return rc == FF_OK ? e->sink(e->ctx, msg) : drop(e, msg->seq, rc);
+}
+
+/* Aligns one detected face, encodes it and hands it on. */
+static int encode_face(dev_pipeline *p, const ff_image *img, const ff_face *f, const emit_ctx *e)
 {
 	ff_image crop = FF_IMAGE_EMPTY;
-	int rc = ff_align_face(img, f->landmarks, &crop);
-	if (rc == FF_OK)
-		rc = dev_pipeline_encode_crop(p, &crop, img, f, t_us, msg);
+	dev_face_msg msg = { .len = 0 };
+	int rc;
+
+	atomic_fetch_add(&e->ctr->faces, 1);
+	msg.seq = e->next_seq(e->ctx);
+	rc = ff_align_face(img, f->landmarks, &crop);
+	rc = rc == FF_OK ? emit(p, img, &crop, f, &msg, e) : drop(e, msg.seq, rc);
 	ff_image_free(&crop);
 	return rc;
 }
 
-int dev_pipeline_process(dev_pipeline *p, const ff_image *img, int64_t capture_time_us,
-			 dev_settings *st, dev_counters *ctr, dev_seq_fn next_seq, dev_face_sink sink,
-			 void *ctx)
-{
-	dev_face_msg msg;
-	size_t n = 0;
+typedef struct gate {
 	int min_px;
 	float min_score;
+} gate;
+
+static bool passes(const ff_face *f, const gate *g)
+{
+	float side = fminf(f->x1 - f->x0, f->y1 - f->y0) + 1;
+	if (side >= (float)g->min_px && f->score >= g->min_score)
+		return true;
+	ff_log_debug(LOG_COMP, "event=gated side=%.0f score=%.3f min_face_px=%d min_det_score=%.3f",
+		     side, f->score, g->min_px, g->min_score);
+	return false;
+}
+
+static int make_tracker(dev_pipeline *p)
+{
+	const dev_config *c = p->cfg;
+	dev_track_options o = { c->track_timeout_ms, c->track_max_faces, (float)c->track_min_quality,
+				(float)c->track_better_margin, c->track_moment_ms };
+	return p->tracker ? FF_OK : dev_tracker_create(&o, &p->tracker);
+}
+
+/* Aligns and scores face i if it passes the gate: its quality, else -1. */
+static float score_face(const ff_image *img, const ff_face *f, const gate *g, ff_image *crop)
+{
+	dev_quality q;
+	if (!passes(f, g) || ff_align_face(img, f->landmarks, crop) != FF_OK)
+		return -1;
+	dev_quality_measure(f, crop, &q);
+	ff_log_debug(LOG_COMP, "event=quality score=%.3f size=%.2f sharpness=%.2f lap_var=%.0f pose=%.2f yaw=%.2f roll_deg=%.1f",
+		     q.score, q.size, q.sharpness, q.lap_var, q.pose, q.yaw, q.roll_deg);
+	return q.score;
+}
+
+/* Video: every detection joins a track (failing the gate it only keeps its
+ * track alive); the faces the track policy picks are encoded. */
+static int process_tracked(dev_pipeline *p, const ff_image *img, size_t n, const gate *g,
+			   int64_t track_ms, const emit_ctx *e)
+{
+	ff_image crops[64]; /* max_faces is at most 64 (agent_config.c) */
+	float q[64] = { 0 };
+	dev_track_verdict v[64];
+	int rc = make_tracker(p);
+
+	n = n < 64 ? n : 64;
+	for (size_t i = 0; i < n; i++) {
+		crops[i] = (ff_image)FF_IMAGE_EMPTY;
+		q[i] = rc == FF_OK ? score_face(img, &p->faces[i], g, &crops[i]) : -1;
+	}
+	if (rc == FF_OK)
+		rc = dev_tracker_frame(p->tracker, track_ms, p->faces, q, n, v);
+	for (size_t i = 0; i < n && rc == FF_OK; i++) {
+		dev_face_msg msg = { .quality = q[i] };
+		if (!v[i].send)
+			continue;
+		atomic_fetch_add(&e->ctr->faces, 1);
+		msg.seq = e->next_seq(e->ctx);
+		msg.track_id = dev_tracker_sent(p->tracker, &v[i], msg.seq);
+		msg.track_index = v[i].index;
+		rc = emit(p, img, &crops[i], &p->faces[i], &msg, e);
+	}
+	for (size_t i = 0; i < n; i++)
+		ff_image_free(&crops[i]);
+	return rc;
+}
+
+int dev_pipeline_process(dev_pipeline *p, const ff_image *img, int64_t capture_time_us,
+			 int64_t track_ms, dev_settings *st, dev_counters *ctr, dev_seq_fn next_seq,
+			 dev_face_sink sink, void *ctx)
+{
+	const emit_ctx e = { capture_time_us, ctr, next_seq, sink, ctx };
+	size_t n = 0;
+	gate g;
 	int rc;
 
 	rc = ff_detect(p->det, img, p->faces, (size_t)p->cfg->max_faces, &n);
@@ -225,31 +343,28 @@ int dev_pipeline_process(dev_pipeline *p, const ff_image *img, int64_t capture_t
 		return FF_OK; /* one bad frame does not stop the agent */
 	}
 	pthread_mutex_lock(&st->mu);
-	min_px = st->min_face_px;
-	min_score = st->min_det_score;
+	g.min_px = st->min_face_px;
+	g.min_score = st->min_det_score;
 	pthread_mutex_unlock(&st->mu);
+	if (track_ms >= 0)
+		return process_tracked(p, img, n, &g, track_ms, &e);
 	for (size_t i = 0; i < n; i++) {
-		const ff_face *f = &p->faces[i];
-		float side = f->x1 - f->x0 + 1;
-		if (f->y1 - f->y0 + 1 < side)
-			side = f->y1 - f->y0 + 1;
-		if (side < (float)min_px || f->score < min_score) {
-			ff_log_debug(LOG_COMP, "event=gated side=%.0f score=%.3f min_face_px=%d min_det_score=%.3f",
-				     side, f->score, min_px, min_score);
+		if (!passes(&p->faces[i], &g))
 			continue;
-		}
-		atomic_fetch_add(&ctr->faces, 1);
-		msg.seq = next_seq(ctx);
-		rc = encode_face(p, img, f, capture_time_us, &msg);
-		if (rc != FF_OK) {
-			ff_log_warn(LOG_COMP, "event=encode_failed seq=%llu err=\"%s\"",
-				    (unsigned long long)msg.seq, ff_strerror(rc));
-			atomic_fetch_add(&ctr->dropped, 1);
-			continue;
-		}
-		rc = sink(ctx, &msg);
+		rc = encode_face(p, img, &p->faces[i], &e);
 		if (rc != FF_OK)
 			return rc;
 	}
 	return FF_OK;
+}
+
+void dev_pipeline_end_tracks(dev_pipeline *p)
+{
+	if (p && p->tracker)
+		dev_tracker_flush(p->tracker);
+}
+
+dev_tracker *dev_pipeline_tracker(dev_pipeline *p)
+{
+	return p->tracker;
 }
