@@ -250,17 +250,11 @@ static int migrate_db(app *a)
 	return rc;
 }
 
-static int start_all(app *a)
+/* The VQ models, and one recognizer (decoders + embedder) per worker. */
+static int start_models(app *a)
 {
 	char err[512] = "";
-	int rc;
-	char filter[256], actor[96];
-	ff_mqtt_options mo = FF_MQTT_OPTIONS_INIT;
-	char pub_id[96];
-
-	if ((rc = migrate_db(a)) != FF_OK)
-		return rc;
-	rc = be_model_set_load(&a->models, a->cfg.vq_dir, a->cfg.vq_models, err, sizeof(err));
+	int rc = be_model_set_load(&a->models, a->cfg.vq_dir, a->cfg.vq_models, err, sizeof(err));
 	if (rc != FF_OK) {
 		ff_log_error(LOG_COMP, "event=vq_models_failed err=\"%s\"", err);
 		return rc;
@@ -282,40 +276,51 @@ static int start_all(app *a)
 			return rc;
 		}
 	}
-	if ((rc = be_devices_create(&a->devices)) == FF_OK)
+	return FF_OK;
+}
+
+/* The device and gallery caches, loaded and then kept fresh by the listener. */
+static int start_caches(app *a)
+{
+	int rc = be_devices_create(&a->devices);
+	if (rc == FF_OK)
 		be_devices_on_new(a->devices, on_new_device, a);
 	if (rc != FF_OK ||
 	    (rc = be_gallery_create(be_recognizer_dim(a->rec[0]), &a->gallery)) != FF_OK)
 		return rc;
-	{
-		be_store_listen_options lo = {
-			.conninfo = a->cfg.pg_conninfo, .gallery = a->gallery,
-			.gallery_model = a->cfg.embed_model_id, .devices = a->devices,
-			.retention_events_days = a->cfg.retention_events_days,
-			.retention_audit_days = a->cfg.retention_audit_days,
-			.maintenance_interval_s = a->cfg.maintenance_interval_s,
-		};
-		if ((rc = be_store_listen_start(&lo, &a->listen)) != FF_OK) {
-			ff_log_error(LOG_COMP, "event=cache_load_failed");
-			return rc;
-		}
-	}
-	if (a->cfg.metrics_port &&
-	    (rc = be_metrics_serve(a->cfg.metrics_bind, a->cfg.metrics_port)) != FF_OK)
-		return rc;
+	be_store_listen_options lo = {
+		.conninfo = a->cfg.pg_conninfo, .gallery = a->gallery,
+		.gallery_model = a->cfg.embed_model_id, .devices = a->devices,
+		.retention_events_days = a->cfg.retention_events_days,
+		.retention_audit_days = a->cfg.retention_audit_days,
+		.maintenance_interval_s = a->cfg.maintenance_interval_s,
+	};
+	if ((rc = be_store_listen_start(&lo, &a->listen)) != FF_OK)
+		ff_log_error(LOG_COMP, "event=cache_load_failed");
+	return rc;
+}
+
+/* The queues between the stages, their gauges, and the writer at their end. */
+static int start_queues_and_writer(app *a)
+{
+	char actor[96]; /* copied by the writer */
 	if (be_queue_init(&a->work, (size_t)a->cfg.queue_size) != 0 ||
 	    be_queue_init(&a->write, (size_t)a->cfg.queue_size) != 0)
 		return FF_ERR_NOMEM;
 	be_metrics_set_queue_gauges(gauge_work, gauge_write, gauge_inflight, a);
 	snprintf(actor, sizeof(actor), "backend:%s", a->cfg.instance);
-	{
-		be_store_writer_options wo = { .conninfo = a->cfg.pg_conninfo, .actor = actor,
-					       .batch_max = a->cfg.batch_max,
-					       .batch_ms = a->cfg.batch_ms, .in = &a->write,
-					       .done = on_committed, .ctx = a };
-		if ((rc = be_store_writer_start(&wo, &a->writer)) != FF_OK)
-			return rc;
-	}
+	be_store_writer_options wo = { .conninfo = a->cfg.pg_conninfo, .actor = actor,
+				       .batch_max = a->cfg.batch_max, .batch_ms = a->cfg.batch_ms,
+				       .in = &a->write, .done = on_committed, .ctx = a };
+	return be_store_writer_start(&wo, &a->writer);
+}
+
+/* AccessEvents and Receipts, on the publisher's own connection and account. */
+static int start_publisher(app *a)
+{
+	ff_mqtt_options mo = FF_MQTT_OPTIONS_INIT;
+	char pub_id[96];
+	int rc;
 	snprintf(pub_id, sizeof(pub_id), "%s-pub", a->cfg.mqtt_client_id);
 	mo.url = a->cfg.mqtt_url;
 	mo.client_id = pub_id;
@@ -325,12 +330,18 @@ static int start_all(app *a)
 	mo.password = *a->cfg.mqtt_password ? a->cfg.mqtt_password : NULL;
 	mo.ca_file = *a->cfg.mqtt_ca_file ? a->cfg.mqtt_ca_file : NULL;
 	mo.max_inflight = 64;
-	if ((rc = be_publisher_start(&mo, a->cfg.embed_model_id, (size_t)a->cfg.queue_size,
-				     on_published, a, &a->pub)) != FF_OK) {
+	rc = be_publisher_start(&mo, a->cfg.embed_model_id, (size_t)a->cfg.queue_size, on_published,
+				a, &a->pub);
+	if (rc != FF_OK)
 		ff_log_error(LOG_COMP, "event=publisher_failed err=\"%s\"", ff_strerror(rc));
-		return rc;
-	}
-	atomic_store(&a->pub_ready, true);
+	else
+		atomic_store(&a->pub_ready, true);
+	return rc;
+}
+
+/* The worker threads, with the checks they apply. */
+static int start_workers(app *a)
+{
 	a->vopt.max_payload = (size_t)a->cfg.max_payload;
 	a->vopt.replay_window = (uint64_t)a->cfg.replay_window;
 	a->vopt.max_seq_jump = (uint64_t)a->cfg.max_seq_jump;
@@ -347,31 +358,48 @@ static int start_all(app *a)
 			return FF_ERR_NOMEM;
 		}
 	}
+	return FF_OK;
+}
+
+/* Last: the subscription that feeds everything above. */
+static int start_subscriber(app *a, char *filter, size_t cap)
+{
+	int rc;
 	if (*a->cfg.share_group)
-		snprintf(filter, sizeof(filter), "$share/%s/%s", a->cfg.share_group,
-			 a->cfg.faces_filter);
+		snprintf(filter, cap, "$share/%s/%s", a->cfg.share_group, a->cfg.faces_filter);
 	else /* one backend: a plain subscription survives a broker restart */
-		snprintf(filter, sizeof(filter), "%s", a->cfg.faces_filter);
-	{
-		be_sub_options so = {
-			.url = a->cfg.mqtt_url, .ca_file = a->cfg.mqtt_ca_file, .client_id = a->cfg.mqtt_client_id,
-			.username = a->cfg.mqtt_user, .password = a->cfg.mqtt_password,
-			.filter = filter, .keepalive_s = a->cfg.mqtt_keepalive_s,
-			.session_expiry_s = (uint32_t)a->cfg.session_expiry_s,
-			.receive_max = (uint16_t)a->cfg.receive_max,
-			.max_packet = 1u << 20, .on_message = on_message, .on_state = on_sub_state,
-			.ctx = a,
-		};
-		rc = be_sub_start(&so, &a->sub);
-		if (rc != FF_OK) {
-			ff_log_error(LOG_COMP, "event=subscriber_failed url=%s err=\"%s\"",
-				     a->cfg.mqtt_url, ff_strerror(rc));
-			return rc;
-		}
-		if (be_sub_wait_ready(a->sub, 10000) != FF_OK)
-			ff_log_warn(LOG_COMP, "event=subscription_pending note=\"retrying in the "
-					      "background\"");
+		snprintf(filter, cap, "%s", a->cfg.faces_filter);
+	be_sub_options so = {
+		.url = a->cfg.mqtt_url, .ca_file = a->cfg.mqtt_ca_file, .client_id = a->cfg.mqtt_client_id,
+		.username = a->cfg.mqtt_user, .password = a->cfg.mqtt_password,
+		.filter = filter, .keepalive_s = a->cfg.mqtt_keepalive_s,
+		.session_expiry_s = (uint32_t)a->cfg.session_expiry_s,
+		.receive_max = (uint16_t)a->cfg.receive_max,
+		.max_packet = 1u << 20, .on_message = on_message, .on_state = on_sub_state,
+		.ctx = a,
+	};
+	if ((rc = be_sub_start(&so, &a->sub)) != FF_OK) {
+		ff_log_error(LOG_COMP, "event=subscriber_failed url=%s err=\"%s\"", a->cfg.mqtt_url,
+			     ff_strerror(rc));
+		return rc;
 	}
+	if (be_sub_wait_ready(a->sub, 10000) != FF_OK)
+		ff_log_warn(LOG_COMP, "event=subscription_pending note=\"retrying in the background\"");
+	return FF_OK;
+}
+
+/* Each stage before the one that feeds it; stop_all undoes what started. */
+static int start_all(app *a)
+{
+	char filter[256];
+	int rc;
+	if ((rc = migrate_db(a)) != FF_OK || (rc = start_models(a)) != FF_OK ||
+	    (rc = start_caches(a)) != FF_OK ||
+	    (a->cfg.metrics_port &&
+	     (rc = be_metrics_serve(a->cfg.metrics_bind, a->cfg.metrics_port)) != FF_OK) ||
+	    (rc = start_queues_and_writer(a)) != FF_OK || (rc = start_publisher(a)) != FF_OK ||
+	    (rc = start_workers(a)) != FF_OK || (rc = start_subscriber(a, filter, sizeof(filter))) != FF_OK)
+		return rc;
 	ff_log_info(LOG_COMP, "event=started instance=%s filter=%s workers=%d threshold=%.4f",
 		    a->cfg.instance, filter, a->nworkers, a->cfg.threshold);
 	return FF_OK;
