@@ -7,16 +7,10 @@
 #include "facefleet/log.h"
 #include "facefleet/waker.h"
 #include "mqtt_packet.h"
+#include "sub_conn.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -170,84 +164,12 @@ static int handle_packet(be_sub *s, unsigned first, const uint8_t *p, size_t n)
 	}
 }
 
-/* ---- connection ---- */
-
-static int tcp_connect(be_sub *s)
+/* TLS on a new connection; the SSL object is used under mu from then on. */
+static int attach_tls(be_sub *s, int fd)
 {
-	struct addrinfo hints, *res = NULL, *ai;
-	int fd = -1, one = 1;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(s->host, s->port, &hints, &res) != 0)
-		return -1;
-	for (ai = res; ai; ai = ai->ai_next) {
-		struct pollfd pfd;
-		int err = 0;
-		socklen_t el = sizeof(err);
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			    ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS)
-			goto next;
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		if (poll(&pfd, 1, 5000) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 ||
-		    err)
-			goto next;
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		{ /* bound a stalled write, a TLS handshake and a TLS record */
-			struct timeval tv = { 5, 0 };
-			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		}
-		break;
-next:
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
-/* ---- TLS (ssl:// urls) ---- */
-
-/* The context: TLS 1.2+, the broker's certificate must chain to ca_file.
- * NULL (logged) when the file cannot be used. */
-static SSL_CTX *tls_context(const char *ca_file)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	if (ctx && SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) &&
-	    SSL_CTX_load_verify_locations(ctx, ca_file, NULL) == 1) {
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-		return ctx;
-	}
-	ff_log_error(LOG_COMP, "event=tls_ca_failed ca_file=%s err=\"%s\"", ca_file,
-		     ERR_reason_error_string(ERR_get_error()));
-	SSL_CTX_free(ctx);
-	return NULL;
-}
-
-/* The handshake on a connected blocking socket (its 5 s timeouts bound it):
- * the certificate must chain to our CA and name the host (or IP) we dialled. */
-static int tls_handshake(be_sub *s, int fd)
-{
-	unsigned char ip[16];
-	bool is_ip = inet_pton(AF_INET, s->host, ip) == 1 || inet_pton(AF_INET6, s->host, ip) == 1;
-	SSL *ssl = SSL_new(s->tls_ctx);
-	if (!ssl || !SSL_set_fd(ssl, fd) ||
-	    !(is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), s->host)
-		    : SSL_set1_host(ssl, s->host) && SSL_set_tlsext_host_name(ssl, s->host)) ||
-	    SSL_connect(ssl) != 1) {
-		long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
-		ff_log_error(LOG_COMP, "event=tls_failed host=%s err=\"%s\"", s->host,
-			     v != X509_V_OK ? X509_verify_cert_error_string(v)
-					    : ERR_reason_error_string(ERR_get_error()));
-		SSL_free(ssl);
+	SSL *ssl = be_conn_tls_handshake(s->tls_ctx, fd, s->host);
+	if (!ssl)
 		return FF_ERR_AUTH;
-	}
 	pthread_mutex_lock(&s->mu);
 	s->ssl = ssl;
 	pthread_mutex_unlock(&s->mu);
@@ -374,8 +296,8 @@ static void *sub_main(void *arg)
 	be_sub *s = arg;
 	int backoff_ms = 200;
 	while (!ff_waker_stopping(&s->waker)) {
-		int fd = tcp_connect(s), rc;
-		if (fd >= 0 && s->tls && tls_handshake(s, fd) != FF_OK) {
+		int fd = be_conn_tcp(s->host, s->port), rc;
+		if (fd >= 0 && s->tls && attach_tls(s, fd) != FF_OK) {
 			close(fd); /* logged; a wrong CA or name is retried like a broker away */
 			fd = -1;
 		}
@@ -420,28 +342,6 @@ static void *sub_main(void *arg)
 
 /* ---- API ---- */
 
-static int parse_url(be_sub *s, const char *url)
-{
-	const char *hp, *colon;
-	if (strncmp(url, "ssl://", 6) == 0 || strncmp(url, "mqtts://", 8) == 0) {
-		s->tls = true;
-		hp = strstr(url, "://") + 3;
-	} else if (strncmp(url, "tcp://", 6) == 0)
-		hp = url + 6;
-	else if (strncmp(url, "mqtt://", 7) == 0)
-		hp = url + 7;
-	else
-		return FF_ERR_INVAL;
-	colon = strrchr(hp, ':');
-	if (!colon || colon == hp || (size_t)(colon - hp) >= sizeof(s->host) ||
-	    strlen(colon + 1) == 0 || strlen(colon + 1) >= sizeof(s->port))
-		return FF_ERR_INVAL;
-	memcpy(s->host, hp, (size_t)(colon - hp));
-	s->host[colon - hp] = '\0';
-	snprintf(s->port, sizeof(s->port), "%s", colon + 1);
-	return FF_OK;
-}
-
 static void free_opts(be_sub *s)
 {
 	free((char *)s->opt.url);
@@ -463,11 +363,12 @@ int be_sub_start(const be_sub_options *opt, be_sub **out)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return FF_ERR_NOMEM;
-	if ((rc = parse_url(s, opt->url)) != FF_OK) {
+	if ((rc = be_conn_parse_url(opt->url, s->host, sizeof(s->host), s->port, sizeof(s->port),
+				    &s->tls)) != FF_OK) {
 		free(s);
 		return rc;
 	}
-	if (s->tls && (!opt->ca_file || !*opt->ca_file || !(s->tls_ctx = tls_context(opt->ca_file)))) {
+	if (s->tls && (!opt->ca_file || !*opt->ca_file || !(s->tls_ctx = be_conn_tls_context(opt->ca_file)))) {
 		free(s);
 		return FF_ERR_INVAL; /* an ssl:// url needs the CA that signs the broker */
 	}
