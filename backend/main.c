@@ -3,6 +3,7 @@
 #include "backend.h"
 #include "backend_config.h"
 #include "metrics.h"
+#include "facefleet/exit.h"
 #include "facefleet/store.h"
 #include "publisher.h"
 #include "recognize.h"
@@ -452,7 +453,7 @@ int main(int argc, char **argv)
 	rc = be_backend_config_parse(&a.cfg, argc, argv);
 	if (rc != 0) { /* --help (1) or a usage error (2) */
 		be_backend_config_free(&a.cfg);
-		return rc == 1 ? 0 : 2;
+		return rc == 1 ? FF_EXIT_OK : FF_EXIT_USAGE;
 	}
 	/* every thread inherits the mask; main takes the signals with sigwait */
 	sigemptyset(&sigs);
@@ -466,7 +467,7 @@ int main(int argc, char **argv)
 		a.cfg.migrate = true;
 		rc = migrate_db(&a);
 		be_backend_config_free(&a.cfg);
-		return rc == FF_OK ? 0 : 1;
+		return rc == FF_OK ? FF_EXIT_OK : FF_EXIT_FAIL;
 	}
 	rc = start_all(&a);
 	if (rc == FF_OK) {
@@ -487,5 +488,5 @@ int main(int argc, char **argv)
 	stop_all(&a);
 	ff_log_info(LOG_COMP, "event=stopped");
 	be_backend_config_free(&a.cfg);
-	return rc == FF_OK ? 0 : 1;
+	return rc == FF_OK ? FF_EXIT_OK : FF_EXIT_FAIL;
 }

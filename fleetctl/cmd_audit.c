@@ -11,7 +11,7 @@ static int audit_query(fc_ctx *ctx, int argc, char **argv)
 	int rc;
 	(void)argc;
 	(void)argv;
-	if ((rc = fc_query_window(ctx, since, until, sizeof(since), limit, sizeof(limit))) != FC_EXIT_OK)
+	if ((rc = fc_query_window(ctx, since, until, sizeof(since), limit, sizeof(limit))) != FF_EXIT_OK)
 		return rc;
 	/* --device and --identity select rows about that subject (or naming it in detail) */
 	const char *p[8] = { since, until, c->action, c->actor, c->device, c->identity, c->site, limit };

@@ -29,14 +29,14 @@ static int backend_add(fc_ctx *ctx, int argc, char **argv)
 	const char *url;
 	fc_dynsec *ds = NULL;
 	fc_bundle b;
-	int rc = FC_EXIT_FAIL, drc;
+	int rc = FF_EXIT_FAIL, drc;
 
 	if (!fc_need(name, "name"))
-		return FC_EXIT_USAGE;
+		return FF_EXIT_USAGE;
 	if (!ff_id_valid(name))
-		return fc_fail(FC_EXIT_USAGE, "backend name '%s' must match [a-z0-9-]{1,32}", name);
+		return fc_fail(FF_EXIT_USAGE, "backend name '%s' must match [a-z0-9-]{1,32}", name);
 	if (!fc_random_password(pw, sizeof(pw)))
-		return FC_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	snprintf(text, sizeof(text), "fleet-backend %s", name);
 	for (int i = 0; i < 2; i++) {
 		snprintf(user, sizeof(user), "backend.%s%s", name, i ? "-pub" : "");
@@ -47,7 +47,7 @@ static int backend_add(fc_ctx *ctx, int argc, char **argv)
 		goto out;
 	drc = fc_dynsec_run(ds, cmds, 2, err, sizeof(err));
 	if (drc != FF_OK) {
-		fc_fail(FC_EXIT_FAIL, "broker refused the accounts of backend %s: %s", name, err);
+		fc_fail(FF_EXIT_FAIL, "broker refused the accounts of backend %s: %s", name, err);
 		goto out;
 	}
 	snprintf(user, sizeof(user), "backend.%s", name);
@@ -64,7 +64,7 @@ static int backend_add(fc_ctx *ctx, int argc, char **argv)
 	if (ca_name[0])
 		fprintf(b.f, "mqtt_ca_file = %s\n", ca_name);
 	if (!fc_bundle_close(&b)) {
-		fc_fail(FC_EXIT_FAIL, "cannot write %s", b.path);
+		fc_fail(FF_EXIT_FAIL, "cannot write %s", b.path);
 		goto out;
 	}
 	detail = cJSON_CreateObject();
@@ -75,7 +75,7 @@ static int backend_add(fc_ctx *ctx, int argc, char **argv)
 		goto out;
 	printf("backend %s added: broker users %s and %s-pub (role " ROLE "), bound to client ids "
 	       "%s and %s-pub; bundle %s (mode 0600)\n", name, user, user, cid, cid, b.path);
-	rc = FC_EXIT_OK;
+	rc = FF_EXIT_OK;
 out:
 	fc_dynsec_close(ds);
 	memset(pw, 0, sizeof(pw));

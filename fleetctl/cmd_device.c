@@ -24,7 +24,7 @@ static const char *device_arg(fc_ctx *ctx, int argc, char **argv)
 	if (!fc_need(d, "name"))
 		return NULL;
 	if (!ff_id_valid(d)) {
-		fc_fail(FC_EXIT_USAGE, "device id '%s' must match [a-z0-9-]{1,32}", d);
+		fc_fail(FF_EXIT_USAGE, "device id '%s' must match [a-z0-9-]{1,32}", d);
 		return NULL;
 	}
 	return d;
@@ -128,7 +128,7 @@ static bool write_device_bundle(fc_ctx *ctx, const char *site, const char *dev, 
 		fprintf(b.f, "# the project CA that signs the broker's certificate (a copy beside this file)\n"
 			     "tls_ca_file = %s\n", ca_name);
 	if (!fc_bundle_close(&b)) {
-		fc_fail(FC_EXIT_FAIL, "cannot write %s", path);
+		fc_fail(FF_EXIT_FAIL, "cannot write %s", path);
 		return false;
 	}
 	return true;
@@ -141,14 +141,14 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 	cJSON *cmds[2] = { NULL, NULL }, *dels[2] = { NULL, NULL }, *detail;
 	fc_dynsec *ds = NULL;
 	bool created = false, in_tx = false;
-	int rc = FC_EXIT_FAIL, drc;
+	int rc = FF_EXIT_FAIL, drc;
 
 	if (!(dev = device_arg(ctx, argc, argv)) || !fc_need(site, "site"))
-		return FC_EXIT_USAGE;
+		return FF_EXIT_USAGE;
 	if (!ff_id_valid(site))
-		return fc_fail(FC_EXIT_USAGE, "site id '%s' must match [a-z0-9-]{1,32}", site);
+		return fc_fail(FF_EXIT_USAGE, "site id '%s' must match [a-z0-9-]{1,32}", site);
 	if (!fc_random_password(pw, sizeof(pw)))
-		return FC_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	{
 		const char *p[3] = { dev, site, ctx->cfg.description ? ctx->cfg.description : "" };
 		if (!fc_begin_insert(ctx, &in_tx, "INSERT INTO devices (device_id, site_id, description) "
@@ -171,7 +171,7 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 		drc = fc_dynsec_run(ds, cmds, 2, err, sizeof(err));
 	}
 	if (drc != FF_OK) {
-		fc_fail(FC_EXIT_FAIL, "broker refused the account for %s: %s", dev, err);
+		fc_fail(FF_EXIT_FAIL, "broker refused the account for %s: %s", dev, err);
 		goto out;
 	}
 	created = true;
@@ -186,9 +186,9 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 	in_tx = false;
 	printf("device %s provisioned at site %s: broker user dev.%s, bundle %s (mode 0600)\n", dev, site,
 	       dev, path);
-	rc = FC_EXIT_OK;
+	rc = FF_EXIT_OK;
 out:
-	if (rc != FC_EXIT_OK && created)
+	if (rc != FF_EXIT_OK && created)
 		fc_dynsec_run(ds, dels, 2, err, sizeof(err));
 	if (in_tx && ctx->db)
 		PQclear(PQexec(ctx->db, "ROLLBACK"));
@@ -200,24 +200,24 @@ out:
 }
 
 /* The device of argv (see device_arg), looked up (site, enabled) and an
- * admin session open. FC_EXIT_OK or the exit status to return. */
+ * admin session open. FF_EXIT_OK or the exit status to return. */
 static int device_open(fc_ctx *ctx, int argc, char **argv, const char **dev, char *site, size_t cap,
 		       bool *enabled, fc_dynsec **ds)
 {
 	if (!(*dev = device_arg(ctx, argc, argv)))
-		return FC_EXIT_USAGE;
+		return FF_EXIT_USAGE;
 	const char *p[1] = { *dev };
 	PGresult *r = fc_sql(ctx, "SELECT site_id, enabled FROM devices WHERE device_id = $1", 1, p);
 	if (!r)
-		return FC_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	if (PQntuples(r) != 1) {
 		PQclear(r);
-		return fc_fail(FC_EXIT_FAIL, "no device %s (see fleetctl device list)", *dev);
+		return fc_fail(FF_EXIT_FAIL, "no device %s (see fleetctl device list)", *dev);
 	}
 	snprintf(site, cap, "%s", PQgetvalue(r, 0, 0));
 	*enabled = PQgetvalue(r, 0, 1)[0] == 't';
 	PQclear(r);
-	return (*ds = fc_dynsec_open(ctx)) ? FC_EXIT_OK : FC_EXIT_FAIL;
+	return (*ds = fc_dynsec_open(ctx)) ? FF_EXIT_OK : FF_EXIT_FAIL;
 }
 
 static int device_revoke(fc_ctx *ctx, int argc, char **argv)
@@ -229,7 +229,7 @@ static int device_revoke(fc_ctx *ctx, int argc, char **argv)
 	cJSON *detail;
 	int rc;
 
-	if ((rc = device_open(ctx, argc, argv, &dev, site, sizeof(site), &enabled, &ds)) != FC_EXIT_OK)
+	if ((rc = device_open(ctx, argc, argv, &dev, site, sizeof(site), &enabled, &ds)) != FF_EXIT_OK)
 		return rc;
 	/* disableClient also disconnects every open session of the account */
 	snprintf(user, sizeof(user), "dev.%s", dev);
@@ -239,20 +239,20 @@ static int device_revoke(fc_ctx *ctx, int argc, char **argv)
 		fc_ds_free(&cmd, 1);
 		fc_dynsec_close(ds);
 		if (drc != FF_OK && drc != FF_ERR_NOTFOUND)
-			return fc_fail(FC_EXIT_FAIL, "broker refused to disable dev.%s: %s", dev, err);
+			return fc_fail(FF_EXIT_FAIL, "broker refused to disable dev.%s: %s", dev, err);
 	}
 	{
 		const char *p[1] = { dev };
 		if (!fc_sql_ok(ctx, "UPDATE devices SET enabled = false WHERE device_id = $1", 1, p))
-			return FC_EXIT_FAIL;
+			return FF_EXIT_FAIL;
 	}
 	detail = cJSON_CreateObject();
 	cJSON_AddStringToObject(detail, "site", site);
 	cJSON_AddBoolToObject(detail, "was_enabled", enabled);
 	if (!fc_audit_json(ctx, "device.revoke", dev, detail))
-		return FC_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	printf("device %s revoked: broker account disabled (open sessions dropped), marked disabled\n", dev);
-	return FC_EXIT_OK;
+	return FF_EXIT_OK;
 }
 
 static int device_rotate(fc_ctx *ctx, int argc, char **argv)
@@ -264,11 +264,11 @@ static int device_rotate(fc_ctx *ctx, int argc, char **argv)
 	cJSON *c[4], *detail;
 	int rc;
 
-	if ((rc = device_open(ctx, argc, argv, &dev, site, sizeof(site), &enabled, &ds)) != FC_EXIT_OK)
+	if ((rc = device_open(ctx, argc, argv, &dev, site, sizeof(site), &enabled, &ds)) != FF_EXIT_OK)
 		return rc;
 	if (!fc_random_password(pw, sizeof(pw))) {
 		fc_dynsec_close(ds);
-		return FC_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	}
 	snprintf(user, sizeof(user), "dev.%s", dev);
 	/* disable first: sessions that logged in with the old password are dropped */
@@ -288,20 +288,20 @@ static int device_rotate(fc_ctx *ctx, int argc, char **argv)
 		fc_ds_free(c, 4);
 		if (drc != FF_OK) {
 			memset(pw, 0, sizeof(pw));
-			return fc_fail(FC_EXIT_FAIL, "broker refused the new password for dev.%s: %s", dev, err);
+			return fc_fail(FF_EXIT_FAIL, "broker refused the new password for dev.%s: %s", dev, err);
 		}
 	}
 	if (!write_device_bundle(ctx, site, dev, pw, path, sizeof(path)))
-		return FC_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	memset(pw, 0, sizeof(pw));
 	detail = cJSON_CreateObject();
 	cJSON_AddStringToObject(detail, "site", site);
 	cJSON_AddBoolToObject(detail, "enabled", enabled);
 	if (!fc_audit_json(ctx, "device.rotate_credentials", dev, detail))
-		return FC_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	printf("device %s: new password, bundle %s (mode 0600)%s\n", dev, path,
 	       enabled ? "" : "; the device stays revoked");
-	return FC_EXIT_OK;
+	return FF_EXIT_OK;
 }
 
 /* The one way a device's replay mark goes down (a forged seq near 2^63 let
@@ -315,9 +315,9 @@ static int device_reset_seq(fc_ctx *ctx, int argc, char **argv)
 	cJSON *detail;
 
 	if (!(dev = device_arg(ctx, argc, argv)))
-		return FC_EXIT_USAGE;
+		return FF_EXIT_USAGE;
 	if (ctx->cfg.seq < 0)
-		return fc_fail(FC_EXIT_USAGE, "reset-seq needs --seq N (0 <= N < 2^63)");
+		return fc_fail(FF_EXIT_USAGE, "reset-seq needs --seq N (0 <= N < 2^63)");
 	snprintf(to, sizeof(to), "%lld", (long long)ctx->cfg.seq);
 	{
 		const char *p[2] = { dev, to };
@@ -327,19 +327,19 @@ static int device_reset_seq(fc_ctx *ctx, int argc, char **argv)
 				"RETURNING o.last_seq", 2, p);
 	}
 	if (!r)
-		return FC_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	if (PQntuples(r) != 1) {
 		PQclear(r);
-		return fc_fail(FC_EXIT_FAIL, "no device %s (see fleetctl device list)", dev);
+		return fc_fail(FF_EXIT_FAIL, "no device %s (see fleetctl device list)", dev);
 	}
 	detail = cJSON_CreateObject();
 	cJSON_AddRawToObject(detail, "from", PQgetvalue(r, 0, 0)); /* bigints, all 64 bits */
 	cJSON_AddRawToObject(detail, "to", to);
 	PQclear(r);
 	if (!fc_audit_json(ctx, "device.reset_seq", dev, detail))
-		return FC_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	printf("device %s: replay mark %s (its next face needs seq > %s)\n", dev, to, to);
-	return FC_EXIT_OK;
+	return FF_EXIT_OK;
 }
 
 static int device_list(fc_ctx *ctx, int argc, char **argv)

@@ -43,10 +43,10 @@ static int events_query(fc_ctx *ctx, int argc, char **argv)
 	int rc;
 	(void)argc;
 	(void)argv;
-	if ((rc = fc_query_window(ctx, since, until, sizeof(since), limit, sizeof(limit))) != FC_EXIT_OK)
+	if ((rc = fc_query_window(ctx, since, until, sizeof(since), limit, sizeof(limit))) != FF_EXIT_OK)
 		return rc;
 	if (!valid_decision(c->decision))
-		return fc_fail(FC_EXIT_USAGE, "--decision must be granted, unknown, rejected or invalid");
+		return fc_fail(FF_EXIT_USAGE, "--decision must be granted, unknown, rejected or invalid");
 	d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "since", since);
 	cJSON_AddStringToObject(d, "until", until);
@@ -54,7 +54,7 @@ static int events_query(fc_ctx *ctx, int argc, char **argv)
 	cJSON_AddStringToObject(d, "device", ff_id_valid(c->device) ? c->device : "");
 	cJSON_AddStringToObject(d, "decision", c->decision);
 	if (!(detail = fc_json_take(d)))
-		return fc_fail(FC_EXIT_FAIL, "out of memory");
+		return fc_fail(FF_EXIT_FAIL, "out of memory");
 	const char *p[7] = { since, until, c->site, c->device, c->identity, c->decision, limit };
 	rc = fc_print_query(ctx, "events.query", detail,
 		   "SELECT to_char(e.decided_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS time, "
@@ -138,7 +138,7 @@ static int events_watch(fc_ctx *ctx, int argc, char **argv)
 {
 	const fc_cfg *c = &ctx->cfg;
 	char *sites[WATCH_MAX_SITES], *list = NULL, user[128], pw[64] = "", filter[128];
-	int n = 0, rc = FC_EXIT_FAIL, mrc;
+	int n = 0, rc = FF_EXIT_FAIL, mrc;
 	bool temporary = !(c->watch_user && *c->watch_user);
 	fc_dynsec *ds = NULL;
 	ff_mqtt *m = NULL;
@@ -150,14 +150,14 @@ static int events_watch(fc_ctx *ctx, int argc, char **argv)
 
 	list = strdup(c->sites && *c->sites ? c->sites : (c->site ? c->site : ""));
 	if (!list)
-		return FC_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	if (*list && (n = fc_split_ids(list, sites, WATCH_MAX_SITES)) < 1) {
 		free(list);
-		return fc_fail(FC_EXIT_USAGE, "--site/--sites: site ids [a-z0-9-]{1,32}");
+		return fc_fail(FF_EXIT_USAGE, "--site/--sites: site ids [a-z0-9-]{1,32}");
 	}
 	if (!temporary && n == 0) {
 		free(list);
-		return fc_fail(FC_EXIT_USAGE, "an integrator account needs --sites (its bundle sets them)");
+		return fc_fail(FF_EXIT_USAGE, "an integrator account needs --sites (its bundle sets them)");
 	}
 	if (n == 0)
 		sites[n++] = NULL; /* every site: fleet/+/+/access */
@@ -184,7 +184,7 @@ static int events_watch(fc_ctx *ctx, int argc, char **argv)
 	o.ca_file = fc_url_tls(c->mqtt_url) && c->mqtt_ca_file && *c->mqtt_ca_file ? c->mqtt_ca_file : NULL;
 	o.on_message = on_access;
 	if ((mrc = ff_mqtt_create(&o, &m)) != FF_OK || (mrc = ff_mqtt_connect(m)) != FF_OK) {
-		fc_fail(FC_EXIT_FAIL, "cannot connect to %s as %s: %s", c->mqtt_url, user, ff_strerror(mrc));
+		fc_fail(FF_EXIT_FAIL, "cannot connect to %s as %s: %s", c->mqtt_url, user, ff_strerror(mrc));
 		goto out;
 	}
 	if (watch_fmt == FC_FMT_TABLE)
@@ -196,7 +196,7 @@ static int events_watch(fc_ctx *ctx, int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		if ((mrc = ff_mqtt_fleet_topic(filter, sizeof(filter), sites[i], NULL, "access")) != FF_OK ||
 		    (mrc = ff_mqtt_subscribe(m, filter, 1, 5000)) != FF_OK) {
-			fc_fail(FC_EXIT_FAIL, "subscribe %s refused: %s", filter, ff_strerror(mrc));
+			fc_fail(FF_EXIT_FAIL, "subscribe %s refused: %s", filter, ff_strerror(mrc));
 			goto out;
 		}
 	}
@@ -219,12 +219,12 @@ static int events_watch(fc_ctx *ctx, int argc, char **argv)
 		if (c->timeout_s > 0 && time(NULL) - start >= c->timeout_s)
 			break;
 		if (!ff_mqtt_is_connected(m)) {
-			fc_fail(FC_EXIT_FAIL, "connection to the broker lost");
+			fc_fail(FF_EXIT_FAIL, "connection to the broker lost");
 			goto out;
 		}
 		usleep(50 * 1000);
 	}
-	rc = FC_EXIT_OK;
+	rc = FF_EXIT_OK;
 out:
 	if (m) {
 		if (ff_mqtt_is_connected(m))

@@ -42,14 +42,14 @@ static int enroller_open(fc_ctx *ctx, enroller *e)
 	else
 		snprintf(dir, sizeof(dir), "%s", FC_DEFAULT_MODELS_DIR);
 	if ((rc = ff_detector_create(dir, NULL, &e->det, err, sizeof(err))) != FF_OK)
-		return fc_fail(FC_EXIT_FAIL, "MTCNN models in %s: %s (%s)", dir, ff_strerror(rc), err);
+		return fc_fail(FF_EXIT_FAIL, "MTCNN models in %s: %s (%s)", dir, ff_strerror(rc), err);
 	snprintf(path, sizeof(path), "%s/mobilefacenet.ffn", dir);
 	if ((rc = ff_embedder_create(path, NULL, &e->emb, err, sizeof(err))) != FF_OK)
-		return fc_fail(FC_EXIT_FAIL, "%s: %s (%s)", path, ff_strerror(rc), err);
+		return fc_fail(FF_EXIT_FAIL, "%s: %s (%s)", path, ff_strerror(rc), err);
 	e->dim = ff_embedder_dim(e->emb);
 	if (e->dim > EMB_MAX)
-		return fc_fail(FC_EXIT_FAIL, "embedding of %zu values is over %d", e->dim, EMB_MAX);
-	return FC_EXIT_OK;
+		return fc_fail(FF_EXIT_FAIL, "embedding of %zu values is over %d", e->dim, EMB_MAX);
+	return FF_EXIT_OK;
 }
 
 static void enroller_close(enroller *e)
@@ -97,21 +97,21 @@ static int identity_enroll(fc_ctx *ctx, int argc, char **argv)
 	enroller e = { NULL, NULL, 0 };
 	char id[32] = "", arr[4096] = "{}", *vec = NULL, why[256], qn[300];
 	cJSON *detail;
-	int rc = FC_EXIT_FAIL, stored = 0, skipped = 0;
+	int rc = FF_EXIT_FAIL, stored = 0, skipped = 0;
 	bool in_tx = false;
 
 	if (!fc_need(name, "name"))
-		return FC_EXIT_USAGE;
+		return FF_EXIT_USAGE;
 	if (strlen(name) > 128 || strncmp(name, "erased-", 7) == 0)
-		return fc_fail(FC_EXIT_USAGE, "--name: 1..128 characters, not starting with 'erased-'");
+		return fc_fail(FF_EXIT_USAGE, "--name: 1..128 characters, not starting with 'erased-'");
 	if (argc < 2)
-		return fc_fail(FC_EXIT_USAGE, "identity enroll: give one or more IMAGE files");
+		return fc_fail(FF_EXIT_USAGE, "identity enroll: give one or more IMAGE files");
 	if (ctx->cfg.sites && *ctx->cfg.sites) {
 		char *list = strdup(ctx->cfg.sites), *s[64];
 		int n = list ? fc_split_ids(list, s, 64) : -1;
 		if (n < 1) {
 			free(list);
-			return fc_fail(FC_EXIT_USAGE, "--sites: comma-separated site ids");
+			return fc_fail(FF_EXIT_USAGE, "--sites: comma-separated site ids");
 		}
 		snprintf(arr, sizeof(arr), "{");
 		for (int i = 0; i < n; i++) {
@@ -120,9 +120,9 @@ static int identity_enroll(fc_ctx *ctx, int argc, char **argv)
 		}
 		free(list);
 	}
-	if ((rc = enroller_open(ctx, &e)) != FC_EXIT_OK)
+	if ((rc = enroller_open(ctx, &e)) != FF_EXIT_OK)
 		goto out;
-	rc = FC_EXIT_FAIL;
+	rc = FF_EXIT_FAIL;
 	if (!(vec = malloc(EMB_MAX * 20)) || !fc_sql_ok(ctx, "BEGIN", 0, NULL))
 		goto out;
 	in_tx = true;
@@ -154,7 +154,7 @@ static int identity_enroll(fc_ctx *ctx, int argc, char **argv)
 		stored++;
 	}
 	if (stored == 0) {
-		fc_fail(FC_EXIT_FAIL, "no face found in any image: nothing enrolled for %s", name);
+		fc_fail(FF_EXIT_FAIL, "no face found in any image: nothing enrolled for %s", name);
 		goto out;
 	}
 	/* the subject is the row id, not the name: deleting an identity leaves no name behind */
@@ -169,7 +169,7 @@ static int identity_enroll(fc_ctx *ctx, int argc, char **argv)
 	in_tx = false;
 	printf("identity %s enrolled: %d template(s) (%s), %d image(s) skipped\n", name, stored,
 	       ctx->cfg.embed_model_id, skipped);
-	rc = FC_EXIT_OK;
+	rc = FF_EXIT_OK;
 out:
 	if (in_tx && ctx->db)
 		PQclear(PQexec(ctx->db, "ROLLBACK"));
@@ -198,12 +198,12 @@ static int identity_delete(fc_ctx *ctx, int argc, char **argv)
 	cJSON *detail;
 	PGresult *r;
 	bool in_tx = false;
-	int rc = FC_EXIT_FAIL;
+	int rc = FF_EXIT_FAIL;
 
 	if (!fc_need(name, "name"))
-		return FC_EXIT_USAGE;
+		return FF_EXIT_USAGE;
 	if (!fc_sql_ok(ctx, "BEGIN", 0, NULL))
-		return FC_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	in_tx = true;
 	{
 		const char *p[1] = { name };
@@ -211,7 +211,7 @@ static int identity_delete(fc_ctx *ctx, int argc, char **argv)
 			goto out;
 		if (PQntuples(r) != 1) {
 			PQclear(r);
-			fc_fail(FC_EXIT_FAIL, "no identity '%s' (see fleetctl identity list)", name);
+			fc_fail(FF_EXIT_FAIL, "no identity '%s' (see fleetctl identity list)", name);
 			goto out;
 		}
 		snprintf(id, sizeof(id), "%s", PQgetvalue(r, 0, 0));
@@ -262,7 +262,7 @@ static int identity_delete(fc_ctx *ctx, int argc, char **argv)
 	in_tx = false;
 	printf("identity deleted: %s template(s) erased, %s past event(s) now show %s\n", templates, events,
 	       pseudo);
-	rc = FC_EXIT_OK;
+	rc = FF_EXIT_OK;
 out:
 	if (in_tx && ctx->db)
 		PQclear(PQexec(ctx->db, "ROLLBACK"));

@@ -21,10 +21,10 @@ static int stats(fc_ctx *ctx, int argc, char **argv)
 	fc_format fmt = fc_ctx_format(ctx);
 	(void)argc;
 	(void)argv;
-	if ((rc = fc_query_window(ctx, since, until, sizeof(since), limit, sizeof(limit))) != FC_EXIT_OK)
+	if ((rc = fc_query_window(ctx, since, until, sizeof(since), limit, sizeof(limit))) != FF_EXIT_OK)
 		return rc;
 	const char *p[3] = { since, until, ctx->cfg.site };
-	rc = FC_EXIT_FAIL;
+	rc = FF_EXIT_FAIL;
 	per = fc_sql(ctx,
 		     "SELECT site_id AS site, device_id AS device, count(*) AS faces, "
 		     "       count(*) FILTER (WHERE decision = 'granted') AS granted, "
@@ -90,11 +90,11 @@ static int stats(fc_ctx *ctx, int argc, char **argv)
 		for (int i = 0; i < PQntuples(rej); i++)
 			cJSON_AddRawToObject(rm, PQgetvalue(rej, i, 0), PQgetvalue(rej, i, 1)); /* a bigint */
 		if (!fc_json_line(o)) {
-			fc_fail(FC_EXIT_FAIL, "out of memory");
+			fc_fail(FF_EXIT_FAIL, "out of memory");
 			goto out;
 		}
 	}
-	rc = fc_audit(ctx, "stats.query", "", NULL) ? FC_EXIT_OK : FC_EXIT_FAIL;
+	rc = fc_audit(ctx, "stats.query", "", NULL) ? FF_EXIT_OK : FF_EXIT_FAIL;
 out:
 	PQclear(per);
 	PQclear(tot);

@@ -25,7 +25,7 @@ static const char *name_arg(fc_ctx *ctx, int argc, char **argv)
 	if (!fc_need(n, "name"))
 		return NULL;
 	if (!ff_id_valid(n)) {
-		fc_fail(FC_EXIT_USAGE, "subscriber name '%s' must match [a-z0-9-]{1,32}", n);
+		fc_fail(FF_EXIT_USAGE, "subscriber name '%s' must match [a-z0-9-]{1,32}", n);
 		return NULL;
 	}
 	return n;
@@ -59,7 +59,7 @@ int fc_watch_account(fc_ctx *ctx, fc_dynsec *ds, const char *user, char **sites,
 	rc = fc_dynsec_run(ds, c, 2, err, sizeof(err));
 	fc_ds_free(c, 2);
 	if (rc != FF_OK && rc != FF_ERR_STATE)
-		fc_fail(FC_EXIT_FAIL, "broker refused the account %s: %s", user, err);
+		fc_fail(FF_EXIT_FAIL, "broker refused the account %s: %s", user, err);
 	return rc;
 }
 
@@ -68,19 +68,19 @@ static int sub_add(fc_ctx *ctx, int argc, char **argv)
 	const char *name;
 	char *sites[SUB_MAX_SITES], *list = NULL, user[64], pw[64], path[1024], arr[4096] = "{";
 	cJSON *detail;
-	int n, rc = FC_EXIT_FAIL;
+	int n, rc = FF_EXIT_FAIL;
 	fc_dynsec *ds = NULL;
 	bool created = false, in_tx = false;
 	fc_bundle b;
 
 	if (!(name = name_arg(ctx, argc, argv)) || !fc_need(ctx->cfg.sites, "sites"))
-		return FC_EXIT_USAGE;
+		return FF_EXIT_USAGE;
 	list = strdup(ctx->cfg.sites);
 	if (!list)
-		return FC_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	if ((n = fc_split_ids(list, sites, SUB_MAX_SITES)) < 1) {
 		free(list);
-		return fc_fail(FC_EXIT_USAGE, "--sites: comma-separated site ids [a-z0-9-]{1,32}, at most %d",
+		return fc_fail(FF_EXIT_USAGE, "--sites: comma-separated site ids [a-z0-9-]{1,32}, at most %d",
 			       SUB_MAX_SITES);
 	}
 	for (int i = 0; i < n; i++) {
@@ -127,7 +127,7 @@ static int sub_add(fc_ctx *ctx, int argc, char **argv)
 		if (ca_name[0])
 			fprintf(b.f, "mqtt_ca_file = %s\n", ca_name);
 		if (!fc_bundle_close(&b)) {
-			fc_fail(FC_EXIT_FAIL, "cannot write %s", path);
+			fc_fail(FF_EXIT_FAIL, "cannot write %s", path);
 			goto out;
 		}
 	}
@@ -140,9 +140,9 @@ static int sub_add(fc_ctx *ctx, int argc, char **argv)
 	printf("subscriber %s added: broker user %s may subscribe to fleet/<site>/+/access of %s; "
 	       "bundle %s (mode 0600)\n",
 	       name, user, ctx->cfg.sites, path);
-	rc = FC_EXIT_OK;
+	rc = FF_EXIT_OK;
 out:
-	if (rc != FC_EXIT_OK && created)
+	if (rc != FF_EXIT_OK && created)
 		fc_watch_account(ctx, ds, user, NULL, 0, NULL, false);
 	if (in_tx && ctx->db)
 		PQclear(PQexec(ctx->db, "ROLLBACK"));
@@ -159,30 +159,30 @@ static int sub_revoke(fc_ctx *ctx, int argc, char **argv)
 	fc_dynsec *ds;
 	cJSON *cmd;
 	if (!(name = name_arg(ctx, argc, argv)))
-		return FC_EXIT_USAGE;
+		return FF_EXIT_USAGE;
 	{
 		const char *p[1] = { name };
 		PGresult *r = fc_sql(ctx, "UPDATE mqtt_subscribers SET enabled = false WHERE name = $1", 1, p);
 		if (!r)
-			return FC_EXIT_FAIL;
+			return FF_EXIT_FAIL;
 		bool none = strcmp(PQcmdTuples(r), "0") == 0;
 		PQclear(r);
 		if (none)
-			return fc_fail(FC_EXIT_FAIL, "no subscriber %s", name);
+			return fc_fail(FF_EXIT_FAIL, "no subscriber %s", name);
 	}
 	if (!(ds = fc_dynsec_open(ctx)))
-		return FC_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	snprintf(user, sizeof(user), "sub.%s", name);
 	cmd = fc_ds_command("disableClient", "username", user);
 	int drc = fc_dynsec_run(ds, &cmd, 1, err, sizeof(err));
 	fc_ds_free(&cmd, 1);
 	fc_dynsec_close(ds);
 	if (drc != FF_OK && drc != FF_ERR_NOTFOUND)
-		return fc_fail(FC_EXIT_FAIL, "broker refused to disable sub.%s: %s", name, err);
+		return fc_fail(FF_EXIT_FAIL, "broker refused to disable sub.%s: %s", name, err);
 	if (!fc_audit(ctx, "subscriber.revoke", name, NULL))
-		return FC_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	printf("subscriber %s revoked: broker account disabled (open sessions dropped)\n", name);
-	return FC_EXIT_OK;
+	return FF_EXIT_OK;
 }
 
 static int sub_list(fc_ctx *ctx, int argc, char **argv)

@@ -24,7 +24,7 @@ bool fc_random_password(char *out, size_t cap)
 	if (cap < 45)
 		return false;
 	if ((rc = ff_random_bytes(raw, 32)) != FF_OK) {
-		fc_fail(FC_EXIT_FAIL, "no random bytes: %s (%s)", ff_strerror(rc), strerror(errno));
+		fc_fail(FF_EXIT_FAIL, "no random bytes: %s (%s)", ff_strerror(rc), strerror(errno));
 		return false;
 	}
 	raw[32] = 0;
@@ -78,13 +78,13 @@ bool fc_time_arg(const char *in, char *out, size_t cap)
 int fc_query_window(fc_ctx *ctx, char *since, char *until, size_t cap, char *limit, size_t lcap)
 {
 	if (!fc_time_arg(ctx->cfg.since, since, cap))
-		return fc_fail(FC_EXIT_USAGE, "--since '%s': not an ISO 8601 time or a duration like 2h",
+		return fc_fail(FF_EXIT_USAGE, "--since '%s': not an ISO 8601 time or a duration like 2h",
 			       ctx->cfg.since);
 	if (!fc_time_arg(ctx->cfg.until, until, cap))
-		return fc_fail(FC_EXIT_USAGE, "--until '%s': not an ISO 8601 time or a duration like 2h",
+		return fc_fail(FF_EXIT_USAGE, "--until '%s': not an ISO 8601 time or a duration like 2h",
 			       ctx->cfg.until);
 	snprintf(limit, lcap, "%d", ctx->cfg.limit);
-	return FC_EXIT_OK;
+	return FF_EXIT_OK;
 }
 
 bool fc_bundle_open(fc_bundle *b, const char *path)
@@ -179,14 +179,14 @@ bool fc_bundle_start(const fc_ctx *ctx, const char *name, fc_bundle *b, const ch
 	fc_bundle_path(ctx, name, path, sizeof(path));
 	if (fc_url_tls(*url) && ca && *ca) {
 		if (!fc_copy_ca(ca, path, copy, sizeof(copy))) {
-			fc_fail(FC_EXIT_FAIL, "cannot copy the CA certificate %s beside %s", ca, path);
+			fc_fail(FF_EXIT_FAIL, "cannot copy the CA certificate %s beside %s", ca, path);
 			return false;
 		}
 		const char *base = strrchr(copy, '/');
 		snprintf(ca_name, cap, "%s", base ? base + 1 : copy);
 	}
 	if (!fc_bundle_open(b, path)) {
-		fc_fail(FC_EXIT_FAIL, "cannot write %s", path);
+		fc_fail(FF_EXIT_FAIL, "cannot write %s", path);
 		return false;
 	}
 	return true;

@@ -15,18 +15,18 @@ PGconn *fc_db(fc_ctx *ctx)
 	if (ctx->db)
 		return ctx->db;
 	if (!ctx->cfg.db_conninfo || !*ctx->cfg.db_conninfo) {
-		fc_fail(FC_EXIT_FAIL, "no database: set db_conninfo (config file, --db-conninfo or $FF_PG_CONNINFO)");
+		fc_fail(FF_EXIT_FAIL, "no database: set db_conninfo (config file, --db-conninfo or $FF_PG_CONNINFO)");
 		return NULL;
 	}
 	if (!(ctx->db = ff_store_open(ctx->cfg.db_conninfo, "fleetctl", err, sizeof(err)))) {
-		fc_fail(FC_EXIT_FAIL, "database connection failed: %s", err);
+		fc_fail(FF_EXIT_FAIL, "database connection failed: %s", err);
 		return NULL;
 	}
 	if (ctx->cfg.migrate && !ctx->read_only &&
 	    ff_store_migrate(ctx->db, ctx->cfg.migrations_dir && *ctx->cfg.migrations_dir ?
 					      ctx->cfg.migrations_dir : NULL,
 			     NULL, err, sizeof(err)) != FF_OK) {
-		fc_fail(FC_EXIT_FAIL, "schema migration failed: %s", err);
+		fc_fail(FF_EXIT_FAIL, "schema migration failed: %s", err);
 		goto fail;
 	}
 	return ctx->db;
@@ -47,7 +47,7 @@ PGresult *fc_sql(fc_ctx *ctx, const char *sql, int n, const char *const *params)
 	st = PQresultStatus(r);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return r;
-	fc_fail(FC_EXIT_FAIL, "database: %s", PQresultErrorMessage(r));
+	fc_fail(FF_EXIT_FAIL, "database: %s", PQresultErrorMessage(r));
 	PQclear(r);
 	return NULL;
 }
@@ -83,7 +83,7 @@ bool fc_begin_insert(fc_ctx *ctx, bool *in_tx, const char *sql, int n, const cha
 	dup = strcmp(PQcmdTuples(r), "0") == 0;
 	PQclear(r);
 	if (dup)
-		fc_fail(FC_EXIT_FAIL, "%s already exists", what);
+		fc_fail(FF_EXIT_FAIL, "%s already exists", what);
 	return !dup;
 }
 
@@ -92,8 +92,8 @@ int fc_print_query(fc_ctx *ctx, const char *action, const char *detail, const ch
 {
 	PGresult *r = fc_sql(ctx, sql, n, params);
 	if (!r)
-		return FC_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	fc_print_result(r, fc_ctx_format(ctx));
 	PQclear(r);
-	return fc_audit(ctx, action, "", detail) ? FC_EXIT_OK : FC_EXIT_FAIL;
+	return fc_audit(ctx, action, "", detail) ? FF_EXIT_OK : FF_EXIT_FAIL;
 }

@@ -71,7 +71,7 @@ fc_dynsec *fc_dynsec_open(fc_ctx *ctx)
 	const fc_cfg *c = &ctx->cfg;
 
 	if (!c->mqtt_url || !*c->mqtt_url || !c->mqtt_admin_user || !*c->mqtt_admin_user) {
-		fc_fail(FC_EXIT_FAIL, "no broker admin account: set mqtt_url, mqtt_admin_user and "
+		fc_fail(FF_EXIT_FAIL, "no broker admin account: set mqtt_url, mqtt_admin_user and "
 				      "mqtt_admin_password (config file or $FF_MQTT_*)");
 		return NULL;
 	}
@@ -95,7 +95,7 @@ fc_dynsec *fc_dynsec_open(fc_ctx *ctx)
 	if (rc == FF_OK)
 		rc = ff_mqtt_subscribe(d->m, DS_RESPONSE, 1, 5000);
 	if (rc != FF_OK) {
-		fc_fail(FC_EXIT_FAIL, "broker admin session on %s as %s: %s", c->mqtt_url,
+		fc_fail(FF_EXIT_FAIL, "broker admin session on %s as %s: %s", c->mqtt_url,
 			c->mqtt_admin_user, ff_strerror(rc));
 		fc_dynsec_close(d);
 		return NULL;

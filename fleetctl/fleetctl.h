@@ -32,9 +32,7 @@
 
 #include "facefleet/config.h"
 
-#define FC_EXIT_OK 0
-#define FC_EXIT_FAIL 1
-#define FC_EXIT_USAGE 2
+#include "facefleet/exit.h" /* FF_EXIT_OK, FF_EXIT_FAIL, FF_EXIT_USAGE */
 
 typedef struct fc_cfg {
 	/* database */
@@ -108,7 +106,7 @@ bool fc_verb_reads_only(const char *verb);
 
 /* Prints "fleetctl: <message>" to stderr and returns status (1 or 2). */
 int fc_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Fails with FC_EXIT_USAGE when *value is empty: "--<option> is required". */
+/* Fails with FF_EXIT_USAGE when *value is empty: "--<option> is required". */
 bool fc_need(const char *value, const char *option);
 /* True when help was asked for (the parser saw --help). */
 extern bool fc_help_requested;
@@ -243,7 +241,7 @@ int fc_cmd_audit(fc_ctx *ctx, int argc, char **argv);
 int fc_cmd_stats(fc_ctx *ctx, int argc, char **argv);
 
 /* Shared by events/audit queries: fills the ISO times from --since/--until
- * and checks --limit. Returns FC_EXIT_OK or FC_EXIT_USAGE (printed). */
+ * and checks --limit. Returns FF_EXIT_OK or FF_EXIT_USAGE (printed). */
 int fc_query_window(fc_ctx *ctx, char *since, char *until, size_t cap, char *limit, size_t lcap);
 /* The --format of this run (validated in main). */
 fc_format fc_ctx_format(const fc_ctx *ctx);

@@ -120,7 +120,7 @@ bool fc_need(const char *value, const char *option)
 {
 	if (value && *value)
 		return true;
-	fc_fail(FC_EXIT_USAGE, "--%s is required (see --help)", option);
+	fc_fail(FF_EXIT_USAGE, "--%s is required (see --help)", option);
 	return false;
 }
 
@@ -153,7 +153,7 @@ int fc_dispatch(fc_ctx *ctx, const char *noun, const fc_verb *verbs, int argc, c
 		return v->fn(ctx, argc, argv);
 	}
 	if (argc >= 1 && !v && !fc_help_requested)
-		fc_fail(FC_EXIT_USAGE, "%s: unknown verb '%s'", noun, argv[0]);
+		fc_fail(FF_EXIT_USAGE, "%s: unknown verb '%s'", noun, argv[0]);
 	FILE *out = fc_help_requested ? stdout : stderr;
 	fprintf(out, "usage: fleetctl [options] %s VERB ...\n\n", noun);
 	for (const fc_verb *x = verbs; x->name; x++) {
@@ -163,7 +163,7 @@ int fc_dispatch(fc_ctx *ctx, const char *noun, const fc_verb *verbs, int argc, c
 	}
 	fprintf(out, "\nCommon options: --config FILE, --format table|json|csv, --operator NAME;\n"
 		     "`fleetctl --help` lists every option.\n");
-	return fc_help_requested ? FC_EXIT_OK : FC_EXIT_USAGE;
+	return fc_help_requested ? FF_EXIT_OK : FF_EXIT_USAGE;
 }
 
 /* Empty settings take the private stack's environment (stack.env). */
@@ -184,7 +184,7 @@ int main(int argc, char **argv)
 	fc_ctx ctx;
 	ff_config_args args;
 	char err[512] = "";
-	int rc = FC_EXIT_USAGE;
+	int rc = FF_EXIT_USAGE;
 	ff_log_level lvl;
 	const char *cfgfile = getenv("FLEETCTL_CONFIG");
 	bool has_config = false;
@@ -198,7 +198,7 @@ int main(int argc, char **argv)
 	/* $FLEETCTL_CONFIG is the default --config (the command line still wins) */
 	av = calloc((size_t)argc + 3, sizeof(char *));
 	if (!av) {
-		rc = fc_fail(FC_EXIT_FAIL, "out of memory");
+		rc = fc_fail(FF_EXIT_FAIL, "out of memory");
 		goto out;
 	}
 	av[ac++] = argv[0];
@@ -209,13 +209,13 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		av[ac++] = argv[i];
 	if (ff_config_parse_args(fields, &ctx.cfg, ac, av, &args, err, sizeof(err)) != FF_OK) {
-		fc_fail(FC_EXIT_USAGE, "%s", err);
+		fc_fail(FF_EXIT_USAGE, "%s", err);
 		goto out;
 	}
 	fc_help_requested = args.help;
 	if (args.npositional == 0) {
 		usage(args.help ? stdout : stderr);
-		rc = args.help ? FC_EXIT_OK : FC_EXIT_USAGE;
+		rc = args.help ? FF_EXIT_OK : FF_EXIT_USAGE;
 		goto out;
 	}
 	if (ff_log_level_parse(ctx.cfg.log_level, &lvl) == FF_OK)
@@ -227,13 +227,13 @@ int main(int argc, char **argv)
 	    env_default(&ctx, "mqtt_admin_user", "FF_MQTT_ADMIN_USER", err, sizeof(err)) != FF_OK ||
 	    env_default(&ctx, "mqtt_admin_password", "FF_MQTT_ADMIN_PASSWORD", err, sizeof(err)) != FF_OK ||
 	    env_default(&ctx, "mqtt_ca_file", "FF_MQTT_CA_FILE", err, sizeof(err)) != FF_OK) {
-		fc_fail(FC_EXIT_USAGE, "%s", err);
+		fc_fail(FF_EXIT_USAGE, "%s", err);
 		goto out;
 	}
 	{
 		fc_format f;
 		if (!fc_format_parse(ctx.cfg.format, &f)) {
-			fc_fail(FC_EXIT_USAGE, "--format must be table, json or csv, not '%s'", ctx.cfg.format);
+			fc_fail(FF_EXIT_USAGE, "--format must be table, json or csv, not '%s'", ctx.cfg.format);
 			goto out;
 		}
 	}
@@ -248,13 +248,13 @@ int main(int argc, char **argv)
 		}
 		snprintf(ctx.actor, sizeof(ctx.actor), "fleetctl:%s", op && *op ? op : "unknown");
 	}
-	rc = FC_EXIT_USAGE;
+	rc = FF_EXIT_USAGE;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(commands[i].noun, args.positional[0]) == 0) {
 			rc = commands[i].fn(&ctx, args.npositional - 1, args.positional + 1);
 			goto out;
 		}
-	fc_fail(FC_EXIT_USAGE, "unknown command '%s' (see --help)", args.positional[0]);
+	fc_fail(FF_EXIT_USAGE, "unknown command '%s' (see --help)", args.positional[0]);
 out:
 	if (ctx.db)
 		PQfinish(ctx.db);

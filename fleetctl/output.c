@@ -64,7 +64,7 @@ bool fc_audit_json(fc_ctx *ctx, const char *action, const char *subject, cJSON *
 	char *t = fc_json_take(detail);
 	bool ok;
 	if (!t) {
-		fc_fail(FC_EXIT_FAIL, "out of memory writing the audit row of %s", action);
+		fc_fail(FF_EXIT_FAIL, "out of memory writing the audit row of %s", action);
 		return false;
 	}
 	ok = fc_audit(ctx, action, subject, t);
@@ -117,7 +117,7 @@ void fc_print_result(const PGresult *r, fc_format fmt)
 					cJSON_AddStringToObject(o, k, v);
 			}
 			if (!fc_json_line(o)) {
-				fc_fail(FC_EXIT_FAIL, "out of memory printing row %d", i + 1);
+				fc_fail(FF_EXIT_FAIL, "out of memory printing row %d", i + 1);
 				return;
 			}
 		}

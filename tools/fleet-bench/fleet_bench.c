@@ -469,7 +469,7 @@ static int parse_args(int argc, char **argv, struct fb_opts *o)
 		a = argv[i];
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
-			exit(FB_EXIT_OK);
+			exit(FF_EXIT_OK);
 		} else if (!strcmp(a, "--no-torch")) {
 			o->torch = 0;
 			continue;
@@ -640,7 +640,7 @@ int main(int argc, char **argv)
 	struct fb_c c;
 	struct fb_side t;
 	double load1 = -1;
-	int rc = FB_EXIT_FAIL, have_torch = 0;
+	int rc = FF_EXIT_FAIL, have_torch = 0;
 	FILE *f;
 
 	memset(&c, 0, sizeof(c));
@@ -653,7 +653,7 @@ int main(int argc, char **argv)
 	o.models = models_def;
 	o.script = script_def;
 	if (parse_args(argc, argv, &o) != 0)
-		return FB_EXIT_USAGE;
+		return FF_EXIT_USAGE;
 	find_vq(&o, vq_def, sizeof(vq_def));
 
 	snprintf(models_dir, sizeof(models_dir), "%s/ffn", o.models);
@@ -699,7 +699,7 @@ int main(int argc, char **argv)
 		printf("PyTorch peak RSS %.1f MiB\n", t.peak_rss_mb);
 	}
 	json_report(&o, &c, have_torch ? &t : NULL, lfull.n, lal.n, load1);
-	rc = FB_EXIT_OK;
+	rc = FF_EXIT_OK;
 out:
 	for (int i = 0; full && i < lfull.n; i++)
 		ff_image_free(&full[i]);

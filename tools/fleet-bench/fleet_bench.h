@@ -3,9 +3,7 @@
 #ifndef FLEET_BENCH_H
 #define FLEET_BENCH_H
 
-#define FB_EXIT_OK 0
-#define FB_EXIT_FAIL 1
-#define FB_EXIT_USAGE 2
+#include "facefleet/exit.h" /* FF_EXIT_OK, FF_EXIT_FAIL, FF_EXIT_USAGE */
 #define FB_MAX_THREADS 2 /* entries in a --threads list */
 
 /* The timed stages, in their order within a pass (vq_decode decodes the

@@ -209,7 +209,7 @@ static int report(const struct ac_job *job, int per_image, double secs)
 	char q[600];
 
 	if (!cos)
-		return FE_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	for (size_t i = 0; i < job->n; i++) {
 		const struct ac_item *it = &job->items[i];
 		if (per_image) {
@@ -262,7 +262,7 @@ static int report(const struct ac_job *job, int per_image, double secs)
 		fe_json_print(o);
 	}
 	free(cos);
-	return errors ? FE_EXIT_FAIL : FE_EXIT_OK;
+	return errors ? FF_EXIT_FAIL : FF_EXIT_OK;
 }
 
 int fe_cmd_align_check(int argc, char **argv)
@@ -280,7 +280,7 @@ int fe_cmd_align_check(int argc, char **argv)
 	char **names = NULL;
 	size_t nnames = 0;
 	pthread_t tids[64];
-	int jobs = 2, limit = 0, per_image = 0, c, rc = FE_EXIT_FAIL, started = 0;
+	int jobs = 2, limit = 0, per_image = 0, c, rc = FF_EXIT_FAIL, started = 0;
 	struct timespec t0, t1;
 
 	memset(&job, 0, sizeof(job));
@@ -317,7 +317,7 @@ int fe_cmd_align_check(int argc, char **argv)
 			break;
 		case 'h':
 			ac_usage(stdout);
-			return FE_EXIT_OK;
+			return FF_EXIT_OK;
 		default:
 			goto usage;
 		}
@@ -362,5 +362,5 @@ out:
 	return rc;
 usage:
 	ac_usage(stderr);
-	return FE_EXIT_USAGE;
+	return FF_EXIT_USAGE;
 }

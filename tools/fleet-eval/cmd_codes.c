@@ -66,7 +66,7 @@ int fe_cmd_codes(int argc, char **argv)
 			continue;
 		else if (c == 'h') {
 			codes_usage(stdout);
-			return FE_EXIT_OK;
+			return FF_EXIT_OK;
 		} else
 			goto usage;
 	}
@@ -75,14 +75,14 @@ int fe_cmd_codes(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s.enc.ffn", prefix);
 	if (ff_vq_encoder_create(path, &nopt, &enc, why, sizeof(why)) != FF_OK) {
 		ff_log(FF_LOG_ERROR, "eval", "event=model_failed path=%s reason=%s", path, why);
-		return FE_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	}
 	for (int i = optind; i < argc; i++)
 		if (codes_one(enc, argv[i]) != FF_OK)
 			failed = 1;
 	ff_vq_encoder_free(enc);
-	return failed ? FE_EXIT_FAIL : FE_EXIT_OK;
+	return failed ? FF_EXIT_FAIL : FF_EXIT_OK;
 usage:
 	codes_usage(stderr);
-	return FE_EXIT_USAGE;
+	return FF_EXIT_USAGE;
 }

@@ -151,7 +151,7 @@ int fe_cmd_embed(int argc, char **argv)
 			break;
 		case 'h':
 			embed_usage(stdout);
-			return FE_EXIT_OK;
+			return FF_EXIT_OK;
 		default:
 			goto usage;
 		}
@@ -160,13 +160,13 @@ int fe_cmd_embed(int argc, char **argv)
 		goto usage;
 	if (fe_models_open(fe_models_dir(models, dir, sizeof(dir)), mode != EMBED_ALIGNED, &dopt,
 			   &m) != FF_OK)
-		return FE_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	for (int i = optind; i < argc; i++)
 		if (embed_one(&m, argv[i], mode) != FF_OK)
 			failed = 1;
 	fe_models_close(&m);
-	return failed ? FE_EXIT_FAIL : FE_EXIT_OK;
+	return failed ? FF_EXIT_FAIL : FF_EXIT_OK;
 usage:
 	embed_usage(stderr);
-	return FE_EXIT_USAGE;
+	return FF_EXIT_USAGE;
 }

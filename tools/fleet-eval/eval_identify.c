@@ -76,7 +76,7 @@ static int report(const struct ev_config *cfg, const struct ev_cache *c, char *c
 		free(gallery);
 		free(probes);
 		free(truth);
-		return FE_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	}
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
@@ -115,7 +115,7 @@ static int report(const struct ev_config *cfg, const struct ev_cache *c, char *c
 			fe_json_num(mo, "top5", valid ? (double)r[m].top5 / (double)np : NAN, 5, 'f');
 			cJSON_AddNumberToObject(mo, "probes_missing", (double)r[m].probes_missing);
 		}
-		rc = fe_json_print(o) == 0 ? FE_EXIT_OK : FE_EXIT_FAIL;
+		rc = fe_json_print(o) == 0 ? FF_EXIT_OK : FF_EXIT_FAIL;
 	}
 	free(gallery);
 	free(probes);

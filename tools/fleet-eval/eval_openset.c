@@ -208,11 +208,11 @@ static int report(const struct ev_config *cfg, const struct ev_cache *c, char *c
 {
 	struct os_split sp;
 	struct os_result r[EV_MAX_METHODS];
-	int rc = FE_EXIT_FAIL;
+	int rc = FF_EXIT_FAIL;
 
 	if (split_people(names, n, &sp) != FF_OK) {
 		ff_log(FF_LOG_ERROR, "eval", "event=openset_split_failed images=%zu", n);
-		return FE_EXIT_FAIL;
+		return FF_EXIT_FAIL;
 	}
 	ev_print_enrol(cfg, "gallery", "probes");
 	for (int m = 0; m < cfg->n_methods; m++) {
@@ -225,7 +225,7 @@ static int report(const struct ev_config *cfg, const struct ev_cache *c, char *c
 	}
 	ev_print_method_notes(cfg, c);
 	if (print_json(cfg, c, &sp, r) == 0)
-		rc = FE_EXIT_OK;
+		rc = FF_EXIT_OK;
 out:
 	split_free(&sp);
 	return rc;

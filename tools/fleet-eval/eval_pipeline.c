@@ -232,7 +232,7 @@ int ev_parse_args(struct ev_config *cfg, int argc, char **argv, const struct ev_
 		methods_given |= c == 'M';
 		if ((r = common_option(cfg, c, optarg)) == 2) {
 			usage(stdout);
-			return FE_EXIT_OK;
+			return FF_EXIT_OK;
 		}
 		if (r != 1)
 			goto usage;
@@ -247,7 +247,7 @@ int ev_parse_args(struct ev_config *cfg, int argc, char **argv, const struct ev_
 	return -1;
 usage:
 	usage(stderr);
-	return FE_EXIT_USAGE;
+	return FF_EXIT_USAGE;
 }
 
 /* ---- workers ---------------------------------------------------------------- */
@@ -909,7 +909,7 @@ int ev_run_images(int argc, char **argv, void (*usage)(FILE *), const char *what
 
 	if (rc >= 0)
 		return rc;
-	rc = FE_EXIT_FAIL;
+	rc = FF_EXIT_FAIL;
 	if (ev_list_images(cfg.images, &names, &all) != FF_OK) {
 		ff_log(FF_LOG_ERROR, "eval", "event=images_failed dir=%s", cfg.images);
 		goto out;

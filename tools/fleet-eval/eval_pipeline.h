@@ -115,7 +115,7 @@ struct ev_extra_opt {
 /* Parses argv (the common options plus n_extra of the subcommand's own; no
  * positional arguments) into cfg, then completes it: default methods, VQ
  * model lookup. Returns -1 to go on, or the exit code to return at once after
- * printing usage(): FE_EXIT_OK for --help (stdout), FE_EXIT_USAGE (stderr). */
+ * printing usage(): FF_EXIT_OK for --help (stdout), FF_EXIT_USAGE (stderr). */
 int ev_parse_args(struct ev_config *cfg, int argc, char **argv, const struct ev_extra_opt *extra,
 		  size_t n_extra, void (*usage)(FILE *));
 

@@ -288,7 +288,7 @@ static int report(const struct ev_config *cfg, const struct ev_cache *c, const s
 	struct scored *tmp = malloc(np * sizeof(*tmp));
 	struct verif *v = calloc((size_t)cfg->n_methods, sizeof(*v));
 	size_t *missing = calloc((size_t)cfg->n_methods, sizeof(*missing));
-	int rc = FE_EXIT_FAIL;
+	int rc = FF_EXIT_FAIL;
 
 	if (!s || !neg || !same || !rows || !tmp || !v || !missing)
 		goto out;
@@ -336,7 +336,7 @@ static int report(const struct ev_config *cfg, const struct ev_cache *c, const s
 		if (fe_json_print(o) != 0)
 			goto out;
 	}
-	rc = FE_EXIT_OK;
+	rc = FF_EXIT_OK;
 out:
 	free(s);
 	free(neg);
@@ -365,7 +365,7 @@ int fe_cmd_verify(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
-	rc = FE_EXIT_FAIL;
+	rc = FF_EXIT_FAIL;
 	if (read_pairs(pairs_path, cfg.limit, &pairs, &np) != FF_OK) {
 		ff_log(FF_LOG_ERROR, "eval", "event=pairs_failed path=%s", pairs_path);
 		goto out;
@@ -386,7 +386,7 @@ int fe_cmd_verify(int argc, char **argv)
 	else
 		rc = report(&cfg, &cache, pairs, np, excluded, dump);
 	if (dump && fclose(dump) != 0)
-		rc = FE_EXIT_FAIL;
+		rc = FF_EXIT_FAIL;
 	ev_cache_free(&cache);
 out:
 	free(names);

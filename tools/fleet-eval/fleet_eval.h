@@ -12,7 +12,7 @@
 #include "facefleet/embed.h"
 
 /* Exit codes of every facefleet program. */
-enum { FE_EXIT_OK = 0, FE_EXIT_FAIL = 1, FE_EXIT_USAGE = 2 };
+#include "facefleet/exit.h" /* FF_EXIT_OK, FF_EXIT_FAIL, FF_EXIT_USAGE */
 
 /* A subcommand: argv[0] is the subcommand name. Returns an exit code. */
 struct fe_command {

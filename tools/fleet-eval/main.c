@@ -29,17 +29,17 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage(stderr);
-		return FE_EXIT_USAGE;
+		return FF_EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
-		return FE_EXIT_OK;
+		return FF_EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
 	fprintf(stderr, "fleet-eval: unknown command '%s'\n", argv[1]);
 	usage(stderr);
-	return FE_EXIT_USAGE;
+	return FF_EXIT_USAGE;
 }

@@ -226,8 +226,8 @@ static void test_method_names(void)
 	CU_ASSERT(cfg.methods[0].budget == 128 && cfg.methods[0].side == 64);
 	CU_ASSERT(cfg.methods[1].codec == codec("av1") && cfg.methods[1].side == 0);
 	CU_ASSERT(cfg.methods[2].codec == codec("jpeg") && cfg.methods[2].budget == 512);
-	CU_ASSERT_EQUAL(ev_parse_args(&cfg, 5, bad, NULL, 0, quiet_usage), FE_EXIT_USAGE);
-	CU_ASSERT_EQUAL(ev_parse_args(&cfg, 5, bad_side, NULL, 0, quiet_usage), FE_EXIT_USAGE);
+	CU_ASSERT_EQUAL(ev_parse_args(&cfg, 5, bad, NULL, 0, quiet_usage), FF_EXIT_USAGE);
+	CU_ASSERT_EQUAL(ev_parse_args(&cfg, 5, bad_side, NULL, 0, quiet_usage), FF_EXIT_USAGE);
 }
 
 static CU_TestInfo codec_tests[] = {
