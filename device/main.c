@@ -112,6 +112,7 @@ static bool pace(dev_agent *a, int64_t *last_ms, bool live, int64_t now_ms)
 {
 	double fps;
 	bool paused;
+	int64_t wait;
 	pthread_mutex_lock(&a->settings.mu);
 	fps = a->settings.max_fps;
 	paused = a->settings.capture_paused;
@@ -124,13 +125,12 @@ static bool pace(dev_agent *a, int64_t *last_ms, bool live, int64_t now_ms)
 	}
 	if (paused)
 		return false;
-	if (fps > 0) {
-		int64_t gap = (int64_t)(1000.0 / fps), wait = *last_ms + gap - now_ms;
-		if (wait > 0 && live)
-			return false;
-		if (wait > 0)
-			usleep((useconds_t)wait * 1000);
-		now_ms += wait > 0 ? wait : 0;
+	wait = dev_pace_early_ms(*last_ms, fps, now_ms);
+	if (wait > 0 && live)
+		return false;
+	if (wait > 0) {
+		usleep((useconds_t)wait * 1000);
+		now_ms += wait;
 	}
 	*last_ms = now_ms;
 	return true;
@@ -147,14 +147,15 @@ static int capture_loop(dev_agent *a, dev_pipeline *pl, dev_source *src)
 		int rc = src->next(src, &img, name, sizeof(name));
 		if (rc == 0) {
 			dev_pipeline_end_tracks(pl);
-			return DEV_EXIT_OK;
+			return FF_EXIT_OK;
 		}
 		if (rc < 0) {
 			ff_log_error(LOG_COMP, "event=source_failed source=%s err=\"%s\"", a->cfg.source,
 				     ff_strerror(rc));
-			return DEV_EXIT_RUNTIME;
+			return FF_EXIT_FAIL;
 		}
 		switch_model(a, pl);
+		rc = FF_OK; /* a skipped frame is no error */
 		if (pace(a, &last_ms, live || src->timed, src->timed ? src->frame_ms : dev_mono_ms())) {
 			atomic_fetch_add(&a->counters.captured, 1);
 			rc = dev_pipeline_process(pl, &img, dev_now_us(), src->timed ? src->frame_ms : -1,
@@ -162,9 +163,9 @@ static int capture_loop(dev_agent *a, dev_pipeline *pl, dev_source *src)
 		}
 		ff_image_free(&img);
 		if (rc != FF_OK)
-			return DEV_EXIT_RUNTIME;
+			return FF_EXIT_FAIL;
 	}
-	return DEV_EXIT_OK;
+	return FF_EXIT_OK;
 }
 
 static void settings_init(dev_agent *a)
@@ -188,7 +189,7 @@ int main(int argc, char **argv)
 	int code, rc;
 
 	code = dev_config_parse(&a->cfg, argc, argv, &exit_now);
-	if (code != DEV_EXIT_OK || exit_now)
+	if (code != FF_EXIT_OK || exit_now)
 		goto out;
 	if (a->cfg.bench) {
 		code = dev_bench_run(&a->cfg, argc - 1, argv + 1);
@@ -198,7 +199,7 @@ int main(int argc, char **argv)
 	a->main_thread = pthread_self();
 	a->start_mono_ms = dev_mono_ms();
 	settings_init(a);
-	code = DEV_EXIT_RUNTIME;
+	code = FF_EXIT_FAIL;
 	oo = (dev_outbox_options){ a->cfg.outbox_dir, a->cfg.outbox_max_messages, a->cfg.outbox_max_bytes,
 				   !strcmp(a->cfg.outbox_drop, "newest"), a->cfg.outbox_fsync,
 				   a->cfg.seq_resume_wait_ms };
@@ -228,20 +229,20 @@ int main(int argc, char **argv)
 	}
 	ff_log_info(LOG_COMP, "event=start device=%s site=%s source=%s model_id=%s version=%s",
 		    a->cfg.device_id, a->cfg.site_id, a->cfg.source, a->settings.model_id, DEV_VERSION);
-	code = src ? capture_loop(a, pl, src) : DEV_EXIT_OK;
-	if (code == DEV_EXIT_OK && !atomic_load(&a->stop) && !atomic_load(&a->fatal)) {
+	code = src ? capture_loop(a, pl, src) : FF_EXIT_OK;
+	if (code == FF_EXIT_OK && !atomic_load(&a->stop) && !atomic_load(&a->fatal)) {
 		if (!dev_publisher_drain(a->pub, a->cfg.drain_timeout_s) && !atomic_load(&a->stop) &&
 		    !atomic_load(&a->fatal)) {
 			ff_log_warn(LOG_COMP, "event=drain_timeout queued=%zu timeout_s=%d note=\"kept in the outbox for the next start\"",
 				    dev_outbox_count(a->outbox), a->cfg.drain_timeout_s);
-			code = DEV_EXIT_RUNTIME;
+			code = FF_EXIT_FAIL;
 		}
 	}
 out:
 	if (a->pub && dev_publisher_stop(a->pub) != FF_OK)
-		code = DEV_EXIT_RUNTIME;
+		code = FF_EXIT_FAIL;
 	if (atomic_load(&a->fatal))
-		code = DEV_EXIT_RUNTIME;
+		code = FF_EXIT_FAIL;
 	if (a->pub || a->outbox) {
 		struct rusage ru;
 		getrusage(RUSAGE_SELF, &ru);

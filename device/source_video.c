@@ -208,7 +208,8 @@ static void log_opened(const struct video_source *s)
 	const AVStream *st = s->fc->streams[s->stream];
 	ff_log_info(LOG_COMP, "event=video_open input=%s live=%s format=%s codec=%s width=%d height=%d fps=%.2f",
 		    s->shown, s->base.live ? "true" : "false", s->fc->iformat->name, s->dec->codec->name,
-		    s->dec->width, s->dec->height, av_q2d(st->avg_frame_rate));
+		    s->dec->width, s->dec->height,
+		    st->avg_frame_rate.den ? av_q2d(st->avg_frame_rate) : 0.0); /* 0: not said */
 }
 
 /* Next packet of our stream. A live read gives up after open_timeout_ms

@@ -168,6 +168,14 @@ static int new_slot(dev_tracker *t, int64_t now)
 	return new_slot(t, now);
 }
 
+static int start_track(dev_tracker *t, const ff_face *f, int64_t now)
+{
+	int s = new_slot(t, now);
+	ff_log_debug(LOG_COMP, "event=track_start slot=%d box=%.0f,%.0f,%.0f,%.0f t_ms=%lld", s, f->x0,
+		     f->y0, f->x1, f->y1, (long long)now);
+	return s;
+}
+
 /* The policy: whether track k sends a face of quality q seen at now. */
 static bool worth_sending(const dev_tracker *t, const track *k, float q, int64_t now)
 {
@@ -200,8 +208,8 @@ int dev_tracker_frame(dev_tracker *t, int64_t t_ms, const ff_face *faces, const 
 		for (size_t i = 0; i < n; i++) {
 			if ((out[i].slot < 0) != (pass == 1))
 				continue;
-			if (out[i].slot < 0)
-				out[i].slot = new_slot(t, t_ms);
+			if (pass == 1)
+				out[i].slot = start_track(t, &faces[i], t_ms);
 			observe(&t->t[out[i].slot], &faces[i], quality[i], t_ms);
 		}
 	for (size_t i = 0; i < n; i++) {
