@@ -5,6 +5,8 @@
  * received (the backend publishes it only after the event row committed).
  * Prints one JSON object as its last line. backend/bench/run-bench wires
  * the stack, the backend and this program together. */
+#include <cjson/cJSON.h>
+
 #include "facefleet.pb-c.h"
 #include "facefleet/bitpack.h"
 #include "facefleet/config.h"
@@ -97,6 +99,49 @@ static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 	return (x > y) - (x < y);
+}
+
+static double round1(double v)
+{
+	return round(v * 10.0) / 10.0;
+}
+
+/* a latency in ms, 2 decimals; null with no sample (us < 0) */
+static void add_ms(cJSON *j, const char *name, int64_t us)
+{
+	if (us < 0)
+		cJSON_AddNullToObject(j, name);
+	else
+		cJSON_AddNumberToObject(j, name, round((double)us / 10.0) / 100.0);
+}
+
+/* The run's JSON line (cJSON; a latency with no sample is null). */
+static void print_result(const opts *o, const ff_vq_info *vi, const int64_t *lat, int nlat,
+			 int64_t t_start, int64_t t_end_pub, int64_t t_last)
+{
+	static const char *const dec[] = { "granted", "unknown", "rejected", "invalid" };
+	double secs = (double)(t_last - t_start) / 1e6;
+	cJSON *j = cJSON_CreateObject();
+	char *txt;
+	cJSON_AddStringToObject(j, "bench", "backend");
+	cJSON_AddStringToObject(j, "tag", o->tag);
+	cJSON_AddStringToObject(j, "model", vi->model_id);
+	cJSON_AddNumberToObject(j, "faces", o->count);
+	cJSON_AddNumberToObject(j, "received", nlat);
+	cJSON_AddNumberToObject(j, "lost", o->count - nlat);
+	cJSON_AddNumberToObject(j, "publish_failed", atomic_load(&S.failed));
+	cJSON_AddNumberToObject(j, "rate_target", o->rate);
+	cJSON_AddNumberToObject(j, "publish_rate", round1(o->count / ((double)(t_end_pub - t_start) / 1e6)));
+	cJSON_AddNumberToObject(j, "faces_per_s", round1(secs > 0 ? nlat / secs : 0.0));
+	add_ms(j, "p50_ms", nlat ? lat[nlat / 2] : -1);
+	add_ms(j, "p99_ms", nlat ? lat[(size_t)((nlat - 1) * 0.99)] : -1);
+	add_ms(j, "max_ms", nlat ? lat[nlat - 1] : -1);
+	for (int d = 0; d < 4; d++)
+		cJSON_AddNumberToObject(j, dec[d], S.decisions[d + 1]);
+	if ((txt = cJSON_PrintUnformatted(j)))
+		printf("%s\n", txt);
+	cJSON_free(txt);
+	cJSON_Delete(j);
 }
 
 int main(int argc, char **argv)
@@ -200,20 +245,7 @@ int main(int argc, char **argv)
 			t_last = S.t_acc[i];
 	}
 	qsort(lat, (size_t)nlat, sizeof(int64_t), cmp_i64);
-	{
-		double secs = (double)(t_last - t_start) / 1e6;
-		double p50 = nlat ? lat[nlat / 2] / 1000.0 : NAN;
-		double p99 = nlat ? lat[(size_t)((nlat - 1) * 0.99)] / 1000.0 : NAN;
-		double mx = nlat ? lat[nlat - 1] / 1000.0 : NAN;
-		printf("{\"bench\":\"backend\",\"tag\":\"%s\",\"model\":\"%s\",\"faces\":%d,"
-		       "\"received\":%d,\"lost\":%d,\"publish_failed\":%d,\"rate_target\":%d,"
-		       "\"publish_rate\":%.1f,\"faces_per_s\":%.1f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,"
-		       "\"max_ms\":%.2f,\"granted\":%d,\"unknown\":%d,\"rejected\":%d,\"invalid\":%d}\n",
-		       o.tag, vi->model_id, o.count, nlat, o.count - nlat, atomic_load(&S.failed),
-		       o.rate, o.count / ((double)(t_end_pub - t_start) / 1e6),
-		       secs > 0 ? nlat / secs : 0.0, p50, p99, mx, S.decisions[1], S.decisions[2],
-		       S.decisions[3], S.decisions[4]);
-	}
+	print_result(&o, vi, lat, nlat, t_start, t_end_pub, t_last);
 	ff_mqtt_disconnect(m, 1000);
 	ff_mqtt_destroy(m);
 	ff_config_free(fields, &o);
