@@ -10,17 +10,20 @@ crop and mirror) is computed once and kept on disk (data/recon_ID.npy); the
 originals' embeddings come from train.EmbCache. A step runs only the network
 being trained.
 
-Which constants train (--train):
+Which constants train (--train); what ships is a weight patch over the npm
+network holding those (models/FORMAT.md, "Weight patches"):
   light  every bias and PReLU slope, every depthwise kernel, the first
-         convolution: about 6 % of the weights, so what ships is a small patch
-         over the npm network (models/FORMAT.md, "weight patch")
+         convolution: about 6 % of the weights
+  early  every constant of the layers at 56x56 and 28x28, and every bias and
+         PReLU slope: about 9 %, where reconstruction artefacts are seen
+  mid    the same through the 14x14 layers: about 42 %
   all    every constant (the full network changes)
 Batch norm is folded in the .ffn, so no statistics move.
 
 Model selection: Top-1 as deployed on the held-out DevTrain people (train.py's
 split, seed 1), never DevTest. Resumable: run/ckpt.pt every --ckpt-every steps.
 
-usage: train_embed.py --vq models/vq/vq2 --run DIR [--train light|all] [--steps N]
+usage: train_embed.py --vq models/vq/vq2 --run DIR [--train light|early|mid|all] [--steps N]
                       [--lr F] [--batch N] [--threads N] [--val-every N]
 Writes DIR/best.ffn (the whole network, the best step), DIR/best.ffp (the same as a
 weight patch over the fetched MobileFaceNet: what ships, as models/vq/ID.emb.ffp) and
@@ -74,13 +77,24 @@ def recon_cache(vq_prefix, data, chunk=64):
     return torch.from_numpy(out)
 
 
+def stage_ops(graph, min_side):
+    """Indices of the ops up to the last whose output is at least min_side wide."""
+    with torch.no_grad():
+        _, acts = FfnModule(graph)(torch.zeros(1, 112, 112, 3), taps="all")
+    last = max(k for k, op in enumerate(graph.ops)
+               if acts.get(op.outputs[0]) is not None and acts[op.outputs[0]].dim() == 4
+               and acts[op.outputs[0]].shape[2] >= min_side)
+    return set(range(last + 1))
+
+
 def trainable_consts(graph, which):
     """Tensor ids of the constants that train."""
     ids = set()
     first_conv = next(op for op in graph.ops if op.kind == "CONV_2D")
-    for op in graph.ops:
+    whole = stage_ops(graph, {"early": 28, "mid": 14}[which]) if which in ("early", "mid") else set()
+    for k, op in enumerate(graph.ops):
         consts = [i for i in op.inputs if graph.tensors[i].data is not None]
-        if which == "all":
+        if which == "all" or k in whole:
             ids.update(consts)
             continue
         if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and len(op.inputs) > 2:
@@ -141,7 +155,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--vq", required=True, help="VQ model prefix, e.g. models/vq/vq2")
     ap.add_argument("--run", required=True)
-    ap.add_argument("--train", default="light", choices=("light", "all"))
+    ap.add_argument("--train", default="light", choices=("light", "early", "mid", "all"))
     ap.add_argument("--steps", type=int, default=800)
     ap.add_argument("--lr", type=float, default=0.0, help="peak learning rate (0: 1e-3 light, 1e-4 all)")
     ap.add_argument("--batch", type=int, default=32)
@@ -151,7 +165,7 @@ def main():
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    lr = args.lr or (1e-3 if args.train == "light" else 1e-4)
+    lr = args.lr or {"light": 1e-3, "early": 3e-4, "mid": 2e-4, "all": 1e-4}[args.train]
     os.makedirs(args.run, exist_ok=True)
     dev = torch.device("cpu")
     gen = torch.Generator().manual_seed(1)
