@@ -127,7 +127,7 @@ static int usage_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\n(see fleet-device --help)\n");
-	return DEV_EXIT_USAGE;
+	return FF_EXIT_USAGE;
 }
 
 static int set_str(char **dst, const char *v)
@@ -171,7 +171,7 @@ int dev_config_parse(dev_config *cfg, int argc, char **argv, bool *exit_now)
 	if (args.help) {
 		usage(stdout);
 		*exit_now = true;
-		return DEV_EXIT_OK;
+		return FF_EXIT_OK;
 	}
 	if (rc != FF_OK)
 		return usage_error("%s", err);
@@ -179,15 +179,15 @@ int dev_config_parse(dev_config *cfg, int argc, char **argv, bool *exit_now)
 		if (args.npositional > 1)
 			return usage_error("one input at most, got '%s' and more", args.positional[1]);
 		if (args.npositional == 1 && positional_source(cfg, args.positional[0]) != FF_OK)
-			return DEV_EXIT_RUNTIME;
+			return FF_EXIT_FAIL;
 	}
 	if (ff_log_level_parse(cfg->log_level, &lvl) != FF_OK)
 		return usage_error("log_level: '%s' is not debug, info, warn or error", cfg->log_level);
 	ff_log_set_level(lvl);
 	if (cfg->bench && !cfg->device_id && set_str(&cfg->device_id, "device-0001") != FF_OK)
-		return DEV_EXIT_RUNTIME;
+		return FF_EXIT_FAIL;
 	if (cfg->bench && !cfg->site_id && set_str(&cfg->site_id, "site-01") != FF_OK)
-		return DEV_EXIT_RUNTIME;
+		return FF_EXIT_FAIL;
 	if (!ff_id_valid(cfg->device_id))
 		return usage_error("device_id '%s' missing or not [a-z0-9-]{1,32}",
 				   cfg->device_id ? cfg->device_id : "");
@@ -221,7 +221,7 @@ int dev_config_parse(dev_config *cfg, int argc, char **argv, bool *exit_now)
 		ff_config_dump(fields, cfg, stdout);
 		*exit_now = true;
 	}
-	return DEV_EXIT_OK;
+	return FF_EXIT_OK;
 }
 
 void dev_config_free(dev_config *cfg)

@@ -8,7 +8,8 @@
  *     connection carries the topic too, first_publish_bytes),
  *   - the 112x112 JPEG (libjpeg q75) of the aligned crop it replaces,
  *   - peak RSS of the process (getrusage) after all of that.
- * Human lines go to stderr; the last line on stdout is one JSON object. */
+ * Human lines go to stderr; the last line on stdout is one JSON object.
+ * With bench_video set, the video path instead (bench_video.c). */
 #include "device.h"
 
 #include <glob.h>
@@ -45,8 +46,7 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* q-th quantile (0..1) of v[0..n-1], sorted in place (nearest rank). */
-static double quantile(double *v, size_t n, double q)
+double dev_quantile(double *v, size_t n, double q)
 {
 	size_t i;
 	if (!n)
@@ -109,11 +109,13 @@ int dev_bench_run(const dev_config *cfg, int argc, char **argv)
 	dev_pipeline *pl = NULL;
 	glob_t g = { 0 };
 	char **paths = NULL, pattern[4096], topic[128];
-	int npaths = 0, code = DEV_EXIT_RUNTIME;
+	int npaths = 0, code = FF_EXIT_FAIL;
 	double *enc_ms = NULL, *enc_cpu = NULL;
 	size_t *wire = NULL, *payload = NULL, *jpeg = NULL;
 	struct rusage ru;
 
+	if (cfg->bench_video && *cfg->bench_video)
+		return dev_bench_video(cfg);
 	/* positional arguments are the images (argv was reordered by the parser) */
 	for (int i = 0; i < argc && argv[i] && argv[i][0] != '-'; i++)
 		npaths++;
@@ -123,7 +125,7 @@ int dev_bench_run(const dev_config *cfg, int argc, char **argv)
 		snprintf(pattern, sizeof(pattern), "%s/faces/lfw/*/*.jpg", d && *d ? d : "tests/data");
 		if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0) {
 			fprintf(stderr, "fleet-device --bench: no images given and none match %s\n", pattern);
-			return DEV_EXIT_USAGE;
+			return FF_EXIT_USAGE;
 		}
 		paths = g.gl_pathv;
 		npaths = (int)g.gl_pathc;
@@ -167,11 +169,11 @@ int dev_bench_run(const dev_config *cfg, int argc, char **argv)
 	}
 	getrusage(RUSAGE_SELF, &ru);
 	{
-		double dm = quantile(b.det_ms, b.nframes, 0.5), dp = quantile(b.det_ms, b.nframes, 0.9);
-		double em = quantile(enc_ms, (size_t)cfg->bench_iterations, 0.5);
-		double ep = quantile(enc_ms, (size_t)cfg->bench_iterations, 0.9);
-		double cm = quantile(enc_cpu, (size_t)cfg->bench_iterations, 0.5);
-		double cp = quantile(enc_cpu, (size_t)cfg->bench_iterations, 0.9);
+		double dm = dev_quantile(b.det_ms, b.nframes, 0.5), dp = dev_quantile(b.det_ms, b.nframes, 0.9);
+		double em = dev_quantile(enc_ms, (size_t)cfg->bench_iterations, 0.5);
+		double ep = dev_quantile(enc_ms, (size_t)cfg->bench_iterations, 0.9);
+		double cm = dev_quantile(enc_cpu, (size_t)cfg->bench_iterations, 0.5);
+		double cp = dev_quantile(enc_cpu, (size_t)cfg->bench_iterations, 0.9);
 		size_t wmax = 0, wsum = 0, psum = 0, jsum = 0;
 		for (size_t i = 0; i < b.ncrops; i++) {
 			wmax = wire[i] > wmax ? wire[i] : wmax;
@@ -207,7 +209,7 @@ int dev_bench_run(const dev_config *cfg, int argc, char **argv)
 		       strlen(topic), javg, javg / wavg, rss_kb,
 		       em <= 1.0 && rss_kb <= 32 * 1024 && wmax <= 200 ? "true" : "false");
 	}
-	code = DEV_EXIT_OK;
+	code = FF_EXIT_OK;
 out:
 	for (size_t i = 0; i < b.ncrops; i++)
 		ff_image_free(&b.crops[i]);

@@ -22,9 +22,7 @@
 #include "facefleet/vq.h"
 
 #define DEV_VERSION "0.1.0"
-#define DEV_EXIT_OK 0
-#define DEV_EXIT_RUNTIME 1
-#define DEV_EXIT_USAGE 2
+#include "facefleet/exit.h" /* FF_EXIT_OK, FF_EXIT_FAIL, FF_EXIT_USAGE */
 #define DEV_MAX_MSG 1024 /* largest FaceCodes message we make (bytes) */
 
 /* ---- agent_config.c: settings from the file and the command line ---- */
@@ -74,8 +72,8 @@ typedef struct dev_config {
 
 /* Parses defaults < --config file < command line into cfg; positional
  * arguments (an input path, or "-" for stdin) set source/input. Prints help
- * and returns 0 with *exit_now set for --help. Returns DEV_EXIT_OK or
- * DEV_EXIT_USAGE (message already printed). */
+ * and returns 0 with *exit_now set for --help. Returns FF_EXIT_OK or
+ * FF_EXIT_USAGE (message already printed). */
 int dev_config_parse(dev_config *cfg, int argc, char **argv, bool *exit_now);
 void dev_config_free(dev_config *cfg);
 /* Topic "fleet/<site>/<device>/<leaf>" into buf. */
@@ -187,6 +185,9 @@ typedef uint64_t (*dev_seq_fn)(void *ctx);
 int dev_pipeline_process(dev_pipeline *p, const ff_image *img, int64_t capture_time_us,
 			 int64_t track_ms, dev_settings *st, dev_counters *ctr, dev_seq_fn next_seq,
 			 dev_face_sink sink, void *ctx);
+/* How many ms a frame at now_ms comes too early for fps after the one taken
+ * at last_ms (<= 0: take it); fps 0: no cap. */
+int64_t dev_pace_early_ms(int64_t last_ms, double fps, int64_t now_ms);
 /* Ends the open tracks (end of a video input); NULL-safe. */
 void dev_pipeline_end_tracks(dev_pipeline *p);
 /* The tracker, for the benchmark's counts (NULL before the first video frame). */
@@ -338,7 +339,12 @@ bool dev_publisher_drain(dev_publisher *p, int timeout_s);
  * FF_ERR_AUTH when the broker refused the credentials. */
 int dev_publisher_stop(dev_publisher *p);
 
-/* ---- bench_device.c ---- */
+/* ---- bench_device.c, bench_video.c ---- */
 int dev_bench_run(const dev_config *cfg, int nimages, char **images);
+/* The video path on cfg->bench_video (frames analysed per second, CPU share,
+ * peak RSS, bytes per track). Returns FF_EXIT_OK or FF_EXIT_FAIL. */
+int dev_bench_video(const dev_config *cfg);
+/* q-th quantile (0..1) of v[0..n-1], sorted in place (nearest rank); 0 when n = 0. */
+double dev_quantile(double *v, size_t n, double q);
 
 #endif

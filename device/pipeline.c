@@ -358,6 +358,11 @@ int dev_pipeline_process(dev_pipeline *p, const ff_image *img, int64_t capture_t
 	return FF_OK;
 }
 
+int64_t dev_pace_early_ms(int64_t last_ms, double fps, int64_t now_ms)
+{
+	return fps > 0 ? last_ms + (int64_t)(1000.0 / fps) - now_ms : 0;
+}
+
 void dev_pipeline_end_tracks(dev_pipeline *p)
 {
 	if (p && p->tracker)

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
@@ -26,6 +27,7 @@
 #include <libavformat/avformat.h>
 #include <libswscale/swscale.h>
 
+#include "facefleet/clock.h"
 #include "facefleet/error.h"
 #include "facefleet/log.h"
 
@@ -389,15 +391,12 @@ static int live_next(dev_source *base, ff_image *img, char *name, size_t namelen
 	pthread_mutex_lock(&s->mu);
 	while (!s->fresh && !stopping(s)) {
 		struct timespec dl;
-		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_nsec += 200 * 1000000L; /* look at stop now and then */
-		dl.tv_sec += dl.tv_nsec / 1000000000L;
-		dl.tv_nsec %= 1000000000L;
+		ff_deadline_in(&dl, 200); /* look at stop now and then */
 		pthread_cond_timedwait(&s->cv, &s->mu, &dl);
 	}
 	if (!s->fresh) {
-		pthread_mutex_unlock(&s->mu);
 		log_end(s, "stopped", 0);
+		pthread_mutex_unlock(&s->mu);
 		return 0;
 	}
 	av_frame_move_ref(s->work, s->newest);
@@ -430,6 +429,16 @@ static void video_close(dev_source *base)
 	free(s);
 }
 
+/* A condition variable on the monotonic clock (ff_deadline_in). */
+static void init_cond(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
 static struct video_source *video_alloc(const dev_video_options *o)
 {
 	struct video_source *s = calloc(1, sizeof(*s));
@@ -443,7 +452,7 @@ static struct video_source *video_alloc(const dev_video_options *o)
 	s->work = av_frame_alloc();
 	s->newest = av_frame_alloc();
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
+	init_cond(&s->cv);
 	s->base.close = video_close;
 	if (!s->input || (o->av_options && !s->av_options) || !s->pkt || !s->got || !s->work || !s->newest) {
 		video_close(&s->base);

@@ -61,7 +61,7 @@ void dt_cleanup(const char *dir)
 
 /* ---- broker ---- */
 
-static int free_port(void)
+int dt_free_port(void)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sa);
@@ -117,7 +117,7 @@ int dt_broker_init(dt_broker *b, const char *tag)
 		return -1;
 	}
 	dt_tmpdir(b->dir, sizeof(b->dir), tag);
-	b->port = free_port();
+	b->port = dt_free_port();
 	if (!b->dir[0] || b->port <= 0)
 		return -1;
 	snprintf(b->url, sizeof(b->url), "tcp://127.0.0.1:%d", b->port);

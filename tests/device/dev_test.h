@@ -14,6 +14,9 @@
 
 #include "facefleet/mqtt.h"
 
+/* A TCP port on 127.0.0.1 that was free a moment ago, or -1. */
+int dt_free_port(void);
+
 /* ---- a private broker ---- */
 typedef struct dt_broker {
 	int port;

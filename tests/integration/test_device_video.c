@@ -163,20 +163,6 @@ static void test_file_tracks(void)
 	run_file(video, "vfile1", 1, "--max-fps=5", "--track-timeout-ms=1000", "captured=35 ");
 }
 
-static int free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 /* ffmpeg serving video as multipart JPEG at the real frame rate, once. */
 static pid_t serve_mjpeg(const char *video, int port, const char *log)
 {
@@ -217,7 +203,7 @@ static void test_mjpeg_stream(void)
 
 	dt_need_models();
 	video = test_video();
-	port = free_port();
+	port = dt_free_port();
 	CU_ASSERT_FATAL(port > 0);
 	sub = watch_faces("vstream", dev, sizeof(dev), &ib);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sub);

@@ -1,0 +1,188 @@
+/* fleet-device --bench --bench-video=FILE: what the video path costs a
+ * device. The file goes through the agent's own path (source=video, max_fps
+ * on the file's clock, detection, quality, tracks, VQ encode, FaceCodes) as
+ * fast as the machine allows, without a broker. Reported:
+ *   - frames analysed per second: per CPU second (what one core sustains)
+ *     and per wall second (this run);
+ *   - CPU share of one core the agent needs to follow the stream live: CPU
+ *     time (decoding every frame included) over the video's duration;
+ *   - peak RSS (getrusage), the FFmpeg module loaded, and at the end how
+ *     much of the RSS is the process's own memory (RssAnon) and how much
+ *     mapped files (RssFile: FFmpeg's ~130 shared libraries, the models);
+ *   - bytes per track: the MQTT v5 PUBLISH packets of a track's faces
+ *     (topic alias steady state, else the device's topic), and per face.
+ * Human lines on stderr, one JSON object as the last line of stdout. */
+#include "device.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "facefleet/clock.h"
+#include "facefleet/error.h"
+#include "facefleet/mqtt.h"
+
+#define MAX_ANALYSED 100000
+
+struct vbench {
+	const dev_config *cfg;
+	size_t topic_len;
+	uint64_t seq, faces;
+	size_t payload_bytes, publish_bytes;
+	uint64_t frames, analysed;
+	int64_t first_ms, last_ms;
+	double *analyse_ms;
+};
+
+static uint64_t bench_seq(void *ctx)
+{
+	return ++((struct vbench *)ctx)->seq;
+}
+
+static int bench_sink(void *ctx, dev_face_msg *msg)
+{
+	struct vbench *b = ctx;
+	b->faces++;
+	b->payload_bytes += msg->len;
+	b->publish_bytes += b->cfg->mqtt_topic_alias
+				    ? ff_mqtt_publish_packet_size_aliased(msg->len, 1)
+				    : ff_mqtt_publish_packet_size(b->topic_len, msg->len, 1);
+	return FF_OK;
+}
+
+/* A "Key:   N kB" line of /proc/self/status, in kB (0 if absent). */
+static long proc_status_kb(const char *key)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = 0;
+	size_t kl = strlen(key);
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':')
+			kb = atol(line + kl + 1);
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static double cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Analyses one frame, timing it. */
+static int analyse(dev_pipeline *pl, const ff_image *img, int64_t t_ms, dev_settings *st,
+		   struct vbench *b)
+{
+	dev_counters ctr = { 0 };
+	int64_t t0 = ff_mono_us();
+	int rc = dev_pipeline_process(pl, img, dev_now_us(), t_ms, st, &ctr, bench_seq, bench_sink, b);
+	b->analyse_ms[b->analysed++] = (double)(ff_mono_us() - t0) / 1000.0;
+	return rc;
+}
+
+/* Reads every frame, analysing those max_fps lets through. */
+static int run_frames(dev_pipeline *pl, dev_source *src, dev_settings *st, struct vbench *b)
+{
+	int64_t last = INT64_MIN / 2;
+	char name[64];
+	int rc;
+
+	for (;;) {
+		ff_image img = FF_IMAGE_EMPTY;
+		if ((rc = src->next(src, &img, name, sizeof(name))) <= 0)
+			break;
+		if (b->frames++ == 0)
+			b->first_ms = src->frame_ms;
+		b->last_ms = src->frame_ms;
+		rc = FF_OK;
+		if (dev_pace_early_ms(last, b->cfg->max_fps, src->frame_ms) <= 0 && b->analysed < MAX_ANALYSED) {
+			last = src->frame_ms;
+			rc = analyse(pl, &img, src->frame_ms, st, b);
+		}
+		ff_image_free(&img);
+		if (rc != FF_OK)
+			break;
+	}
+	dev_pipeline_end_tracks(pl);
+	return rc;
+}
+
+static void report(const struct vbench *b, dev_pipeline *pl, double wall_s, double cpu, long rss_kb)
+{
+	dev_track_stats ts = { 0 };
+	double gap_ms = b->frames > 1 ? (double)(b->last_ms - b->first_ms) / (double)(b->frames - 1) : 0;
+	double media_s = (double)(b->last_ms - b->first_ms) / 1000.0 + gap_ms / 1000.0;
+	double med = dev_quantile(b->analyse_ms, b->analysed, 0.5);
+	double per_track = 0;
+
+	if (dev_pipeline_tracker(pl))
+		dev_tracker_stats(dev_pipeline_tracker(pl), &ts);
+	per_track = ts.with_faces ? (double)b->publish_bytes / (double)ts.with_faces : 0;
+	fprintf(stderr,
+		"bench video: %s, %llu frames (%.1f s, %.1f fps), max_fps %.1f: %llu analysed\n"
+		"  analysed per CPU second: %.1f (median %.1f ms per analysed frame); per wall second %.1f\n"
+		"  CPU share of one core to follow it live: %.1f %% (decoding every frame included)\n"
+		"  tracks %llu, %llu of them sent faces: %llu faces, %.1f B PUBLISH per such track, %.1f B per face\n"
+		"  peak RSS: %.1f MB (at the end: own memory %.1f MB, mapped files %.1f MB)\n",
+		b->cfg->bench_video, (unsigned long long)b->frames, media_s, gap_ms > 0 ? 1000 / gap_ms : 0,
+		b->cfg->max_fps, (unsigned long long)b->analysed, cpu > 0 ? (double)b->analysed / cpu : 0,
+		med, wall_s > 0 ? (double)b->analysed / wall_s : 0, media_s > 0 ? 100 * cpu / media_s : 0,
+		(unsigned long long)ts.started, (unsigned long long)ts.with_faces,
+		(unsigned long long)b->faces, per_track,
+		b->faces ? (double)b->publish_bytes / (double)b->faces : 0, rss_kb / 1024.0,
+		proc_status_kb("RssAnon") / 1024.0, proc_status_kb("RssFile") / 1024.0);
+	printf("{\"bench\":\"device_video\",\"model_id\":\"%s\",\"frames\":%llu,\"media_s\":%.3f,"
+	       "\"max_fps\":%.2f,\"analysed\":%llu,\"analysed_per_cpu_s\":%.2f,\"analysed_per_wall_s\":%.2f,"
+	       "\"analyse_ms_median\":%.2f,\"cpu_s\":%.3f,\"cpu_share_of_core\":%.4f,\"tracks\":%llu,"
+	       "\"tracks_with_faces\":%llu,\"faces_sent\":%llu,\"payload_bytes\":%zu,\"publish_bytes\":%zu,"
+	       "\"publish_bytes_per_track\":%.1f,\"peak_rss_kb\":%ld,\"rss_anon_kb\":%ld,\"rss_file_kb\":%ld}\n",
+	       dev_pipeline_model_id(pl), (unsigned long long)b->frames, media_s, b->cfg->max_fps,
+	       (unsigned long long)b->analysed, cpu > 0 ? (double)b->analysed / cpu : 0,
+	       wall_s > 0 ? (double)b->analysed / wall_s : 0, med, cpu, media_s > 0 ? cpu / media_s : 0,
+	       (unsigned long long)ts.started, (unsigned long long)ts.with_faces,
+	       (unsigned long long)b->faces, b->payload_bytes, b->publish_bytes, per_track, rss_kb,
+	       proc_status_kb("RssAnon"), proc_status_kb("RssFile"));
+}
+
+int dev_bench_video(const dev_config *cfg)
+{
+	static struct vbench b;
+	dev_video_options vo = { cfg->bench_video, cfg->video_options, cfg->video_open_timeout_ms,
+				 cfg->video_reconnect_min_ms, cfg->video_reconnect_max_ms, cfg->video_width,
+				 NULL };
+	dev_settings st = { .min_face_px = cfg->min_face_px, .min_det_score = (float)cfg->min_det_score };
+	dev_pipeline *pl = NULL;
+	dev_source *src = NULL;
+	char topic[128];
+	double c0, w0;
+	struct rusage ru;
+	int rc;
+
+	b.cfg = cfg;
+	dev_topic(cfg, "faces", topic, sizeof(topic));
+	b.topic_len = strlen(topic);
+	b.analyse_ms = calloc(MAX_ANALYSED, sizeof(double));
+	pthread_mutex_init(&st.mu, NULL);
+	rc = b.analyse_ms ? dev_pipeline_create(cfg, &pl) : FF_ERR_NOMEM;
+	if (rc == FF_OK)
+		rc = dev_source_video_open(&vo, &src);
+	c0 = cpu_s();
+	w0 = (double)ff_mono_us() / 1e6;
+	if (rc == FF_OK)
+		rc = run_frames(pl, src, &st, &b);
+	getrusage(RUSAGE_SELF, &ru);
+	if (rc == FF_OK && b.analysed)
+		report(&b, pl, (double)ff_mono_us() / 1e6 - w0, cpu_s() - c0, ru.ru_maxrss);
+	else
+		fprintf(stderr, "fleet-device --bench: the video %s gave no frame to analyse\n", cfg->bench_video);
+	if (src)
+		src->close(src);
+	dev_pipeline_free(pl);
+	pthread_mutex_destroy(&st.mu);
+	free(b.analyse_ms);
+	return rc == FF_OK && b.analysed ? FF_EXIT_OK : FF_EXIT_FAIL;
+}
