@@ -7,6 +7,8 @@
  *   queue.c       bounded blocking queues between the stages
  *   validate.c    parse + check everything before any compute
  *   recognize.c   VQ decode -> MobileFaceNet -> gallery match (worker threads)
+ *   track_fusion.c faces of one track (FaceCodes track_id) fused and decided
+ *                 together; an AccessEvent when the track's decision changes
  *   gallery.c     enrolled embeddings in memory;  devices.c  device cache + replay marks
  *   store_writer.c batched PostgreSQL writes; after COMMIT: PUBACK, then
  *   publisher.c   AccessEvent on fleet/<site>/<device>/access (QoS 1)
@@ -83,6 +85,20 @@ typedef struct be_job {
 	char event_id[37];        /* be_event_id(device_id, seq) once seq is known */
 	char digest[65];          /* SHA-256 of the payload, hex, once seq is known */
 	bool inserted;            /* store: event row made now (false: duplicate) */
+	/* its face track (FaceCodes track_id, track_index, quality; track_id 0:
+	 * none) and the track's decision on the fusion of its faces
+	 * (track_fusion.h) */
+	uint64_t track_id;
+	uint32_t track_index;
+	float quality;
+	be_decision track_decision; /* NONE: not fused (no track, invalid, fusion off) */
+	char track_reason[BE_REASON_MAX];
+	be_match track_top;       /* the fusion's best match, when track_ntop is 1 */
+	int track_ntop;
+	float track_score;
+	int faces_fused;
+	bool track_changed;       /* it changed its track's decision or identity: it carries
+				   * the track's AccessEvent (a fused face that does not: none) */
 	/* stage timings, microseconds */
 	int64_t t_validate, t_decode, t_embed, t_match, t_decided;
 } be_job;

@@ -65,6 +65,17 @@ static const ff_config_field fields[] = {
 	  "face_templates.model_id of the gallery to match against", 0),
 	F("threshold", FF_CFG_DOUBLE, threshold, "0.480", -1, 1,
 	  "open-set cosine threshold: below it the decision is unknown (backend/THRESHOLD.md)", 0),
+	F("track_threshold", FF_CFG_DOUBLE, track_threshold, "0.480", -1, 1,
+	  "open-set cosine threshold of a face track's decision, on the quality-weighted fusion "
+	  "of its faces (backend/THRESHOLD.md: for now the single-face value)", 0),
+	F("track_ttl_s", FF_CFG_INT, track_ttl_s, "30", 1, 3600,
+	  "a face track (FaceCodes track_id) is forgotten this long after its last face, s", 0),
+	F("track_max", FF_CFG_INT, track_max, "4096", 0, 1 << 20,
+	  "face tracks held in memory at once (a new one pushes out the least recently fed); "
+	  "0: no fusion, every face decided and announced alone", 0),
+	F("track_max_faces", FF_CFG_INT, track_max_faces, "3", 1, 16,
+	  "faces fused per track (a device sends at most its track_max_faces, default 3); "
+	  "beyond it the lowest quality goes", 0),
 	F("top_k", FF_CFG_INT, top_k, "5", 1, 10, "identities recorded per event", 0),
 	F("workers", FF_CFG_INT, workers, "2", 1, 64, "recognition worker threads", 0),
 	F("queue_size", FF_CFG_INT, queue_size, "512", 8, 1 << 20,

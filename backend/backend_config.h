@@ -29,6 +29,10 @@ typedef struct be_backend_config {
 	char *embed_model;     /* mobilefacenet.ffn */
 	char *embed_model_id;  /* face_templates.model_id of the gallery */
 	double threshold;
+	double track_threshold; /* on the fusion of a track's faces (track_fusion.h) */
+	int track_ttl_s;
+	int track_max;         /* tracks held at once; 0: no fusion */
+	int track_max_faces;
 	int top_k;
 	int workers;
 	int queue_size;

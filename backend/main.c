@@ -11,6 +11,7 @@
 #include "registry.h"
 #include "store.h"
 #include "subscriber.h"
+#include "track_fusion.h"
 
 #include "facefleet/error.h"
 #include "facefleet/log.h"
@@ -31,6 +32,7 @@ typedef struct app {
 	be_model_set models;
 	be_devices *devices;
 	be_gallery *gallery;
+	be_tracks *tracks;      /* NULL: no fusion (track_max 0) */
 	be_recognizer **rec;
 	pthread_t *workers;
 	int nworkers;
@@ -132,6 +134,12 @@ static void *worker_main(void *arg)
 			be_metrics_observe(BE_STAGE_DECODE, j->t_decode);
 			be_metrics_observe(BE_STAGE_EMBED, j->t_embed);
 			be_metrics_observe(BE_STAGE_MATCH, j->t_match);
+			/* a face of a track: its track decided on the fusion too */
+			if (a->tracks && j->track_id && (j->decision == BE_DECISION_GRANTED ||
+							 j->decision == BE_DECISION_UNKNOWN ||
+							 j->decision == BE_DECISION_REJECTED))
+				be_track_decide_job(a->tracks, j, be_recognizer_embedding(rec), a->gallery,
+						    a->cfg.track_threshold, ff_mono_us());
 		}
 		if (j->decision == BE_DECISION_NONE || j->decision == BE_DECISION_INVALID) {
 			char dev[80];
@@ -193,33 +201,42 @@ static void on_new_device(void *ctx, const char *site, const char *device_id, ui
 
 /* writer thread, after COMMIT: a face with a decision (a new row or a
  * duplicate) goes to the publisher, which acknowledges it after its
- * AccessEvent; one rejected without an event is acknowledged here */
+ * AccessEvent; one rejected without an event, and a face of a track that
+ * did not change its track's decision (its row is its record), is
+ * acknowledged here */
 static void on_committed(void *ctx, be_job **jobs, size_t n)
 {
 	app *a = ctx;
 	int64_t now = ff_mono_us();
 	for (size_t i = 0; i < n; i++) {
 		be_job *j = jobs[i];
+		bool publish = j->decision != BE_DECISION_NONE &&
+			       (j->track_decision == BE_DECISION_NONE || j->track_changed);
 		if (j->decision != BE_DECISION_NONE) {
 			if (j->inserted) {
 				be_metrics_decision(j->decision);
 				be_devices_mark(a->devices, j->device_id, j->seq);
+				if (j->track_decision != BE_DECISION_NONE)
+					be_metrics_track_face(j->track_changed);
 			} else {
 				be_metrics_duplicate();
 			}
 		}
-		if (j->decision == BE_DECISION_NONE) {
+		if (!publish) {
 			ack_face(a, j);
 			send_receipt(a, j);
 		}
 		be_metrics_observe(BE_STAGE_COMMIT, now - j->t_decided);
 		be_metrics_observe(BE_STAGE_TOTAL, now - j->t_in);
 		ff_log_debug(LOG_COMP, "event=decided device=%s seq=%llu decision=%s score=%.3f "
-				       "event_id=%s new=%d",
+				       "event_id=%s new=%d track=%llu fused=%d track_decision=%s "
+				       "track_score=%.3f announced=%d",
 			     j->device_id, (unsigned long long)j->seq, be_decision_name(j->decision),
-			     j->score, j->event_id, j->inserted);
+			     j->score, j->event_id, j->inserted, (unsigned long long)j->track_id,
+			     j->faces_fused, be_decision_name(j->track_decision), j->track_score,
+			     publish);
 		atomic_fetch_sub(&a->inflight, 1);
-		if (j->decision != BE_DECISION_NONE)
+		if (publish)
 			be_publisher_submit(a->pub, j);
 		else
 			be_job_free(j);
@@ -289,6 +306,14 @@ static int start_caches(app *a)
 	if (rc != FF_OK ||
 	    (rc = be_gallery_create(be_recognizer_dim(a->rec[0]), &a->gallery)) != FF_OK)
 		return rc;
+	if (a->cfg.track_max > 0) {
+		be_tracks_options to = { .dim = be_recognizer_dim(a->rec[0]),
+					 .max_tracks = (size_t)a->cfg.track_max,
+					 .max_faces = a->cfg.track_max_faces,
+					 .ttl_us = (int64_t)a->cfg.track_ttl_s * 1000000 };
+		if ((rc = be_tracks_create(&to, &a->tracks)) != FF_OK)
+			return rc;
+	}
 	be_store_listen_options lo = {
 		.conninfo = a->cfg.pg_conninfo, .gallery = a->gallery,
 		.gallery_model = a->cfg.embed_model_id, .devices = a->devices,
@@ -401,8 +426,10 @@ static int start_all(app *a)
 	    (rc = start_queues_and_writer(a)) != FF_OK || (rc = start_publisher(a)) != FF_OK ||
 	    (rc = start_workers(a)) != FF_OK || (rc = start_subscriber(a, filter, sizeof(filter))) != FF_OK)
 		return rc;
-	ff_log_info(LOG_COMP, "event=started instance=%s filter=%s workers=%d threshold=%.4f",
-		    a->cfg.instance, filter, a->nworkers, a->cfg.threshold);
+	ff_log_info(LOG_COMP, "event=started instance=%s filter=%s workers=%d threshold=%.4f "
+			      "track_threshold=%.4f track_max=%d",
+		    a->cfg.instance, filter, a->nworkers, a->cfg.threshold, a->cfg.track_threshold,
+		    a->cfg.track_max);
 	return FF_OK;
 }
 
@@ -440,6 +467,7 @@ static void stop_all(app *a)
 	be_queue_destroy(&a->work);
 	be_queue_destroy(&a->write);
 	be_gallery_free(a->gallery);
+	be_tracks_free(a->tracks);
 	be_devices_free(a->devices);
 }
 

@@ -40,6 +40,7 @@ static struct {
 	atomic_llong decisions[5];
 	atomic_int db_up, mqtt_up;
 	atomic_llong gallery_templates, gallery_identities;
+	atomic_llong track_faces, track_changes, tracks_held, tracks_expired, tracks_evicted;
 	hist stage[BE_STAGE__COUNT];
 	hist batch_rows, batch_commit;
 	pthread_mutex_t reasons_mu;
@@ -79,6 +80,20 @@ void be_metrics_set_gallery(size_t templates, size_t identities)
 {
 	atomic_store(&M.gallery_templates, (long long)templates);
 	atomic_store(&M.gallery_identities, (long long)identities);
+}
+
+void be_metrics_track_face(int changed)
+{
+	atomic_fetch_add(&M.track_faces, 1);
+	if (changed)
+		atomic_fetch_add(&M.track_changes, 1);
+}
+
+void be_metrics_set_tracks(size_t held, uint64_t expired, uint64_t evicted)
+{
+	atomic_store(&M.tracks_held, (long long)held);
+	atomic_store(&M.tracks_expired, (long long)expired);
+	atomic_store(&M.tracks_evicted, (long long)evicted);
 }
 
 void be_metrics_decision(be_decision d)
@@ -217,6 +232,23 @@ char *be_metrics_render(size_t *len)
 		      "# TYPE ff_backend_gallery_identities gauge\nff_backend_gallery_identities %lld\n",
 		  (long long)atomic_load(&M.gallery_templates),
 		  (long long)atomic_load(&M.gallery_identities));
+	sb_printf(&b, "# HELP ff_backend_track_faces_total Committed faces fused into their track.\n"
+		      "# TYPE ff_backend_track_faces_total counter\n"
+		      "ff_backend_track_faces_total %lld\n"
+		      "# HELP ff_backend_track_changes_total Of those, faces that changed their track's "
+		      "decision (each one AccessEvent).\n"
+		      "# TYPE ff_backend_track_changes_total counter\n"
+		      "ff_backend_track_changes_total %lld\n"
+		      "# HELP ff_backend_tracks Face tracks held in memory.\n"
+		      "# TYPE ff_backend_tracks gauge\nff_backend_tracks %lld\n"
+		      "# HELP ff_backend_tracks_dropped_total Tracks forgotten: idle past track_ttl_s "
+		      "(expired) or pushed out by track_max (evicted).\n"
+		      "# TYPE ff_backend_tracks_dropped_total counter\n"
+		      "ff_backend_tracks_dropped_total{reason=\"expired\"} %lld\n"
+		      "ff_backend_tracks_dropped_total{reason=\"evicted\"} %lld\n",
+		  (long long)atomic_load(&M.track_faces), (long long)atomic_load(&M.track_changes),
+		  (long long)atomic_load(&M.tracks_held), (long long)atomic_load(&M.tracks_expired),
+		  (long long)atomic_load(&M.tracks_evicted));
 	sb_printf(&b, "# HELP ff_backend_queue_depth Jobs waiting per stage.\n"
 		      "# TYPE ff_backend_queue_depth gauge\n");
 	sb_printf(&b, "ff_backend_queue_depth{queue=\"work\"} %zu\n",

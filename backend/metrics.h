@@ -37,6 +37,10 @@ void be_metrics_set_db_up(int up);
 void be_metrics_set_mqtt_up(int up);
 void be_metrics_published(int ok);
 void be_metrics_set_gallery(size_t templates, size_t identities);
+/* A committed face fused into its track; changed: it changed the track's decision. */
+void be_metrics_track_face(int changed);
+/* Tracks held, and dropped so far (track_fusion.h). */
+void be_metrics_set_tracks(size_t held, uint64_t expired, uint64_t evicted);
 /* Gauges read at scrape time. */
 typedef size_t (*be_metrics_gauge_fn)(void *ctx);
 void be_metrics_set_queue_gauges(be_metrics_gauge_fn work, be_metrics_gauge_fn write,

@@ -47,11 +47,25 @@ size_t be_access_event_encode(const be_job *j, const char *embed_model_id, uint8
 	ev.seq = j->seq;
 	ev.capture_time_us = j->capture_us;
 	ev.decided_time_us = j->decided_us;
-	ev.decision = (Facefleet__V1__Decision)j->decision;
-	ev.identity = who ? (char *)j->top[0].external_id : (char *)"";
-	ev.score = j->decision == BE_DECISION_INVALID ? 0.0f : j->score;
 	ev.model_id = model;
-	ev.reason = (char *)j->reason;
+	if (j->track_decision != BE_DECISION_NONE) { /* the track's decision (proto) */
+		bool twho = j->track_ntop && (j->track_decision == BE_DECISION_GRANTED ||
+					      j->track_decision == BE_DECISION_REJECTED);
+		ev.decision = (Facefleet__V1__Decision)j->track_decision;
+		ev.identity = twho ? (char *)j->track_top.external_id : (char *)"";
+		ev.score = j->track_score;
+		ev.reason = (char *)j->track_reason;
+		ev.track_id = j->track_id;
+		ev.track_index = j->track_index;
+		ev.faces_fused = (uint32_t)j->faces_fused;
+		ev.face_decision = (Facefleet__V1__Decision)j->decision;
+		ev.face_score = j->score;
+	} else {
+		ev.decision = (Facefleet__V1__Decision)j->decision;
+		ev.identity = who ? (char *)j->top[0].external_id : (char *)"";
+		ev.score = j->decision == BE_DECISION_INVALID ? 0.0f : j->score;
+		ev.reason = (char *)j->reason;
+	}
 	need = facefleet__v1__access_event__get_packed_size(&ev);
 	if (need > cap)
 		return 0;

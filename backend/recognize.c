@@ -171,6 +171,11 @@ size_t be_recognizer_dim(const be_recognizer *r)
 	return r->dim;
 }
 
+const float *be_recognizer_embedding(const be_recognizer *r)
+{
+	return r->vec;
+}
+
 /* The face model m just decoded into r->rgb, embedded by m's own embedder,
  * or by MobileFaceNet and then m's embedding adapter. */
 static int embed_decoded(be_recognizer *r, int m, float *emb)

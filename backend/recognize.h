@@ -38,6 +38,9 @@ size_t be_recognizer_dim(const be_recognizer *r);
 /* Decodes a clean job, embeds the face, matches the gallery and sets the
  * decision (granted / unknown / rejected; invalid on an internal failure). */
 void be_recognize(be_recognizer *r, be_job *j, be_gallery *g, double threshold, int top_k);
+/* The embedding be_recognize matched last (dim floats, unit length), until
+ * its next call on r: what a face of a track adds to its track. */
+const float *be_recognizer_embedding(const be_recognizer *r);
 
 /* Decodes indices of model m and embeds the reconstruction into emb (dim
  * floats, unit length): what be_recognize does before matching, exposed for

@@ -32,23 +32,33 @@ static const char claim_sql[] =
 	"ins AS (INSERT INTO recognition_event_keys (device_id, seq, event_id, decided_time, digest) "
 	"        SELECT d, s, e, " EPOCH_US("t") ", decode(h, 'hex') FROM u "
 	"        ON CONFLICT (device_id, seq) DO NOTHING RETURNING event_id) "
-	"SELECT event_id::text, true, NULL, NULL, NULL, NULL, NULL, NULL FROM ins "
+	"SELECT event_id::text, true, NULL, NULL, NULL, NULL, NULL, NULL, "
+	"       NULL, NULL, NULL, NULL, NULL, NULL FROM ins "
 	"UNION ALL "
 	"SELECT k.event_id::text, false, encode(k.digest, 'hex'), ev.decision, ev.score, "
-	"       i.external_id, ev.reason, (extract(epoch FROM ev.decided_time) * 1e6)::bigint "
+	"       i.external_id, ev.reason, (extract(epoch FROM ev.decided_time) * 1e6)::bigint, "
+	"       ev.track_decision, ti.external_id, ev.track_score, ev.track_reason, "
+	"       ev.faces_fused, ev.track_changed "
 	"FROM u JOIN recognition_event_keys k ON k.device_id = u.d AND k.seq = u.s "
 	"LEFT JOIN recognition_events ev ON ev.event_id = k.event_id "
 	"                               AND ev.decided_time = k.decided_time "
-	"LEFT JOIN identities i ON i.identity_id = ev.identity_id";
+	"LEFT JOIN identities i ON i.identity_id = ev.identity_id "
+	"LEFT JOIN identities ti ON ti.identity_id = ev.track_identity_id";
 
+/* Track columns (migration 007) are NULL for a face without a track; the
+ * fusion's ($16..$21) also for one of a track that was not fused. */
 static const char event_sql[] =
 	"INSERT INTO recognition_events (event_id, device_id, site_id, seq, capture_time, "
-	" received_time, decided_time, decision, identity_id, score, model_id, reason, topk, backend) "
+	" received_time, decided_time, decision, identity_id, score, model_id, reason, topk, "
+	" track_id, track_index, faces_fused, track_decision, track_identity_id, track_score, "
+	" track_reason, track_changed, backend) "
 	"SELECT e, d, st, s, " EPOCH_US("ct") ", " EPOCH_US("rt") ", " EPOCH_US("dt") ", dc, iid, sc, "
-	"       m, r, tk, $14 "
+	"       m, r, tk, ti, tx, tf, td, tid, ts, tr, tc, $22 "
 	"FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], "
 	"            $7::bigint[], $8::text[], $9::bigint[], $10::real[], $11::text[], $12::text[], "
-	"            $13::jsonb[]) AS u(e, d, st, s, ct, rt, dt, dc, iid, sc, m, r, tk)";
+	"            $13::jsonb[], $14::bigint[], $15::integer[], $16::integer[], $17::text[], "
+	"            $18::bigint[], $19::real[], $20::text[], $21::boolean[]) "
+	"     AS u(e, d, st, s, ct, rt, dt, dc, iid, sc, m, r, tk, ti, tx, tf, td, tid, ts, tr, tc)";
 
 static const char audit_sql[] =
 	"INSERT INTO audit_log (at, actor, action, subject, source, detail) "
@@ -145,6 +155,19 @@ static bool has_event(const be_job *j)
 	return j->decision != BE_DECISION_NONE;
 }
 
+/* j's track was decided on a fusion (track_fusion.h) */
+static bool has_track_decision(const be_job *j)
+{
+	return j->track_id && j->track_decision != BE_DECISION_NONE;
+}
+
+/* the fusion matched someone the track's decision names */
+static bool track_who(const be_job *j)
+{
+	return j->track_ntop && (j->track_decision == BE_DECISION_GRANTED ||
+				 j->track_decision == BE_DECISION_REJECTED);
+}
+
 /* An integer member, exact past 2^53 (cJSON's numbers are doubles). */
 static void add_int(cJSON *o, const char *name, uint64_t v)
 {
@@ -184,6 +207,19 @@ static void add_audit_detail(ff_pg_array *c, const be_job *j)
 	}
 	if (j->reason[0])
 		cJSON_AddStringToObject(o, "reason", j->reason);
+	if (has_event(j) && j->track_id) {
+		add_int(o, "track_id", j->track_id);
+		add_int(o, "track_index", j->track_index);
+	}
+	if (has_event(j) && has_track_decision(j)) {
+		add_int(o, "faces_fused", (uint64_t)j->faces_fused);
+		cJSON_AddStringToObject(o, "track_decision", be_decision_name(j->track_decision));
+		if (track_who(j))
+			cJSON_AddStringToObject(o, "track_identity", j->track_top.external_id);
+		if (j->track_ntop)
+			cJSON_AddNumberToObject(o, "track_score", score4(j->track_score));
+		cJSON_AddBoolToObject(o, "track_changed", j->track_changed);
+	}
 	add_int(o, "bytes", j->len);
 	cJSON_AddBoolToObject(o, "mqtt_dup", j->dup);
 	add_json(c, o);
@@ -214,7 +250,7 @@ static const char *param(ff_pg_array *c)
 static PGresult *exec_cols(be_batch *b, const char *stmt, be_batch_cols *k, int ncol,
 			   const char *lead, const char *tail)
 {
-	const char *p[16];
+	const char *p[BE_EVENT_COLS + 2];
 	int np = 0;
 	if (lead)
 		p[np++] = lead;
@@ -262,6 +298,18 @@ static void apply_stored(be_job *j, PGresult *r, int row)
 			 PQgetvalue(r, row, 5));
 	snprintf(j->reason, sizeof(j->reason), "%s", PQgetvalue(r, row, 6));
 	j->decided_us = strtoll(PQgetvalue(r, row, 7), NULL, 10);
+	/* its track's decision as stored: its AccessEvent goes out again only
+	 * when the first one did (a row from before tracks: as a lone face) */
+	j->track_decision = PQgetisnull(r, row, 8) ? BE_DECISION_NONE
+						   : be_decision_parse(PQgetvalue(r, row, 8));
+	j->track_ntop = PQgetisnull(r, row, 9) ? 0 : 1;
+	if (j->track_ntop)
+		snprintf(j->track_top.external_id, sizeof(j->track_top.external_id), "%s",
+			 PQgetvalue(r, row, 9));
+	j->track_score = PQgetisnull(r, row, 10) ? 0.0f : strtof(PQgetvalue(r, row, 10), NULL);
+	snprintf(j->track_reason, sizeof(j->track_reason), "%s", PQgetvalue(r, row, 11));
+	j->faces_fused = PQgetisnull(r, row, 12) ? 0 : atoi(PQgetvalue(r, row, 12));
+	j->track_changed = !PQgetisnull(r, row, 13) && PQgetvalue(r, row, 13)[0] == 't';
 }
 
 /* A key twice in one batch is claimed by the first of its jobs; a later one
@@ -277,6 +325,34 @@ static void check_batch_reuse(be_job **jobs, size_t n)
 			    strcmp(jobs[m]->digest, jobs[i]->digest) != 0)
 				reject_reused(jobs[m]);
 	}
+}
+
+/* The event row's track columns (13..20): the track, then its fused
+ * decision; NULL where there is none. */
+static void add_track_cols(be_batch_cols *k, const be_job *j)
+{
+	bool fused = has_track_decision(j);
+	char sc[32];
+	if (j->track_id) {
+		ff_pg_array_i64(&k->c[13], (int64_t)j->track_id);
+		ff_pg_array_i64(&k->c[14], (int64_t)j->track_index);
+	} else {
+		ff_pg_array_text(&k->c[13], NULL);
+		ff_pg_array_text(&k->c[14], NULL);
+	}
+	if (fused)
+		ff_pg_array_i64(&k->c[15], j->faces_fused);
+	else
+		ff_pg_array_text(&k->c[15], NULL);
+	ff_pg_array_text(&k->c[16], fused ? be_decision_name(j->track_decision) : NULL);
+	if (fused && track_who(j))
+		ff_pg_array_i64(&k->c[17], j->track_top.identity_id);
+	else
+		ff_pg_array_text(&k->c[17], NULL);
+	snprintf(sc, sizeof(sc), "%.6f", j->track_score);
+	ff_pg_array_text(&k->c[18], fused && j->track_ntop ? sc : NULL);
+	ff_pg_array_text(&k->c[19], fused ? j->track_reason : NULL);
+	ff_pg_array_text(&k->c[20], fused ? (j->track_changed ? "t" : "f") : NULL);
 }
 
 /* Claims keys for the event-bearing jobs; marks j->inserted for the claimed. */
@@ -319,7 +395,7 @@ static be_batch_result claim_and_insert(be_batch *b, be_job **jobs, size_t n, be
 	PQclear(r);
 	check_batch_reuse(jobs, n);
 
-	for (int i = 0; i < 13; i++)
+	for (int i = 0; i < BE_EVENT_COLS; i++)
 		ff_pg_array_begin(&k->c[i]);
 	ne = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -346,11 +422,12 @@ static be_batch_result claim_and_insert(be_batch *b, be_job **jobs, size_t n, be
 		ff_pg_array_text(&k->c[10], j->model_id);
 		ff_pg_array_text(&k->c[11], j->reason);
 		add_topk(&k->c[12], j);
+		add_track_cols(k, j);
 	}
 	if (!ne)
 		return BE_BATCH_OK;
-	return finish(b, exec_cols(b, "ff_event", k, 13, NULL, b->actor), PGRES_COMMAND_OK,
-		      "events");
+	return finish(b, exec_cols(b, "ff_event", k, BE_EVENT_COLS, NULL, b->actor),
+		      PGRES_COMMAND_OK, "events");
 }
 
 /* Devices that kept flooding (be_budget): disabled in the same transaction

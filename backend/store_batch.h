@@ -16,9 +16,11 @@
 #include "backend.h"
 #include "facefleet/store.h"
 
-/* The statements' array parameters, one per column, reused batch to batch */
+/* The statements' array parameters, one per column, reused batch to batch:
+ * the widest statement is the event insert (its columns, then the backend) */
+#define BE_EVENT_COLS 21
 typedef struct be_batch_cols {
-	ff_pg_array c[14];
+	ff_pg_array c[BE_EVENT_COLS];
 } be_batch_cols;
 
 typedef struct be_batch {

@@ -158,6 +158,15 @@ void be_validate(be_job *j, const be_model_set *models, be_devices *devices,
 		be_job_reject(j, BE_DECISION_INVALID, why);
 		goto out;
 	}
+	/* its track (FaceCodes 19/20, optional): ids that fit the bigint and
+	 * integer columns; an invalid face is never part of its track */
+	if (fc->track_id > (uint64_t)INT64_MAX || fc->track_index > (uint32_t)INT32_MAX) {
+		be_job_reject(j, BE_DECISION_INVALID, "bad_track");
+		goto out;
+	}
+	j->track_id = fc->track_id;
+	j->track_index = fc->track_id ? fc->track_index : 0;
+	j->quality = fc->quality;
 	j->nidx = info->num_codes;
 	j->model_index = m;
 out:

@@ -24,3 +24,17 @@ size_t test_face_codes_build(const ff_vq_info *vi, uint64_t seq, int64_t capture
 	f.capture_time_us = capture_us;
 	return ff_facecodes_build(vi, idx, &f, buf, cap, &len) == FF_OK ? len : 0;
 }
+
+size_t test_face_codes_add_track(uint8_t *buf, size_t len, size_t cap, uint64_t track_id,
+				 uint32_t track_index, float quality)
+{
+	Facefleet__V1__FaceCodes t = FACEFLEET__V1__FACE_CODES__INIT;
+	size_t need;
+	t.track_id = track_id;
+	t.track_index = track_index;
+	t.quality = quality;
+	need = facefleet__v1__face_codes__get_packed_size(&t);
+	if (len > cap || need > cap - len)
+		return 0;
+	return len + facefleet__v1__face_codes__pack(&t, buf + len);
+}

@@ -5,6 +5,7 @@
 #include "facefleet.pb-c.h"
 #include "facefleet/bitpack.h"
 #include "facefleet/error.h"
+#include "facefleet/image.h"
 #include "facefleet/store.h"
 #include "recognize.h"
 #include "test_face_codes.h"
@@ -318,10 +319,13 @@ double bt_metric(bt_proc *p, const char *name)
 typedef struct access_rec {
 	char device[40];
 	uint64_t seq;
-	int decision;
-	char identity[129];
-	char event_id[37];
+	bt_access a;
 } access_rec;
+
+typedef struct receipt_rec {
+	uint64_t seq;
+	char outcome[32];
+} receipt_rec;
 
 struct bt_client {
 	ff_mqtt *m;
@@ -329,13 +333,40 @@ struct bt_client {
 	pthread_cond_t cv;
 	access_rec *recs;
 	int n, cap;
+	receipt_rec receipts[256]; /* the first 256 receipts with a seq */
+	int nreceipts;
 };
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static void client_on_receipt(bt_client *c, const ff_mqtt_message *msg)
+{
+	Facefleet__V1__Receipt *r = facefleet__v1__receipt__unpack(NULL, msg->len, msg->payload);
+	if (!r)
+		return;
+	pthread_mutex_lock(&c->mu);
+	if (r->seq && c->nreceipts < (int)(sizeof(c->receipts) / sizeof(c->receipts[0]))) {
+		receipt_rec *x = &c->receipts[c->nreceipts++];
+		x->seq = r->seq;
+		snprintf(x->outcome, sizeof(x->outcome), "%s", r->outcome);
+	}
+	pthread_mutex_unlock(&c->mu);
+	facefleet__v1__receipt__free_unpacked(r, NULL);
+}
 
 static void client_on_message(void *ctx, const ff_mqtt_message *msg)
 {
 	bt_client *c = ctx;
-	Facefleet__V1__AccessEvent *ev =
-		facefleet__v1__access_event__unpack(NULL, msg->len, msg->payload);
+	Facefleet__V1__AccessEvent *ev;
+	if (msg->topic && ends_with(msg->topic, "/receipt")) {
+		client_on_receipt(c, msg);
+		return;
+	}
+	ev = facefleet__v1__access_event__unpack(NULL, msg->len, msg->payload);
 	if (!ev)
 		return;
 	pthread_mutex_lock(&c->mu);
@@ -349,11 +380,18 @@ static void client_on_message(void *ctx, const ff_mqtt_message *msg)
 	}
 	if (c->n < c->cap) {
 		access_rec *r = &c->recs[c->n++];
+		memset(r, 0, sizeof(*r));
 		snprintf(r->device, sizeof(r->device), "%s", ev->device_id);
 		r->seq = ev->seq;
-		r->decision = ev->decision;
-		snprintf(r->identity, sizeof(r->identity), "%s", ev->identity);
-		snprintf(r->event_id, sizeof(r->event_id), "%s", ev->event_id);
+		r->a.decision = ev->decision;
+		snprintf(r->a.identity, sizeof(r->a.identity), "%s", ev->identity);
+		snprintf(r->a.event_id, sizeof(r->a.event_id), "%s", ev->event_id);
+		r->a.score = ev->score;
+		r->a.track_id = ev->track_id;
+		r->a.track_index = ev->track_index;
+		r->a.faces_fused = ev->faces_fused;
+		r->a.face_decision = ev->face_decision;
+		r->a.face_score = ev->face_score;
 	}
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
@@ -433,6 +471,20 @@ int bt_access_wait(bt_client *c, int want, int timeout_ms)
 bool bt_access_find(bt_client *c, const char *device, uint64_t seq, int *decision,
 		    char *identity, size_t cap, char event_id[37])
 {
+	bt_access a;
+	if (!bt_access_get(c, device, seq, &a))
+		return false;
+	if (decision)
+		*decision = a.decision;
+	if (identity)
+		snprintf(identity, cap, "%s", a.identity);
+	if (event_id)
+		memcpy(event_id, a.event_id, 37);
+	return true;
+}
+
+bool bt_access_get(bt_client *c, const char *device, uint64_t seq, bt_access *out)
+{
 	bool found = false;
 	pthread_mutex_lock(&c->mu);
 	for (int i = c->n - 1; i >= 0 && !found; i--) {
@@ -440,15 +492,120 @@ bool bt_access_find(bt_client *c, const char *device, uint64_t seq, int *decisio
 		if (strcmp(r->device, device) != 0 || r->seq != seq)
 			continue;
 		found = true;
-		if (decision)
-			*decision = r->decision;
-		if (identity)
-			snprintf(identity, cap, "%s", r->identity);
-		if (event_id)
-			memcpy(event_id, r->event_id, 37);
+		if (out)
+			*out = r->a;
 	}
 	pthread_mutex_unlock(&c->mu);
 	return found;
+}
+
+int bt_access_count_seq(bt_client *c, const char *device, uint64_t seq)
+{
+	int n = 0;
+	pthread_mutex_lock(&c->mu);
+	for (int i = 0; i < c->n; i++)
+		n += strcmp(c->recs[i].device, device) == 0 && c->recs[i].seq == seq;
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
+
+bool bt_client_watch_receipts(bt_client *c, const char *site, const char *device)
+{
+	char f[128];
+	snprintf(f, sizeof(f), "fleet/%s/%s/receipt", site, device);
+	return ff_mqtt_subscribe(c->m, f, 1, 5000) == FF_OK;
+}
+
+bool bt_receipt_wait(bt_client *c, uint64_t seq, const char *outcome, int timeout_ms)
+{
+	int64_t end = mono_ms() + timeout_ms;
+	for (;;) {
+		bool found = false;
+		pthread_mutex_lock(&c->mu);
+		for (int i = c->nreceipts - 1; i >= 0 && !found; i--)
+			found = c->receipts[i].seq == seq &&
+				(!outcome || strcmp(c->receipts[i].outcome, outcome) == 0);
+		pthread_mutex_unlock(&c->mu);
+		if (found)
+			return true;
+		if (mono_ms() > end)
+			return false;
+		sleep_ms(50);
+	}
+}
+
+/* ---- faces and the gallery ---- */
+
+bool bt_recognizer_open(be_recognizer **rec, ff_vq_encoder **enc)
+{
+	const char *dir = bt_vq_dir(NULL);
+	const ff_vq_info *vi = bt_vq_info();
+	be_model_set set;
+	char err[512], path[1200];
+	*rec = NULL;
+	*enc = NULL;
+	if (!vi || be_model_set_load(&set, dir, vi->model_id, err, sizeof(err)) != FF_OK) {
+		fprintf(stderr, "VQ models in %s: %s\n", dir, vi ? err : "none");
+		return false;
+	}
+	snprintf(path, sizeof(path), "%s/ffn/mobilefacenet.ffn", getenv("FF_MODELS_DIR"));
+	if (be_recognizer_create(&set, path, rec, err, sizeof(err)) != FF_OK)
+		ff_test_skip("MobileFaceNet not available (%s): run models/fetch", err);
+	snprintf(path, sizeof(path), "%s/%s.enc.ffn", dir, vi->model_id);
+	if (ff_vq_encoder_create(path, NULL, enc, err, sizeof(err)) != FF_OK) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		be_recognizer_free(*rec);
+		*rec = NULL;
+		return false;
+	}
+	return true;
+}
+
+bool bt_encode_aligned(ff_vq_encoder *enc, be_recognizer *rec, const char *person,
+		       const char *file, uint16_t *idx, float *emb)
+{
+	char path[1024], err[256];
+	ff_image img = { 0 };
+	const ff_vq_info *vi = ff_vq_encoder_info(enc);
+	bool ok;
+	snprintf(path, sizeof(path), "%s/faces/aligned112/%s/%s", getenv("FF_TEST_DATA_DIR"),
+		 person, file);
+	if (ff_image_load(path, NULL, &img, err, sizeof(err)) != FF_OK) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		return false;
+	}
+	ok = ff_vq_encode(enc, &img, idx, vi->num_codes) == FF_OK &&
+	     be_recognizer_embed_codes(rec, 0, idx, vi->num_codes, emb) == FF_OK;
+	ff_image_free(&img);
+	return ok;
+}
+
+bool bt_enrol(PGconn *db, const char *ext, const char *sites, const float *emb, size_t dim,
+	      const char *source)
+{
+	char *vec = malloc(dim * 16 + 4);
+	size_t o = 0;
+	bool ok;
+	const char *p[4];
+	if (!vec)
+		return false;
+	vec[o++] = '{';
+	for (size_t i = 0; i < dim; i++)
+		o += (size_t)sprintf(vec + o, i ? ",%.7g" : "%.7g", emb[i]);
+	vec[o++] = '}';
+	vec[o] = '\0';
+	p[0] = ext;
+	p[1] = sites;
+	p[2] = vec;
+	p[3] = source;
+	ok = bt_exec(db,
+		     "WITH i AS (INSERT INTO identities (external_id, allowed_sites) "
+		     "           VALUES ($1, $2::text[]) RETURNING identity_id) "
+		     "INSERT INTO face_templates (identity_id, model_id, embedding, source) "
+		     "SELECT identity_id, 'mobilefacenet-v1', $3::real[], $4 FROM i",
+		     4, p);
+	free(vec);
+	return ok;
 }
 
 /* ---- payloads ---- */
@@ -459,6 +616,13 @@ size_t bt_face_codes(uint8_t *buf, size_t cap, uint64_t seq, const uint16_t *idx
 	if (!vi)
 		return 0;
 	return test_face_codes_build(vi, seq, (int64_t)time(NULL) * 1000000, idx, seq, buf, cap);
+}
+
+size_t bt_face_codes_track(uint8_t *buf, size_t cap, uint64_t seq, const uint16_t *idx,
+			   uint64_t track_id, uint32_t track_index, float quality)
+{
+	size_t n = bt_face_codes(buf, cap, seq, idx);
+	return n ? test_face_codes_add_track(buf, n, cap, track_id, track_index, quality) : 0;
 }
 
 const char *bt_faces_topic(char *buf, size_t cap, const char *site, const char *device)

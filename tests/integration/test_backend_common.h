@@ -14,6 +14,7 @@
 
 #include "facefleet/mqtt.h"
 #include "facefleet/vq.h"
+#include "recognize.h"
 
 /* Unique token of this test run: "<tag><pid>", [a-z0-9]. */
 const char *bt_run_id(void);
@@ -76,11 +77,54 @@ int bt_access_count(bt_client *c);
 bool bt_access_find(bt_client *c, const char *device, uint64_t seq, int *decision,
 		    char *identity, size_t cap, char event_id[37]);
 int bt_access_wait(bt_client *c, int want, int timeout_ms);
+/* One collected AccessEvent (proto AccessEvent; the track fields 0 for a
+ * face decided alone). */
+typedef struct bt_access {
+	int decision;          /* 1..4 */
+	char identity[129];
+	char event_id[37];
+	float score;
+	uint64_t track_id;
+	uint32_t track_index, faces_fused;
+	int face_decision;
+	float face_score;
+} bt_access;
+/* The latest collected AccessEvent for (device, seq) into out (may be NULL);
+ * false if none. */
+bool bt_access_get(bt_client *c, const char *device, uint64_t seq, bt_access *out);
+/* How many AccessEvents were collected for (device, seq). */
+int bt_access_count_seq(bt_client *c, const char *device, uint64_t seq);
+/* Subscribes to fleet/<site>/<device>/receipt: the backend's Receipts for
+ * that device's faces are collected too (the first 256 with a seq). */
+bool bt_client_watch_receipts(bt_client *c, const char *site, const char *device);
+/* Waits up to timeout_ms for a Receipt answering seq with that outcome
+ * ("recorded", "duplicate", ...; NULL: any). false if none came. */
+bool bt_receipt_wait(bt_client *c, uint64_t seq, const char *outcome, int timeout_ms);
+
+/* What the tests embed faces with, as the backend does: a recognizer on the
+ * first decoder of bt_vq_dir (with MobileFaceNet from FF_MODELS_DIR; skips
+ * the test, exit 77, without it) and that model's encoder. false (printed)
+ * when the VQ files cannot be loaded. */
+bool bt_recognizer_open(be_recognizer **rec, ff_vq_encoder **enc);
+/* The aligned test face tests/data/faces/aligned112/<person>/<file>
+ * encoded by enc into idx and embedded through the reconstruction path
+ * (decoder 0 of rec, as the backend does) into emb (unit length). */
+bool bt_encode_aligned(ff_vq_encoder *enc, be_recognizer *rec, const char *person,
+		       const char *file, uint16_t *idx, float *emb);
+/* Enrols a new identity ext (allowed_sites: a text[] literal, "{}" = every
+ * site) with one mobilefacenet-v1 template emb (dim floats); source names
+ * the test in face_templates.source. */
+bool bt_enrol(PGconn *db, const char *ext, const char *sites, const float *emb, size_t dim,
+	      const char *source);
 
 /* Builds a FaceCodes payload for the test model from indices (NULL: a
  * deterministic pseudo-random face from seq). Returns its length (0 on
  * error). */
 size_t bt_face_codes(uint8_t *buf, size_t cap, uint64_t seq, const uint16_t *idx);
+/* The same face as one of a track, as fleet-device sends it: track_id,
+ * track_index and quality (0: not computed) appended. */
+size_t bt_face_codes_track(uint8_t *buf, size_t cap, uint64_t seq, const uint16_t *idx,
+			   uint64_t track_id, uint32_t track_index, float quality);
 /* fleet/<site>/<device>/faces into buf. */
 const char *bt_faces_topic(char *buf, size_t cap, const char *site, const char *device);
 

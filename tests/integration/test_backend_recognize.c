@@ -14,7 +14,6 @@
 
 #include "facefleet/embed.h"
 #include "facefleet/error.h"
-#include "facefleet/image.h"
 #include "facefleet/vq.h"
 #include "recognize.h"
 
@@ -30,44 +29,12 @@ typedef struct face {
 
 static bool encode_face(ff_vq_encoder *enc, be_recognizer *rec, face *f)
 {
-	char path[1024], err[256];
-	ff_image img = { 0 };
-	const ff_vq_info *vi = ff_vq_encoder_info(enc);
-	bool ok;
-	snprintf(path, sizeof(path), "%s/faces/aligned112/%s/%s", getenv("FF_TEST_DATA_DIR"),
-		 f->person, f->file);
-	if (ff_image_load(path, NULL, &img, err, sizeof(err)) != FF_OK) {
-		fprintf(stderr, "%s: %s\n", path, err);
-		return false;
-	}
-	ok = ff_vq_encode(enc, &img, f->idx, vi->num_codes) == FF_OK &&
-	     be_recognizer_embed_codes(rec, 0, f->idx, vi->num_codes, f->emb) == FF_OK;
-	ff_image_free(&img);
-	return ok;
+	return bt_encode_aligned(enc, rec, f->person, f->file, f->idx, f->emb);
 }
 
 static bool enrol(PGconn *db, const char *ext, const char *sites, const face *f, size_t dim)
 {
-	char *vec = malloc(dim * 16 + 4);
-	size_t o = 0;
-	bool ok;
-	const char *p[3];
-	vec[o++] = '{';
-	for (size_t i = 0; i < dim; i++)
-		o += (size_t)sprintf(vec + o, i ? ",%.7g" : "%.7g", f->emb[i]);
-	vec[o++] = '}';
-	vec[o] = '\0';
-	p[0] = ext;
-	p[1] = sites;
-	p[2] = vec;
-	ok = bt_exec(db,
-		     "WITH i AS (INSERT INTO identities (external_id, allowed_sites) "
-		     "           VALUES ($1, $2::text[]) RETURNING identity_id) "
-		     "INSERT INTO face_templates (identity_id, model_id, embedding, source) "
-		     "SELECT identity_id, 'mobilefacenet-v1', $3::real[], 'backend_recognize' FROM i",
-		     3, p);
-	free(vec);
-	return ok;
+	return bt_enrol(db, ext, sites, f->emb, dim, "backend_recognize");
 }
 
 /* earlier runs' templates of the same images leave the gallery (their events
@@ -79,15 +46,13 @@ static const char cleanup_sql[] =
 static void test_recognise(void)
 {
 	bool real = false;
-	const char *dir = bt_vq_dir(&real);
 	const ff_vq_info *vi = bt_vq_info();
 	PGconn *db = bt_db();
-	be_model_set set;
 	be_recognizer *rec = NULL;
 	ff_vq_encoder *enc = NULL;
 	bt_proc proc;
 	bt_client *cli;
-	char err[512], path[1200], site[40], dev[40], topic[128], ext_a[64], ext_b[64], sites_b[64];
+	char site[40], dev[40], topic[128], ext_a[64], ext_b[64], sites_b[64];
 	char thr[48];
 	const char *extra[3] = { NULL, NULL, NULL };
 	static face faces[] = {
@@ -100,12 +65,8 @@ static void test_recognise(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(vi);
-	CU_ASSERT_EQUAL_FATAL(be_model_set_load(&set, dir, vi->model_id, err, sizeof(err)), FF_OK);
-	snprintf(path, sizeof(path), "%s/ffn/mobilefacenet.ffn", getenv("FF_MODELS_DIR"));
-	if (be_recognizer_create(&set, path, &rec, err, sizeof(err)) != FF_OK)
-		ff_test_skip("MobileFaceNet not available (%s): run models/fetch", err);
-	snprintf(path, sizeof(path), "%s/%s.enc.ffn", dir, vi->model_id);
-	CU_ASSERT_EQUAL_FATAL(ff_vq_encoder_create(path, NULL, &enc, err, sizeof(err)), FF_OK);
+	bt_vq_dir(&real);
+	CU_ASSERT_FATAL(bt_recognizer_open(&rec, &enc));
 	dim = be_recognizer_dim(rec);
 	for (size_t i = 0; i < sizeof(faces) / sizeof(faces[0]); i++)
 		CU_ASSERT_FATAL(encode_face(enc, rec, &faces[i]));
