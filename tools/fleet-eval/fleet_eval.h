@@ -26,6 +26,7 @@ int fe_cmd_align_check(int argc, char **argv);
 int fe_cmd_verify(int argc, char **argv);   /* eval_verify.c */
 int fe_cmd_identify(int argc, char **argv); /* eval_identify.c */
 int fe_cmd_openset(int argc, char **argv);  /* eval_openset.c */
+int fe_cmd_multishot(int argc, char **argv); /* eval_multishot.c */
 int fe_cmd_codes(int argc, char **argv);    /* cmd_codes.c */
 
 /* Directory holding pnet/rnet/onet/mobilefacenet.ffn: `dir` when given,

@@ -13,6 +13,8 @@ static const struct fe_command commands[] = {
 	  fe_cmd_verify },
 	{ "identify", "closed-set Top-1/Top-5 identification per method", fe_cmd_identify },
 	{ "openset", "open-set identification: TAR at FAR 1e-3 / 1e-2 per method", fe_cmd_openset },
+	{ "multishot", "identify and open set from probes fused over K = 1, 2, 3 images",
+	  fe_cmd_multishot },
 	{ "codes", "VQ code indices of aligned faces (C vs PyTorch parity)", fe_cmd_codes },
 };
 
