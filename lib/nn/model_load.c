@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "facefleet/error.h"
+#include "facefleet/file.h"
 #include "nn_internal.h"
 
 #define FFN_MAX_PARAM 65536 /* bound of strides, pads, kernel and block sizes */
@@ -482,10 +483,10 @@ static size_t max_bytes(const ff_nn_options *opt)
 	return opt && opt->max_file_bytes ? opt->max_file_bytes : FFN_DEFAULT_MAX_FILE;
 }
 
-int ff_model_load_memory(const void *buf, size_t len, const ff_nn_options *opt, ff_model **out,
-			 char *errbuf, size_t errlen)
+/* A copy of buf in an aligned buffer, parsed; label prefixes errors. */
+static int load_buffer(const void *buf, size_t len, const char *label, const ff_nn_options *opt,
+		       ff_model **out, char *errbuf, size_t errlen)
 {
-	const char *label = "ffn";
 	if (!out || (!buf && len)) {
 		ff_seterr(errbuf, errlen, "%s: invalid argument", label);
 		if (out)
@@ -508,9 +509,18 @@ int ff_model_load_memory(const void *buf, size_t len, const ff_nn_options *opt, 
 	return ffn_parse(copy, len, label, out, errbuf, errlen);
 }
 
+int ff_model_load_memory(const void *buf, size_t len, const ff_nn_options *opt, ff_model **out,
+			 char *errbuf, size_t errlen)
+{
+	return load_buffer(buf, len, "ffn", opt, out, errbuf, errlen);
+}
+
 int ff_model_load(const char *path, const ff_nn_options *opt, ff_model **out, char *errbuf,
 		  size_t errlen)
 {
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
 	if (!out || !path) {
 		ff_seterr(errbuf, errlen, "ffn: invalid argument");
 		if (out)
@@ -518,46 +528,12 @@ int ff_model_load(const char *path, const ff_nn_options *opt, ff_model **out, ch
 		return FF_ERR_INVAL;
 	}
 	*out = NULL;
-	const char *label = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	int rc = FF_OK;
-	uint8_t *buf = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		ff_seterr(errbuf, errlen, "%s: cannot open: %s", label, strerror(errno));
-		return FF_ERR_IO;
-	}
-	long sz = -1;
-	if (fseek(f, 0, SEEK_END) == 0)
-		sz = ftell(f);
-	if (sz < 0 || fseek(f, 0, SEEK_SET) != 0) {
-		ff_seterr(errbuf, errlen, "%s: cannot determine size: %s", label, strerror(errno));
-		rc = FF_ERR_IO;
-		goto out;
-	}
-	if ((unsigned long)sz > max_bytes(opt)) {
-		ff_seterr(errbuf, errlen, "%s: %ld bytes over the limit of %zu", label, sz,
-			 max_bytes(opt));
-		rc = FF_ERR_RANGE;
-		goto out;
-	}
-	buf = ffn_alloc_buffer((size_t)sz);
-	if (!buf) {
-		ff_seterr(errbuf, errlen, "%s: out of memory for %ld bytes", label, sz);
-		rc = FF_ERR_NOMEM;
-		goto out;
-	}
-	if (fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
-		ff_seterr(errbuf, errlen, "%s: read failed", label);
-		rc = FF_ERR_IO;
-		goto out;
-	}
-	fclose(f);
-	f = NULL;
-	rc = ffn_parse(buf, (size_t)sz, label, out, errbuf, errlen);
-	buf = NULL; /* owned by the parse now */
-out:
-	if (f)
-		fclose(f);
+	/* one bounded read (lib/util); a missing file is unreadable (FF_ERR_IO) here */
+	rc = ff_file_read(path, max_bytes(opt), &buf, &len, errbuf, errlen);
+	if (rc != FF_OK)
+		return rc == FF_ERR_NOTFOUND ? FF_ERR_IO : rc;
+	rc = load_buffer(buf, len, strrchr(path, '/') ? strrchr(path, '/') + 1 : path, opt, out,
+			 errbuf, errlen);
 	free(buf);
 	return rc;
 }

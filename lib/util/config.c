@@ -1,6 +1,7 @@
 /* Table-driven configuration parser (facefleet/config.h). */
 #include "facefleet/config.h"
 #include "facefleet/error.h"
+#include "facefleet/file.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -320,56 +321,24 @@ int ff_config_load_string(const ff_config_field *fields, void *obj, const char *
 int ff_config_load_file(const ff_config_field *fields, void *obj, const char *path,
 			char *errbuf, size_t errlen)
 {
-	FILE *fp = NULL;
 	char *text = NULL;
-	size_t cap = 0, len = 0;
-	int rc = FF_OK;
+	size_t len = 0;
+	int rc;
 
 	if (!fields || !obj || !path)
 		return FF_ERR_INVAL;
-	fp = fopen(path, "rb");
-	if (!fp) {
-		int e = errno;
-		ff_seterr(errbuf, errlen, "%s: cannot open: %s", path, strerror(e));
-		return e == ENOENT ? FF_ERR_NOTFOUND : FF_ERR_IO;
-	}
-	for (;;) {
-		size_t n;
-		if (len + 4096 + 1 > cap) {
-			char *grown;
-			cap = cap ? cap * 2 : 8192;
-			if (cap > (16u << 20)) {
-				ff_seterr(errbuf, errlen, "%s: file larger than 16 MiB", path);
-				rc = FF_ERR_CONFIG;
-				goto out;
-			}
-			grown = realloc(text, cap);
-			if (!grown) {
-				rc = FF_ERR_NOMEM;
-				goto out;
-			}
-			text = grown;
-		}
-		n = fread(text + len, 1, cap - len - 1, fp);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(fp)) {
-		ff_seterr(errbuf, errlen, "%s: read error", path);
-		rc = FF_ERR_IO;
-		goto out;
-	}
-	text[len] = '\0';
+	rc = ff_file_read(path, 16u << 20, &text, &len, errbuf, errlen);
+	if (rc == FF_ERR_RANGE) /* a configuration too large is a bad configuration */
+		rc = FF_ERR_CONFIG;
+	if (rc != FF_OK)
+		return rc;
 	if (strlen(text) != len) {
 		ff_seterr(errbuf, errlen, "%s: contains a NUL byte", path);
 		rc = FF_ERR_CONFIG;
-		goto out;
+	} else {
+		rc = load_text(fields, obj, text, path, path, errbuf, errlen);
 	}
-	rc = load_text(fields, obj, text, path, path, errbuf, errlen);
-out:
 	free(text);
-	fclose(fp);
 	return rc;
 }
 

@@ -25,8 +25,9 @@ int ff_file_read(const char *path, size_t max_bytes, char **buf, size_t *len, ch
 	/* O_NONBLOCK: opening a FIFO without a writer returns at once */
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		ff_seterr(errbuf, errlen, "%s: %s", path, strerror(errno));
-		return errno == ENOENT ? FF_ERR_NOTFOUND : FF_ERR_IO;
+		int e = errno;
+		ff_seterr(errbuf, errlen, "%s: cannot open: %s", path, strerror(e));
+		return e == ENOENT ? FF_ERR_NOTFOUND : FF_ERR_IO;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		ff_seterr(errbuf, errlen, "%s: not a regular file", path);
