@@ -194,20 +194,35 @@ int dev_bench_run(const dev_config *cfg, int argc, char **argv)
 			cfg->bench_iterations, wavg, wmax, (double)psum / b.ncrops,
 			cfg->mqtt_topic_alias ? "on" : "off", javg, javg / wavg,
 			rss_kb / 1024.0);
-		printf("{\"bench\":\"device\",\"model_id\":\"%s\",\"images\":%d,\"faces\":%zu,"
-		       "\"threads\":1,\"detect_align_ms_median\":%.3f,\"detect_align_ms_p90\":%.3f,"
-		       "\"encode_ms_median\":%.4f,\"encode_ms_p90\":%.4f,"
-		       "\"encode_cpu_ms_median\":%.4f,\"encode_cpu_ms_p90\":%.4f,\"encode_runs\":%d,"
-		       "\"publish_bytes_mean\":%.1f,\"publish_bytes_max\":%zu,\"payload_bytes_mean\":%.1f,"
-		       "\"topic_alias\":%s,\"first_publish_bytes\":%zu,"
-		       "\"topic_bytes\":%zu,\"jpeg_q75_bytes_mean\":%.1f,\"jpeg_over_publish\":%.2f,"
-		       "\"peak_rss_kb\":%ld,\"target_encode_ms\":1,\"target_rss_mb\":32,\"target_publish_bytes\":200,"
-		       "\"targets_met\":%s}\n",
-		       dev_pipeline_model_id(pl), npaths, b.ncrops, dm, dp, em, ep, cm, cp, cfg->bench_iterations,
-		       wavg, wmax, (double)psum / b.ncrops, cfg->mqtt_topic_alias ? "true" : "false",
-		       ff_mqtt_publish_packet_size(strlen(topic), payload[0], 1) + (cfg->mqtt_topic_alias ? 3 : 0),
-		       strlen(topic), javg, javg / wavg, rss_kb,
-		       em <= 1.0 && rss_kb <= 32 * 1024 && wmax <= 200 ? "true" : "false");
+		cJSON *j = cJSON_CreateObject();
+		size_t first = ff_mqtt_publish_packet_size(strlen(topic), payload[0], 1) +
+			       (cfg->mqtt_topic_alias ? 3 : 0);
+		cJSON_AddStringToObject(j, "bench", "device");
+		cJSON_AddStringToObject(j, "model_id", dev_pipeline_model_id(pl));
+		cJSON_AddNumberToObject(j, "images", npaths);
+		cJSON_AddNumberToObject(j, "faces", (double)b.ncrops);
+		cJSON_AddNumberToObject(j, "threads", 1);
+		dev_json_num(j, "detect_align_ms_median", dm, 3);
+		dev_json_num(j, "detect_align_ms_p90", dp, 3);
+		dev_json_num(j, "encode_ms_median", em, 4);
+		dev_json_num(j, "encode_ms_p90", ep, 4);
+		dev_json_num(j, "encode_cpu_ms_median", cm, 4);
+		dev_json_num(j, "encode_cpu_ms_p90", cp, 4);
+		cJSON_AddNumberToObject(j, "encode_runs", cfg->bench_iterations);
+		dev_json_num(j, "publish_bytes_mean", wavg, 1);
+		cJSON_AddNumberToObject(j, "publish_bytes_max", (double)wmax);
+		dev_json_num(j, "payload_bytes_mean", (double)psum / b.ncrops, 1);
+		cJSON_AddBoolToObject(j, "topic_alias", cfg->mqtt_topic_alias);
+		cJSON_AddNumberToObject(j, "first_publish_bytes", (double)first);
+		cJSON_AddNumberToObject(j, "topic_bytes", (double)strlen(topic));
+		dev_json_num(j, "jpeg_q75_bytes_mean", javg, 1);
+		dev_json_num(j, "jpeg_over_publish", javg / wavg, 2);
+		cJSON_AddNumberToObject(j, "peak_rss_kb", (double)rss_kb);
+		cJSON_AddNumberToObject(j, "target_encode_ms", 1);
+		cJSON_AddNumberToObject(j, "target_rss_mb", 32);
+		cJSON_AddNumberToObject(j, "target_publish_bytes", 200);
+		cJSON_AddBoolToObject(j, "targets_met", em <= 1.0 && rss_kb <= 32 * 1024 && wmax <= 200);
+		dev_json_print(j);
 	}
 	code = FF_EXIT_OK;
 out:

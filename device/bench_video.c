@@ -135,17 +135,28 @@ static void report(const struct vbench *b, dev_pipeline *pl, double wall_s, doub
 		(unsigned long long)b->faces, per_track,
 		b->faces ? (double)b->publish_bytes / (double)b->faces : 0, rss_kb / 1024.0,
 		proc_status_kb("RssAnon") / 1024.0, proc_status_kb("RssFile") / 1024.0);
-	printf("{\"bench\":\"device_video\",\"model_id\":\"%s\",\"frames\":%llu,\"media_s\":%.3f,"
-	       "\"max_fps\":%.2f,\"analysed\":%llu,\"analysed_per_cpu_s\":%.2f,\"analysed_per_wall_s\":%.2f,"
-	       "\"analyse_ms_median\":%.2f,\"cpu_s\":%.3f,\"cpu_share_of_core\":%.4f,\"tracks\":%llu,"
-	       "\"tracks_with_faces\":%llu,\"faces_sent\":%llu,\"payload_bytes\":%zu,\"publish_bytes\":%zu,"
-	       "\"publish_bytes_per_track\":%.1f,\"peak_rss_kb\":%ld,\"rss_anon_kb\":%ld,\"rss_file_kb\":%ld}\n",
-	       dev_pipeline_model_id(pl), (unsigned long long)b->frames, media_s, b->cfg->max_fps,
-	       (unsigned long long)b->analysed, cpu > 0 ? (double)b->analysed / cpu : 0,
-	       wall_s > 0 ? (double)b->analysed / wall_s : 0, med, cpu, media_s > 0 ? cpu / media_s : 0,
-	       (unsigned long long)ts.started, (unsigned long long)ts.with_faces,
-	       (unsigned long long)b->faces, b->payload_bytes, b->publish_bytes, per_track, rss_kb,
-	       proc_status_kb("RssAnon"), proc_status_kb("RssFile"));
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "bench", "device_video");
+	cJSON_AddStringToObject(j, "model_id", dev_pipeline_model_id(pl));
+	cJSON_AddNumberToObject(j, "frames", (double)b->frames);
+	dev_json_num(j, "media_s", media_s, 3);
+	dev_json_num(j, "max_fps", b->cfg->max_fps, 2);
+	cJSON_AddNumberToObject(j, "analysed", (double)b->analysed);
+	dev_json_num(j, "analysed_per_cpu_s", cpu > 0 ? (double)b->analysed / cpu : 0, 2);
+	dev_json_num(j, "analysed_per_wall_s", wall_s > 0 ? (double)b->analysed / wall_s : 0, 2);
+	dev_json_num(j, "analyse_ms_median", med, 2);
+	dev_json_num(j, "cpu_s", cpu, 3);
+	dev_json_num(j, "cpu_share_of_core", media_s > 0 ? cpu / media_s : 0, 4);
+	cJSON_AddNumberToObject(j, "tracks", (double)ts.started);
+	cJSON_AddNumberToObject(j, "tracks_with_faces", (double)ts.with_faces);
+	cJSON_AddNumberToObject(j, "faces_sent", (double)b->faces);
+	cJSON_AddNumberToObject(j, "payload_bytes", (double)b->payload_bytes);
+	cJSON_AddNumberToObject(j, "publish_bytes", (double)b->publish_bytes);
+	dev_json_num(j, "publish_bytes_per_track", per_track, 1);
+	cJSON_AddNumberToObject(j, "peak_rss_kb", (double)rss_kb);
+	cJSON_AddNumberToObject(j, "rss_anon_kb", (double)proc_status_kb("RssAnon"));
+	cJSON_AddNumberToObject(j, "rss_file_kb", (double)proc_status_kb("RssFile"));
+	dev_json_print(j);
 }
 
 int dev_bench_video(const dev_config *cfg)

@@ -9,6 +9,7 @@
 #ifndef FF_DEVICE_H
 #define FF_DEVICE_H
 
+#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -343,6 +344,10 @@ int dev_publisher_stop(dev_publisher *p);
 int dev_bench_run(const dev_config *cfg, int nimages, char **images);
 /* The video path on cfg->bench_video (frames analysed per second, CPU share,
  * peak RSS, bytes per track). Returns FF_EXIT_OK or FF_EXIT_FAIL. */
+/* bench_json.c: a number rounded to `decimals` places (non-finite: 0), and
+ * the object printed as the benchmark's JSON last line (then freed). */
+void dev_json_num(cJSON *o, const char *name, double v, int decimals);
+void dev_json_print(cJSON *o);
 int dev_bench_video(const dev_config *cfg);
 /* q-th quantile (0..1) of v[0..n-1], sorted in place (nearest rank); 0 when n = 0. */
 double dev_quantile(double *v, size_t n, double q);
