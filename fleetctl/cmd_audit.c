@@ -4,17 +4,23 @@
 #include <stdio.h>
 #include <string.h>
 
+/* `track=ID` after the verb (cmd_events.c) */
+int fc_track_filter(int argc, char **argv, char *out, size_t cap);
+
 static int audit_query(fc_ctx *ctx, int argc, char **argv)
 {
-	char since[64], until[64], limit[16];
+	char since[64], until[64], limit[16], track[24];
 	const fc_cfg *c = &ctx->cfg;
 	int rc;
-	(void)argc;
-	(void)argv;
+	if ((rc = fc_track_filter(argc, argv, track, sizeof(track))) != FF_EXIT_OK)
+		return rc;
 	if ((rc = fc_query_window(ctx, since, until, sizeof(since), limit, sizeof(limit))) != FF_EXIT_OK)
 		return rc;
-	/* --device and --identity select rows about that subject (or naming it in detail) */
-	const char *p[8] = { since, until, c->action, c->actor, c->device, c->identity, c->site, limit };
+	/* --device and --identity select rows about that subject (or naming it in
+	 * detail, a track's identity too); track=ID the decisions of one face
+	 * track (detail track_id, faces_fused, track_decision, track_changed) */
+	const char *p[9] = { since, until, c->action, c->actor, c->device, c->identity, c->site, limit,
+			     track };
 	return fc_print_query(ctx, "audit.query", NULL,
 		   "SELECT to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS at, "
 		   "       a.actor, a.action, a.subject, a.source, a.detail "
@@ -23,18 +29,22 @@ static int audit_query(fc_ctx *ctx, int argc, char **argv)
 		   "  AND ($2 = '' OR a.at < NULLIF($2, '')::timestamptz) "
 		   "  AND ($3 = '' OR starts_with(a.action, $3)) AND ($4 = '' OR starts_with(a.actor, $4)) "
 		   "  AND ($5 = '' OR a.subject = $5 OR a.detail->>'device' = $5) "
-		   "  AND ($6 = '' OR a.detail->>'identity' = $6 OR a.subject = 'identity:' || "
+		   "  AND ($6 = '' OR a.detail->>'identity' = $6 OR a.detail->>'track_identity' = $6 "
+		   "       OR a.subject = 'identity:' || "
 		   "       (SELECT identity_id::text FROM identities WHERE external_id = $6)) "
 		   "  AND ($7 = '' OR a.detail->>'site' = $7) "
+		   "  AND ($9 = '' OR a.detail->>'track_id' = $9) "
 		   "ORDER BY a.at DESC, a.audit_id DESC LIMIT $8::int",
-		   8, p);
+		   9, p);
 }
 
 static const fc_verb verbs[] = {
 	{ "query", audit_query,
 	  "query [--since T] [--until T] [--action PREFIX] [--actor PREFIX] [--device D] [--identity NAME] "
-	  "[--site S] [--limit N]",
-	  "audit rows, newest first: who (actor), what (action, subject), from where (source), details" },
+	  "[--site S] [--limit N] [track=ID]",
+	  "audit rows, newest first: who (actor), what (action, subject), from where (source), details "
+	  "(a face of a track: track_id, faces_fused, track_decision, track_changed); track=ID: one "
+	  "track's" },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -2,6 +2,8 @@
  * AccessEvents from the broker, as an integrator). */
 #include "fleetctl.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -35,14 +37,38 @@ static bool valid_decision(const char *d)
 	       strcmp(d, "invalid") == 0;
 }
 
+/* The track filter of events and audit queries: `track=ID` after the verb
+ * (a face track, FaceCodes track_id: the seq of its first face, unique per
+ * device, so usually with --device). Into out: the id, or "" for none.
+ * Returns FF_EXIT_OK or FF_EXIT_USAGE (printed). Declared in cmd_audit.c. */
+int fc_track_filter(int argc, char **argv, char *out, size_t cap);
+int fc_track_filter(int argc, char **argv, char *out, size_t cap)
+{
+	out[0] = '\0';
+	for (int i = 1; i < argc; i++) {
+		const char *v = argv[i] + 6;
+		char *end = NULL;
+		uintmax_t id;
+		if (strncmp(argv[i], "track=", 6) != 0)
+			return fc_fail(FF_EXIT_USAGE, "unexpected argument '%s' (a track filter is track=ID)",
+				       argv[i]);
+		errno = 0;
+		id = *v >= '0' && *v <= '9' ? strtoumax(v, &end, 10) : 0;
+		if (errno || !end || *end || id == 0 || id > INT64_MAX)
+			return fc_fail(FF_EXIT_USAGE, "track=ID: a track id, 1 to 2^63-1");
+		snprintf(out, cap, "%" PRIuMAX, id);
+	}
+	return FF_EXIT_OK;
+}
+
 static int events_query(fc_ctx *ctx, int argc, char **argv)
 {
-	char since[64], until[64], limit[16], *detail;
+	char since[64], until[64], limit[16], track[24], *detail;
 	const fc_cfg *c = &ctx->cfg;
 	cJSON *d;
 	int rc;
-	(void)argc;
-	(void)argv;
+	if ((rc = fc_track_filter(argc, argv, track, sizeof(track))) != FF_EXIT_OK)
+		return rc;
 	if ((rc = fc_query_window(ctx, since, until, sizeof(since), limit, sizeof(limit))) != FF_EXIT_OK)
 		return rc;
 	if (!valid_decision(c->decision))
@@ -53,21 +79,31 @@ static int events_query(fc_ctx *ctx, int argc, char **argv)
 	cJSON_AddStringToObject(d, "site", ff_id_valid(c->site) ? c->site : "");
 	cJSON_AddStringToObject(d, "device", ff_id_valid(c->device) ? c->device : "");
 	cJSON_AddStringToObject(d, "decision", c->decision);
+	if (*track)
+		cJSON_AddRawToObject(d, "track_id", track);
 	if (!(detail = fc_json_take(d)))
 		return fc_fail(FF_EXIT_FAIL, "out of memory");
-	const char *p[7] = { since, until, c->site, c->device, c->identity, c->decision, limit };
+	/* a face of a track (migration 007): its track, the faces fused when it
+	 * was decided, the track's decision on them and whether this face
+	 * changed it (the faces that carried an AccessEvent); empty otherwise */
+	const char *p[8] = { since, until, c->site, c->device, c->identity, c->decision, limit, track };
 	rc = fc_print_query(ctx, "events.query", detail,
 		   "SELECT to_char(e.decided_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS time, "
 		   "       e.site_id AS site, e.device_id AS device, e.seq, e.decision, "
 		   "       i.external_id AS identity, round(e.score::numeric, 3) AS score, e.reason, "
-		   "       e.event_id::text AS event_id "
+		   "       e.track_id, e.track_index, e.faces_fused, e.track_decision, "
+		   "       ti.external_id AS track_identity, round(e.track_score::numeric, 3) AS track_score, "
+		   "       e.track_changed, e.event_id::text AS event_id "
 		   "FROM recognition_events e LEFT JOIN identities i USING (identity_id) "
+		   "LEFT JOIN identities ti ON ti.identity_id = e.track_identity_id "
 		   "WHERE ($1 = '' OR e.decided_time >= NULLIF($1, '')::timestamptz) "
 		   "  AND ($2 = '' OR e.decided_time < NULLIF($2, '')::timestamptz) "
 		   "  AND ($3 = '' OR e.site_id = $3) AND ($4 = '' OR e.device_id = $4) "
-		   "  AND ($5 = '' OR i.external_id = $5) AND ($6 = '' OR e.decision = $6) "
+		   "  AND ($5 = '' OR i.external_id = $5 OR ti.external_id = $5) "
+		   "  AND ($6 = '' OR e.decision = $6 OR e.track_decision = $6) "
+		   "  AND ($8 = '' OR e.track_id = NULLIF($8, '')::bigint) "
 		   "ORDER BY e.decided_time DESC LIMIT $7::int",
-		   7, p);
+		   8, p);
 	cJSON_free(detail);
 	return rc;
 }
@@ -113,6 +149,15 @@ static void on_access(void *ctx, const ff_mqtt_message *msg)
 		cJSON_AddStringToObject(o, "identity", e->identity);
 		fc_json_add_fixed(o, "score", e->score, 3);
 		cJSON_AddStringToObject(o, "reason", e->reason);
+		if (e->track_id) { /* the track's decision (proto AccessEvent, fields 13-17) */
+			char tid[24];
+			snprintf(tid, sizeof(tid), "%llu", (unsigned long long)e->track_id);
+			cJSON_AddRawToObject(o, "track_id", tid);
+			cJSON_AddNumberToObject(o, "track_index", e->track_index);
+			cJSON_AddNumberToObject(o, "faces_fused", e->faces_fused);
+			cJSON_AddStringToObject(o, "face_decision", decision_name(e->face_decision));
+			fc_json_add_fixed(o, "face_score", e->face_score, 3);
+		}
 		cJSON_AddStringToObject(o, "event_id", e->event_id);
 		if (!fc_json_line(o))
 			fprintf(stderr, "fleetctl: out of memory printing an AccessEvent\n");
@@ -124,6 +169,11 @@ static void on_access(void *ctx, const ff_mqtt_message *msg)
 		fc_safe(dev, sizeof(dev), e->device_id);
 		fc_safe(ident, sizeof(ident), e->identity[0] || watch_fmt == FC_FMT_CSV ? e->identity : "-");
 		fc_safe(reason, sizeof(reason), e->reason);
+		if (e->track_id && watch_fmt == FC_FMT_TABLE) { /* a track's decision: which, on how many */
+			size_t k = strlen(reason);
+			snprintf(reason + k, sizeof(reason) - k, "%strack %llu (%u fused)", k ? " " : "",
+				 (unsigned long long)e->track_id, e->faces_fused);
+		}
 		printf(watch_fmt == FC_FMT_CSV ? "%s,%s,%s,%llu,%s,%s,%.3f,%s\n"
 					       : "%-24s  %-12s  %-16s  %6llu  %-8s  %-24s  %6.3f  %s\n",
 		       ts, site, dev, (unsigned long long)e->seq, decision_name(e->decision), ident, e->score,
@@ -242,8 +292,11 @@ out:
 
 static const fc_verb verbs[] = {
 	{ "query", events_query,
-	  "query [--since T] [--until T] [--site S] [--device D] [--identity NAME] [--decision X] [--limit N]",
-	  "recognition events, newest first (T: ISO 8601 or a duration back from now: 90s, 30m, 2h, 7d)" },
+	  "query [--since T] [--until T] [--site S] [--device D] [--identity NAME] [--decision X] [--limit N] "
+	  "[track=ID]",
+	  "recognition events, newest first (T: ISO 8601 or a duration back from now: 90s, 30m, 2h, 7d), "
+	  "with each face's track: faces fused, the track's decision, whether the face changed it; "
+	  "track=ID: one track's faces (--identity, --decision: the face's or its track's)" },
 	{ "watch", events_watch, "watch [--site S | --sites S1,S2] [--count N] [--timeout-s S]",
 	  "print AccessEvents as they arrive, as an integrator: the watch_user/watch_password of an "
 	  "integrator bundle (--config sub.NAME.conf), else a temporary account limited to the sites" },
