@@ -65,9 +65,9 @@ static const ff_config_field fields[] = {
 	  "face_templates.model_id of the gallery to match against", 0),
 	F("threshold", FF_CFG_DOUBLE, threshold, "0.480", -1, 1,
 	  "open-set cosine threshold: below it the decision is unknown (backend/THRESHOLD.md)", 0),
-	F("track_threshold", FF_CFG_DOUBLE, track_threshold, "0.480", -1, 1,
+	F("track_threshold", FF_CFG_DOUBLE, track_threshold, "0.493", -1, 1,
 	  "open-set cosine threshold of a face track's decision, on the quality-weighted fusion "
-	  "of its faces (backend/THRESHOLD.md: for now the single-face value)", 0),
+	  "of its faces (backend/THRESHOLD.md: FAR 1e-3 per comparison for up to 3 faces)", 0),
 	F("track_ttl_s", FF_CFG_INT, track_ttl_s, "30", 1, 3600,
 	  "a face track (FaceCodes track_id) is forgotten this long after its last face, s", 0),
 	F("track_max", FF_CFG_INT, track_max, "4096", 0, 1 << 20,

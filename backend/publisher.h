@@ -14,7 +14,9 @@
  * (a duplicate) republishes the AccessEvent with the same event_id (event ids
  * derive from (device_id, seq), be_event_id): consumers dedupe by event_id.
  * An AccessEvent cut short by the drain deadline at shutdown leaves its face
- * unacknowledged for the same reason. */
+ * unacknowledged for the same reason. A face of a track that leaves its
+ * track's decision as it was has no AccessEvent (track_fusion.h): it is
+ * acknowledged once its row is committed, and so is its redelivery. */
 #ifndef BE_BACKEND_PUBLISHER_H
 #define BE_BACKEND_PUBLISHER_H
 
