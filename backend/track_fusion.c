@@ -28,6 +28,7 @@ typedef struct track {
 	uint64_t decided_version;  /* the newest fusion decided (0: none) */
 	be_decision decided;       /* NONE until the first decision */
 	int64_t decided_identity;
+	uint64_t changed_seq;      /* the face that made the decision in force a change */
 	uint64_t order;
 	int n;
 	kept_face face[BE_TRACK_FACES_MAX];
@@ -247,8 +248,8 @@ out:
 	return n;
 }
 
-bool be_tracks_decide(be_tracks *t, const char *device, uint64_t track_id, uint64_t version,
-		      be_decision d, int64_t identity_id)
+bool be_tracks_decide(be_tracks *t, const char *device, uint64_t track_id, uint64_t seq,
+		      uint64_t version, be_decision d, int64_t identity_id)
 {
 	bool changed = false;
 	track *k;
@@ -260,6 +261,13 @@ bool be_tracks_decide(be_tracks *t, const char *device, uint64_t track_id, uint6
 		k->decided_version = version;
 		k->decided = d;
 		k->decided_identity = identity_id;
+		if (changed)
+			k->changed_seq = seq;
+	} else if (k && version == k->decided_version) {
+		/* the face that made this change, again (a redelivery decided
+		 * while the first delivery was still on its way): the same answer */
+		changed = seq == k->changed_seq && d == k->decided &&
+			  identity_id == k->decided_identity;
 	}
 	pthread_mutex_unlock(&t->mu);
 	return changed;
@@ -316,6 +324,6 @@ void be_track_decide_job(be_tracks *t, be_job *j, const float *emb, be_gallery *
 		j->track_reason[0] = '\0';
 	}
 	j->track_decision = d;
-	j->track_changed = be_tracks_decide(t, j->device_id, j->track_id, version, d,
+	j->track_changed = be_tracks_decide(t, j->device_id, j->track_id, j->seq, version, d,
 					    d == BE_DECISION_UNKNOWN ? 0 : top[0].identity_id);
 }

@@ -59,13 +59,14 @@ int be_tracks_add(be_tracks *t, const char *device, uint64_t track_id, uint64_t 
 		  float quality, const float *emb, int64_t now_us, float *fused, uint64_t *version);
 
 /* Records the decision (d, identity_id: 0 unless granted or rejected) made
- * on the fusion `version` of the track. Returns true when it changes the
- * track's decision or identity (its first decision included): that face
- * carries the track's AccessEvent. False when unchanged, when a newer fusion
- * of the track was decided already (two workers, one track), or when the
- * track is gone. */
-bool be_tracks_decide(be_tracks *t, const char *device, uint64_t track_id, uint64_t version,
-		      be_decision d, int64_t identity_id);
+ * for face seq on the fusion `version` of the track. Returns true when it
+ * changes the track's decision or identity (its first decision included):
+ * that face carries the track's AccessEvent. The same face deciding the same
+ * fusion again (a redelivery overtaking its first delivery) gets true again.
+ * False when unchanged, when a newer fusion of the track was decided already
+ * (two workers, one track), or when the track is gone. */
+bool be_tracks_decide(be_tracks *t, const char *device, uint64_t track_id, uint64_t seq,
+		      uint64_t version, be_decision d, int64_t identity_id);
 
 /* Tracks held now (expired ones included until the next add sweeps them). */
 size_t be_tracks_count(be_tracks *t);

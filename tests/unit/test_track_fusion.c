@@ -135,7 +135,7 @@ static void test_ttl(void)
 	/* track 1 (last at 29 s) comes back after 31 s: a new track */
 	CU_ASSERT_EQUAL(be_tracks_add(t, "d", 1, 5, 0, E2, 60 * S, f, &v), 1);
 	CU_ASSERT(near(f[2], 1));
-	CU_ASSERT(!be_tracks_decide(t, "d", 2, 99, BE_DECISION_GRANTED, 5)); /* gone */
+	CU_ASSERT(!be_tracks_decide(t, "d", 2, 2, 99, BE_DECISION_GRANTED, 5)); /* gone */
 	be_tracks_free(t);
 }
 
@@ -169,17 +169,25 @@ static void test_decide(void)
 	float f[DIM];
 	uint64_t v1 = 0, v2 = 0, v3 = 0, v4 = 0;
 	be_tracks_add(t, "d", 1, 1, 0, E0, 0, f, &v1);
-	CU_ASSERT(be_tracks_decide(t, "d", 1, v1, BE_DECISION_UNKNOWN, 0)); /* the first */
-	CU_ASSERT(!be_tracks_decide(t, "d", 1, v1, BE_DECISION_UNKNOWN, 0)); /* decided already */
+	CU_ASSERT(be_tracks_decide(t, "d", 1, 1, v1, BE_DECISION_UNKNOWN, 0)); /* the first */
 	be_tracks_add(t, "d", 1, 2, 0, E1, 0, f, &v2);
-	CU_ASSERT(!be_tracks_decide(t, "d", 1, v2, BE_DECISION_UNKNOWN, 0));
+	CU_ASSERT(!be_tracks_decide(t, "d", 1, 2, v2, BE_DECISION_UNKNOWN, 0));
 	be_tracks_add(t, "d", 1, 3, 0, E2, 0, f, &v3);
 	be_tracks_add(t, "d", 1, 4, 0, E0, 0, f, &v4);
 	/* two workers: the newer fusion decided first, the older one is stale */
-	CU_ASSERT(be_tracks_decide(t, "d", 1, v4, BE_DECISION_GRANTED, 42));
-	CU_ASSERT(!be_tracks_decide(t, "d", 1, v3, BE_DECISION_UNKNOWN, 0));
+	CU_ASSERT(be_tracks_decide(t, "d", 1, 4, v4, BE_DECISION_GRANTED, 42));
+	CU_ASSERT(!be_tracks_decide(t, "d", 1, 3, v3, BE_DECISION_UNKNOWN, 0));
+	/* seq 4 again (a redelivery before its first delivery was stored): the
+	 * same answer; another face on the same fusion (not kept) is no change */
+	be_tracks_add(t, "d", 1, 4, 0, E0, 0, f, &v3);
+	CU_ASSERT_EQUAL(v3, v4);
+	CU_ASSERT(be_tracks_decide(t, "d", 1, 4, v4, BE_DECISION_GRANTED, 42));
+	CU_ASSERT(!be_tracks_decide(t, "d", 1, 9, v4, BE_DECISION_GRANTED, 42));
 	be_tracks_add(t, "d", 1, 5, 1.0f, E1, 0, f, &v1);
-	CU_ASSERT(be_tracks_decide(t, "d", 1, v1, BE_DECISION_GRANTED, 43)); /* other identity */
+	CU_ASSERT(be_tracks_decide(t, "d", 1, 5, v1, BE_DECISION_GRANTED, 43)); /* other identity */
+	be_tracks_add(t, "d", 1, 6, 1.0f, E1, 0, f, &v2);
+	CU_ASSERT(!be_tracks_decide(t, "d", 1, 6, v2, BE_DECISION_GRANTED, 43));
+	CU_ASSERT(!be_tracks_decide(t, "d", 1, 5, v1, BE_DECISION_GRANTED, 43)); /* superseded */
 	be_tracks_free(t);
 }
 
