@@ -4,20 +4,18 @@
 #include <stdio.h>
 #include <string.h>
 
-/* `track=ID` after the verb (cmd_events.c) */
-int fc_track_filter(int argc, char **argv, char *out, size_t cap);
-
 static int audit_query(fc_ctx *ctx, int argc, char **argv)
 {
 	char since[64], until[64], limit[16], track[24];
 	const fc_cfg *c = &ctx->cfg;
 	int rc;
-	if ((rc = fc_track_filter(argc, argv, track, sizeof(track))) != FF_EXIT_OK)
-		return rc;
+	if (argc > 1)
+		return fc_fail(FF_EXIT_USAGE, "unexpected argument '%s'", argv[1]);
+	fc_track_param(ctx, track);
 	if ((rc = fc_query_window(ctx, since, until, sizeof(since), limit, sizeof(limit))) != FF_EXIT_OK)
 		return rc;
 	/* --device and --identity select rows about that subject (or naming it in
-	 * detail, a track's identity too); track=ID the decisions of one face
+	 * detail, a track's identity too); --track the decisions of one face
 	 * track (detail track_id, faces_fused, track_decision, track_changed) */
 	const char *p[9] = { since, until, c->action, c->actor, c->device, c->identity, c->site, limit,
 			     track };
@@ -41,9 +39,9 @@ static int audit_query(fc_ctx *ctx, int argc, char **argv)
 static const fc_verb verbs[] = {
 	{ "query", audit_query,
 	  "query [--since T] [--until T] [--action PREFIX] [--actor PREFIX] [--device D] [--identity NAME] "
-	  "[--site S] [--limit N] [track=ID]",
+	  "[--site S] [--limit N] [--track ID]",
 	  "audit rows, newest first: who (actor), what (action, subject), from where (source), details "
-	  "(a face of a track: track_id, faces_fused, track_decision, track_changed); track=ID: one "
+	  "(a face of a track: track_id, faces_fused, track_decision, track_changed); --track: one "
 	  "track's" },
 	{ NULL, NULL, NULL, NULL },
 };

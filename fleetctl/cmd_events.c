@@ -37,28 +37,12 @@ static bool valid_decision(const char *d)
 	       strcmp(d, "invalid") == 0;
 }
 
-/* The track filter of events and audit queries: `track=ID` after the verb
- * (a face track, FaceCodes track_id: the seq of its first face, unique per
- * device, so usually with --device). Into out: the id, or "" for none.
- * Returns FF_EXIT_OK or FF_EXIT_USAGE (printed). Declared in cmd_audit.c. */
-int fc_track_filter(int argc, char **argv, char *out, size_t cap);
-int fc_track_filter(int argc, char **argv, char *out, size_t cap)
+/* --track as a query parameter: the id, or "" for any */
+void fc_track_param(const fc_ctx *ctx, char out[24])
 {
 	out[0] = '\0';
-	for (int i = 1; i < argc; i++) {
-		const char *v = argv[i] + 6;
-		char *end = NULL;
-		uintmax_t id;
-		if (strncmp(argv[i], "track=", 6) != 0)
-			return fc_fail(FF_EXIT_USAGE, "unexpected argument '%s' (a track filter is track=ID)",
-				       argv[i]);
-		errno = 0;
-		id = *v >= '0' && *v <= '9' ? strtoumax(v, &end, 10) : 0;
-		if (errno || !end || *end || id == 0 || id > INT64_MAX)
-			return fc_fail(FF_EXIT_USAGE, "track=ID: a track id, 1 to 2^63-1");
-		snprintf(out, cap, "%" PRIuMAX, id);
-	}
-	return FF_EXIT_OK;
+	if (ctx->cfg.track > 0)
+		snprintf(out, 24, "%lld", (long long)ctx->cfg.track);
 }
 
 static int events_query(fc_ctx *ctx, int argc, char **argv)
@@ -67,8 +51,9 @@ static int events_query(fc_ctx *ctx, int argc, char **argv)
 	const fc_cfg *c = &ctx->cfg;
 	cJSON *d;
 	int rc;
-	if ((rc = fc_track_filter(argc, argv, track, sizeof(track))) != FF_EXIT_OK)
-		return rc;
+	if (argc > 1)
+		return fc_fail(FF_EXIT_USAGE, "unexpected argument '%s'", argv[1]);
+	fc_track_param(ctx, track);
 	if ((rc = fc_query_window(ctx, since, until, sizeof(since), limit, sizeof(limit))) != FF_EXIT_OK)
 		return rc;
 	if (!valid_decision(c->decision))
@@ -293,10 +278,10 @@ out:
 static const fc_verb verbs[] = {
 	{ "query", events_query,
 	  "query [--since T] [--until T] [--site S] [--device D] [--identity NAME] [--decision X] [--limit N] "
-	  "[track=ID]",
+	  "[--track ID]",
 	  "recognition events, newest first (T: ISO 8601 or a duration back from now: 90s, 30m, 2h, 7d), "
 	  "with each face's track: faces fused, the track's decision, whether the face changed it; "
-	  "track=ID: one track's faces (--identity, --decision: the face's or its track's)" },
+	  "--track ID: one track's faces (--identity, --decision: the face's or its track's)" },
 	{ "watch", events_watch, "watch [--site S | --sites S1,S2] [--count N] [--timeout-s S]",
 	  "print AccessEvents as they arrive, as an integrator: the watch_user/watch_password of an "
 	  "integrator bundle (--config sub.NAME.conf), else a temporary account limited to the sites" },

@@ -62,6 +62,7 @@ typedef struct fc_cfg {
 	char *device;
 	char *identity;
 	char *decision;
+	int64_t track;         /* filter: a face track (FaceCodes track_id), 0 = any */
 	char *action;
 	char *actor;
 	char *since;
@@ -243,6 +244,8 @@ int fc_cmd_stats(fc_ctx *ctx, int argc, char **argv);
 /* Shared by events/audit queries: fills the ISO times from --since/--until
  * and checks --limit. Returns FF_EXIT_OK or FF_EXIT_USAGE (printed). */
 int fc_query_window(fc_ctx *ctx, char *since, char *until, size_t cap, char *limit, size_t lcap);
+/* --track as a query parameter: the id, or "" for any (cmd_events.c). */
+void fc_track_param(const fc_ctx *ctx, char out[24]);
 /* The --format of this run (validated in main). */
 fc_format fc_ctx_format(const fc_ctx *ctx);
 

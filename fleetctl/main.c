@@ -52,6 +52,8 @@ static const ff_config_field fields[] = {
 	F("identity", FF_CFG_STRING, identity, "", 0, 128, "filter: identity name", 0),
 	F("decision", FF_CFG_STRING, decision, "", 0, 16,
 	  "filter: granted, unknown, rejected or invalid", 0),
+	F("track", FF_CFG_INT64, track, "0", 0, 9.2e18,
+	  "filter: a face track (its first face's seq, unique per device: with --device); 0 = any", 0),
 	F("action", FF_CFG_STRING, action, "", 0, 64, "filter: audit action (prefix, e.g. device.)", 0),
 	F("actor", FF_CFG_STRING, actor, "", 0, 128, "filter: audit actor (prefix)", 0),
 	F("since", FF_CFG_STRING, since, "", 0, 64, "filter: from this time (ISO 8601, or 2h, 30m, 7d ago)", 0),

@@ -17,7 +17,7 @@
  * backend_recognize's, and its template goes in the suite's cleanup, so a
  * failed run cannot leave an exact copy of another test's face enrolled.
  * fleetctl (as its runtime role) shows the tracks: events query and audit
- * query with track=ID. */
+ * query with --track. */
 #include "ff_test.h"
 #include "test_backend_common.h"
 #include "test_fleetctl_common.h"
@@ -154,7 +154,7 @@ static int count_of(const char *hay, const char *needle)
 static void check_fleetctl(const char *dev, const char *ext)
 {
 	char id[200];
-	CU_ASSERT_EQUAL(fct_run("events query --device %s track=1 --format json", dev), 0);
+	CU_ASSERT_EQUAL(fct_run("events query --device %s --track 1 --format json", dev), 0);
 	CU_ASSERT_EQUAL(count_of(fct_output(), "\"event_id\""), 3);
 	CU_ASSERT_EQUAL(count_of(fct_output(), "\"track_id\":1,"), 3);
 	CU_ASSERT_PTR_NULL(strstr(fct_output(), "\"seq\":4,"));
@@ -166,14 +166,14 @@ static void check_fleetctl(const char *dev, const char *ext)
 	CU_ASSERT_EQUAL(fct_run("events query --device %s --format csv", dev), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(fct_output(), ",reason,track_id,track_index,faces_fused,track_decision,"
 						   "track_identity,track_score,track_changed,event_id"));
-	CU_ASSERT_EQUAL(fct_run("events query --device %s track=0", dev), 2);
-	CU_ASSERT_EQUAL(fct_run("events query --device %s track=1x", dev), 2);
+	CU_ASSERT_EQUAL(fct_run("events query --device %s --track -1", dev), 2);
+	CU_ASSERT_EQUAL(fct_run("events query --device %s --track 1x", dev), 2);
 	CU_ASSERT_EQUAL(fct_run("events query --device %s 1", dev), 2);
-	CU_ASSERT_EQUAL(fct_run("audit query --device %s --action event.decide track=1 --format json", dev),
+	CU_ASSERT_EQUAL(fct_run("audit query --device %s --action event.decide --track 1 --format json", dev),
 			0);
 	CU_ASSERT_EQUAL(count_of(fct_output(), "\"event.decide\""), 3);
 	CU_ASSERT_EQUAL(count_of(fct_output(), "\"track_decision\": \"granted\""), 2);
-	CU_ASSERT_EQUAL(fct_run("audit query --device %s track=2 --format json", dev), 0);
+	CU_ASSERT_EQUAL(fct_run("audit query --device %s --track 2 --format json", dev), 0);
 	CU_ASSERT_EQUAL(count_of(fct_output(), "\"event.decide\""), 0);
 }
 
