@@ -106,6 +106,14 @@ static int open_recon_embedder(be_recognizer *r, size_t i, const char *dec_path,
 		return FF_OK;
 	if (rc == FF_OK)
 		rc = ff_embedder_create_patched(embed_path, patch, NULL, &r->recon_emb[i], errbuf, errlen);
+	if (rc == FF_ERR_UNSUPPORTED) {
+		/* made for another MobileFaceNet file than the one installed: the
+		 * decoder's faces are still embedded, as before it had one */
+		ff_log_error(LOG_COMP, "event=recon_embedder_refused model=%s err=\"%s\" note=\"using "
+				       "MobileFaceNet and the decoder's adapter\"",
+			     ff_vq_decoder_info(r->dec[i])->model_id, errbuf);
+		return FF_OK;
+	}
 	if (rc == FF_OK && ff_embedder_dim(r->recon_emb[i]) != r->dim) {
 		snprintf(errbuf, errlen, "%s: a %zu-d embedder, the gallery's is %zu-d", patch,
 			 ff_embedder_dim(r->recon_emb[i]), r->dim);
