@@ -12,6 +12,13 @@
 #ifndef FF_BACKEND_DEFAULT_MODELS
 #define FF_BACKEND_DEFAULT_MODELS "models"
 #endif
+/* An installed build (CMake FF_INSTALL_LAYOUT) sets both to /usr/share/facefleet. */
+#ifndef FF_BACKEND_DEFAULT_VQ_DIR
+#define FF_BACKEND_DEFAULT_VQ_DIR FF_BACKEND_DEFAULT_MODELS "/vq"
+#endif
+#ifndef FF_BACKEND_DEFAULT_EMBED_MODEL
+#define FF_BACKEND_DEFAULT_EMBED_MODEL FF_BACKEND_DEFAULT_MODELS "/cache/ffn/mobilefacenet.ffn"
+#endif
 
 #define F(key, type, member, def, lo, hi, help, flags) \
 	{ key, type, offsetof(be_backend_config, member), def, lo, hi, help, flags }
@@ -54,12 +61,11 @@ static const ff_config_field fields[] = {
 	F("migrate_only", FF_CFG_BOOL, migrate_only, "false", 0, 0,
 	  "apply pending migrations and exit (run it as the owner before starting backends that "
 	  "connect as facefleet_backend)", 0),
-	F("vq_dir", FF_CFG_PATH, vq_dir, FF_BACKEND_DEFAULT_MODELS "/vq", 0, 0,
+	F("vq_dir", FF_CFG_PATH, vq_dir, FF_BACKEND_DEFAULT_VQ_DIR, 0, 0,
 	  "folder of VQ decoders <model_id>.dec.ffn", 0),
 	F("vq_models", FF_CFG_STRING, vq_models, "", 0, 0,
 	  "comma-separated VQ model ids to load; empty = every *.dec.ffn in vq_dir", 0),
-	F("embed_model", FF_CFG_PATH, embed_model,
-	  FF_BACKEND_DEFAULT_MODELS "/cache/ffn/mobilefacenet.ffn", 0, 0,
+	F("embed_model", FF_CFG_PATH, embed_model, FF_BACKEND_DEFAULT_EMBED_MODEL, 0, 0,
 	  "MobileFaceNet .ffn file", 0),
 	F("embed_model_id", FF_CFG_STRING, embed_model_id, "mobilefacenet-v1", 1, 64,
 	  "face_templates.model_id of the gallery to match against", 0),

@@ -16,6 +16,12 @@
 #include "facefleet/log.h"
 #include "facefleet/mqtt.h"
 
+/* Compiled-in model folder; an installed build (CMake FF_INSTALL_LAYOUT,
+ * cmake/FacefleetPackaging.cmake) sets /usr/share/facefleet/models/vq. */
+#ifndef FF_DEVICE_DEFAULT_VQ_DIR
+#define FF_DEVICE_DEFAULT_VQ_DIR "models/vq"
+#endif
+
 #define F(k, t, m, d, lo, hi, h, fl) { k, t, offsetof(dev_config, m), d, lo, hi, h, fl }
 static const ff_config_field fields[] = {
 	F("device_id", FF_CFG_STRING, device_id, NULL, 1, 32, "this device's id, [a-z0-9-]{1,32} (required)", 0),
@@ -75,7 +81,7 @@ static const ff_config_field fields[] = {
 	F("track_moment_ms", FF_CFG_INT, track_moment_ms, "1000", 0, 3600000,
 	  "source=video: ... or when it is at least this much later than the track's last sent face", 0),
 	F("model_id", FF_CFG_STRING, model_id, NULL, 0, 32, "VQ model id: encoder <vq_dir>/<model_id>.enc.ffn (empty: the one <vq_dir>/DEFAULT names)", 0),
-	F("vq_dir", FF_CFG_PATH, vq_dir, "models/vq", 0, 0, "folder of installed VQ models", 0),
+	F("vq_dir", FF_CFG_PATH, vq_dir, FF_DEVICE_DEFAULT_VQ_DIR, 0, 0, "folder of installed VQ models", 0),
 	F("vq_encoder", FF_CFG_PATH, vq_encoder, NULL, 0, 0, "explicit encoder file (overrides vq_dir/model_id)", 0),
 	F("mtcnn_dir", FF_CFG_PATH, mtcnn_dir, NULL, 0, 0, "folder of pnet/rnet/onet.ffn (default $FF_MODELS_DIR/ffn, models/cache/ffn)", 0),
 	F("detector_min_face_px", FF_CFG_INT, detector_min_face_px, "20", 12, 4096, "smallest face the detector looks for, pixels", 0),

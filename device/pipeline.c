@@ -71,6 +71,12 @@ static int load_encoder(const char *path, ff_vq_encoder **out)
 	return rc;
 }
 
+/* Without mtcnn_dir and $FF_MODELS_DIR: <this>/ffn. An installed build (CMake
+ * FF_INSTALL_LAYOUT) sets /usr/share/facefleet/models. */
+#ifndef FF_DEVICE_DEFAULT_MODELS_DIR
+#define FF_DEVICE_DEFAULT_MODELS_DIR "models/cache"
+#endif
+
 static const char *mtcnn_dir(const dev_config *cfg, char *buf, size_t len)
 {
 	const char *env = getenv("FF_MODELS_DIR");
@@ -80,7 +86,7 @@ static const char *mtcnn_dir(const dev_config *cfg, char *buf, size_t len)
 		snprintf(buf, len, "%s", cfg->mtcnn_dir);
 		return buf;
 	}
-	snprintf(buf, len, "%s/ffn", env && *env ? env : "models/cache");
+	snprintf(buf, len, "%s/ffn", env && *env ? env : FF_DEVICE_DEFAULT_MODELS_DIR);
 	snprintf(probe, sizeof(probe), "%s/pnet.ffn", buf);
 	if (access(probe, R_OK) != 0 && env && *env)
 		snprintf(buf, len, "%s", env);
