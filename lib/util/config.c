@@ -2,6 +2,7 @@
 #include "facefleet/config.h"
 #include "facefleet/error.h"
 #include "facefleet/file.h"
+#include "facefleet/version.h" /* generated from CMake's project version */
 
 #include <ctype.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <strings.h>
 
 #define FF_CFG_LINE_MAX 4096
+#define FF_CFG_SECRET_FILE_MAX (64u << 10) /* a password or a conninfo, not a document */
 
 static const char *type_name(ff_config_type t)
 {
@@ -51,6 +53,35 @@ static const ff_config_field *find_field(const ff_config_field *fields, const ch
 		if (key_eq(f->key, key, keylen))
 			return f;
 	return NULL;
+}
+
+/* A secret that may come from a file or the environment: a STRING field
+ * flagged FF_CFG_SECRET (a PATH, e.g. a key file, is already a file). */
+static bool secret_value(const ff_config_field *f)
+{
+	return (f->flags & FF_CFG_SECRET) && f->type == FF_CFG_STRING;
+}
+
+/* The field whose companion key is key ("<secret>_file", '-' == '_'), or NULL. */
+static const ff_config_field *find_secret_file(const ff_config_field *fields, const char *key,
+					       size_t keylen)
+{
+	const ff_config_field *f;
+	if (keylen <= 5 || !key_eq("_file", key + keylen - 5, 5))
+		return NULL;
+	f = find_field(fields, key, keylen - 5);
+	return f && secret_value(f) ? f : NULL;
+}
+
+/* "FF_" + the key in capitals: the environment variable of a secret. */
+static void env_name(const ff_config_field *f, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (const char *k = "FF_"; *k && o + 1 < cap; k++)
+		out[o++] = *k;
+	for (const char *k = f->key; *k && o + 1 < cap; k++)
+		out[o++] = (char)toupper((unsigned char)*k);
+	out[o] = '\0';
 }
 
 static int parse_bool(const char *v, bool *out)
@@ -172,6 +203,67 @@ static int store_value(const ff_config_field *f, void *obj, const char *value, c
 	return FF_ERR_CONFIG;
 }
 
+/* Sets the secret field f from the file at path (relative: against base_file's
+ * folder, as PATH values are): its text without the trailing line break, one
+ * line. The secret is never part of a message; the buffer is wiped. */
+static int store_secret_file(const ff_config_field *f, void *obj, const char *path, const char *where,
+			     const char *base_file, char *errbuf, size_t errlen)
+{
+	char *full, *text = NULL, why[384] = "";
+	size_t len = 0;
+	int rc;
+
+	if (!*path) {
+		ff_seterr(errbuf, errlen, "%s: key '%s_file': empty file name", where, f->key);
+		return FF_ERR_CONFIG;
+	}
+	if (!(full = join_dir(base_file, path)))
+		return FF_ERR_NOMEM;
+	rc = ff_file_read(full, FF_CFG_SECRET_FILE_MAX, &text, &len, why, sizeof(why));
+	if (rc == FF_ERR_NOMEM)
+		goto out;
+	if (rc != FF_OK) {
+		ff_seterr(errbuf, errlen, "%s: key '%s_file': %s", where, f->key, why);
+		rc = FF_ERR_CONFIG;
+		goto out;
+	}
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		text[--len] = '\0';
+	if (strlen(text) != len || strpbrk(text, "\r\n")) {
+		ff_seterr(errbuf, errlen, "%s: key '%s_file': %s must hold one line of text", where, f->key,
+			  full);
+		rc = FF_ERR_CONFIG;
+		goto out;
+	}
+	rc = store_value(f, obj, text, where, NULL, errbuf, errlen);
+out:
+	if (text) {
+		memset(text, 0, len);
+		free(text);
+	}
+	free(full);
+	return rc;
+}
+
+/* Secrets from the environment: FF_<KEY> when set and not empty. */
+static int load_env(const ff_config_field *fields, void *obj, char *errbuf, size_t errlen)
+{
+	for (const ff_config_field *f = fields; f->key; f++) {
+		char name[96], where[128];
+		const char *v;
+		int rc;
+		if (!secret_value(f))
+			continue;
+		env_name(f, name, sizeof(name));
+		if (!(v = getenv(name)) || !*v)
+			continue;
+		snprintf(where, sizeof(where), "environment %s", name);
+		if ((rc = store_value(f, obj, v, where, NULL, errbuf, errlen)) != FF_OK)
+			return rc;
+	}
+	return FF_OK;
+}
+
 int ff_config_defaults(const ff_config_field *fields, void *obj, char *errbuf, size_t errlen)
 {
 	if (!fields || !obj)
@@ -248,7 +340,7 @@ static int load_text(const ff_config_field *fields, void *obj, const char *text,
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		char *s, *eq, *key, *value;
-		const ff_config_field *f;
+		const ff_config_field *f, *secret_file;
 
 		lineno++;
 		snprintf(where, sizeof(where), "%s:%d", name, lineno);
@@ -289,19 +381,26 @@ static int load_text(const ff_config_field *fields, void *obj, const char *text,
 			value++;
 		}
 		f = find_field(fields, key, strlen(key));
+		secret_file = !f ? find_secret_file(fields, key, strlen(key)) : NULL;
+		if (secret_file)
+			f = secret_file;
 		if (!f || strchr(key, '-')) {
 			ff_seterr(errbuf, errlen, "%s: unknown key '%s'", where, key);
 			rc = FF_ERR_CONFIG;
 			goto out;
 		}
+		/* KEY and KEY_file set the same secret: one of them per file */
 		if (seen_at[f - fields]) {
 			ff_seterr(errbuf, errlen, "%s: duplicate key '%s' (first set at line %d)", where,
-			       f->key, seen_at[f - fields]);
+			       key, seen_at[f - fields]);
 			rc = FF_ERR_CONFIG;
 			goto out;
 		}
 		seen_at[f - fields] = lineno;
-		rc = store_value(f, obj, value, where, path, errbuf, errlen);
+		if (secret_file)
+			rc = store_secret_file(f, obj, value, where, path, errbuf, errlen);
+		else
+			rc = store_value(f, obj, value, where, path, errbuf, errlen);
 		if (rc != FF_OK)
 			goto out;
 	}
@@ -364,13 +463,17 @@ int ff_config_check_required(const ff_config_field *fields, const void *obj, cha
 int ff_config_parse_args(const ff_config_field *fields, void *obj, int argc, char **argv,
 			 ff_config_args *out, char *errbuf, size_t errlen)
 {
-	ff_config_args args = { NULL, false, 0, NULL };
+	ff_config_args args = { NULL, false, false, 0, NULL };
 	int rc, i, npos = 0;
 	bool opts_done = false;
 
 	if (!fields || !obj || argc < 0 || (argc > 0 && !argv))
 		return FF_ERR_INVAL;
 	rc = ff_config_defaults(fields, obj, errbuf, errlen);
+	if (rc != FF_OK)
+		goto out;
+	/* defaults < environment (secrets only) < file < command line */
+	rc = load_env(fields, obj, errbuf, errlen);
 	if (rc != FF_OK)
 		goto out;
 
@@ -381,6 +484,8 @@ int ff_config_parse_args(const ff_config_field *fields, void *obj, int argc, cha
 			break;
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			args.help = true;
+		} else if (strcmp(a, "--version") == 0) {
+			args.version = args.help = true; /* a program that ignores it never starts */
 		} else if (strcmp(a, "--config") == 0) {
 			if (i + 1 >= argc) {
 				ff_seterr(errbuf, errlen, "command line: --config needs a file name");
@@ -405,7 +510,7 @@ int ff_config_parse_args(const ff_config_field *fields, void *obj, int argc, cha
 		char *a = argv[i];
 		const char *key, *value = NULL;
 		size_t keylen;
-		const ff_config_field *f;
+		const ff_config_field *f, *secret_file;
 
 		if (opts_done || a[0] != '-' || strcmp(a, "-") == 0) {
 			argv[1 + npos++] = a;
@@ -415,7 +520,7 @@ int ff_config_parse_args(const ff_config_field *fields, void *obj, int argc, cha
 			opts_done = true;
 			continue;
 		}
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "--version") == 0)
 			continue;
 		if (strcmp(a, "--config") == 0) {
 			i++;
@@ -446,6 +551,19 @@ int ff_config_parse_args(const ff_config_field *fields, void *obj, int argc, cha
 		}
 
 		f = find_field(fields, key, keylen);
+		if (!f && (secret_file = find_secret_file(fields, key, keylen))) {
+			if (!value && i + 1 >= argc) {
+				ff_seterr(errbuf, errlen, "command line: key '%s_file' needs a file name",
+					  secret_file->key);
+				rc = FF_ERR_CONFIG;
+				goto out;
+			}
+			rc = store_secret_file(secret_file, obj, value ? value : argv[++i], "command line",
+					       NULL, errbuf, errlen);
+			if (rc != FF_OK)
+				goto out;
+			continue;
+		}
 		if (!f && !value && keylen > 3 && strncmp(key, "no-", 3) == 0) {
 			f = find_field(fields, key + 3, keylen - 3);
 			if (f && f->type == FF_CFG_BOOL) {
@@ -513,7 +631,19 @@ void ff_config_help(const ff_config_field *fields, FILE *out)
 			fputc(')', out);
 		}
 		fputc('\n', out);
+		if (secret_value(f)) {
+			char env[96];
+			env_name(f, env, sizeof(env));
+			snprintf(opt, sizeof(opt), "--%s_file=<path>", f->key);
+			fprintf(out, "  %-32s %s read from a file (one line; also %s_file = PATH in a "
+				     "config file), or from $%s\n", opt, f->key, f->key, env);
+		}
 	}
+}
+
+void ff_config_version(FILE *out, const char *program)
+{
+	fprintf(out, "%s %s\n", program && *program ? program : "facefleet", FF_VERSION);
 }
 
 void ff_config_dump(const ff_config_field *fields, const void *obj, FILE *out)

@@ -20,7 +20,21 @@
  * Command line: --config FILE (or --config=FILE), --key=value, --key value,
  * --set key=value, and for booleans a bare --key (true) or --no-key (false).
  * In command-line keys '-' and '_' are interchangeable.
- * Precedence: defaults < file < command line (last one wins).
+ * Precedence: defaults < environment < file < command line (last one wins).
+ *
+ * Secrets (STRING fields flagged FF_CFG_SECRET: passwords, conninfo strings)
+ * need never be on a command line, where `ps` shows them: each may also come
+ *   - from a file: `KEY_file = PATH` in a config file (relative to the file's
+ *     folder) or --KEY-file=PATH: the file's first line, its line break
+ *     dropped (a regular file of at most 64 KiB and one line; never echoed
+ *     in messages). KEY and KEY_file in one file are a duplicate;
+ *   - from the environment: FF_<KEY in capitals> (mqtt_password:
+ *     FF_MQTT_PASSWORD), when set and not empty; a file or the command
+ *     line still wins.
+ * --help lists the --KEY-file option and the variable of each secret.
+ * --version sets ff_config_args.version (and help, so a program that does
+ * not handle it stops as for --help instead of starting):
+ * ff_config_version prints the one version string.
  *
  * Storage per type: STRING and PATH -> char * (heap, owned; release with
  * ff_config_free), INT -> int, INT64 -> int64_t, BOOL -> bool, DOUBLE -> double.
@@ -51,7 +65,8 @@ typedef enum ff_config_type {
 
 /* flags */
 #define FF_CFG_REQUIRED 0x1u /* STRING/PATH: must end non-empty (no effect on other types) */
-#define FF_CFG_SECRET 0x2u   /* ff_config_dump prints "***" instead of the value */
+#define FF_CFG_SECRET 0x2u   /* ff_config_dump prints "***" instead of the value; a STRING
+			      * one also comes from KEY_file / FF_<KEY> (see above) */
 
 typedef struct ff_config_field {
 	const char *key;      /* lowercase snake_case; NULL ends the table */
@@ -69,7 +84,8 @@ typedef struct ff_config_field {
 /* What ff_config_parse_args found besides settings. */
 typedef struct ff_config_args {
 	const char *config_path; /* --config value, or NULL */
-	bool help;               /* --help or -h was given */
+	bool help;               /* --help or -h (or --version) was given */
+	bool version;            /* --version was given: ff_config_version, exit 0 */
 	int npositional;         /* arguments that are not options, in order; */
 	char **positional;       /* they are moved to the front of argv */
 } ff_config_args;
@@ -109,6 +125,10 @@ int ff_config_check_required(const ff_config_field *fields, const void *obj, cha
 void ff_config_help(const ff_config_field *fields, FILE *out);
 /* Writes the effective settings as a loadable `key = value` file. */
 void ff_config_dump(const ff_config_field *fields, const void *obj, FILE *out);
+
+/* Writes "<program> <version>\n": FF_VERSION of the generated
+ * facefleet/version.h, CMake's project version, the same for every program. */
+void ff_config_version(FILE *out, const char *program);
 
 /* Frees the STRING/PATH members of obj and sets them to NULL. */
 void ff_config_free(const ff_config_field *fields, void *obj);
