@@ -240,6 +240,9 @@ int fc_cmd_identity(fc_ctx *ctx, int argc, char **argv);
 int fc_cmd_events(fc_ctx *ctx, int argc, char **argv);
 int fc_cmd_audit(fc_ctx *ctx, int argc, char **argv);
 int fc_cmd_stats(fc_ctx *ctx, int argc, char **argv);
+/* cmd_backup.c: backup DIR [PATH...], restore DIR (pg_dump/pg_restore as the schema owner) */
+int fc_cmd_backup(fc_ctx *ctx, int argc, char **argv);
+int fc_cmd_restore(fc_ctx *ctx, int argc, char **argv);
 
 /* Shared by events/audit queries: fills the ISO times from --since/--until
  * and checks --limit. Returns FF_EXIT_OK or FF_EXIT_USAGE (printed). */

@@ -88,6 +88,8 @@ static const struct {
 	{ "events", fc_cmd_events, "recognition events: query, watch (live)" },
 	{ "audit", fc_cmd_audit, "the audit log: query" },
 	{ "stats", fc_cmd_stats, "faces per device, decisions, bytes per face, rejected messages" },
+	{ "backup", fc_cmd_backup, "backup DIR [PATH...]: the database (pg_dump, as its owner) and the named files" },
+	{ "restore", fc_cmd_restore, "restore DIR: a backup into an empty database, the files back in place" },
 };
 
 static void usage(FILE *out)
