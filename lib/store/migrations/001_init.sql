@@ -1,5 +1,5 @@
 -- 001_init: the first facefleet backend schema.
--- Applied by lib/store/migrate.c inside one transaction and recorded in
+-- Applied by backend/store/migrate.c inside one transaction and recorded in
 -- schema_migrations; never edit a migration once it has landed: add NNN_next.sql.
 -- Files hold no BEGIN/COMMIT of their own.
 
