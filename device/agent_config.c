@@ -3,11 +3,13 @@
  * (fleet-device.conf.example documents every key). */
 #include "device.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "facefleet/ids.h"
 #include "facefleet/clock.h"
@@ -88,7 +90,9 @@ static const ff_config_field fields[] = {
 	F("min_face_px", FF_CFG_INT, min_face_px, "40", 0, 8192, "quality gate: smallest face box side to encode, pixels", 0),
 	F("min_det_score", FF_CFG_DOUBLE, min_det_score, "0.9", 0, 1, "quality gate: lowest detector score to encode", 0),
 	F("max_faces", FF_CFG_INT, max_faces, "8", 1, 64, "most faces encoded per frame (best scores first)", 0),
-	F("outbox_dir", FF_CFG_PATH, outbox_dir, "/var/lib/facefleet/outbox", 0, 0, "store-and-forward folder (device/OUTBOX.md)", FF_CFG_REQUIRED),
+	F("outbox_dir", FF_CFG_PATH, outbox_dir, "/var/lib/facefleet/outbox", 0, 0,
+	  "store-and-forward folder (device/OUTBOX.md), created on start; relative in a config file: "
+	  "beside it (fleetctl bundles: <device>.outbox)", FF_CFG_REQUIRED),
 	F("outbox_max_messages", FF_CFG_INT, outbox_max_messages, "10000", 1, 10000000, "outbox bound: messages", 0),
 	F("outbox_max_bytes", FF_CFG_INT64, outbox_max_bytes, "16777216", 1024, 1e12, "outbox bound: bytes of messages", 0),
 	F("outbox_drop", FF_CFG_STRING, outbox_drop, "oldest", 0, 0, "when full, drop the oldest or the newest message", 0),
@@ -114,14 +118,17 @@ static const ff_config_field fields[] = {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: fleet-device [--config FILE] [--key=value ...] [IMAGE | DIR | -]\n"
-		   "       fleet-device --bench [--key=value ...] IMAGE...\n\n"
+		   "       fleet-device --bench [--key=value ...] IMAGE...\n"
+		   "       fleet-device --version\n\n"
 		   "Detects faces, encodes them with the VQ model and publishes FaceCodes on\n"
 		   "fleet/<site>/<device>/faces (MQTT v5, QoS 1) through an on-disk outbox.\n"
 		   "A positional IMAGE sets source=file, DIR source=dir, '-' source=stdin, a URL\n"
 		   "or /dev/videoN source=video (so does any input after --source=video).\n\n"
 		   "settings (file keys; on the command line as --key=value):\n");
 	ff_config_help(fields, f);
-	fprintf(f, "\nexit status: 0 success, 1 runtime failure, 2 usage or configuration error\n");
+	fprintf(f, "\nSecrets: mqtt_password may come from a file (mqtt_password_file = PATH in the config\n"
+		   "file, --mqtt-password-file=PATH) or $FF_MQTT_PASSWORD instead of the command line.\n"
+		   "exit status: 0 success, 1 runtime failure, 2 usage or configuration error\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -144,6 +151,29 @@ static int set_str(char **dst, const char *v)
 	free(*dst);
 	*dst = c;
 	return FF_OK;
+}
+
+/* The outbox folder must exist or be creatable (its last component, as the
+ * outbox makes it) and be writable, or the agent stops at start saying which
+ * setting to change instead of a bare mkdir_failed. */
+static int outbox_usable(const char *dir)
+{
+	struct stat st;
+	const char *why = NULL;
+	int err = 0;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		err = errno;
+	else if (stat(dir, &st) != 0)
+		err = errno;
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a folder";
+	else if (access(dir, W_OK | X_OK) != 0)
+		err = errno;
+	if (!err && !why)
+		return FF_EXIT_OK;
+	return usage_error("outbox folder '%s' is not usable (%s): set outbox_dir to a folder this user may "
+			   "create and write (config file: outbox_dir = PATH, relative to the file's folder; "
+			   "command line: --outbox-dir=PATH)", dir, why ? why : strerror(err));
 }
 
 /* A positional argument chooses the source (unless the bench takes them). */
@@ -174,6 +204,11 @@ int dev_config_parse(dev_config *cfg, int argc, char **argv, bool *exit_now)
 	*exit_now = false;
 	memset(cfg, 0, sizeof(*cfg));
 	rc = ff_config_parse_args(fields, cfg, argc, argv, &args, err, sizeof(err));
+	if (args.version) {
+		ff_config_version(stdout, "fleet-device");
+		*exit_now = true;
+		return FF_EXIT_OK;
+	}
 	if (args.help) {
 		usage(stdout);
 		*exit_now = true;
@@ -226,7 +261,10 @@ int dev_config_parse(dev_config *cfg, int argc, char **argv, bool *exit_now)
 	if (cfg->print_config) {
 		ff_config_dump(fields, cfg, stdout);
 		*exit_now = true;
+		return FF_EXIT_OK;
 	}
+	if (!cfg->bench)
+		return outbox_usable(cfg->outbox_dir);
 	return FF_EXIT_OK;
 }
 

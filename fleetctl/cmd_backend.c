@@ -73,9 +73,23 @@ static int backend_add(fc_ctx *ctx, int argc, char **argv)
 	cJSON_AddStringToObject(detail, "client_id", cid);
 	if (!fc_audit_json(ctx, "backend.add", name, detail))
 		goto out;
-	printf("backend %s added: broker users %s and %s-pub (role " ROLE "), bound to client ids "
-	       "%s and %s-pub; bundle %s (mode 0600)\n", name, user, user, cid, cid, b.path);
-	rc = FF_EXIT_OK;
+	{
+		cJSON *o = cJSON_CreateObject(), *u = cJSON_AddArrayToObject(o, "mqtt_users"), *ids;
+		char pub[112];
+		cJSON_AddStringToObject(o, "backend", name);
+		snprintf(pub, sizeof(pub), "%s-pub", user);
+		cJSON_AddItemToArray(u, cJSON_CreateString(user));
+		cJSON_AddItemToArray(u, cJSON_CreateString(pub));
+		ids = cJSON_AddArrayToObject(o, "client_ids");
+		snprintf(pub, sizeof(pub), "%s-pub", cid);
+		cJSON_AddItemToArray(ids, cJSON_CreateString(cid));
+		cJSON_AddItemToArray(ids, cJSON_CreateString(pub));
+		cJSON_AddStringToObject(o, "role", ROLE);
+		cJSON_AddStringToObject(o, "bundle", b.path);
+		rc = fc_report(ctx, o, "backend %s added: broker users %s and %s-pub (role " ROLE "), bound to "
+				       "client ids %s and %s-pub; bundle %s (mode 0600)\n",
+			       name, user, user, cid, cid, b.path) ? FF_EXIT_OK : FF_EXIT_FAIL;
+	}
 out:
 	fc_dynsec_close(ds);
 	memset(pw, 0, sizeof(pw));

@@ -1,12 +1,16 @@
-/* fleetctl/cmd_device.c: device add | list | revoke | rotate-credentials.
+/* fleetctl/cmd_device.c: device add | list | revoke | enable | delete |
+ * rotate-credentials | reset-seq.
  *
  * A device is a devices row plus a broker account "dev.<id>" whose role
  * "dev.<id>" may publish fleet/<site>/<id>/{faces,status} and subscribe
  * fleet/<site>/<id>/config only (broker-config/ACL.md). Its password (256
  * random bits) exists only in the broker (salted hash) and in the bundle
- * written here: a fleet-device config file, mode 0600. */
+ * written here: a fleet-device config file, mode 0600. A revoked device is
+ * enabled again with new credentials (enable) or deleted (delete: its
+ * account, role and row go, its events stay). */
 #include "fleetctl.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,9 +125,13 @@ static bool write_device_bundle(fc_ctx *ctx, const char *site, const char *dev, 
 		"# subscribe fleet/%s/%s/config; nothing else. The account logs in only\n"
 		"# with the client id below.\n"
 		"device_id = %s\nsite_id = %s\nmqtt_url = %s\nmqtt_username = dev.%s\n"
-		"mqtt_password = %s\nmqtt_client_id = %s\n",
+		"mqtt_password = %s\nmqtt_client_id = %s\n"
+		"# The store-and-forward outbox (device/OUTBOX.md): a relative folder is beside\n"
+		"# this file, created on start. On an installed device point it at persistent\n"
+		"# storage the agent's user may write, e.g. /var/lib/facefleet/outbox.\n"
+		"outbox_dir = %s.outbox\n",
 		dev, site, ctx->actor, ctx->host, when, path, dev, site, dev, site, dev, site, dev, dev,
-		site, url, dev, pw, cid);
+		site, url, dev, pw, cid, dev);
 	if (ca_name[0])
 		fprintf(b.f, "# the project CA that signs the broker's certificate (a copy beside this file)\n"
 			     "tls_ca_file = %s\n", ca_name);
@@ -132,6 +140,34 @@ static bool write_device_bundle(fc_ctx *ctx, const char *site, const char *dev, 
 		return false;
 	}
 	return true;
+}
+
+/* The one line (or JSON object) a command that changed a device prints:
+ * {"device","site","enabled","mqtt_user","client_id","bundle"}; bundle NULL:
+ * none written. Returns the exit status. */
+static int report_device(const fc_ctx *ctx, const char *dev, const char *site, const char *bundle,
+			 bool enabled, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int report_device(const fc_ctx *ctx, const char *dev, const char *site, const char *bundle,
+			 bool enabled, const char *fmt, ...)
+{
+	char user[48], cid[80], line[2048];
+	cJSON *o = cJSON_CreateObject();
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	snprintf(user, sizeof(user), "dev.%s", dev);
+	device_client_id(cid, sizeof(cid), site, dev);
+	cJSON_AddStringToObject(o, "device", dev);
+	cJSON_AddStringToObject(o, "site", site);
+	cJSON_AddBoolToObject(o, "enabled", enabled);
+	cJSON_AddStringToObject(o, "mqtt_user", user);
+	cJSON_AddStringToObject(o, "client_id", cid);
+	if (bundle)
+		cJSON_AddStringToObject(o, "bundle", bundle);
+	else
+		cJSON_AddNullToObject(o, "bundle");
+	return fc_report(ctx, o, "%s", line) ? FF_EXIT_OK : FF_EXIT_FAIL;
 }
 
 static int device_add(fc_ctx *ctx, int argc, char **argv)
@@ -147,6 +183,12 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 		return FF_EXIT_USAGE;
 	if (!ff_id_valid(site))
 		return fc_fail(FF_EXIT_USAGE, "site id '%s' must match [a-z0-9-]{1,32}", site);
+	{
+		char *one = (char *)site;
+		if ((rc = fc_sites_known(ctx, &one, 1)) != FF_EXIT_OK)
+			return rc;
+		rc = FF_EXIT_FAIL;
+	}
 	if (!fc_random_password(pw, sizeof(pw)))
 		return FF_EXIT_FAIL;
 	{
@@ -184,9 +226,8 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 	if (!fc_audit_json(ctx, "device.provision", dev, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
 		goto out;
 	in_tx = false;
-	printf("device %s provisioned at site %s: broker user dev.%s, bundle %s (mode 0600)\n", dev, site,
-	       dev, path);
-	rc = FF_EXIT_OK;
+	rc = report_device(ctx, dev, site, path, true, "device %s provisioned at site %s: broker user dev.%s, "
+				  "bundle %s (mode 0600)\n", dev, site, dev, path);
 out:
 	if (rc != FF_EXIT_OK && created)
 		fc_dynsec_run(ds, dels, 2, err, sizeof(err));
@@ -251,24 +292,42 @@ static int device_revoke(fc_ctx *ctx, int argc, char **argv)
 	cJSON_AddBoolToObject(detail, "was_enabled", enabled);
 	if (!fc_audit_json(ctx, "device.revoke", dev, detail))
 		return FF_EXIT_FAIL;
-	printf("device %s revoked: broker account disabled (open sessions dropped), marked disabled\n", dev);
-	return FF_EXIT_OK;
+	return report_device(ctx, dev, site, NULL, false, "device %s revoked: broker account disabled (open "
+			     "sessions dropped), marked disabled\n", dev);
 }
 
-static int device_rotate(fc_ctx *ctx, int argc, char **argv)
+/* New random password (sessions made with the old one dropped), client id
+ * (re)bound, receipt ACLs added to older roles, a new bundle. rotate keeps
+ * the device's state; enable (a revoked device only) also enables the
+ * account and the devices row, in one transaction with its audit row. */
+static int new_credentials(fc_ctx *ctx, int argc, char **argv, bool enable)
 {
 	const char *dev;
 	char site[64], pw[64], user[48], err[256] = "", path[1024], cid[80];
-	bool enabled;
+	bool enabled, in_tx = false;
 	fc_dynsec *ds;
 	cJSON *c[4], *detail;
 	int rc;
 
 	if ((rc = device_open(ctx, argc, argv, &dev, site, sizeof(site), &enabled, &ds)) != FF_EXIT_OK)
 		return rc;
+	rc = FF_EXIT_FAIL;
+	if (enable && enabled) {
+		fc_dynsec_close(ds);
+		return fc_fail(FF_EXIT_FAIL, "device %s is not revoked (fleetctl device rotate-credentials %s "
+					     "gives it new credentials)", dev, dev);
+	}
 	if (!fc_random_password(pw, sizeof(pw))) {
 		fc_dynsec_close(ds);
 		return FF_EXIT_FAIL;
+	}
+	if (enable) {
+		const char *p[1] = { dev };
+		if (!fc_sql_ok(ctx, "BEGIN", 0, NULL))
+			goto out_ds;
+		in_tx = true;
+		if (!fc_sql_ok(ctx, "UPDATE devices SET enabled = true WHERE device_id = $1", 1, p))
+			goto out_ds;
 	}
 	snprintf(user, sizeof(user), "dev.%s", dev);
 	/* disable first: sessions that logged in with the old password are dropped */
@@ -281,27 +340,126 @@ static int device_rotate(fc_ctx *ctx, int argc, char **argv)
 	cJSON_AddStringToObject(c[2], "clientid", cid);
 	c[3] = fc_ds_command("enableClient", "username", user);
 	{
-		int drc = fc_dynsec_run(ds, c, enabled ? 4 : 3, err, sizeof(err));
+		int drc = fc_dynsec_run(ds, c, enabled || enable ? 4 : 3, err, sizeof(err));
 		if (drc == FF_OK)
 			drc = add_receipt_acls(ds, site, dev, err, sizeof(err));
-		fc_dynsec_close(ds);
 		fc_ds_free(c, 4);
 		if (drc != FF_OK) {
-			memset(pw, 0, sizeof(pw));
-			return fc_fail(FF_EXIT_FAIL, "broker refused the new password for dev.%s: %s", dev, err);
+			fc_fail(FF_EXIT_FAIL, "broker refused the new password for dev.%s: %s%s", dev, err,
+				drc == FF_ERR_NOTFOUND && enable ? " (its account is gone: fleetctl device delete, "
+								   "then add)" : "");
+			goto out_ds;
 		}
 	}
+	fc_dynsec_close(ds);
+	ds = NULL;
 	if (!write_device_bundle(ctx, site, dev, pw, path, sizeof(path)))
-		return FF_EXIT_FAIL;
+		goto out_ds;
 	memset(pw, 0, sizeof(pw));
 	detail = cJSON_CreateObject();
 	cJSON_AddStringToObject(detail, "site", site);
-	cJSON_AddBoolToObject(detail, "enabled", enabled);
-	if (!fc_audit_json(ctx, "device.rotate_credentials", dev, detail))
-		return FF_EXIT_FAIL;
-	printf("device %s: new password, bundle %s (mode 0600)%s\n", dev, path,
-	       enabled ? "" : "; the device stays revoked");
-	return FF_EXIT_OK;
+	cJSON_AddBoolToObject(detail, "enabled", enabled || enable);
+	if (!fc_audit_json(ctx, enable ? "device.enable" : "device.rotate_credentials", dev, detail))
+		goto out_ds;
+	if (in_tx) {
+		if (!fc_sql_ok(ctx, "COMMIT", 0, NULL))
+			goto out_ds;
+		in_tx = false;
+	}
+	if (enable)
+		rc = report_device(ctx, dev, site, path, true, "device %s enabled again: new password, bundle "
+				   "%s (mode 0600)\n", dev, path);
+	else
+		rc = report_device(ctx, dev, site, path, enabled, "device %s: new password, bundle %s (mode 0600)%s\n",
+				   dev, path, enabled ? "" : "; the device stays revoked");
+out_ds:
+	fc_dynsec_close(ds);
+	memset(pw, 0, sizeof(pw));
+	if (in_tx && ctx->db)
+		PQclear(PQexec(ctx->db, "ROLLBACK"));
+	return rc;
+}
+
+static int device_rotate(fc_ctx *ctx, int argc, char **argv)
+{
+	return new_credentials(ctx, argc, argv, false);
+}
+
+static int device_enable(fc_ctx *ctx, int argc, char **argv)
+{
+	return new_credentials(ctx, argc, argv, true);
+}
+
+/* A revoked device's account, role and row go; its events stay (they
+ * reference device_ids, migration 008), its dedupe keys go with the account
+ * so the id can be provisioned again from seq 1. */
+static int device_delete(fc_ctx *ctx, int argc, char **argv)
+{
+	const char *dev;
+	char site[64], user[48], err[256] = "", events[32] = "0";
+	bool enabled, in_tx = false;
+	fc_dynsec *ds;
+	cJSON *c[2], *detail, *o;
+	PGresult *r;
+	int rc;
+
+	if ((rc = device_open(ctx, argc, argv, &dev, site, sizeof(site), &enabled, &ds)) != FF_EXIT_OK)
+		return rc;
+	rc = FF_EXIT_FAIL;
+	if (enabled) {
+		rc = fc_fail(FF_EXIT_FAIL, "device %s is enabled: revoke it first (fleetctl device revoke %s)",
+			     dev, dev);
+		goto out;
+	}
+	{
+		const char *p[1] = { dev };
+		if (!fc_sql_ok(ctx, "BEGIN", 0, NULL))
+			goto out;
+		in_tx = true;
+		if (!(r = fc_sql(ctx, "SELECT count(*) FROM recognition_events WHERE device_id = $1", 1, p)))
+			goto out;
+		snprintf(events, sizeof(events), "%s", PQgetvalue(r, 0, 0));
+		PQclear(r);
+		if (!fc_sql_ok(ctx, "DELETE FROM recognition_event_keys WHERE device_id = $1", 1, p) ||
+		    !(r = fc_sql(ctx, "DELETE FROM devices WHERE device_id = $1 AND NOT enabled", 1, p)))
+			goto out;
+		if (strcmp(PQcmdTuples(r), "1") != 0) { /* enabled meanwhile, or gone */
+			PQclear(r);
+			fc_fail(FF_EXIT_FAIL, "device %s changed meanwhile; nothing deleted", dev);
+			goto out;
+		}
+		PQclear(r);
+	}
+	snprintf(user, sizeof(user), "dev.%s", dev);
+	c[0] = fc_ds_command("deleteClient", "username", user);
+	c[1] = fc_ds_command("deleteRole", "rolename", user);
+	{
+		int drc = fc_dynsec_run(ds, c, 2, err, sizeof(err));
+		fc_ds_free(c, 2);
+		if (drc != FF_OK && drc != FF_ERR_NOTFOUND) {
+			fc_fail(FF_EXIT_FAIL, "broker refused to delete dev.%s: %s", dev, err);
+			goto out;
+		}
+	}
+	detail = cJSON_CreateObject();
+	cJSON_AddStringToObject(detail, "site", site);
+	cJSON_AddStringToObject(detail, "mqtt_user", user);
+	cJSON_AddRawToObject(detail, "events_kept", events); /* a count as PostgreSQL printed it */
+	if (!fc_audit_json(ctx, "device.delete", dev, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
+		goto out;
+	in_tx = false;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "device", dev);
+	cJSON_AddStringToObject(o, "site", site);
+	cJSON_AddBoolToObject(o, "deleted", true);
+	cJSON_AddRawToObject(o, "events_kept", events);
+	rc = fc_report(ctx, o, "device %s deleted: broker account and role dev.%s removed, %s past event(s) "
+			       "kept\n", dev, dev, events) ? FF_EXIT_OK : FF_EXIT_FAIL;
+out:
+	fc_dynsec_close(ds);
+	if (in_tx && ctx->db)
+		PQclear(PQexec(ctx->db, "ROLLBACK"));
+	return rc;
 }
 
 /* The one way a device's replay mark goes down (a forged seq near 2^63 let
@@ -335,11 +493,19 @@ static int device_reset_seq(fc_ctx *ctx, int argc, char **argv)
 	detail = cJSON_CreateObject();
 	cJSON_AddRawToObject(detail, "from", PQgetvalue(r, 0, 0)); /* bigints, all 64 bits */
 	cJSON_AddRawToObject(detail, "to", to);
-	PQclear(r);
-	if (!fc_audit_json(ctx, "device.reset_seq", dev, detail))
-		return FF_EXIT_FAIL;
-	printf("device %s: replay mark %s (its next face needs seq > %s)\n", dev, to, to);
-	return FF_EXIT_OK;
+	{
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "device", dev);
+		cJSON_AddRawToObject(o, "from", PQgetvalue(r, 0, 0));
+		cJSON_AddRawToObject(o, "last_seq", to);
+		PQclear(r);
+		if (!fc_audit_json(ctx, "device.reset_seq", dev, detail)) {
+			cJSON_Delete(o);
+			return FF_EXIT_FAIL;
+		}
+		return fc_report(ctx, o, "device %s: replay mark %s (its next face needs seq > %s)\n", dev, to,
+				 to) ? FF_EXIT_OK : FF_EXIT_FAIL;
+	}
 }
 
 static int device_list(fc_ctx *ctx, int argc, char **argv)
@@ -358,10 +524,16 @@ static int device_list(fc_ctx *ctx, int argc, char **argv)
 
 static const fc_verb verbs[] = {
 	{ "add", device_add, "add --site S --name D [--description TEXT] [--bundle-dir DIR | --out FILE]",
-	  "create the device, its broker account and ACL role, and write its fleet-device config bundle" },
+	  "create the device at registered site S (fleetctl site add), its broker account and ACL role, "
+	  "and write its fleet-device config bundle" },
 	{ "list", device_list, "list [--site S]", "devices with their state" },
 	{ "revoke", device_revoke, "revoke --name D",
 	  "disable the broker account (open sessions are dropped at once) and the device" },
+	{ "enable", device_enable, "enable --name D [--bundle-dir DIR | --out FILE]",
+	  "a revoked device again: new random password, account and device enabled, new bundle" },
+	{ "delete", device_delete, "delete --name D",
+	  "a revoked device: its broker account, role and row go (and its replay keys: the id may be "
+	  "added again); its events stay" },
 	{ "rotate-credentials", device_rotate, "rotate-credentials --name D [--bundle-dir DIR | --out FILE]",
 	  "new random password (old sessions dropped), new bundle" },
 	{ "reset-seq", device_reset_seq, "reset-seq --name D --seq N",

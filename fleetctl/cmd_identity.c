@@ -4,8 +4,12 @@
  * detection (the face nearest the image centre), 5-point alignment to
  * 112x112, MobileFaceNet; one face_templates row per image under the
  * backend's embed_model_id. The table's NOTIFY trigger (ff_gallery) makes
- * running backends reload their gallery. Deleting erases the templates and
- * pseudonymises the identity ("erased-<id>") in its past events. */
+ * running backends reload their gallery. An identity's sites (where it may
+ * be granted; none: every site) change only when asked: enroll --sites on a
+ * new or existing identity, or set-sites; enrolling more images of an
+ * existing identity keeps its scope. Deleting erases the templates and
+ * pseudonymises the identity ("erased-<id>") in its past events and in the
+ * audit details that named it (ff_audit_scrub_identity, migration 008). */
 #include "fleetctl.h"
 
 #include <stdio.h>
@@ -91,14 +95,33 @@ out:
 	return rc;
 }
 
+/* --sites of enroll / set-sites: "*" is every site (stored as {}), else
+ * registered site ids. FF_EXIT_OK with the literal in arr. */
+static int sites_option(fc_ctx *ctx, char *arr, size_t cap)
+{
+	bool every;
+	return fc_sites_arg(ctx, ctx->cfg.sites, true, arr, cap, &every);
+}
+
+/* "every site" or the list of a stored "{a,b}" */
+static const char *sites_text(const char *arr, char *buf, size_t cap)
+{
+	size_t l = strlen(arr);
+	if (l <= 2)
+		return "every site";
+	snprintf(buf, cap, "%.*s", (int)(l - 2), arr + 1);
+	return buf;
+}
+
 static int identity_enroll(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *name = ctx->cfg.name;
 	enroller e = { NULL, NULL, 0 };
-	char id[32] = "", arr[4096] = "{}", *vec = NULL, why[256], qn[300];
-	cJSON *detail;
+	char id[32] = "", arr[FC_SITES_ARRAY_MAX] = "{}", stored_sites[FC_SITES_ARRAY_MAX] = "{}",
+	     *vec = NULL, why[256], qn[300], shown[FC_SITES_ARRAY_MAX];
+	cJSON *detail, *o;
 	int rc = FF_EXIT_FAIL, stored = 0, skipped = 0;
-	bool in_tx = false;
+	bool in_tx = false, sites_given = ctx->cfg.sites && *ctx->cfg.sites, created = false;
 
 	if (!fc_need(name, "name"))
 		return FF_EXIT_USAGE;
@@ -106,20 +129,8 @@ static int identity_enroll(fc_ctx *ctx, int argc, char **argv)
 		return fc_fail(FF_EXIT_USAGE, "--name: 1..128 characters, not starting with 'erased-'");
 	if (argc < 2)
 		return fc_fail(FF_EXIT_USAGE, "identity enroll: give one or more IMAGE files");
-	if (ctx->cfg.sites && *ctx->cfg.sites) {
-		char *list = strdup(ctx->cfg.sites), *s[64];
-		int n = list ? fc_split_ids(list, s, 64) : -1;
-		if (n < 1) {
-			free(list);
-			return fc_fail(FF_EXIT_USAGE, "--sites: comma-separated site ids");
-		}
-		snprintf(arr, sizeof(arr), "{");
-		for (int i = 0; i < n; i++) {
-			strncat(arr, s[i], sizeof(arr) - strlen(arr) - 2);
-			strcat(arr, i + 1 < n ? "," : "}");
-		}
-		free(list);
-	}
+	if (sites_given && (rc = sites_option(ctx, arr, sizeof(arr))) != FF_EXIT_OK)
+		return rc;
 	if ((rc = enroller_open(ctx, &e)) != FF_EXIT_OK)
 		goto out;
 	rc = FF_EXIT_FAIL;
@@ -127,15 +138,21 @@ static int identity_enroll(fc_ctx *ctx, int argc, char **argv)
 		goto out;
 	in_tx = true;
 	{
-		const char *p[2] = { name, arr };
+		/* a new identity gets --sites (none: every site); an existing one keeps
+		 * its scope unless --sites was given */
+		const char *p[3] = { name, arr, sites_given ? "true" : "false" };
 		PGresult *r = fc_sql(ctx,
 				     "INSERT INTO identities (external_id, display_name, allowed_sites) "
 				     "VALUES ($1, $1, $2::text[]) ON CONFLICT (external_id) DO UPDATE "
-				     "SET enabled = true, allowed_sites = EXCLUDED.allowed_sites RETURNING identity_id",
-				     2, p);
+				     "SET enabled = true, allowed_sites = CASE WHEN $3::boolean "
+				     "  THEN EXCLUDED.allowed_sites ELSE identities.allowed_sites END "
+				     "RETURNING identity_id, allowed_sites::text, xmax = 0",
+				     3, p);
 		if (!r)
 			goto out;
 		snprintf(id, sizeof(id), "%s", PQgetvalue(r, 0, 0));
+		snprintf(stored_sites, sizeof(stored_sites), "%s", PQgetvalue(r, 0, 1));
+		created = PQgetvalue(r, 0, 2)[0] == 't';
 		PQclear(r);
 	}
 	for (int i = 1; i < argc; i++) {
@@ -163,18 +180,86 @@ static int identity_enroll(fc_ctx *ctx, int argc, char **argv)
 	cJSON_AddNumberToObject(detail, "templates", stored);
 	cJSON_AddNumberToObject(detail, "skipped", skipped);
 	cJSON_AddStringToObject(detail, "model", ctx->cfg.embed_model_id);
-	cJSON_AddStringToObject(detail, "sites", arr);
+	cJSON_AddStringToObject(detail, "sites", stored_sites);
+	cJSON_AddBoolToObject(detail, "sites_changed", sites_given || created);
 	if (!fc_audit_json(ctx, "identity.enroll", qn, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
 		goto out;
 	in_tx = false;
-	printf("identity %s enrolled: %d template(s) (%s), %d image(s) skipped\n", name, stored,
-	       ctx->cfg.embed_model_id, skipped);
-	rc = FF_EXIT_OK;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "identity", name);
+	cJSON_AddRawToObject(o, "identity_id", id);
+	cJSON_AddBoolToObject(o, "created", created);
+	cJSON_AddNumberToObject(o, "templates", stored);
+	cJSON_AddNumberToObject(o, "skipped", skipped);
+	cJSON_AddStringToObject(o, "model", ctx->cfg.embed_model_id);
+	cJSON_AddItemToObject(o, "sites", fc_sites_json(stored_sites)); /* []: every site */
+	cJSON_AddBoolToObject(o, "sites_changed", sites_given || created);
+	rc = fc_report(ctx, o, "identity %s enrolled: %d template(s) (%s), %d image(s) skipped; sites: %s%s\n",
+		       name, stored, ctx->cfg.embed_model_id, skipped,
+		       sites_text(stored_sites, shown, sizeof(shown)),
+		       sites_given || created ? "" : " (kept; --sites or identity set-sites changes them)") ?
+		     FF_EXIT_OK : FF_EXIT_FAIL;
 out:
 	if (in_tx && ctx->db)
 		PQclear(PQexec(ctx->db, "ROLLBACK"));
 	enroller_close(&e);
 	free(vec);
+	return rc;
+}
+
+/* The one explicit way to change where an identity may be granted. */
+static int identity_set_sites(fc_ctx *ctx, int argc, char **argv)
+{
+	const char *name = ctx->cfg.name && *ctx->cfg.name ? ctx->cfg.name : (argc > 1 ? argv[1] : "");
+	char arr[FC_SITES_ARRAY_MAX], from[FC_SITES_ARRAY_MAX], id[32], subject[48], shown[FC_SITES_ARRAY_MAX];
+	cJSON *detail, *o;
+	PGresult *r;
+	bool in_tx = false;
+	int rc;
+
+	if (!fc_need(name, "name") || !fc_need(ctx->cfg.sites, "sites"))
+		return FF_EXIT_USAGE;
+	if ((rc = sites_option(ctx, arr, sizeof(arr))) != FF_EXIT_OK)
+		return rc;
+	rc = FF_EXIT_FAIL;
+	if (!fc_sql_ok(ctx, "BEGIN", 0, NULL))
+		return FF_EXIT_FAIL;
+	in_tx = true;
+	{
+		const char *p[2] = { name, arr };
+		r = fc_sql(ctx, "UPDATE identities n SET allowed_sites = $2::text[] FROM identities o "
+				"WHERE o.identity_id = n.identity_id AND n.external_id = $1 "
+				"  AND n.external_id NOT LIKE 'erased-%' "
+				"RETURNING n.identity_id, o.allowed_sites::text",
+			   2, p);
+	}
+	if (!r)
+		goto out;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		fc_fail(FF_EXIT_FAIL, "no identity '%s' (see fleetctl identity list)", name);
+		goto out;
+	}
+	snprintf(id, sizeof(id), "%s", PQgetvalue(r, 0, 0));
+	snprintf(from, sizeof(from), "%s", PQgetvalue(r, 0, 1));
+	PQclear(r);
+	snprintf(subject, sizeof(subject), "identity:%s", id);
+	detail = cJSON_CreateObject();
+	cJSON_AddStringToObject(detail, "from", from);
+	cJSON_AddStringToObject(detail, "sites", arr);
+	if (!fc_audit_json(ctx, "identity.set_sites", subject, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
+		goto out;
+	in_tx = false;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "identity", name);
+	cJSON_AddRawToObject(o, "identity_id", id);
+	cJSON_AddItemToObject(o, "sites", fc_sites_json(arr));
+	cJSON_AddItemToObject(o, "previous_sites", fc_sites_json(from));
+	rc = fc_report(ctx, o, "identity %s: sites %s\n", name, sites_text(arr, shown, sizeof(shown))) ?
+		     FF_EXIT_OK : FF_EXIT_FAIL;
+out:
+	if (in_tx && ctx->db)
+		PQclear(PQexec(ctx->db, "ROLLBACK"));
 	return rc;
 }
 
@@ -194,8 +279,8 @@ static int identity_list(fc_ctx *ctx, int argc, char **argv)
 static int identity_delete(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *name = ctx->cfg.name && *ctx->cfg.name ? ctx->cfg.name : (argc > 1 ? argv[1] : "");
-	char id[32], pseudo[48], subject[48], templates[32], events[32];
-	cJSON *detail;
+	char id[32], pseudo[48], subject[48], templates[32], events[32], audit_rows[32];
+	cJSON *detail, *o;
 	PGresult *r;
 	bool in_tx = false;
 	int rc = FF_EXIT_FAIL;
@@ -247,6 +332,16 @@ static int identity_delete(fc_ctx *ctx, int argc, char **argv)
 		PQclear(r);
 	}
 	{
+		/* audit rows that named the person (the backend's decisions: detail
+		 * identity, track_identity) get the pseudonym; only possible now,
+		 * with the templates gone and the name not yet replaced */
+		const char *p[1] = { id };
+		if (!(r = fc_sql(ctx, "SELECT ff_audit_scrub_identity($1::bigint)", 1, p)))
+			goto out;
+		snprintf(audit_rows, sizeof(audit_rows), "%s", PQgetvalue(r, 0, 0));
+		PQclear(r);
+	}
+	{
 		const char *p[2] = { id, pseudo };
 		if (!fc_sql_ok(ctx, "UPDATE identities SET external_id = $2, display_name = '', enabled = false, "
 				    "allowed_sites = '{}' WHERE identity_id = $1::bigint",
@@ -257,12 +352,18 @@ static int identity_delete(fc_ctx *ctx, int argc, char **argv)
 	cJSON_AddStringToObject(detail, "pseudonym", pseudo);
 	cJSON_AddRawToObject(detail, "templates_deleted", templates); /* counts as PostgreSQL printed them */
 	cJSON_AddRawToObject(detail, "events_pseudonymised", events);
+	cJSON_AddRawToObject(detail, "audit_rows_scrubbed", audit_rows);
 	if (!fc_audit_json(ctx, "identity.delete", subject, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
 		goto out;
 	in_tx = false;
-	printf("identity deleted: %s template(s) erased, %s past event(s) now show %s\n", templates, events,
-	       pseudo);
-	rc = FF_EXIT_OK;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "pseudonym", pseudo);
+	cJSON_AddRawToObject(o, "identity_id", id);
+	cJSON_AddRawToObject(o, "templates_deleted", templates);
+	cJSON_AddRawToObject(o, "events_pseudonymised", events);
+	cJSON_AddRawToObject(o, "audit_rows_scrubbed", audit_rows);
+	rc = fc_report(ctx, o, "identity deleted: %s template(s) erased, %s past event(s) and %s audit row(s) "
+			       "now show %s\n", templates, events, audit_rows, pseudo) ? FF_EXIT_OK : FF_EXIT_FAIL;
 out:
 	if (in_tx && ctx->db)
 		PQclear(PQexec(ctx->db, "ROLLBACK"));
@@ -270,11 +371,16 @@ out:
 }
 
 static const fc_verb verbs[] = {
-	{ "enroll", identity_enroll, "enroll --name NAME [--sites S1,S2] IMAGE...",
-	  "detect, align and embed each image (as the backend does) and store the templates" },
+	{ "enroll", identity_enroll, "enroll --name NAME [--sites S1,S2 | --sites '*'] IMAGE...",
+	  "detect, align and embed each image (as the backend does) and store the templates; a new "
+	  "identity may be granted at --sites (registered; none or '*': every site), an existing one "
+	  "keeps its sites unless --sites is given" },
+	{ "set-sites", identity_set_sites, "set-sites NAME --sites S1,S2 | --sites '*'",
+	  "where the identity may be granted: these registered sites, or '*' every site (audited)" },
 	{ "list", identity_list, "list", "enrolled identities and their template counts" },
 	{ "delete", identity_delete, "delete NAME",
-	  "erase the templates and pseudonymise the identity in past events (audit-logged)" },
+	  "erase the templates and pseudonymise the identity in past events and in the audit details "
+	  "that named it (audit-logged: who erased, the pseudonymous id)" },
 	{ NULL, NULL, NULL, NULL },
 };
 

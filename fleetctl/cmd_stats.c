@@ -1,6 +1,7 @@
 /* fleetctl/cmd_stats.c: faces per device, decisions, bytes received per face
  * (the backend's audit rows record each message's size) against a JPEG face,
- * and rejected messages by reason. The last line is one JSON object. */
+ * and rejected messages by reason. The last line is one JSON object; with
+ * --format json it is the only one, carrying the per-device rows too. */
 #include "fleetctl.h"
 
 #include <stdio.h>
@@ -66,13 +67,11 @@ static int stats(fc_ctx *ctx, int argc, char **argv)
 		printf("\n\n== rejected messages by reason\n");
 		fc_print_result(rej, fmt);
 		printf("\n");
-	} else {
+	} else if (fmt == FC_FMT_CSV) {
 		fc_print_result(per, fmt);
-		if (fmt == FC_FMT_CSV)
-			printf("\n");
+		printf("\n");
 		fc_print_result(rej, fmt);
-		if (fmt == FC_FMT_CSV)
-			printf("\n");
+		printf("\n");
 	}
 	{
 		cJSON *o = cJSON_CreateObject(), *rm;
@@ -89,6 +88,17 @@ static int stats(fc_ctx *ctx, int argc, char **argv)
 		rm = cJSON_AddObjectToObject(o, "rejected_messages");
 		for (int i = 0; i < PQntuples(rej); i++)
 			cJSON_AddRawToObject(rm, PQgetvalue(rej, i, 0), PQgetvalue(rej, i, 1)); /* a bigint */
+		if (fmt == FC_FMT_JSON) { /* one object: the rows of the table output inside it */
+			cJSON *pd = cJSON_AddArrayToObject(o, "per_device");
+			for (int i = 0; pd && i < PQntuples(per); i++) {
+				cJSON *d = cJSON_CreateObject();
+				cJSON_AddStringToObject(d, "site", PQgetvalue(per, i, 0));
+				cJSON_AddStringToObject(d, "device", PQgetvalue(per, i, 1));
+				for (int k = 2; k < 7; k++) /* counts, bigints */
+					cJSON_AddRawToObject(d, PQfname(per, k), PQgetvalue(per, i, k));
+				cJSON_AddItemToArray(pd, d);
+			}
+		}
 		if (!fc_json_line(o)) {
 			fc_fail(FF_EXIT_FAIL, "out of memory");
 			goto out;
@@ -105,7 +115,7 @@ out:
 static const fc_verb verbs[] = {
 	{ "show", stats, "[show] [--since T] [--until T] [--site S] [--jpeg-face-bytes N]",
 	  "faces per device, decisions, bytes per face (vs a JPEG face), rejected messages by reason; "
-	  "last line one JSON object" },
+	  "last line one JSON object (--format json: the only line, per_device inside)" },
 	{ NULL, NULL, NULL, NULL },
 };
 

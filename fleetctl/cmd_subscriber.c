@@ -17,7 +17,7 @@
 #include "facefleet/error.h"
 #include "facefleet/mqtt.h"
 
-#define SUB_MAX_SITES 64
+#define SUB_MAX_SITES FC_MAX_SITES
 
 static const char *name_arg(fc_ctx *ctx, int argc, char **argv)
 {
@@ -66,7 +66,7 @@ int fc_watch_account(fc_ctx *ctx, fc_dynsec *ds, const char *user, char **sites,
 static int sub_add(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *name;
-	char *sites[SUB_MAX_SITES], *list = NULL, user[64], pw[64], path[1024], arr[4096] = "{";
+	char *sites[SUB_MAX_SITES], *list = NULL, user[64], pw[64], path[1024], arr[FC_SITES_ARRAY_MAX];
 	cJSON *detail;
 	int n, rc = FF_EXIT_FAIL;
 	fc_dynsec *ds = NULL;
@@ -83,10 +83,13 @@ static int sub_add(fc_ctx *ctx, int argc, char **argv)
 		return fc_fail(FF_EXIT_USAGE, "--sites: comma-separated site ids [a-z0-9-]{1,32}, at most %d",
 			       SUB_MAX_SITES);
 	}
-	for (int i = 0; i < n; i++) {
-		strcat(arr, sites[i]);
-		strcat(arr, i + 1 < n ? "," : "}");
+	/* registered sites only: a typo is refused, not a new site */
+	if ((rc = fc_sites_known(ctx, sites, n)) != FF_EXIT_OK) {
+		free(list);
+		return rc;
 	}
+	rc = FF_EXIT_FAIL;
+	fc_sites_literal(sites, n, arr, sizeof(arr)); /* fits: at most SUB_MAX_SITES ids */
 	snprintf(user, sizeof(user), "sub.%s", name);
 	if (!fc_random_password(pw, sizeof(pw)))
 		goto out;
@@ -137,10 +140,16 @@ static int sub_add(fc_ctx *ctx, int argc, char **argv)
 	if (!fc_audit_json(ctx, "subscriber.add", name, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
 		goto out;
 	in_tx = false;
-	printf("subscriber %s added: broker user %s may subscribe to fleet/<site>/+/access of %s; "
-	       "bundle %s (mode 0600)\n",
-	       name, user, ctx->cfg.sites, path);
-	rc = FF_EXIT_OK;
+	{
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "subscriber", name);
+		cJSON_AddStringToObject(o, "mqtt_user", user);
+		cJSON_AddItemToObject(o, "sites", fc_sites_json(arr));
+		cJSON_AddStringToObject(o, "bundle", path);
+		rc = fc_report(ctx, o, "subscriber %s added: broker user %s may subscribe to "
+				       "fleet/<site>/+/access of %s; bundle %s (mode 0600)\n",
+			       name, user, ctx->cfg.sites, path) ? FF_EXIT_OK : FF_EXIT_FAIL;
+	}
 out:
 	if (rc != FF_EXIT_OK && created)
 		fc_watch_account(ctx, ds, user, NULL, 0, NULL, false);
@@ -181,8 +190,11 @@ static int sub_revoke(fc_ctx *ctx, int argc, char **argv)
 		return fc_fail(FF_EXIT_FAIL, "broker refused to disable sub.%s: %s", name, err);
 	if (!fc_audit(ctx, "subscriber.revoke", name, NULL))
 		return FF_EXIT_FAIL;
-	printf("subscriber %s revoked: broker account disabled (open sessions dropped)\n", name);
-	return FF_EXIT_OK;
+	cmd = cJSON_CreateObject();
+	cJSON_AddStringToObject(cmd, "subscriber", name);
+	cJSON_AddBoolToObject(cmd, "enabled", false);
+	return fc_report(ctx, cmd, "subscriber %s revoked: broker account disabled (open sessions dropped)\n",
+			 name) ? FF_EXIT_OK : FF_EXIT_FAIL;
 }
 
 static int sub_list(fc_ctx *ctx, int argc, char **argv)
@@ -198,7 +210,8 @@ static int sub_list(fc_ctx *ctx, int argc, char **argv)
 
 static const fc_verb verbs[] = {
 	{ "add", sub_add, "add --name N --sites S1,S2 [--bundle-dir DIR | --out FILE]",
-	  "integrator credentials that may only subscribe to fleet/<site>/+/access of those sites" },
+	  "integrator credentials that may only subscribe to fleet/<site>/+/access of those "
+	  "(registered) sites" },
 	{ "list", sub_list, "list", "integrators and their sites" },
 	{ "revoke", sub_revoke, "revoke --name N", "disable the account (open sessions dropped at once)" },
 	{ NULL, NULL, NULL, NULL },

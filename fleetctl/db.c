@@ -4,7 +4,10 @@
 #include "fleetctl.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "facefleet/error.h"
 #include "facefleet/store.h"
@@ -96,4 +99,87 @@ int fc_print_query(fc_ctx *ctx, const char *action, const char *detail, const ch
 	fc_print_result(r, fc_ctx_format(ctx));
 	PQclear(r);
 	return fc_audit(ctx, action, "", detail) ? FF_EXIT_OK : FF_EXIT_FAIL;
+}
+
+int fc_sites_known(fc_ctx *ctx, char **sites, int n)
+{
+	char arr[FC_SITES_ARRAY_MAX];
+	PGresult *r;
+	int rc = FF_EXIT_OK;
+	if (!fc_sites_literal(sites, n, arr, sizeof(arr)))
+		return fc_fail(FF_EXIT_USAGE, "too many sites");
+	{
+		const char *p[1] = { arr };
+		r = fc_sql(ctx, "SELECT s FROM unnest($1::text[]) s "
+				"WHERE NOT EXISTS (SELECT 1 FROM sites WHERE site_id = s)", 1, p);
+	}
+	if (!r)
+		return FF_EXIT_FAIL;
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *s = PQgetvalue(r, i, 0);
+		rc = fc_fail(FF_EXIT_USAGE, "unknown site '%s' (see fleetctl site list; register it with "
+					    "fleetctl site add %s)", s, s);
+	}
+	PQclear(r);
+	return rc;
+}
+
+int fc_sites_arg(fc_ctx *ctx, const char *list, bool star, char *arr, size_t cap, bool *every)
+{
+	char *copy, *items[FC_MAX_SITES];
+	int n, rc;
+	*every = false;
+	if (star && strcmp(list, "*") == 0) {
+		*every = true;
+		snprintf(arr, cap, "{}");
+		return FF_EXIT_OK;
+	}
+	if (!(copy = strdup(list)))
+		return fc_fail(FF_EXIT_FAIL, "out of memory");
+	if ((n = fc_split_ids(copy, items, FC_MAX_SITES)) < 1) {
+		free(copy);
+		return fc_fail(FF_EXIT_USAGE, "--sites: comma-separated site ids [a-z0-9-]{1,32}, at most %d%s",
+			       FC_MAX_SITES, star ? ", or '*' for every site" : "");
+	}
+	rc = fc_sites_known(ctx, items, n);
+	if (rc == FF_EXIT_OK && !fc_sites_literal(items, n, arr, cap))
+		rc = fc_fail(FF_EXIT_USAGE, "--sites: too long");
+	free(copy);
+	return rc;
+}
+
+bool fc_sites_literal(char **sites, int n, char *arr, size_t cap)
+{
+	size_t o = 0;
+	int w;
+	if (cap < 3)
+		return false;
+	arr[o++] = '{';
+	for (int i = 0; i < n; i++) {
+		w = snprintf(arr + o, cap - o, "%s%s", i ? "," : "", sites[i]); /* ids: no quoting needed */
+		if (w < 0 || (size_t)w >= cap - o)
+			return false;
+		o += (size_t)w;
+	}
+	if (o + 2 > cap)
+		return false;
+	arr[o++] = '}';
+	arr[o] = '\0';
+	return true;
+}
+
+cJSON *fc_sites_json(const char *arr)
+{
+	cJSON *a = cJSON_CreateArray();
+	const char *p = arr && *arr == '{' ? arr + 1 : "";
+	while (a && *p && *p != '}') {
+		size_t l = strcspn(p, ",}");
+		char id[40];
+		snprintf(id, sizeof(id), "%.*s", (int)(l < sizeof(id) ? l : sizeof(id) - 1), p);
+		cJSON_AddItemToArray(a, cJSON_CreateString(id));
+		p += l;
+		if (*p == ',')
+			p++;
+	}
+	return a;
 }

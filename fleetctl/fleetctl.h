@@ -12,9 +12,10 @@
  *   dynsec.c          Mosquitto dynamic-security client ($CONTROL/dynamic-security/v1, cJSON)
  *   output.c          PGresult -> table | json (JSON lines, cJSON) | csv; JSON lines and audit details
  *   creds.c           random passwords, credential bundles (mode 0600), id checks, times
- *   cmd_device.c      device add | list | revoke | rotate-credentials
+ *   cmd_site.c        site add | list | remove (the registry every site must be in)
+ *   cmd_device.c      device add | list | revoke | enable | delete | rotate-credentials | reset-seq
  *   cmd_subscriber.c  subscriber add | list | revoke
- *   cmd_identity.c    identity enroll | list | delete
+ *   cmd_identity.c    identity enroll | set-sites | list | delete
  *   cmd_events.c      events query | watch
  *   cmd_audit.c       audit query
  *   cmd_stats.c       stats
@@ -131,6 +132,21 @@ bool fc_audit(fc_ctx *ctx, const char *action, const char *subject, const char *
  * exists" when no row was inserted) on failure. */
 bool fc_begin_insert(fc_ctx *ctx, bool *in_tx, const char *sql, int n, const char *const *params,
 		     const char *what);
+/* ---- sites (the registry, migration 008) ---------------------------------- */
+#define FC_MAX_SITES 64
+#define FC_SITES_ARRAY_MAX (FC_MAX_SITES * 34 + 4)
+/* FF_EXIT_OK when each of the n site ids is registered (table sites), else
+ * FF_EXIT_USAGE ("unknown site 'x'", one line each) or FF_EXIT_FAIL. */
+int fc_sites_known(fc_ctx *ctx, char **sites, int n);
+/* A --sites list: ids checked and registered, as a text[] literal "{a,b}"
+ * in arr. star: "*" is accepted and means every site (arr "{}", *every
+ * true). Returns the exit status (printed unless FF_EXIT_OK). */
+int fc_sites_arg(fc_ctx *ctx, const char *list, bool star, char *arr, size_t cap, bool *every);
+/* "{a,b}" from n ids (no quoting: ids are [a-z0-9-]). False when cap is short. */
+bool fc_sites_literal(char **sites, int n, char *arr, size_t cap);
+/* The ids of a "{a,b}" literal as a cJSON array (empty: every site). */
+struct cJSON *fc_sites_json(const char *arr);
+
 /* Runs a query, prints its rows in the run's --format and audit-logs action
  * (detail: JSON object or NULL). Returns the exit status. */
 int fc_print_query(fc_ctx *ctx, const char *action, const char *detail, const char *sql, int n,
@@ -153,6 +169,12 @@ struct cJSON;
 char *fc_json_take(struct cJSON *o);
 bool fc_json_line(struct cJSON *o);
 bool fc_audit_json(fc_ctx *ctx, const char *action, const char *subject, struct cJSON *detail);
+/* What a command that changed something prints: with --format json the
+ * object o as one line (one JSON object per output), otherwise the text of
+ * fmt (o freed). Consumes o (NULL: out of memory). False (printed) when out
+ * of memory. */
+bool fc_report(const fc_ctx *ctx, struct cJSON *o, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Adds key: v with that many decimals ("%.*f", as fleetctl always printed
  * it), null when v is not finite. False when out of memory. */
 bool fc_json_add_fixed(struct cJSON *o, const char *key, double v, int decimals);
@@ -233,6 +255,7 @@ int fc_watch_account(fc_ctx *ctx, fc_dynsec *ds, const char *user, char **sites,
 		     const char *pw, bool create);
 
 /* ---- commands ------------------------------------------------------------------- */
+int fc_cmd_site(fc_ctx *ctx, int argc, char **argv);
 int fc_cmd_device(fc_ctx *ctx, int argc, char **argv);
 int fc_cmd_backend(fc_ctx *ctx, int argc, char **argv);
 int fc_cmd_subscriber(fc_ctx *ctx, int argc, char **argv);

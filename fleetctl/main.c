@@ -81,10 +81,12 @@ static const struct {
 	fc_cmd_fn fn;
 	const char *help;
 } commands[] = {
-	{ "device", fc_cmd_device, "provision devices: add, list, revoke, rotate-credentials, reset-seq" },
+	{ "site", fc_cmd_site, "the site registry (devices, integrators, identities name only these): add, list, remove" },
+	{ "device", fc_cmd_device,
+	  "provision devices: add, list, revoke, enable, delete, rotate-credentials, reset-seq" },
 	{ "backend", fc_cmd_backend, "backend instances' broker accounts, bound to their client ids: add" },
 	{ "subscriber", fc_cmd_subscriber, "integrators that receive access events: add, list, revoke" },
-	{ "identity", fc_cmd_identity, "enrol people: enroll, list, delete" },
+	{ "identity", fc_cmd_identity, "enrol people: enroll, set-sites, list, delete" },
 	{ "events", fc_cmd_events, "recognition events: query, watch (live)" },
 	{ "audit", fc_cmd_audit, "the audit log: query" },
 	{ "stats", fc_cmd_stats, "faces per device, decisions, bytes per face, rejected messages" },
@@ -105,7 +107,11 @@ static void usage(FILE *out)
 		fprintf(out, "  %-11s %s\n", commands[i].noun, commands[i].help);
 	fprintf(out, "\n`fleetctl NOUN --help` lists a command's verbs.\n\noptions:\n"
 		     "  --config FILE  settings file (key = value lines)\n"
-		     "  --help         this text\n");
+		     "  --help         this text\n"
+		     "  --version      the version\n"
+		     "Secrets (db_conninfo, mqtt_admin_password, watch_password) need not be on the\n"
+		     "command line: --KEY_file=PATH (or KEY_file = PATH in the config file) reads one\n"
+		     "from a file, and $FF_<KEY> (e.g. $FF_MQTT_ADMIN_PASSWORD) from the environment.\n");
 	ff_config_help(fields, out);
 }
 
@@ -214,6 +220,11 @@ int main(int argc, char **argv)
 		av[ac++] = argv[i];
 	if (ff_config_parse_args(fields, &ctx.cfg, ac, av, &args, err, sizeof(err)) != FF_OK) {
 		fc_fail(FF_EXIT_USAGE, "%s", err);
+		goto out;
+	}
+	if (args.version) {
+		ff_config_version(stdout, "fleetctl");
+		rc = FF_EXIT_OK;
 		goto out;
 	}
 	fc_help_requested = args.help;

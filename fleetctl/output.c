@@ -3,6 +3,7 @@
 #include "fleetctl.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,22 @@ bool fc_json_line(cJSON *o)
 		return false;
 	puts(t);
 	cJSON_free(t);
+	return true;
+}
+
+bool fc_report(const fc_ctx *ctx, cJSON *o, const char *fmt, ...)
+{
+	va_list ap;
+	if (fc_ctx_format(ctx) == FC_FMT_JSON) {
+		if (o && fc_json_line(o))
+			return true;
+		fc_fail(FF_EXIT_FAIL, "out of memory");
+		return false;
+	}
+	cJSON_Delete(o);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
 	return true;
 }
 

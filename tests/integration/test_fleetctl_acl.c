@@ -27,6 +27,9 @@ static void provision(void)
 	fct_id(dev2, sizeof(dev2), "acl-d2-");
 	fct_id(dev3, sizeof(dev3), "acl-d3-");
 	fct_id(integ, sizeof(integ), "acl-i");
+	/* sites are registered first (migration 008's registry) */
+	CU_ASSERT_EQUAL_FATAL(fct_run("site add %s", site1), 0);
+	CU_ASSERT_EQUAL_FATAL(fct_run("site add %s", site2), 0);
 	CU_ASSERT_EQUAL_FATAL(fct_run("device add --site %s --name %s", site1, dev1), 0);
 	CU_ASSERT_EQUAL_FATAL(fct_run("device add --site %s --name %s", site1, dev2), 0);
 	CU_ASSERT_EQUAL_FATAL(fct_run("device add --site %s --name %s", site2, dev3), 0);

@@ -62,6 +62,7 @@ static void test_enroll_and_delete(void)
 			       sql_id),
 			2);
 	/* a past event that matched this person */
+	CU_ASSERT_EQUAL_FATAL(fct_run("site add %s", site), 0);
 	CU_ASSERT_EQUAL_FATAL(fct_run("device add --site %s --name %s", site, dev), 0);
 	{
 		char topk[256];

@@ -22,6 +22,7 @@ static void add_connected(const char *sp, const char *dp, char *site, char *dev,
 {
 	fct_id(site, 40, sp);
 	fct_id(dev, 40, dp);
+	CU_ASSERT_EQUAL(fct_run("site add %s", site), 0);
 	CU_ASSERT_EQUAL(fct_run("device add --site %s --name %s", site, dev), 0);
 	bundle_password(dev, pw, 128);
 	FF_ASSERT_OK(fct_connect_device(c, ff_test_env_need("FF_MQTT_URL"), dev, NULL, pw, NULL));
@@ -91,6 +92,7 @@ static void test_reset_seq(void)
 	char site[40], dev[40], want[160];
 	fct_id(site, sizeof(site), "rs-s");
 	fct_id(dev, sizeof(dev), "rs-d");
+	CU_ASSERT_EQUAL_FATAL(fct_run("site add %s", site), 0);
 	CU_ASSERT_EQUAL_FATAL(fct_run("device add --site %s --name %s", site, dev), 0);
 	CU_ASSERT_EQUAL(fct_run("device reset-seq --name %s --seq 42", dev), 0);
 	CU_ASSERT_EQUAL(fct_run("device list --site %s --format csv", site), 0);

@@ -17,6 +17,7 @@ static void test_tls_end_to_end(void)
 	fct_client c;
 	fct_id(site, sizeof(site), "tls-s");
 	fct_id(dev, sizeof(dev), "tls-d");
+	CU_ASSERT_EQUAL_FATAL(fct_run("site add %s", site), 0);
 	CU_ASSERT_EQUAL_FATAL(fct_run("device add --site %s --name %s --device-mqtt-url %s", site, dev, tls), 0);
 	snprintf(path, sizeof(path), "%s/%s.conf", fct_dir(), dev);
 	CU_ASSERT_STRING_EQUAL(fct_bundle_get(path, "mqtt_url"), tls);
