@@ -130,7 +130,7 @@ install(FILES "${PROJECT_SOURCE_DIR}/backend/fleet-backend.conf.example"
               "${PROJECT_SOURCE_DIR}/deploy/systemd/fleetctl.conf.example"
         DESTINATION "${FF_CONF_DIR}" COMPONENT backend)
 
-# /etc/facefleet itself belongs to facefleet-common (root:facefleet 0750, its postinst)
+# /etc/facefleet itself belongs to facefleet-common (root:facefleet 0751, its postinst)
 install(DIRECTORY DESTINATION "${FF_CONF_DIR}" COMPONENT common)
 
 # ---- services ----------------------------------------------------------------------------------
