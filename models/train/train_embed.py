@@ -24,7 +24,7 @@ Model selection: Top-1 as deployed on the held-out DevTrain people (train.py's
 split, seed 1), never DevTest. Resumable: run/ckpt.pt every --ckpt-every steps.
 
 usage: train_embed.py --vq models/vq/vq2 --run DIR [--train light|early|mid|all] [--steps N]
-                      [--lr F] [--batch N] [--threads N] [--val-every N]
+                      [--lr F] [--batch N] [--threads N] [--val-every N] [--degrade P]
 Writes DIR/best.ffn (the whole network, the best step), DIR/best.ffp (the same as a
 weight patch over the fetched MobileFaceNet: what ships, as models/vq/ID.emb.ffp) and
 DIR/log.jsonl.
@@ -36,6 +36,7 @@ import math
 import os
 import sys
 import time
+import zlib
 
 import numpy as np
 import torch
@@ -47,14 +48,32 @@ sys.path.insert(0, os.path.join(HERE, "..", "ref"))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 import ffn  # noqa: E402
 import import_ffn  # noqa: E402
+import degrade  # noqa: E402
 import train  # noqa: E402
 from ffn_torch import FfnModule  # noqa: E402
 
 
-def recon_cache(vq_prefix, data, chunk=64):
+def degraded_centre(data, rows, flip):
+    """The centre crops of rows (mirrored where flip), each through camera
+    degradations (degrade.TRAIN), seeded by the image's name and side: the
+    same degraded face on every run."""
+    x = data.center(rows, flip)
+    out = torch.empty_like(x)
+    for i in range(len(rows)):
+        name = data.files[int(rows[i])] + ("/m" if bool(flip[i]) else "")
+        rng = np.random.default_rng([2, zlib.crc32(name.encode())])
+        img = (x[i].permute(1, 2, 0) * 128.0 + 127.5).clamp(0, 255).round().byte().numpy()
+        img = degrade.degrade(img, rng, degrade.TRAIN)
+        out[i] = (torch.from_numpy(img).permute(2, 0, 1).float() - 127.5) / 128.0
+    return out.contiguous(memory_format=torch.channels_last)
+
+
+def recon_cache(vq_prefix, data, degraded=False, chunk=64):
     """uint8 [N, 2, 112, 112, 3]: the frozen codec's reconstruction of every
-    DevTrain centre crop and of its mirror (computed once, kept on disk)."""
-    path = os.path.join(train.DATA, "recon_%s.npy" % os.path.basename(vq_prefix))
+    DevTrain centre crop and of its mirror (computed once, kept on disk);
+    degraded: of the crop after camera degradations (degraded_centre)."""
+    path = os.path.join(train.DATA, "recon_%s%s.npy" % (os.path.basename(vq_prefix),
+                                                        "_degraded" if degraded else ""))
     n = len(data.crops)
     if os.path.exists(path):
         r = np.load(path, mmap_mode="r")
@@ -67,7 +86,8 @@ def recon_cache(vq_prefix, data, chunk=64):
         for k in range(0, n, chunk):
             rows = torch.arange(k, min(n, k + chunk))
             for f in (0, 1):
-                x = data.center(rows, torch.full((len(rows),), bool(f)))
+                side = torch.full((len(rows),), bool(f))
+                x = degraded_centre(data, rows, side) if degraded else data.center(rows, side)
                 y = model(x)[0].permute(0, 2, 3, 1) * 128.0 + 127.5
                 out[k:k + len(rows), f] = y.clamp(0, 255).round().byte().numpy()
             if k % 1024 == 0:
@@ -162,6 +182,9 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--val-every", type=int, default=100)
     ap.add_argument("--ckpt-every", type=int, default=25)
+    ap.add_argument("--degrade", type=float, default=0.0,
+                    help="share of training faces reconstructed from a degraded crop (degrade.TRAIN); "
+                         "the target stays the clean original's embedding")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -179,6 +202,7 @@ def main():
     frozen = train.Embedder(dev)
     targets = train.EmbCache("mobilefacenet", frozen, data, 192)
     recon = recon_cache(args.vq, data)
+    recon_deg = recon_cache(args.vq, data, degraded=True) if args.degrade > 0 else None
     base = os.path.join(train.MODELS_CACHE, "ffn", "mobilefacenet.ffn")
     student, ids = make_student(base, args.train)
     params = [p for p in student.parameters()]
@@ -208,7 +232,11 @@ def main():
         f = torch.rand(args.batch, generator=gen) < 0.5
         for g in opt.param_groups:
             g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / args.steps)) * min(1.0, (step + 1) / 50)
-        e = embed(student, recon[r, f.long()])
+        faces = recon[r, f.long()]
+        if recon_deg is not None:
+            d = torch.rand(args.batch, generator=gen) < args.degrade
+            faces = torch.where(d.view(-1, 1, 1, 1), recon_deg[r, f.long()], faces)
+        e = embed(student, faces)
         loss = (1.0 - (e * targets.get(r, f)).sum(1)).mean()
         opt.zero_grad()
         loss.backward()
