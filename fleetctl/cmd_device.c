@@ -223,9 +223,8 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 	cJSON_AddStringToObject(detail, "site", site);
 	cJSON_AddStringToObject(detail, "mqtt_user", user);
 	cJSON_AddStringToObject(detail, "acl_role", user);
-	if (!fc_audit_json(ctx, "device.provision", dev, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
+	if (!fc_audit_commit(ctx, "device.provision", dev, detail, &in_tx))
 		goto out;
-	in_tx = false;
 	rc = report_device(ctx, dev, site, path, true, "device %s provisioned at site %s: broker user dev.%s, "
 				  "bundle %s (mode 0600)\n", dev, site, dev, path);
 out:
@@ -445,14 +444,13 @@ static int device_delete(fc_ctx *ctx, int argc, char **argv)
 	cJSON_AddStringToObject(detail, "site", site);
 	cJSON_AddStringToObject(detail, "mqtt_user", user);
 	cJSON_AddRawToObject(detail, "events_kept", events); /* a count as PostgreSQL printed it */
-	if (!fc_audit_json(ctx, "device.delete", dev, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
-		goto out;
-	in_tx = false;
-	o = cJSON_CreateObject();
+	o = cJSON_Duplicate(detail, true); /* what is printed: the audit's detail and the device */
 	cJSON_AddStringToObject(o, "device", dev);
-	cJSON_AddStringToObject(o, "site", site);
 	cJSON_AddBoolToObject(o, "deleted", true);
-	cJSON_AddRawToObject(o, "events_kept", events);
+	if (!fc_audit_commit(ctx, "device.delete", dev, detail, &in_tx)) {
+		cJSON_Delete(o);
+		goto out;
+	}
 	rc = fc_report(ctx, o, "device %s deleted: broker account and role dev.%s removed, %s past event(s) "
 			       "kept\n", dev, dev, events) ? FF_EXIT_OK : FF_EXIT_FAIL;
 out:

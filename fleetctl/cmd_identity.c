@@ -182,9 +182,8 @@ static int identity_enroll(fc_ctx *ctx, int argc, char **argv)
 	cJSON_AddStringToObject(detail, "model", ctx->cfg.embed_model_id);
 	cJSON_AddStringToObject(detail, "sites", stored_sites);
 	cJSON_AddBoolToObject(detail, "sites_changed", sites_given || created);
-	if (!fc_audit_json(ctx, "identity.enroll", qn, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
+	if (!fc_audit_commit(ctx, "identity.enroll", qn, detail, &in_tx))
 		goto out;
-	in_tx = false;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "identity", name);
 	cJSON_AddRawToObject(o, "identity_id", id);
@@ -205,6 +204,21 @@ out:
 	enroller_close(&e);
 	free(vec);
 	return rc;
+}
+
+/* The identity row r of name (its id in column 0, copied to id): false,
+ * printed and r cleared, when the query failed or found no such identity. */
+static bool identity_row(PGresult *r, const char *name, char *id, size_t cap)
+{
+	if (!r)
+		return false;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		fc_fail(FF_EXIT_FAIL, "no identity '%s' (see fleetctl identity list)", name);
+		return false;
+	}
+	snprintf(id, cap, "%s", PQgetvalue(r, 0, 0));
+	return true;
 }
 
 /* The one explicit way to change where an identity may be granted. */
@@ -233,23 +247,16 @@ static int identity_set_sites(fc_ctx *ctx, int argc, char **argv)
 				"RETURNING n.identity_id, o.allowed_sites::text",
 			   2, p);
 	}
-	if (!r)
+	if (!identity_row(r, name, id, sizeof(id)))
 		goto out;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		fc_fail(FF_EXIT_FAIL, "no identity '%s' (see fleetctl identity list)", name);
-		goto out;
-	}
-	snprintf(id, sizeof(id), "%s", PQgetvalue(r, 0, 0));
 	snprintf(from, sizeof(from), "%s", PQgetvalue(r, 0, 1));
 	PQclear(r);
 	snprintf(subject, sizeof(subject), "identity:%s", id);
 	detail = cJSON_CreateObject();
 	cJSON_AddStringToObject(detail, "from", from);
 	cJSON_AddStringToObject(detail, "sites", arr);
-	if (!fc_audit_json(ctx, "identity.set_sites", subject, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
+	if (!fc_audit_commit(ctx, "identity.set_sites", subject, detail, &in_tx))
 		goto out;
-	in_tx = false;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "identity", name);
 	cJSON_AddRawToObject(o, "identity_id", id);
@@ -292,14 +299,9 @@ static int identity_delete(fc_ctx *ctx, int argc, char **argv)
 	in_tx = true;
 	{
 		const char *p[1] = { name };
-		if (!(r = fc_sql(ctx, "SELECT identity_id FROM identities WHERE external_id = $1 FOR UPDATE", 1, p)))
+		r = fc_sql(ctx, "SELECT identity_id FROM identities WHERE external_id = $1 FOR UPDATE", 1, p);
+		if (!identity_row(r, name, id, sizeof(id)))
 			goto out;
-		if (PQntuples(r) != 1) {
-			PQclear(r);
-			fc_fail(FF_EXIT_FAIL, "no identity '%s' (see fleetctl identity list)", name);
-			goto out;
-		}
-		snprintf(id, sizeof(id), "%s", PQgetvalue(r, 0, 0));
 		PQclear(r);
 	}
 	snprintf(pseudo, sizeof(pseudo), "erased-%s", id);
@@ -353,15 +355,12 @@ static int identity_delete(fc_ctx *ctx, int argc, char **argv)
 	cJSON_AddRawToObject(detail, "templates_deleted", templates); /* counts as PostgreSQL printed them */
 	cJSON_AddRawToObject(detail, "events_pseudonymised", events);
 	cJSON_AddRawToObject(detail, "audit_rows_scrubbed", audit_rows);
-	if (!fc_audit_json(ctx, "identity.delete", subject, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
-		goto out;
-	in_tx = false;
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "pseudonym", pseudo);
+	o = cJSON_Duplicate(detail, true); /* what is printed: the audit's detail and the row id */
 	cJSON_AddRawToObject(o, "identity_id", id);
-	cJSON_AddRawToObject(o, "templates_deleted", templates);
-	cJSON_AddRawToObject(o, "events_pseudonymised", events);
-	cJSON_AddRawToObject(o, "audit_rows_scrubbed", audit_rows);
+	if (!fc_audit_commit(ctx, "identity.delete", subject, detail, &in_tx)) {
+		cJSON_Delete(o);
+		goto out;
+	}
 	rc = fc_report(ctx, o, "identity deleted: %s template(s) erased, %s past event(s) and %s audit row(s) "
 			       "now show %s\n", templates, events, audit_rows, pseudo) ? FF_EXIT_OK : FF_EXIT_FAIL;
 out:

@@ -48,9 +48,8 @@ static int site_add(fc_ctx *ctx, int argc, char **argv)
 	}
 	detail = cJSON_CreateObject();
 	cJSON_AddStringToObject(detail, "description", ctx->cfg.description ? ctx->cfg.description : "");
-	if (!fc_audit_json(ctx, "site.add", site, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
+	if (!fc_audit_commit(ctx, "site.add", site, detail, &in_tx))
 		goto out;
-	in_tx = false;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "site", site);
 	cJSON_AddStringToObject(o, "description", ctx->cfg.description ? ctx->cfg.description : "");
@@ -116,9 +115,8 @@ static int site_remove(fc_ctx *ctx, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!fc_audit(ctx, "site.remove", site, NULL) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
+	if (!fc_audit_commit(ctx, "site.remove", site, cJSON_CreateObject(), &in_tx))
 		goto out;
-	in_tx = false;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "site", site);
 	cJSON_AddBoolToObject(o, "removed", true);

@@ -137,9 +137,8 @@ static int sub_add(fc_ctx *ctx, int argc, char **argv)
 	detail = cJSON_CreateObject();
 	cJSON_AddStringToObject(detail, "mqtt_user", user);
 	cJSON_AddStringToObject(detail, "sites", arr);
-	if (!fc_audit_json(ctx, "subscriber.add", name, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
+	if (!fc_audit_commit(ctx, "subscriber.add", name, detail, &in_tx))
 		goto out;
-	in_tx = false;
 	{
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "subscriber", name);

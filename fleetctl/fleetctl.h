@@ -169,6 +169,10 @@ struct cJSON;
 char *fc_json_take(struct cJSON *o);
 bool fc_json_line(struct cJSON *o);
 bool fc_audit_json(fc_ctx *ctx, const char *action, const char *subject, struct cJSON *detail);
+/* The end of a command's transaction: its audit row (fc_audit_json, detail
+ * consumed), then COMMIT; *in_tx false once committed. False on failure
+ * (printed; the caller rolls back). */
+bool fc_audit_commit(fc_ctx *ctx, const char *action, const char *subject, struct cJSON *detail, bool *in_tx);
 /* What a command that changed something prints: with --format json the
  * object o as one line (one JSON object per output), otherwise the text of
  * fmt (o freed). Consumes o (NULL: out of memory). False (printed) when out

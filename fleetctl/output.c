@@ -89,6 +89,14 @@ bool fc_audit_json(fc_ctx *ctx, const char *action, const char *subject, cJSON *
 	return ok;
 }
 
+bool fc_audit_commit(fc_ctx *ctx, const char *action, const char *subject, cJSON *detail, bool *in_tx)
+{
+	if (!fc_audit_json(ctx, action, subject, detail) || !fc_sql_ok(ctx, "COMMIT", 0, NULL))
+		return false;
+	*in_tx = false;
+	return true;
+}
+
 static void csv_put(FILE *f, const char *s)
 {
 	if (!strpbrk(s, ",\"\n\r")) {

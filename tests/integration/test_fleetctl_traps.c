@@ -46,17 +46,23 @@ static int suite_clean(void)
 	return 0;
 }
 
+/* Runs sql with n text parameters (at most 4); the result, or NULL. */
+static PGresult *q_run(PGconn *db, const char *sql, int n, va_list ap)
+{
+	const char *p[4];
+	for (int i = 0; i < n && i < 4; i++)
+		p[i] = va_arg(ap, const char *);
+	return PQexecParams(db, sql, n, NULL, p, NULL, NULL, 0);
+}
+
 /* One value of a one-row query as a long (-1 on error, printed). */
 static long q_long(PGconn *db, const char *sql, int n, ...)
 {
-	const char *p[4];
 	va_list ap;
-	va_start(ap, n);
-	for (int i = 0; i < n && i < 4; i++)
-		p[i] = va_arg(ap, const char *);
-	va_end(ap);
-	PGresult *r = PQexecParams(db, sql, n, NULL, p, NULL, NULL, 0);
 	long v = -1;
+	va_start(ap, n);
+	PGresult *r = q_run(db, sql, n, ap);
+	va_end(ap);
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
 		v = atol(PQgetvalue(r, 0, 0));
 	else
@@ -65,15 +71,13 @@ static long q_long(PGconn *db, const char *sql, int n, ...)
 	return v;
 }
 
+/* True when the statement ran (a refusal is printed: some are expected). */
 static bool q_ok(PGconn *db, const char *sql, int n, ...)
 {
-	const char *p[4];
 	va_list ap;
 	va_start(ap, n);
-	for (int i = 0; i < n && i < 4; i++)
-		p[i] = va_arg(ap, const char *);
+	PGresult *r = q_run(db, sql, n, ap);
 	va_end(ap);
-	PGresult *r = PQexecParams(db, sql, n, NULL, p, NULL, NULL, 0);
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
 	if (!ok)
 		fprintf(stderr, "(expected or not) %s: %s", sql, PQresultErrorMessage(r));
