@@ -145,6 +145,10 @@ int be_backend_config_parse(be_backend_config *cfg, int argc, char **argv)
 
 	memset(cfg, 0, sizeof(*cfg));
 	rc = ff_config_parse_args(fields, cfg, argc, argv, &args, err, sizeof(err));
+	if (rc == 0 && args.version) {
+		ff_config_version(stdout, "fleet-backend");
+		return 1;
+	}
 	if (rc == 0 && args.help) {
 		usage(stdout);
 		return 1;

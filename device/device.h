@@ -18,11 +18,12 @@
 #include <stdio.h>
 
 #include "facefleet/ids.h"
+#include "facefleet/version.h"
 #include "facefleet/detect.h"
 #include "facefleet/image.h"
 #include "facefleet/vq.h"
 
-#define DEV_VERSION "0.1.0"
+#define DEV_VERSION FF_VERSION /* the project's (CMake), facefleet/version.h */
 #include "facefleet/exit.h" /* FF_EXIT_OK, FF_EXIT_FAIL, FF_EXIT_USAGE */
 #define DEV_MAX_MSG 1024 /* largest FaceCodes message we make (bytes) */
 

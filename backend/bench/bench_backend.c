@@ -31,10 +31,11 @@ typedef struct opts {
 } opts;
 
 #define F(k, t, m, d, lo, hi, h) { k, t, offsetof(opts, m), d, lo, hi, h, 0 }
+#define SECRET(k, m, h) { k, FF_CFG_STRING, offsetof(opts, m), "", 0, 0, h, FF_CFG_SECRET }
 static const ff_config_field fields[] = {
 	F("mqtt_url", FF_CFG_STRING, mqtt_url, "tcp://127.0.0.1:18883", 0, 0, "broker URL"),
 	F("mqtt_user", FF_CFG_STRING, mqtt_user, "", 0, 0, "MQTT user"),
-	F("mqtt_password", FF_CFG_STRING, mqtt_password, "", 0, 0, "MQTT password"),
+	SECRET("mqtt_password", mqtt_password, "MQTT password (or mqtt_password_file, or $FF_MQTT_PASSWORD)"),
 	F("site", FF_CFG_STRING, site, "bench", 1, 32, "site id of the bench device"),
 	F("device", FF_CFG_STRING, device, "bench-1", 1, 32, "provisioned device id"),
 	F("vq_dir", FF_CFG_STRING, vq_dir, "models/vq", 0, 0, "folder of the VQ model to encode for"),

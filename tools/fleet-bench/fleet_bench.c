@@ -44,6 +44,7 @@
 #include "facefleet/error.h"
 #include "facefleet/vq.h"
 #include "fleet_bench.h"
+#include "facefleet/config.h"
 
 #define FB_MAX_IMAGES 4096
 #define FB_FACE_FLOATS (112 * 112 * 3) /* ff_vq_decode output: 112x112 RGB floats */
@@ -467,6 +468,10 @@ static int parse_args(int argc, char **argv, struct fb_opts *o)
 	for (int i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		a = argv[i];
+		if (!strcmp(a, "--version")) {
+			ff_config_version(stdout, "fleet-bench");
+			exit(FF_EXIT_OK);
+		}
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			exit(FF_EXIT_OK);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "facefleet/config.h"
 #include "fleet_eval.h"
 
 static const struct fe_command commands[] = {
@@ -32,6 +33,10 @@ int main(int argc, char **argv)
 	if (argc < 2) {
 		usage(stderr);
 		return FF_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		ff_config_version(stdout, "fleet-eval");
+		return FF_EXIT_OK;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
