@@ -73,7 +73,7 @@ static const ff_config_field *find_secret_file(const ff_config_field *fields, co
 	return f && secret_value(f) ? f : NULL;
 }
 
-/* "FF_" + the key in capitals: the environment variable of a secret. */
+/* "FF_" + the key in capitals: the environment variable of a field. */
 static void env_name(const ff_config_field *f, char *out, size_t cap)
 {
 	size_t o = 0;
@@ -245,16 +245,38 @@ out:
 	return rc;
 }
 
-/* Secrets from the environment: FF_<KEY> when set and not empty. */
+/* Variables the project's tooling sets with another meaning (CTest gives
+ * every test FF_MODELS_DIR, the models cache root; deploy/stack writes
+ * FF_STACK_*): never a field's value, whatever the table says. */
+static bool env_reserved(const char *name)
+{
+	static const char *const exact[] = { "FF_MODELS_DIR", "FF_SOURCE_DIR", "FF_BUILD_DIR" };
+	static const char *const prefix[] = { "FF_TEST_", "FF_STACK_" };
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (strcmp(name, exact[i]) == 0)
+			return true;
+	for (size_t i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++)
+		if (strncmp(name, prefix[i], strlen(prefix[i])) == 0)
+			return true;
+	return false;
+}
+
+/* Whether f is read from FF_<KEY>; name receives the variable either way. */
+static bool field_env(const ff_config_field *f, char *name, size_t cap)
+{
+	env_name(f, name, cap);
+	return !(f->flags & FF_CFG_NOENV) && !env_reserved(name);
+}
+
+/* Every field from the environment: FF_<KEY> when set and not empty. */
 static int load_env(const ff_config_field *fields, void *obj, char *errbuf, size_t errlen)
 {
 	for (const ff_config_field *f = fields; f->key; f++) {
 		char name[96], where[128];
 		const char *v;
 		int rc;
-		if (!secret_value(f))
+		if (!field_env(f, name, sizeof(name)))
 			continue;
-		env_name(f, name, sizeof(name));
 		if (!(v = getenv(name)) || !*v)
 			continue;
 		snprintf(where, sizeof(where), "environment %s", name);
@@ -472,7 +494,7 @@ int ff_config_parse_args(const ff_config_field *fields, void *obj, int argc, cha
 	rc = ff_config_defaults(fields, obj, errbuf, errlen);
 	if (rc != FF_OK)
 		goto out;
-	/* defaults < environment (secrets only) < file < command line */
+	/* defaults < environment < file < command line */
 	rc = load_env(fields, obj, errbuf, errlen);
 	if (rc != FF_OK)
 		goto out;
@@ -482,6 +504,16 @@ int ff_config_parse_args(const ff_config_field *fields, void *obj, int argc, cha
 		const char *a = argv[i];
 		if (strcmp(a, "--") == 0)
 			break;
+		if (strcmp(a, "--help-man") == 0 || strcmp(a, "--help-completion") == 0) {
+			const char *prog = argv[0] ? strrchr(argv[0], '/') : NULL;
+			prog = prog ? prog + 1 : argv[0];
+			if (a[7] == 'm')
+				ff_config_man(fields, stdout, prog);
+			else
+				ff_config_completion(fields, stdout, prog);
+			ff_config_free(fields, obj);
+			exit(fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1);
+		}
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			args.help = true;
 		} else if (strcmp(a, "--version") == 0) {
@@ -605,6 +637,8 @@ out:
 	return rc;
 }
 
+static void help_env_line(const ff_config_field *fields, FILE *out);
+
 void ff_config_help(const ff_config_field *fields, FILE *out)
 {
 	for (const ff_config_field *f = fields; f->key; f++) {
@@ -639,6 +673,26 @@ void ff_config_help(const ff_config_field *fields, FILE *out)
 				     "config file), or from $%s\n", opt, f->key, f->key, env);
 		}
 	}
+	help_env_line(fields, out);
+}
+
+/* The one line of --help on the environment, naming the fields left out. */
+static void help_env_line(const ff_config_field *fields, FILE *out)
+{
+	const char *sep;
+	char name[96], example[128] = "";
+	for (const ff_config_field *f = fields; f->key && !*example; f++)
+		if (field_env(f, name, sizeof(name)))
+			snprintf(example, sizeof(example), "e.g. $%s", name);
+	fprintf(out, "  Environment: $FF_<KEY in capitals> sets KEY when not empty (%s", example);
+	sep = *example ? "; not: " : "not: ";
+	for (const ff_config_field *f = fields; f->key; f++) {
+		if (field_env(f, name, sizeof(name)))
+			continue;
+		fprintf(out, "%s%s", sep, f->key);
+		sep = ", ";
+	}
+	fputs("); precedence: default < environment < config file < command line\n", out);
 }
 
 void ff_config_version(FILE *out, const char *program)
@@ -684,4 +738,222 @@ void ff_config_free(const ff_config_field *fields, void *obj)
 			*member = NULL;
 		}
 	}
+}
+
+
+/* ---- man page and bash completion ------------------------------------------ */
+
+/* Text for a roff line: backslashes doubled as \e, a leading '.' or '\''
+ * protected, '-' kept (prose); opt: '-' as \- (option names). */
+static void roff_text(FILE *out, const char *s, bool opt)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", out);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", out);
+		else if (*s == '-' && opt)
+			fputs("\\-", out);
+		else if (*s == '\n')
+			fputc(' ', out);
+		else
+			fputc(*s, out);
+	}
+}
+
+/* "--key" in the command line's spelling: '_' as '-'. */
+static void opt_name(const char *key, const char *suffix, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (const char *k = "--"; *k && o + 1 < cap; k++)
+		out[o++] = *k;
+	for (const char *k = key; *k && o + 1 < cap; k++)
+		out[o++] = *k == '_' ? '-' : *k;
+	for (const char *k = suffix ? suffix : ""; *k && o + 1 < cap; k++)
+		out[o++] = *k == '_' ? '-' : *k;
+	out[o] = '\0';
+}
+
+void ff_config_man(const ff_config_field *fields, FILE *out, const char *program)
+{
+	char opt[128], env[96], example[96] = "FF_LOG_LEVEL";
+
+	(void)program;
+	fputs(".SH OPTIONS\n"
+	      "Every setting below is a key of the configuration file (\\fIkey\\fR = \\fIvalue\\fR\n"
+	      "lines, \\fB#\\fR comments), a command-line option and an environment variable.\n"
+	      "On the command line \\fB\\-\\-\\fIkey\\fB=\\fIvalue\\fR, \\fB\\-\\-\\fIkey value\\fR and\n"
+	      "\\fB\\-\\-set \\fIkey\\fB=\\fIvalue\\fR are the same; '\\-' and '_' are interchangeable\n"
+	      "in keys; a boolean may be given bare (\\fB\\-\\-\\fIkey\\fR) or negated\n"
+	      "(\\fB\\-\\-no\\-\\fIkey\\fR).\n"
+	      "Precedence: default < environment < configuration file < command line.\n"
+	      ".TP\n\\fB\\-\\-config\\fR \\fIFILE\\fR\n"
+	      "Read settings from \\fIFILE\\fR; relative paths in it are relative to its folder.\n"
+	      ".TP\n\\fB\\-\\-set\\fR \\fIkey\\fB=\\fIvalue\\fR\nSet one key.\n"
+	      ".TP\n\\fB\\-\\-help\\fR, \\fB\\-h\\fR\nPrint the options and exit.\n"
+	      ".TP\n\\fB\\-\\-version\\fR\nPrint the version and exit.\n"
+	      ".TP\n\\fB\\-\\-help\\-man\\fR, \\fB\\-\\-help\\-completion\\fR\n"
+	      "Print this page's options as roff, or a bash completion script, and exit.\n",
+	      out);
+	for (const ff_config_field *f = fields; f->key; f++) {
+		bool has_env = field_env(f, env, sizeof(env));
+		opt_name(f->key, NULL, opt, sizeof(opt));
+		fputs(".TP\n\\fB", out);
+		roff_text(out, opt, true);
+		fprintf(out, "\\fR=\\fI%s\\fR\n", type_name(f->type));
+		roff_text(out, f->help && *f->help ? f->help : f->key, false);
+		fputs(".\n", out);
+		if ((f->flags & FF_CFG_REQUIRED) && (f->type == FF_CFG_STRING || f->type == FF_CFG_PATH))
+			fputs("Required.\n", out);
+		if (f->def && *f->def) {
+			fputs("Default: \\fB", out);
+			roff_text(out, f->def, false);
+			fputs("\\fR.\n", out);
+		}
+		if (has_range(f))
+			fprintf(out, "%s %g to %g.\n",
+				f->type == FF_CFG_STRING || f->type == FF_CFG_PATH ? "Length" : "Range",
+				f->min, f->max);
+		if (f->type == FF_CFG_BOOL) {
+			opt_name("no_", f->key, opt, sizeof(opt));
+			fputs("Negated by \\fB", out);
+			roff_text(out, opt, true);
+			fputs("\\fR.\n", out);
+		}
+		if (secret_value(f)) {
+			opt_name(f->key, "_file", opt, sizeof(opt));
+			fputs("A secret: also read from a file (its one line) with \\fB", out);
+			roff_text(out, opt, true);
+			fputs("=\\fIPATH\\fR or \\fB", out);
+			roff_text(out, f->key, false);
+			fputs("_file = \\fIPATH\\fR in the configuration file; never shown by a dump.\n", out);
+		}
+		if (has_env) {
+			fputs("Environment: \\fB", out);
+			roff_text(out, env, false);
+			fputs("\\fR.\n", out);
+		}
+	}
+	for (const ff_config_field *f = fields; f->key; f++)
+		if (field_env(f, env, sizeof(env))) {
+			snprintf(example, sizeof(example), "%s", env);
+			break;
+		}
+	fputs(".SH ENVIRONMENT\n"
+	      "Each setting \\fIkey\\fR may also come from the variable \\fBFF_\\fIKEY\\fR\n"
+	      "(the key in capitals, e.g. \\fB",
+	      out);
+	roff_text(out, example, false);
+	fputs("\\fR) when it is set and not empty; it is checked as a\n"
+	      "configuration file's value is, and a configuration file or the command line wins.\n",
+	      out);
+	{
+		const char *sep = "Not read from the environment: ";
+		for (const ff_config_field *f = fields; f->key; f++) {
+			if (field_env(f, env, sizeof(env)))
+				continue;
+			fputs(sep, out);
+			fputs("\\fB", out);
+			roff_text(out, env, false);
+			fputs("\\fR", out);
+			sep = ", ";
+		}
+		if (*sep == ',')
+			fputs(" (these names have another meaning in facefleet's tooling).\n", out);
+	}
+}
+
+/* A shell word for name: letters, digits and '_' ('-' and others as '_'). */
+static void shell_ident(const char *name, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (const char *k = name ? name : "prog"; *k && o + 1 < cap; k++)
+		out[o++] = isalnum((unsigned char)*k) ? *k : '_';
+	out[o] = '\0';
+}
+
+void ff_config_completion(const ff_config_field *fields, FILE *out, const char *program)
+{
+	char id[128], opt[128];
+	const char *prog = program && *program ? program : "facefleet";
+
+	shell_ident(prog, id, sizeof(id));
+	fprintf(out, "# bash completion for %s, generated from its option table (%s --help-completion)\n",
+		prog, prog);
+	fprintf(out, "_ff_complete_%s()\n{\n", id);
+	fputs("\tlocal cur=\"${COMP_WORDS[COMP_CWORD]}\" prev=\"\" i w o\n", out);
+	fputs("\tlocal opts=\"--config --set --help --version", out);
+	for (const ff_config_field *f = fields; f->key; f++) {
+		opt_name(f->key, NULL, opt, sizeof(opt));
+		fprintf(out, " %s", opt);
+		if (f->type == FF_CFG_BOOL) {
+			opt_name("no_", f->key, opt, sizeof(opt));
+			fprintf(out, " %s", opt);
+		}
+		if (secret_value(f)) {
+			opt_name(f->key, "_file", opt, sizeof(opt));
+			fprintf(out, " %s", opt);
+		}
+	}
+	fputs("\"\n\t# options followed by a file name, and by any value\n", out);
+	fputs("\tlocal paths=\" --config", out);
+	for (const ff_config_field *f = fields; f->key; f++) {
+		if (f->type == FF_CFG_PATH) {
+			opt_name(f->key, NULL, opt, sizeof(opt));
+			fprintf(out, " %s", opt);
+		}
+		if (secret_value(f)) {
+			opt_name(f->key, "_file", opt, sizeof(opt));
+			fprintf(out, " %s", opt);
+		}
+	}
+	fputs(" \"\n\tlocal values=\" --set", out);
+	for (const ff_config_field *f = fields; f->key; f++) {
+		if (f->type != FF_CFG_BOOL && f->type != FF_CFG_PATH) {
+			opt_name(f->key, NULL, opt, sizeof(opt));
+			fprintf(out, " %s", opt);
+		}
+	}
+	fputs(" \"\n", out);
+	fputs("\tCOMPREPLY=()\n"
+	      "\t[ \"$COMP_CWORD\" -gt 0 ] && prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n"
+	      "\t# --key=VALUE: bash splits at '=' (COMP_WORDBREAKS)\n"
+	      "\tif [ \"$prev\" = \"=\" ] && [ \"$COMP_CWORD\" -gt 1 ]; then\n"
+	      "\t\to=\"${COMP_WORDS[COMP_CWORD-2]//_/-}\"\n"
+	      "\t\t[[ \"$paths\" == *\" $o \"* ]] && COMPREPLY=($(compgen -f -- \"$cur\"))\n"
+	      "\t\treturn 0\n"
+	      "\tfi\n"
+	      "\tcase \"$cur\" in\n"
+	      "\t--*=*)\n"
+	      "\t\to=\"${cur%%=*}\"; o=\"${o//_/-}\"\n"
+	      "\t\t[[ \"$paths\" == *\" $o \"* ]] && COMPREPLY=($(compgen -f -P \"${cur%%=*}=\" -- \"${cur#*=}\"))\n"
+	      "\t\treturn 0;;\n"
+	      "\t-*)\n"
+	      "\t\tCOMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
+	      "\t\treturn 0;;\n"
+	      "\tesac\n"
+	      "\to=\"${prev//_/-}\"\n"
+	      "\tif [[ \"$paths\" == *\" $o \"* ]]; then\n"
+	      "\t\tCOMPREPLY=($(compgen -f -- \"$cur\"))\n"
+	      "\t\treturn 0\n"
+	      "\tfi\n"
+	      "\t[[ \"$values\" == *\" $o \"* ]] && return 0\n",
+	      out);
+	fprintf(out,
+		"\tdeclare -F _ff_words_%s >/dev/null || { COMPREPLY=($(compgen -f -- \"$cur\")); return 0; }\n"
+		"\t# the positional words so far: options and their values skipped\n"
+		"\tlocal pos=()\n"
+		"\tfor ((i = 1; i < COMP_CWORD; i++)); do\n"
+		"\t\tw=\"${COMP_WORDS[i]}\"\n"
+		"\t\tcase \"$w\" in\n"
+		"\t\t=) ;;\n"
+		"\t\t-*) o=\"${w//_/-}\"\n"
+		"\t\t\tif [[ \"$paths$values\" == *\" $o \"* ]] && [ \"${COMP_WORDS[i+1]}\" != \"=\" ]; then i=$((i + 1)); fi;;\n"
+		"\t\t*) [ \"${COMP_WORDS[i-1]}\" = \"=\" ] || pos+=(\"$w\");;\n"
+		"\t\tesac\n"
+		"\tdone\n"
+		"\tCOMPREPLY=($(compgen -W \"$(_ff_words_%s \"${pos[@]}\")\" -- \"$cur\"))\n"
+		"\treturn 0\n}\n",
+		id, id);
+	fprintf(out, "complete -F _ff_complete_%s %s\n", id, prog);
 }
