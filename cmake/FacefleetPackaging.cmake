@@ -21,6 +21,8 @@
 #   /lib/systemd/system/                fleet-device@, fleet-backend@, fleet-migrate
 #   /usr/lib/sysusers.d/facefleet.conf  the service user
 #   /usr/share/doc/facefleet/           README, docs/*.md, the model card
+#   /usr/share/man/man1/                fleet-device.1, fleet-backend.1, fleetctl.1 (generated)
+#   /usr/share/bash-completion/completions/  fleet-device, fleet-backend, fleetctl (generated)
 #
 # Components = packages: common (facefleet-common: the user, MTCNN, DEFAULT,
 # docs; both others depend on it because fleetctl and the device share the
@@ -148,6 +150,19 @@ install(FILES "${PROJECT_SOURCE_DIR}/README.md" ${_ff_docs} "${PROJECT_SOURCE_DI
               "${PROJECT_SOURCE_DIR}/device/README.md" "${PROJECT_SOURCE_DIR}/device/OUTBOX.md"
               "${PROJECT_SOURCE_DIR}/backend/THRESHOLD.md"
         DESTINATION "${CMAKE_INSTALL_DOCDIR}" COMPONENT common)
+
+# ---- man pages and bash completions (generated from the option tables, top-level CMakeLists.txt) ----
+set(_ff_doc_component_fleet-device device)
+set(_ff_doc_component_fleet-backend backend)
+set(_ff_doc_component_fleetctl backend)
+if(FF_GENERATED_DOCS)
+  foreach(_p IN LISTS FF_DOC_PROGRAMS)
+    install(FILES "${CMAKE_BINARY_DIR}/man/${_p}.1" DESTINATION "${CMAKE_INSTALL_MANDIR}/man1"
+            COMPONENT ${_ff_doc_component_${_p}})
+    install(FILES "${CMAKE_BINARY_DIR}/man/completions/${_p}"
+            DESTINATION "${CMAKE_INSTALL_DATADIR}/bash-completion/completions" COMPONENT ${_ff_doc_component_${_p}})
+  endforeach()
+endif()
 
 # ---- Debian packages (cpack -G DEB in a build configured by deploy/package) -------------------------
 set(CPACK_GENERATOR "DEB")

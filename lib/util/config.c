@@ -811,7 +811,7 @@ void ff_config_man(const ff_config_field *fields, FILE *out, const char *program
 			fputs("\\fR.\n", out);
 		}
 		if (has_range(f))
-			fprintf(out, "%s %g to %g.\n",
+			fprintf(out, "%s %.15g to %.15g.\n",
 				f->type == FF_CFG_STRING || f->type == FF_CFG_PATH ? "Length" : "Range",
 				f->min, f->max);
 		if (f->type == FF_CFG_BOOL) {

@@ -44,7 +44,7 @@
  * or as a bash completion script (ff_config_completion) on stdout and exit
  * the process with status 0 from inside ff_config_parse_args, so that every
  * program has them without code of its own (the build generates the man
- * pages and completions with them: man/, cmake/FacefleetManPages.cmake).
+ * pages and completions with them: man/generate).
  * --version sets ff_config_args.version (and help, so a program that does
  * not handle it stops as for --help instead of starting):
  * ff_config_version prints the one version string.
