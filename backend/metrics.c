@@ -3,6 +3,7 @@
 
 #include "facefleet/error.h"
 #include "facefleet/log.h"
+#include "facefleet/version.h"
 #include "facefleet/waker.h"
 
 #include <arpa/inet.h>
@@ -35,6 +36,20 @@ typedef struct hist {
 static const char *const stage_names[BE_STAGE__COUNT] = { "queue", "validate", "decode", "embed",
 							  "match", "commit", "total" };
 
+/* Reasons known in advance (validate.c, devices.c, lib/wire facecodes.c,
+ * main.c, store_batch.c, store_writer.c, recognize.c): exported at 0 from
+ * the start so rate() and increase() see the first one. Words not listed
+ * still count, in the free slots after these. */
+static const char *const known_reasons[] = {
+	"payload_too_large", "bad_topic", "bad_protobuf", "bad_id", "topic_mismatch",
+	"bad_seq", "unknown_device", "device_disabled", "site_mismatch", "replay",
+	"seq_jump", "over_budget", "flooding", "bad_schema_version", "unknown_model",
+	"grid_mismatch", "codes_per_cell_mismatch", "unsupported_model", "index_range",
+	"bad_size", "bad_box", "bad_track", "internal_error", "seq_reused", "store_refused",
+};
+#define NKNOWN_REASONS (sizeof(known_reasons) / sizeof(known_reasons[0]))
+_Static_assert(NKNOWN_REASONS < BE_REJECT_REASONS_MAX, "room for reasons not listed");
+
 static struct {
 	atomic_llong messages_in, duplicates, db_errors, published_ok, published_fail;
 	atomic_llong decisions[5];
@@ -47,6 +62,7 @@ static struct {
 	char reason_name[BE_REJECT_REASONS_MAX][BE_REASON_MAX];
 	atomic_llong reason_count[BE_REJECT_REASONS_MAX];
 	int nreasons;
+	int reasons_seeded;
 	be_metrics_gauge_fn g_work, g_write, g_inflight;
 	void *g_ctx;
 	int listen_fd;
@@ -102,10 +118,24 @@ void be_metrics_decision(be_decision d)
 		atomic_fetch_add(&M.decisions[d], 1);
 }
 
+/* Fills the known reasons in once; M.reasons_mu held. */
+static void seed_reasons(void)
+{
+	if (M.reasons_seeded)
+		return;
+	for (size_t k = 0; k < NKNOWN_REASONS; k++)
+		snprintf(M.reason_name[k], BE_REASON_MAX, "%s", known_reasons[k]);
+	M.nreasons = (int)NKNOWN_REASONS;
+	M.reasons_seeded = 1;
+}
+
 void be_metrics_rejected(const char *reason)
 {
 	int i;
+	if (!reason || !*reason)
+		reason = "unspecified";
 	pthread_mutex_lock(&M.reasons_mu);
+	seed_reasons();
 	for (i = 0; i < M.nreasons; i++)
 		if (strcmp(M.reason_name[i], reason) == 0)
 			break;
@@ -189,8 +219,11 @@ static void render_hist(sbuf *b, const char *name, const char *labels, const his
 	}
 	cum += atomic_load(&h->bucket[n]);
 	sb_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %lld\n", name, labels, sep, cum);
-	sb_printf(b, "%s_sum{%s} %g\n", name, labels, (double)atomic_load(&h->sum) * scale);
-	sb_printf(b, "%s_count{%s} %lld\n", name, labels, (long long)atomic_load(&h->count));
+	/* no labels: the bare name (no empty braces) */
+	sb_printf(b, "%s_sum%s%s%s %g\n", name, *labels ? "{" : "", labels, *labels ? "}" : "",
+		  (double)atomic_load(&h->sum) * scale);
+	sb_printf(b, "%s_count%s%s%s %lld\n", name, *labels ? "{" : "", labels,
+		  *labels ? "}" : "", (long long)atomic_load(&h->count));
 }
 
 char *be_metrics_render(size_t *len)
@@ -199,6 +232,10 @@ char *be_metrics_render(size_t *len)
 	if (!b.p)
 		return NULL;
 	b.p[0] = '\0';
+	sb_printf(&b, "# HELP ff_backend_build_info The running fleet-backend's version; always 1.\n"
+		      "# TYPE ff_backend_build_info gauge\n"
+		      "ff_backend_build_info{version=\"%s\"} 1\n",
+		  FF_VERSION);
 	sb_printf(&b, "# HELP ff_backend_messages_in_total FaceCodes messages received.\n"
 		      "# TYPE ff_backend_messages_in_total counter\n"
 		      "ff_backend_messages_in_total %lld\n",
@@ -206,6 +243,7 @@ char *be_metrics_render(size_t *len)
 	sb_printf(&b, "# HELP ff_backend_rejected_total Messages rejected by validation, by reason.\n"
 		      "# TYPE ff_backend_rejected_total counter\n");
 	pthread_mutex_lock(&M.reasons_mu);
+	seed_reasons();
 	for (int i = 0; i < M.nreasons; i++)
 		sb_printf(&b, "ff_backend_rejected_total{reason=\"%s\"} %lld\n", M.reason_name[i],
 			  (long long)atomic_load(&M.reason_count[i]));
@@ -219,16 +257,23 @@ char *be_metrics_render(size_t *len)
 		      "# TYPE ff_backend_duplicates_total counter\n"
 		      "ff_backend_duplicates_total %lld\n",
 		  (long long)atomic_load(&M.duplicates));
-	sb_printf(&b, "# TYPE ff_backend_db_errors_total counter\nff_backend_db_errors_total %lld\n",
+	sb_printf(&b, "# HELP ff_backend_db_errors_total Database statements or batches that failed.\n"
+		      "# TYPE ff_backend_db_errors_total counter\nff_backend_db_errors_total %lld\n",
 		  (long long)atomic_load(&M.db_errors));
-	sb_printf(&b, "# TYPE ff_backend_access_published_total counter\n"
+	sb_printf(&b, "# HELP ff_backend_access_published_total AccessEvent publishes, by result.\n"
+		      "# TYPE ff_backend_access_published_total counter\n"
 		      "ff_backend_access_published_total{result=\"ok\"} %lld\n"
 		      "ff_backend_access_published_total{result=\"failed\"} %lld\n",
 		  (long long)atomic_load(&M.published_ok), (long long)atomic_load(&M.published_fail));
-	sb_printf(&b, "# TYPE ff_backend_db_up gauge\nff_backend_db_up %d\n"
+	sb_printf(&b, "# HELP ff_backend_db_up 1 while the database connection is up.\n"
+		      "# TYPE ff_backend_db_up gauge\nff_backend_db_up %d\n"
+		      "# HELP ff_backend_mqtt_up 1 while the MQTT session (the share-group "
+		      "subscription) is connected.\n"
 		      "# TYPE ff_backend_mqtt_up gauge\nff_backend_mqtt_up %d\n",
 		  atomic_load(&M.db_up), atomic_load(&M.mqtt_up));
-	sb_printf(&b, "# TYPE ff_backend_gallery_templates gauge\nff_backend_gallery_templates %lld\n"
+	sb_printf(&b, "# HELP ff_backend_gallery_templates Face templates in the loaded gallery.\n"
+		      "# TYPE ff_backend_gallery_templates gauge\nff_backend_gallery_templates %lld\n"
+		      "# HELP ff_backend_gallery_identities Identities in the loaded gallery.\n"
 		      "# TYPE ff_backend_gallery_identities gauge\nff_backend_gallery_identities %lld\n",
 		  (long long)atomic_load(&M.gallery_templates),
 		  (long long)atomic_load(&M.gallery_identities));
@@ -268,7 +313,8 @@ char *be_metrics_render(size_t *len)
 	sb_printf(&b, "# HELP ff_backend_db_batch_rows Messages per database batch.\n"
 		      "# TYPE ff_backend_db_batch_rows histogram\n");
 	render_hist(&b, "ff_backend_db_batch_rows", "", &M.batch_rows, batch_bounds, NBATCH, 1);
-	sb_printf(&b, "# TYPE ff_backend_db_batch_seconds histogram\n");
+	sb_printf(&b, "# HELP ff_backend_db_batch_seconds Time to write and commit one database batch.\n"
+		      "# TYPE ff_backend_db_batch_seconds histogram\n");
 	render_hist(&b, "ff_backend_db_batch_seconds", "", &M.batch_commit, lat_bounds, NLAT, 1e-6);
 	if (b.failed) {
 		free(b.p);

@@ -1,6 +1,10 @@
 /* backend/metrics.h: counters, gauges and latency histograms of
  * fleet-backend, served as Prometheus text on GET /metrics by a tiny HTTP
- * thread. All updates are lock-free atomics. */
+ * thread. All updates are lock-free atomics. Every family has # HELP and
+ * # TYPE; ff_backend_build_info{version} carries FF_VERSION; the label sets
+ * known in advance (decisions, stages, queues, the reject reasons of
+ * validate.c and the writer) are exported at 0 from the start, so rate()
+ * works before the first event. */
 #ifndef BE_BACKEND_METRICS_H
 #define BE_BACKEND_METRICS_H
 
@@ -22,11 +26,13 @@ typedef enum be_stage {
 	BE_STAGE__COUNT
 } be_stage;
 
-#define BE_REJECT_REASONS_MAX 32
+/* reason label values held: the known ones and room for others */
+#define BE_REJECT_REASONS_MAX 48
 
 /* Counts one message in. */
 void be_metrics_message_in(void);
-/* Counts one rejected message by reason (a short fixed word). */
+/* Counts one rejected message by reason (a short fixed word; NULL or empty
+ * counts as "unspecified"). */
 void be_metrics_rejected(const char *reason);
 void be_metrics_decision(be_decision d);
 void be_metrics_duplicate(void);
@@ -46,7 +52,9 @@ typedef size_t (*be_metrics_gauge_fn)(void *ctx);
 void be_metrics_set_queue_gauges(be_metrics_gauge_fn work, be_metrics_gauge_fn write,
 				 be_metrics_gauge_fn inflight, void *ctx);
 
-/* Writes the whole text exposition into a malloc'd string (*len set). */
+/* Writes the whole text exposition (format 0.0.4) into a malloc'd,
+ * NUL-terminated string (*len set, not counting the NUL). Returns NULL when
+ * out of memory; the caller frees it. Needs no server (be_metrics_serve). */
 char *be_metrics_render(size_t *len);
 
 /* Starts the HTTP thread on bind:port. Returns FF_OK or FF_ERR_IO. */
