@@ -188,21 +188,6 @@ ff_vq_encoder *dev_pipeline_encoder(dev_pipeline *p)
 	return p->enc;
 }
 
-/* The track fields go after what lib/wire built: a protobuf message is the
- * merge of its concatenated parts, so appending a FaceCodes that holds only
- * track_id and track_index is the same as building them in (and leaves the
- * shared builder as it is for the backend and the tests). */
-static int append_track(dev_face_msg *msg)
-{
-	Facefleet__V1__FaceCodes t = FACEFLEET__V1__FACE_CODES__INIT;
-	t.track_id = msg->track_id;
-	t.track_index = msg->track_index;
-	if (msg->len + facefleet__v1__face_codes__get_packed_size(&t) > sizeof(msg->buf))
-		return FF_ERR_RANGE;
-	msg->len += facefleet__v1__face_codes__pack(&t, msg->buf + msg->len);
-	return FF_OK;
-}
-
 int dev_pipeline_encode_crop(dev_pipeline *p, const ff_image *crop, const ff_image *frame,
 			     const ff_face *f, int64_t t_us, dev_face_msg *msg)
 {
@@ -230,8 +215,9 @@ int dev_pipeline_encode_crop(dev_pipeline *p, const ff_image *crop, const ff_ima
 	ff.quality = msg->quality;
 	ff.frame_w = (uint32_t)frame->width;
 	ff.frame_h = (uint32_t)frame->height;
-	rc = ff_facecodes_build(info, idx, &ff, msg->buf, sizeof(msg->buf), &msg->len);
-	return rc == FF_OK && msg->track_id ? append_track(msg) : rc;
+	ff.track_id = msg->track_id;
+	ff.track_index = msg->track_index;
+	return ff_facecodes_build(info, idx, &ff, msg->buf, sizeof(msg->buf), &msg->len);
 }
 
 /* A face that could not be aligned or encoded: counted, and the frame goes on. */

@@ -62,6 +62,8 @@ int ff_facecodes_build(const ff_vq_info *vi, const uint16_t *idx, const ff_facec
 	fc.frame_h = f->frame_h;
 	if (f->schema == 2) {
 		fc.codes_per_cell = vi->codes_per_cell > 1 ? vi->codes_per_cell : 0;
+		fc.track_id = f->track_id;
+		fc.track_index = f->track_index;
 		if (f->has_box) {
 			bpx[0] = px(f->box_x0);
 			bpx[1] = px(f->box_y0);

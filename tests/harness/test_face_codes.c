@@ -7,6 +7,13 @@
 size_t test_face_codes_build(const ff_vq_info *vi, uint64_t seq, int64_t capture_us,
 			     const uint16_t *idx, uint64_t seed, uint8_t *buf, size_t cap)
 {
+	return test_face_codes_build_track(vi, seq, capture_us, idx, seed, 0, 0, 0.0f, buf, cap);
+}
+
+size_t test_face_codes_build_track(const ff_vq_info *vi, uint64_t seq, int64_t capture_us,
+				   const uint16_t *idx, uint64_t seed, uint64_t track_id,
+				   uint32_t track_index, float quality, uint8_t *buf, size_t cap)
+{
 	ff_facecodes_fields f = FF_FACECODES_FIELDS_INIT;
 	uint16_t own[FF_VQ_MAX_CODES];
 	size_t len = 0;
@@ -22,19 +29,8 @@ size_t test_face_codes_build(const ff_vq_info *vi, uint64_t seq, int64_t capture
 	}
 	f.seq = seq;
 	f.capture_time_us = capture_us;
+	f.track_id = track_id;
+	f.track_index = track_index;
+	f.quality = quality;
 	return ff_facecodes_build(vi, idx, &f, buf, cap, &len) == FF_OK ? len : 0;
-}
-
-size_t test_face_codes_add_track(uint8_t *buf, size_t len, size_t cap, uint64_t track_id,
-				 uint32_t track_index, float quality)
-{
-	Facefleet__V1__FaceCodes t = FACEFLEET__V1__FACE_CODES__INIT;
-	size_t need;
-	t.track_id = track_id;
-	t.track_index = track_index;
-	t.quality = quality;
-	need = facefleet__v1__face_codes__get_packed_size(&t);
-	if (len > cap || need > cap - len)
-		return 0;
-	return len + facefleet__v1__face_codes__pack(&t, buf + len);
 }

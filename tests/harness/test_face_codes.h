@@ -15,12 +15,10 @@
 size_t test_face_codes_build(const ff_vq_info *vi, uint64_t seq, int64_t capture_us,
 			     const uint16_t *idx, uint64_t seed, uint8_t *buf, size_t cap);
 
-/* Appends the track fields (FaceCodes track_id, track_index) and quality to
- * the len-byte message in buf, as fleet-device does (a protobuf message is
- * the merge of its concatenated parts; a zero field is not written, so
- * quality 0 leaves the built one). Returns the new length, 0 when it does
- * not fit in cap. */
-size_t test_face_codes_add_track(uint8_t *buf, size_t len, size_t cap, uint64_t track_id,
-				 uint32_t track_index, float quality);
+/* The same for a face of a track (FaceCodes track_id, track_index) with the
+ * device's quality score (0: not computed), as fleet-device sends it. */
+size_t test_face_codes_build_track(const ff_vq_info *vi, uint64_t seq, int64_t capture_us,
+				   const uint16_t *idx, uint64_t seed, uint64_t track_id,
+				   uint32_t track_index, float quality, uint8_t *buf, size_t cap);
 
 #endif

@@ -612,17 +612,17 @@ bool bt_enrol(PGconn *db, const char *ext, const char *sites, const float *emb, 
 
 size_t bt_face_codes(uint8_t *buf, size_t cap, uint64_t seq, const uint16_t *idx)
 {
-	const ff_vq_info *vi = bt_vq_info();
-	if (!vi)
-		return 0;
-	return test_face_codes_build(vi, seq, (int64_t)time(NULL) * 1000000, idx, seq, buf, cap);
+	return bt_face_codes_track(buf, cap, seq, idx, 0, 0, 0.0f);
 }
 
 size_t bt_face_codes_track(uint8_t *buf, size_t cap, uint64_t seq, const uint16_t *idx,
 			   uint64_t track_id, uint32_t track_index, float quality)
 {
-	size_t n = bt_face_codes(buf, cap, seq, idx);
-	return n ? test_face_codes_add_track(buf, n, cap, track_id, track_index, quality) : 0;
+	const ff_vq_info *vi = bt_vq_info();
+	if (!vi)
+		return 0;
+	return test_face_codes_build_track(vi, seq, (int64_t)time(NULL) * 1000000, idx, seq, track_id,
+					   track_index, quality, buf, cap);
 }
 
 const char *bt_faces_topic(char *buf, size_t cap, const char *site, const char *device)

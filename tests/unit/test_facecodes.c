@@ -91,6 +91,16 @@ static void test_schema2_build(void)
 			       "topic_mismatch");
 	CU_ASSERT_STRING_EQUAL(ff_facecodes_check_ids(fc, "site-02", "device-0001"),
 			       "topic_mismatch");
+	CU_ASSERT(fc->track_id == 0 && fc->track_index == 0); /* a still image: no track */
+	facefleet__v1__face_codes__free_unpacked(fc, NULL);
+
+	/* a face of a track (a video source) */
+	f.track_id = 4000000000ULL;
+	f.track_index = 2;
+	FF_ASSERT_OK(ff_facecodes_build(&g7, idx, &f, buf, sizeof(buf), &len));
+	fc = parse(buf, len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
+	CU_ASSERT(fc->track_id == 4000000000ULL && fc->track_index == 2);
 	facefleet__v1__face_codes__free_unpacked(fc, NULL);
 
 	/* does not fit / out of range / bad arguments */

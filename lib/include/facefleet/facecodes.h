@@ -34,9 +34,11 @@ typedef struct ff_facecodes_fields {
 	float det_score;
 	float quality;
 	uint32_t frame_w, frame_h;
+	uint64_t track_id;     /* schema 2: the face track (0: none), FaceCodes 19 */
+	uint32_t track_index;  /* the face's place in it, FaceCodes 20 */
 } ff_facecodes_fields;
 
-#define FF_FACECODES_FIELDS_INIT { 2, NULL, NULL, 0, 0, false, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define FF_FACECODES_FIELDS_INIT { 2, NULL, NULL, 0, 0, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /* Bit-packs vi->num_codes indices (each < vi->codebook_size) and packs one
  * FaceCodes into buf. Returns FF_OK with *len set, FF_ERR_INVAL (bad
