@@ -462,9 +462,6 @@ int fe_cmd_multishot(int argc, char **argv)
 	const char *shots = NULL;
 	const struct ev_extra_opt extra[] = { { "shots", 'K', &shots, 0 } };
 	struct ev_config cfg;
-	struct ev_cache cache;
-	char **names = NULL;
-	size_t n = 0, all = 0;
 	int rc = ev_parse_args(&cfg, argc, argv, extra, 1, multishot_usage);
 
 	if (rc >= 0)
@@ -475,19 +472,5 @@ int fe_cmd_multishot(int argc, char **argv)
 		multishot_usage(stderr);
 		return FF_EXIT_USAGE;
 	}
-	rc = FF_EXIT_FAIL;
-	if (ev_list_images(cfg.images, &names, &all) != FF_OK) {
-		ff_log(FF_LOG_ERROR, "eval", "event=images_failed dir=%s", cfg.images);
-		goto out;
-	}
-	n = cfg.limit && (size_t)cfg.limit < all ? (size_t)cfg.limit : all;
-	fprintf(stderr, "multishot: %zu images, %d methods, %d threads\n", n, cfg.n_methods,
-		cfg.threads);
-	if (ev_embed_all(&cfg, names, n, &cache) != FF_OK)
-		goto out;
-	rc = report(&cfg, &cache, names, n);
-	ev_cache_free(&cache);
-out:
-	ev_free_names(names, all);
-	return rc;
+	return ev_embed_and_report(&cfg, "multishot", report);
 }

@@ -898,30 +898,34 @@ double ev_threshold_at_far(double *neg, size_t n, double far)
 	return neg[k < 0 ? 0 : k];
 }
 
-int ev_run_images(int argc, char **argv, void (*usage)(FILE *), const char *what,
-		  ev_report_fn report)
+int ev_embed_and_report(const struct ev_config *cfg, const char *what, ev_report_fn report)
 {
-	struct ev_config cfg;
 	struct ev_cache cache;
 	char **names = NULL;
 	size_t n = 0, all = 0;
-	int rc = ev_parse_args(&cfg, argc, argv, NULL, 0, usage);
+	int rc = FF_EXIT_FAIL;
 
-	if (rc >= 0)
-		return rc;
-	rc = FF_EXIT_FAIL;
-	if (ev_list_images(cfg.images, &names, &all) != FF_OK) {
-		ff_log(FF_LOG_ERROR, "eval", "event=images_failed dir=%s", cfg.images);
+	if (ev_list_images(cfg->images, &names, &all) != FF_OK) {
+		ff_log(FF_LOG_ERROR, "eval", "event=images_failed dir=%s", cfg->images);
 		goto out;
 	}
-	n = cfg.limit && (size_t)cfg.limit < all ? (size_t)cfg.limit : all;
-	fprintf(stderr, "%s: %zu images, %d methods, %d threads\n", what, n, cfg.n_methods,
-		cfg.threads);
-	if (ev_embed_all(&cfg, names, n, &cache) != FF_OK)
+	n = cfg->limit && (size_t)cfg->limit < all ? (size_t)cfg->limit : all;
+	fprintf(stderr, "%s: %zu images, %d methods, %d threads\n", what, n, cfg->n_methods,
+		cfg->threads);
+	if (ev_embed_all(cfg, names, n, &cache) != FF_OK)
 		goto out;
-	rc = report(&cfg, &cache, names, n);
+	rc = report(cfg, &cache, names, n);
 	ev_cache_free(&cache);
 out:
 	ev_free_names(names, all);
 	return rc;
+}
+
+int ev_run_images(int argc, char **argv, void (*usage)(FILE *), const char *what,
+		  ev_report_fn report)
+{
+	struct ev_config cfg;
+	int rc = ev_parse_args(&cfg, argc, argv, NULL, 0, usage);
+
+	return rc >= 0 ? rc : ev_embed_and_report(&cfg, what, report);
 }

@@ -133,6 +133,9 @@ typedef int (*ev_report_fn)(const struct ev_config *cfg, const struct ev_cache *
 			    char *const *names, size_t n);
 int ev_run_images(int argc, char **argv, void (*usage)(FILE *), const char *what,
 		  ev_report_fn report);
+/* The part after the arguments: list cfg->images, embed them (--cache), report.
+ * Returns the report's exit code, or FF_EXIT_FAIL. */
+int ev_embed_and_report(const struct ev_config *cfg, const char *what, ev_report_fn report);
 /* --cache: method m's column of c (all n images) from / to cfg->cache_dir
  * (eval_store.c). load: FF_OK, FF_ERR_NOTFOUND, FF_ERR_FORMAT (stale or
  * damaged file: recompute); save: FF_OK or FF_ERR_IO. */
