@@ -100,28 +100,20 @@ int be_model_set_find(const be_model_set *set, const char *model_id)
 static int open_recon_embedder(be_recognizer *r, size_t i, const char *dec_path,
 			       const char *embed_path, char *errbuf, size_t errlen)
 {
-	char patch[1100];
-	int rc = ff_vq_recon_embedder_path(dec_path, patch, sizeof(patch));
+	const char *id = ff_vq_decoder_info(r->dec[i])->model_id;
+	int rc = ff_vq_recon_embedder_open(dec_path, embed_path, r->dim, NULL, &r->recon_emb[i],
+					   errbuf, errlen);
 	if (rc == FF_ERR_NOTFOUND)
 		return FF_OK;
-	if (rc == FF_OK)
-		rc = ff_embedder_create_patched(embed_path, patch, NULL, &r->recon_emb[i], errbuf, errlen);
 	if (rc == FF_ERR_UNSUPPORTED) {
 		/* made for another MobileFaceNet file than the one installed: the
 		 * decoder's faces are still embedded, as before it had one */
 		ff_log_error(LOG_COMP, "event=recon_embedder_refused model=%s err=\"%s\" note=\"using "
-				       "MobileFaceNet and the decoder's adapter\"",
-			     ff_vq_decoder_info(r->dec[i])->model_id, errbuf);
+				       "MobileFaceNet and the decoder's adapter\"", id, errbuf);
 		return FF_OK;
 	}
-	if (rc == FF_OK && ff_embedder_dim(r->recon_emb[i]) != r->dim) {
-		snprintf(errbuf, errlen, "%s: a %zu-d embedder, the gallery's is %zu-d", patch,
-			 ff_embedder_dim(r->recon_emb[i]), r->dim);
-		rc = FF_ERR_FORMAT;
-	}
 	if (rc == FF_OK)
-		ff_log_info(LOG_COMP, "event=recon_embedder model=%s patch=%s",
-			    ff_vq_decoder_info(r->dec[i])->model_id, patch);
+		ff_log_info(LOG_COMP, "event=recon_embedder model=%s", id);
 	return rc;
 }
 

@@ -3,10 +3,12 @@
  * the net's normalised space -> rgb = out / output_scale + output_mean.
  * Indices are validated before any work. No allocation per call. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "facefleet/embed.h"
 #include "facefleet/error.h"
 #include "vq_internal.h"
 
@@ -103,4 +105,22 @@ int ff_vq_recon_embedder_path(const char *decoder_path, char *out, size_t cap)
 	memcpy(out, decoder_path, n - (sizeof(dec) - 1));
 	memcpy(out + n - (sizeof(dec) - 1), emb, sizeof(emb));
 	return access(out, R_OK) == 0 ? FF_OK : FF_ERR_NOTFOUND;
+}
+
+int ff_vq_recon_embedder_open(const char *decoder_path, const char *base_path, size_t dim,
+			      const ff_nn_options *opt, ff_embedder **out, char *errbuf,
+			      size_t errlen)
+{
+	char patch[4096];
+	int rc = ff_vq_recon_embedder_path(decoder_path, patch, sizeof(patch));
+	if (rc == FF_OK)
+		rc = ff_embedder_create_patched(base_path, patch, opt, out, errbuf, errlen);
+	if (rc == FF_OK && ff_embedder_dim(*out) != dim) {
+		snprintf(errbuf, errlen, "%.400s: %zu-d embeddings, the gallery's are %zu-d", patch,
+			 ff_embedder_dim(*out), dim);
+		ff_embedder_free(*out);
+		*out = NULL;
+		rc = FF_ERR_FORMAT;
+	}
+	return rc;
 }

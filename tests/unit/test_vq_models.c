@@ -35,16 +35,18 @@ __attribute__((constructor)) static void find_model(void)
 /* The model's reconstruction-side embedder, or NULL when it has none. */
 static ff_embedder *recon_embedder(const char *dec_path)
 {
-	char patch[4400], base[4400], why[256] = "";
+	char base[4400], why[256] = "";
 	const char *models = ff_test_env_get("FF_MODELS_DIR");
 	ff_embedder *e = NULL;
-	if (ff_vq_recon_embedder_path(dec_path, patch, sizeof(patch)) != FF_OK)
-		return NULL;
+	int rc;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(models);
 	snprintf(base, sizeof(base), "%s/ffn/mobilefacenet.ffn", models);
-	FF_ASSERT_OK(ff_embedder_create_patched(base, patch, NULL, &e, why, sizeof(why)));
+	rc = ff_vq_recon_embedder_open(dec_path, base, 192, NULL, &e, why, sizeof(why));
+	if (rc == FF_ERR_NOTFOUND)
+		return NULL;
+	FF_ASSERT_OK(rc);
 	if (!e)
-		fprintf(stderr, "models_vq_golden: %s: %s\n", patch, why);
+		fprintf(stderr, "models_vq_golden: %s: %s\n", dec_path, why);
 	return e;
 }
 

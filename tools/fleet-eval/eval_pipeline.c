@@ -404,18 +404,12 @@ static int open_recon_embedder(struct ev_worker *w, const char *models, const ch
 			       char *why, size_t wlen)
 {
 	ff_nn_options nnopt = FF_NN_OPTIONS_INIT;
-	char patch[4200], base[4200];
-	int rc = ff_vq_recon_embedder_path(dec_path, patch, sizeof(patch));
-	if (rc == FF_ERR_NOTFOUND)
-		return FF_OK;
+	char base[4200];
+	int rc;
 	snprintf(base, sizeof(base), "%s/mobilefacenet.ffn", models);
-	if (rc == FF_OK)
-		rc = ff_embedder_create_patched(base, patch, &nnopt, &w->recon_emb, why, wlen);
-	if (rc == FF_OK && ff_embedder_dim(w->recon_emb) != ff_embedder_dim(w->m.emb)) {
-		snprintf(why, wlen, "%.400s: not a %zu-d embedder", patch, ff_embedder_dim(w->m.emb));
-		rc = FF_ERR_FORMAT;
-	}
-	return rc;
+	rc = ff_vq_recon_embedder_open(dec_path, base, ff_embedder_dim(w->m.emb), &nnopt,
+				       &w->recon_emb, why, wlen);
+	return rc == FF_ERR_NOTFOUND ? FF_OK : rc;
 }
 
 static int worker_open(struct ev_worker *w, const struct ev_config *cfg, const char *models)

@@ -16,6 +16,7 @@
 
 #include "facefleet/ids.h"
 #include "facefleet/image.h"
+#include "facefleet/embed.h"
 #include "facefleet/nn.h"
 
 #ifdef __cplusplus
@@ -70,6 +71,14 @@ int ff_vq_decode(ff_vq_decoder *d, const uint16_t *idx, size_t n, float *rgb, si
  * that file exists, FF_ERR_NOTFOUND when the decoder has none, FF_ERR_INVAL
  * (not a .dec.ffn path), FF_ERR_RANGE (cap too small). */
 int ff_vq_recon_embedder_path(const char *decoder_path, char *out, size_t cap);
+/* That embedder, opened: the MobileFaceNet at base_path with the decoder's
+ * patch applied. Returns FF_OK; FF_ERR_NOTFOUND when the decoder has none;
+ * the errors of ff_embedder_create_patched (FF_ERR_UNSUPPORTED: the patch was
+ * made for another base file); FF_ERR_FORMAT when its embeddings are not dim
+ * long (the gallery's). A reason goes to errbuf. */
+int ff_vq_recon_embedder_open(const char *decoder_path, const char *base_path, size_t dim,
+			      const ff_nn_options *opt, ff_embedder **out, char *errbuf,
+			      size_t errlen);
 
 /* Applies the decoder's embedding adapter, if its file has one, to the
  * L2-normalised embedding of a face it decoded: emb <- normalise(emb * A),
