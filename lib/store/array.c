@@ -64,13 +64,6 @@ void ff_pg_array_i64(ff_pg_array *a, int64_t v)
 	add(a, b, (size_t)snprintf(b, sizeof(b), "%" PRId64, v));
 }
 
-void ff_pg_array_f32(ff_pg_array *a, float v)
-{
-	char b[32];
-	sep(a);
-	add(a, b, (size_t)snprintf(b, sizeof(b), "%.9g", (double)v));
-}
-
 int ff_pg_array_end(ff_pg_array *a)
 {
 	add(a, "}", 1);

@@ -24,9 +24,8 @@ static void test_array_text_escapes(void)
 	ff_pg_array_begin(&a);
 	ff_pg_array_i64(&a, -9223372036854775807LL - 1);
 	ff_pg_array_i64(&a, 42);
-	ff_pg_array_f32(&a, 0.5f);
 	CU_ASSERT_EQUAL(ff_pg_array_end(&a), FF_OK);
-	CU_ASSERT_STRING_EQUAL(a.p, "{-9223372036854775808,42,0.5}");
+	CU_ASSERT_STRING_EQUAL(a.p, "{-9223372036854775808,42}");
 	ff_pg_array_begin(&a);
 	CU_ASSERT_EQUAL(ff_pg_array_end(&a), FF_OK);
 	CU_ASSERT_STRING_EQUAL(a.p, "{}");

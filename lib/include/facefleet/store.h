@@ -64,7 +64,6 @@ typedef struct ff_pg_array {
 void ff_pg_array_begin(ff_pg_array *a);
 void ff_pg_array_text(ff_pg_array *a, const char *s); /* NULL: SQL NULL */
 void ff_pg_array_i64(ff_pg_array *a, int64_t v);
-void ff_pg_array_f32(ff_pg_array *a, float v);
 /* Closes the literal. Returns FF_OK or FF_ERR_NOMEM. */
 int ff_pg_array_end(ff_pg_array *a);
 void ff_pg_array_free(ff_pg_array *a);
