@@ -383,6 +383,8 @@ def parse_args():
                     help="unused (data/ holds the prepared crops); kept for run-all")
     ap.add_argument("--init", help="start from an exported model, models/vq/ID (import_ffn.py); "
                     "freezes batch-norm statistics")
+    ap.add_argument("--init-decoder", help="take only the decoder of an exported model (same decoder "
+                    "as --preset), its batch-norm statistics frozen; the encoder starts fresh")
     ap.add_argument("--steps1", type=int, default=400, help="stage-1 steps")
     ap.add_argument("--steps2", type=int, default=3600, help="stage-2 (distillation) steps")
     ap.add_argument("--batch", type=int, default=32)
@@ -419,14 +421,18 @@ def build_model(args, device):
         model, _ = import_ffn.import_model(args.init, args.preset)
     else:
         model = vqvae.VQVAE(**vqvae.PRESETS[args.preset])
+        if args.init_decoder:
+            import import_ffn  # noqa: E402
+            model.decoder.load_state_dict(import_ffn.import_model(args.init_decoder)[0].decoder.state_dict())
     # channels-last: about 2x faster depthwise convs on CPU (measured, PyTorch 1.13)
     return model.to(device).to(memory_format=torch.channels_last)
 
 
 def set_train(model, head, frozen_bn):
+    """frozen_bn: the imported part of the model (None: nothing imported)."""
     model.train()
-    if frozen_bn:
-        freeze_bn(model)
+    if frozen_bn is not None:
+        freeze_bn(frozen_bn)
     if head is not None:
         head.train()
 
@@ -493,11 +499,13 @@ def main():
         if losses is not None:
             losses.save()
 
+    imported = model if args.init else model.decoder if args.init_decoder else None
+
     def validate():
         nonlocal best
         model.eval()
         v = dict(val(model, embedder), step=step)
-        set_train(model, head, bool(args.init))
+        set_train(model, head, imported)
         log.append(v)
         sys.stderr.write("\n" + json.dumps(v) + "\n")
         # an imported model (step 0) is the baseline, not a candidate: its training saw the
@@ -512,7 +520,7 @@ def main():
     if step == 0 and args.init:  # where the imported model starts, on the same held-out people
         validate()
     t0, start = time.time(), step
-    set_train(model, head, bool(args.init))
+    set_train(model, head, imported)
     while step < total:
         stage, lr = lr_at(step, args, steps2)
         for g in opt.param_groups:

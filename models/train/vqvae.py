@@ -188,6 +188,11 @@ PRESETS = {
     # depth-to-space from 56x56: 162 M multiply-adds, 0.30 M params, ~30 % less training time
     "g14s": dict(enc_widths=(24, 32, 64, 160), dec_widths=(256, 160, 64),
                  levels=(4, 4, 2), groups=1, enc_last_blocks=2, dec_low_blocks=3, dec_shuffle=True),
+    # g14s's payload and decoder, an encoder without the device's limits (133 M multiply-adds,
+    # 0.52 M params): does a stronger encoder carry more identity in the same 980 bits? If so,
+    # it is the teacher a 25 M-MAC encoder is distilled from (issue 12)
+    "g14L": dict(enc_widths=(32, 64, 160, 320), dec_widths=(256, 160, 64),
+                 levels=(4, 4, 2), groups=1, enc_last_blocks=4, dec_low_blocks=3, dec_shuffle=True),
 }
 
 
