@@ -17,6 +17,8 @@
 #                                       so older codes stay decodable (docs/UPGRADE.md)
 #   /usr/share/facefleet/migrations/    NNN_name.sql (lib/store/migrations)
 #   /usr/share/facefleet/broker-config/ mosquitto.conf, ACL.md, make-certs, dynsec-seed
+#   /usr/share/facefleet/console/       the web console's static files (fleet-backend's
+#                                       http_console_dir default)
 #   /etc/facefleet/*.conf.example       fleet-device, fleet-backend, migrate (conffiles)
 #   /lib/systemd/system/                fleet-device@, fleet-backend@, fleet-migrate
 #   /usr/lib/sysusers.d/facefleet.conf  the service user
@@ -125,6 +127,9 @@ install(FILES "${PROJECT_SOURCE_DIR}/broker-config/mosquitto.conf" "${PROJECT_SO
         DESTINATION "${FF_INSTALL_SHARE_DIR}/broker-config" COMPONENT backend)
 install(PROGRAMS "${PROJECT_SOURCE_DIR}/broker-config/make-certs" "${PROJECT_SOURCE_DIR}/broker-config/dynsec-seed"
         DESTINATION "${FF_INSTALL_SHARE_DIR}/broker-config" COMPONENT backend)
+# the web console, served by fleet-backend (http_console_dir)
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/console/" DESTINATION "${FF_INSTALL_SHARE_DIR}/console"
+        COMPONENT backend FILES_MATCHING PATTERN "*.html" PATTERN "*.css" PATTERN "*.js" PATTERN "LICENSE*")
 install(FILES "${PROJECT_SOURCE_DIR}/device/fleet-device.conf.example" DESTINATION "${FF_CONF_DIR}"
         COMPONENT device)
 install(FILES "${PROJECT_SOURCE_DIR}/backend/fleet-backend.conf.example"
