@@ -75,12 +75,16 @@ typedef struct be_job {
 	int model_index;          /* into the loaded decoders, -1 = none */
 	uint16_t idx[1024];       /* unpacked code indices (FF_VQ_MAX_CODES) */
 	size_t nidx;
+	uint8_t codes[128];       /* the packed indices as received (FaceCodes.codes, at most
+				   * 128 bytes by the codec), kept in the event row for review */
+	size_t ncodes;            /* 0: none (not a valid face) */
 	/* outcome */
 	be_decision decision;
 	char reason[BE_REASON_MAX];
 	be_match top[BE_TOPK_MAX];
 	int ntop;
 	float score;
+	float threshold;          /* the threshold it was decided at (device, site or global) */
 	int64_t decided_us;
 	char event_id[37];        /* be_event_id(device_id, seq) once seq is known */
 	char digest[65];          /* SHA-256 of the payload, hex, once seq is known */

@@ -6,6 +6,7 @@
 #include "facefleet/error.h"
 #include "facefleet/log.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -19,6 +20,7 @@ typedef struct dev {
 	char site[FF_ID_MAX + 1];
 	bool enabled;
 	int generation;   /* devices.seq_generation: a new one lets the mark go down */
+	float threshold;  /* its own threshold, else its site's (migration 009); NaN: none */
 	atomic_ullong hwm;
 	be_budget budget; /* under budget_mu */
 	bool is_new;        /* during a reload: not in the previous table */
@@ -71,8 +73,10 @@ void be_devices_free(be_devices *d)
 
 int be_devices_reload(be_devices *d, PGconn *db)
 {
-	PGresult *r = PQexec(db, "SELECT device_id, site_id, enabled, last_seq, seq_generation "
-				 "FROM devices ORDER BY device_id COLLATE \"C\"");
+	PGresult *r = PQexec(db, "SELECT d.device_id, d.site_id, d.enabled, d.last_seq, "
+				 "d.seq_generation, COALESCE(d.threshold, s.threshold) "
+				 "FROM devices d LEFT JOIN sites s ON s.site_id = d.site_id "
+				 "ORDER BY d.device_id COLLATE \"C\"");
 	dev *v = NULL, *old;
 	size_t n = 0;
 	int rc = FF_OK;
@@ -94,6 +98,7 @@ int be_devices_reload(be_devices *d, PGconn *db)
 		v[i].enabled = PQgetvalue(r, (int)i, 2)[0] == 't';
 		atomic_init(&v[i].hwm, strtoull(PQgetvalue(r, (int)i, 3), NULL, 10));
 		v[i].generation = atoi(PQgetvalue(r, (int)i, 4));
+		v[i].threshold = PQgetisnull(r, (int)i, 5) ? NAN : strtof(PQgetvalue(r, (int)i, 5), NULL);
 	}
 	PQclear(r);
 	qsort(v, n, sizeof(dev), cmp_dev); /* strcmp order, whatever the collation */
@@ -154,6 +159,7 @@ int be_devices_set(be_devices *d, const char *device_id, const char *site_id, bo
 		memset(e, 0, sizeof(*e));
 		strcpy(e->id, device_id);
 		atomic_init(&e->hwm, 0);
+		e->threshold = NAN;
 	}
 	strcpy(e->site, site_id);
 	e->enabled = enabled;
@@ -237,6 +243,18 @@ be_budget_verdict be_devices_take(be_devices *d, const char *device_id, const be
 	}
 	pthread_rwlock_unlock(&d->lock);
 	return v;
+}
+
+double be_devices_threshold(be_devices *d, const char *device_id, double global)
+{
+	double t = global;
+	dev *e;
+	pthread_rwlock_rdlock(&d->lock);
+	e = find(d, device_id);
+	if (e && !isnan(e->threshold))
+		t = e->threshold;
+	pthread_rwlock_unlock(&d->lock);
+	return t;
 }
 
 uint64_t be_devices_last_seq(be_devices *d, const char *device_id)

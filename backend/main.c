@@ -130,7 +130,11 @@ static void *worker_main(void *arg)
 		j->t_validate = t1 - t0;
 		be_metrics_observe(BE_STAGE_VALIDATE, j->t_validate);
 		if (j->decision == BE_DECISION_NONE && !j->reason[0]) {
-			be_recognize(rec, j, a->gallery, a->cfg.threshold, a->cfg.top_k);
+			/* a device's or its site's threshold overrides both global ones
+			 * (backend/THRESHOLD.md) */
+			be_recognize(rec, j, a->gallery,
+				     be_devices_threshold(a->devices, j->device_id, a->cfg.threshold),
+				     a->cfg.top_k);
 			be_metrics_observe(BE_STAGE_DECODE, j->t_decode);
 			be_metrics_observe(BE_STAGE_EMBED, j->t_embed);
 			be_metrics_observe(BE_STAGE_MATCH, j->t_match);
@@ -139,7 +143,9 @@ static void *worker_main(void *arg)
 							 j->decision == BE_DECISION_UNKNOWN ||
 							 j->decision == BE_DECISION_REJECTED))
 				be_track_decide_job(a->tracks, j, be_recognizer_embedding(rec), a->gallery,
-						    a->cfg.track_threshold, ff_mono_us());
+						    be_devices_threshold(a->devices, j->device_id,
+									 a->cfg.track_threshold),
+						    ff_mono_us());
 		}
 		if (j->decision == BE_DECISION_NONE || j->decision == BE_DECISION_INVALID) {
 			char dev[80];

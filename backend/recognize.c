@@ -212,6 +212,7 @@ void be_recognize(be_recognizer *r, be_job *j, be_gallery *g, double threshold, 
 		be_job_reject(j, BE_DECISION_INVALID, "internal_error");
 		return;
 	}
+	j->threshold = (float)threshold;
 	j->ntop = be_gallery_match(g, r->vec, j->site_id, top_k, j->top);
 	j->t_match = ff_mono_us() - t2;
 	j->score = j->ntop ? j->top[0].score : 0.0f;

@@ -77,6 +77,11 @@ be_budget_verdict be_budget_take(be_budget *b, const be_budget_limits *l, int64_
  * disabled device's faces are all dropped (audited once a minute). */
 be_budget_verdict be_devices_take(be_devices *d, const char *device_id, const be_budget_limits *l,
 				  int64_t now_us, uint64_t *dropped);
+/* The threshold of device_id's faces: its own override, else its site's
+ * threshold (devices.threshold, sites.threshold: migration 009, loaded by
+ * the reload), else global (the configured one; an unknown id gets it too).
+ * backend/THRESHOLD.md. */
+double be_devices_threshold(be_devices *d, const char *device_id, double global);
 /* device_id's high-water mark (0 for an unknown id). */
 uint64_t be_devices_last_seq(be_devices *d, const char *device_id);
 /* Raises device_id's high-water mark to seq (after a commit). */

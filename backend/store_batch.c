@@ -46,19 +46,20 @@ static const char claim_sql[] =
 	"LEFT JOIN identities ti ON ti.identity_id = ev.track_identity_id";
 
 /* Track columns (migration 007) are NULL for a face without a track; the
- * fusion's ($16..$21) also for one of a track that was not fused. */
+ * fusion's ($16..$21) also for one of a track that was not fused. codes
+ * (migration 009, $22, hex) NULL for an invalid face. */
 static const char event_sql[] =
 	"INSERT INTO recognition_events (event_id, device_id, site_id, seq, capture_time, "
 	" received_time, decided_time, decision, identity_id, score, model_id, reason, topk, "
 	" track_id, track_index, faces_fused, track_decision, track_identity_id, track_score, "
-	" track_reason, track_changed, backend) "
+	" track_reason, track_changed, codes, backend) "
 	"SELECT e, d, st, s, " EPOCH_US("ct") ", " EPOCH_US("rt") ", " EPOCH_US("dt") ", dc, iid, sc, "
-	"       m, r, tk, ti, tx, tf, td, tid, ts, tr, tc, $22 "
+	"       m, r, tk, ti, tx, tf, td, tid, ts, tr, tc, decode(cd, 'hex'), $23 "
 	"FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], "
 	"            $7::bigint[], $8::text[], $9::bigint[], $10::real[], $11::text[], $12::text[], "
 	"            $13::jsonb[], $14::bigint[], $15::integer[], $16::integer[], $17::text[], "
-	"            $18::bigint[], $19::real[], $20::text[], $21::boolean[]) "
-	"     AS u(e, d, st, s, ct, rt, dt, dc, iid, sc, m, r, tk, ti, tx, tf, td, tid, ts, tr, tc)";
+	"            $18::bigint[], $19::real[], $20::text[], $21::boolean[], $22::text[]) "
+	"     AS u(e, d, st, s, ct, rt, dt, dc, iid, sc, m, r, tk, ti, tx, tf, td, tid, ts, tr, tc, cd)";
 
 static const char audit_sql[] =
 	"INSERT INTO audit_log (at, actor, action, subject, source, detail) "
@@ -203,6 +204,8 @@ static void add_audit_detail(ff_pg_array *c, const be_job *j)
 			cJSON_AddStringToObject(o, "identity", j->top[0].external_id);
 		if (j->ntop)
 			cJSON_AddNumberToObject(o, "score", score4(j->score));
+		if (j->ntop && j->threshold > 0) /* the device's, the site's or the global one */
+			cJSON_AddNumberToObject(o, "threshold", score4(j->threshold));
 		cJSON_AddStringToObject(o, "model", j->model_id);
 	}
 	if (j->reason[0])
@@ -355,6 +358,20 @@ static void add_track_cols(be_batch_cols *k, const be_job *j)
 	ff_pg_array_text(&k->c[20], fused ? (j->track_changed ? "t" : "f") : NULL);
 }
 
+/* The event row's codes column: the packed indices as hex, NULL when the
+ * face had none. */
+static void add_codes(ff_pg_array *c, const be_job *j)
+{
+	static const char hex[] = "0123456789abcdef";
+	char h[2 * sizeof(j->codes) + 1];
+	for (size_t i = 0; i < j->ncodes; i++) {
+		h[2 * i] = hex[j->codes[i] >> 4];
+		h[2 * i + 1] = hex[j->codes[i] & 15];
+	}
+	h[2 * j->ncodes] = '\0';
+	ff_pg_array_text(c, j->ncodes ? h : NULL);
+}
+
 /* Claims keys for the event-bearing jobs; marks j->inserted for the claimed. */
 static be_batch_result claim_and_insert(be_batch *b, be_job **jobs, size_t n, be_batch_cols *k)
 {
@@ -423,6 +440,7 @@ static be_batch_result claim_and_insert(be_batch *b, be_job **jobs, size_t n, be
 		ff_pg_array_text(&k->c[11], j->reason);
 		add_topk(&k->c[12], j);
 		add_track_cols(k, j);
+		add_codes(&k->c[21], j);
 	}
 	if (!ne)
 		return BE_BATCH_OK;

@@ -18,7 +18,7 @@
 
 /* The statements' array parameters, one per column, reused batch to batch:
  * the widest statement is the event insert (its columns, then the backend) */
-#define BE_EVENT_COLS 21
+#define BE_EVENT_COLS 22
 typedef struct be_batch_cols {
 	ff_pg_array c[BE_EVENT_COLS];
 } be_batch_cols;

@@ -169,6 +169,10 @@ void be_validate(be_job *j, const be_model_set *models, be_devices *devices,
 	j->quality = fc->quality;
 	j->nidx = info->num_codes;
 	j->model_index = m;
+	if (fc->codes.len <= sizeof(j->codes)) { /* always: the codec caps payloads at 128 */
+		memcpy(j->codes, fc->codes.data, fc->codes.len);
+		j->ncodes = fc->codes.len;
+	}
 out:
 	facefleet__v1__face_codes__free_unpacked(fc, NULL);
 }

@@ -6,11 +6,11 @@
 #include "facefleet/bitpack.h"
 #include "facefleet/error.h"
 #include "facefleet/ids.h"
+#include "facefleet/uuid.h"
 #include "facefleet/vq.h"
 #include "review_internal.h"
 
 #include <cjson/cJSON.h>
-#include <ctype.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -144,20 +144,6 @@ int ff_review_codes_png(ff_review *r, const char *model_id, const uint8_t *codes
 	return rc;
 }
 
-/* 8-4-4-4-12 hex digits: anything else names no event (and never reaches
- * PostgreSQL's uuid parser as an error). */
-static bool uuid_text(const char *s)
-{
-	if (strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-			return false;
-	}
-	return true;
-}
-
 /* The audit row of one view, detail {device, site, model}. */
 static int audit_view(PGconn *db, const char *event_id, const char *actor, PGresult *ev,
 		      char *errbuf, size_t errlen)
@@ -198,7 +184,7 @@ int ff_review_event_png(ff_review *r, PGconn *db, const char *event_id, const ch
 		ff_seterr(errbuf, errlen, "ff_review_event_png: NULL argument");
 		return FF_ERR_INVAL;
 	}
-	if (!uuid_text(event_id)) {
+	if (!ff_uuid_valid(event_id)) { /* never PostgreSQL's uuid parse error */
 		ff_seterr(errbuf, errlen, "no event '%.40s' (not an event id)", event_id);
 		return FF_ERR_NOTFOUND;
 	}

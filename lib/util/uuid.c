@@ -11,6 +11,12 @@ void ff_uuid4(char out[37])
 	uuid_unparse_lower(u, out);
 }
 
+int ff_uuid_valid(const char *s)
+{
+	uuid_t u;
+	return s && strlen(s) == 36 && uuid_parse(s, u) == 0;
+}
+
 void ff_uuid5(const char *ns, const char *name, char out[37])
 {
 	uuid_t n, u;
