@@ -19,6 +19,7 @@
  *   cmd_events.c      events query | watch
  *   cmd_audit.c       audit query
  *   cmd_stats.c       stats
+ *   cmd_review.c      events show (an event, its reconstruction), site/device threshold
  * Exit status of every command: 0 ok, 1 runtime failure, 2 usage error. */
 #ifndef FLEETCTL_H
 #define FLEETCTL_H
@@ -56,6 +57,9 @@ typedef struct fc_cfg {
 	/* enrolment */
 	char *models_dir;
 	char *embed_model_id;
+	/* review (cmd_review.c) */
+	char *vq_dir;
+	char *image;
 	/* command options */
 	char *site;
 	char *sites;
@@ -267,6 +271,13 @@ int fc_cmd_identity(fc_ctx *ctx, int argc, char **argv);
 int fc_cmd_events(fc_ctx *ctx, int argc, char **argv);
 int fc_cmd_audit(fc_ctx *ctx, int argc, char **argv);
 int fc_cmd_stats(fc_ctx *ctx, int argc, char **argv);
+/* cmd_review.c: events show, site threshold, device threshold (the verbs of
+ * cmd_events.c, cmd_site.c and cmd_device.c); the VQ decoders' folder:
+ * --vq-dir, else the build's (the backend's default). */
+int fc_events_show(fc_ctx *ctx, int argc, char **argv);
+int fc_site_threshold(fc_ctx *ctx, int argc, char **argv);
+int fc_device_threshold(fc_ctx *ctx, int argc, char **argv);
+const char *fc_vq_dir(const fc_ctx *ctx);
 /* cmd_backup.c: backup DIR [PATH...], restore DIR (pg_dump/pg_restore as the schema owner) */
 int fc_cmd_backup(fc_ctx *ctx, int argc, char **argv);
 int fc_cmd_restore(fc_ctx *ctx, int argc, char **argv);

@@ -45,6 +45,10 @@ static const ff_config_field fields[] = {
 	F("format", FF_CFG_STRING, format, "table", 0, 0, "output: table, json (JSON lines) or csv", 0),
 	F("models_dir", FF_CFG_PATH, models_dir, "", 0, 0,
 	  "folder of pnet/rnet/onet/mobilefacenet.ffn (empty: $FF_MODELS_DIR/ffn, else the build's)", 0),
+	F("vq_dir", FF_CFG_PATH, vq_dir, "", 0, 0,
+	  "folder of the VQ decoders (<id>.dec.ffn) for events show --image (empty: the backend's default)", 0),
+	F("image", FF_CFG_PATH, image, "", 0, 0,
+	  "events show: write the event's reconstruction (PNG, marked as one) here", FF_CFG_NOENV),
 	F("embed_model_id", FF_CFG_STRING, embed_model_id, "mobilefacenet-v1", 1, 64,
 	  "face_templates.model_id written at enrolment (the backend's embed_model_id)", 0),
 	F("site", FF_CFG_STRING, site, "", 0, 32, "site id", FF_CFG_NOENV),
@@ -83,13 +87,13 @@ static const struct {
 	fc_cmd_fn fn;
 	const char *help;
 } commands[] = {
-	{ "site", fc_cmd_site, "the site registry (devices, integrators, identities name only these): add, list, remove" },
+	{ "site", fc_cmd_site, "the site registry (devices, integrators, identities name only these): add, list, remove, threshold" },
 	{ "device", fc_cmd_device,
-	  "provision devices: add, list, revoke, enable, delete, rotate-credentials, reset-seq" },
+	  "provision devices: add, list, revoke, enable, delete, rotate-credentials, reset-seq, threshold" },
 	{ "backend", fc_cmd_backend, "backend instances' broker accounts, bound to their client ids: add" },
 	{ "subscriber", fc_cmd_subscriber, "integrators that receive access events: add, list, revoke" },
 	{ "identity", fc_cmd_identity, "enrol people: enroll, set-sites, list, delete" },
-	{ "events", fc_cmd_events, "recognition events: query, watch (live)" },
+	{ "events", fc_cmd_events, "recognition events: query, show (one, with its reconstruction), watch (live)" },
 	{ "audit", fc_cmd_audit, "the audit log: query" },
 	{ "stats", fc_cmd_stats, "faces per device, decisions, bytes per face, rejected messages" },
 	{ "backup", fc_cmd_backup, "backup DIR [PATH...]: the database (pg_dump, as its owner) and the named files" },

@@ -7,7 +7,7 @@ import { h, say } from './dom.js';
 // fallback: what null means there; msg: where the outcome is said; then reload().
 export function thresholdCell(path, value, label, fallback, msg, reload) {
 	const input = h('input', { type: 'number', class: 'thr', min: 0, max: 1, step: 0.01,
-		value: value === null || value === undefined ? '' : String(value), placeholder: fallback });
+		value: value === null || value === undefined ? '' : String(value), placeholder: 'default' });
 	const put = async (threshold) => {
 		try {
 			await api(path, { method: 'PUT', body: { threshold } });

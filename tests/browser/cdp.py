@@ -97,6 +97,8 @@ class Browser:
                                                                for a in p.get("args", [])))
         elif method == "Log.entryAdded" and p["entry"].get("level") == "error":
             e = p["entry"]
+            if e.get("url", "").endswith("/favicon.ico"):
+                return  # the browser's own guess, not the page's
             self.problems.append(f"log {e.get('source')}: {e.get('text')} {e.get('url', '')}".strip())
 
     def call(self, method, **params):
