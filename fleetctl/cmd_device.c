@@ -515,7 +515,7 @@ static int device_list(fc_ctx *ctx, int argc, char **argv)
 		   "SELECT device_id AS device, site_id AS site, enabled, 'dev.' || device_id AS mqtt_user, "
 		   "       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created, "
 		   "       to_char(last_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_seen, "
-		   "       last_seq, description "
+		   "       last_seq, round(threshold::numeric, 4) AS threshold, description "
 		   "FROM devices WHERE ($1 = '' OR site_id = $1) ORDER BY site_id, device_id",
 		   1, p);
 }
@@ -525,6 +525,8 @@ static const fc_verb verbs[] = {
 	  "create the device at registered site S (fleetctl site add), its broker account and ACL role, "
 	  "and write its fleet-device config bundle" },
 	{ "list", device_list, "list [--site S]", "devices with their state" },
+	{ "threshold", fc_device_threshold, "threshold D VALUE|default",
+	  "the device's own threshold (0..1], over its site's; default: its site's, else the global one" },
 	{ "revoke", device_revoke, "revoke --name D",
 	  "disable the broker account (open sessions are dropped at once) and the device" },
 	{ "enable", device_enable, "enable --name D [--bundle-dir DIR | --out FILE]",

@@ -282,6 +282,9 @@ static const fc_verb verbs[] = {
 	  "recognition events, newest first (T: ISO 8601 or a duration back from now: 90s, 30m, 2h, 7d), "
 	  "with each face's track: faces fused, the track's decision, whether the face changed it; "
 	  "--track ID: one track's faces (--identity, --decision: the face's or its track's)" },
+	{ "show", fc_events_show, "show ID [--image out.png] [--vq-dir DIR]",
+	  "one event: capture, decision and latency, decision, score, top-k candidates, device, site, "
+	  "track; --image writes the decoder's reconstruction of its codes (marked as one; audited)" },
 	{ "watch", events_watch, "watch [--site S | --sites S1,S2] [--count N] [--timeout-s S]",
 	  "print AccessEvents as they arrive, as an integrator: the watch_user/watch_password of an "
 	  "integrator bundle (--config sub.NAME.conf), else a temporary account limited to the sites" },

@@ -70,7 +70,7 @@ static int site_list(fc_ctx *ctx, int argc, char **argv)
 		   "       (SELECT count(*) FROM mqtt_subscribers m WHERE s.site_id = ANY (m.sites)) AS subscribers, "
 		   "       (SELECT count(*) FROM identities i WHERE s.site_id = ANY (i.allowed_sites)) AS identities, "
 		   "       to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created, "
-		   "       s.created_by, s.description "
+		   "       s.created_by, round(s.threshold::numeric, 4) AS threshold, s.description "
 		   "FROM sites s ORDER BY s.site_id",
 		   0, NULL);
 }
@@ -132,6 +132,8 @@ static const fc_verb verbs[] = {
 	  "register site S: devices, integrators and identities may only name registered sites" },
 	{ "list", site_list, "list", "sites with their devices, integrators and identities allowed there" },
 	{ "remove", site_remove, "remove S", "unregister a site nothing uses any more (past events keep it)" },
+	{ "threshold", fc_site_threshold, "threshold S VALUE|default",
+	  "the site's open-set threshold (0..1]; default: the backend's global one (backend/THRESHOLD.md)" },
 	{ NULL, NULL, NULL, NULL },
 };
 
