@@ -18,25 +18,18 @@
 
 #include <cjson/cJSON.h>
 
-#include "facefleet/align.h"
-#include "facefleet/detect.h"
-#include "facefleet/embed.h"
+#include "facefleet/enrol.h"
 #include "facefleet/error.h"
 #include "facefleet/image.h"
+#include "facefleet/identity_store.h"
 #include "facefleet/store.h"
 
-#define EMB_MAX 1024
-#define MAX_FACES 16
+#define EMB_MAX FF_ENROL_DIM_MAX
 
-typedef struct enroller {
-	ff_detector *det;
-	ff_embedder *emb;
-	size_t dim;
-} enroller;
-
-static int enroller_open(fc_ctx *ctx, enroller *e)
+/* The enroller on the fetched models (models_dir, else $FF_MODELS_DIR/ffn). */
+static int enroller_open(fc_ctx *ctx, ff_enroller **e)
 {
-	char dir[1024], path[1200], err[256] = "";
+	char dir[1024], err[512] = "";
 	int rc;
 	const char *env = getenv("FF_MODELS_DIR");
 	if (ctx->cfg.models_dir && *ctx->cfg.models_dir)
@@ -45,53 +38,22 @@ static int enroller_open(fc_ctx *ctx, enroller *e)
 		snprintf(dir, sizeof(dir), "%s/ffn", env);
 	else
 		snprintf(dir, sizeof(dir), "%s", FC_DEFAULT_MODELS_DIR);
-	if ((rc = ff_detector_create(dir, NULL, &e->det, err, sizeof(err))) != FF_OK)
-		return fc_fail(FF_EXIT_FAIL, "MTCNN models in %s: %s (%s)", dir, ff_strerror(rc), err);
-	snprintf(path, sizeof(path), "%s/mobilefacenet.ffn", dir);
-	if ((rc = ff_embedder_create(path, NULL, &e->emb, err, sizeof(err))) != FF_OK)
-		return fc_fail(FF_EXIT_FAIL, "%s: %s (%s)", path, ff_strerror(rc), err);
-	e->dim = ff_embedder_dim(e->emb);
-	if (e->dim > EMB_MAX)
-		return fc_fail(FF_EXIT_FAIL, "embedding of %zu values is over %d", e->dim, EMB_MAX);
+	if ((rc = ff_enroller_open(e, dir, err, sizeof(err))) != FF_OK)
+		return fc_fail(FF_EXIT_FAIL, "%s", err);
 	return FF_EXIT_OK;
-}
-
-static void enroller_close(enroller *e)
-{
-	ff_detector_free(e->det);
-	ff_embedder_free(e->emb);
 }
 
 /* Embeds the central face of one image into the real[] text out. Returns an
  * ff_err; FF_ERR_NOTFOUND when no face was found (reason in why). */
-static int embed_file(enroller *e, const char *file, char *out, size_t cap, char *why, size_t wlen)
+static int embed_file(ff_enroller *e, const char *file, char *out, size_t cap, char *why, size_t wlen)
 {
-	ff_image img = FF_IMAGE_EMPTY, face = FF_IMAGE_EMPTY;
-	ff_face faces[MAX_FACES];
+	ff_image img = FF_IMAGE_EMPTY;
 	float v[EMB_MAX];
-	size_t n = 0;
-	int rc, k;
-	if ((rc = ff_image_load(file, NULL, &img, why, wlen)) != FF_OK)
-		goto out;
-	if ((rc = ff_detect(e->det, &img, faces, MAX_FACES, &n)) != FF_OK) {
-		ff_seterr(why, wlen, "detector: %s", ff_strerror(rc));
-		goto out;
-	}
-	if (n == 0) {
-		rc = FF_ERR_NOTFOUND;
-		ff_seterr(why, wlen, "no face found");
-		goto out;
-	}
-	k = ff_face_pick_central(faces, n, img.width, img.height);
-	if ((rc = ff_align_face(&img, faces[k].landmarks, &face)) != FF_OK ||
-	    (rc = ff_embed_image(e->emb, &face, v, e->dim)) != FF_OK) {
-		ff_seterr(why, wlen, "align/embed: %s", ff_strerror(rc));
-		goto out;
-	}
-	rc = ff_store_vector_format(v, e->dim, out, cap);
-out:
+	int rc;
+	if ((rc = ff_image_load(file, NULL, &img, why, wlen)) == FF_OK &&
+	    (rc = ff_enroller_embed(e, &img, v, EMB_MAX, why, wlen)) == FF_OK)
+		rc = ff_store_vector_format(v, ff_enroller_dim(e), out, cap);
 	ff_image_free(&img);
-	ff_image_free(&face);
 	return rc;
 }
 
@@ -116,7 +78,7 @@ static const char *sites_text(const char *arr, char *buf, size_t cap)
 static int identity_enroll(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *name = ctx->cfg.name;
-	enroller e = { NULL, NULL, 0 };
+	ff_enroller *e = NULL;
 	char id[32] = "", arr[FC_SITES_ARRAY_MAX] = "{}", stored_sites[FC_SITES_ARRAY_MAX] = "{}",
 	     *vec = NULL, why[256], qn[300], shown[FC_SITES_ARRAY_MAX];
 	cJSON *detail, *o;
@@ -140,34 +102,30 @@ static int identity_enroll(fc_ctx *ctx, int argc, char **argv)
 	{
 		/* a new identity gets --sites (none: every site); an existing one keeps
 		 * its scope unless --sites was given */
-		const char *p[3] = { name, arr, sites_given ? "true" : "false" };
-		PGresult *r = fc_sql(ctx,
-				     "INSERT INTO identities (external_id, display_name, allowed_sites) "
-				     "VALUES ($1, $1, $2::text[]) ON CONFLICT (external_id) DO UPDATE "
-				     "SET enabled = true, allowed_sites = CASE WHEN $3::boolean "
-				     "  THEN EXCLUDED.allowed_sites ELSE identities.allowed_sites END "
-				     "RETURNING identity_id, allowed_sites::text, xmax = 0",
-				     3, p);
-		if (!r)
+		ff_identity_row row;
+		char err[512] = "";
+		if (ff_identity_upsert(ctx->db, name, NULL, arr, sites_given, &row, err, sizeof(err)) != FF_OK) {
+			fc_fail(FF_EXIT_FAIL, "%s", err);
 			goto out;
-		snprintf(id, sizeof(id), "%s", PQgetvalue(r, 0, 0));
-		snprintf(stored_sites, sizeof(stored_sites), "%s", PQgetvalue(r, 0, 1));
-		created = PQgetvalue(r, 0, 2)[0] == 't';
-		PQclear(r);
+		}
+		snprintf(id, sizeof(id), "%s", row.id);
+		snprintf(stored_sites, sizeof(stored_sites), "%s", row.sites);
+		created = row.created;
 	}
 	for (int i = 1; i < argc; i++) {
-		int erc = embed_file(&e, argv[i], vec, EMB_MAX * 20, why, sizeof(why));
+		int erc = embed_file(e, argv[i], vec, EMB_MAX * 20, why, sizeof(why));
 		if (erc != FF_OK) {
 			fprintf(stderr, "fleetctl: %s: skipped: %s\n", argv[i], why);
 			skipped++;
 			continue;
 		}
 		const char *base = strrchr(argv[i], '/');
-		const char *p[4] = { id, ctx->cfg.embed_model_id, vec, base ? base + 1 : argv[i] };
-		if (!fc_sql_ok(ctx, "INSERT INTO face_templates (identity_id, model_id, embedding, source) "
-				    "VALUES ($1::bigint, $2, $3::real[], $4)",
-			       4, p))
+		char err[512] = "";
+		if (ff_identity_add_template(ctx->db, id, ctx->cfg.embed_model_id, vec,
+					     base ? base + 1 : argv[i], err, sizeof(err)) != FF_OK) {
+			fc_fail(FF_EXIT_FAIL, "%s", err);
 			goto out;
+		}
 		stored++;
 	}
 	if (stored == 0) {
@@ -201,7 +159,7 @@ static int identity_enroll(fc_ctx *ctx, int argc, char **argv)
 out:
 	if (in_tx && ctx->db)
 		PQclear(PQexec(ctx->db, "ROLLBACK"));
-	enroller_close(&e);
+	ff_enroller_free(e);
 	free(vec);
 	return rc;
 }
@@ -286,83 +244,38 @@ static int identity_list(fc_ctx *ctx, int argc, char **argv)
 static int identity_delete(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *name = ctx->cfg.name && *ctx->cfg.name ? ctx->cfg.name : (argc > 1 ? argv[1] : "");
-	char id[32], pseudo[48], subject[48], templates[32], events[32], audit_rows[32];
+	char subject[48], err[512] = "";
+	ff_erasure x;
 	cJSON *detail, *o;
-	PGresult *r;
 	bool in_tx = false;
-	int rc = FF_EXIT_FAIL;
+	int rc = FF_EXIT_FAIL, erc;
 
 	if (!fc_need(name, "name"))
 		return FF_EXIT_USAGE;
 	if (!fc_sql_ok(ctx, "BEGIN", 0, NULL))
 		return FF_EXIT_FAIL;
 	in_tx = true;
-	{
-		const char *p[1] = { name };
-		r = fc_sql(ctx, "SELECT identity_id FROM identities WHERE external_id = $1 FOR UPDATE", 1, p);
-		if (!identity_row(r, name, id, sizeof(id)))
-			goto out;
-		PQclear(r);
+	if ((erc = ff_identity_erase(ctx->db, name, &x, err, sizeof(err))) != FF_OK) {
+		if (erc == FF_ERR_NOTFOUND)
+			fc_fail(FF_EXIT_FAIL, "no identity '%s' (see fleetctl identity list)", name);
+		else
+			fc_fail(FF_EXIT_FAIL, "%s", err);
+		goto out;
 	}
-	snprintf(pseudo, sizeof(pseudo), "erased-%s", id);
-	snprintf(subject, sizeof(subject), "identity:%s", id);
-	{
-		const char *p[1] = { id };
-		if (!(r = fc_sql(ctx, "DELETE FROM face_templates WHERE identity_id = $1::bigint", 1, p)))
-			goto out;
-		snprintf(templates, sizeof(templates), "%s", PQcmdTuples(r));
-		PQclear(r);
-	}
-	{
-		/* events keep their identity_id (now the pseudonym's row); the recorded
-		 * top-k matches carry names, which are replaced */
-		const char *p[2] = { name, pseudo };
-		if (!(r = fc_sql(ctx,
-				 "UPDATE recognition_events SET topk = (SELECT jsonb_agg(CASE WHEN x->>'identity' = $1 "
-				 "  THEN jsonb_set(x, '{identity}', to_jsonb($2::text)) ELSE x END) "
-				 "  FROM jsonb_array_elements(topk) x) "
-				 "WHERE topk @> jsonb_build_array(jsonb_build_object('identity', $1::text))",
-				 2, p)))
-			goto out;
-		PQclear(r);
-	}
-	{
-		const char *p[1] = { id };
-		if (!(r = fc_sql(ctx, "SELECT count(*) FROM recognition_events WHERE identity_id = $1::bigint", 1, p)))
-			goto out;
-		snprintf(events, sizeof(events), "%s", PQgetvalue(r, 0, 0));
-		PQclear(r);
-	}
-	{
-		/* audit rows that named the person (the backend's decisions: detail
-		 * identity, track_identity) get the pseudonym; only possible now,
-		 * with the templates gone and the name not yet replaced */
-		const char *p[1] = { id };
-		if (!(r = fc_sql(ctx, "SELECT ff_audit_scrub_identity($1::bigint)", 1, p)))
-			goto out;
-		snprintf(audit_rows, sizeof(audit_rows), "%s", PQgetvalue(r, 0, 0));
-		PQclear(r);
-	}
-	{
-		const char *p[2] = { id, pseudo };
-		if (!fc_sql_ok(ctx, "UPDATE identities SET external_id = $2, display_name = '', enabled = false, "
-				    "allowed_sites = '{}' WHERE identity_id = $1::bigint",
-			       2, p))
-			goto out;
-	}
+	snprintf(subject, sizeof(subject), "identity:%s", x.id);
 	detail = cJSON_CreateObject();
-	cJSON_AddStringToObject(detail, "pseudonym", pseudo);
-	cJSON_AddRawToObject(detail, "templates_deleted", templates); /* counts as PostgreSQL printed them */
-	cJSON_AddRawToObject(detail, "events_pseudonymised", events);
-	cJSON_AddRawToObject(detail, "audit_rows_scrubbed", audit_rows);
+	cJSON_AddStringToObject(detail, "pseudonym", x.pseudonym);
+	cJSON_AddRawToObject(detail, "templates_deleted", x.templates); /* counts as PostgreSQL printed them */
+	cJSON_AddRawToObject(detail, "events_pseudonymised", x.events);
+	cJSON_AddRawToObject(detail, "audit_rows_scrubbed", x.audit_rows);
 	o = cJSON_Duplicate(detail, true); /* what is printed: the audit's detail and the row id */
-	cJSON_AddRawToObject(o, "identity_id", id);
+	cJSON_AddRawToObject(o, "identity_id", x.id);
 	if (!fc_audit_commit(ctx, "identity.delete", subject, detail, &in_tx)) {
 		cJSON_Delete(o);
 		goto out;
 	}
 	rc = fc_report(ctx, o, "identity deleted: %s template(s) erased, %s past event(s) and %s audit row(s) "
-			       "now show %s\n", templates, events, audit_rows, pseudo) ? FF_EXIT_OK : FF_EXIT_FAIL;
+			       "now show %s\n", x.templates, x.events, x.audit_rows, x.pseudonym) ? FF_EXIT_OK : FF_EXIT_FAIL;
 out:
 	if (in_tx && ctx->db)
 		PQclear(PQexec(ctx->db, "ROLLBACK"));

@@ -19,6 +19,7 @@
  *   cmd_events.c      events query | watch
  *   cmd_audit.c       audit query
  *   cmd_stats.c       stats
+ *   cmd_token.c       token add | list | revoke (the backend HTTP API's bearer tokens)
  *   cmd_review.c      events show (an event, its reconstruction), site/device threshold
  * Exit status of every command: 0 ok, 1 runtime failure, 2 usage error. */
 #ifndef FLEETCTL_H
@@ -63,6 +64,7 @@ typedef struct fc_cfg {
 	/* command options */
 	char *site;
 	char *sites;
+	char *role;            /* token add: operator | integrator */
 	char *name;
 	char *device;
 	char *identity;
@@ -271,6 +273,7 @@ int fc_cmd_identity(fc_ctx *ctx, int argc, char **argv);
 int fc_cmd_events(fc_ctx *ctx, int argc, char **argv);
 int fc_cmd_audit(fc_ctx *ctx, int argc, char **argv);
 int fc_cmd_stats(fc_ctx *ctx, int argc, char **argv);
+int fc_cmd_token(fc_ctx *ctx, int argc, char **argv);
 /* cmd_review.c: events show, site threshold, device threshold (the verbs of
  * cmd_events.c, cmd_site.c and cmd_device.c); the VQ decoders' folder:
  * --vq-dir, else the build's (the backend's default). */

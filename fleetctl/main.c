@@ -54,6 +54,7 @@ static const ff_config_field fields[] = {
 	F("site", FF_CFG_STRING, site, "", 0, 32, "site id", FF_CFG_NOENV),
 	F("sites", FF_CFG_STRING, sites, "", 0, 0, "comma-separated site ids", FF_CFG_NOENV),
 	F("name", FF_CFG_STRING, name, "", 0, 128, "device, integrator or identity name", FF_CFG_NOENV),
+	F("role", FF_CFG_STRING, role, "", 0, 16, "token add: operator or integrator", FF_CFG_NOENV),
 	F("device", FF_CFG_STRING, device, "", 0, 32, "filter: device id", FF_CFG_NOENV),
 	F("identity", FF_CFG_STRING, identity, "", 0, 128, "filter: identity name", FF_CFG_NOENV),
 	F("decision", FF_CFG_STRING, decision, "", 0, 16,
@@ -96,6 +97,7 @@ static const struct {
 	{ "events", fc_cmd_events, "recognition events: query, show (one, with its reconstruction), watch (live)" },
 	{ "audit", fc_cmd_audit, "the audit log: query" },
 	{ "stats", fc_cmd_stats, "faces per device, decisions, bytes per face, rejected messages" },
+	{ "token", fc_cmd_token, "bearer tokens of the backend's HTTP API: add, list, revoke" },
 	{ "backup", fc_cmd_backup, "backup DIR [PATH...]: the database (pg_dump, as its owner) and the named files" },
 	{ "restore", fc_cmd_restore, "restore DIR: a backup into an empty database, the files back in place" },
 };
