@@ -70,6 +70,7 @@ typedef struct face {
 typedef struct device {
 	int index;
 	char site[FF_ID_MAX + 1], id[FF_ID_MAX + 1], user[80], password[128], client[80], topic[128];
+	char url[256];   /* its broker (a site broker of a bridged topology); "": --url */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -200,7 +201,7 @@ static bool connect_device(device *d)
 {
 	ff_mqtt_options o = FF_MQTT_OPTIONS_INIT;
 	ff_mqtt *m = NULL;
-	o.url = S.url;
+	o.url = d->url[0] ? d->url : S.url;
 	o.username = d->user;
 	o.password = d->password;
 	o.client_id = d->client;
@@ -393,11 +394,28 @@ static void on_access(void *ctx, const ff_mqtt_message *msg)
 	facefleet__v1__access_event__free_unpacked(ev, NULL);
 }
 
+/* fleet/<site>/+/access for every site of the devices (each once). */
+static int subscribe_sites(ff_mqtt *m)
+{
+	char filter[80];
+	for (int i = 0; i < ND; i++) {
+		bool seen = false;
+		for (int j = 0; j < i && !seen; j++)
+			seen = strcmp(D[j].site, D[i].site) == 0;
+		if (seen)
+			continue;
+		if (ff_mqtt_fleet_topic(filter, sizeof(filter), D[i].site, NULL, "access") != FF_OK ||
+		    ff_mqtt_subscribe(m, filter, 1, 5000) != FF_OK)
+			return -1;
+	}
+	return 0;
+}
+
 static ff_mqtt *start_watcher(void)
 {
 	ff_mqtt_options o = FF_MQTT_OPTIONS_INIT;
 	ff_mqtt *m = NULL;
-	char id[64], filter[80];
+	char id[64];
 	snprintf(id, sizeof(id), "chaos-watch-%ld", (long)getpid());
 	o.url = S.url;
 	o.username = S.watch_user;
@@ -414,8 +432,7 @@ static ff_mqtt *start_watcher(void)
 		ff_mqtt_destroy(m);
 		return NULL;
 	}
-	if (ff_mqtt_fleet_topic(filter, sizeof(filter), D[0].site, NULL, "access") != FF_OK ||
-	    ff_mqtt_subscribe(m, filter, 1, 5000) != FF_OK) {
+	if (subscribe_sites(m) != 0) {
 		ff_mqtt_destroy(m);
 		return NULL;
 	}
@@ -598,12 +615,12 @@ static bool all_accounted(void)
 	return true;
 }
 
-/* "site device mqtt_user mqtt_password client_id" into d (zeroed first). */
+/* "site device mqtt_user mqtt_password client_id [broker_url]" into d (zeroed first). */
 static bool parse_device(const char *line, device *d, const char *file)
 {
 	memset(d, 0, sizeof(*d));
-	if (sscanf(line, "%32s %32s %79s %127s %79s", d->site, d->id, d->user, d->password,
-		   d->client) != 5) {
+	if (sscanf(line, "%32s %32s %79s %127s %79s %255s", d->site, d->id, d->user, d->password,
+		   d->client, d->url) < 5) {
 		LOG("%s: bad line: %s", file, line);
 		return false;
 	}
@@ -653,7 +670,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: fleet-chaos-sim --devices FILE --url URL --watch-user U --watch-password P\n"
 		"         --pg CONNINFO --vq-dir DIR [options]\n"
-		"  FILE lines: site device mqtt_user mqtt_password client_id (fleetctl bundles)\n"
+		"  FILE lines: site device mqtt_user mqtt_password client_id [broker_url]\n"
+		"              (fleetctl bundles; broker_url: the device's own broker, default --url,\n"
+		"              where the AccessEvent watcher always logs in)\n"
 		"  --scenario NAME      label of the JSON line (steady)\n"
 		"  --rate F             faces per second, all devices together (40)\n"
 		"  --duration S         seconds of faces (20)\n"
