@@ -108,7 +108,7 @@ void be_validate(be_job *j, const be_model_set *models, be_devices *devices,
 	/* a device clock that is unset or off: keep the receive time (and say so
 	 * in the audit row). Before 2020 predates every device; ahead of now
 	 * by more than the skew allowance is not a capture yet */
-	j->capture_us = fc->capture_time_us;
+	j->capture_us = ff_facecodes_capture_us(fc); /* schema 3: fleet epoch + seconds */
 	if (j->capture_us < BE_CAPTURE_MIN_US || j->capture_us > now + BE_CAPTURE_SKEW_US) {
 		j->capture_us = j->received_us;
 		j->capture_clamped = true;
@@ -116,7 +116,7 @@ void be_validate(be_job *j, const be_model_set *models, be_devices *devices,
 
 	/* from here on the sender is a known, current device: an INVALID event */
 	ff_sanitize(j->model_id, sizeof(j->model_id), fc->model_id, strlen(fc->model_id));
-	if (fc->schema_version == 0) {
+	if (ff_facecodes_schema(fc) == 0) { /* schema 3 leaves it out: capture_offset_s says 3 */
 		be_job_reject(j, BE_DECISION_INVALID, "bad_schema_version");
 		goto out;
 	}
@@ -127,15 +127,11 @@ void be_validate(be_job *j, const be_model_set *models, be_devices *devices,
 		goto out;
 	}
 	info = &models->info[m];
-	if (fc->grid_h != info->grid_h || fc->grid_w != info->grid_w ||
-	    fc->codebook_size != info->codebook_size || fc->bits_per_index != info->bits_per_index) {
-		be_job_reject(j, BE_DECISION_INVALID, "grid_mismatch");
-		goto out;
-	}
-	/* N = grid_h*grid_w*codes_per_cell must be the model's (schema 1 predates
-	 * codes_per_cell: its 0 means the model's) */
-	if (ff_facecodes_num_codes(fc, info->codes_per_cell) != info->num_codes) {
-		be_job_reject(j, BE_DECISION_INVALID, "codes_per_cell_mismatch");
+	/* grid, K, bits and codes per cell are the model's (schema 3 sends none:
+	 * the model id implies them; present ones must agree) */
+	why = ff_facecodes_check_layout(fc, info);
+	if (why) {
+		be_job_reject(j, BE_DECISION_INVALID, why);
 		goto out;
 	}
 	if (info->num_codes > sizeof(j->idx) / sizeof(j->idx[0])) {

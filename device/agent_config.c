@@ -39,6 +39,8 @@ static const ff_config_field fields[] = {
 	F("mqtt_connect_timeout_ms", FF_CFG_INT, mqtt_connect_timeout_ms, "5000", 500, 120000, "give up one connection attempt after this", 0),
 	F("mqtt_topic_alias", FF_CFG_BOOL, mqtt_topic_alias, "true", 0, 0, "MQTT v5 topic alias: after the first face, PUBLISH carries 2 bytes instead of the topic", 0),
 	F("send_ids", FF_CFG_BOOL, send_ids, "false", 0, 0, "FaceCodes also carry device_id and site_id (the topic is authoritative; only for backends older than schema 2)", 0),
+	F("wire_schema", FF_CFG_INT, wire_schema, "3", 2, 3, "FaceCodes revision sent: 3 (150-byte PUBLISH: no layout fields, capture time in seconds) or 2 (for backends older than schema 3)", 0),
+	F("send_box", FF_CFG_BOOL, send_box, "false", 0, 0, "schema 3: FaceCodes also carry the face box, frame size and detector score (the backend records none of them; ~20 bytes per face)", 0),
 	F("publish_window", FF_CFG_INT, publish_window, "32", 1, 1024, "most un-acknowledged QoS 1 publishes in flight", 0),
 	F("max_send_rate", FF_CFG_DOUBLE, max_send_rate, "8", 0, 100000,
 	  "faces a second sent over time (0: unlimited); keep it under the backend's device_rate "

@@ -38,6 +38,8 @@ typedef struct dev_config {
 	int send_burst;
 	bool mqtt_topic_alias;
 	bool send_ids; /* FaceCodes carry device/site ids (the topic already does) */
+	int wire_schema; /* FaceCodes revision sent: 3, or 2 for older backends */
+	bool send_box;   /* schema 3: box, frame size and det_score too */
 	int reconnect_min_ms, reconnect_max_ms;
 	int status_interval_s;
 	char *source; /* file | dir | stdin | video | none */

@@ -199,14 +199,15 @@ int dev_pipeline_encode_crop(dev_pipeline *p, const ff_image *crop, const ff_ima
 	rc = ff_vq_encode(p->enc, crop, idx, FF_VQ_MAX_CODES);
 	if (rc != FF_OK)
 		return rc;
-	/* schema 2: the topic names the device, the box travels in whole pixels */
+	/* schema 2/3: the topic names the device, the box travels in whole pixels */
 	if (p->cfg->send_ids) {
 		ff.device_id = p->cfg->device_id;
 		ff.site_id = p->cfg->site_id;
 	}
+	ff.schema = p->cfg->wire_schema;
 	ff.seq = msg->seq;
 	ff.capture_time_us = t_us;
-	ff.has_box = true;
+	ff.has_box = p->cfg->wire_schema < 3 || p->cfg->send_box; /* schema 3: on request */
 	ff.box_x0 = f->x0;
 	ff.box_y0 = f->y0;
 	ff.box_x1 = f->x1;

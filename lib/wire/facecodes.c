@@ -19,6 +19,75 @@ static int32_t px(float v)
 	return (int32_t)lroundf(v);
 }
 
+/* The box in whole pixels; a sub-pixel box stays a box. */
+static void set_box_px(const ff_facecodes_fields *f, int32_t bpx[4])
+{
+	bpx[0] = px(f->box_x0);
+	bpx[1] = px(f->box_y0);
+	bpx[2] = px(f->box_x1);
+	bpx[3] = px(f->box_y1);
+	if (bpx[2] <= bpx[0])
+		bpx[2] = bpx[0] + 1;
+	if (bpx[3] <= bpx[1])
+		bpx[3] = bpx[1] + 1;
+}
+
+/* Schema 3's time: seconds since the fleet epoch when the clock says 2025
+ * or later (and before 2161), else the full microseconds and the version
+ * (which the offset no longer implies), so a receiver still sees (and
+ * audits) a clock that is off. */
+static void set_time(Facefleet__V1__FaceCodes *fc, int64_t t_us)
+{
+	int64_t s = t_us >= FF_FACECODES_EPOCH_US ? (t_us - FF_FACECODES_EPOCH_US) / 1000000 : 0;
+	if (s > 0 && s <= (int64_t)UINT32_MAX) {
+		fc->capture_offset_s = (uint32_t)s;
+		return;
+	}
+	fc->capture_time_us = t_us;
+	fc->schema_version = FACEFLEET__V1__SCHEMA_VERSION__SCHEMA_VERSION_3;
+}
+
+/* What each schema adds beyond seq, model_id and the codes. */
+static void set_schema_fields(Facefleet__V1__FaceCodes *fc, const ff_vq_info *vi,
+			      const ff_facecodes_fields *f, Facefleet__V1__Box *box, int32_t bpx[4])
+{
+	bool details = f->schema < 3 || f->has_box; /* schema 3: box, frame, score on request */
+	if (f->schema < 3) {
+		fc->schema_version = (uint32_t)f->schema;
+		fc->capture_time_us = f->capture_time_us;
+		fc->grid_h = vi->grid_h;
+		fc->grid_w = vi->grid_w;
+		fc->codebook_size = vi->codebook_size;
+		fc->bits_per_index = vi->bits_per_index;
+	} else {
+		set_time(fc, f->capture_time_us); /* schema_version 0: implied */
+	}
+	if (details) {
+		fc->det_score = f->det_score;
+		fc->frame_w = f->frame_w;
+		fc->frame_h = f->frame_h;
+	}
+	if (f->schema == 1) {
+		if (f->has_box) {
+			box->x0 = f->box_x0;
+			box->y0 = f->box_y0;
+			box->x1 = f->box_x1;
+			box->y1 = f->box_y1;
+			fc->box = box;
+		}
+		return;
+	}
+	if (f->schema == 2)
+		fc->codes_per_cell = vi->codes_per_cell > 1 ? vi->codes_per_cell : 0;
+	fc->track_id = f->track_id;
+	fc->track_index = f->track_index;
+	if (f->has_box) {
+		set_box_px(f, bpx);
+		fc->n_box_px = 4;
+		fc->box_px = bpx;
+	}
+}
+
 int ff_facecodes_build(const ff_vq_info *vi, const uint16_t *idx, const ff_facecodes_fields *f,
 		       uint8_t *buf, size_t cap, size_t *len)
 {
@@ -30,7 +99,7 @@ int ff_facecodes_build(const ff_vq_info *vi, const uint16_t *idx, const ff_facec
 	int rc;
 
 	if (!vi || !idx || !f || !buf || !len || vi->num_codes > FF_VQ_MAX_CODES ||
-	    (f->schema != 1 && f->schema != 2))
+	    f->schema < 1 || f->schema > 3)
 		return FF_ERR_INVAL;
 	if (f->schema == 1 && (!f->site_id || !*f->site_id || !f->device_id || !*f->device_id))
 		return FF_ERR_INVAL;
@@ -42,52 +111,34 @@ int ff_facecodes_build(const ff_vq_info *vi, const uint16_t *idx, const ff_facec
 			     sizeof(packed));
 	if (rc != FF_OK)
 		return rc == FF_ERR_INVAL ? FF_ERR_INVAL : FF_ERR_RANGE;
-	fc.schema_version = (uint32_t)f->schema;
 	if (f->site_id && *f->site_id)
 		fc.site_id = (char *)f->site_id;
 	if (f->device_id && *f->device_id)
 		fc.device_id = (char *)f->device_id;
 	fc.seq = f->seq;
-	fc.capture_time_us = f->capture_time_us;
 	fc.model_id = (char *)vi->model_id;
-	fc.grid_h = vi->grid_h;
-	fc.grid_w = vi->grid_w;
-	fc.codebook_size = vi->codebook_size;
-	fc.bits_per_index = vi->bits_per_index;
 	fc.codes.data = packed;
 	fc.codes.len = plen;
-	fc.det_score = f->det_score;
 	fc.quality = f->quality;
-	fc.frame_w = f->frame_w;
-	fc.frame_h = f->frame_h;
-	if (f->schema == 2) {
-		fc.codes_per_cell = vi->codes_per_cell > 1 ? vi->codes_per_cell : 0;
-		fc.track_id = f->track_id;
-		fc.track_index = f->track_index;
-		if (f->has_box) {
-			bpx[0] = px(f->box_x0);
-			bpx[1] = px(f->box_y0);
-			bpx[2] = px(f->box_x1);
-			bpx[3] = px(f->box_y1);
-			/* a sub-pixel box stays a box */
-			if (bpx[2] <= bpx[0])
-				bpx[2] = bpx[0] + 1;
-			if (bpx[3] <= bpx[1])
-				bpx[3] = bpx[1] + 1;
-			fc.n_box_px = 4;
-			fc.box_px = bpx;
-		}
-	} else if (f->has_box) {
-		box.x0 = f->box_x0;
-		box.y0 = f->box_y0;
-		box.x1 = f->box_x1;
-		box.y1 = f->box_y1;
-		fc.box = &box;
-	}
+	set_schema_fields(&fc, vi, f, &box, bpx);
 	if (facefleet__v1__face_codes__get_packed_size(&fc) > cap)
 		return FF_ERR_RANGE;
 	*len = facefleet__v1__face_codes__pack(&fc, buf);
 	return FF_OK;
+}
+
+int ff_facecodes_schema(const Facefleet__V1__FaceCodes *fc)
+{
+	if (fc->schema_version)
+		return fc->schema_version > INT32_MAX ? INT32_MAX : (int)fc->schema_version;
+	return fc->capture_offset_s ? FACEFLEET__V1__SCHEMA_VERSION__SCHEMA_VERSION_3 : 0;
+}
+
+int64_t ff_facecodes_capture_us(const Facefleet__V1__FaceCodes *fc)
+{
+	if (fc->capture_offset_s)
+		return FF_FACECODES_EPOCH_US + (int64_t)fc->capture_offset_s * 1000000;
+	return fc->capture_time_us;
 }
 
 /* An id of the message: empty means the topic's; else valid and equal to it. */
@@ -117,7 +168,8 @@ uint32_t ff_facecodes_codes_per_cell(const Facefleet__V1__FaceCodes *fc, uint32_
 {
 	if (fc->codes_per_cell)
 		return fc->codes_per_cell;
-	if (fc->schema_version < FACEFLEET__V1__SCHEMA_VERSION__SCHEMA_VERSION_2 && legacy_cpc)
+	/* schema 1 predates the field, schema 3 leaves it to the model: 0 is the model's */
+	if (ff_facecodes_schema(fc) != FACEFLEET__V1__SCHEMA_VERSION__SCHEMA_VERSION_2 && legacy_cpc)
 		return legacy_cpc;
 	return 1;
 }
@@ -129,6 +181,28 @@ uint64_t ff_facecodes_num_codes(const Facefleet__V1__FaceCodes *fc, uint32_t leg
 	if (cells && cpc > UINT64_MAX / cells)
 		return UINT64_MAX;
 	return cells * cpc;
+}
+
+/* A layout field of the message against the model's: schema 3 senders leave
+ * it out (0 = the model's); earlier ones must send it. */
+static bool layout_ok(uint32_t sent, uint32_t model, bool implied)
+{
+	return sent == model || (implied && sent == 0);
+}
+
+const char *ff_facecodes_check_layout(const Facefleet__V1__FaceCodes *fc, const ff_vq_info *vi)
+{
+	bool implied = ff_facecodes_schema(fc) >= FACEFLEET__V1__SCHEMA_VERSION__SCHEMA_VERSION_3;
+	uint64_t cells;
+
+	if (!layout_ok(fc->grid_h, vi->grid_h, implied) || !layout_ok(fc->grid_w, vi->grid_w, implied) ||
+	    !layout_ok(fc->codebook_size, vi->codebook_size, implied) ||
+	    !layout_ok(fc->bits_per_index, vi->bits_per_index, implied))
+		return "grid_mismatch";
+	cells = (uint64_t)vi->grid_h * vi->grid_w;
+	if (cells * ff_facecodes_codes_per_cell(fc, vi->codes_per_cell) != vi->num_codes)
+		return "codes_per_cell_mismatch";
+	return NULL;
 }
 
 /* Ordered, in range, and overlapping the frame when its size is known. */

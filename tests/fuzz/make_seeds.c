@@ -2,12 +2,15 @@
  * folder given (tests/fuzz/corpus/facecodes): valid messages for the
  * tiny-test model from the backend's own builder, plus one of each bad kind
  * the validator knows. Each file is <topic byte><payload> (fuzz_facecodes.c).
+ * The valid messages are schema 3 (what devices send) and schema 2 (devices
+ * in the field, wire_schema = 2).
  * Run: build/tests/fuzz/make-fuzz-seeds tests/fuzz/corpus/facecodes */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "facefleet/error.h"
+#include "facefleet/facecodes.h"
 #include "recognize.h"
 #include "test_face_codes.h"
 
@@ -54,6 +57,30 @@ int main(int argc, char **argv)
 	bad[n - 1] ^= 0xff; /* last packed index byte: likely out of range */
 	put(argv[1], "index-flip", 0, bad, n);
 	put(argv[1], "empty", 0, buf, 0);
+	{ /* schema 2 with box, frame size and score; schema 3 with them and a
+	   * capture_offset_s (the seeds above: schema 3 with a 2023 clock, sent whole) */
+		ff_facecodes_fields f = FF_FACECODES_FIELDS_INIT;
+		uint16_t idx[FF_VQ_MAX_CODES] = { 0 };
+		size_t m = 0;
+		f.schema = 2;
+		f.seq = 8;
+		f.capture_time_us = 1700000000000000LL;
+		f.has_box = true;
+		f.box_x0 = 10;
+		f.box_y0 = 12;
+		f.box_x1 = 90;
+		f.box_y1 = 100;
+		f.frame_w = f.frame_h = 112;
+		f.det_score = 0.9f;
+		if (ff_facecodes_build(&set.info[0], idx, &f, bad, sizeof(bad), &m) != FF_OK)
+			return 1;
+		put(argv[1], "valid-schema2", 0, bad, m);
+		f.schema = 3;
+		f.capture_time_us = 1796551200000000LL; /* 2026: the fleet-epoch offset */
+		if (ff_facecodes_build(&set.info[0], idx, &f, bad, sizeof(bad), &m) != FF_OK)
+			return 1;
+		put(argv[1], "valid-schema3-box", 0, bad, m);
+	}
 	{ /* topic from the input: a hostile topic then the payload */
 		static const char t[] = "fleet/site-1/dev-1/faces/../x";
 		uint8_t tb[600];

@@ -4,13 +4,15 @@
  * (corrupt protobuf, wrong sizes, grid, out-of-range index, unknown model,
  * unknown or revoked device, topic/device or site mismatch, oversized
  * payload, SQL-ish ids, seq 0, bad box, codes_per_cell mismatch) leaves an
- * audit row with its reason, no crash, and the stream keeps flowing; schema 2
- * (ids from the topic, box_px) and legacy schema 1 messages are accepted. */
+ * audit row with its reason, no crash, and the stream keeps flowing; schema 3
+ * (no layout, time as an offset, no version), schema 2 (ids from the topic,
+ * box_px) and legacy schema 1 messages are accepted. */
 #include "ff_test.h"
 #include "test_backend_common.h"
 
 #include "facefleet.pb-c.h"
 #include "facefleet/bitpack.h"
+#include "facefleet/facecodes.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -359,7 +361,9 @@ static int64_t capture_sent;
 static void e_capture(Facefleet__V1__FaceCodes *fc, uint8_t *s)
 {
 	(void)s;
-	fc->capture_time_us = capture_sent;
+	fc->capture_time_us = capture_sent; /* what a schema 3 sender does with a bad clock */
+	fc->capture_offset_s = 0;
+	fc->schema_version = 3;
 }
 
 /* A capture time 1 us after 1970 or a year ahead is not stored as sent: the
@@ -424,10 +428,35 @@ static void e_cpc(Facefleet__V1__FaceCodes *fc, uint8_t *s)
 }
 static Facefleet__V1__Box legacy_box = { PROTOBUF_C_MESSAGE_INIT(&facefleet__v1__box__descriptor),
 					 40.4f, 50.6f, 140.2f, 170.9f };
+/* What schema 1 and 2 send and schema 3 leaves out: the model's layout, the
+ * capture time in microseconds, the version. */
+static void legacy_fields(Facefleet__V1__FaceCodes *fc, uint32_t schema)
+{
+	const ff_vq_info *vi = bt_vq_info();
+	fc->schema_version = schema;
+	fc->grid_h = vi->grid_h;
+	fc->grid_w = vi->grid_w;
+	fc->codebook_size = vi->codebook_size;
+	fc->bits_per_index = vi->bits_per_index;
+	fc->codes_per_cell = schema == 2 && vi->codes_per_cell > 1 ? vi->codes_per_cell : 0;
+	fc->capture_time_us = ff_facecodes_capture_us(fc);
+	fc->capture_offset_s = 0;
+}
+static void e_schema2(Facefleet__V1__FaceCodes *fc, uint8_t *s)
+{
+	e_box_px(fc, s);
+	legacy_fields(fc, 2);
+}
+static void e_no_version(Facefleet__V1__FaceCodes *fc, uint8_t *s)
+{
+	(void)s;
+	fc->capture_time_us = ff_facecodes_capture_us(fc);
+	fc->capture_offset_s = 0; /* then nothing says which schema */
+}
 static void e_schema1(Facefleet__V1__FaceCodes *fc, uint8_t *s)
 {
 	(void)s;
-	fc->schema_version = 1;
+	legacy_fields(fc, 1);
 	fc->device_id = dev_ok;
 	fc->site_id = site;
 	fc->codes_per_cell = 0; /* predates the field: the model's */
@@ -458,14 +487,21 @@ static void test_schema_revisions(void)
 	size_t n;
 	Facefleet__V1__FaceCodes *fc;
 
-	/* what bt_face_codes builds is what a device sends: schema 2, no ids */
+	/* what bt_face_codes builds is what a device sends: schema 3, no ids,
+	 * no layout, no version, the time as an offset */
 	n = bt_face_codes(buf, sizeof(buf), 60, NULL);
 	fc = facefleet__v1__face_codes__unpack(NULL, n, buf);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
-	CU_ASSERT_EQUAL(fc->schema_version, 2);
+	CU_ASSERT(fc->schema_version == 0 && fc->grid_h == 0 && fc->capture_offset_s > 0);
 	CU_ASSERT_STRING_EQUAL(fc->device_id, "");
 	CU_ASSERT_STRING_EQUAL(fc->site_id, "");
 	facefleet__v1__face_codes__free_unpacked(fc, NULL);
+	n = bt_face_codes(buf, sizeof(buf), 59, NULL); /* accepted as it is */
+	send_raw(dev_ok, buf, n);
+	n = edited(buf, sizeof(buf), 65, e_schema2);
+	send_raw(dev_ok, buf, n);
+	n = edited(buf, sizeof(buf), 66, e_no_version);
+	send_raw(dev_ok, buf, n);
 	n = edited(buf, sizeof(buf), 60, e_box_px);
 	send_raw(dev_ok, buf, n);
 	n = edited(buf, sizeof(buf), 61, e_schema1);
@@ -477,7 +513,11 @@ static void test_schema_revisions(void)
 	n = edited(buf, sizeof(buf), 64, e_cpc);
 	send_raw(dev_ok, buf, n);
 
-	/* accepted: an event that is not INVALID */
+	/* accepted: an event that is not INVALID (59 schema 3, 65 schema 2) */
+	CU_ASSERT_EQUAL(decided(59, "", true), 1);
+	CU_ASSERT_EQUAL(decided(65, "", true), 1);
+	CU_ASSERT_EQUAL(decided(59, "invalid", false), 0);
+	CU_ASSERT_EQUAL(decided(65, "invalid", false), 0);
 	CU_ASSERT_EQUAL(decided(60, "", true), 1);
 	CU_ASSERT_EQUAL(decided(61, "", true), 1);
 	CU_ASSERT_EQUAL(decided(60, "invalid", false), 0);
@@ -491,6 +531,8 @@ static void test_schema_revisions(void)
 				   "AND seq IN (62, 63) AND reason = 'bad_box'",
 			       1, (const char *const[]){ dev_ok }, 2, 15000) == 2);
 	CU_ASSERT(reason_rows("codes_per_cell_mismatch") >= 1);
+	CU_ASSERT_EQUAL(decided(66, "invalid", true), 1);
+	CU_ASSERT(reason_rows("bad_schema_version") >= 1);
 }
 
 static CU_TestInfo tests[] = {

@@ -26,6 +26,7 @@
 #include "facefleet/bitpack.h"
 #include "facefleet/detect.h"
 #include "facefleet/error.h"
+#include "facefleet/facecodes.h"
 #include "facefleet/vq.h"
 
 #define MAX_EXPECT 32
@@ -149,7 +150,8 @@ static void test_faces_arrive_and_decode(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sub);
 
 	dt_run_init(&run, "faces");
-	pid = dt_agent_start(run.log, -1, dev, ff_test_env_need("FF_MQTT_URL"), run.outbox, dir, NULL);
+	pid = dt_agent_start(run.log, -1, dev, ff_test_env_need("FF_MQTT_URL"), run.outbox, dir, "--send-box",
+			     NULL);
 	CU_ASSERT_EQUAL(dt_agent_wait(pid, 90), 0);
 	got = dt_inbox_wait(&ib, "/faces", nexp, 10);
 	CU_ASSERT_EQUAL(got, nexp);
@@ -163,23 +165,24 @@ static void test_faces_arrive_and_decode(void)
 			continue;
 		fc = facefleet__v1__face_codes__unpack(NULL, ib.msgs[i].len, ib.msgs[i].payload);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
-		/* schema 2: the topic names the sender, no ids in the message */
-		CU_ASSERT_EQUAL(fc->schema_version, 2);
+		/* schema 3: the topic names the sender, the model id its layout, no
+		 * ids, no layout fields, no version (capture_offset_s says 3) */
+		CU_ASSERT_EQUAL(fc->schema_version, 0);
+		CU_ASSERT_EQUAL(ff_facecodes_schema(fc), 3);
 		CU_ASSERT_STRING_EQUAL(fc->device_id, "");
 		CU_ASSERT_STRING_EQUAL(fc->site_id, "");
-		CU_ASSERT_EQUAL(fc->codes_per_cell, info.codes_per_cell > 1 ? info.codes_per_cell : 0);
 		CU_ASSERT_STRING_EQUAL(fc->model_id, info.model_id);
-		CU_ASSERT_EQUAL(fc->grid_h, info.grid_h);
-		CU_ASSERT_EQUAL(fc->grid_w, info.grid_w);
-		CU_ASSERT_EQUAL(fc->codebook_size, info.codebook_size);
-		CU_ASSERT_EQUAL(fc->bits_per_index, info.bits_per_index);
-		CU_ASSERT(fc->capture_time_us > 1700000000000000LL);
+		CU_ASSERT(fc->grid_h == 0 && fc->grid_w == 0 && fc->codebook_size == 0 &&
+			  fc->bits_per_index == 0 && fc->codes_per_cell == 0);
+		CU_ASSERT_PTR_NULL(ff_facecodes_check_layout(fc, &info));
+		CU_ASSERT(fc->capture_time_us == 0 && fc->capture_offset_s > 0);
+		CU_ASSERT(ff_facecodes_capture_us(fc) > 1700000000000000LL);
 		CU_ASSERT(fc->frame_w == 250 && fc->frame_h == 250);
 		CU_ASSERT(fc->seq >= 1 && fc->seq <= nexp);
 		if (fc->seq >= 1 && fc->seq <= nexp)
 			seq_seen[fc->seq]++;
 		FF_ASSERT_OK(ff_bitpack_unpack(fc->codes.data, fc->codes.len, info.num_codes,
-					       fc->bits_per_index, fc->codebook_size, idx));
+					       info.bits_per_index, info.codebook_size, idx));
 		for (k = 0; k < nexp; k++)
 			if (same_box(fc, &ex[k].face))
 				break;
@@ -408,7 +411,7 @@ static void test_stdin_raw_frames(void)
 	snprintf(wh[0], sizeof(wh[0]), "--width=%d", img.width);
 	snprintf(wh[1], sizeof(wh[1]), "--height=%d", img.height);
 	pid = dt_agent_start(run.log, fds[0], dev, ff_test_env_need("FF_MQTT_URL"), run.outbox, "-", wh[0], wh[1],
-			     "--pixfmt=bgr24", NULL);
+			     "--pixfmt=bgr24", "--wire-schema=2", NULL); /* for older backends */
 	close(fds[0]);
 	CU_ASSERT_EQUAL(dt_agent_wait(pid, 60), 0);
 	CU_ASSERT_EQUAL(dt_agent_wait(writer, 5), 0);
@@ -419,6 +422,8 @@ static void test_stdin_raw_frames(void)
 			facefleet__v1__face_codes__unpack(NULL, ib.msgs[i].len, ib.msgs[i].payload);
 		uint16_t idx[FF_VQ_MAX_CODES];
 		CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
+		CU_ASSERT(fc->schema_version == 2 && fc->grid_h == info.grid_h &&
+			  fc->capture_offset_s == 0 && fc->capture_time_us > 1700000000000000LL);
 		FF_ASSERT_OK(ff_bitpack_unpack(fc->codes.data, fc->codes.len, info.num_codes,
 					       fc->bits_per_index, fc->codebook_size, idx));
 		CU_ASSERT_EQUAL(memcmp(idx, ex[0].idx, info.num_codes * sizeof(uint16_t)), 0);

@@ -138,7 +138,7 @@ static void run_file(const char *video, const char *tag, int k, const char *extr
 	snprintf(in, sizeof(in), "--video-input=%s", video);
 	snprintf(kk, sizeof(kk), "--track-max-faces=%d", k);
 	pid = dt_agent_start(run.log, -1, dev, ff_test_env_need("FF_MQTT_URL"), run.outbox, "--source=video",
-			     in, kk, extra1, extra2, NULL);
+			     in, kk, "--send-box", extra1, extra2, NULL); /* boxes tell A from B */
 	CU_ASSERT_EQUAL(dt_agent_wait(pid, 120), 0);
 	dt_inbox_wait(&ib, "/faces", 2 * (size_t)k + 1, 3); /* all that came, and a little more time */
 	check_two_people(&ib, k);
@@ -213,7 +213,7 @@ static void test_mjpeg_stream(void)
 	 * time per frame: the live path keeps up on a busy machine */
 	pid = dt_agent_start(run.log, -1, dev, ff_test_env_need("FF_MQTT_URL"), run.outbox, in,
 			     "--video-reconnect-min-ms=100", "--video-reconnect-max-ms=400",
-			     "--detector-min-face-px=40", NULL);
+			     "--detector-min-face-px=40", "--send-box", NULL);
 	/* nobody listens yet: the device says so and retries */
 	CU_ASSERT_TRUE(log_waits_for(run.log, "after=open_failed", 30));
 	snprintf(srvlog, sizeof(srvlog), "%s/ffmpeg.log", run.tmp);

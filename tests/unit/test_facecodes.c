@@ -1,5 +1,7 @@
-/* unit_proto_facecodes: lib/wire (facefleet/facecodes.h). Schema 2 messages
- * carry no ids, codes_per_cell and a whole-pixel box_px and stay small;
+/* unit_proto_facecodes: lib/wire (facefleet/facecodes.h). Schema 3 messages
+ * carry seq, model id, codes and the capture time in seconds, nothing else,
+ * 140 bytes for 123 bytes of codes; schema 2 messages carry no ids,
+ * codes_per_cell and a whole-pixel box_px;
  * schema 1 messages (ids, float Box) still build and read; the receiver
  * checks (ids against the topic, code count, box) accept and reject what
  * proto/facefleet.proto says. */
@@ -46,6 +48,7 @@ static Facefleet__V1__FaceCodes *parse(const uint8_t *b, size_t n)
 static void test_schema2_build(void)
 {
 	ff_facecodes_fields f = face();
+	f.schema = 2;
 	uint8_t buf[512];
 	uint16_t back[98];
 	size_t len = 0;
@@ -105,14 +108,95 @@ static void test_schema2_build(void)
 
 	/* does not fit / out of range / bad arguments */
 	f = face();
+	f.schema = 2;
 	CU_ASSERT_EQUAL(ff_facecodes_build(&g7, idx, &f, buf, 100, &len), FF_ERR_RANGE);
 	idx[5] = 1000;
 	CU_ASSERT_EQUAL(ff_facecodes_build(&g7, idx, &f, buf, sizeof(buf), &len), FF_ERR_RANGE);
 	fill();
-	f.schema = 3;
+	f.schema = 4;
 	CU_ASSERT_EQUAL(ff_facecodes_build(&g7, idx, &f, buf, sizeof(buf), &len), FF_ERR_INVAL);
 	f.schema = 1; /* schema 1 needs the ids */
 	CU_ASSERT_EQUAL(ff_facecodes_build(&g7, idx, &f, buf, sizeof(buf), &len), FF_ERR_INVAL);
+}
+
+/* 2026-12-06T10:00:00.654321Z: whole seconds since the fleet epoch, 4 varint bytes */
+#define T_2026 INT64_C(1796551200654321)
+
+static void test_schema3_build(void)
+{
+	ff_facecodes_fields f = face();
+	uint8_t buf[512];
+	uint16_t back[98];
+	size_t len = 0;
+	bool has = true;
+	ff_facecodes_box box;
+	Facefleet__V1__FaceCodes *fc;
+
+	fill();
+	f.seq = 1000000; /* a device well into its life: 3 varint bytes */
+	f.capture_time_us = T_2026;
+	f.has_box = false; /* schema 3 default: no box, frame size or score */
+	FF_ASSERT_OK(ff_facecodes_build(&g7, idx, &f, buf, sizeof(buf), &len));
+	/* codes 125 + seq 4 + model id 8 ("vq0-s1") + capture_offset_s 6 (a
+	 * 2-byte tag: field 21) = 143; vq2 ("vq2") makes it 140 */
+	CU_ASSERT_EQUAL(len, 143);
+	fc = parse(buf, len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
+	CU_ASSERT_EQUAL(fc->schema_version, 0);
+	CU_ASSERT_EQUAL(ff_facecodes_schema(fc), 3);
+	CU_ASSERT(fc->grid_h == 0 && fc->grid_w == 0 && fc->codebook_size == 0 &&
+		  fc->bits_per_index == 0 && fc->codes_per_cell == 0);
+	CU_ASSERT(fc->capture_time_us == 0 && fc->n_box_px == 0 && fc->frame_w == 0 &&
+		  fc->det_score == 0.0f);
+	/* the time to the second, as an offset from the fleet epoch */
+	CU_ASSERT_EQUAL(ff_facecodes_capture_us(fc), T_2026 - 654321);
+	CU_ASSERT_EQUAL(fc->capture_offset_s, (T_2026 - FF_FACECODES_EPOCH_US) / 1000000);
+	/* the layout is the model's: absent fields are, present ones must agree */
+	CU_ASSERT_PTR_NULL(ff_facecodes_check_layout(fc, &g7));
+	CU_ASSERT_EQUAL(ff_facecodes_codes_per_cell(fc, 2), 2);
+	FF_ASSERT_OK(ff_bitpack_unpack(fc->codes.data, fc->codes.len, g7.num_codes, g7.bits_per_index,
+				       g7.codebook_size, back));
+	CU_ASSERT_EQUAL(memcmp(back, idx, sizeof(idx)), 0);
+	CU_ASSERT_PTR_NULL(ff_facecodes_get_box(fc, &has, &box));
+	CU_ASSERT_FALSE(has);
+	fc->grid_w = 7;
+	CU_ASSERT_PTR_NULL(ff_facecodes_check_layout(fc, &g7));
+	fc->grid_w = 8;
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_check_layout(fc, &g7), "grid_mismatch");
+	fc->grid_w = 0;
+	fc->bits_per_index = 11;
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_check_layout(fc, &g7), "grid_mismatch");
+	fc->bits_per_index = 0;
+	fc->codes_per_cell = 1;
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_check_layout(fc, &g7), "codes_per_cell_mismatch");
+	/* neither version nor offset: a broken sender */
+	fc->capture_offset_s = 0;
+	CU_ASSERT_EQUAL(ff_facecodes_schema(fc), 0);
+	facefleet__v1__face_codes__free_unpacked(fc, NULL);
+
+	/* a clock before the fleet epoch goes out whole, for the receiver to audit */
+	f.capture_time_us = 1;
+	FF_ASSERT_OK(ff_facecodes_build(&g7, idx, &f, buf, sizeof(buf), &len));
+	fc = parse(buf, len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
+	CU_ASSERT(fc->capture_offset_s == 0 && fc->capture_time_us == 1);
+	CU_ASSERT_EQUAL(ff_facecodes_capture_us(fc), 1);
+	CU_ASSERT_EQUAL(fc->schema_version, 3); /* the offset cannot imply it: said outright */
+	facefleet__v1__face_codes__free_unpacked(fc, NULL);
+
+	/* send_box: box, frame size and score, and a track */
+	f.capture_time_us = T_2026;
+	f.has_box = true;
+	f.track_id = 999998;
+	f.track_index = 2;
+	f.quality = 0.5f;
+	FF_ASSERT_OK(ff_facecodes_build(&g7, idx, &f, buf, sizeof(buf), &len));
+	fc = parse(buf, len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
+	CU_ASSERT_PTR_NULL(ff_facecodes_get_box(fc, &has, &box));
+	CU_ASSERT(has && box.x0 == 64 && box.y1 == 199 && fc->frame_w == 250);
+	CU_ASSERT(fc->track_id == 999998 && fc->track_index == 2 && fc->quality == 0.5f);
+	facefleet__v1__face_codes__free_unpacked(fc, NULL);
 }
 
 static void test_schema1_legacy(void)
@@ -216,6 +300,7 @@ static void test_receiver_rejects(void)
 
 static CU_TestInfo facecodes_tests[] = {
 	{ "schema2_build", test_schema2_build },
+	{ "schema3_build", test_schema3_build },
 	{ "schema1_legacy", test_schema1_legacy },
 	{ "receiver_rejects", test_receiver_rejects },
 	CU_TEST_INFO_NULL,

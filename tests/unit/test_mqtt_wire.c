@@ -221,6 +221,14 @@ static void test_topic_alias_sizes(void)
 	CU_ASSERT_EQUAL(fk.topic_len[1], 0);
 	CU_ASSERT_EQUAL(fk.topic_len[2], strlen(status)); /* a second topic gets its own alias */
 	CU_ASSERT_EQUAL(fk.topic_len[3], 0);
+	/* a schema 3 FaceCodes of vq2 (123 bytes of codes, seq 1e6): 140 bytes
+	 * of payload, 151 on the wire; one byte less (seq < 16384) makes 150 */
+	FF_ASSERT_OK(ff_mqtt_publish(m, faces, payload, 140, 1, false, 3000));
+	FF_ASSERT_OK(ff_mqtt_publish(m, faces, payload, 139, 1, false, 3000));
+	CU_ASSERT_EQUAL(wait_size(4), 151);
+	CU_ASSERT_EQUAL(wait_size(5), 150);
+	CU_ASSERT_EQUAL(ff_mqtt_publish_packet_size_aliased(140, 1), 151);
+	CU_ASSERT_EQUAL(ff_mqtt_publish_packet_size_aliased(139, 1), 150);
 	fake_end(m, thr);
 
 	/* a reconnect starts a fresh table: the topic goes out again */

@@ -4,7 +4,12 @@
  * Schema 2 (the compact form, what devices send): no device/site ids (the
  * topic fleet/<site>/<device>/faces is authoritative: the broker ACL binds the
  * account to it), codes_per_cell set, the box as 4 whole-pixel int32 box_px.
- * Schema 1 (legacy): ids and a float Box. Receivers accept both. */
+ * Schema 1 (legacy): ids and a float Box.
+ * Schema 3 (what devices send now, the 150-byte PUBLISH; docs/WIRE.md): schema
+ * 2 without what the model id implies (grid, K, bits, codes per cell), the
+ * capture time as whole seconds since the fleet epoch (capture_offset_s),
+ * box/frame size/detector score only on request, and schema_version left at 0
+ * (capture_offset_s says 3). Receivers accept all three. */
 #ifndef FACEFLEET_FACECODES_H
 #define FACEFLEET_FACECODES_H
 
@@ -19,17 +24,21 @@
 extern "C" {
 #endif
 
+/* The fleet epoch of capture_offset_s: 2025-01-01T00:00:00Z, Unix microseconds. */
+#define FF_FACECODES_EPOCH_US INT64_C(1735689600000000)
+
 /* Largest |coordinate| of a box, pixels (frames are far smaller). */
 #define FF_FACECODES_BOX_MAX 65535
 
 /* Everything of one message but the code layout (which comes from ff_vq_info). */
 typedef struct ff_facecodes_fields {
-	int schema;            /* 2 (default): compact form; 1: legacy ids + float Box */
+	int schema;            /* 3 (default): minimal form; 2: compact form; 1: legacy ids + float Box */
 	const char *site_id;   /* schema 1: required; schema 2: sent only when non-empty */
 	const char *device_id; /* same as site_id */
 	uint64_t seq;
 	int64_t capture_time_us;
-	bool has_box;          /* box_* below are set */
+	bool has_box;          /* box_* below are set; schema 3 sends box, frame size and
+				  det_score only when set (the backend records none of them) */
 	float box_x0, box_y0, box_x1, box_y1; /* pixels of the frame (schema 2 rounds them) */
 	float det_score;
 	float quality;
@@ -38,7 +47,7 @@ typedef struct ff_facecodes_fields {
 	uint32_t track_index;  /* the face's place in it, FaceCodes 20 */
 } ff_facecodes_fields;
 
-#define FF_FACECODES_FIELDS_INIT { 2, NULL, NULL, 0, 0, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define FF_FACECODES_FIELDS_INIT { 3, NULL, NULL, 0, 0, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /* Bit-packs vi->num_codes indices (each < vi->codebook_size) and packs one
  * FaceCodes into buf. Returns FF_OK with *len set, FF_ERR_INVAL (bad
@@ -47,6 +56,15 @@ typedef struct ff_facecodes_fields {
 int ff_facecodes_build(const ff_vq_info *vi, const uint16_t *idx, const ff_facecodes_fields *f,
 		       uint8_t *buf, size_t cap, size_t *len);
 
+/* The message's schema revision: schema_version, else 3 when
+ * capture_offset_s is set (schema 3 leaves the version out), else 0 (a
+ * broken sender). */
+int ff_facecodes_schema(const Facefleet__V1__FaceCodes *fc);
+
+/* The capture time the message states, Unix microseconds (device clock):
+ * from capture_offset_s when set, else capture_time_us. Unchecked. */
+int64_t ff_facecodes_capture_us(const Facefleet__V1__FaceCodes *fc);
+
 /* The sender's ids: an empty id in the message means the topic's; a present
  * one must be a valid fleet id and equal the topic's. Returns NULL when they
  * agree, else the reject reason "bad_id" or "topic_mismatch". */
@@ -54,12 +72,18 @@ const char *ff_facecodes_check_ids(const Facefleet__V1__FaceCodes *fc, const cha
 				   const char *topic_device);
 
 /* The codes per cell the message declares: codes_per_cell, 0 meaning 1; a
- * schema 1 message (which predates the field) with 0 gets legacy_cpc (the
- * receiver's model's, the contract those senders were built against). */
+ * schema 1 message (which predates the field) or a schema 3 one (which
+ * leaves it to the model) with 0 gets legacy_cpc (the receiver's model's). */
 uint32_t ff_facecodes_codes_per_cell(const Facefleet__V1__FaceCodes *fc, uint32_t legacy_cpc);
 
 /* grid_h * grid_w * codes_per_cell (as above), UINT64_MAX on overflow. */
 uint64_t ff_facecodes_num_codes(const Facefleet__V1__FaceCodes *fc, uint32_t legacy_cpc);
+
+/* The code layout against the receiver's model vi: grid_h, grid_w,
+ * codebook_size and bits_per_index equal to the model's (schema 3: or 0, the
+ * model's), and grid x codes per cell the model's code count. Returns NULL,
+ * "grid_mismatch" or "codes_per_cell_mismatch". */
+const char *ff_facecodes_check_layout(const Facefleet__V1__FaceCodes *fc, const ff_vq_info *vi);
 
 typedef struct ff_facecodes_box {
 	int32_t x0, y0, x1, y1; /* whole pixels */
