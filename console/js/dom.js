@@ -47,6 +47,7 @@ export function time(s) {
 }
 
 export function score(x) { return typeof x === 'number' ? x.toFixed(3) : '-'; }
+export function ms(x) { return typeof x === 'number' ? `${Math.round(x)} ms` : '-'; }
 
 // A message line (class 'error' or 'note') replacing el's content.
 export function say(el, cls, text) { return fill(el, h('p', { class: cls, role: 'status' }, text)); }

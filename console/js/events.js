@@ -1,7 +1,7 @@
 // console/js/events.js: the live events list (GET /events, then the stream)
 // and one event's detail with the decoder's reconstruction of its face.
 import { api, request, stream, withQuery } from './api.js';
-import { h, fill, table, badge, time, score, say } from './dom.js';
+import { h, fill, table, badge, time, score, ms, say } from './dom.js';
 
 const MAX_ROWS = 200;
 
@@ -14,7 +14,7 @@ function eventRow(ev, fresh) {
 	h('td', null, badge(ev.decision)),
 	h('td', null, ev.identity || '-'),
 	h('td', null, score(ev.score)),
-	h('td', null, ev.latency_ms === null || ev.latency_ms === undefined ? '-' : `${ev.latency_ms} ms`));
+	h('td', null, ms(ev.latency_ms)));
 }
 
 export async function eventsView(main, ctx) {
@@ -80,7 +80,7 @@ export async function eventView(main, ctx, id) {
 		['Track', ev.track_id === null || ev.track_id === undefined ? '-' : String(ev.track_id)],
 		['Captured', time(ev.capture_time)], ['Received', time(ev.received_time)],
 		['Decided', time(ev.decided_time)],
-		['Latency', ev.latency_ms === null || ev.latency_ms === undefined ? '-' : `${ev.latency_ms} ms`]]);
+		['Latency', ms(ev.latency_ms)]]);
 	let face;
 	if (!ev.has_face) face = h('p', { class: 'muted' }, 'The codes of this face were not kept.');
 	else if (ctx.who.role !== 'operator') face = h('p', { class: 'muted' }, 'Faces are shown to operators only.');

@@ -11,6 +11,7 @@ runs this). Steps, each ending in a screenshot <shots>/console-NN-<step>.png:
   5 enrol     the identities page: PERSON enrolled from an uploaded photo
   6 granted   the live page again; the device sends PERSON's face again:
               the new row shows granted as PERSON
+  7 granted-detail  its detail: the reconstruction, PERSON first in the top-k
 Fails (exit 1) when the page does not show what it should, or raised a
 JavaScript exception or a console error (a CSP violation is one)."""
 import argparse
@@ -140,6 +141,17 @@ def step_granted(b, args):
     shot(b, args, "granted")
     if decision != "granted" or identity != args.person:
         raise CdpError(f"the next face of {args.person} shows {decision} {identity!r}, expected granted")
+    return ev_id
+
+
+def step_granted_detail(b, args, ev_id):
+    b.click(f"#events tr[data-event-id='{ev_id}']")
+    b.wait_for("(() => { const i = document.querySelector('#face img'); return i && i.complete && i.naturalWidth > 0; })()",
+               20, "the granted event's reconstruction")
+    top = b.evaluate("document.querySelector('#topk tbody tr td')?.textContent")
+    if top != args.person:
+        raise CdpError(f"the granted event's first candidate is {top!r}, expected {args.person}")
+    shot(b, args, "granted-detail")
 
 
 def main():
@@ -160,7 +172,7 @@ def main():
         ev_id = step_live(b, args, token)
         step_detail(b, args, ev_id)
         step_enrol(b, args)
-        step_granted(b, args)
+        step_granted_detail(b, args, step_granted(b, args))
         if b.problems:
             raise CdpError("the page reported: " + "; ".join(b.problems))
     except (CdpError, OSError, subprocess.SubprocessError) as e:
@@ -169,6 +181,11 @@ def main():
         except Exception:
             pass
         print(f"console-browser: FAILED: {e}", file=sys.stderr)
+        try:
+            print("console-browser: the page said: " + " ".join(b.evaluate("document.body.innerText").split())[:600],
+                  file=sys.stderr)
+        except Exception:
+            pass
         for p in b.problems:
             print(f"console-browser: page: {p}", file=sys.stderr)
         return 1
