@@ -46,9 +46,11 @@ static const ff_config_field fields[] = {
 	F("faces_filter", FF_CFG_STRING, faces_filter, "fleet/+/+/faces", 1, 128,
 	  "topic filter of FaceCodes messages", 0),
 	F("mqtt_keepalive_s", FF_CFG_INT, mqtt_keepalive_s, "30", 5, 600, "MQTT keep-alive, s", 0),
-	F("session_expiry_s", FF_CFG_INT, session_expiry_s, "3600", 0, 86400 * 7,
+	F("session_expiry_s", FF_CFG_INT, session_expiry_s, "120", 0, 86400 * 7,
 	  "MQTT session expiry: how long the broker keeps our un-acknowledged and queued "
-	  "messages while we are away, s", 0),
+	  "messages while we are away (a crash and a restart), s; short, because a session "
+	  "left in the share group keeps drawing its share of faces. A clean stop of a "
+	  "share-group member ends the session at once (docs/RELIABILITY.md)", 0),
 	F("receive_max", FF_CFG_INT, receive_max, "256", 1, 65535,
 	  "messages in flight (received, not yet committed and acknowledged)", 0),
 	F("pg_conninfo", FF_CFG_STRING, pg_conninfo, "", 0, 0, "libpq connection string",

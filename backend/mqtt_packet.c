@@ -94,6 +94,13 @@ void mqp_build_puback(uint8_t out[4], uint16_t pid)
 	out[3] = (uint8_t)(pid & 0xff);
 }
 
+void mqp_build_disconnect_ending(uint8_t out[9])
+{
+	static const uint8_t pkt[9] = { MQP_DISCONNECT << 4, 7, 0x00 /* normal */, 5 /* properties */,
+					0x11 /* session expiry */, 0, 0, 0, 0 };
+	memcpy(out, pkt, sizeof(pkt));
+}
+
 int mqp_getvar(const uint8_t *p, size_t n, size_t *out)
 {
 	size_t v = 0, mult = 1;

@@ -35,6 +35,10 @@ int mqp_build_connect(mqp_buf *out, const mqp_connect *c);
 int mqp_build_subscribe(mqp_buf *out, uint16_t pid, const char *filter, unsigned opts);
 /* PUBACK (reason success) of pid: 4 bytes into out. */
 void mqp_build_puback(uint8_t out[4], uint16_t pid);
+/* DISCONNECT (normal) that also ends the session: Session Expiry Interval 0,
+ * so the broker keeps nothing of ours (no queue, no share-group membership).
+ * 9 bytes into out. */
+void mqp_build_disconnect_ending(uint8_t out[9]);
 
 /* A variable byte integer at p[0..n): bytes used, 0 when more input is
  * needed, -1 when malformed (more than 4 bytes). */

@@ -291,6 +291,30 @@ static int session(be_sub *s)
 	return FF_OK;
 }
 
+/* DISCONNECT on a clean stop (under s->mu). A member of a share group also
+ * ends its session: Mosquitto keeps routing a share of the group's faces to
+ * a stopped member's persistent session, where they wait until it comes
+ * back or the session expires (seen: deploy/demo's stopped backend held 2
+ * of 5 faces). The other members carry the stream; whatever was still
+ * unacknowledged here is sent again by its device for want of a receipt.
+ * A plain subscription (share_group empty, a single backend) keeps its
+ * session for session_expiry_s: faces queue for it across a restart. A
+ * crashed backend says nothing, and its session lasts session_expiry_s. */
+static void say_goodbye(be_sub *s)
+{
+	uint8_t bye[9];
+	if (strncmp(s->opt.filter, "$share/", 7) == 0) {
+		mqp_build_disconnect_ending(bye);
+		if (send_locked(s, bye, sizeof(bye)) == FF_OK)
+			ff_log_info(LOG_COMP, "event=session_ended client=%s filter=%s", s->opt.client_id,
+				    s->opt.filter);
+		return;
+	}
+	bye[0] = MQP_DISCONNECT << 4;
+	bye[1] = 0;
+	send_locked(s, bye, 2);
+}
+
 static void *sub_main(void *arg)
 {
 	be_sub *s = arg;
@@ -315,10 +339,8 @@ static void *sub_main(void *arg)
 			pthread_mutex_unlock(&s->mu);
 			rc = session(s);
 			pthread_mutex_lock(&s->mu);
-			if (ff_waker_stopping(&s->waker) && rc == FF_OK) {
-				static const uint8_t bye[2] = { MQP_DISCONNECT << 4, 0 };
-				send_locked(s, bye, 2);
-			}
+			if (ff_waker_stopping(&s->waker) && rc == FF_OK)
+				say_goodbye(s);
 			SSL_free(s->ssl);
 			s->ssl = NULL;
 			close(s->fd);

@@ -59,8 +59,46 @@ static void test_two_backends_split(void)
 	PQfinish(db);
 }
 
+/* A share-group member stopped cleanly ends its broker session: it holds no
+ * share of the faces published after it stopped (seen: deploy/demo --keep's
+ * stopped backend kept 2 of 5 faces waiting in its persistent session). The
+ * publisher here never sends again, so a face routed to a's old session
+ * would stay missing and the count would stop short. */
+static void test_stopped_member_holds_nothing(void)
+{
+	PGconn *db = bt_db();
+	bt_proc a, b;
+	bt_client *cli;
+	char site[40], dev[40], topic[128];
+	const char *p[1] = { dev };
+	const char *extra[] = { "--workers=1", NULL };
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	snprintf(site, sizeof(site), "%s-s", bt_run_id());
+	snprintf(dev, sizeof(dev), "%s-lv", bt_run_id());
+	CU_ASSERT_FATAL(bt_add_device(db, dev, site, true));
+	CU_ASSERT_FATAL(bt_start(&a, "la", "leave", extra));
+	CU_ASSERT_FATAL(bt_start(&b, "lb", "leave", extra));
+	CU_ASSERT_EQUAL(bt_stop(&a), 0);
+	CU_ASSERT(bt_log_has(a.log, "event=session_ended"));
+	cli = bt_client_new("pub-leave");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cli);
+	for (uint64_t s = 1; s <= 20; s++) {
+		uint8_t buf[512];
+		size_t n = bt_face_codes(buf, sizeof(buf), s, NULL);
+		CU_ASSERT(bt_publish(cli, bt_faces_topic(topic, sizeof(topic), site, dev), buf, n));
+	}
+	CU_ASSERT_EQUAL(bt_wait_long(db, "SELECT count(*) FROM recognition_events WHERE device_id = $1",
+				     1, p, 20, 20000),
+			20);
+	CU_ASSERT_EQUAL(bt_stop(&b), 0);
+	bt_client_free(cli);
+	PQfinish(db);
+}
+
 static CU_TestInfo tests[] = {
 	{ "two_backends_split", test_two_backends_split },
+	{ "stopped_member_holds_nothing", test_stopped_member_holds_nothing },
 	CU_TEST_INFO_NULL,
 };
 

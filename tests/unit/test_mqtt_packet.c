@@ -103,12 +103,24 @@ static void test_suback(void)
 	CU_ASSERT_EQUAL(mqp_suback_reason((uint8_t[]){ 0, 1 }, 2), -1);
 }
 
+/* The clean-stop DISCONNECT of a share-group member: reason normal, one
+ * property, Session Expiry Interval 0 (MQTT v5 3.14.2.2.2). */
+static void test_disconnect_ending(void)
+{
+	static const uint8_t want[9] = { 0xE0, 7, 0x00, 5, 0x11, 0, 0, 0, 0 };
+	uint8_t got[9];
+	memset(got, 0xAA, sizeof(got));
+	mqp_build_disconnect_ending(got);
+	CU_ASSERT_EQUAL(memcmp(got, want, sizeof(want)), 0);
+}
+
 static CU_TestInfo packet_tests[] = {
 	{ "connect", test_connect },
 	{ "subscribe_and_puback", test_subscribe_and_puback },
 	{ "varint", test_varint },
 	{ "publish", test_publish },
 	{ "suback", test_suback },
+	{ "disconnect_ending", test_disconnect_ending },
 	CU_TEST_INFO_NULL,
 };
 
