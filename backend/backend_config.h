@@ -44,8 +44,16 @@ typedef struct be_backend_config {
 	double device_rate;
 	int device_burst;
 	int flood_disable_s;
-	int metrics_port;      /* 0 = no endpoint */
-	char *metrics_bind;
+	int metrics_port;      /* older: the listener's port when http_listen is empty; 0 = none */
+	char *metrics_bind;    /* older: its address then */
+	char *http_listen;     /* host:port of the HTTP listener (http.h); "" = metrics_bind:metrics_port */
+	char *http_tls_cert;   /* both set: HTTPS */
+	char *http_tls_key;
+	char *http_console_dir;
+	int http_db_connections;
+	int http_max_connections;
+	int http_online_s;
+	int http_max_body;
 	int retention_events_days;
 	int retention_audit_days;
 	int maintenance_interval_s;

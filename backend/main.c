@@ -2,6 +2,7 @@
  * batched store -> acknowledge + AccessEvent. See backend.h for the map. */
 #include "backend.h"
 #include "backend_config.h"
+#include "http.h"
 #include "metrics.h"
 #include "facefleet/exit.h"
 #include "facefleet/store.h"
@@ -41,6 +42,7 @@ typedef struct app {
 	be_store_writer *writer;
 	be_store_listen *listen;
 	be_publisher *pub;
+	be_http *http;           /* NULL: no listener */
 	be_validate_options vopt;
 	atomic_size_t inflight; /* received, not yet acknowledged or dropped */
 	atomic_bool pub_ready;  /* a->pub may be used from other threads */
@@ -221,6 +223,7 @@ static void on_committed(void *ctx, be_job **jobs, size_t n)
 		if (j->decision != BE_DECISION_NONE) {
 			if (j->inserted) {
 				be_metrics_decision(j->decision);
+				be_http_feed_event(j->event_id, j->site_id);
 				be_devices_mark(a->devices, j->device_id, j->seq);
 				if (j->track_decision != BE_DECISION_NONE)
 					be_metrics_track_face(j->track_changed);
@@ -420,6 +423,32 @@ static int start_subscriber(app *a, char *filter, size_t cap)
 	return FF_OK;
 }
 
+/* The HTTP listener (http.h): http_listen, else the older metrics_bind:metrics_port
+ * (metrics_port 0: none). Enrolment finds MTCNN beside embed_model. */
+static int start_http(app *a)
+{
+	char listen[96], ffn[1024];
+	const char *slash = strrchr(a->cfg.embed_model, '/');
+	if (*a->cfg.http_listen)
+		snprintf(listen, sizeof(listen), "%s", a->cfg.http_listen);
+	else if (a->cfg.metrics_port)
+		snprintf(listen, sizeof(listen), "%s%s%s:%d", strchr(a->cfg.metrics_bind, ':') ? "[" : "",
+			 a->cfg.metrics_bind, strchr(a->cfg.metrics_bind, ':') ? "]" : "", a->cfg.metrics_port);
+	else
+		return FF_OK;
+	snprintf(ffn, sizeof(ffn), "%.*s", slash ? (int)(slash - a->cfg.embed_model) : 1,
+		 slash ? a->cfg.embed_model : ".");
+	be_http_options o = {
+		.listen = listen, .tls_cert = a->cfg.http_tls_cert, .tls_key = a->cfg.http_tls_key,
+		.console_dir = a->cfg.http_console_dir, .conninfo = a->cfg.pg_conninfo, .ffn_dir = ffn,
+		.vq_dir = a->cfg.vq_dir, .embed_model_id = a->cfg.embed_model_id,
+		.threshold = a->cfg.threshold, .db_connections = a->cfg.http_db_connections,
+		.max_connections = a->cfg.http_max_connections, .online_s = a->cfg.http_online_s,
+		.max_body = a->cfg.http_max_body,
+	};
+	return be_http_start(&o, &a->http);
+}
+
 /* Each stage before the one that feeds it; stop_all undoes what started. */
 static int start_all(app *a)
 {
@@ -427,8 +456,7 @@ static int start_all(app *a)
 	int rc;
 	if ((rc = migrate_db(a)) != FF_OK || (rc = start_models(a)) != FF_OK ||
 	    (rc = start_caches(a)) != FF_OK ||
-	    (a->cfg.metrics_port &&
-	     (rc = be_metrics_serve(a->cfg.metrics_bind, a->cfg.metrics_port)) != FF_OK) ||
+	    (rc = start_http(a)) != FF_OK ||
 	    (rc = start_queues_and_writer(a)) != FF_OK || (rc = start_publisher(a)) != FF_OK ||
 	    (rc = start_workers(a)) != FF_OK || (rc = start_subscriber(a, filter, sizeof(filter))) != FF_OK)
 		return rc;
@@ -464,7 +492,8 @@ static void stop_all(app *a)
 	a->listen = NULL;
 	be_publisher_stop(a->pub, 2000);
 	be_sub_stop(a->sub);
-	be_metrics_stop();
+	be_http_stop(a->http);
+	a->http = NULL;
 	if (a->rec)
 		for (int i = 0; i < a->nworkers; i++)
 			be_recognizer_free(a->rec[i]);

@@ -1,24 +1,13 @@
 /* Prometheus metrics of fleet-backend (metrics.h). */
 #include "metrics.h"
 
-#include "facefleet/error.h"
-#include "facefleet/log.h"
 #include "facefleet/version.h"
-#include "facefleet/waker.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#define LOG_COMP "metrics"
 
 /* histogram buckets, microseconds */
 static const int64_t lat_bounds[] = { 250,    500,    1000,   2500,   5000,    10000,   20000,
@@ -65,11 +54,7 @@ static struct {
 	int reasons_seeded;
 	be_metrics_gauge_fn g_work, g_write, g_inflight;
 	void *g_ctx;
-	int listen_fd;
-	pthread_t thread;
-	int running;
-	ff_waker waker;
-} M = { .reasons_mu = PTHREAD_MUTEX_INITIALIZER, .listen_fd = -1, .waker = FF_WAKER_INIT };
+} M = { .reasons_mu = PTHREAD_MUTEX_INITIALIZER };
 
 static void hist_add(hist *h, const int64_t *bounds, size_t n, int64_t v)
 {
@@ -324,127 +309,5 @@ char *be_metrics_render(size_t *len)
 	return b.p;
 }
 
-/* ---- HTTP ---- */
-
-static void send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
-static void serve_one(int fd)
-{
-	char req[2048];
-	size_t got = 0;
-	struct pollfd pfd = { fd, POLLIN, 0 };
-	/* read the request head (ignore its body); 2 s at most */
-	while (got < sizeof(req) - 1 && poll(&pfd, 1, 2000) > 0) {
-		ssize_t r = recv(fd, req + got, sizeof(req) - 1 - got, 0);
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-		req[got] = '\0';
-		if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n"))
-			break;
-	}
-	req[got] = '\0';
-	if (strncmp(req, "GET /metrics", 12) == 0 || strncmp(req, "GET / ", 6) == 0) {
-		size_t len = 0;
-		char *body = be_metrics_render(&len);
-		char head[160];
-		if (!body) {
-			static const char e[] = "HTTP/1.0 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
-			send_all(fd, e, sizeof(e) - 1);
-			return;
-		}
-		snprintf(head, sizeof(head),
-			 "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
-			 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-			 len);
-		send_all(fd, head, strlen(head));
-		send_all(fd, body, len);
-		free(body);
-	} else {
-		static const char nf[] = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n";
-		send_all(fd, nf, sizeof(nf) - 1);
-	}
-}
-
-static void *http_main(void *arg)
-{
-	(void)arg;
-	while (!ff_waker_stopping(&M.waker)) {
-		struct pollfd p[2] = { { M.listen_fd, POLLIN, 0 },
-				       { ff_waker_fd(&M.waker), POLLIN, 0 } };
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p[1].revents) {
-			ff_waker_drain(&M.waker);
-			continue;
-		}
-		if (p[0].revents & POLLIN) {
-			int c = accept(M.listen_fd, NULL, NULL);
-			if (c >= 0) {
-				serve_one(c);
-				close(c);
-			}
-		}
-	}
-	return NULL;
-}
-
-int be_metrics_serve(const char *bind_addr, int port)
-{
-	struct sockaddr_in sa;
-	int one = 1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, bind_addr, &sa.sin_addr) != 1) {
-		ff_log_error(LOG_COMP, "event=bad_bind_address addr=%s", bind_addr);
-		return FF_ERR_INVAL;
-	}
-	M.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (M.listen_fd < 0)
-		return FF_ERR_IO;
-	setsockopt(M.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(M.listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    listen(M.listen_fd, 16) != 0 || ff_waker_init(&M.waker) != FF_OK) {
-		ff_log_error(LOG_COMP, "event=listen_failed addr=%s port=%d err=\"%s\"", bind_addr,
-			     port, strerror(errno));
-		close(M.listen_fd);
-		M.listen_fd = -1;
-		return FF_ERR_IO;
-	}
-	if (pthread_create(&M.thread, NULL, http_main, NULL) != 0) {
-		ff_waker_close(&M.waker);
-		close(M.listen_fd);
-		M.listen_fd = -1;
-		return FF_ERR_IO;
-	}
-	M.running = 1;
-	ff_log_info(LOG_COMP, "event=listening addr=%s port=%d path=/metrics", bind_addr, port);
-	return FF_OK;
-}
-
-void be_metrics_stop(void)
-{
-	if (!M.running)
-		return;
-	ff_waker_stop(&M.waker);
-	pthread_join(M.thread, NULL);
-	close(M.listen_fd);
-	ff_waker_close(&M.waker);
-	M.listen_fd = -1;
-	M.running = 0;
-}
+int be_metrics_db_up(void) { return atomic_load(&M.db_up); }
+int be_metrics_mqtt_up(void) { return atomic_load(&M.mqtt_up); }

@@ -1,6 +1,6 @@
 /* backend/metrics.h: counters, gauges and latency histograms of
- * fleet-backend, served as Prometheus text on GET /metrics by a tiny HTTP
- * thread. All updates are lock-free atomics. Every family has # HELP and
+ * fleet-backend, served as Prometheus text on GET /metrics by the HTTP
+ * listener (http.c). All updates are lock-free atomics. Every family has # HELP and
  * # TYPE; ff_backend_build_info{version} carries FF_VERSION; the label sets
  * known in advance (decisions, stages, queues, the reject reasons of
  * validate.c and the writer) are exported at 0 from the start, so rate()
@@ -57,8 +57,8 @@ void be_metrics_set_queue_gauges(be_metrics_gauge_fn work, be_metrics_gauge_fn w
  * out of memory; the caller frees it. Needs no server (be_metrics_serve). */
 char *be_metrics_render(size_t *len);
 
-/* Starts the HTTP thread on bind:port. Returns FF_OK or FF_ERR_IO. */
-int be_metrics_serve(const char *bind_addr, int port);
-void be_metrics_stop(void);
+/* The up gauges, for /healthz (served by http.c, like /metrics). */
+int be_metrics_db_up(void);
+int be_metrics_mqtt_up(void);
 
 #endif

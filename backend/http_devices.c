@@ -1,0 +1,151 @@
+/* Devices over HTTP: list with state, revoke, threshold override. A device
+ * of a site outside the token's is 404. State: revoked or disabled (not
+ * enabled: revoked when its last such audit row is a revocation), online
+ * (seen, a face received, within online_s), offline. Revoking here marks the
+ * device disabled in the database (every backend refuses its faces at once,
+ * device_disabled); its broker account is disabled by `fleetctl device
+ * revoke`, which holds the broker's admin credentials. */
+#include "http_internal.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEVICE_SELECT                                                                              \
+	"SELECT d.device_id, d.site_id, "                                                          \
+	"  CASE WHEN d.enabled THEN (CASE WHEN d.last_seen_at > now() - $1::int * interval '1 s' " \
+	"    THEN 'online' ELSE 'offline' END) "                                                   \
+	"  WHEN (SELECT a.action FROM audit_log a WHERE a.subject = d.device_id "                  \
+	"        AND a.action IN ('device.revoke', 'device.enable', 'device.flood_disable') "      \
+	"        ORDER BY a.at DESC LIMIT 1) = 'device.revoke' THEN 'revoked' ELSE 'disabled' END, " \
+	"  to_char(d.last_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "      \
+	"  d.threshold "                                                                            \
+	"FROM devices d "
+
+static cJSON *device_json(const PGresult *res, int i)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "device", PQgetvalue(res, i, 0));
+	cJSON_AddStringToObject(o, "site", PQgetvalue(res, i, 1));
+	cJSON_AddStringToObject(o, "state", PQgetvalue(res, i, 2));
+	if (PQgetisnull(res, i, 3))
+		cJSON_AddNullToObject(o, "last_seen");
+	else
+		cJSON_AddStringToObject(o, "last_seen", PQgetvalue(res, i, 3));
+	if (PQgetisnull(res, i, 4))
+		cJSON_AddNullToObject(o, "threshold");
+	else
+		cJSON_AddNumberToObject(o, "threshold", atof(PQgetvalue(res, i, 4)));
+	return o;
+}
+
+int be_h_devices_list(be_req *r)
+{
+	const char *site = be_site_filter(r);
+	char online[16];
+	PGresult *res;
+	cJSON *o, *arr;
+	if (!site)
+		return r->status;
+	snprintf(online, sizeof(online), "%d", r->h->o.online_s);
+	const char *p[3] = { online, site, be_scope_param(&r->tok) };
+	res = be_sql(r, DEVICE_SELECT "WHERE ($2 = '' OR d.site_id = $2) "
+		     "AND ($3::text[] IS NULL OR d.site_id = ANY ($3::text[])) ORDER BY d.device_id",
+		     3, p);
+	if (!res)
+		return be_reply_sql_error(r);
+	o = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(o, "devices");
+	for (int i = 0; i < PQntuples(res); i++)
+		cJSON_AddItemToArray(arr, device_json(res, i));
+	PQclear(res);
+	return be_reply_json(r, 200, o);
+}
+
+/* The device r->args[0] in scope, locked for the change (inside BEGIN): its
+ * site and enabled flag, or false (404 / 500 replied). */
+static bool device_locked(be_req *r, char *site, size_t cap, bool *enabled)
+{
+	const char *p[2] = { r->args[0], be_scope_param(&r->tok) };
+	PGresult *res;
+	bool found;
+	if (!ff_id_valid(r->args[0]))
+		return be_reply_error(r, 404, "no device %.40s", r->args[0]), false;
+	if (!be_tx(r, "BEGIN") ||
+	    !(res = be_sql(r, "SELECT site_id, enabled FROM devices WHERE device_id = $1 "
+			      "AND ($2::text[] IS NULL OR site_id = ANY ($2::text[])) FOR UPDATE", 2, p)))
+		return be_reply_sql_error(r), false;
+	found = PQntuples(res) == 1;
+	if (found) {
+		snprintf(site, cap, "%s", PQgetvalue(res, 0, 0));
+		*enabled = PQgetvalue(res, 0, 1)[0] == 't';
+	}
+	PQclear(res);
+	if (!found)
+		be_reply_error(r, 404, "no device %s", r->args[0]);
+	return found;
+}
+
+/* The device's row after a change, committed, as the reply. */
+static int device_reply(be_req *r)
+{
+	char online[16];
+	PGresult *res;
+	cJSON *o;
+	snprintf(online, sizeof(online), "%d", r->h->o.online_s);
+	const char *p[2] = { online, r->args[0] };
+	if (!be_tx(r, "COMMIT") || !(res = be_sql(r, DEVICE_SELECT "WHERE d.device_id = $2", 2, p)))
+		return be_reply_sql_error(r);
+	o = PQntuples(res) == 1 ? device_json(res, 0) : cJSON_CreateObject();
+	PQclear(res);
+	return be_reply_json(r, 200, o);
+}
+
+int be_h_device_revoke(be_req *r)
+{
+	char site[FF_ID_MAX + 1];
+	bool enabled;
+	cJSON *detail;
+	PGresult *res;
+	if (!device_locked(r, site, sizeof(site), &enabled))
+		return r->status;
+	{
+		const char *p[1] = { r->args[0] };
+		if (!(res = be_sql(r, "UPDATE devices SET enabled = false WHERE device_id = $1", 1, p)))
+			return be_reply_sql_error(r);
+		PQclear(res);
+	}
+	detail = cJSON_CreateObject();
+	cJSON_AddStringToObject(detail, "site", site);
+	cJSON_AddBoolToObject(detail, "was_enabled", enabled);
+	cJSON_AddStringToObject(detail, "broker_account", "unchanged (fleetctl device revoke disables it)");
+	if (!be_audit(r, "device.revoke", r->args[0], detail))
+		return be_reply_sql_error(r);
+	return device_reply(r);
+}
+
+int be_h_device_threshold(be_req *r)
+{
+	char site[FF_ID_MAX + 1], t[32];
+	bool enabled;
+	cJSON *detail;
+	PGresult *res;
+	if (!be_threshold_body(r, t, sizeof(t)) || !device_locked(r, site, sizeof(site), &enabled))
+		return r->status;
+	{
+		const char *p[2] = { r->args[0], *t ? t : NULL };
+		if (!(res = be_sql(r, "UPDATE devices SET threshold = $2::real WHERE device_id = $1", 2, p)))
+			return be_reply_sql_error(r);
+		PQclear(res);
+	}
+	detail = cJSON_CreateObject();
+	cJSON_AddStringToObject(detail, "site", site);
+	if (*t)
+		cJSON_AddRawToObject(detail, "threshold", t);
+	else
+		cJSON_AddNullToObject(detail, "threshold");
+	if (!be_audit(r, "device.threshold", r->args[0], detail))
+		return be_reply_sql_error(r);
+	return device_reply(r);
+}
