@@ -19,6 +19,10 @@
 #ifndef FF_BACKEND_DEFAULT_EMBED_MODEL
 #define FF_BACKEND_DEFAULT_EMBED_MODEL FF_BACKEND_DEFAULT_MODELS "/cache/ffn/mobilefacenet.ffn"
 #endif
+/* The web console: the source tree's console/, installed /usr/share/facefleet/console. */
+#ifndef FF_BACKEND_DEFAULT_CONSOLE_DIR
+#define FF_BACKEND_DEFAULT_CONSOLE_DIR ""
+#endif
 
 #define F(key, type, member, def, lo, hi, help, flags) \
 	{ key, type, offsetof(be_backend_config, member), def, lo, hi, help, flags }
@@ -118,7 +122,7 @@ static const ff_config_field fields[] = {
 	  "PEM certificate (chain) of the HTTP listener; with http_tls_key the listener speaks HTTPS only", 0),
 	F("http_tls_key", FF_CFG_PATH, http_tls_key, "", 0, 0,
 	  "PEM private key of http_tls_cert (read once at start)", 0),
-	F("http_console_dir", FF_CFG_PATH, http_console_dir, "", 0, 0,
+	F("http_console_dir", FF_CFG_PATH, http_console_dir, FF_BACKEND_DEFAULT_CONSOLE_DIR, 0, 0,
 	  "folder of the web console's static files, served at / and /console/ (empty: none)", 0),
 	F("http_db_connections", FF_CFG_INT, http_db_connections, "4", 1, 64,
 	  "database connections of the HTTP API (its own: API calls never wait on the pipeline's)", 0),
