@@ -1,0 +1,87 @@
+/* facefleet/entropy.h: static-table rANS coding of VQ code indices (issue 12).
+ *
+ * A VQ model may ship a table file next to its halves, PREFIX.codes.ent
+ * (models/FORMAT.md, "Entropy tables"; made by models/tools/fit_entropy.py
+ * from training codes only): one frequency table of the K indices per
+ * context. The context of index i is, by the file's kind, nothing (one
+ * table), its position i, or its left and upper neighbours (same code group
+ * of the cells (y, x-1) and (y-1, x); K stands for "no neighbour" at the
+ * edges). Every frequency is >= 1, so any index sequence can be coded.
+ *
+ * The coded form (FaceCodes.codes_ans, proto/facefleet.proto) is a byte-wise
+ * rANS stream with a 32-bit state: the encoder starts from the state
+ * 2^23 + (the table's CRC-32 mod 2^23) and codes the indices last to first;
+ * the stream is the final state (4 bytes, little-endian) then the
+ * renormalisation bytes in the order the decoder reads them. The decoder
+ * must end in that start state having used every byte, so a stream coded
+ * with another table, cut short, with bytes added or corrupted is refused
+ * (FF_ERR_FORMAT), never read past its end. */
+#ifndef FACEFLEET_ENTROPY_H
+#define FACEFLEET_ENTROPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "facefleet/vq.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FF_ENTROPY_SUFFIX ".codes.ent"
+#define FF_ENTROPY_MAX_FREQS (1u << 16) /* contexts x K: 128 KiB of tables at most */
+
+/* Context kinds of a table file. */
+enum {
+	FF_ENTROPY_CTX_SINGLE = 0,   /* one table */
+	FF_ENTROPY_CTX_POSITION = 1, /* one table per index position */
+	FF_ENTROPY_CTX_LEFT_UP = 2,  /* (left, up) neighbour: (K+1)^2 tables */
+};
+
+typedef struct ff_entropy_table ff_entropy_table;
+
+/* Parses a table file held in memory. Returns FF_OK with *out (free with
+ * ff_entropy_table_free), FF_ERR_FORMAT (bad magic, version, CRC, sizes, a
+ * frequency of 0 or a context not summing to 2^precision), FF_ERR_NOMEM,
+ * FF_ERR_INVAL (NULL); the reason in errbuf. */
+int ff_entropy_table_parse(const uint8_t *buf, size_t len, ff_entropy_table **out, char *errbuf,
+			   size_t errlen);
+
+/* The table file of a model half: PREFIX.enc.ffn or PREFIX.dec.ffn ->
+ * PREFIX.codes.ent. Returns FF_OK, FF_ERR_INVAL (not such a path),
+ * FF_ERR_RANGE (cap too small). */
+int ff_entropy_table_path(const char *model_path, char *out, size_t cap);
+
+/* Opens the table file that goes with the model half at model_path and
+ * checks it against that model's layout vi (model id, grid, codes per cell,
+ * K). Returns FF_OK with *out; FF_ERR_NOTFOUND when the model has no table
+ * file (it sends raw packed codes only); FF_ERR_FORMAT (a bad file, or one
+ * made for another model); the errors of ff_file_read; reason in errbuf. */
+int ff_entropy_table_open(const char *model_path, const ff_vq_info *vi, ff_entropy_table **out,
+			  char *errbuf, size_t errlen);
+
+void ff_entropy_table_free(ff_entropy_table *t);
+
+/* The table's model id and number of indices per face; its CRC-32 (the
+ * stream's start state says it); its file size in bytes. */
+const char *ff_entropy_table_model_id(const ff_entropy_table *t);
+size_t ff_entropy_table_num_codes(const ff_entropy_table *t);
+uint32_t ff_entropy_table_crc(const ff_entropy_table *t);
+size_t ff_entropy_table_size(const ff_entropy_table *t);
+
+/* Codes idx[0..n-1] into out. Returns FF_OK with *len set; FF_ERR_INVAL
+ * (NULL, n not the table's number of indices); FF_ERR_RANGE (an index >= K,
+ * or the stream is longer than cap: the caller sends raw codes then). */
+int ff_entropy_encode(const ff_entropy_table *t, const uint16_t *idx, size_t n, uint8_t *out,
+		      size_t cap, size_t *len);
+
+/* Decodes exactly n indices from in[0..len-1]. Returns FF_OK; FF_ERR_INVAL
+ * (NULL, n not the table's); FF_ERR_FORMAT (truncated, trailing bytes, a
+ * stream of another table, corrupt). Reads no byte outside in. */
+int ff_entropy_decode(const ff_entropy_table *t, const uint8_t *in, size_t len, uint16_t *idx,
+		      size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
