@@ -195,6 +195,48 @@ static bool refused(PGconn *c, const char *sql)
 /* The runtime roles own nothing: neither can switch the append-only
  * trigger off and empty the audit log (as the owner could), nor change the
  * schema; each keeps what it needs. */
+/* Every privilege the backend's role holds on the schema, sorted, one
+ * "table:PRIV", "table.column:PRIV" or "function():PRIV" each (partitions
+ * take their parent's through it, so they are left out). */
+static const char BACKEND_PRIVILEGES_SQL[] =
+	"SELECT string_agg(x, ' ' ORDER BY x) FROM ("
+	" SELECT c.relname || ':' || a.privilege_type AS x FROM pg_class c, aclexplode(c.relacl) a"
+	"  WHERE a.grantee = 'facefleet_backend'::regrole AND NOT c.relispartition"
+	"  AND c.relnamespace = 'public'::regnamespace"
+	" UNION ALL"
+	" SELECT c.relname || '.' || t.attname || ':' || a.privilege_type FROM pg_class c"
+	"  JOIN pg_attribute t ON t.attrelid = c.oid, aclexplode(t.attacl) a"
+	"  WHERE a.grantee = 'facefleet_backend'::regrole AND NOT c.relispartition"
+	"  AND c.relnamespace = 'public'::regnamespace"
+	" UNION ALL"
+	" SELECT p.proname || '():' || a.privilege_type FROM pg_proc p, aclexplode(p.proacl) a"
+	"  WHERE a.grantee = 'facefleet_backend'::regrole) s";
+
+/* What facefleet_backend may do, exactly (docs/DATABASE.md, "Roles"): its
+ * MQTT side (005, 006, 009) and its HTTP API's operator writes (010: sites,
+ * device revoke/threshold, enrolment, erasure), which run the same
+ * statements as fleetctl. A grant added anywhere must be added here. */
+static const char BACKEND_PRIVILEGES[] =
+	"api_tokens:SELECT audit_log:INSERT audit_log:SELECT devices.enabled:UPDATE "
+	"devices.last_seen_at:UPDATE devices.last_seq:UPDATE devices.threshold:UPDATE devices:SELECT "
+	"face_templates:DELETE face_templates:INSERT face_templates:SELECT "
+	"ff_audit_scrub_identity():EXECUTE ff_partitions_maintain():EXECUTE "
+	"identities.allowed_sites:UPDATE identities.display_name:UPDATE identities.enabled:UPDATE "
+	"identities.external_id:UPDATE identities:INSERT identities:SELECT mqtt_subscribers.sites:SELECT "
+	"recognition_event_keys:INSERT recognition_event_keys:SELECT recognition_events.topk:UPDATE "
+	"recognition_events:INSERT recognition_events:SELECT schema_migrations:SELECT "
+	"sites.site_id:SELECT sites.threshold:SELECT sites.threshold:UPDATE sites:DELETE sites:INSERT";
+
+static void test_backend_privileges(void)
+{
+	PGresult *r = PQexec(db, BACKEND_PRIVILEGES_SQL);
+	const char *have = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "";
+	if (strcmp(have, BACKEND_PRIVILEGES) != 0)
+		fprintf(stderr, "facefleet_backend holds:\n  %s\nexpected:\n  %s\n", have, BACKEND_PRIVILEGES);
+	CU_ASSERT_STRING_EQUAL(have, BACKEND_PRIVILEGES);
+	PQclear(r);
+}
+
 static void test_runtime_roles(void)
 {
 	static const char *const envs[] = { "FF_PG_BACKEND_CONNINFO", "FF_PG_FLEETCTL_CONNINFO" };
@@ -223,7 +265,15 @@ static void test_runtime_roles(void)
 		CU_ASSERT(refused(be, "INSERT INTO devices (device_id, site_id) VALUES ('x', 'y')"));
 		/* disabling a flooding device is its one other write (migration 006) */
 		CU_ASSERT(exec_ok(be, "UPDATE devices SET enabled = enabled"));
-		CU_ASSERT(refused(be, "DELETE FROM face_templates"));
+		/* the API's erasure deletes templates (010); nothing rewrites them,
+		 * nor tokens, nor removes identities, devices or events */
+		CU_ASSERT(exec_ok(be, "DELETE FROM face_templates WHERE false"));
+		CU_ASSERT(refused(be, "UPDATE face_templates SET embedding = embedding"));
+		CU_ASSERT(refused(be, "DELETE FROM identities"));
+		CU_ASSERT(refused(be, "DELETE FROM devices"));
+		CU_ASSERT(refused(be, "UPDATE api_tokens SET revoked_at = NULL"));
+		CU_ASSERT(refused(be, "INSERT INTO api_tokens (name, role, token_sha256) "
+				      "VALUES ('x', 'operator', sha256('x'))"));
 		CU_ASSERT(exec_ok(be, "UPDATE devices SET last_seq = last_seq"));
 		CU_ASSERT(exec_ok(be, "SELECT ff_partitions_maintain('audit_log', 0)"));
 		PQfinish(be);
@@ -275,6 +325,7 @@ static CU_TestInfo migration_tests[] = {
 	{ "unique_device_seq", test_unique_device_seq },
 	{ "audit_append_only", test_audit_append_only },
 	{ "runtime_roles", test_runtime_roles },
+	{ "backend_privileges", test_backend_privileges },
 	{ "bad_dir", test_bad_dir },
 	CU_TEST_INFO_NULL,
 };
