@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "facefleet/clock.h"
 #include "facefleet/error.h"
@@ -31,7 +32,7 @@ struct vbench {
 	size_t payload_bytes, publish_bytes;
 	uint64_t frames, analysed;
 	int64_t first_ms, last_ms;
-	double *analyse_ms;
+	double *analyse_ms, *analyse_cpu_ms; /* wall; this thread's CPU (load-proof) */
 };
 
 static uint64_t bench_seq(void *ctx)
@@ -65,6 +66,13 @@ static long proc_status_kb(const char *key)
 	return kb;
 }
 
+static double thread_cpu_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 static double cpu_s(void)
 {
 	struct rusage ru;
@@ -79,7 +87,9 @@ static int analyse(dev_pipeline *pl, const ff_image *img, int64_t t_ms, dev_sett
 {
 	dev_counters ctr = { 0 };
 	int64_t t0 = ff_mono_us();
+	double c0 = thread_cpu_ms();
 	int rc = dev_pipeline_process(pl, img, dev_now_us(), t_ms, st, &ctr, bench_seq, bench_sink, b);
+	b->analyse_cpu_ms[b->analysed] = thread_cpu_ms() - c0;
 	b->analyse_ms[b->analysed++] = (double)(ff_mono_us() - t0) / 1000.0;
 	return rc;
 }
@@ -117,7 +127,12 @@ static void report(const struct vbench *b, dev_pipeline *pl, double wall_s, doub
 	double gap_ms = b->frames > 1 ? (double)(b->last_ms - b->first_ms) / (double)(b->frames - 1) : 0;
 	double media_s = (double)(b->last_ms - b->first_ms) / 1000.0 + gap_ms / 1000.0;
 	double med = dev_quantile(b->analyse_ms, b->analysed, 0.5);
-	double per_track = 0;
+	double cpu_sum = 0, per_track = 0;
+	const dev_scan *sc = dev_pipeline_scan(pl);
+	for (uint64_t i = 0; i < b->analysed; i++)
+		cpu_sum += b->analyse_cpu_ms[i];
+	double cpu_med = dev_quantile(b->analyse_cpu_ms, b->analysed, 0.5);
+	double cpu_p90 = dev_quantile(b->analyse_cpu_ms, b->analysed, 0.9);
 
 	if (dev_pipeline_tracker(pl))
 		dev_tracker_stats(dev_pipeline_tracker(pl), &ts);
@@ -125,12 +140,16 @@ static void report(const struct vbench *b, dev_pipeline *pl, double wall_s, doub
 	fprintf(stderr,
 		"bench video: %s, %llu frames (%.1f s, %.1f fps), max_fps %.1f: %llu analysed\n"
 		"  analysed per CPU second: %.1f (median %.1f ms per analysed frame); per wall second %.1f\n"
+		"  analysis CPU per frame (detect, align, quality, encode): median %.2f ms, mean %.2f ms, p90 %.2f ms;\n"
+		"  whole-frame scans %llu, near known faces %llu (detector_full_scan_every %d)\n"
 		"  CPU share of one core to follow it live: %.1f %% (decoding every frame included)\n"
 		"  tracks %llu, %llu of them sent faces: %llu faces, %.1f B PUBLISH per such track, %.1f B per face\n"
 		"  peak RSS: %.1f MB (at the end: own memory %.1f MB, mapped files %.1f MB)\n",
 		b->cfg->bench_video, (unsigned long long)b->frames, media_s, gap_ms > 0 ? 1000 / gap_ms : 0,
 		b->cfg->max_fps, (unsigned long long)b->analysed, cpu > 0 ? (double)b->analysed / cpu : 0,
-		med, wall_s > 0 ? (double)b->analysed / wall_s : 0, media_s > 0 ? 100 * cpu / media_s : 0,
+		med, wall_s > 0 ? (double)b->analysed / wall_s : 0, cpu_med, cpu_sum / (double)b->analysed,
+		cpu_p90, sc ? (unsigned long long)sc->full : 0ULL, sc ? (unsigned long long)sc->near : 0ULL,
+		b->cfg->detector_full_scan_every, media_s > 0 ? 100 * cpu / media_s : 0,
 		(unsigned long long)ts.started, (unsigned long long)ts.with_faces,
 		(unsigned long long)b->faces, per_track,
 		b->faces ? (double)b->publish_bytes / (double)b->faces : 0, rss_kb / 1024.0,
@@ -145,6 +164,12 @@ static void report(const struct vbench *b, dev_pipeline *pl, double wall_s, doub
 	dev_json_num(j, "analysed_per_cpu_s", cpu > 0 ? (double)b->analysed / cpu : 0, 2);
 	dev_json_num(j, "analysed_per_wall_s", wall_s > 0 ? (double)b->analysed / wall_s : 0, 2);
 	dev_json_num(j, "analyse_ms_median", med, 2);
+	dev_json_num(j, "analyse_cpu_ms_median", cpu_med, 3);
+	dev_json_num(j, "analyse_cpu_ms_mean", cpu_sum / (double)b->analysed, 3);
+	dev_json_num(j, "analyse_cpu_ms_p90", cpu_p90, 3);
+	cJSON_AddNumberToObject(j, "full_scan_every", b->cfg->detector_full_scan_every);
+	cJSON_AddNumberToObject(j, "scans_full", sc ? (double)sc->full : 0);
+	cJSON_AddNumberToObject(j, "scans_near", sc ? (double)sc->near : 0);
 	dev_json_num(j, "cpu_s", cpu, 3);
 	dev_json_num(j, "cpu_share_of_core", media_s > 0 ? cpu / media_s : 0, 4);
 	cJSON_AddNumberToObject(j, "tracks", (double)ts.started);
@@ -177,8 +202,9 @@ int dev_bench_video(const dev_config *cfg)
 	dev_topic(cfg, "faces", topic, sizeof(topic));
 	b.topic_len = strlen(topic);
 	b.analyse_ms = calloc(MAX_ANALYSED, sizeof(double));
+	b.analyse_cpu_ms = calloc(MAX_ANALYSED, sizeof(double));
 	pthread_mutex_init(&st.mu, NULL);
-	rc = b.analyse_ms ? dev_pipeline_create(cfg, &pl) : FF_ERR_NOMEM;
+	rc = b.analyse_ms && b.analyse_cpu_ms ? dev_pipeline_create(cfg, &pl) : FF_ERR_NOMEM;
 	if (rc == FF_OK)
 		rc = dev_source_video_open(&vo, &src);
 	c0 = cpu_s();
@@ -195,5 +221,6 @@ int dev_bench_video(const dev_config *cfg)
 	dev_pipeline_free(pl);
 	pthread_mutex_destroy(&st.mu);
 	free(b.analyse_ms);
+	free(b.analyse_cpu_ms);
 	return rc == FF_OK && b.analysed ? FF_EXIT_OK : FF_EXIT_FAIL;
 }

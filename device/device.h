@@ -57,6 +57,7 @@ typedef struct dev_config {
 	char *model_id, *vq_dir, *vq_encoder, *mtcnn_dir;
 	char *bench_video;
 	int detector_min_face_px;
+	int detector_full_scan_every; /* video: the whole frame every N analysed frames */
 	int min_face_px;
 	double min_det_score;
 	int max_faces;
@@ -194,6 +195,8 @@ int dev_pipeline_process(dev_pipeline *p, const ff_image *img, int64_t capture_t
 int64_t dev_pace_early_ms(int64_t last_ms, double fps, int64_t now_ms);
 /* Ends the open tracks (end of a video input); NULL-safe. */
 void dev_pipeline_end_tracks(dev_pipeline *p);
+/* The scan schedule, for the benchmark's counts (NULL before the first video frame). */
+const struct dev_scan *dev_pipeline_scan(const dev_pipeline *p);
 /* The tracker, for the benchmark's counts (NULL before the first video frame). */
 struct dev_tracker *dev_pipeline_tracker(dev_pipeline *p);
 
@@ -215,6 +218,29 @@ float dev_pose_roll_deg(const float landmarks[10]);
 /* Nose offset from the eyes' midpoint along the eye line, in eye distances:
  * 0 frontal, about +-0.5 in profile. */
 float dev_pose_yaw(const float landmarks[10]);
+
+/* ---- scan.c: where the detector looks in a video frame ---- */
+typedef struct dev_scan {
+	int full_every;     /* the whole frame every this many analysed frames */
+	int since;          /* analysed frames since the last whole scan */
+	bool lost;          /* a known face was not found: scan whole next */
+	ff_face *hints;     /* the previous frame's faces */
+	size_t nhints, max_faces;
+	uint64_t full, near; /* frames scanned whole, near known faces */
+} dev_scan;
+/* full_every >= 1 (1: every frame whole, as ff_detect). Returns FF_OK,
+ * FF_ERR_INVAL, FF_ERR_NOMEM. */
+int dev_scan_create(int full_every, size_t max_faces, dev_scan **out);
+void dev_scan_free(dev_scan *s);
+/* Whether the next frame is scanned whole: the first, every full_every-th,
+ * and the one after a known face was lost. */
+bool dev_scan_full_due(const dev_scan *s);
+/* Forgets the known faces (a new input): the next frame is scanned whole. */
+void dev_scan_reset(dev_scan *s);
+/* Detects the faces of the next video frame (up to max_faces, as ff_detect),
+ * whole or near the previous frame's faces. Returns ff_detect's errors. */
+int dev_scan_frame(dev_scan *s, ff_detector *det, const ff_image *img, ff_face *faces,
+		   size_t max_faces, size_t *n);
 
 /* ---- track.c: faces across video frames, and which of them to send ---- */
 typedef struct dev_track_options {

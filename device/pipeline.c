@@ -24,6 +24,7 @@ struct dev_pipeline {
 	ff_vq_encoder *enc;
 	ff_face *faces;
 	dev_tracker *tracker; /* made at the first video frame */
+	dev_scan *scan;       /* video: where the detector looks (scan.c) */
 };
 
 /* Where encoded faces go, and this frame's capture time. */
@@ -145,6 +146,7 @@ void dev_pipeline_free(dev_pipeline *p)
 		return;
 	dev_pipeline_end_tracks(p);
 	dev_tracker_free(p->tracker);
+	dev_scan_free(p->scan);
 	ff_vq_encoder_free(p->enc);
 	ff_detector_free(p->det);
 	free(p->faces);
@@ -321,6 +323,20 @@ static int process_tracked(dev_pipeline *p, const ff_image *img, size_t n, const
 	return rc;
 }
 
+/* A still image is scanned whole; a video frame where scan.c says. */
+static int detect(dev_pipeline *p, const ff_image *img, int64_t track_ms, size_t *n)
+{
+	size_t max = (size_t)p->cfg->max_faces;
+	int rc;
+
+	if (track_ms < 0)
+		return ff_detect(p->det, img, p->faces, max, n);
+	if (!p->scan &&
+	    (rc = dev_scan_create(p->cfg->detector_full_scan_every, max, &p->scan)) != FF_OK)
+		return rc;
+	return dev_scan_frame(p->scan, p->det, img, p->faces, max, n);
+}
+
 int dev_pipeline_process(dev_pipeline *p, const ff_image *img, int64_t capture_time_us,
 			 int64_t track_ms, dev_settings *st, dev_counters *ctr, dev_seq_fn next_seq,
 			 dev_face_sink sink, void *ctx)
@@ -330,7 +346,7 @@ int dev_pipeline_process(dev_pipeline *p, const ff_image *img, int64_t capture_t
 	gate g;
 	int rc;
 
-	rc = ff_detect(p->det, img, p->faces, (size_t)p->cfg->max_faces, &n);
+	rc = detect(p, img, track_ms, &n);
 	if (rc != FF_OK) {
 		ff_log_warn(LOG_COMP, "event=detect_failed err=\"%s\"", ff_strerror(rc));
 		return FF_OK; /* one bad frame does not stop the agent */
@@ -360,6 +376,13 @@ void dev_pipeline_end_tracks(dev_pipeline *p)
 {
 	if (p && p->tracker)
 		dev_tracker_flush(p->tracker);
+	if (p && p->scan)
+		dev_scan_reset(p->scan);
+}
+
+const struct dev_scan *dev_pipeline_scan(const dev_pipeline *p)
+{
+	return p->scan;
 }
 
 dev_tracker *dev_pipeline_tracker(dev_pipeline *p)

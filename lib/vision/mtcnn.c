@@ -207,6 +207,46 @@ static int reserve(ff_mtcnn_box **buf, size_t *cap, size_t need)
 	return FF_OK;
 }
 
+/* img at half size, each pixel the mean of a 2x2 block (an exact area
+ * resize by 1/2, a fraction of ff_image_resize's cost). */
+static int halve(const ff_image *img, ff_image *out)
+{
+	int w = img->width / 2, h = img->height / 2;
+	int rc = ff_image_alloc(out, w, h);
+
+	for (int y = 0; rc == FF_OK && y < h; y++) {
+		const uint8_t *a = img->data + (size_t)(2 * y) * img->stride, *b = a + img->stride;
+		uint8_t *d = out->data + (size_t)y * out->stride;
+		for (int x = 0; x < 3 * w; x++) {
+			int i = x + 3 * (x / 3); /* channel c of source column 2 * (x / 3) */
+			d[x] = (uint8_t)((a[i] + a[i + 3] + b[i] + b[i + 3] + 2) >> 2);
+		}
+	}
+	return rc;
+}
+
+/* The pyramid's first level, ws x hs: from img halved while the half is
+ * still as large (most of the pixels are then averaged 2x2 at a time,
+ * cheaply), the rest by ff_image_resize. */
+static int first_level(const ff_image *img, int ws, int hs, ff_image *out)
+{
+	ff_image half = FF_IMAGE_EMPTY, next = FF_IMAGE_EMPTY;
+	const ff_image *src = img;
+	int rc = FF_OK;
+
+	while (rc == FF_OK && src->width >= 2 * ws && src->height >= 2 * hs) {
+		rc = halve(src, &next);
+		ff_image_free(&half);
+		half = next;
+		next = (ff_image)FF_IMAGE_EMPTY;
+		src = &half;
+	}
+	if (rc == FF_OK)
+		rc = ff_image_resize(src, ws, hs, out);
+	ff_image_free(&half);
+	return rc;
+}
+
 /* Stage 1: pyramid + P-Net. Appends candidates to *all (n_all). */
 static int run_pnet(ff_detector *d, const ff_image *img, float min_face, ff_mtcnn_box **all,
 		    size_t *cap, size_t *n_all)
@@ -214,7 +254,7 @@ static int run_pnet(ff_detector *d, const ff_image *img, float min_face, ff_mtcn
 	float scales[FF_MAX_SCALES];
 	size_t ns = ff_mtcnn_pyramid_scales(img->width, img->height, min_face, d->opt.factor,
 					    scales, FF_MAX_SCALES);
-	ff_image scaled = FF_IMAGE_EMPTY;
+	ff_image level0 = FF_IMAGE_EMPTY, scaled = FF_IMAGE_EMPTY;
 	int rc = FF_OK;
 
 	if (ns > FF_MAX_SCALES)
@@ -230,7 +270,12 @@ static int run_pnet(ff_detector *d, const ff_image *img, float min_face, ff_mtcn
 
 		if (ff_mtcnn_pnet_out(ws) <= 0 || ff_mtcnn_pnet_out(hs) <= 0)
 			continue;
-		if ((rc = ff_image_resize(img, ws, hs, &scaled)) != FF_OK ||
+		/* the first level from the image, the others from the first: each
+		 * resize then reads a fraction of the pixels (the pyramid's resizes
+		 * from the whole frame cost as much as P-Net itself) */
+		rc = level0.data ? ff_image_resize(&level0, ws, hs, &scaled)
+				 : first_level(img, ws, hs, &scaled);
+		if (rc != FF_OK ||
 		    (rc = pnet_get(d, ws, hs, &net)) != FF_OK)
 			goto out;
 		ip = find_output(net, d->p.model, 2);
@@ -240,7 +285,11 @@ static int run_pnet(ff_detector *d, const ff_image *img, float min_face, ff_mtcn
 			goto out;
 		}
 		ff_vision_fill_input(ff_net_input(net, 0, NULL), &scaled, &d->p.norm);
-		ff_image_free(&scaled);
+		if (!level0.data)
+			level0 = scaled;
+		else
+			ff_image_free(&scaled);
+		scaled = (ff_image)FF_IMAGE_EMPTY;
 		if ((rc = ff_net_run(net)) != FF_OK)
 			goto out;
 		prob = ff_net_output(net, (unsigned)ip, &psh);
@@ -263,6 +312,89 @@ static int run_pnet(ff_detector *d, const ff_image *img, float min_face, ff_mtcn
 	}
 out:
 	ff_image_free(&scaled);
+	ff_image_free(&level0);
+	return rc;
+}
+
+/* The w x h region of img at (x, y) as *view: img's own pixels when it lies
+ * inside img (no copy), else a copy in *copy, black outside img (facenet's
+ * padding). *copy is to be freed by the caller. */
+static int crop_view(const ff_image *img, int x, int y, int w, int h, ff_image *copy,
+		     ff_image *view)
+{
+	*view = *img;
+	if (x >= 0 && y >= 0 && x + w <= img->width && y + h <= img->height) {
+		view->data = img->data + (size_t)y * img->stride + (size_t)x * 3u;
+		view->width = w;
+		view->height = h;
+		return FF_OK;
+	}
+	int rc = ff_image_crop(img, x, y, w, h, NULL, copy);
+	*view = *copy;
+	return rc;
+}
+
+/* The search region around a known face: a square ROI_SCALE times the
+ * face's side around its centre (the face may move by a quarter of the
+ * region, and shrink or grow by half, between analysed frames), scaled to
+ * ROI_SIDE pixels. A fixed ROI_SIDE keeps P-Net's input sizes few (XNNPACK
+ * runtimes have fixed shapes: one each, made once); in it the face is about
+ * ROI_SIDE / ROI_SCALE pixels, and P-Net looks down to 12 pixels, half that. */
+#define ROI_SCALE 2.0f
+#define ROI_SIDE 48
+
+/* The ROI of hint h (working-image coordinates: the caller's times s) as a
+ * ROI_SIDE x ROI_SIDE image; *x0, *y0, *k: its corner and pixel size in img. */
+static int roi_image(const ff_image *img, const ff_face *h, float s, ff_image *out, int *x0,
+		     int *y0, float *k)
+{
+	float side = fmaxf(h->x1 - h->x0, h->y1 - h->y0) * s + 1.0f;
+	int r = (int)ceilf(fminf(side * ROI_SCALE, 4.0f * (float)(img->width + img->height)));
+	ff_image src, crop = FF_IMAGE_EMPTY;
+	int rc;
+
+	*out = (ff_image)FF_IMAGE_EMPTY;
+	if (!isfinite(side) || r < 12)
+		return FF_ERR_RANGE;
+	*x0 = (int)lroundf(0.5f * (h->x0 + h->x1) * s - 0.5f * (float)r);
+	*y0 = (int)lroundf(0.5f * (h->y0 + h->y1) * s - 0.5f * (float)r);
+	*k = (float)r / ROI_SIDE;
+	if ((rc = crop_view(img, *x0, *y0, r, r, &crop, &src)) != FF_OK)
+		return rc;
+	rc = ff_image_resize(&src, ROI_SIDE, ROI_SIDE, out);
+	ff_image_free(&crop);
+	return rc;
+}
+
+/* Stage 1 near the hints only: P-Net over each hint's ROI; candidates in
+ * working-image coordinates are appended to *all (n_all). */
+static int run_pnet_near(ff_detector *d, const ff_image *img, const ff_face *hints, size_t nh,
+			 float s, ff_mtcnn_box **all, size_t *cap, size_t *n_all)
+{
+	int rc = FF_OK;
+
+	for (size_t i = 0; i < nh && rc == FF_OK; i++) {
+		ff_image roi = FF_IMAGE_EMPTY;
+		size_t first = *n_all;
+		int x0, y0;
+		float k;
+
+		rc = roi_image(img, &hints[i], s, &roi, &x0, &y0, &k);
+		if (rc == FF_ERR_RANGE) { /* a degenerate hint: nothing to search */
+			rc = FF_OK;
+			continue;
+		}
+		if (rc == FF_OK)
+			rc = run_pnet(d, &roi, 12.0f, all, cap, n_all);
+		for (size_t j = first; j < *n_all; j++) {
+			ff_mtcnn_box *b = &(*all)[j];
+			b->x1 = (float)x0 + b->x1 * k;
+			b->y1 = (float)y0 + b->y1 * k;
+			b->x2 = (float)x0 + b->x2 * k;
+			b->y2 = (float)y0 + b->y2 * k;
+		}
+		ff_image_free(&roi);
+	}
 	return rc;
 }
 
@@ -270,7 +402,7 @@ out:
 static int crop_into(const ff_image *img, const ff_mtcnn_box *b, int side,
 		     const struct ff_stage *s, ff_net *net)
 {
-	ff_image crop = FF_IMAGE_EMPTY, small = FF_IMAGE_EMPTY;
+	ff_image crop = FF_IMAGE_EMPTY, small = FF_IMAGE_EMPTY, src;
 	long x = lroundf(b->x1), y = lroundf(b->y1);
 	long w = lroundf(b->x2) - x + 1, h = lroundf(b->y2) - y + 1;
 	long lim = 4L * (img->width > img->height ? img->width : img->height);
@@ -278,9 +410,9 @@ static int crop_into(const ff_image *img, const ff_mtcnn_box *b, int side,
 
 	if (w <= 0 || h <= 0 || w > lim || h > lim || labs(x) > lim || labs(y) > lim)
 		return FF_ERR_RANGE;
-	rc = ff_image_crop(img, (int)x, (int)y, (int)w, (int)h, NULL, &crop);
+	rc = crop_view(img, (int)x, (int)y, (int)w, (int)h, &crop, &src);
 	if (rc == FF_OK)
-		rc = ff_image_resize(&crop, side, side, &small);
+		rc = ff_image_resize(&src, side, side, &small);
 	if (rc == FF_OK)
 		ff_vision_fill_input(ff_net_input(net, 0, NULL), &small, &s->norm);
 	ff_image_free(&crop);
@@ -339,8 +471,80 @@ static void to_face(const ff_mtcnn_box *b, float inv, ff_face *f)
 		f->landmarks[k] = (b->landmarks[k] + 0.5f) * inv - 0.5f;
 }
 
-int ff_detect(ff_detector *d, const ff_image *orig, ff_face *faces, size_t max_faces,
-	      size_t *count)
+/* P-Net's candidates through R-Net and O-Net; n in and out. */
+static int cascade(ff_detector *d, const ff_image *img, ff_mtcnn_box *b, size_t *n)
+{
+	int rc;
+
+	*n = ff_mtcnn_nms(b, *n, d->opt.nms[1], FF_NMS_UNION);
+	if (*n > d->opt.max_candidates)
+		*n = d->opt.max_candidates;
+	ff_mtcnn_regress(b, *n);
+	ff_mtcnn_square(b, *n);
+	if ((rc = refine(d, img, b, n, 0)) != FF_OK)
+		return rc;
+	*n = ff_mtcnn_nms(b, *n, d->opt.nms[2], FF_NMS_UNION);
+	ff_mtcnn_regress(b, *n);
+	ff_mtcnn_square(b, *n);
+	if ((rc = refine(d, img, b, n, 1)) != FF_OK)
+		return rc;
+	ff_mtcnn_regress(b, *n);
+	return FF_OK;
+}
+
+/* A known face, first with O-Net alone on its last box (squared, in the
+ * working image): when it still holds a face there, O-Net's regression
+ * follows the motion and P-Net and R-Net are skipped. *found: 1 if so, the
+ * face in *out. */
+static int onet_on_hint(ff_detector *d, const ff_image *img, const ff_face *h, float s,
+			ff_mtcnn_box *out, int *found)
+{
+	size_t n = 1;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->x1 = h->x0 * s, out->y1 = h->y0 * s, out->x2 = h->x1 * s, out->y2 = h->y1 * s;
+	ff_mtcnn_square(out, 1);
+	rc = refine(d, img, out, &n, 1);
+	*found = rc == FF_OK && n == 1;
+	if (*found)
+		ff_mtcnn_regress(out, 1);
+	return rc;
+}
+
+/* Near the hints: O-Net alone where it confirms the face, else P-Net on the
+ * hint's ROI and the whole cascade. Appends to *all (n_all). */
+static int near_faces(ff_detector *d, const ff_image *img, const ff_face *hints, size_t nh,
+		      float s, ff_mtcnn_box **all, size_t *cap, size_t *n_all)
+{
+	ff_mtcnn_box *kept = NULL;
+	size_t nk = 0, ck = 0;
+	int rc = reserve(&kept, &ck, nh ? nh : 1);
+
+	for (size_t i = 0; i < nh && rc == FF_OK; i++) {
+		int found = 0;
+		rc = onet_on_hint(d, img, &hints[i], s, &kept[nk], &found);
+		if (rc == FF_OK && found)
+			nk++;
+		else if (rc == FF_OK || rc == FF_ERR_RANGE)
+			rc = run_pnet_near(d, img, &hints[i], 1, s, all, cap, n_all);
+	}
+	if (rc == FF_OK && *n_all)
+		rc = cascade(d, img, *all, n_all);
+	if (rc == FF_OK)
+		rc = reserve(all, cap, *n_all + nk);
+	if (rc == FF_OK) {
+		memcpy(*all + *n_all, kept, nk * sizeof(*kept));
+		*n_all += nk;
+	}
+	free(kept);
+	return rc;
+}
+
+/* ff_detect and ff_detect_near: P-Net over the whole image (hints NULL),
+ * or near the hints; then R-Net and O-Net. */
+static int detect(ff_detector *d, const ff_image *orig, const ff_face *hints, size_t nh,
+		  ff_face *faces, size_t max_faces, size_t *count)
 {
 	ff_image small = FF_IMAGE_EMPTY;
 	const ff_image *img = orig;
@@ -352,7 +556,7 @@ int ff_detect(ff_detector *d, const ff_image *orig, ff_face *faces, size_t max_f
 	if (count)
 		*count = 0;
 	if (!d || !orig || !orig->data || orig->width <= 0 || orig->height <= 0 || !count ||
-	    (max_faces && !faces))
+	    (max_faces && !faces) || (nh && !hints))
 		return FF_ERR_INVAL;
 	min_face = d->opt.min_face_size;
 	if (d->opt.max_side > 0 &&
@@ -364,27 +568,17 @@ int ff_detect(ff_detector *d, const ff_image *orig, ff_face *faces, size_t max_f
 		if (rc != FF_OK)
 			goto out;
 		img = &small;
-		min_face = fmaxf(12.0f, min_face * s);
+		/* divided by the exact ratio (s is rounded): the pyramid's sizes are
+		 * then those of the same detection on a max_side copy */
+		min_face = fmaxf(12.0f, min_face / ((float)big / (float)d->opt.max_side));
 	}
-	if ((rc = run_pnet(d, img, min_face, &b, &cap, &n)) != FF_OK)
+	if (hints)
+		rc = near_faces(d, img, hints, nh, s, &b, &cap, &n);
+	else if ((rc = run_pnet(d, img, min_face, &b, &cap, &n)) == FF_OK)
+		rc = cascade(d, img, b, &n);
+	if (rc != FF_OK)
 		goto out;
-	n = ff_mtcnn_nms(b, n, d->opt.nms[1], FF_NMS_UNION);
-	if (n > d->opt.max_candidates)
-		n = d->opt.max_candidates;
-	ff_mtcnn_regress(b, n);
-	ff_mtcnn_square(b, n);
-
-	if ((rc = refine(d, img, b, &n, 0)) != FF_OK)
-		goto out;
-	n = ff_mtcnn_nms(b, n, d->opt.nms[2], FF_NMS_UNION);
-	ff_mtcnn_regress(b, n);
-	ff_mtcnn_square(b, n);
-
-	if ((rc = refine(d, img, b, &n, 1)) != FF_OK)
-		goto out;
-	ff_mtcnn_regress(b, n);
 	n = ff_mtcnn_nms(b, n, d->opt.nms[3], FF_NMS_MIN);
-
 	for (size_t i = 0; i < n && i < max_faces; i++) {
 		to_face(&b[i], 1.0f / s, &faces[i]);
 		(*count)++;
@@ -394,6 +588,19 @@ out:
 	ff_image_free(&small);
 	free(b);
 	return rc;
+}
+
+int ff_detect(ff_detector *d, const ff_image *img, ff_face *faces, size_t max_faces,
+	      size_t *count)
+{
+	return detect(d, img, NULL, 0, faces, max_faces, count);
+}
+
+int ff_detect_near(ff_detector *d, const ff_image *img, const ff_face *hints, size_t nhints,
+		   ff_face *faces, size_t max_faces, size_t *count)
+{
+	static const ff_face none;
+	return detect(d, img, nhints ? hints : &none, nhints, faces, max_faces, count);
 }
 
 int ff_face_pick_central(const ff_face *faces, size_t n, int width, int height)

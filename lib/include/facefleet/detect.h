@@ -63,6 +63,16 @@ void ff_detector_free(ff_detector *d);
 int ff_detect(ff_detector *d, const ff_image *img, ff_face *faces, size_t max_faces,
 	      size_t *count);
 
+/* Same as ff_detect, but P-Net searches only near the nhints faces given
+ * (a video's previous detections): a square twice the face's side around
+ * each, scaled to a small fixed size, which finds a face that moved by up to
+ * half its side and grew or shrank by up to half. R-Net and O-Net then run
+ * as in ff_detect, on the image itself. A fraction of ff_detect's cost on a
+ * 640x480 frame; faces away from the hints are not found (the caller scans
+ * the whole frame now and then). nhints 0: no face, FF_OK. Same returns. */
+int ff_detect_near(ff_detector *d, const ff_image *img, const ff_face *hints, size_t nhints,
+		   ff_face *faces, size_t max_faces, size_t *count);
+
 /* Picks the "subject" among n faces of a width x height image: the face
  * whose box centre is nearest the image centre, ties broken by score (for
  * datasets such as LFW where the subject is centred). Returns its index, or
