@@ -365,8 +365,9 @@ static int start_publisher(app *a)
 	mo.password = *a->cfg.mqtt_password ? a->cfg.mqtt_password : NULL;
 	mo.ca_file = *a->cfg.mqtt_ca_file ? a->cfg.mqtt_ca_file : NULL;
 	mo.max_inflight = 64;
-	rc = be_publisher_start(&mo, a->cfg.embed_model_id, (size_t)a->cfg.queue_size, on_published,
-				a, &a->pub);
+	be_presence pr = { a->cfg.instance, a->cfg.share_group, a->cfg.session_expiry_s };
+	rc = be_publisher_start(&mo, &pr, a->cfg.embed_model_id, (size_t)a->cfg.queue_size,
+				on_published, a, &a->pub);
 	if (rc != FF_OK)
 		ff_log_error(LOG_COMP, "event=publisher_failed err=\"%s\"", ff_strerror(rc));
 	else

@@ -6,6 +6,7 @@
 #include "facefleet/log.h"
 #include "metrics.h"
 
+#include <cjson/cJSON.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,7 +30,51 @@ struct be_publisher {
 	atomic_bool connected;
 	be_publisher_ack_cb ack;
 	void *ack_ctx;
+	bool presence;             /* announce ourselves (be_presence) */
+	char presence_topic[128];
+	char *online, *stopped, *lost; /* the three retained payloads */
 };
+
+/* The presence payload of state: one JSON object, malloc'd (NULL: no memory). */
+static char *presence_json(const be_presence *pr, const char *state)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *s = NULL;
+	if (o && cJSON_AddStringToObject(o, "instance", pr->instance) &&
+	    cJSON_AddStringToObject(o, "share_group", pr->share_group ? pr->share_group : "") &&
+	    cJSON_AddNumberToObject(o, "session_expiry_s", pr->session_expiry_s) &&
+	    cJSON_AddStringToObject(o, "state", state))
+		s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+static int presence_init(be_publisher *p, const be_presence *pr, ff_mqtt_options *o)
+{
+	int n = snprintf(p->presence_topic, sizeof(p->presence_topic), "facefleet/backend/%s/status",
+			 pr->instance);
+	if (n < 0 || (size_t)n >= sizeof(p->presence_topic) || strpbrk(pr->instance, "+#/"))
+		return FF_ERR_RANGE;
+	p->online = presence_json(pr, "online");
+	p->stopped = presence_json(pr, "stopped");
+	p->lost = presence_json(pr, "lost");
+	if (!p->online || !p->stopped || !p->lost)
+		return FF_ERR_NOMEM;
+	o->will_topic = p->presence_topic;
+	o->will_payload = p->lost;
+	o->will_len = strlen(p->lost);
+	o->will_qos = 1;
+	o->will_retain = true;
+	p->presence = true;
+	return FF_OK;
+}
+
+static void presence_free(be_publisher *p)
+{
+	cJSON_free(p->online);
+	cJSON_free(p->stopped);
+	cJSON_free(p->lost);
+}
 
 size_t be_access_event_encode(const be_job *j, const char *embed_model_id, uint8_t *buf,
 			      size_t cap)
@@ -72,11 +117,24 @@ size_t be_access_event_encode(const be_job *j, const char *embed_model_id, uint8
 	return facefleet__v1__access_event__pack(&ev, buf);
 }
 
+static void on_presence_done(void *ctx, uint64_t tag, int rc)
+{
+	(void)ctx;
+	(void)tag;
+	if (rc != FF_OK)
+		ff_log_warn(LOG_COMP, "event=presence_not_published err=\"%s\"", ff_strerror(rc));
+}
+
 static void on_connection(void *ctx, bool connected, const char *cause)
 {
 	be_publisher *p = ctx;
 	(void)cause;
 	atomic_store(&p->connected, connected);
+	/* every connection replaces the "lost" the broker may have published for
+	 * the one before */
+	if (connected && p->presence)
+		ff_mqtt_publish_async(p->mqtt, p->presence_topic, p->online, strlen(p->online), 1, true,
+				      on_presence_done, p, 0);
 }
 
 /* FF_OK once the broker has the AccessEvent; FF_ERR_TIMEOUT when the drain
@@ -137,8 +195,9 @@ static void *pub_main(void *arg)
 	return NULL;
 }
 
-int be_publisher_start(const ff_mqtt_options *mqtt, const char *embed_model_id, size_t queue,
-		       be_publisher_ack_cb ack, void *ack_ctx, be_publisher **out)
+int be_publisher_start(const ff_mqtt_options *mqtt, const be_presence *presence,
+		       const char *embed_model_id, size_t queue, be_publisher_ack_cb ack, void *ack_ctx,
+		       be_publisher **out)
 {
 	be_publisher *p = calloc(1, sizeof(*p));
 	ff_mqtt_options o = *mqtt;
@@ -156,6 +215,8 @@ int be_publisher_start(const ff_mqtt_options *mqtt, const char *embed_model_id, 
 	o.on_connection = on_connection;
 	o.cb_ctx = p;
 	o.auto_reconnect = true;
+	if (presence && (rc = presence_init(p, presence, &o)) != FF_OK)
+		goto fail;
 	rc = ff_mqtt_create(&o, &p->mqtt);
 	if (rc != FF_OK)
 		goto fail;
@@ -171,6 +232,7 @@ int be_publisher_start(const ff_mqtt_options *mqtt, const char *embed_model_id, 
 fail:
 	ff_mqtt_destroy(p->mqtt);
 	be_queue_destroy(&p->q);
+	presence_free(p);
 	free(p->embed_model);
 	free(p);
 	return rc;
@@ -215,10 +277,15 @@ void be_publisher_stop(be_publisher *p, int drain_ms)
 	atomic_store(&p->deadline_us, ff_mono_us() + (int64_t)drain_ms * 1000);
 	be_queue_close(&p->q);
 	pthread_join(p->thread, NULL);
-	if (ff_mqtt_is_connected(p->mqtt))
+	if (ff_mqtt_is_connected(p->mqtt)) {
+		if (p->presence) /* a clean stop: not "lost" (DISCONNECT drops the will) */
+			ff_mqtt_publish(p->mqtt, p->presence_topic, p->stopped, strlen(p->stopped), 1, true,
+					2000);
 		ff_mqtt_disconnect(p->mqtt, 1000);
+	}
 	ff_mqtt_destroy(p->mqtt);
 	be_queue_destroy(&p->q);
+	presence_free(p);
 	free(p->embed_model);
 	free(p);
 }

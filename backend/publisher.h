@@ -27,14 +27,29 @@
 
 typedef struct be_publisher be_publisher;
 
+/* Who this backend is as a member of its share group. The publisher keeps
+ * it, retained, on facefleet/backend/<instance>/status (JSON: instance,
+ * share_group, session_expiry_s, state): "online" on every (re)connection,
+ * "stopped" on a clean stop, and "lost" as its last will, which the broker
+ * publishes when the process dies or its link drops without a DISCONNECT.
+ * `fleetctl stats` lists the members from these (docs/SCALING.md). */
+typedef struct be_presence {
+	const char *instance, *share_group;
+	int session_expiry_s;
+} be_presence;
+#define BE_PRESENCE_FILTER "facefleet/backend/+/status"
+
 /* Called on the publisher thread once j's AccessEvent is published or given
  * up on: acknowledges the face (thread-safe: be_sub_ack locks). */
 typedef void (*be_publisher_ack_cb)(void *ctx, const be_job *j);
 
-/* Connects (retrying in the background if the broker is not there yet).
- * Returns FF_OK, FF_ERR_NOMEM or ff_mqtt_create's errors. */
-int be_publisher_start(const ff_mqtt_options *mqtt, const char *embed_model_id, size_t queue,
-		       be_publisher_ack_cb ack, void *ack_ctx, be_publisher **out);
+/* Connects (retrying in the background if the broker is not there yet);
+ * presence NULL: no presence messages. Returns FF_OK, FF_ERR_NOMEM,
+ * FF_ERR_RANGE (an instance name too long for the topic) or ff_mqtt_create's
+ * errors. */
+int be_publisher_start(const ff_mqtt_options *mqtt, const be_presence *presence,
+		       const char *embed_model_id, size_t queue, be_publisher_ack_cb ack, void *ack_ctx,
+		       be_publisher **out);
 /* Queues an AccessEvent for j (inserted or duplicate) and takes ownership of
  * j: acknowledged through the ack callback, then freed. */
 void be_publisher_submit(be_publisher *p, be_job *j);

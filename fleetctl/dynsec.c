@@ -62,6 +62,21 @@ static void on_message(void *ctx, const ff_mqtt_message *msg)
 	pthread_mutex_unlock(&d->mu);
 }
 
+bool fc_admin_mqtt_options(const fc_ctx *ctx, ff_mqtt_options *o, char *cid, size_t cap)
+{
+	const fc_cfg *c = &ctx->cfg;
+	if (!c->mqtt_url || !*c->mqtt_url || !c->mqtt_admin_user || !*c->mqtt_admin_user)
+		return false;
+	snprintf(cid, cap, "fleetctl-%.60s-%ld", ctx->host, (long)getpid());
+	o->url = c->mqtt_url;
+	o->client_id = cid;
+	o->username = c->mqtt_admin_user;
+	o->password = c->mqtt_admin_password;
+	o->ca_file = fc_url_tls(c->mqtt_url) && c->mqtt_ca_file && *c->mqtt_ca_file ? c->mqtt_ca_file : NULL;
+	o->connect_timeout_ms = 5000;
+	return true;
+}
+
 fc_dynsec *fc_dynsec_open(fc_ctx *ctx)
 {
 	ff_mqtt_options o = FF_MQTT_OPTIONS_INIT;
@@ -70,7 +85,7 @@ fc_dynsec *fc_dynsec_open(fc_ctx *ctx)
 	int rc;
 	const fc_cfg *c = &ctx->cfg;
 
-	if (!c->mqtt_url || !*c->mqtt_url || !c->mqtt_admin_user || !*c->mqtt_admin_user) {
+	if (!fc_admin_mqtt_options(ctx, &o, cid, sizeof(cid))) {
 		fc_fail(FF_EXIT_FAIL, "no broker admin account: set mqtt_url, mqtt_admin_user and "
 				      "mqtt_admin_password (config file or $FF_MQTT_*)");
 		return NULL;
@@ -80,13 +95,6 @@ fc_dynsec *fc_dynsec_open(fc_ctx *ctx)
 		return NULL;
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_cond_init(&d->cv, NULL);
-	snprintf(cid, sizeof(cid), "fleetctl-%.60s-%ld", ctx->host, (long)getpid());
-	o.url = c->mqtt_url;
-	o.client_id = cid;
-	o.username = c->mqtt_admin_user;
-	o.password = c->mqtt_admin_password;
-	o.ca_file = fc_url_tls(c->mqtt_url) && c->mqtt_ca_file && *c->mqtt_ca_file ? c->mqtt_ca_file : NULL;
-	o.connect_timeout_ms = 5000;
 	o.on_message = on_message;
 	o.cb_ctx = d;
 	rc = ff_mqtt_create(&o, &d->m);

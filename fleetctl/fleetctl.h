@@ -229,6 +229,11 @@ int fc_split_ids(char *buf, char **items, int max);
 
 /* ---- dynsec.c ------------------------------------------------------------------- */
 typedef struct fc_dynsec fc_dynsec;
+struct ff_mqtt_options; /* facefleet/mqtt.h */
+/* The admin account's connection settings into o (url, a client id of this
+ * process written to cid, user, password, CA for ssl:// urls, 5 s connect
+ * timeout). False when mqtt_url or mqtt_admin_user is not configured. */
+bool fc_admin_mqtt_options(const fc_ctx *ctx, struct ff_mqtt_options *o, char *cid, size_t cap);
 /* Connects to the broker as the dynamic-security admin (cfg mqtt_url,
  * mqtt_admin_user/password, mqtt_ca_file) and subscribes to the response
  * topic. NULL on failure (message printed). */
