@@ -52,6 +52,7 @@ static size_t expected_faces(const char *dir, expect *ex, ff_vq_info *info)
 
 	snprintf(mdir, sizeof(mdir), "%s/ffn", getenv("FF_MODELS_DIR"));
 	dopt.threads = 1;
+	dopt.min_face_size = 40; /* the device's detector_min_face_px default */
 	FF_ASSERT_OK(ff_detector_create(mdir, &dopt, &det, NULL, 0));
 	FF_ASSERT_OK(ff_vq_encoder_create(dt_vq_encoder(), &nn, &enc, NULL, 0));
 	if (!det || !enc)
