@@ -23,7 +23,7 @@
 
 static int backend_add(fc_ctx *ctx, int argc, char **argv)
 {
-	const char *name = ctx->cfg.name && *ctx->cfg.name ? ctx->cfg.name : (argc > 1 ? argv[1] : "");
+	const char *name = fc_id_arg(ctx, argc, argv, "backend name");
 	char pw[64], user[64], cid[96], text[160], err[256] = "", ca_name[256];
 	cJSON *cmds[2] = { NULL, NULL }, *detail;
 	const char *url;
@@ -31,10 +31,8 @@ static int backend_add(fc_ctx *ctx, int argc, char **argv)
 	fc_bundle b;
 	int rc = FF_EXIT_FAIL, drc;
 
-	if (!fc_need(name, "name"))
+	if (!name)
 		return FF_EXIT_USAGE;
-	if (!ff_id_valid(name))
-		return fc_fail(FF_EXIT_USAGE, "backend name '%s' must match [a-z0-9-]{1,32}", name);
 	if (!fc_random_password(pw, sizeof(pw)))
 		return FF_EXIT_FAIL;
 	snprintf(text, sizeof(text), "fleet-backend %s", name);

@@ -24,14 +24,7 @@
 /* The device's name from --name or the first positional argument. */
 static const char *device_arg(fc_ctx *ctx, int argc, char **argv)
 {
-	const char *d = ctx->cfg.name && *ctx->cfg.name ? ctx->cfg.name : (argc > 1 ? argv[1] : "");
-	if (!fc_need(d, "name"))
-		return NULL;
-	if (!ff_id_valid(d)) {
-		fc_fail(FF_EXIT_USAGE, "device id '%s' must match [a-z0-9-]{1,32}", d);
-		return NULL;
-	}
-	return d;
+	return fc_id_arg(ctx, argc, argv, "device id");
 }
 
 /* The MQTT client id a device's broker account is bound to (the broker

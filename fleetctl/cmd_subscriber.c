@@ -21,14 +21,7 @@
 
 static const char *name_arg(fc_ctx *ctx, int argc, char **argv)
 {
-	const char *n = ctx->cfg.name && *ctx->cfg.name ? ctx->cfg.name : (argc > 1 ? argv[1] : "");
-	if (!fc_need(n, "name"))
-		return NULL;
-	if (!ff_id_valid(n)) {
-		fc_fail(FF_EXIT_USAGE, "subscriber name '%s' must match [a-z0-9-]{1,32}", n);
-		return NULL;
-	}
-	return n;
+	return fc_id_arg(ctx, argc, argv, "subscriber name");
 }
 
 int fc_watch_account(fc_ctx *ctx, fc_dynsec *ds, const char *user, char **sites, int n,

@@ -15,19 +15,6 @@
 #include "facefleet/api_token.h"
 #include "facefleet/error.h"
 
-/* The token name from --name or the first positional argument. */
-static const char *token_arg(fc_ctx *ctx, int argc, char **argv)
-{
-	const char *s = ctx->cfg.name && *ctx->cfg.name ? ctx->cfg.name : (argc > 1 ? argv[1] : "");
-	if (!fc_need(s, "name"))
-		return NULL;
-	if (!ff_id_valid(s)) {
-		fc_fail(FF_EXIT_USAGE, "token name '%s' must match [a-z0-9-]{1,32}", s);
-		return NULL;
-	}
-	return s;
-}
-
 /* NAME.SECRET into token, its SHA-256 as hex into hex (65 bytes). */
 static bool new_token(const char *name, char *token, size_t cap, char hex[65])
 {
@@ -52,7 +39,7 @@ static int token_add(fc_ctx *ctx, int argc, char **argv)
 	cJSON *detail, *o;
 	int rc;
 
-	if (!(name = token_arg(ctx, argc, argv)))
+	if (!(name = fc_id_arg(ctx, argc, argv, "token name")))
 		return FF_EXIT_USAGE;
 	if (strcmp(role, "operator") != 0 && strcmp(role, "integrator") != 0)
 		return fc_fail(FF_EXIT_USAGE, "--role operator|integrator is required");
@@ -111,7 +98,7 @@ static int token_revoke(fc_ctx *ctx, int argc, char **argv)
 	cJSON *o;
 	int rc = FF_EXIT_FAIL;
 
-	if (!(name = token_arg(ctx, argc, argv)))
+	if (!(name = fc_id_arg(ctx, argc, argv, "token name")))
 		return FF_EXIT_USAGE;
 	if (!fc_sql_ok(ctx, "BEGIN", 0, NULL))
 		return FF_EXIT_FAIL;

@@ -116,6 +116,10 @@ bool fc_verb_reads_only(const char *verb);
 int fc_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Fails with FF_EXIT_USAGE when *value is empty: "--<option> is required". */
 bool fc_need(const char *value, const char *option);
+/* The id a verb acts on: --name, else the first positional argument. NULL
+ * (exit 2, message printed naming it `what`, e.g. "device id") when it is
+ * missing or not [a-z0-9-]{1,32}. */
+const char *fc_id_arg(const fc_ctx *ctx, int argc, char **argv, const char *what);
 /* True when help was asked for (the parser saw --help). */
 extern bool fc_help_requested;
 

@@ -142,6 +142,18 @@ bool fc_need(const char *value, const char *option)
 	return false;
 }
 
+const char *fc_id_arg(const fc_ctx *ctx, int argc, char **argv, const char *what)
+{
+	const char *s = ctx->cfg.name && *ctx->cfg.name ? ctx->cfg.name : (argc > 1 ? argv[1] : "");
+	if (!fc_need(s, "name"))
+		return NULL;
+	if (!ff_id_valid(s)) {
+		fc_fail(FF_EXIT_USAGE, "%s '%s' must match [a-z0-9-]{1,32}", what, s);
+		return NULL;
+	}
+	return s;
+}
+
 fc_format fc_ctx_format(const fc_ctx *ctx)
 {
 	fc_format f = FC_FMT_TABLE;
