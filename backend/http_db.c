@@ -206,3 +206,40 @@ int be_reply_sql_error(be_req *r)
 				      r->sqlstate);
 	return be_reply_error(r, 500, "database error%s", r->db ? "" : ": unavailable");
 }
+
+int be_reply_rows(be_req *r, PGresult *res, const char *key, be_row_json row)
+{
+	cJSON *o, *arr;
+	if (!res)
+		return be_reply_sql_error(r);
+	o = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(o, key);
+	for (int i = 0; i < PQntuples(res); i++)
+		cJSON_AddItemToArray(arr, row(r, res, i));
+	PQclear(res);
+	return be_reply_json(r, 200, o);
+}
+
+void be_json_num(cJSON *o, const char *key, const PGresult *res, int i, int c)
+{
+	if (PQgetisnull(res, i, c))
+		cJSON_AddNullToObject(o, key);
+	else
+		cJSON_AddNumberToObject(o, key, strtod(PQgetvalue(res, i, c), NULL));
+}
+
+void be_json_text(cJSON *o, const char *key, const PGresult *res, int i, int c)
+{
+	if (PQgetisnull(res, i, c))
+		cJSON_AddNullToObject(o, key);
+	else
+		cJSON_AddStringToObject(o, key, PQgetvalue(res, i, c));
+}
+
+void be_json_threshold(cJSON *o, const char *t)
+{
+	if (*t)
+		cJSON_AddRawToObject(o, "threshold", t);
+	else
+		cJSON_AddNullToObject(o, "threshold");
+}

@@ -23,20 +23,14 @@
 	"  d.threshold "                                                                            \
 	"FROM devices d "
 
-static cJSON *device_json(const PGresult *res, int i)
+static cJSON *device_json(be_req *r, const PGresult *res, int i)
 {
+	static const char *const text_cols[] = { "device", "site", "state", "last_seen" };
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "device", PQgetvalue(res, i, 0));
-	cJSON_AddStringToObject(o, "site", PQgetvalue(res, i, 1));
-	cJSON_AddStringToObject(o, "state", PQgetvalue(res, i, 2));
-	if (PQgetisnull(res, i, 3))
-		cJSON_AddNullToObject(o, "last_seen");
-	else
-		cJSON_AddStringToObject(o, "last_seen", PQgetvalue(res, i, 3));
-	if (PQgetisnull(res, i, 4))
-		cJSON_AddNullToObject(o, "threshold");
-	else
-		cJSON_AddNumberToObject(o, "threshold", atof(PQgetvalue(res, i, 4)));
+	(void)r;
+	for (int c = 0; c < 4; c++)
+		be_json_text(o, text_cols[c], res, i, c);
+	be_json_num(o, "threshold", res, i, 4);
 	return o;
 }
 
@@ -44,23 +38,14 @@ int be_h_devices_list(be_req *r)
 {
 	const char *site = be_site_filter(r);
 	char online[16];
-	PGresult *res;
-	cJSON *o, *arr;
 	if (!site)
 		return r->status;
 	snprintf(online, sizeof(online), "%d", r->h->o.online_s);
 	const char *p[3] = { online, site, be_scope_param(&r->tok) };
-	res = be_sql(r, DEVICE_SELECT "WHERE ($2 = '' OR d.site_id = $2) "
-		     "AND ($3::text[] IS NULL OR d.site_id = ANY ($3::text[])) ORDER BY d.device_id",
-		     3, p);
-	if (!res)
-		return be_reply_sql_error(r);
-	o = cJSON_CreateObject();
-	arr = cJSON_AddArrayToObject(o, "devices");
-	for (int i = 0; i < PQntuples(res); i++)
-		cJSON_AddItemToArray(arr, device_json(res, i));
-	PQclear(res);
-	return be_reply_json(r, 200, o);
+	return be_reply_rows(r, be_sql(r, DEVICE_SELECT "WHERE ($2 = '' OR d.site_id = $2) "
+				       "AND ($3::text[] IS NULL OR d.site_id = ANY ($3::text[])) "
+				       "ORDER BY d.device_id", 3, p),
+			     "devices", device_json);
 }
 
 /* The device r->args[0] in scope, locked for the change (inside BEGIN): its
@@ -97,7 +82,7 @@ static int device_reply(be_req *r)
 	const char *p[2] = { online, r->args[0] };
 	if (!be_tx(r, "COMMIT") || !(res = be_sql(r, DEVICE_SELECT "WHERE d.device_id = $2", 2, p)))
 		return be_reply_sql_error(r);
-	o = PQntuples(res) == 1 ? device_json(res, 0) : cJSON_CreateObject();
+	o = PQntuples(res) == 1 ? device_json(r, res, 0) : cJSON_CreateObject();
 	PQclear(res);
 	return be_reply_json(r, 200, o);
 }
@@ -141,10 +126,7 @@ int be_h_device_threshold(be_req *r)
 	}
 	detail = cJSON_CreateObject();
 	cJSON_AddStringToObject(detail, "site", site);
-	if (*t)
-		cJSON_AddRawToObject(detail, "threshold", t);
-	else
-		cJSON_AddNullToObject(detail, "threshold");
+	be_json_threshold(detail, t);
 	if (!be_audit(r, "device.threshold", r->args[0], detail))
 		return be_reply_sql_error(r);
 	return device_reply(r);

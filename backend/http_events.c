@@ -13,40 +13,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* column c of row i as a number, or null */
-static void add_num(cJSON *o, const char *key, const PGresult *res, int i, int c)
-{
-	if (PQgetisnull(res, i, c))
-		cJSON_AddNullToObject(o, key);
-	else
-		cJSON_AddNumberToObject(o, key, strtod(PQgetvalue(res, i, c), NULL));
-}
-
-static void add_text(cJSON *o, const char *key, const PGresult *res, int i, int c)
-{
-	if (PQgetisnull(res, i, c))
-		cJSON_AddNullToObject(o, key);
-	else
-		cJSON_AddStringToObject(o, key, PQgetvalue(res, i, c));
-}
-
 cJSON *be_event_json(const PGresult *res, int i)
 {
 	static const char *const text_cols[] = { "event_id", "device", "site" };
 	cJSON *o = cJSON_CreateObject(), *topk;
 	for (int c = 0; c < 3; c++)
-		add_text(o, text_cols[c], res, i, c);
-	add_num(o, "seq", res, i, 3);
-	add_text(o, "capture_time", res, i, 4);
-	add_text(o, "received_time", res, i, 5);
-	add_text(o, "decided_time", res, i, 6);
-	add_num(o, "latency_ms", res, i, 7);
-	add_text(o, "decision", res, i, 8);
-	add_text(o, "identity", res, i, 9);
-	add_num(o, "score", res, i, 10);
-	add_text(o, "reason", res, i, 11);
-	add_text(o, "model_id", res, i, 12);
-	add_num(o, "track_id", res, i, 13);
+		be_json_text(o, text_cols[c], res, i, c);
+	be_json_num(o, "seq", res, i, 3);
+	be_json_text(o, "capture_time", res, i, 4);
+	be_json_text(o, "received_time", res, i, 5);
+	be_json_text(o, "decided_time", res, i, 6);
+	be_json_num(o, "latency_ms", res, i, 7);
+	be_json_text(o, "decision", res, i, 8);
+	be_json_text(o, "identity", res, i, 9);
+	be_json_num(o, "score", res, i, 10);
+	be_json_text(o, "reason", res, i, 11);
+	be_json_text(o, "model_id", res, i, 12);
+	be_json_num(o, "track_id", res, i, 13);
 	topk = cJSON_Parse(PQgetvalue(res, i, 14));
 	cJSON_AddItemToObject(o, "topk", cJSON_IsArray(topk) ? topk : cJSON_CreateArray());
 	if (!cJSON_IsArray(topk))

@@ -34,37 +34,34 @@ static cJSON *sites_json(const char *arr)
 	return a;
 }
 
+static cJSON *identity_json(be_req *r, const PGresult *res, int i)
+{
+	cJSON *x = cJSON_CreateObject();
+	(void)r;
+	be_json_text(x, "identity", res, i, 0);
+	be_json_text(x, "display_name", res, i, 1);
+	cJSON_AddItemToObject(x, "sites", sites_json(PQgetvalue(res, i, 2)));
+	be_json_num(x, "templates", res, i, 3);
+	be_json_text(x, "created", res, i, 4);
+	return x;
+}
+
 int be_h_identities_list(be_req *r)
 {
 	const char *site = be_site_filter(r);
-	PGresult *res;
-	cJSON *o, *arr;
 	if (!site)
 		return r->status;
 	const char *p[2] = { site, be_scope_param(&r->tok) };
-	res = be_sql(r, "SELECT i.external_id, i.display_name, i.allowed_sites::text, count(t.template_id), "
-			"  to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
-			"FROM identities i LEFT JOIN face_templates t USING (identity_id) "
-			"WHERE i.enabled AND ($1 = '' OR cardinality(i.allowed_sites) = 0 OR $1 = ANY (i.allowed_sites)) "
-			"AND ($2::text[] IS NULL OR cardinality(i.allowed_sites) = 0 "
-			"     OR i.allowed_sites && $2::text[]) "
-			"GROUP BY i.identity_id ORDER BY i.external_id",
-		     2, p);
-	if (!res)
-		return be_reply_sql_error(r);
-	o = cJSON_CreateObject();
-	arr = cJSON_AddArrayToObject(o, "identities");
-	for (int i = 0; i < PQntuples(res); i++) {
-		cJSON *x = cJSON_CreateObject();
-		cJSON_AddStringToObject(x, "identity", PQgetvalue(res, i, 0));
-		cJSON_AddStringToObject(x, "display_name", PQgetvalue(res, i, 1));
-		cJSON_AddItemToObject(x, "sites", sites_json(PQgetvalue(res, i, 2)));
-		cJSON_AddNumberToObject(x, "templates", atof(PQgetvalue(res, i, 3)));
-		cJSON_AddStringToObject(x, "created", PQgetvalue(res, i, 4));
-		cJSON_AddItemToArray(arr, x);
-	}
-	PQclear(res);
-	return be_reply_json(r, 200, o);
+	return be_reply_rows(r, be_sql(r, "SELECT i.external_id, i.display_name, i.allowed_sites::text, "
+				       "  count(t.template_id), "
+				       "  to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
+				       "FROM identities i LEFT JOIN face_templates t USING (identity_id) "
+				       "WHERE i.enabled AND ($1 = '' OR cardinality(i.allowed_sites) = 0 "
+				       "     OR $1 = ANY (i.allowed_sites)) "
+				       "AND ($2::text[] IS NULL OR cardinality(i.allowed_sites) = 0 "
+				       "     OR i.allowed_sites && $2::text[]) "
+				       "GROUP BY i.identity_id ORDER BY i.external_id", 2, p),
+			     "identities", identity_json);
 }
 
 /* An identity name: 1..128 printable characters, not a pseudonym. */

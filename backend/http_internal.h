@@ -101,6 +101,16 @@ bool be_audit(be_req *r, const char *action, const char *subject, struct cJSON *
 /* The reply for a failed statement: 400 for bad input (SQLSTATE class 22 and
  * 23), 500 otherwise. */
 int be_reply_sql_error(be_req *r);
+/* One result row as a JSON object. */
+typedef struct cJSON *(*be_row_json)(be_req *r, const PGresult *res, int i);
+/* 200 {key: [row(r, res, i) of every row]}, res cleared; NULL res (a failed
+ * be_sql): be_reply_sql_error. Returns the status. */
+int be_reply_rows(be_req *r, PGresult *res, const char *key, be_row_json row);
+/* o[key] = column c of row i as a number / as text, or null when NULL. */
+void be_json_num(struct cJSON *o, const char *key, const PGresult *res, int i, int c);
+void be_json_text(struct cJSON *o, const char *key, const PGresult *res, int i, int c);
+/* o.threshold = t (be_threshold_body's text), or null when t is "". */
+void be_json_threshold(struct cJSON *o, const char *t);
 
 /* ---- auth (http_auth.c) ---- */
 /* Reads the Authorization header into r->tok. Returns 0 when authorised for

@@ -43,32 +43,25 @@ bool be_threshold_body(be_req *r, char *out, size_t cap)
 	return ok;
 }
 
+static cJSON *site_json(be_req *r, const PGresult *res, int i)
+{
+	cJSON *x = cJSON_CreateObject();
+	be_json_text(x, "site", res, i, 0);
+	be_json_num(x, "threshold", res, i, 1);
+	cJSON_AddNumberToObject(x, "default_threshold", r->h->o.threshold);
+	be_json_text(x, "description", res, i, 2);
+	be_json_num(x, "devices", res, i, 3);
+	return x;
+}
+
 int be_h_sites_list(be_req *r)
 {
 	const char *p[1] = { be_scope_param(&r->tok) };
-	PGresult *res = be_sql(r, "SELECT s.site_id, s.threshold, s.description, "
-				  "  (SELECT count(*) FROM devices d WHERE d.site_id = s.site_id) "
-				  "FROM sites s WHERE $1::text[] IS NULL OR s.site_id = ANY ($1::text[]) "
-				  "ORDER BY s.site_id", 1, p);
-	cJSON *o, *arr;
-	if (!res)
-		return be_reply_sql_error(r);
-	o = cJSON_CreateObject();
-	arr = cJSON_AddArrayToObject(o, "sites");
-	for (int i = 0; i < PQntuples(res); i++) {
-		cJSON *x = cJSON_CreateObject();
-		cJSON_AddStringToObject(x, "site", PQgetvalue(res, i, 0));
-		if (PQgetisnull(res, i, 1))
-			cJSON_AddNullToObject(x, "threshold");
-		else
-			cJSON_AddNumberToObject(x, "threshold", atof(PQgetvalue(res, i, 1)));
-		cJSON_AddNumberToObject(x, "default_threshold", r->h->o.threshold);
-		cJSON_AddStringToObject(x, "description", PQgetvalue(res, i, 2));
-		cJSON_AddNumberToObject(x, "devices", atof(PQgetvalue(res, i, 3)));
-		cJSON_AddItemToArray(arr, x);
-	}
-	PQclear(res);
-	return be_reply_json(r, 200, o);
+	return be_reply_rows(r, be_sql(r, "SELECT s.site_id, s.threshold, s.description, "
+				       "  (SELECT count(*) FROM devices d WHERE d.site_id = s.site_id) "
+				       "FROM sites s WHERE $1::text[] IS NULL OR s.site_id = ANY ($1::text[]) "
+				       "ORDER BY s.site_id", 1, p),
+			     "sites", site_json);
 }
 
 static bool every_site_token(be_req *r)
@@ -174,17 +167,11 @@ int be_h_site_threshold(be_req *r)
 	if (!found)
 		return be_reply_error(r, 404, "no site %s", site);
 	detail = cJSON_CreateObject();
-	if (*t)
-		cJSON_AddRawToObject(detail, "threshold", t);
-	else
-		cJSON_AddNullToObject(detail, "threshold");
+	be_json_threshold(detail, t);
 	if (!be_audit(r, "site.threshold", site, detail) || !be_tx(r, "COMMIT"))
 		return be_reply_sql_error(r);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "site", site);
-	if (*t)
-		cJSON_AddRawToObject(o, "threshold", t);
-	else
-		cJSON_AddNullToObject(o, "threshold");
+	be_json_threshold(o, t);
 	return be_reply_json(r, 200, o);
 }
