@@ -61,3 +61,7 @@ ff_add_unit_test(NAME device_outbox SOURCES device/test_device_outbox.c
 # Face tracks, their send policy and the quality score (no models, no broker).
 ff_add_unit_test(NAME device_track SOURCES device/test_device_track.c
                  LIBS ff_device_core)
+# Where the detector looks in video frames: whole every N, near known faces in
+# between; a face entering is found at most N-1 frames late (skips without models).
+ff_add_unit_test(NAME device_scan SOURCES device/test_device_scan.c
+                 LIBS ff_device_core LABELS models TIMEOUT 120)
