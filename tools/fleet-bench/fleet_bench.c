@@ -109,6 +109,8 @@ static void usage(FILE *f)
 		"  --no-torch       C side only\n"
 		"  --python PATH    interpreter with torch and cv2 [/usr/bin/python3]\n"
 		"  --torch-script P the PyTorch helper [%s/tools/fleet-bench/torch_bench.py]\n"
+		"  --torch-engine E frozen (torch.jit.trace + freeze + optimize_for_inference) or\n"
+		"                   interp (models/ref/ffn_torch.py, eager) [frozen]\n"
 		"  -h, --help       this text\n\n"
 		"exit status: 0 success, 1 runtime failure, 2 usage error\n",
 		FB_SOURCE_DIR, FB_SOURCE_DIR, FB_SOURCE_DIR, FB_MAX_THREADS, FB_SOURCE_DIR);
@@ -491,7 +493,11 @@ static int parse_args(int argc, char **argv, struct fb_opts *o)
 			o->python = v;
 		else if (!strcmp(a, "--torch-script"))
 			o->script = v;
-		else if (!strcmp(a, "--runs")) {
+		else if (!strcmp(a, "--torch-engine")) {
+			if (strcmp(v, "frozen") && strcmp(v, "interp"))
+				goto bad;
+			o->engine = v;
+		} else if (!strcmp(a, "--runs")) {
 			if (parse_int(v, 1, 10000, &o->runs))
 				goto bad;
 		} else if (!strcmp(a, "--warmup")) {
@@ -503,6 +509,11 @@ static int parse_args(int argc, char **argv, struct fb_opts *o)
 		} else
 			goto bad;
 		i++;
+	}
+	if (o->torch && !strcmp(o->engine, "frozen") && o->warmup < 1) {
+		fprintf(stderr, "fleet-bench: --torch-engine frozen traces its graphs in the warm-up: "
+				"give --warmup 1 or more (or --torch-engine interp, --no-torch)\n");
+		return -1;
 	}
 	return 0;
 bad:
@@ -621,6 +632,7 @@ static void json_report(const struct fb_opts *o, const struct fb_c *c, const str
 	json_side(r, "c", o, c_key, &c->side);
 	if (t) {
 		json_side(r, "torch", o, t_key, t);
+		cJSON_AddStringToObject(r, "torch_engine", o->engine);
 		json_ratios(r, o, t, &c->side);
 	} else {
 		cJSON_AddNullToObject(r, "torch");
@@ -639,7 +651,7 @@ int main(int argc, char **argv)
 {
 	static char faces_def[4096], models_def[4096], script_def[4096], vq_def[4200], sub[4200],
 		models_dir[4200], mfn[4300];
-	struct fb_opts o = { NULL, NULL, "/usr/bin/python3", NULL, NULL, 10, 2, 1, { 1, 2 }, 2 };
+	struct fb_opts o = { NULL, NULL, "/usr/bin/python3", NULL, NULL, 10, 2, 1, { 1, 2 }, 2, "frozen" };
 	struct fb_list lfull = { NULL, 0 }, lal = { NULL, 0 };
 	ff_image *full = NULL, *al = NULL;
 	struct fb_c c;

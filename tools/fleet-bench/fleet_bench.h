@@ -23,6 +23,7 @@ struct fb_opts {
 	const char *vq; /* VQ model prefix (PREFIX.enc.ffn, PREFIX.dec.ffn); NULL: no vq stages */
 	int runs, warmup, torch;
 	int threads[FB_MAX_THREADS], nthreads;
+	const char *engine; /* torch_bench.py --engine: "frozen" (jit freeze + oneDNN) or "interp" */
 };
 
 /* One side's figures: st[index into opts.threads][stage]. */
@@ -32,7 +33,7 @@ struct fb_side {
 };
 
 /* Runs `python script --models M --faces F --runs R --warmup W --threads T
- * [--vq-model PREFIX]` (from o), echoes its output to stderr and reads its
+ * --engine E [--vq-model PREFIX]` (from o), echoes its output to stderr and reads its
  * "result ..." lines: every stage (the vq ones only with o->vq) for each
  * thread count. Returns 0, or -1 (cannot start, failed, or a figure missing;
  * a reason is on stderr). */

@@ -1,6 +1,14 @@
 #!/usr/bin/python3
-"""PyTorch side of fleet-bench: the same .ffn models run by the reference
-interpreter (models/ref/ffn_torch.py), timed per face like the C side.
+"""PyTorch side of fleet-bench: the same .ffn models in PyTorch, timed per
+face like the C side.
+
+Engines (--engine): "frozen" (default), what a user deploying PyTorch on a
+CPU would run: each model's reference module (models/ref/ffn_torch.py, the
+same weights) traced with torch.jit.trace on the input shape it gets, then
+torch.jit.freeze + torch.jit.optimize_for_inference (oneDNN fusions); one
+traced graph per input shape (pyramid level, crop batch), traced on first use,
+i.e. during the warm-up pass. "interp": the reference interpreter itself
+(eager mode, one PyTorch op per .ffn op), not a tuned deployment.
 
 What is timed, per image and thread count (torch.set_num_threads(T),
 one inter-op thread, torch.no_grad, float32, eval mode):
@@ -31,7 +39,7 @@ last, one JSON object.
 
   /usr/bin/python3 tools/fleet-bench/torch_bench.py --models models/cache \
       --faces tests/data/faces [--runs 5] [--warmup 1] [--threads 1,2] \
-      [--vq-model models/vq/vq1]
+      [--vq-model models/vq/vq1] [--engine frozen|interp]
 """
 import argparse
 import json
@@ -44,10 +52,12 @@ import time
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "models", "ref"))
+import ffn_torch  # noqa: E402
 from ffn_torch import FfnModule  # noqa: E402
 from vq_codec import VqCodec  # noqa: E402
 
@@ -59,6 +69,58 @@ NMS = (0.5, 0.7, 0.7, 0.7)
 def model_path(models, name):
     p = os.path.join(models, "ffn", name + ".ffn")
     return p if os.path.isfile(p) else os.path.join(models, name + ".ffn")
+
+
+class Frozen:
+    """A module as torch.jit.trace + freeze + optimize_for_inference, one
+    graph per input shape (the traced graph bakes shapes in: paddings, reshapes)."""
+
+    notes = set()   # models optimize_for_inference refused (frozen only), for the JSON
+
+    def __init__(self, module, name):
+        self.module, self.meta, self.graphs, self.name = module, module.meta, {}, name
+
+    def _frozen(self, xs):
+        return torch.jit.freeze(torch.jit.trace(self.module, xs, check_trace=False).eval())
+
+    def __call__(self, *xs):
+        key = tuple(tuple(x.shape) for x in xs)
+        g = self.graphs.get(key)
+        if g is None:
+            with torch.no_grad():
+                try:
+                    g = torch.jit.optimize_for_inference(self._frozen(xs))
+                except RuntimeError as e:  # torch 1.13 asserts on some clamp bounds
+                    print("torch_bench: %s: optimize_for_inference failed (%s); frozen graph only"
+                          % (self.name, str(e).splitlines()[0][:80]), file=sys.stderr)
+                    Frozen.notes.add(self.name)
+                    g = self._frozen(xs)  # afresh: the failed pass left the graph half rewritten
+                g(*xs)  # the first runs of a frozen graph specialise it
+                g(*xs)
+            self.graphs[key] = g
+        return g(*xs)
+
+
+ENGINE = "frozen"
+
+
+def clamp_fusable(x, fp):
+    """ffn_torch._clamp in the forms optimize_for_inference fuses into the conv
+    (relu, hardtanh with float bounds): torch 1.13's pass asserts on clamp with
+    a None bound. Same values (max difference 1e-6 on the VQ encoder)."""
+    lo, hi = float(fp[0]), float(fp[1])
+    if lo == -math.inf and hi == math.inf:
+        return x
+    if lo == 0.0 and hi == math.inf:
+        return F.relu(x)
+    big = torch.finfo(torch.float32).max
+    return F.hardtanh(x, -big if lo == -math.inf else lo, big if hi == math.inf else hi)
+
+
+def load_net(path):
+    """FfnModule of path, run as --engine says."""
+    m = FfnModule(path).eval()
+    return Frozen(m, os.path.basename(path)) if ENGINE == "frozen" else m
 
 
 def images(folder):
@@ -146,7 +208,7 @@ def crops(img, b, side, meta):
 
 class Detector:
     def __init__(self, models):
-        self.p, self.r, self.o = (FfnModule(model_path(models, n)).eval() for n in ("pnet", "rnet", "onet"))
+        self.p, self.r, self.o = (load_net(model_path(models, n)) for n in ("pnet", "rnet", "onet"))
 
     @staticmethod
     def _split(outs, widths):
@@ -220,7 +282,7 @@ def load_rgb(paths):
 def stages(a, det, full):
     """[(name, items, fn(i, item) -> ms)] in pass order, and the crop counters detect fills."""
     levels = [det.prepare(im) for im in full]
-    emb = FfnModule(model_path(a.models, "mobilefacenet")).eval()
+    emb = load_net(model_path(a.models, "mobilefacenet"))
     faces = load_rgb(images(os.path.join(a.faces, "aligned112")))
     if not full or not faces:
         sys.exit("torch_bench: no images under %s/{lfw,aligned112}" % a.faces)
@@ -237,6 +299,8 @@ def stages(a, det, full):
            ("embed", [torch.from_numpy(prep(f, emb.meta)) for f in faces], lambda i, x: clock_ms(emb, x))]
     if a.vq_model:
         vq = VqCodec.from_prefix(a.vq_model)
+        if ENGINE == "frozen":
+            vq.enc, vq.dec = Frozen(vq.enc, "vq.enc"), Frozen(vq.dec, "vq.dec")
         codes = [None] * len(faces)
 
         def encode(i, x):
@@ -256,12 +320,20 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--engine", choices=("frozen", "interp"), default="frozen",
+                    help="frozen: jit.trace + freeze + optimize_for_inference; interp: ffn_torch eager")
     a = ap.parse_args()
+    global ENGINE
+    ENGINE = a.engine
+    if ENGINE == "frozen":
+        ffn_torch._clamp = clamp_fusable
+    if ENGINE == "frozen" and a.warmup < 1:
+        sys.exit("torch_bench: --engine frozen needs --warmup >= 1 (graphs are traced then)")
     torch.set_num_interop_threads(1)
     full = load_rgb(images(os.path.join(a.faces, "lfw")))
     work, crops_seen = stages(a, Detector(a.models), full)
     res = {"images": len(full), "aligned": len(work[1][1]), "runs": a.runs, "warmup": a.warmup,
-           "torch": torch.__version__, "vq_model": a.vq_model, "threads": {}}
+           "torch": torch.__version__, "engine": ENGINE, "vq_model": a.vq_model, "threads": {}}
     with torch.no_grad():
         for t in [int(v) for v in a.threads.split(",")]:
             torch.set_num_threads(t)
@@ -280,6 +352,7 @@ def main():
                 st = r[name + "_ms"]
                 print("result threads=%d stage=%s median=%.4f p90=%.4f n=%d"
                       % (t, name, st["median"], st["p90"], st["n"]), flush=True)
+    res["frozen_not_optimized"] = sorted(Frozen.notes)
     res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print("result peak_rss_mb=%.1f" % res["peak_rss_mb"])
     print(json.dumps(res, sort_keys=True))

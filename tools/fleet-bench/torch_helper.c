@@ -29,7 +29,7 @@ static int find_stage(const char *name)
 static void exec_helper(const struct fb_opts *o, int fd)
 {
 	char s_runs[16], s_warm[16], s_thr[64] = "";
-	char *argv[16];
+	char *argv[20];
 	int k = 0;
 
 	snprintf(s_runs, sizeof(s_runs), "%d", o->runs);
@@ -49,6 +49,8 @@ static void exec_helper(const struct fb_opts *o, int fd)
 	argv[k++] = s_warm;
 	argv[k++] = "--threads";
 	argv[k++] = s_thr;
+	argv[k++] = "--engine";
+	argv[k++] = (char *)o->engine;
 	if (o->vq) {
 		argv[k++] = "--vq-model";
 		argv[k++] = (char *)o->vq;
