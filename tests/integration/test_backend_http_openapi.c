@@ -1,13 +1,14 @@
 /* backend_http_openapi: docs/openapi.yaml (written as JSON, which is YAML
  * 1.2, so cJSON reads it without a YAML parser) describes what the server
  * serves: every path and method in it answers something other than 404 or
- * 405 with an operator token (path parameters filled with objects that
+ * 405 (nor a server error) with an operator token (path parameters filled with objects that
  * exist), and every route of the server is in it (the server answers 404
  * for a path the document does not name, 405 for a method it does not). */
 #include "ff_test.h"
 #include "test_backend_common.h"
 #include "test_backend_http_common.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,9 +111,11 @@ static void test_openapi(void)
 				for (size_t k = 0; k <= strlen(methods[m]); k++)
 					upper[k] = (char)(methods[m][k] >= 'a' ? methods[m][k] - 32 : methods[m][k]);
 				ht_reply r = call(upper, path); /* a stream: its first 2 s */
-				if (r.status == 404 || r.status == 405 || r.status == 0)
+				/* 5xx: the route exists but failed (a missing grant, say) */
+				bool served = r.status != 0 && r.status != 404 && r.status != 405 && r.status < 500;
+				if (!served)
 					fprintf(stderr, "%s %s -> %ld %s\n", upper, path, r.status, r.body);
-				CU_ASSERT(r.status != 404 && r.status != 405 && r.status != 0);
+				CU_ASSERT(served);
 				checked++;
 				ht_free(&r);
 			}

@@ -225,7 +225,7 @@ static const char BACKEND_PRIVILEGES[] =
 	"identities.external_id:UPDATE identities:INSERT identities:SELECT mqtt_subscribers.sites:SELECT "
 	"recognition_event_keys:INSERT recognition_event_keys:SELECT recognition_events.topk:UPDATE "
 	"recognition_events:INSERT recognition_events:SELECT schema_migrations:SELECT "
-	"sites.site_id:SELECT sites.threshold:SELECT sites.threshold:UPDATE sites:DELETE sites:INSERT";
+	"sites.description:SELECT sites.site_id:SELECT sites.threshold:SELECT sites.threshold:UPDATE sites:DELETE sites:INSERT";
 
 static void test_backend_privileges(void)
 {

@@ -35,6 +35,7 @@ GRANT UPDATE (revoked_at) ON api_tokens TO facefleet_fleetctl;
 GRANT SELECT ON api_tokens TO facefleet_backend;
 
 GRANT INSERT, DELETE ON sites TO facefleet_backend;
+GRANT SELECT (description) ON sites TO facefleet_backend;  -- GET /api/v1/sites shows it
 GRANT UPDATE (threshold) ON sites, devices TO facefleet_backend;
 GRANT SELECT (sites) ON mqtt_subscribers TO facefleet_backend;
 GRANT INSERT, UPDATE (external_id, display_name, enabled, allowed_sites) ON identities
