@@ -499,6 +499,7 @@ static void stop_all(app *a)
 		for (int i = 0; i < a->nworkers; i++)
 			be_recognizer_free(a->rec[i]);
 	free(a->rec);
+	be_model_set_free(&a->models);
 	free(a->workers);
 	be_queue_destroy(&a->work);
 	be_queue_destroy(&a->write);

@@ -41,10 +41,26 @@ static int add_model(be_model_set *set, const char *path, char *errbuf, size_t e
 		ff_vq_decoder_free(d);
 		return FF_ERR_FORMAT;
 	}
+	rc = ff_entropy_table_open(path, ff_vq_decoder_info(d), &set->ent[set->n], errbuf, errlen);
+	if (rc == FF_OK)
+		ff_log_info(LOG_COMP, "event=entropy_tables model_id=%s bytes=%zu",
+			    ff_vq_decoder_info(d)->model_id, ff_entropy_table_size(set->ent[set->n]));
+	if (rc != FF_OK && rc != FF_ERR_NOTFOUND) { /* there but bad: say so, start nothing */
+		ff_vq_decoder_free(d);
+		return rc;
+	}
 	snprintf(set->path[set->n], sizeof(set->path[0]), "%s", path);
 	set->info[set->n++] = *ff_vq_decoder_info(d);
 	ff_vq_decoder_free(d);
 	return FF_OK;
+}
+
+void be_model_set_free(be_model_set *set)
+{
+	for (size_t i = 0; i < BE_MAX_VQ_MODELS; i++) {
+		ff_entropy_table_free(set->ent[i]);
+		set->ent[i] = NULL;
+	}
 }
 
 int be_model_set_load(be_model_set *set, const char *dir, const char *list, char *errbuf,
@@ -84,6 +100,8 @@ int be_model_set_load(be_model_set *set, const char *dir, const char *list, char
 		snprintf(errbuf, errlen, "%s: no *" DEC_SUFFIX " VQ decoder", dir);
 		rc = FF_ERR_NOTFOUND;
 	}
+	if (rc != FF_OK)
+		be_model_set_free(set);
 	return rc;
 }
 

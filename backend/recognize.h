@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "backend.h"
+#include "facefleet/entropy.h"
 #include "facefleet/vq.h"
 #include "registry.h"
 
@@ -16,14 +17,19 @@ typedef struct be_model_set {
 	size_t n;
 	char path[BE_MAX_VQ_MODELS][512];
 	ff_vq_info info[BE_MAX_VQ_MODELS];
+	ff_entropy_table *ent[BE_MAX_VQ_MODELS]; /* the model's rANS tables (PREFIX.codes.ent),
+						    NULL: it takes packed codes only */
 } be_model_set;
 
 /* Finds <dir>/<id>.dec.ffn for each id of the comma-separated list, or every
- * *.dec.ffn of dir when list is empty, and reads their metadata. Returns
- * FF_OK (n >= 1), FF_ERR_NOTFOUND (none / a listed one missing), or the
- * decoder's load errors; reason in errbuf. */
+ * *.dec.ffn of dir when list is empty, and reads their metadata and their
+ * rANS tables (<dir>/<id>.codes.ent, when there). Returns FF_OK (n >= 1),
+ * FF_ERR_NOTFOUND (none / a listed one missing), or the decoder's or the
+ * tables' load errors (a table file that is there must be good); reason in
+ * errbuf. be_model_set_free releases what it loaded. */
 int be_model_set_load(be_model_set *set, const char *dir, const char *list, char *errbuf,
 		      size_t errlen);
+void be_model_set_free(be_model_set *set);
 /* Index of model_id in set, or -1. */
 int be_model_set_find(const be_model_set *set, const char *model_id);
 

@@ -138,14 +138,10 @@ void be_validate(be_job *j, const be_model_set *models, be_devices *devices,
 		be_job_reject(j, BE_DECISION_INVALID, "unsupported_model");
 		goto out;
 	}
-	rc = ff_bitpack_unpack(fc->codes.data, fc->codes.len, info->num_codes, info->bits_per_index,
-			       info->codebook_size, j->idx);
-	if (rc == FF_ERR_RANGE) {
-		be_job_reject(j, BE_DECISION_INVALID, "index_range");
-		goto out;
-	}
-	if (rc != FF_OK) {
-		be_job_reject(j, BE_DECISION_INVALID, "bad_size");
+	/* packed, or rANS-coded with the model's tables (codes_ans) */
+	why = ff_facecodes_get_codes(fc, info, models->ent[m], j->idx, NULL);
+	if (why) {
+		be_job_reject(j, BE_DECISION_INVALID, why);
 		goto out;
 	}
 	/* box_px (schema 2) or the legacy Box; none is fine */
@@ -165,10 +161,10 @@ void be_validate(be_job *j, const be_model_set *models, be_devices *devices,
 	j->quality = fc->quality;
 	j->nidx = info->num_codes;
 	j->model_index = m;
-	if (fc->codes.len <= sizeof(j->codes)) { /* always: the codec caps payloads at 128 */
-		memcpy(j->codes, fc->codes.data, fc->codes.len);
-		j->ncodes = fc->codes.len;
-	}
+	/* the event row keeps the packed form whichever came (review unpacks it) */
+	rc = ff_bitpack_pack(j->idx, j->nidx, info->bits_per_index, info->codebook_size, j->codes,
+			     sizeof(j->codes)); /* fits: the codec caps payloads at 128 */
+	j->ncodes = rc == FF_OK ? ff_bitpack_size(j->nidx, info->bits_per_index) : 0;
 out:
 	facefleet__v1__face_codes__free_unpacked(fc, NULL);
 }

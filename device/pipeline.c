@@ -10,6 +10,7 @@
 
 #include "facefleet/align.h"
 #include "facefleet/detect.h"
+#include "facefleet/entropy.h"
 #include "facefleet/error.h"
 #include "facefleet/facecodes.h"
 #include "facefleet/log.h"
@@ -22,6 +23,7 @@ struct dev_pipeline {
 	const dev_config *cfg;
 	ff_detector *det;
 	ff_vq_encoder *enc;
+	ff_entropy_table *ent; /* the model's rANS tables, NULL: packed codes only */
 	ff_face *faces;
 	dev_tracker *tracker; /* made at the first video frame */
 	dev_scan *scan;       /* video: where the detector looks (scan.c) */
@@ -70,6 +72,23 @@ static int load_encoder(const char *path, ff_vq_encoder **out)
 		ff_log_error(LOG_COMP, "event=vq_model_failed path=%s err=\"%s\" reason=%s", path,
 			     ff_strerror(rc), ff_log_quote(q, sizeof(q), why[0] ? why : ff_strerror(rc)));
 	return rc;
+}
+
+/* The rANS tables next to the encoder (PREFIX.codes.ent), when it has them;
+ * a bad file is logged and the device sends packed codes, as without one. */
+static ff_entropy_table *load_tables(const char *enc_path, const ff_vq_info *vi)
+{
+	ff_entropy_table *t = NULL;
+	char why[512] = "", q[600];
+	int rc = ff_entropy_table_open(enc_path, vi, &t, why, sizeof(why));
+
+	if (rc == FF_OK)
+		ff_log_info(LOG_COMP, "event=entropy_tables model_id=%s bytes=%zu", vi->model_id,
+			    ff_entropy_table_size(t));
+	else if (rc != FF_ERR_NOTFOUND)
+		ff_log_warn(LOG_COMP, "event=entropy_tables_failed model_id=%s err=\"%s\" reason=%s codes=packed",
+			    vi->model_id, ff_strerror(rc), ff_log_quote(q, sizeof(q), why));
+	return t;
 }
 
 /* Without mtcnn_dir and $FF_MODELS_DIR: <this>/ffn. An installed build (CMake
@@ -129,6 +148,7 @@ int dev_pipeline_create(const dev_config *cfg, dev_pipeline **out)
 	rc = load_encoder(path, &p->enc);
 	if (rc != FF_OK)
 		goto out;
+	p->ent = load_tables(path, ff_vq_encoder_info(p->enc));
 	ff_log_info(LOG_COMP, "event=ready model_id=%s encoder=%s mtcnn=%s",
 		    ff_vq_encoder_info(p->enc)->model_id, path, dir);
 out:
@@ -148,6 +168,7 @@ void dev_pipeline_free(dev_pipeline *p)
 	dev_tracker_free(p->tracker);
 	dev_scan_free(p->scan);
 	ff_vq_encoder_free(p->enc);
+	ff_entropy_table_free(p->ent);
 	ff_detector_free(p->det);
 	free(p->faces);
 	free(p);
@@ -176,6 +197,8 @@ int dev_pipeline_set_model(dev_pipeline *p, const char *model_id)
 	}
 	ff_vq_encoder_free(p->enc);
 	p->enc = enc;
+	ff_entropy_table_free(p->ent);
+	p->ent = load_tables(path, ff_vq_encoder_info(enc));
 	ff_log_info(LOG_COMP, "event=model_switched model_id=%s", model_id);
 	return FF_OK;
 }
@@ -220,6 +243,9 @@ int dev_pipeline_encode_crop(dev_pipeline *p, const ff_image *crop, const ff_ima
 	ff.frame_h = (uint32_t)frame->height;
 	ff.track_id = msg->track_id;
 	ff.track_index = msg->track_index;
+	/* schema 3 backends know codes_ans; a device kept on schema 2 for an
+	 * older backend sends packed codes */
+	ff.entropy = p->cfg->wire_schema >= 3 ? p->ent : NULL;
 	return ff_facecodes_build(info, idx, &ff, msg->buf, sizeof(msg->buf), &msg->len);
 }
 

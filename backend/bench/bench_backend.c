@@ -250,5 +250,6 @@ int main(int argc, char **argv)
 	ff_mqtt_disconnect(m, 1000);
 	ff_mqtt_destroy(m);
 	ff_config_free(fields, &o);
+	be_model_set_free(&set);
 	return nlat == o.count ? 0 : 1;
 }

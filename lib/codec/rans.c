@@ -21,6 +21,7 @@
 #define PREC_MIN 10u
 #define PREC_MAX 15u
 #define RANS_L (1u << 23) /* lower end of the state interval */
+#define MIN_TAG_BITS 3u   /* CRC bits at least in the start state */
 #define MAX_FILE (HEADER + 2u * FF_ENTROPY_MAX_FREQS)
 
 struct ff_entropy_table {
@@ -245,11 +246,53 @@ static const uint16_t *row(const ff_entropy_table *t, const uint16_t *idx, size_
 	return t->freq + c * t->k;
 }
 
-/* The start state: it carries the table's CRC, so the decoder's final check
- * also says the stream was coded with this table. */
-static uint32_t start_state(const ff_entropy_table *t)
+/* The start state x0 = 2^23 + v travels whole to the decoder (in the final
+ * state), so its 23 low bits carry data instead of costing 3 bytes: the
+ * last indices of the face, raw (their context is never needed: nothing
+ * follows them), and in the bits left the table's CRC (a check). */
+typedef struct tail {
+	size_t r;          /* indices kept raw in v: the last r */
+	unsigned bits;     /* bits per raw index: ceil(log2 K) */
+	unsigned tag_bits; /* 23 - r * bits: the CRC's low bits */
+} tail;
+
+static tail tail_of(const ff_entropy_table *t)
 {
-	return RANS_L + (t->crc & (RANS_L - 1));
+	tail tl = { 0, 1, 23 };
+	while ((1u << tl.bits) < t->k)
+		tl.bits++;
+	tl.r = (23 - MIN_TAG_BITS) / tl.bits;
+	if (tl.r > t->num_codes)
+		tl.r = t->num_codes;
+	tl.tag_bits = 23 - (unsigned)tl.r * tl.bits;
+	return tl;
+}
+
+static uint32_t start_state(const ff_entropy_table *t, const tail *tl, const uint16_t *idx)
+{
+	uint32_t v = t->crc & ((1u << tl->tag_bits) - 1);
+	size_t n = t->num_codes;
+	for (size_t j = 0; j < tl->r; j++)
+		v |= (uint32_t)idx[n - tl->r + j] << (tl->tag_bits + j * tl->bits);
+	return RANS_L + v;
+}
+
+/* The decoder's final state back into the raw tail; false when it is not
+ * a start state of this table (corrupt, or another table's stream). */
+static bool read_tail(const ff_entropy_table *t, const tail *tl, uint32_t x, uint16_t *idx)
+{
+	uint32_t v = x - RANS_L, mask = (1u << tl->bits) - 1;
+	size_t n = t->num_codes;
+	if (x < RANS_L || v >= RANS_L || (v & ((1u << tl->tag_bits) - 1)) !=
+						  (t->crc & ((1u << tl->tag_bits) - 1)))
+		return false;
+	for (size_t j = 0; j < tl->r; j++) {
+		uint32_t s = (v >> (tl->tag_bits + j * tl->bits)) & mask;
+		if (s >= t->k)
+			return false;
+		idx[n - tl->r + j] = (uint16_t)s;
+	}
+	return true;
 }
 
 int ff_entropy_encode(const ff_entropy_table *t, const uint16_t *idx, size_t n, uint8_t *out,
@@ -257,6 +300,7 @@ int ff_entropy_encode(const ff_entropy_table *t, const uint16_t *idx, size_t n, 
 {
 	/* at most 2 bytes out per index (precision <= 15 < 16) plus the state */
 	uint8_t tmp[2 * FF_VQ_MAX_CODES + 4], *p = tmp + sizeof(tmp);
+	tail tl;
 	uint32_t x;
 
 	if (!t || !idx || !out || !len || n != t->num_codes)
@@ -264,8 +308,9 @@ int ff_entropy_encode(const ff_entropy_table *t, const uint16_t *idx, size_t n, 
 	for (size_t i = 0; i < n; i++)
 		if (idx[i] >= t->k)
 			return FF_ERR_RANGE;
-	x = start_state(t);
-	for (size_t i = n; i-- > 0;) {
+	tl = tail_of(t);
+	x = start_state(t, &tl, idx);
+	for (size_t i = n - tl.r; i-- > 0;) {
 		const uint16_t *f = row(t, idx, i);
 		uint32_t start = 0, freq = f[idx[i]];
 		uint32_t x_max = ((RANS_L >> t->prec) << 8) * freq;
@@ -302,6 +347,7 @@ int ff_entropy_decode(const ff_entropy_table *t, const uint8_t *in, size_t len, 
 		      size_t n)
 {
 	size_t pos = 4;
+	tail tl;
 	uint32_t x;
 
 	if (!t || !in || !idx || n != t->num_codes)
@@ -311,7 +357,8 @@ int ff_entropy_decode(const ff_entropy_table *t, const uint8_t *in, size_t len, 
 	x = rd32(in);
 	if (x < RANS_L || x >= (RANS_L << 8))
 		return FF_ERR_FORMAT;
-	for (size_t i = 0; i < n; i++) {
+	tl = tail_of(t);
+	for (size_t i = 0; i < n - tl.r; i++) {
 		idx[i] = decode_symbol(t, row(t, idx, i), &x);
 		while (x < RANS_L) {
 			if (pos >= len)
@@ -319,6 +366,6 @@ int ff_entropy_decode(const ff_entropy_table *t, const uint8_t *in, size_t len, 
 			x = (x << 8) | in[pos++];
 		}
 	}
-	/* every byte used, back in the start state: this table's stream, whole */
-	return pos == len && x == start_state(t) ? FF_OK : FF_ERR_FORMAT;
+	/* every byte used, back in a start state of this table: the stream, whole */
+	return pos == len && read_tail(t, &tl, x, idx) ? FF_OK : FF_ERR_FORMAT;
 }

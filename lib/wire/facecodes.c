@@ -88,12 +88,38 @@ static void set_schema_fields(Facefleet__V1__FaceCodes *fc, const ff_vq_info *vi
 	}
 }
 
+/* Bytes of a length-delimited field: tag, length varint, the bytes. */
+static size_t field_cost(unsigned tag_bytes, size_t len)
+{
+	size_t v = 1;
+	for (size_t n = len; n >= 128; n >>= 7)
+		v++;
+	return tag_bytes + v + len;
+}
+
+/* The codes go as codes_ans (field 22: a 2-byte tag) when the rANS stream
+ * makes that field smaller than the packed one (field 11: 1 byte), e.g.
+ * 107 + 3 against 123 + 2 for vq2; else packed, as without tables. */
+static void set_codes(Facefleet__V1__FaceCodes *fc, const ff_entropy_table *t,
+		      const uint16_t *idx, size_t n, uint8_t *packed, size_t plen, uint8_t *coded)
+{
+	size_t clen = 0;
+	if (t && ff_entropy_encode(t, idx, n, coded, plen, &clen) == FF_OK &&
+	    field_cost(2, clen) < field_cost(1, plen)) {
+		fc->codes_ans.data = coded;
+		fc->codes_ans.len = clen;
+		return;
+	}
+	fc->codes.data = packed;
+	fc->codes.len = plen;
+}
+
 int ff_facecodes_build(const ff_vq_info *vi, const uint16_t *idx, const ff_facecodes_fields *f,
 		       uint8_t *buf, size_t cap, size_t *len)
 {
 	Facefleet__V1__FaceCodes fc = FACEFLEET__V1__FACE_CODES__INIT;
 	Facefleet__V1__Box box = FACEFLEET__V1__BOX__INIT;
-	uint8_t packed[FF_VQ_MAX_CODES * 2];
+	uint8_t packed[FF_VQ_MAX_CODES * 2], coded[FF_VQ_MAX_CODES * 2];
 	int32_t bpx[4];
 	size_t plen;
 	int rc;
@@ -117,8 +143,7 @@ int ff_facecodes_build(const ff_vq_info *vi, const uint16_t *idx, const ff_facec
 		fc.device_id = (char *)f->device_id;
 	fc.seq = f->seq;
 	fc.model_id = (char *)vi->model_id;
-	fc.codes.data = packed;
-	fc.codes.len = plen;
+	set_codes(&fc, f->entropy, idx, vi->num_codes, packed, plen, coded);
 	fc.quality = f->quality;
 	set_schema_fields(&fc, vi, f, &box, bpx);
 	if (facefleet__v1__face_codes__get_packed_size(&fc) > cap)
@@ -203,6 +228,30 @@ const char *ff_facecodes_check_layout(const Facefleet__V1__FaceCodes *fc, const 
 	if (cells * ff_facecodes_codes_per_cell(fc, vi->codes_per_cell) != vi->num_codes)
 		return "codes_per_cell_mismatch";
 	return NULL;
+}
+
+const char *ff_facecodes_get_codes(const Facefleet__V1__FaceCodes *fc, const ff_vq_info *vi,
+				   const ff_entropy_table *t, uint16_t *idx, bool *coded)
+{
+	bool ans = fc->codes_ans.len > 0;
+	int rc;
+
+	if (coded)
+		*coded = ans;
+	if (ans && fc->codes.len > 0)
+		return "bad_size"; /* one form or the other */
+	if (ans) {
+		if (!t || ff_entropy_table_num_codes(t) != vi->num_codes ||
+		    strcmp(ff_entropy_table_model_id(t), vi->model_id) != 0)
+			return "no_entropy_table";
+		rc = ff_entropy_decode(t, fc->codes_ans.data, fc->codes_ans.len, idx, vi->num_codes);
+		return rc == FF_OK ? NULL : "bad_entropy_codes";
+	}
+	rc = ff_bitpack_unpack(fc->codes.data, fc->codes.len, vi->num_codes, vi->bits_per_index,
+			       vi->codebook_size, idx);
+	if (rc == FF_ERR_RANGE)
+		return "index_range";
+	return rc == FF_OK ? NULL : "bad_size";
 }
 
 /* Ordered, in range, and overlapping the frame when its size is known. */

@@ -900,6 +900,8 @@ int main(int argc, char **argv)
 		free(D[i].faces);
 	free(D);
 	free(lat);
+	if (models)
+		be_model_set_free(models);
 	free(models);
 	return rc;
 }

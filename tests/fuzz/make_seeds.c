@@ -91,5 +91,6 @@ int main(int argc, char **argv)
 	}
 	printf("make-fuzz-seeds: %zu-byte FaceCodes for %s into %s\n", n, set.info[0].model_id,
 	       argv[1]);
+	be_model_set_free(&set);
 	return 0;
 }

@@ -542,6 +542,7 @@ bool bt_recognizer_open(be_recognizer **rec, ff_vq_encoder **enc)
 	const ff_vq_info *vi = bt_vq_info();
 	be_model_set set;
 	char err[512], path[1200];
+	int rc;
 	*rec = NULL;
 	*enc = NULL;
 	if (!vi || be_model_set_load(&set, dir, vi->model_id, err, sizeof(err)) != FF_OK) {
@@ -549,7 +550,9 @@ bool bt_recognizer_open(be_recognizer **rec, ff_vq_encoder **enc)
 		return false;
 	}
 	snprintf(path, sizeof(path), "%s/ffn/mobilefacenet.ffn", getenv("FF_MODELS_DIR"));
-	if (be_recognizer_create(&set, path, rec, err, sizeof(err)) != FF_OK)
+	rc = be_recognizer_create(&set, path, rec, err, sizeof(err));
+	be_model_set_free(&set); /* the recognizer keeps what it needs */
+	if (rc != FF_OK)
 		ff_test_skip("MobileFaceNet not available (%s): run models/fetch", err);
 	snprintf(path, sizeof(path), "%s/%s.enc.ffn", dir, vi->model_id);
 	if (ff_vq_encoder_create(path, NULL, enc, err, sizeof(err)) != FF_OK) {

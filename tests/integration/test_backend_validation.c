@@ -6,7 +6,8 @@
  * payload, SQL-ish ids, seq 0, bad box, codes_per_cell mismatch) leaves an
  * audit row with its reason, no crash, and the stream keeps flowing; schema 3
  * (no layout, time as an offset, no version), schema 2 (ids from the topic,
- * box_px) and legacy schema 1 messages are accepted. */
+ * box_px) and legacy schema 1 messages are accepted; rANS-coded codes
+ * (codes_ans) are decided like packed ones, a corrupt stream is INVALID. */
 #include "ff_test.h"
 #include "test_backend_common.h"
 
@@ -535,6 +536,72 @@ static void test_schema_revisions(void)
 	CU_ASSERT(reason_rows("bad_schema_version") >= 1);
 }
 
+/* One face packed (seq 80) and rANS-coded (81, codes_ans) with the model's
+ * tables: decided alike (decision, score, the packed codes kept for
+ * review); the coded one cut short (82) is an INVALID event with its audit
+ * row, and the stream keeps flowing (83). */
+static void test_coded_codes(void)
+{
+	ff_facecodes_fields f = FF_FACECODES_FIELDS_INIT;
+	ff_entropy_table *t = NULL;
+	ff_vq_decoder *dec = NULL;
+	Facefleet__V1__FaceCodes *fc;
+	uint16_t idx[FF_VQ_MAX_CODES];
+	uint8_t raw[512], ans[512];
+	size_t nraw = 0, nans = 0;
+	char path[1200];
+	const char *p[1] = { dev_ok };
+	const ff_vq_info *vi;
+
+	/* the default model (models/vq/DEFAULT: vq2) ships its tables; the
+	 * backend loaded every model of the folder */
+	CU_ASSERT_EQUAL_FATAL(ff_vq_default_model(bt_vq_dir(NULL), path, sizeof(path) - 16, NULL), FF_OK);
+	strcat(path, ".dec.ffn");
+	CU_ASSERT_EQUAL_FATAL(ff_vq_decoder_create(path, NULL, &dec, NULL, 0), FF_OK);
+	vi = ff_vq_decoder_info(dec);
+	if (ff_entropy_table_open(path, vi, &t, NULL, 0) == FF_ERR_NOTFOUND) {
+		fprintf(stderr, "note: %s has no rANS tables, coded faces not tested\n", path);
+		ff_vq_decoder_free(dec);
+		return;
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	for (uint32_t i = 0; i < vi->num_codes; i++) /* smooth, like a face */
+		idx[i] = (uint16_t)((i / vi->grid_w) % 3 == 0 ? 4 : 12) % vi->codebook_size;
+	f.capture_time_us = (int64_t)time(NULL) * 1000000;
+	f.seq = 80;
+	FF_ASSERT_OK(ff_facecodes_build(vi, idx, &f, raw, sizeof(raw), &nraw));
+	f.seq = 81;
+	f.entropy = t;
+	FF_ASSERT_OK(ff_facecodes_build(vi, idx, &f, ans, sizeof(ans), &nans));
+	CU_ASSERT(nans < nraw);
+	send_raw(dev_ok, raw, nraw);
+	send_raw(dev_ok, ans, nans);
+	fc = facefleet__v1__face_codes__unpack(NULL, nans, ans);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
+	CU_ASSERT(fc->codes.len == 0 && fc->codes_ans.len > 4);
+	fc->seq = 82;
+	fc->codes_ans.len -= 2;
+	nans = facefleet__v1__face_codes__pack(fc, ans);
+	facefleet__v1__face_codes__free_unpacked(fc, NULL);
+	send_raw(dev_ok, ans, nans);
+	f.seq = 83;
+	f.entropy = NULL;
+	FF_ASSERT_OK(ff_facecodes_build(vi, idx, &f, raw, sizeof(raw), &nraw));
+	send_raw(dev_ok, raw, nraw);
+
+	CU_ASSERT_EQUAL(decided(80, "", true), 1);
+	CU_ASSERT_EQUAL(decided(81, "", true), 1);
+	CU_ASSERT_EQUAL(decided(81, "invalid", false), 0);
+	CU_ASSERT_EQUAL(bt_query_long(db, "SELECT count(DISTINCT (decision, score, codes, reason)) "
+					  "FROM recognition_events WHERE device_id = $1 AND seq IN (80, 81)",
+				      1, p), 1);
+	CU_ASSERT_EQUAL(decided(82, "invalid", true), 1);
+	CU_ASSERT(reason_rows("bad_entropy_codes") >= 1);
+	CU_ASSERT_EQUAL(decided(83, "", true), 1);
+	ff_entropy_table_free(t);
+	ff_vq_decoder_free(dec);
+}
+
 static CU_TestInfo tests[] = {
 	{ "duplicates_and_replays", test_duplicates_and_replays },
 	{ "seq_jump_and_reuse", test_seq_jump_and_reuse },
@@ -542,6 +609,7 @@ static CU_TestInfo tests[] = {
 	{ "bad_inputs", test_bad_inputs },
 	{ "schema_revisions", test_schema_revisions },
 	{ "capture_time_clamped", test_capture_time_clamped }, /* after: seqs above theirs */
+	{ "coded_codes", test_coded_codes },                   /* after: seqs above those */
 	CU_TEST_INFO_NULL,
 };
 

@@ -255,11 +255,19 @@ static void test_corrupt_streams(void)
 	}
 	buf[len] = 0;
 	CU_ASSERT_EQUAL(ff_entropy_decode(t, buf, len + 1, back, 196), FF_ERR_FORMAT);
+	/* a flipped bit never gives back the same face (the coding is a
+	 * bijection); the start state's check (3 CRC bits, the state's range,
+	 * every byte used) refuses nearly all: a flip that only nudges the
+	 * state may pass it with other tail indices, as a packed face would */
+	size_t refused = 0;
 	for (size_t bit = 0; bit < 8 * len; bit++) {
 		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		CU_ASSERT_EQUAL(ff_entropy_decode(t, buf, len, back, 196), FF_ERR_FORMAT);
+		int rc = ff_entropy_decode(t, buf, len, back, 196);
+		CU_ASSERT(rc == FF_ERR_FORMAT || (rc == FF_OK && memcmp(back, idx, sizeof(idx)) != 0));
+		refused += rc == FF_ERR_FORMAT;
 		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 	}
+	CU_ASSERT(refused * 100 >= 95 * 8 * len);
 	CU_ASSERT_EQUAL(ff_entropy_decode(o, buf, len, back, 196), FF_ERR_FORMAT);
 	CU_ASSERT_EQUAL(ff_entropy_decode(t, buf, len, back, 196), FF_OK);
 	memset(buf, 0, 8); /* a start state below 2^23 */

@@ -12,6 +12,8 @@
 #include "facefleet/facecodes.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* vq0-s1's layout: 7x7 cells x 2 codes of K=1000 (10 bits): 123 bytes of codes */
@@ -298,7 +300,68 @@ static void test_receiver_rejects(void)
 	CU_ASSERT_EQUAL(ff_facecodes_num_codes(&fc, 2), UINT64_MAX);
 }
 
+/* codes_ans (field 22): vq2's committed tables code a likely face shorter
+ * than its 123 packed bytes; a face they would not shrink goes packed; the
+ * receiver reads both, and refuses a coded face it has no tables for, a
+ * corrupt stream and a message with both forms. */
+static void test_coded_codes(void)
+{
+	ff_vq_info v2 = { "vq2", 14, 14, 1, 0, 32, 5, 196 };
+	ff_facecodes_fields f = FF_FACECODES_FIELDS_INIT;
+	const char *src = getenv("FF_SOURCE_DIR");
+	ff_entropy_table *t = NULL;
+	uint16_t face2[196], back[196];
+	uint8_t buf[512], *ans;
+	char path[4096], why[256];
+	uint32_t r = 7;
+	size_t len = 0;
+	bool coded = false;
+	Facefleet__V1__FaceCodes *fc;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+	snprintf(path, sizeof(path), "%s/models/vq/vq2.enc.ffn", src);
+	CU_ASSERT_EQUAL_FATAL(ff_entropy_table_open(path, &v2, &t, why, sizeof(why)), FF_OK);
+	for (int i = 0; i < 196; i++) /* smooth, like a face: runs of the common codes */
+		face2[i] = (uint16_t)((i / 14) % 3 == 0 ? 4 : 12);
+	f.seq = 1000000;
+	f.capture_time_us = T_2026;
+	f.entropy = t;
+	FF_ASSERT_OK(ff_facecodes_build(&v2, face2, &f, buf, sizeof(buf), &len));
+	CU_ASSERT(len < 140); /* 140: the same face packed */
+	fc = parse(buf, len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
+	CU_ASSERT(fc->codes.len == 0 && fc->codes_ans.len > 0 && fc->codes_ans.len < 120);
+	CU_ASSERT_PTR_NULL(ff_facecodes_get_codes(fc, &v2, t, back, &coded));
+	CU_ASSERT(coded);
+	CU_ASSERT_EQUAL(memcmp(back, face2, sizeof(back)), 0);
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_get_codes(fc, &v2, NULL, back, NULL), "no_entropy_table");
+	ans = fc->codes_ans.data;
+	ans[fc->codes_ans.len / 2] ^= 0x10;
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_get_codes(fc, &v2, t, back, NULL), "bad_entropy_codes");
+	fc->codes.data = ans;
+	fc->codes.len = 123;
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_get_codes(fc, &v2, t, back, NULL), "bad_size");
+	fc->codes.data = NULL; /* not the message's to free */
+	fc->codes.len = 0;
+	facefleet__v1__face_codes__free_unpacked(fc, NULL);
+
+	for (int i = 0; i < 196; i++) { /* uniform noise: >= 5 bits an index under any table */
+		r = r * 1103515245u + 12345u;
+		face2[i] = (uint16_t)((r >> 16) % 32);
+	}
+	FF_ASSERT_OK(ff_facecodes_build(&v2, face2, &f, buf, sizeof(buf), &len));
+	fc = parse(buf, len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
+	CU_ASSERT(fc->codes.len == 123 && fc->codes_ans.len == 0);
+	CU_ASSERT_PTR_NULL(ff_facecodes_get_codes(fc, &v2, t, back, &coded));
+	CU_ASSERT(!coded);
+	CU_ASSERT_EQUAL(memcmp(back, face2, sizeof(back)), 0);
+	facefleet__v1__face_codes__free_unpacked(fc, NULL);
+	ff_entropy_table_free(t);
+}
+
 static CU_TestInfo facecodes_tests[] = {
+	{ "coded_codes", test_coded_codes },
 	{ "schema2_build", test_schema2_build },
 	{ "schema3_build", test_schema3_build },
 	{ "schema1_legacy", test_schema1_legacy },

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "facefleet.pb-c.h"
+#include "facefleet/entropy.h"
 #include "facefleet/vq.h"
 
 #ifdef __cplusplus
@@ -45,12 +46,16 @@ typedef struct ff_facecodes_fields {
 	uint32_t frame_w, frame_h;
 	uint64_t track_id;     /* schema 2: the face track (0: none), FaceCodes 19 */
 	uint32_t track_index;  /* the face's place in it, FaceCodes 20 */
+	const ff_entropy_table *entropy; /* the model's rANS tables, or NULL: the codes go
+				  entropy-coded (codes_ans, 22) when that field is smaller
+				  than the packed one (codes, 11), else packed */
 } ff_facecodes_fields;
 
-#define FF_FACECODES_FIELDS_INIT { 3, NULL, NULL, 0, 0, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define FF_FACECODES_FIELDS_INIT { 3, NULL, NULL, 0, 0, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL }
 
-/* Bit-packs vi->num_codes indices (each < vi->codebook_size) and packs one
- * FaceCodes into buf. Returns FF_OK with *len set, FF_ERR_INVAL (bad
+/* Bit-packs vi->num_codes indices (each < vi->codebook_size), or codes them
+ * with f->entropy when that is smaller on the wire, and packs one FaceCodes
+ * into buf. Returns FF_OK with *len set, FF_ERR_INVAL (bad
  * schema, schema 1 without ids, vi too large), FF_ERR_RANGE (an index out of
  * range, or the message does not fit in cap). */
 int ff_facecodes_build(const ff_vq_info *vi, const uint16_t *idx, const ff_facecodes_fields *f,
@@ -84,6 +89,17 @@ uint64_t ff_facecodes_num_codes(const Facefleet__V1__FaceCodes *fc, uint32_t leg
  * model's), and grid x codes per cell the model's code count. Returns NULL,
  * "grid_mismatch" or "codes_per_cell_mismatch". */
 const char *ff_facecodes_check_layout(const Facefleet__V1__FaceCodes *fc, const ff_vq_info *vi);
+
+/* The message's code indices for the receiver's model vi, into idx
+ * (vi->num_codes of them): from the packed codes, or from codes_ans decoded
+ * with the model's tables t (NULL: the receiver has none). Returns NULL, or
+ * the reject reason: "bad_size" (packed codes of the wrong length or with
+ * padding bits set, or both fields or neither), "index_range" (a packed
+ * index >= K), "no_entropy_table" (codes_ans but no tables for the model),
+ * "bad_entropy_codes" (a stream the tables refuse: corrupt, truncated, made
+ * with other tables). *coded (may be NULL) says which form it was. */
+const char *ff_facecodes_get_codes(const Facefleet__V1__FaceCodes *fc, const ff_vq_info *vi,
+				   const ff_entropy_table *t, uint16_t *idx, bool *coded);
 
 typedef struct ff_facecodes_box {
 	int32_t x0, y0, x1, y1; /* whole pixels */

@@ -1,0 +1,99 @@
+/* make_entropy_seeds: writes the seed corpus of fuzz_entropy into the folder
+ * given (tests/fuzz/corpus/entropy): the committed vq2 golden faces' codes
+ * rANS-coded with models/vq/vq2.codes.ent (first byte 0), one cut short,
+ * one with a flipped bit, one with a byte added, and a small table file
+ * (first byte 1).
+ * Run: build/tests/fuzz/make-entropy-seeds tests/fuzz/corpus/entropy */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "facefleet/entropy.h"
+#include "facefleet/error.h"
+
+static void put(const char *dir, const char *name, unsigned first, const uint8_t *p, size_t n)
+{
+	char path[1024];
+	FILE *fp;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fp = fopen(path, "wb");
+	if (!fp || fputc((int)first, fp) == EOF || fwrite(p, 1, n, fp) != n) {
+		perror(path);
+		exit(1);
+	}
+	fclose(fp);
+}
+
+/* 2x2 cells, K = 2, (left, up) contexts, precision 10, every row 1:1. */
+static void put_small_table(const char *dir)
+{
+	uint8_t b[64 + 9 * 2 * 2] = "FFEC";
+	const uint32_t v[6] = { 2, 2, 1, 2, 9, 0 };
+	b[4] = 1;
+	b[6] = FF_ENTROPY_CTX_LEFT_UP;
+	b[7] = 10;
+	memcpy(b + 8, "tiny", 4);
+	for (int i = 0; i < 6; i++)
+		for (int k = 0; k < 4; k++)
+			b[40 + 4 * i + k] = (uint8_t)(v[i] >> (8 * k));
+	for (size_t i = 64; i < sizeof(b); i += 2)
+		b[i + 1] = 2; /* 512 */
+	uint32_t crc = (uint32_t)crc32_z(0L, b + 64, sizeof(b) - 64);
+	for (int k = 0; k < 4; k++)
+		b[60 + k] = (uint8_t)(crc >> (8 * k));
+	put(dir, "table-small", 1, b, sizeof(b));
+}
+
+int main(int argc, char **argv)
+{
+	const char *src = getenv("FF_SOURCE_DIR");
+	ff_vq_info vi = { "vq2", 14, 14, 1, 0, 32, 5, 196 };
+	ff_entropy_table *t = NULL;
+	char path[4096], why[256] = "", name[256];
+	uint16_t idx[196];
+	uint8_t s[600];
+	size_t len = 0;
+	int faces = 0;
+	FILE *f;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: make-entropy-seeds DIR\n");
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/models/vq/vq2.enc.ffn", src ? src : FF_FUZZ_SOURCE_DIR);
+	if (ff_entropy_table_open(path, &vi, &t, why, sizeof(why)) != FF_OK) {
+		fprintf(stderr, "%s\n", why);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/models/vq/golden/vq2/golden.txt",
+		 src ? src : FF_FUZZ_SOURCE_DIR);
+	if (!(f = fopen(path, "r"))) {
+		perror(path);
+		return 1;
+	}
+	while (faces < 3 && fscanf(f, "%255s", name) == 1) {
+		unsigned u;
+		if (!strchr(name, '/')) { /* "recon_stride 8" */
+			if (fscanf(f, "%u", &u) != 1)
+				break;
+			continue;
+		}
+		for (int i = 0; i < 196; i++)
+			idx[i] = (uint16_t)(fscanf(f, "%u", &u) == 1 && u < 32 ? u : 0);
+		if (ff_entropy_encode(t, idx, 196, s, sizeof(s) - 1, &len) != FF_OK)
+			return 1;
+		snprintf(name, sizeof(name), "face-%d", faces++);
+		put(argv[1], name, 0, s, len);
+	}
+	fclose(f);
+	put(argv[1], "cut", 0, s, len - 3);
+	s[len] = 0x5a;
+	put(argv[1], "trailing", 0, s, len + 1);
+	s[len / 2] ^= 4;
+	put(argv[1], "flip", 0, s, len);
+	put_small_table(argv[1]);
+	printf("make-entropy-seeds: %d coded faces, a small table into %s\n", faces, argv[1]);
+	ff_entropy_table_free(t);
+	return 0;
+}
