@@ -8,13 +8,15 @@ so that any index sequence stays codable.
       [--eval devtest_codes.npy] [--context left-up] [--precision 14] \
       [--out models/vq/vq2.codes.ent]
 
---codes are the model's indices of DevTrain faces only ([N, grid_h, grid_w]
-or [N, num_codes], cell-major as on the wire). --eval only reports the bytes
+--codes are the model's indices of DevTrain faces only: a .npy ([N, grid_h,
+grid_w] or [N, num_codes], cell-major as on the wire) or the JSON lines of
+`fleet-eval codes` (the C encoder's own; identical to PyTorch's for vq2). --eval only reports the bytes
 per face the tables would give on other faces (the quantised tables'
 cross-entropy, +1 byte for the coder's flush); it never enters the tables.
 Debian's /usr/bin/python3 with numpy.
 """
 import argparse
+import json
 import os
 import struct
 import sys
@@ -95,6 +97,13 @@ def bytes_per_face(freqs, codes, kind, gh, gw, cpc, k, prec):
     return bits / 8 + 3.5
 
 
+def load_codes(path):
+    if path.endswith(".npy"):
+        return np.load(path)
+    with open(path) as f:
+        return np.array([json.loads(line)["codes"] for line in f if line.strip()], np.int64)
+
+
 def write(path, model_id, gh, gw, cpc, k, kind, prec, freqs):
     body = freqs.astype("<u2").tobytes()
     head = struct.pack("<4sHBB32s6I", MAGIC, VERSION, KINDS[kind], prec,
@@ -118,7 +127,7 @@ def main():
     ap.add_argument("--out", help="table file (default: <model>.codes.ent)")
     a = ap.parse_args()
     model_id, gh, gw, cpc, k = layout(a.model)
-    codes = np.load(a.codes)
+    codes = load_codes(a.codes)
     if codes.reshape(len(codes), -1).shape[1] != gh * gw * cpc or codes.max() >= k:
         sys.exit("fit_entropy: %s is not %s's codes" % (a.codes, model_id))
     freqs = fit(codes, a.context, gh, gw, cpc, k, a.precision, a.alpha)
@@ -129,7 +138,7 @@ def main():
     print("fit_entropy: %s: %s, %d contexts, precision %d, %d bytes, from %d faces"
           % (out, a.context, len(freqs), a.precision, os.path.getsize(out), len(codes)))
     if a.eval:
-        ev = np.load(a.eval)
+        ev = load_codes(a.eval)
         b = bytes_per_face(freqs, ev, a.context, gh, gw, cpc, k, a.precision)
         raw = -(-gh * gw * cpc * int(np.ceil(np.log2(k))) // 8)
         print("fit_entropy: %s: %d faces, bytes per face mean %.1f p99 %.1f max %.1f (raw %d)"

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "facefleet/entropy.h"
 #include "facefleet/error.h"
 #include "facefleet/image.h"
 #include "facefleet/log.h"
@@ -14,12 +15,14 @@ static void codes_usage(FILE *f)
 {
 	fprintf(f, "usage: fleet-eval codes --vq-model PREFIX [--threads N] FACE112.jpg...\n"
 		   "Prints {\"image\":PATH,\"model_id\":ID,\"codes\":[...]} per aligned 112x112 face\n"
-		   "(wire order: cell-major raster, then code group), encoded by PREFIX.enc.ffn.\n"
+		   "(wire order: cell-major raster, then code group), encoded by PREFIX.enc.ffn;\n"
+		   "with the model's rANS tables (PREFIX.codes.ent) also \"coded_bytes\": the size\n"
+		   "of the codes entropy-coded as a device sends them when shorter (codes_ans).\n"
 		   "Exit status: 0 all encoded, 1 a model or image failed, 2 usage.\n");
 }
 
 /* Encodes one face and prints its line. Returns FF_OK or an error (logged). */
-static int codes_one(ff_vq_encoder *enc, const char *path)
+static int codes_one(ff_vq_encoder *enc, const ff_entropy_table *ent, const char *path)
 {
 	const ff_vq_info *info = ff_vq_encoder_info(enc);
 	ff_image img = FF_IMAGE_EMPTY;
@@ -36,6 +39,12 @@ static int codes_one(ff_vq_encoder *enc, const char *path)
 		codes = cJSON_AddArrayToObject(o, "codes");
 		for (uint32_t i = 0; codes && i < info->num_codes; i++)
 			cJSON_AddItemToArray(codes, cJSON_CreateNumber(idx[i]));
+		if (ent) {
+			uint8_t coded[2 * FF_VQ_MAX_CODES + 8];
+			size_t len = 0;
+			if (ff_entropy_encode(ent, idx, info->num_codes, coded, sizeof(coded), &len) == FF_OK)
+				cJSON_AddNumberToObject(o, "coded_bytes", (double)len);
+		}
 		if (fe_json_print(o) != 0)
 			rc = FF_ERR_NOMEM;
 	} else {
@@ -54,8 +63,9 @@ int fe_cmd_codes(int argc, char **argv)
 	};
 	ff_nn_options nopt = FF_NN_OPTIONS_INIT;
 	ff_vq_encoder *enc = NULL;
+	ff_entropy_table *ent = NULL;
 	const char *prefix = NULL;
-	char path[4096], why[256] = "";
+	char path[4096], why[256] = "", q[300];
 	int c, failed = 0;
 
 	optind = 1;
@@ -77,9 +87,15 @@ int fe_cmd_codes(int argc, char **argv)
 		ff_log(FF_LOG_ERROR, "eval", "event=model_failed path=%s reason=%s", path, why);
 		return FF_EXIT_FAIL;
 	}
+	/* no tables (FF_ERR_NOTFOUND): packed codes only, no coded_bytes */
+	c = ff_entropy_table_open(path, ff_vq_encoder_info(enc), &ent, why, sizeof(why));
+	if (c != FF_OK && c != FF_ERR_NOTFOUND)
+		ff_log(FF_LOG_WARN, "eval", "event=entropy_tables_failed reason=%s",
+		       ff_log_quote(q, sizeof(q), why));
 	for (int i = optind; i < argc; i++)
-		if (codes_one(enc, argv[i]) != FF_OK)
+		if (codes_one(enc, ent, argv[i]) != FF_OK)
 			failed = 1;
+	ff_entropy_table_free(ent);
 	ff_vq_encoder_free(enc);
 	return failed ? FF_EXIT_FAIL : FF_EXIT_OK;
 usage:

@@ -9,13 +9,18 @@
  * edges). Every frequency is >= 1, so any index sequence can be coded.
  *
  * The coded form (FaceCodes.codes_ans, proto/facefleet.proto) is a byte-wise
- * rANS stream with a 32-bit state: the encoder starts from the state
- * 2^23 + (the table's CRC-32 mod 2^23) and codes the indices last to first;
- * the stream is the final state (4 bytes, little-endian) then the
+ * rANS stream with a 32-bit state in [2^23, 2^31). The start state 2^23 + v
+ * reaches the decoder whole, so v (23 bits) carries data: the last
+ * r = floor(20 / ceil(log2 K)) indices raw (vq2: 4 of 5 bits; nothing
+ * follows them, so they need no context) and in the bits left (>= 3) the
+ * low bits of the table's CRC-32. The encoder codes the other indices last
+ * to first; the stream is the final state (4 bytes, little-endian) then the
  * renormalisation bytes in the order the decoder reads them. The decoder
- * must end in that start state having used every byte, so a stream coded
- * with another table, cut short, with bytes added or corrupted is refused
- * (FF_ERR_FORMAT), never read past its end. */
+ * must end in a start state (below 2^24, the CRC bits right) having used
+ * every byte: a stream cut short or with bytes added is always refused
+ * (FF_ERR_FORMAT), one of another table or corrupted nearly always (a
+ * corruption that passes decodes to other indices, as a corrupted packed
+ * face would); it never reads past its end and stops after n indices. */
 #ifndef FACEFLEET_ENTROPY_H
 #define FACEFLEET_ENTROPY_H
 
