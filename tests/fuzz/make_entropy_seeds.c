@@ -11,19 +11,8 @@
 
 #include "facefleet/entropy.h"
 #include "facefleet/error.h"
+#include "seed_put.h"
 
-static void put(const char *dir, const char *name, unsigned first, const uint8_t *p, size_t n)
-{
-	char path[1024];
-	FILE *fp;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fp = fopen(path, "wb");
-	if (!fp || fputc((int)first, fp) == EOF || fwrite(p, 1, n, fp) != n) {
-		perror(path);
-		exit(1);
-	}
-	fclose(fp);
-}
 
 /* 2x2 cells, K = 2, (left, up) contexts, precision 10, every row 1:1. */
 static void put_small_table(const char *dir)
@@ -42,7 +31,7 @@ static void put_small_table(const char *dir)
 	uint32_t crc = (uint32_t)crc32_z(0L, b + 64, sizeof(b) - 64);
 	for (int k = 0; k < 4; k++)
 		b[60 + k] = (uint8_t)(crc >> (8 * k));
-	put(dir, "table-small", 1, b, sizeof(b));
+	seed_put(dir, "table-small", 1, b, sizeof(b));
 }
 
 int main(int argc, char **argv)
@@ -84,14 +73,14 @@ int main(int argc, char **argv)
 		if (ff_entropy_encode(t, idx, 196, s, sizeof(s) - 1, &len) != FF_OK)
 			return 1;
 		snprintf(name, sizeof(name), "face-%d", faces++);
-		put(argv[1], name, 0, s, len);
+		seed_put(argv[1], name, 0, s, len);
 	}
 	fclose(f);
-	put(argv[1], "cut", 0, s, len - 3);
+	seed_put(argv[1], "cut", 0, s, len - 3);
 	s[len] = 0x5a;
-	put(argv[1], "trailing", 0, s, len + 1);
+	seed_put(argv[1], "trailing", 0, s, len + 1);
 	s[len / 2] ^= 4;
-	put(argv[1], "flip", 0, s, len);
+	seed_put(argv[1], "flip", 0, s, len);
 	put_small_table(argv[1]);
 	printf("make-entropy-seeds: %d coded faces, a small table into %s\n", faces, argv[1]);
 	ff_entropy_table_free(t);

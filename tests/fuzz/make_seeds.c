@@ -12,20 +12,9 @@
 #include "facefleet/error.h"
 #include "facefleet/facecodes.h"
 #include "recognize.h"
+#include "seed_put.h"
 #include "test_face_codes.h"
 
-static void put(const char *dir, const char *name, unsigned topic, const uint8_t *p, size_t n)
-{
-	char path[1024];
-	FILE *fp;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fp = fopen(path, "wb");
-	if (!fp || fputc((int)topic, fp) == EOF || fwrite(p, 1, n, fp) != n) {
-		perror(path);
-		exit(1);
-	}
-	fclose(fp);
-}
 
 int main(int argc, char **argv)
 {
@@ -48,15 +37,15 @@ int main(int argc, char **argv)
 				sizeof(buf));
 	if (!n)
 		return 1;
-	put(argv[1], "valid", 0, buf, n);
-	put(argv[1], "valid-disabled-device", 1, buf, n);
-	put(argv[1], "valid-wrong-site", 2, buf, n);
-	put(argv[1], "valid-unknown-device", 3, buf, n);
-	put(argv[1], "truncated", 0, buf, n / 2);
+	seed_put(argv[1], "valid", 0, buf, n);
+	seed_put(argv[1], "valid-disabled-device", 1, buf, n);
+	seed_put(argv[1], "valid-wrong-site", 2, buf, n);
+	seed_put(argv[1], "valid-unknown-device", 3, buf, n);
+	seed_put(argv[1], "truncated", 0, buf, n / 2);
 	memcpy(bad, buf, n);
 	bad[n - 1] ^= 0xff; /* last packed index byte: likely out of range */
-	put(argv[1], "index-flip", 0, bad, n);
-	put(argv[1], "empty", 0, buf, 0);
+	seed_put(argv[1], "index-flip", 0, bad, n);
+	seed_put(argv[1], "empty", 0, buf, 0);
 	{ /* schema 2 with box, frame size and score; schema 3 with them and a
 	   * capture_offset_s (the seeds above: schema 3 with a 2023 clock, sent whole) */
 		ff_facecodes_fields f = FF_FACECODES_FIELDS_INIT;
@@ -74,12 +63,24 @@ int main(int argc, char **argv)
 		f.det_score = 0.9f;
 		if (ff_facecodes_build(&set.info[0], idx, &f, bad, sizeof(bad), &m) != FF_OK)
 			return 1;
-		put(argv[1], "valid-schema2", 0, bad, m);
+		seed_put(argv[1], "valid-schema2", 0, bad, m);
 		f.schema = 3;
 		f.capture_time_us = 1796551200000000LL; /* 2026: the fleet-epoch offset */
 		if (ff_facecodes_build(&set.info[0], idx, &f, bad, sizeof(bad), &m) != FF_OK)
 			return 1;
-		put(argv[1], "valid-schema3-box", 0, bad, m);
+		seed_put(argv[1], "valid-schema3-box", 0, bad, m);
+	}
+	{ /* the codes as codes_ans (22): a stream the tiny model has no tables for */
+		Facefleet__V1__FaceCodes *fc = facefleet__v1__face_codes__unpack(NULL, n, buf);
+		if (!fc)
+			return 1;
+		fc->codes_ans = fc->codes;
+		fc->codes.len = 0;
+		seed_put(argv[1], "codes-ans", 0, bad, facefleet__v1__face_codes__pack(fc, bad));
+		fc->codes.len = fc->codes_ans.len; /* one buffer, freed once */
+		fc->codes_ans.len = 0;
+		fc->codes_ans.data = NULL;
+		facefleet__v1__face_codes__free_unpacked(fc, NULL);
 	}
 	{ /* topic from the input: a hostile topic then the payload */
 		static const char t[] = "fleet/site-1/dev-1/faces/../x";
@@ -87,7 +88,7 @@ int main(int argc, char **argv)
 		tb[0] = 0xff;
 		memcpy(tb + 1, t, sizeof(t)); /* with its NUL */
 		memcpy(tb + 1 + sizeof(t), buf, n);
-		put(argv[1], "topic-from-input", tb[0], tb + 1, sizeof(t) + n);
+		seed_put(argv[1], "topic-from-input", tb[0], tb + 1, sizeof(t) + n);
 	}
 	printf("make-fuzz-seeds: %zu-byte FaceCodes for %s into %s\n", n, set.info[0].model_id,
 	       argv[1]);
