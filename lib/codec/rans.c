@@ -87,6 +87,8 @@ static const char *parse_header(const uint8_t *b, size_t len, ff_entropy_table *
 	if (cells == 0 || h->cpc == 0 || cells * h->cpc > FF_VQ_MAX_CODES)
 		return "code layout outside 1..FF_VQ_MAX_CODES";
 	h->num_codes = (size_t)(cells * h->cpc);
+	if (contexts_for(h->kind, h->num_codes, h->k) == 0)
+		return "unknown context kind";
 	if (h->nctx != contexts_for(h->kind, h->num_codes, h->k))
 		return "context count does not match the kind";
 	if ((uint64_t)h->nctx * h->k > FF_ENTROPY_MAX_FREQS)

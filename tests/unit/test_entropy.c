@@ -328,6 +328,15 @@ static void test_bad_tables(void)
 		memcpy(c.b, t.b, t.len);
 		CU_ASSERT_EQUAL(ff_entropy_table_parse(c.b, l, &tab, why, sizeof(why)), FF_ERR_FORMAT);
 	}
+	/* fuzz_entropy's find (regress/entropy/unknown-kind-no-tables): an
+	 * unknown kind with 0 contexts and no tables once parsed, and coding
+	 * read past the empty tables */
+	memcpy(c.b, t.b, HDR);
+	c.b[6] = 0x3d;
+	wr32(c.b + 56, 0);
+	c.len = HDR;
+	expect_bad(&c, 1, "unknown kind, no tables");
+	c.len = t.len;
 	CU_ASSERT_EQUAL(ff_entropy_table_parse(NULL, 0, &tab, why, sizeof(why)), FF_ERR_INVAL);
 	free(c.b);
 	free(t.b);
