@@ -53,6 +53,9 @@ ff_add_unit_test(NAME models_mobilefacenet_parity SOURCES runtime/test_mobilefac
                  LIBS ff_vision LABELS models TIMEOUT 300)
 ff_add_unit_test(NAME models_vq_golden SOURCES unit/test_vq_models.c unit/test_vq_common.c
                  LIBS ff_codec ff_vision LABELS models)
+if(CMAKE_CROSSCOMPILING)   # under qemu-user (deploy/cross-arm64): 1-2 minutes, more under load
+  set_tests_properties(models_vq_golden PROPERTIES TIMEOUT 600)
+endif()
 
 # ---- device_: fleet-device's parts without a broker ---------------------------------------
 # The outbox on its own (no broker): crash leftovers, corruption, bounds, seq.
