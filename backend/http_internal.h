@@ -156,7 +156,7 @@ int be_h_stats(be_req *r);
 	"  to_char(e.capture_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "   \
 	"  to_char(e.received_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "  \
 	"  to_char(e.decided_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "   \
-	"  round(extract(epoch FROM e.decided_time - e.capture_time) * 1000, 1), "              \
+	"  round(extract(epoch FROM e.decided_time - e.received_time) * 1000, 1), "             \
 	"  e.decision, i.external_id, e.score, e.reason, e.model_id, e.track_id, e.topk::text, " \
 	"  e.codes IS NOT NULL, (extract(epoch FROM e.decided_time) * 1000000)::bigint "        \
 	"FROM recognition_events e LEFT JOIN identities i ON i.identity_id = e.identity_id "

@@ -30,7 +30,7 @@
 static const char show_sql[] =
 	"SELECT e.event_id::text, e.device_id, e.site_id, e.seq, " ISO_MS("e.capture_time") ", "
 	"       " ISO_MS("e.received_time") ", " ISO_MS("e.decided_time") ", "
-	"       round(extract(epoch FROM e.decided_time - e.capture_time) * 1000)::bigint, "
+	"       round(extract(epoch FROM e.decided_time - e.received_time) * 1000)::bigint, "
 	"       e.decision, i.external_id, round(e.score::numeric, 4), e.reason, e.model_id, e.track_id, "
 	"       COALESCE(e.topk, '[]'::jsonb)::text, e.codes IS NOT NULL "
 	"FROM recognition_events e LEFT JOIN identities i USING (identity_id) "

@@ -20,7 +20,7 @@ function eventRow(ev, fresh) {
 export async function eventsView(main, ctx) {
 	const status = h('span', { class: 'status down', id: 'stream-status' }, 'connecting');
 	const msg = h('div');
-	const tbl = table(['Captured', 'Site', 'Device', 'Decision', 'Identity', 'Score', 'Latency'], []);
+	const tbl = table(['Captured', 'Site', 'Device', 'Decision', 'Identity', 'Score', 'Backend latency'], []);
 	const body = tbl.tBodies[0];
 	body.id = 'events';
 	fill(main, h('h1', null, 'Live events', status), msg, tbl);
@@ -80,7 +80,7 @@ export async function eventView(main, ctx, id) {
 		['Track', ev.track_id === null || ev.track_id === undefined ? '-' : String(ev.track_id)],
 		['Captured', time(ev.capture_time)], ['Received', time(ev.received_time)],
 		['Decided', time(ev.decided_time)],
-		['Latency', ms(ev.latency_ms)]]);
+		['Backend latency (received → decided)', ms(ev.latency_ms)]]);
 	let face;
 	if (!ev.has_face) face = h('p', { class: 'muted' }, 'The codes of this face were not kept.');
 	else if (ctx.who.role !== 'operator') face = h('p', { class: 'muted' }, 'Faces are shown to operators only.');

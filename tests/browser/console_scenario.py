@@ -104,7 +104,7 @@ def step_detail(b, args, ev_id):
     if size[2] != "blob:":
         raise CdpError(f"the image is not from a blob: URL ({size[2]})")
     text = b.evaluate("document.getElementById('event-detail').textContent")
-    for want in ("RECONSTRUCTION", args.device, "Captured", "Decided", "Latency", ev_id):
+    for want in ("RECONSTRUCTION", args.device, "Captured", "Decided", "Backend latency", ev_id):
         if want not in text:
             raise CdpError(f"the event's detail lacks {want!r}: {text[:400]!r}")
     print(f"console-browser: reconstruction {size[0]}x{size[1]}", flush=True)
