@@ -26,6 +26,8 @@ ff_add_unit_test(NAME unit_config_secrets SOURCES unit/test_config_secrets.c LIB
 # every setting from FF_<KEY> (issue 18); the table as roff and as a bash completion
 ff_add_unit_test(NAME unit_config_env SOURCES unit/test_config_env.c LIBS ff_util)
 ff_add_unit_test(NAME unit_bitpack SOURCES unit/test_bitpack.c LIBS ff_codec)
+# the codes' static-table rANS coder (lib/codec/rans.c) and its table files
+ff_add_unit_test(NAME unit_entropy SOURCES unit/test_entropy.c LIBS ff_codec ZLIB::ZLIB)
 ff_add_unit_test(NAME unit_proto SOURCES unit/test_proto.c LIBS ff_proto ff_codec)
 # FaceCodes build (schema 2 and legacy 1) and the receiver checks
 ff_add_unit_test(NAME unit_proto_facecodes SOURCES unit/test_facecodes.c LIBS ff_wire)
