@@ -23,6 +23,8 @@ typedef struct dev {
 	float threshold;  /* its own threshold, else its site's (migration 009); NaN: none */
 	atomic_ullong hwm;
 	be_budget budget; /* under budget_mu */
+	int status;         /* its last DeviceStatus.state (0: none yet), under budget_mu */
+	int64_t status_us;  /* when that status was seen, unix us, under budget_mu */
 	bool is_new;        /* during a reload: not in the previous table */
 } dev;
 
@@ -110,6 +112,8 @@ int be_devices_reload(be_devices *d, PGconn *db)
 			v[i].is_new = true;
 		if (o) {
 			v[i].budget = o->budget; /* a reload is no refill */
+			v[i].status = o->status;  /* nor news of the device */
+			v[i].status_us = o->status_us;
 			if (v[i].enabled && !o->enabled) { /* enabled again by an operator */
 				v[i].budget.disabled = false;
 				v[i].budget.flooding_since_us = 0;
@@ -289,4 +293,37 @@ size_t be_devices_count(be_devices *d)
 	n = d->n;
 	pthread_rwlock_unlock(&d->lock);
 	return n;
+}
+
+int be_devices_set_status(be_devices *d, const char *device_id, const char *site_id, int state,
+			  int64_t seen_us)
+{
+	int rc = FF_ERR_NOTFOUND;
+	dev *e;
+	pthread_rwlock_rdlock(&d->lock);
+	e = find(d, device_id);
+	if (e && strcmp(e->site, site_id) == 0) {
+		pthread_mutex_lock(&d->budget_mu);
+		e->status = state;
+		e->status_us = seen_us;
+		pthread_mutex_unlock(&d->budget_mu);
+		rc = FF_OK;
+	}
+	pthread_rwlock_unlock(&d->lock);
+	return rc;
+}
+
+bool be_devices_status(be_devices *d, const char *device_id, int *state, int64_t *seen_us)
+{
+	dev *e;
+	pthread_rwlock_rdlock(&d->lock);
+	e = find(d, device_id);
+	if (e) {
+		pthread_mutex_lock(&d->budget_mu);
+		*state = e->status;
+		*seen_us = e->status_us;
+		pthread_mutex_unlock(&d->budget_mu);
+	}
+	pthread_rwlock_unlock(&d->lock);
+	return e != NULL;
 }

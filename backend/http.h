@@ -20,6 +20,8 @@
 
 #include <stddef.h>
 
+struct be_devices;
+
 typedef struct be_http_options {
 	const char *listen;          /* "host:port", "[v6]:port" */
 	const char *tls_cert;        /* PEM files; both set: HTTPS */
@@ -34,6 +36,7 @@ typedef struct be_http_options {
 	int max_connections;         /* HTTP connections at once (each a thread) */
 	int online_s;                /* a device seen this recently is online */
 	int max_body;                /* largest request body (photos), bytes */
+	struct be_devices *devices;  /* each device's DeviceStatus (registry.h); NULL: none */
 } be_http_options;
 
 typedef struct be_http be_http;

@@ -1,36 +1,81 @@
 /* Devices over HTTP: list with state, revoke, threshold override. A device
  * of a site outside the token's is 404. State: revoked or disabled (not
- * enabled: revoked when its last such audit row is a revocation), online
- * (seen, a face received, within online_s), offline. Revoking here marks the
+ * enabled: revoked when its last such audit row is a revocation), else what
+ * its last DeviceStatus says (status_watch.h: online or degraded -> online,
+ * offline, its last will included -> offline), else, for a device that sent
+ * no status since this backend started, online when a face was received
+ * within online_s, offline otherwise. last_seen: the newer of its last face
+ * and its last status. Revoking here marks the
  * device disabled in the database (every backend refuses its faces at once,
  * device_disabled); its broker account is disabled by `fleetctl device
  * revoke`, which holds the broker's admin credentials. */
 #include "http_internal.h"
 
+#include "facefleet.pb-c.h"
+#include "registry.h"
+
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+/* device, site, revoked|disabled (NULL: enabled), a face within $1 s,
+ * last face (unix us, NULL: none), threshold */
 #define DEVICE_SELECT                                                                              \
 	"SELECT d.device_id, d.site_id, "                                                          \
-	"  CASE WHEN d.enabled THEN (CASE WHEN d.last_seen_at > now() - $1::int * interval '1 s' " \
-	"    THEN 'online' ELSE 'offline' END) "                                                   \
+	"  CASE WHEN d.enabled THEN NULL "                                                         \
 	"  WHEN (SELECT a.action FROM audit_log a WHERE a.subject = d.device_id "                  \
 	"        AND a.action IN ('device.revoke', 'device.enable', 'device.flood_disable') "      \
 	"        ORDER BY a.at DESC LIMIT 1) = 'device.revoke' THEN 'revoked' ELSE 'disabled' END, " \
-	"  to_char(d.last_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "      \
-	"  d.threshold "                                                                            \
+	"  d.last_seen_at > now() - $1::int * interval '1 s', "                                     \
+	"  (extract(epoch FROM d.last_seen_at) * 1000000)::bigint, d.threshold "                    \
 	"FROM devices d "
+
+/* unix us as 2026-01-02T03:04:05.678Z into out (cap >= 32) */
+static void iso_time(char *out, size_t cap, long long us)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+	size_t n;
+	gmtime_r(&t, &tm);
+	n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, cap - n, ".%03dZ", (int)(us % 1000000 / 1000));
+}
+
+/* state and last_seen of row i (DEVICE_SELECT) into o: the database's
+ * revoked/disabled, else the DeviceStatus, else the faces */
+static void device_state(be_req *r, cJSON *o, const PGresult *res, int i)
+{
+	const char *db_state = PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2);
+	bool face_online = !PQgetisnull(res, i, 3) && PQgetvalue(res, i, 3)[0] == 't';
+	long long seen = PQgetisnull(res, i, 4) ? 0 : strtoll(PQgetvalue(res, i, 4), NULL, 10);
+	int status = 0;
+	int64_t status_us = 0;
+	char when[40];
+	if (r->h->o.devices)
+		be_devices_status(r->h->o.devices, PQgetvalue(res, i, 0), &status, &status_us);
+	if (status && status_us > seen)
+		seen = status_us;
+	cJSON_AddStringToObject(o, "state", db_state ? db_state
+					    : status ? (status == FACEFLEET__V1__DEVICE_STATE__DEVICE_STATE_OFFLINE
+							  ? "offline" : "online")
+					    : face_online ? "online" : "offline");
+	if (seen > 0) {
+		iso_time(when, sizeof(when), seen);
+		cJSON_AddStringToObject(o, "last_seen", when);
+	} else {
+		cJSON_AddNullToObject(o, "last_seen");
+	}
+}
 
 static cJSON *device_json(be_req *r, const PGresult *res, int i)
 {
-	static const char *const text_cols[] = { "device", "site", "state", "last_seen" };
 	cJSON *o = cJSON_CreateObject();
-	(void)r;
-	for (int c = 0; c < 4; c++)
-		be_json_text(o, text_cols[c], res, i, c);
-	be_json_num(o, "threshold", res, i, 4);
+	be_json_text(o, "device", res, i, 0);
+	be_json_text(o, "site", res, i, 1);
+	device_state(r, o, res, i);
+	be_json_num(o, "threshold", res, i, 5);
 	return o;
 }
 

@@ -10,6 +10,7 @@
 #include "recognize.h"
 #include "validate.h"
 #include "registry.h"
+#include "status_watch.h"
 #include "store.h"
 #include "subscriber.h"
 #include "track_fusion.h"
@@ -32,6 +33,7 @@ typedef struct app {
 	be_backend_config cfg;
 	be_model_set models;
 	be_devices *devices;
+	be_status_watch *watch; /* DeviceStatus and share-group presence read */
 	be_gallery *gallery;
 	be_tracks *tracks;      /* NULL: no fusion (track_max 0) */
 	be_recognizer **rec;
@@ -100,6 +102,13 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 		atomic_fetch_sub(&a->inflight, 1);
 		be_job_free(j); /* shutting down: the broker redelivers it */
 	}
+}
+
+/* subscriber thread: a status topic's message (status_watch.h) */
+static void on_status(void *ctx, const char *topic, const uint8_t *payload, size_t len,
+		      bool retained)
+{
+	be_status_watch_message(((app *)ctx)->watch, topic, payload, len, retained);
 }
 
 static void on_sub_state(void *ctx, bool connected)
@@ -312,6 +321,8 @@ static int start_caches(app *a)
 	int rc = be_devices_create(&a->devices);
 	if (rc == FF_OK)
 		be_devices_on_new(a->devices, on_new_device, a);
+	if (rc == FF_OK && (rc = be_status_watch_create(a->devices, &a->watch)) == FF_OK)
+		be_metrics_set_members(a->cfg.share_group, be_status_watch_members, a->watch);
 	if (rc != FF_OK ||
 	    (rc = be_gallery_create(be_recognizer_dim(a->rec[0]), &a->gallery)) != FF_OK)
 		return rc;
@@ -412,7 +423,7 @@ static int start_subscriber(app *a, char *filter, size_t cap)
 		.session_expiry_s = (uint32_t)a->cfg.session_expiry_s,
 		.receive_max = (uint16_t)a->cfg.receive_max,
 		.max_packet = 1u << 20, .on_message = on_message, .on_state = on_sub_state,
-		.ctx = a,
+		.watch_filters = be_status_watch_filters(a->watch), .on_watch = on_status, .ctx = a,
 	};
 	if ((rc = be_sub_start(&so, &a->sub)) != FF_OK) {
 		ff_log_error(LOG_COMP, "event=subscriber_failed url=%s err=\"%s\"", a->cfg.mqtt_url,
@@ -445,7 +456,7 @@ static int start_http(app *a)
 		.vq_dir = a->cfg.vq_dir, .embed_model_id = a->cfg.embed_model_id,
 		.threshold = a->cfg.threshold, .db_connections = a->cfg.http_db_connections,
 		.max_connections = a->cfg.http_max_connections, .online_s = a->cfg.http_online_s,
-		.max_body = a->cfg.http_max_body,
+		.max_body = a->cfg.http_max_body, .devices = a->devices,
 	};
 	return be_http_start(&o, &a->http);
 }
@@ -495,6 +506,8 @@ static void stop_all(app *a)
 	be_sub_stop(a->sub);
 	be_http_stop(a->http);
 	a->http = NULL;
+	be_metrics_set_members(a->cfg.share_group, NULL, NULL); /* no scrape reads it any more */
+	be_status_watch_free(a->watch);
 	if (a->rec)
 		for (int i = 0; i < a->nworkers; i++)
 			be_recognizer_free(a->rec[i]);

@@ -54,6 +54,10 @@ static struct {
 	int reasons_seeded;
 	be_metrics_gauge_fn g_work, g_write, g_inflight;
 	void *g_ctx;
+	atomic_llong dstatus[BE_DSTATUS__COUNT];
+	char own_group[BE_GROUP_NAME_MAX + 1];
+	be_metrics_members_fn members;
+	void *members_ctx;
 } M = { .reasons_mu = PTHREAD_MUTEX_INITIALIZER };
 
 static void hist_add(hist *h, const int64_t *bounds, size_t n, int64_t v)
@@ -154,6 +158,22 @@ void be_metrics_set_queue_gauges(be_metrics_gauge_fn work, be_metrics_gauge_fn w
 	M.g_ctx = ctx;
 }
 
+void be_metrics_set_members(const char *own_group, be_metrics_members_fn fn, void *ctx)
+{
+	snprintf(M.own_group, sizeof(M.own_group), "%s", own_group ? own_group : "");
+	for (char *c = M.own_group; *c; c++) /* a label value: nothing to escape */
+		if (*c == '"' || *c == '\\' || *c == '\n')
+			*c = '_';
+	M.members = fn;
+	M.members_ctx = ctx;
+}
+
+void be_metrics_device_status(be_dstatus_result r)
+{
+	if ((int)r >= 0 && r < BE_DSTATUS__COUNT)
+		atomic_fetch_add(&M.dstatus[r], 1);
+}
+
 /* ---- rendering ---- */
 
 typedef struct sbuf {
@@ -209,6 +229,46 @@ static void render_hist(sbuf *b, const char *name, const char *labels, const his
 		  (double)atomic_load(&h->sum) * scale);
 	sb_printf(b, "%s_count%s%s%s %lld\n", name, *labels ? "{" : "", labels,
 		  *labels ? "}" : "", (long long)atomic_load(&h->count));
+}
+
+#define MEMBER_GROUPS_MAX 32 /* share groups exported; a fleet has one or two */
+
+/* One group's three states; share group names are [A-Za-z0-9._-]
+ * (status_watch.c): nothing to escape. */
+static void render_group(sbuf *b, const be_group_members *g)
+{
+	static const char *const states[BE_MEMBER__COUNT] = { "online", "stopped", "lost" };
+	for (int s = 0; s < BE_MEMBER__COUNT; s++)
+		sb_printf(b, "ff_backend_share_group_members{share_group=\"%s\",state=\"%s\"} %lld\n",
+			  g->group, states[s], g->n[s]);
+}
+
+/* The share groups' members and the DeviceStatus messages read. */
+static void render_status(sbuf *b)
+{
+	static const char *const results[BE_DSTATUS__COUNT] = { "invalid", "online", "offline",
+								"degraded", "unknown_device" };
+	be_group_members g[MEMBER_GROUPS_MAX], own = { .n = { 0 } };
+	size_t n = M.members ? M.members(M.members_ctx, g, MEMBER_GROUPS_MAX) : 0;
+	snprintf(own.group, sizeof(own.group), "%s", M.own_group);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(g[i].group, own.group) == 0)
+			own = g[i];
+	sb_printf(b, "# HELP ff_backend_share_group_members Backends seen on facefleet/backend/+/status "
+		     "(retained presence), by share group and state: lost is a member that died or lost "
+		     "its link, whose session may hold a share of the faces.\n"
+		     "# TYPE ff_backend_share_group_members gauge\n");
+	render_group(b, &own);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(g[i].group, own.group) != 0)
+			render_group(b, &g[i]);
+	sb_printf(b, "# HELP ff_backend_device_status_total DeviceStatus messages read, by the state "
+		     "they carried, or refused (unknown_device: not a registered device of that site; "
+		     "invalid: malformed).\n"
+		     "# TYPE ff_backend_device_status_total counter\n");
+	for (int r = 0; r < BE_DSTATUS__COUNT; r++)
+		sb_printf(b, "ff_backend_device_status_total{result=\"%s\"} %lld\n", results[r],
+			  (long long)atomic_load(&M.dstatus[r]));
 }
 
 char *be_metrics_render(size_t *len)
@@ -279,6 +339,7 @@ char *be_metrics_render(size_t *len)
 		  (long long)atomic_load(&M.track_faces), (long long)atomic_load(&M.track_changes),
 		  (long long)atomic_load(&M.tracks_held), (long long)atomic_load(&M.tracks_expired),
 		  (long long)atomic_load(&M.tracks_evicted));
+	render_status(&b);
 	sb_printf(&b, "# HELP ff_backend_queue_depth Jobs waiting per stage.\n"
 		      "# TYPE ff_backend_queue_depth gauge\n");
 	sb_printf(&b, "ff_backend_queue_depth{queue=\"work\"} %zu\n",

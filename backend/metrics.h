@@ -52,6 +52,37 @@ typedef size_t (*be_metrics_gauge_fn)(void *ctx);
 void be_metrics_set_queue_gauges(be_metrics_gauge_fn work, be_metrics_gauge_fn write,
 				 be_metrics_gauge_fn inflight, void *ctx);
 
+/* ---- what the backend reads of status topics (status_watch.c) ---- */
+/* A share-group member's presence states (publisher.h's be_presence). */
+typedef enum be_member_state {
+	BE_MEMBER_ONLINE = 0,
+	BE_MEMBER_STOPPED,
+	BE_MEMBER_LOST,
+	BE_MEMBER__COUNT
+} be_member_state;
+#define BE_GROUP_NAME_MAX 64 /* share_group's longest (backend_config.c) */
+typedef struct be_group_members {
+	char group[BE_GROUP_NAME_MAX + 1];
+	long long n[BE_MEMBER__COUNT];
+} be_group_members;
+/* Fills out (cap entries) with the members seen per share group, at scrape
+ * time; returns how many entries. */
+typedef size_t (*be_metrics_members_fn)(void *ctx, be_group_members *out, size_t cap);
+/* ff_backend_share_group_members{share_group,state}: own_group's three
+ * states always (0 before any presence), the other groups fn reports. */
+void be_metrics_set_members(const char *own_group, be_metrics_members_fn fn, void *ctx);
+/* What became of one DeviceStatus: its state (= proto DeviceState), or
+ * refused: not of a registered device of that site, or malformed. */
+typedef enum be_dstatus_result {
+	BE_DSTATUS_INVALID = 0,
+	BE_DSTATUS_ONLINE = 1,
+	BE_DSTATUS_OFFLINE = 2,
+	BE_DSTATUS_DEGRADED = 3,
+	BE_DSTATUS_UNKNOWN_DEVICE,
+	BE_DSTATUS__COUNT
+} be_dstatus_result;
+void be_metrics_device_status(be_dstatus_result r);
+
 /* Writes the whole text exposition (format 0.0.4) into a malloc'd,
  * NUL-terminated string (*len set, not counting the NUL). Returns NULL when
  * out of memory; the caller frees it. Needs no server (be_metrics_serve). */

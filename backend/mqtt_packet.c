@@ -158,3 +158,31 @@ int mqp_suback_reason(const uint8_t *p, size_t n)
 		return -1;
 	return p[2 + (size_t)k + plen];
 }
+
+bool mqp_topic_matches(const char *f, const char *t)
+{
+	for (;;) {
+		if (f[0] == '#' && !f[1])
+			return true;
+		if (*f == '+') {
+			f++;
+			while (*t && *t != '/')
+				t++;
+		} else {
+			for (; *f && *f != '/'; f++, t++)
+				if (*f != *t)
+					return false;
+		}
+		if (!*f || !*t)
+			return !*f && !*t;
+		if (*t != '/') /* *f is '/': the topic's level goes on */
+			return false;
+		f++;
+		t++;
+	}
+}
+
+int mqp_suback_pid(const uint8_t *p, size_t n)
+{
+	return n < 2 ? -1 : (p[0] << 8) | p[1];
+}

@@ -54,6 +54,11 @@ typedef struct mqp_publish {
 	bool dup, retain;
 } mqp_publish;
 int mqp_parse_publish(unsigned first, const uint8_t *p, size_t n, mqp_publish *out);
+/* True when topic matches the subscription filter (levels split at '/',
+ * '+' one whole level, a trailing '#' the rest). */
+bool mqp_topic_matches(const char *filter, const char *topic);
+/* The packet id of a SUBACK (p[0..n) after the fixed header), -1 when too short. */
+int mqp_suback_pid(const uint8_t *p, size_t n);
 /* The reason code of a SUBACK's first filter (p[0..n) after the fixed
  * header): >= 0, or -1 when malformed. */
 int mqp_suback_reason(const uint8_t *p, size_t n);

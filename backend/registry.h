@@ -87,6 +87,16 @@ uint64_t be_devices_last_seq(be_devices *d, const char *device_id);
 /* Raises device_id's high-water mark to seq (after a commit). */
 void be_devices_mark(be_devices *d, const char *device_id, uint64_t seq);
 size_t be_devices_count(be_devices *d);
+/* The device's last DeviceStatus (status_watch.c): state (proto
+ * DeviceState: 1 online, 2 offline, 3 degraded) seen at seen_us (unix us).
+ * Kept in the device's entry, so what is held is bounded by the registry,
+ * and kept across reloads. Returns FF_OK, or FF_ERR_NOTFOUND for a device
+ * not in the registry or not of site_id (nothing kept). */
+int be_devices_set_status(be_devices *d, const char *device_id, const char *site_id, int state,
+			  int64_t seen_us);
+/* device_id's last status into *state (0: none received yet) and *seen_us;
+ * false (nothing written) for a device not in the registry. */
+bool be_devices_status(be_devices *d, const char *device_id, int *state, int64_t *seen_us);
 
 /* ---- gallery ---- */
 typedef struct be_gallery be_gallery;

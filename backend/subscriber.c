@@ -25,6 +25,7 @@
 
 struct be_sub {
 	be_sub_options opt; /* strings owned */
+	char *watch[BE_SUB_WATCH_MAX + 1]; /* opt.watch_filters' copies, NULL-terminated */
 	char host[256];
 	char port[16];
 	pthread_t thread;
@@ -91,15 +92,46 @@ static int send_connect(be_sub *s)
 	return send_packet(s, pkt.b, pkt.n);
 }
 
+#define FACES_PID 1 /* the faces' SUBSCRIBE; watch filter i is FACES_PID + 1 + i */
+
 static int send_subscribe(be_sub *s)
 {
 	mqp_buf pkt;
+	int rc;
 	/* QoS 1, retain handling 2: no retained message on (re)subscribe. A
 	 * face a device published retained is decided once, when it arrives
 	 * live, not again at every reconnect */
-	if (mqp_build_subscribe(&pkt, 1, s->opt.filter, 0x21) != FF_OK)
+	if (mqp_build_subscribe(&pkt, FACES_PID, s->opt.filter, 0x21) != FF_OK)
 		return FF_ERR_RANGE;
-	return send_packet(s, pkt.b, pkt.n);
+	rc = send_packet(s, pkt.b, pkt.n);
+	/* QoS 0, retain handling 0: each status topic's retained state now */
+	for (int i = 0; rc == FF_OK && s->watch[i]; i++) {
+		if (mqp_build_subscribe(&pkt, (uint16_t)(FACES_PID + 1 + i), s->watch[i], 0x00) != FF_OK)
+			return FF_ERR_RANGE;
+		rc = send_packet(s, pkt.b, pkt.n);
+	}
+	return rc;
+}
+
+/* A watch filter's SUBACK: logged only, a refusal must not stop the faces. */
+static void watch_suback(be_sub *s, int pid, int reason)
+{
+	int i = pid - FACES_PID - 1;
+	const char *f = i >= 0 && i < BE_SUB_WATCH_MAX && s->watch[i] ? s->watch[i] : "?";
+	if (reason >= 0x80)
+		ff_log_warn(LOG_COMP, "event=watch_refused filter=%s reason=0x%02x note=\"the broker's "
+				      "ACL lacks it (broker-config/dynsec-seed)\"", f, reason);
+	else
+		ff_log_info(LOG_COMP, "event=watching filter=%s", f);
+}
+
+/* The watch filter topic matches, or -1. */
+static int watch_match(const be_sub *s, const char *topic)
+{
+	for (int i = 0; s->watch[i]; i++)
+		if (mqp_topic_matches(s->watch[i], topic))
+			return i;
+	return -1;
 }
 
 /* ---- decoding ---- */
@@ -125,9 +157,13 @@ static int handle_packet(be_sub *s, unsigned first, const uint8_t *p, size_t n)
 			    p[0] & 1);
 		return send_subscribe(s);
 	case MQP_SUBACK: {
-		int reason = mqp_suback_reason(p, n);
+		int reason = mqp_suback_reason(p, n), pid = mqp_suback_pid(p, n);
 		if (reason < 0)
 			return FF_ERR_FORMAT;
+		if (pid != FACES_PID) {
+			watch_suback(s, pid, reason);
+			return FF_OK;
+		}
 		if (reason >= 0x80) {
 			ff_log_error(LOG_COMP, "event=subscribe_refused filter=%s reason=0x%02x",
 				     s->opt.filter, reason);
@@ -151,7 +187,11 @@ static int handle_packet(be_sub *s, unsigned first, const uint8_t *p, size_t n)
 		tlen = pub.topic_len < sizeof(topic) ? pub.topic_len : sizeof(topic) - 1; /* never a valid facefleet topic anyway */
 		memcpy(topic, pub.topic, tlen);
 		topic[tlen] = '\0';
-		if (!atomic_load(&s->paused) && s->opt.on_message)
+		if (atomic_load(&s->paused))
+			return FF_OK;
+		if (pub.qos == 0 && s->opt.on_watch && watch_match(s, topic) >= 0)
+			s->opt.on_watch(s->opt.ctx, topic, pub.payload, pub.payload_len, pub.retain);
+		else if (s->opt.on_message)
 			s->opt.on_message(s->opt.ctx, topic, pub.payload, pub.payload_len, pub.pid, pub.dup,
 					  s->gen);
 		return FF_OK;
@@ -371,6 +411,8 @@ static void free_opts(be_sub *s)
 	free((char *)s->opt.username);
 	free((char *)s->opt.password);
 	free((char *)s->opt.filter);
+	for (int i = 0; s->watch[i]; i++)
+		free(s->watch[i]);
 	SSL_CTX_free(s->tls_ctx); /* owned with the options: made from ca_file */
 }
 
@@ -378,9 +420,14 @@ int be_sub_start(const be_sub_options *opt, be_sub **out)
 {
 	be_sub *s;
 	int rc;
+	bool watch_ok = true;
+	size_t nwatch = 0;
 	pthread_condattr_t ca;
+	while (opt && opt->watch_filters && opt->watch_filters[nwatch] && nwatch <= BE_SUB_WATCH_MAX)
+		nwatch++;
 	if (!opt || !out || !opt->url || !opt->client_id || !*opt->client_id || !opt->filter ||
-	    !opt->receive_max || opt->keepalive_s < 0 || opt->keepalive_s > 65535)
+	    !opt->receive_max || opt->keepalive_s < 0 || opt->keepalive_s > 65535 ||
+	    nwatch > BE_SUB_WATCH_MAX || (nwatch && !opt->on_watch))
 		return FF_ERR_INVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -401,12 +448,15 @@ int be_sub_start(const be_sub_options *opt, be_sub **out)
 	s->opt.password = strdup(opt->password ? opt->password : "");
 	s->opt.filter = strdup(opt->filter);
 	s->opt.ca_file = NULL; /* read once, into tls_ctx */
+	s->opt.watch_filters = NULL; /* copied into s->watch */
+	for (size_t i = 0; i < nwatch && watch_ok; i++)
+		watch_ok = (s->watch[i] = strdup(opt->watch_filters[i])) != NULL;
 	if (!s->opt.max_packet)
 		s->opt.max_packet = 1u << 20;
 	s->rcap = 65536;
 	s->rbuf = malloc(s->rcap);
 	s->fd = -1;
-	if (!s->opt.url || !s->opt.client_id || !s->opt.username || !s->opt.password ||
+	if (!watch_ok || !s->opt.url || !s->opt.client_id || !s->opt.username || !s->opt.password ||
 	    !s->opt.filter || !s->rbuf || ff_waker_init(&s->waker) != FF_OK) {
 		free_opts(s);
 		free(s->rbuf);

@@ -33,6 +33,12 @@ typedef struct be_sub be_sub;
 typedef void (*be_sub_message_cb)(void *ctx, const char *topic, const uint8_t *payload,
 				  size_t len, uint16_t packet_id, bool dup, uint64_t gen);
 typedef void (*be_sub_state_cb)(void *ctx, bool connected);
+/* A message of a watch filter (QoS 0, never acknowledged); retained: the
+ * broker's stored copy, sent on (re)subscribing. Must not block. */
+typedef void (*be_sub_watch_cb)(void *ctx, const char *topic, const uint8_t *payload,
+				size_t len, bool retained);
+
+#define BE_SUB_WATCH_MAX 4
 
 typedef struct be_sub_options {
 	const char *url;          /* tcp://, mqtt://, or ssl:// / mqtts:// (TLS) host:port */
@@ -47,11 +53,21 @@ typedef struct be_sub_options {
 	size_t max_packet;        /* larger packets end the connection */
 	be_sub_message_cb on_message;
 	be_sub_state_cb on_state;
+	/* Other parties' status topics, read on this same session (each
+	 * account of a backend instance is bound to one client id, so there is
+	 * no third connection to read them on): NULL-terminated, at most
+	 * BE_SUB_WATCH_MAX, subscribed at QoS 0 with their retained messages
+	 * (each topic's current state, again at every reconnection), handed to
+	 * on_watch instead of on_message. A watch filter the broker refuses (an
+	 * ACL without it) is logged; the faces keep flowing. */
+	const char *const *watch_filters;
+	be_sub_watch_cb on_watch;
 	void *ctx;
 } be_sub_options;
 
 /* Starts the session thread (it connects, and reconnects with backoff
- * 0.2..10 s). Returns FF_OK, FF_ERR_INVAL (bad url or options; an ssl://
+ * 0.2..10 s). Returns FF_OK, FF_ERR_INVAL (bad url or options, more than
+ * BE_SUB_WATCH_MAX watch filters or no on_watch for them; an ssl://
  * url without a usable ca_file), FF_ERR_NOMEM. */
 int be_sub_start(const be_sub_options *opt, be_sub **out);
 /* Waits up to timeout_ms for the first SUBACK. FF_OK or FF_ERR_TIMEOUT. */

@@ -15,6 +15,12 @@
 
 bool be_faces_topic_parse(const char *t, char site[FF_ID_MAX + 1], char dev[FF_ID_MAX + 1])
 {
+	return be_fleet_topic_parse(t, "faces", site, dev);
+}
+
+bool be_fleet_topic_parse(const char *t, const char *leaf, char site[FF_ID_MAX + 1],
+			  char dev[FF_ID_MAX + 1])
+{
 	const char *a, *b, *c;
 	if (strncmp(t, "fleet/", 6) != 0)
 		return false;
@@ -23,7 +29,7 @@ bool be_faces_topic_parse(const char *t, char site[FF_ID_MAX + 1], char dev[FF_I
 	if (!b)
 		return false;
 	c = strchr(b + 1, '/');
-	if (!c || strcmp(c, "/faces") != 0)
+	if (!c || c[1] == '\0' || strcmp(c + 1, leaf) != 0)
 		return false;
 	if (!ff_id_valid_n(a, (size_t)(b - a)) || !ff_id_valid_n(b + 1, (size_t)(c - b - 1)))
 		return false;

@@ -31,6 +31,9 @@ typedef struct be_validate_options {
 /* fleet/<site>/<device>/faces -> site, device ([a-z0-9-]{1,32} each); false
  * when the topic is not that shape. */
 bool be_faces_topic_parse(const char *topic, char site[FF_ID_MAX + 1], char dev[FF_ID_MAX + 1]);
+/* The same for fleet/<site>/<device>/<leaf>. */
+bool be_fleet_topic_parse(const char *topic, const char *leaf, char site[FF_ID_MAX + 1],
+			  char dev[FF_ID_MAX + 1]);
 
 /* Parses and checks j (see above); fills the parsed fields and j->idx. */
 void be_validate(be_job *j, const be_model_set *models, be_devices *devices,

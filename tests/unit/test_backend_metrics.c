@@ -220,12 +220,27 @@ static void test_fresh(void)
 	CU_ASSERT_TRUE(has_line("ff_backend_mqtt_up 0"));
 	CU_ASSERT_TRUE(has_line("ff_backend_db_batch_rows_count 0"));
 	CU_ASSERT_TRUE(has_line("ff_backend_access_published_total{result=\"failed\"} 0"));
+	CU_ASSERT_TRUE(has_line("ff_backend_share_group_members{share_group=\"\",state=\"lost\"} 0"));
+	CU_ASSERT_TRUE(has_line("ff_backend_device_status_total{result=\"invalid\"} 0"));
+	CU_ASSERT_TRUE(has_line("ff_backend_device_status_total{result=\"unknown_device\"} 0"));
 }
 
 static size_t three(void *ctx)
 {
 	(void)ctx;
 	return 3;
+}
+
+/* another group with a lost member; our own group not seen yet */
+static size_t members(void *ctx, be_group_members *out, size_t cap)
+{
+	(void)ctx;
+	CU_ASSERT_TRUE(cap >= 1);
+	memset(out, 0, sizeof(*out));
+	strcpy(out[0].group, "other");
+	out[0].n[BE_MEMBER_ONLINE] = 2;
+	out[0].n[BE_MEMBER_LOST] = 1;
+	return 1;
 }
 
 /* after events: counts land on the pre-made series, a new reason is added
@@ -242,6 +257,9 @@ static void test_after_events(void)
 	be_metrics_db_error();
 	be_metrics_set_mqtt_up(1);
 	be_metrics_set_queue_gauges(three, three, three, NULL);
+	be_metrics_set_members("grp", members, NULL);
+	be_metrics_device_status(BE_DSTATUS_OFFLINE);
+	be_metrics_device_status(BE_DSTATUS__COUNT); /* out of range: ignored */
 	parse_all();
 	CU_ASSERT_TRUE(has_line("ff_backend_rejected_total{reason=\"replay\"} 2"));
 	CU_ASSERT_TRUE(has_line("ff_backend_rejected_total{reason=\"some_new_reason\"} 2"));
@@ -255,7 +273,16 @@ static void test_after_events(void)
 	CU_ASSERT_TRUE(has_line("ff_backend_db_errors_total 1"));
 	CU_ASSERT_TRUE(has_line("ff_backend_mqtt_up 1"));
 	CU_ASSERT_TRUE(has_line("ff_backend_queue_depth{queue=\"write\"} 3"));
+	/* our group at 0 in every state, the other as reported */
+	CU_ASSERT_TRUE(has_line("ff_backend_share_group_members{share_group=\"grp\",state=\"online\"} 0"));
+	CU_ASSERT_TRUE(has_line("ff_backend_share_group_members{share_group=\"grp\",state=\"lost\"} 0"));
+	CU_ASSERT_TRUE(has_line("ff_backend_share_group_members{share_group=\"other\",state=\"online\"} 2"));
+	CU_ASSERT_TRUE(has_line("ff_backend_share_group_members{share_group=\"other\",state=\"stopped\"} 0"));
+	CU_ASSERT_TRUE(has_line("ff_backend_share_group_members{share_group=\"other\",state=\"lost\"} 1"));
+	CU_ASSERT_TRUE(has_line("ff_backend_device_status_total{result=\"offline\"} 1"));
+	CU_ASSERT_TRUE(has_line("ff_backend_device_status_total{result=\"online\"} 0"));
 	be_metrics_set_queue_gauges(NULL, NULL, NULL, NULL);
+	be_metrics_set_members("", NULL, NULL);
 	free(text);
 	text = NULL;
 }

@@ -101,6 +101,25 @@ static void test_suback(void)
 	CU_ASSERT_EQUAL(mqp_suback_reason((uint8_t[]){ 0, 1, 2, 0x1f, 0, 0x87 }, 6), 0x87);
 	CU_ASSERT_EQUAL(mqp_suback_reason((uint8_t[]){ 0, 1, 0 }, 3), -1); /* no reason */
 	CU_ASSERT_EQUAL(mqp_suback_reason((uint8_t[]){ 0, 1 }, 2), -1);
+	CU_ASSERT_EQUAL(mqp_suback_pid((uint8_t[]){ 0x01, 0x02, 0, 0 }, 4), 0x102);
+	CU_ASSERT_EQUAL(mqp_suback_pid((uint8_t[]){ 0x01 }, 1), -1);
+}
+
+/* Which status topics the watch filters take (subscriber.h), and that no
+ * faces topic is mistaken for one. */
+static void test_topic_matches(void)
+{
+	CU_ASSERT_TRUE(mqp_topic_matches("fleet/+/+/status", "fleet/s1/d-1/status"));
+	CU_ASSERT_TRUE(mqp_topic_matches("facefleet/backend/+/status", "facefleet/backend/b1/status"));
+	CU_ASSERT_TRUE(mqp_topic_matches("fleet/#", "fleet/s1/d-1/faces"));
+	CU_ASSERT_TRUE(mqp_topic_matches("a/b", "a/b"));
+	CU_ASSERT_FALSE(mqp_topic_matches("fleet/+/+/status", "fleet/s1/d-1/faces"));
+	CU_ASSERT_FALSE(mqp_topic_matches("fleet/+/+/status", "fleet/s1/d-1/statusx"));
+	CU_ASSERT_FALSE(mqp_topic_matches("fleet/+/+/status", "fleet/s1/d-1/status/x"));
+	CU_ASSERT_FALSE(mqp_topic_matches("fleet/+/+/status", "fleet/s1/status"));
+	CU_ASSERT_FALSE(mqp_topic_matches("a/b", "a/bc"));
+	CU_ASSERT_FALSE(mqp_topic_matches("a/bc", "a/b"));
+	CU_ASSERT_FALSE(mqp_topic_matches("a/b/c", "a/b"));
 }
 
 /* The clean-stop DISCONNECT of a share-group member: reason normal, one
@@ -120,6 +139,7 @@ static CU_TestInfo packet_tests[] = {
 	{ "varint", test_varint },
 	{ "publish", test_publish },
 	{ "suback", test_suback },
+	{ "topic_matches", test_topic_matches },
 	{ "disconnect_ending", test_disconnect_ending },
 	CU_TEST_INFO_NULL,
 };
