@@ -96,7 +96,8 @@ static void usage(FILE *f)
 		"usage: fleet-bench [OPTIONS]\n"
 		"Per-face latency (median, p90) of detect+align, embed, vq_encode and vq_decode\n"
 		"in C (lib/vision on XNNPACK) and of the same .ffn models in PyTorch\n"
-		"(torch_bench.py), ratio torch/C, peak RSS. Last line: one JSON object.\n\n"
+		"(torch_bench.py) and ONNX Runtime, ratios peer/C, peak RSS, the outputs'\n"
+		"agreement. Last line: one JSON object.\n\n"
 		"  --faces DIR      sample faces: DIR/lfw/**.jpg (detect+align), DIR/aligned112/**.jpg\n"
 		"                   (embed, vq_*) [%s/tests/data/faces]\n"
 		"  --models DIR     model files, DIR/ffn/*.ffn or DIR/*.ffn [$FF_MODELS_DIR or\n"
@@ -111,6 +112,11 @@ static void usage(FILE *f)
 		"  --torch-script P the PyTorch helper [%s/tools/fleet-bench/torch_bench.py]\n"
 		"  --torch-engine E frozen (torch.jit.trace + freeze + optimize_for_inference) or\n"
 		"                   interp (models/ref/ffn_torch.py, eager) [frozen]\n"
+		"  --no-ort         leave the ONNX Runtime side out\n"
+		"  --ort-dir DIR    its exported models and inputs (tools/fleet-bench/ort-setup)\n"
+		"                   [MODELS/ort/bench]\n"
+		"  --ort-lib PATH   libonnxruntime.so [MODELS/ort/libonnxruntime.so.1.30.0]; without\n"
+		"                   it or the models the ORT figures say \"not available\"\n"
 		"  -h, --help       this text\n\n"
 		"exit status: 0 success, 1 runtime failure, 2 usage error\n",
 		FB_SOURCE_DIR, FB_SOURCE_DIR, FB_SOURCE_DIR, FB_MAX_THREADS, FB_SOURCE_DIR);
@@ -132,8 +138,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Median and p90 (linear interpolation, as numpy's percentile) of n samples. */
-static struct fb_stat stat_of(double *v, int n)
+struct fb_stat fb_stat_of(double *v, int n)
 {
 	struct fb_stat s = { 0, 0, n };
 	double pos;
@@ -365,7 +370,7 @@ static int time_stages(const struct fb_opts *o, struct fb_work *w, double *dt, s
 		if (run_pass(w, count, v, k, r >= o->warmup) != 0)
 			return -1;
 	for (int s = 0; s < FB_NSTAGES; s++)
-		st[s] = stat_of(v[s], k[s]);
+		st[s] = fb_stat_of(v[s], k[s]);
 	return 0;
 }
 
@@ -383,7 +388,7 @@ static double vq_sum(const struct fb_stat *st)
 /* One line per stage that ran, then the vq_encode+vq_decode sum; with the
  * torch/C ratio when c (the C figures) is given. */
 static void print_side(const char *side, int threads, const char *const *label,
-		       const struct fb_stat *st, const struct fb_stat *c)
+		       const struct fb_stat *st, const struct fb_stat *c, const char *rlabel)
 {
 	for (int s = 0; s < FB_NSTAGES; s++) {
 		if (!st[s].n)
@@ -391,14 +396,14 @@ static void print_side(const char *side, int threads, const char *const *label,
 		printf("%-7s threads=%d %-19s median %9.3f ms p90 %9.3f ms (%d samples)", side,
 		       threads, label[s], st[s].median, st[s].p90, st[s].n);
 		if (c)
-			printf(" torch/C %.2fx", ratio(st[s].median, c[s].median));
+			printf(" %s %.2fx", rlabel, ratio(st[s].median, c[s].median));
 		putchar('\n');
 	}
 	if (st[FB_VQ_DECODE].n) {
 		printf("%-7s threads=%d %-19s median %9.3f ms (sum of the two medians)", side, threads,
 		       "vq_encode+vq_decode", vq_sum(st));
 		if (c)
-			printf(" torch/C %.2fx", ratio(vq_sum(st), vq_sum(c)));
+			printf(" %s %.2fx", rlabel, ratio(vq_sum(st), vq_sum(c)));
 		putchar('\n');
 	}
 	fflush(stdout);
@@ -424,7 +429,7 @@ static int run_c(const struct fb_opts *o, const char *models_dir, const char *mf
 		if (!ok)
 			goto out;
 		out->faces_found = w.found / (o->warmup + o->runs);
-		print_side("C", o->threads[ti], c_label, out->side.st[ti], NULL);
+		print_side("C", o->threads[ti], c_label, out->side.st[ti], NULL, NULL);
 	}
 	out->side.peak_rss_mb = peak_rss_mb();
 	rc = 0;
@@ -480,6 +485,9 @@ static int parse_args(int argc, char **argv, struct fb_opts *o)
 		} else if (!strcmp(a, "--no-torch")) {
 			o->torch = 0;
 			continue;
+		} else if (!strcmp(a, "--no-ort")) {
+			o->ort = 0;
+			continue;
 		}
 		if (!v)
 			goto bad;
@@ -493,6 +501,10 @@ static int parse_args(int argc, char **argv, struct fb_opts *o)
 			o->python = v;
 		else if (!strcmp(a, "--torch-script"))
 			o->script = v;
+		else if (!strcmp(a, "--ort-dir"))
+			o->ort_dir = v;
+		else if (!strcmp(a, "--ort-lib"))
+			o->ort_lib = v;
 		else if (!strcmp(a, "--torch-engine")) {
 			if (strcmp(v, "frozen") && strcmp(v, "interp"))
 				goto bad;
@@ -570,10 +582,10 @@ static void json_side(cJSON *parent, const char *name, const struct fb_opts *o,
 
 /* "ratio_torch_over_c":{"T":{"detect":r,...,"vq_encode+vq_decode":r}, ...}:
  * torch median / C median. */
-static void json_ratios(cJSON *parent, const struct fb_opts *o, const struct fb_side *t,
-			const struct fb_side *c)
+static void json_ratios(cJSON *parent, const char *name, const struct fb_opts *o,
+			const struct fb_side *t, const struct fb_side *c)
 {
-	cJSON *r = cJSON_AddObjectToObject(parent, "ratio_torch_over_c");
+	cJSON *r = cJSON_AddObjectToObject(parent, name);
 	char k[16];
 
 	for (int i = 0; i < o->nthreads; i++) {
@@ -612,10 +624,115 @@ static void find_vq(struct fb_opts *o, char *buf, size_t len)
 		       FB_SOURCE_DIR);
 }
 
-/* The last line: one JSON object; t NULL without the PyTorch side. */
-static void json_report(const struct fb_opts *o, const struct fb_c *c, const struct fb_side *t,
+#define FB_AGREE_MIN 0.999 /* minimum cosine of a peer's outputs with ours */
+
+/* The peers that ran: PyTorch (torch, NULL when left out) and ONNX Runtime
+ * (ort, NULL with --no-ort; ort->available 0 when it could not run). */
+struct fb_peers {
+	const struct fb_side *torch;
+	const struct fb_ort_result *ort;
+	const struct fb_side *ort_side; /* &ort->side when it ran, else NULL */
+	struct fb_side best;            /* per thread count and stage, the faster peer's figure */
+	const char *best_name[FB_MAX_THREADS][FB_NSTAGES];
+};
+
+/* p->best: for each figure the lower median of the peers that ran. 0 when none ran. */
+static int strongest(const struct fb_opts *o, struct fb_peers *p)
+{
+	const struct fb_side *side[2] = { p->torch, p->ort_side };
+	static const char *const name[2] = { "torch", "ort" };
+
+	memset(&p->best, 0, sizeof(p->best));
+	for (int i = 0; i < o->nthreads; i++)
+		for (int s = 0; s < FB_NSTAGES; s++)
+			for (int k = 0; k < 2; k++) {
+				const struct fb_stat *x = side[k] ? &side[k]->st[i][s] : NULL;
+				if (x && x->n && (!p->best.st[i][s].n ||
+						  x->median < p->best.st[i][s].median)) {
+					p->best.st[i][s] = *x;
+					p->best_name[i][s] = name[k];
+				}
+			}
+	return p->torch || p->ort_side;
+}
+
+/* One line per stage: the minimum cosine of ours with each peer. 0 when all
+ * agree (>= FB_AGREE_MIN), else -1. */
+static int print_agreement(const struct fb_ort_result *r)
+{
+	int ok = 1;
+
+	for (int s = 0; s < FB_NSTAGES; s++) {
+		if (r->vs_ort[s] > 1.5)
+			continue;
+		printf("agree   %-9s min cosine of our outputs with ORT's %.6f, with PyTorch "
+		       "frozen's %.6f (same inputs) %s\n",
+		       fb_stage_name[s], r->vs_ort[s], r->vs_torch[s],
+		       r->vs_ort[s] >= FB_AGREE_MIN && r->vs_torch[s] >= FB_AGREE_MIN ? "ok"
+										   : "DISAGREE");
+		ok &= r->vs_ort[s] >= FB_AGREE_MIN && r->vs_torch[s] >= FB_AGREE_MIN;
+	}
+	return ok ? 0 : -1;
+}
+
+/* "agreement":{"min_cosine_ours_ort":{stage:x},"min_cosine_ours_torch":{..},"threshold":t} */
+static void json_agreement(cJSON *r, const struct fb_ort_result *o)
+{
+	cJSON *a = cJSON_AddObjectToObject(r, "agreement");
+	cJSON *x = cJSON_AddObjectToObject(a, "min_cosine_ours_ort");
+	cJSON *y = cJSON_AddObjectToObject(a, "min_cosine_ours_torch");
+
+	for (int s = 0; s < FB_NSTAGES; s++)
+		if (o->vs_ort[s] <= 1.5) {
+			json_fixed(x, fb_stage_name[s], o->vs_ort[s], 6);
+			json_fixed(y, fb_stage_name[s], o->vs_torch[s], 6);
+		}
+	json_fixed(a, "threshold", FB_AGREE_MIN, 3);
+}
+
+/* The ORT side's keys: figures or null, its version and status. */
+static void json_ort(cJSON *r, const struct fb_opts *o, const struct fb_c *c,
+		     const struct fb_peers *p)
+{
+	char st[600];
+
+	snprintf(st, sizeof(st), "%s%s", p->ort_side ? "ran" : "not available: ",
+		 p->ort_side ? "" : p->ort ? p->ort->why : "--no-ort");
+	cJSON_AddStringToObject(r, "ort_status", st);
+	if (!p->ort_side) {
+		cJSON_AddNullToObject(r, "ort");
+		cJSON_AddNullToObject(r, "ratio_ort_over_c");
+		return;
+	}
+	json_side(r, "ort", o, t_key, p->ort_side);
+	cJSON_AddStringToObject(r, "ort_version", p->ort->version);
+	json_ratios(r, "ratio_ort_over_c", o, p->ort_side, &c->side);
+	json_agreement(r, p->ort);
+}
+
+/* "strongest_peer":{"T":{stage:"torch"|"ort"}} and its ratios over C. */
+static void json_strongest(cJSON *r, const struct fb_opts *o, const struct fb_c *c,
+			   const struct fb_peers *p)
+{
+	cJSON *sp = cJSON_AddObjectToObject(r, "strongest_peer");
+	char k[16];
+
+	for (int i = 0; i < o->nthreads; i++) {
+		cJSON *x;
+		snprintf(k, sizeof(k), "%d", o->threads[i]);
+		x = cJSON_AddObjectToObject(sp, k);
+		for (int s = 0; s < FB_NSTAGES; s++)
+			if (p->best_name[i][s])
+				cJSON_AddStringToObject(x, fb_stage_name[s], p->best_name[i][s]);
+	}
+	json_ratios(r, "ratio_strongest_over_c", o, &p->best, &c->side);
+}
+
+/* The last line: one JSON object. */
+static void json_report(const struct fb_opts *o, const struct fb_c *c, const struct fb_peers *p,
 			int nfull, int nal, double load1)
 {
+	const struct fb_side *t = p->torch;
 	cJSON *r = cJSON_CreateObject();
 	char *text;
 
@@ -633,11 +750,14 @@ static void json_report(const struct fb_opts *o, const struct fb_c *c, const str
 	if (t) {
 		json_side(r, "torch", o, t_key, t);
 		cJSON_AddStringToObject(r, "torch_engine", o->engine);
-		json_ratios(r, o, t, &c->side);
+		json_ratios(r, "ratio_torch_over_c", o, t, &c->side);
 	} else {
 		cJSON_AddNullToObject(r, "torch");
 		cJSON_AddNullToObject(r, "ratio_torch_over_c");
 	}
+	json_ort(r, o, c, p);
+	if (p->torch || p->ort_side)
+		json_strongest(r, o, c, p);
 	text = cJSON_PrintUnformatted(r);
 	cJSON_Delete(r);
 	if (text)
@@ -647,18 +767,61 @@ static void json_report(const struct fb_opts *o, const struct fb_c *c, const str
 	cJSON_free(text);
 }
 
+/* The ONNX Runtime side into r (p->ort_side when it ran): its figures, ratios
+ * and agreement printed. -1 when it failed or a peer disagrees with ours. */
+static int run_ort(const struct fb_opts *o, const char *models_dir, const struct fb_c *c, int nfull,
+		   int nal, struct fb_ort_result *r, struct fb_peers *p)
+{
+	fflush(stdout);
+	p->ort = r;
+	if (fb_ort_run(o, models_dir, c->vq_id[0] ? c->vq_id : "-", nfull, nal, r) != 0) {
+		fprintf(stderr, "fleet-bench: ONNX Runtime side failed: %s\n", r->why);
+		return -1;
+	}
+	if (!r->available) {
+		printf("ORT     not available: %s (tools/fleet-bench/ort-setup makes it)\n", r->why);
+		return 0;
+	}
+	p->ort_side = &r->side;
+	for (int i = 0; i < o->nthreads; i++)
+		print_side("ORT", o->threads[i], t_label, r->side.st[i], c->side.st[i], "ort/C");
+	printf("ORT     %s, peak RSS %.1f MiB over the process's RSS before it (same process)\n",
+	       r->version, r->side.peak_rss_mb);
+	return print_agreement(r);
+}
+
+/* The strongest peer's figure per stage, over ours. */
+static void print_strongest(const struct fb_opts *o, const struct fb_c *c, struct fb_peers *p)
+{
+	if (!strongest(o, p))
+		return;
+	for (int i = 0; i < o->nthreads; i++)
+		for (int s = 0; s < FB_NSTAGES; s++)
+			if (p->best_name[i][s] && c->side.st[i][s].n)
+				printf("best    threads=%d %-19s %-5s median %9.3f ms, %.2fx ours\n",
+				       o->threads[i], t_label[s], p->best_name[i][s],
+				       p->best.st[i][s].median,
+				       ratio(p->best.st[i][s].median, c->side.st[i][s].median));
+}
+
 int main(int argc, char **argv)
 {
 	static char faces_def[4096], models_def[4096], script_def[4096], vq_def[4200], sub[4200],
 		models_dir[4200], mfn[4300];
-	struct fb_opts o = { NULL, NULL, "/usr/bin/python3", NULL, NULL, 10, 2, 1, { 1, 2 }, 2, "frozen" };
+	static char ort_dir_def[4200], ort_lib_def[4200];
+	struct fb_opts o = { NULL, NULL, "/usr/bin/python3", NULL, NULL, 10, 2, 1, { 1, 2 }, 2, "frozen",
+			     1, NULL, NULL };
 	struct fb_list lfull = { NULL, 0 }, lal = { NULL, 0 };
 	ff_image *full = NULL, *al = NULL;
 	struct fb_c c;
 	struct fb_side t;
+	struct fb_ort_result ort;
+	struct fb_peers peers;
 	double load1 = -1;
-	int rc = FF_EXIT_FAIL, have_torch = 0;
+	int rc = FF_EXIT_FAIL;
 	FILE *f;
+
+	memset(&peers, 0, sizeof(peers));
 
 	memset(&c, 0, sizeof(c));
 	snprintf(faces_def, sizeof(faces_def), "%s/tests/data/faces", FB_SOURCE_DIR);
@@ -671,6 +834,10 @@ int main(int argc, char **argv)
 	o.script = script_def;
 	if (parse_args(argc, argv, &o) != 0)
 		return FF_EXIT_USAGE;
+	snprintf(ort_dir_def, sizeof(ort_dir_def), "%s/ort/bench", o.models);
+	snprintf(ort_lib_def, sizeof(ort_lib_def), "%s/ort/libonnxruntime.so.1.30.0", o.models);
+	o.ort_dir = o.ort_dir ? o.ort_dir : ort_dir_def;
+	o.ort_lib = o.ort_lib ? o.ort_lib : ort_lib_def;
 	find_vq(&o, vq_def, sizeof(vq_def));
 
 	snprintf(models_dir, sizeof(models_dir), "%s/ffn", o.models);
@@ -710,12 +877,15 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		if (fb_torch_run(&o, &t) != 0)
 			goto out;
-		have_torch = 1;
+		peers.torch = &t;
 		for (int i = 0; i < o.nthreads; i++)
-			print_side("PyTorch", o.threads[i], t_label, t.st[i], c.side.st[i]);
+			print_side("PyTorch", o.threads[i], t_label, t.st[i], c.side.st[i], "torch/C");
 		printf("PyTorch peak RSS %.1f MiB\n", t.peak_rss_mb);
 	}
-	json_report(&o, &c, have_torch ? &t : NULL, lfull.n, lal.n, load1);
+	if (o.ort && run_ort(&o, models_dir, &c, lfull.n, lal.n, &ort, &peers) != 0)
+		goto out;
+	print_strongest(&o, &c, &peers);
+	json_report(&o, &c, &peers, lfull.n, lal.n, load1);
 	rc = FF_EXIT_OK;
 out:
 	for (int i = 0; full && i < lfull.n; i++)
