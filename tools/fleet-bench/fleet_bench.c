@@ -696,8 +696,8 @@ static void json_ort(cJSON *r, const struct fb_opts *o, const struct fb_c *c,
 {
 	char st[600];
 
-	snprintf(st, sizeof(st), "%s%s", p->ort_side ? "ran" : "not available: ",
-		 p->ort_side ? "" : p->ort ? p->ort->why : "--no-ort");
+	snprintf(st, sizeof(st), "%s%s", p->ort_side ? "ran" : p->ort ? "not available: " : "off",
+		 p->ort_side || !p->ort ? "" : p->ort->why);
 	cJSON_AddStringToObject(r, "ort_status", st);
 	if (!p->ort_side) {
 		cJSON_AddNullToObject(r, "ort");
