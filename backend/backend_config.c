@@ -129,7 +129,8 @@ static const ff_config_field fields[] = {
 	F("http_max_connections", FF_CFG_INT, http_max_connections, "64", 4, 4096,
 	  "HTTP connections at once (each a thread; event streams hold theirs)", 0),
 	F("http_online_s", FF_CFG_INT, http_online_s, "300", 10, 86400,
-	  "a device whose last face came this recently is online in GET /api/v1/devices, s", 0),
+	  "a device that sent no DeviceStatus since the backend started is online in GET "
+	  "/api/v1/devices when its last face came this recently, s (one that did: as its status says)", 0),
 	F("http_max_body", FF_CFG_INT, http_max_body, "4194304", 1024, 64 << 20,
 	  "largest HTTP request body (an enrolment photo), bytes; larger: 413", 0),
 	F("retention_events_days", FF_CFG_INT, retention_events_days, "90", 0, 36500,
