@@ -19,7 +19,7 @@ each input, for fleet-bench's agreement check.
 DIR (default: MODELS/ort/bench) gets *.onnx, in/*.f32 (inputs), ref/*.f32
 (PyTorch outputs) and manifest.txt, written last:
   fleet-bench-ort 1
-  faces <faces dir, absolute>
+  faces <faces dir, absolute, links resolved>
   vq_model <model_id or ->
   counts <lfw images> <aligned crops>
   call <stage> <item> <net> <onnx> <input .f32> <ref .f32> <rank> <dims...>
@@ -137,7 +137,7 @@ def header(a, nfull, nal):
     vq_id = "-"
     if a.vq_model:
         vq_id = VqCodec.from_prefix(a.vq_model).enc.meta.get("model_id", "-")
-    return ["fleet-bench-ort 1", "faces %s" % os.path.abspath(a.faces), "vq_model %s" % vq_id,
+    return ["fleet-bench-ort 1", "faces %s" % os.path.realpath(a.faces), "vq_model %s" % vq_id,
             "counts %d %d" % (nfull, nal)]
 
 
