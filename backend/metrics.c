@@ -35,6 +35,7 @@ static const char *const known_reasons[] = {
 	"seq_jump", "over_budget", "flooding", "bad_schema_version", "unknown_model",
 	"grid_mismatch", "codes_per_cell_mismatch", "unsupported_model", "index_range",
 	"bad_size", "bad_box", "bad_track", "internal_error", "seq_reused", "store_refused",
+	"no_entropy_table", "bad_entropy_codes",
 };
 #define NKNOWN_REASONS (sizeof(known_reasons) / sizeof(known_reasons[0]))
 _Static_assert(NKNOWN_REASONS < BE_REJECT_REASONS_MAX, "room for reasons not listed");
