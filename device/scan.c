@@ -5,7 +5,8 @@
  * analysed frame (and at once after a known face was lost); in between the
  * detector looks only near the faces of the previous frame (ff_detect_near:
  * O-Net on the face's last box, P-Net on a small region around it when that
- * fails). A face entering the picture is thus found at the next whole scan,
+ * fails). A whole scan also starts from the known faces, so that P-Net's
+ * many candidates over them skip R-Net and O-Net. A face entering the picture is thus found at the next whole scan,
  * at most full_every - 1 analysed frames late. */
 #include "device.h"
 
@@ -59,10 +60,9 @@ int dev_scan_frame(dev_scan *s, ff_detector *det, const ff_image *img, ff_face *
 	bool full = dev_scan_full_due(s);
 	int rc;
 
-	if (full)
-		rc = ff_detect(det, img, faces, max_faces, n);
-	else
-		rc = ff_detect_near(det, img, s->hints, s->nhints, faces, max_faces, n);
+	/* a whole scan too starts with O-Net on the known faces, and spares them
+	 * R-Net and O-Net on P-Net's candidates */
+	rc = ff_detect_near(det, img, s->hints, s->nhints, full, faces, max_faces, n);
 	if (rc != FF_OK) {
 		dev_scan_reset(s);
 		return rc;

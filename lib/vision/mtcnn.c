@@ -471,8 +471,14 @@ static void to_face(const ff_mtcnn_box *b, float inv, ff_face *f)
 		f->landmarks[k] = (b->landmarks[k] + 0.5f) * inv - 0.5f;
 }
 
-/* P-Net's candidates through R-Net and O-Net; n in and out. */
-static int cascade(ff_detector *d, const ff_image *img, ff_mtcnn_box *b, size_t *n)
+/* A P-Net candidate overlapping a face O-Net already confirmed this much
+ * (IoU) is that face: it skips R-Net and O-Net. */
+#define KNOWN_IOU 0.3f
+
+/* P-Net's candidates through R-Net and O-Net, but those over the nk faces
+ * already confirmed; n in and out. */
+static int cascade(ff_detector *d, const ff_image *img, ff_mtcnn_box *b, size_t *n,
+		   const ff_mtcnn_box *known, size_t nk)
 {
 	int rc;
 
@@ -481,6 +487,7 @@ static int cascade(ff_detector *d, const ff_image *img, ff_mtcnn_box *b, size_t 
 		*n = d->opt.max_candidates;
 	ff_mtcnn_regress(b, *n);
 	ff_mtcnn_square(b, *n);
+	*n = ff_mtcnn_drop_known(b, *n, known, nk, KNOWN_IOU);
 	if ((rc = refine(d, img, b, n, 0)) != FF_OK)
 		return rc;
 	*n = ff_mtcnn_nms(b, *n, d->opt.nms[2], FF_NMS_UNION);
@@ -513,9 +520,12 @@ static int onet_on_hint(ff_detector *d, const ff_image *img, const ff_face *h, f
 }
 
 /* Near the hints: O-Net alone where it confirms the face, else P-Net on the
- * hint's ROI and the whole cascade. Appends to *all (n_all). */
+ * hint's ROI; with whole, P-Net over the whole image too (min_face). The
+ * candidates then go through the cascade, but those over a confirmed face.
+ * Appends to *all (n_all). */
 static int near_faces(ff_detector *d, const ff_image *img, const ff_face *hints, size_t nh,
-		      float s, ff_mtcnn_box **all, size_t *cap, size_t *n_all)
+		      float s, float min_face, int whole, ff_mtcnn_box **all, size_t *cap,
+		      size_t *n_all)
 {
 	ff_mtcnn_box *kept = NULL;
 	size_t nk = 0, ck = 0;
@@ -526,11 +536,15 @@ static int near_faces(ff_detector *d, const ff_image *img, const ff_face *hints,
 		rc = onet_on_hint(d, img, &hints[i], s, &kept[nk], &found);
 		if (rc == FF_OK && found)
 			nk++;
-		else if (rc == FF_OK || rc == FF_ERR_RANGE)
+		else if ((rc == FF_OK || rc == FF_ERR_RANGE) && !whole)
 			rc = run_pnet_near(d, img, &hints[i], 1, s, all, cap, n_all);
+		else if (rc == FF_ERR_RANGE)
+			rc = FF_OK;
 	}
+	if (rc == FF_OK && whole)
+		rc = run_pnet(d, img, min_face, all, cap, n_all);
 	if (rc == FF_OK && *n_all)
-		rc = cascade(d, img, *all, n_all);
+		rc = cascade(d, img, *all, n_all, kept, nk);
 	if (rc == FF_OK)
 		rc = reserve(all, cap, *n_all + nk);
 	if (rc == FF_OK) {
@@ -541,10 +555,9 @@ static int near_faces(ff_detector *d, const ff_image *img, const ff_face *hints,
 	return rc;
 }
 
-/* ff_detect and ff_detect_near: P-Net over the whole image (hints NULL),
- * or near the hints; then R-Net and O-Net. */
+/* ff_detect (whole, no hints) and ff_detect_near. */
 static int detect(ff_detector *d, const ff_image *orig, const ff_face *hints, size_t nh,
-		  ff_face *faces, size_t max_faces, size_t *count)
+		  int whole, ff_face *faces, size_t max_faces, size_t *count)
 {
 	ff_image small = FF_IMAGE_EMPTY;
 	const ff_image *img = orig;
@@ -572,11 +585,7 @@ static int detect(ff_detector *d, const ff_image *orig, const ff_face *hints, si
 		 * then those of the same detection on a max_side copy */
 		min_face = fmaxf(12.0f, min_face / ((float)big / (float)d->opt.max_side));
 	}
-	if (hints)
-		rc = near_faces(d, img, hints, nh, s, &b, &cap, &n);
-	else if ((rc = run_pnet(d, img, min_face, &b, &cap, &n)) == FF_OK)
-		rc = cascade(d, img, b, &n);
-	if (rc != FF_OK)
+	if ((rc = near_faces(d, img, hints, nh, s, min_face, whole, &b, &cap, &n)) != FF_OK)
 		goto out;
 	n = ff_mtcnn_nms(b, n, d->opt.nms[3], FF_NMS_MIN);
 	for (size_t i = 0; i < n && i < max_faces; i++) {
@@ -593,14 +602,13 @@ out:
 int ff_detect(ff_detector *d, const ff_image *img, ff_face *faces, size_t max_faces,
 	      size_t *count)
 {
-	return detect(d, img, NULL, 0, faces, max_faces, count);
+	return detect(d, img, NULL, 0, 1, faces, max_faces, count);
 }
 
 int ff_detect_near(ff_detector *d, const ff_image *img, const ff_face *hints, size_t nhints,
-		   ff_face *faces, size_t max_faces, size_t *count)
+		   int whole, ff_face *faces, size_t max_faces, size_t *count)
 {
-	static const ff_face none;
-	return detect(d, img, nhints ? hints : &none, nhints, faces, max_faces, count);
+	return detect(d, img, hints, nhints, whole, faces, max_faces, count);
 }
 
 int ff_face_pick_central(const ff_face *faces, size_t n, int width, int height)

@@ -86,6 +86,20 @@ static float box_area(const ff_mtcnn_box *b)
 	return (b->x2 - b->x1 + 1) * (b->y2 - b->y1 + 1);
 }
 
+float ff_mtcnn_overlap(const ff_mtcnn_box *p, const ff_mtcnn_box *q, int method)
+{
+	float iw = fminf(p->x2, q->x2) - fmaxf(p->x1, q->x1) + 1;
+	float ih = fminf(p->y2, q->y2) - fmaxf(p->y1, q->y1) + 1;
+	float inter, denom;
+
+	if (iw <= 0 || ih <= 0)
+		return 0;
+	inter = iw * ih;
+	denom = method == FF_NMS_MIN ? fminf(box_area(p), box_area(q))
+				     : box_area(p) + box_area(q) - inter;
+	return denom > 0 ? inter / denom : 0;
+}
+
 size_t ff_mtcnn_nms(ff_mtcnn_box *b, size_t n, float threshold, int method)
 {
 	size_t kept = 0;
@@ -95,20 +109,23 @@ size_t ff_mtcnn_nms(ff_mtcnn_box *b, size_t n, float threshold, int method)
 	qsort(b, n, sizeof(*b), by_score_desc);
 	for (size_t i = 0; i < n; i++) {
 		int keep = 1;
-		for (size_t k = 0; k < kept && keep; k++) {
-			const ff_mtcnn_box *p = &b[k];
-			float iw = fminf(p->x2, b[i].x2) - fmaxf(p->x1, b[i].x1) + 1;
-			float ih = fminf(p->y2, b[i].y2) - fmaxf(p->y1, b[i].y1) + 1;
-			float inter, denom;
-			if (iw <= 0 || ih <= 0)
-				continue;
-			inter = iw * ih;
-			denom = method == FF_NMS_MIN
-					? fminf(box_area(p), box_area(&b[i]))
-					: box_area(p) + box_area(&b[i]) - inter;
-			if (denom > 0 && inter / denom > threshold)
-				keep = 0;
-		}
+		for (size_t k = 0; k < kept && keep; k++)
+			keep = !(ff_mtcnn_overlap(&b[k], &b[i], method) > threshold);
+		if (keep)
+			b[kept++] = b[i];
+	}
+	return kept;
+}
+
+size_t ff_mtcnn_drop_known(ff_mtcnn_box *b, size_t n, const ff_mtcnn_box *known, size_t nk,
+			   float threshold)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; b && i < n; i++) {
+		int keep = 1;
+		for (size_t k = 0; k < nk && keep; k++)
+			keep = !(ff_mtcnn_overlap(&known[k], &b[i], FF_NMS_UNION) > threshold);
 		if (keep)
 			b[kept++] = b[i];
 	}

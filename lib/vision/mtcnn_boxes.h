@@ -38,6 +38,15 @@ size_t ff_mtcnn_generate(const float *prob, const float *reg, int ow, int oh, in
  * compacted to the front; returns their count. */
 size_t ff_mtcnn_nms(ff_mtcnn_box *b, size_t n, float threshold, int method);
 
+/* Overlap of two boxes: intersection / union (FF_NMS_UNION) or / the
+ * smaller area (FF_NMS_MIN); 0 when they do not touch. */
+float ff_mtcnn_overlap(const ff_mtcnn_box *p, const ff_mtcnn_box *q, int method);
+
+/* Drops the boxes of b that overlap one of the nk known boxes by more than
+ * threshold (IoU), keeping the others' order; returns their count. */
+size_t ff_mtcnn_drop_known(ff_mtcnn_box *b, size_t n, const ff_mtcnn_box *known, size_t nk,
+			   float threshold);
+
 /* Applies the regression offsets (x1 += dx1 * w, ...) and clears them. */
 void ff_mtcnn_regress(ff_mtcnn_box *b, size_t n);
 

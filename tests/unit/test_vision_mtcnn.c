@@ -156,7 +156,28 @@ static void test_landmarks(void)
 	CU_ASSERT_DOUBLE_EQUAL(b.landmarks[9], 88.4, 1e-4);
 }
 
+/* Candidates over a face O-Net already confirmed are dropped, the others
+ * keep their order. */
+static void test_drop_known(void)
+{
+	ff_mtcnn_box b[4], known[2];
+
+	known[0] = box(0, 0, 9, 9, 0.99f);
+	known[1] = box(100, 100, 139, 139, 0.99f);
+	b[0] = box(1, 1, 10, 10, 0.8f);      /* IoU 81/119 = 0.68 with known[0] */
+	b[1] = box(50, 50, 59, 59, 0.7f);    /* touches nothing */
+	b[2] = box(110, 110, 149, 149, 0.9f); /* IoU 900/2300 = 0.39 with known[1] */
+	b[3] = box(130, 130, 169, 169, 0.6f); /* IoU 100/3100 = 0.03 */
+	CU_ASSERT_DOUBLE_EQUAL(ff_mtcnn_overlap(&b[0], &known[0], FF_NMS_UNION), 81.0 / 119, 1e-6);
+	CU_ASSERT_DOUBLE_EQUAL(ff_mtcnn_overlap(&b[1], &known[0], FF_NMS_UNION), 0, 1e-9);
+	CU_ASSERT_EQUAL(ff_mtcnn_drop_known(b, 4, known, 0, 0.3f), 4u); /* nothing known */
+	CU_ASSERT_EQUAL_FATAL(ff_mtcnn_drop_known(b, 4, known, 2, 0.3f), 2u);
+	CU_ASSERT_DOUBLE_EQUAL(b[0].score, 0.7, 1e-6);
+	CU_ASSERT_DOUBLE_EQUAL(b[1].score, 0.6, 1e-6);
+}
+
 static CU_TestInfo mtcnn_tests[] = {
+	{ "drop_known", test_drop_known },
 	{ "pyramid", test_pyramid },
 	{ "generate", test_generate },
 	{ "nms_union", test_nms_union },

@@ -63,15 +63,19 @@ void ff_detector_free(ff_detector *d);
 int ff_detect(ff_detector *d, const ff_image *img, ff_face *faces, size_t max_faces,
 	      size_t *count);
 
-/* Same as ff_detect, but P-Net searches only near the nhints faces given
- * (a video's previous detections): a square twice the face's side around
- * each, scaled to a small fixed size, which finds a face that moved by up to
- * half its side and grew or shrank by up to half. R-Net and O-Net then run
- * as in ff_detect, on the image itself. A fraction of ff_detect's cost on a
- * 640x480 frame; faces away from the hints are not found (the caller scans
- * the whole frame now and then). nhints 0: no face, FF_OK. Same returns. */
+/* Detection that knows where faces were (a video's previous frame): for each
+ * of the nhints faces, O-Net alone on its last box first; where that still
+ * holds a face, O-Net's box and landmarks follow the motion and P-Net and
+ * R-Net are skipped. Else P-Net searches a square twice the face's side
+ * around it, scaled to a small fixed size (a face that moved by up to half
+ * its side and grew or shrank by up to half), and R-Net and O-Net run as in
+ * ff_detect. With whole, P-Net also scans the whole image as ff_detect does
+ * (its candidates over a face O-Net confirmed are that face: no R-Net and
+ * O-Net for them), finding faces away from the hints. Without whole, a
+ * fraction of ff_detect's cost on a 640x480 frame. nhints 0 and whole 0: no
+ * face. Same returns as ff_detect. */
 int ff_detect_near(ff_detector *d, const ff_image *img, const ff_face *hints, size_t nhints,
-		   ff_face *faces, size_t max_faces, size_t *count);
+		   int whole, ff_face *faces, size_t max_faces, size_t *count);
 
 /* Picks the "subject" among n faces of a width x height image: the face
  * whose box centre is nearest the image centre, ties broken by score (for
