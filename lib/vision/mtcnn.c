@@ -366,35 +366,29 @@ static int roi_image(const ff_image *img, const ff_face *h, float s, ff_image *o
 	return rc;
 }
 
-/* Stage 1 near the hints only: P-Net over each hint's ROI; candidates in
+/* Stage 1 near hint h only: P-Net over its ROI; candidates in
  * working-image coordinates are appended to *all (n_all). */
-static int run_pnet_near(ff_detector *d, const ff_image *img, const ff_face *hints, size_t nh,
-			 float s, ff_mtcnn_box **all, size_t *cap, size_t *n_all)
+static int run_pnet_near(ff_detector *d, const ff_image *img, const ff_face *h, float s,
+			 ff_mtcnn_box **all, size_t *cap, size_t *n_all)
 {
-	int rc = FF_OK;
+	ff_image roi = FF_IMAGE_EMPTY;
+	size_t first = *n_all;
+	int x0, y0, rc;
+	float k;
 
-	for (size_t i = 0; i < nh && rc == FF_OK; i++) {
-		ff_image roi = FF_IMAGE_EMPTY;
-		size_t first = *n_all;
-		int x0, y0;
-		float k;
-
-		rc = roi_image(img, &hints[i], s, &roi, &x0, &y0, &k);
-		if (rc == FF_ERR_RANGE) { /* a degenerate hint: nothing to search */
-			rc = FF_OK;
-			continue;
-		}
-		if (rc == FF_OK)
-			rc = run_pnet(d, &roi, 12.0f, all, cap, n_all);
-		for (size_t j = first; j < *n_all; j++) {
-			ff_mtcnn_box *b = &(*all)[j];
-			b->x1 = (float)x0 + b->x1 * k;
-			b->y1 = (float)y0 + b->y1 * k;
-			b->x2 = (float)x0 + b->x2 * k;
-			b->y2 = (float)y0 + b->y2 * k;
-		}
-		ff_image_free(&roi);
+	rc = roi_image(img, h, s, &roi, &x0, &y0, &k);
+	if (rc == FF_ERR_RANGE) /* a degenerate hint: nothing to search */
+		return FF_OK;
+	if (rc == FF_OK)
+		rc = run_pnet(d, &roi, 12.0f, all, cap, n_all);
+	for (size_t j = first; j < *n_all; j++) {
+		ff_mtcnn_box *b = &(*all)[j];
+		b->x1 = (float)x0 + b->x1 * k;
+		b->y1 = (float)y0 + b->y1 * k;
+		b->x2 = (float)x0 + b->x2 * k;
+		b->y2 = (float)y0 + b->y2 * k;
 	}
+	ff_image_free(&roi);
 	return rc;
 }
 
@@ -536,10 +530,8 @@ static int near_faces(ff_detector *d, const ff_image *img, const ff_face *hints,
 		rc = onet_on_hint(d, img, &hints[i], s, &kept[nk], &found);
 		if (rc == FF_OK && found)
 			nk++;
-		else if ((rc == FF_OK || rc == FF_ERR_RANGE) && !whole)
-			rc = run_pnet_near(d, img, &hints[i], 1, s, all, cap, n_all);
-		else if (rc == FF_ERR_RANGE)
-			rc = FF_OK;
+		else if (rc == FF_OK && !whole) /* a whole scan's P-Net covers it */
+			rc = run_pnet_near(d, img, &hints[i], s, all, cap, n_all);
 	}
 	if (rc == FF_OK && whole)
 		rc = run_pnet(d, img, min_face, all, cap, n_all);
