@@ -70,18 +70,14 @@ const ff_vq_info *bt_vq_info(void)
 	static ff_vq_info info;
 	static bool loaded;
 	if (!loaded) {
-		char cmd[1200], path[1024] = "";
-		FILE *p;
+		char prefix[1024] = "", path[1100];
 		ff_vq_decoder *d = NULL;
 		char err[256];
-		snprintf(cmd, sizeof(cmd), "ls %s/*.dec.ffn 2>/dev/null | head -1", bt_vq_dir(NULL));
-		p = popen(cmd, "r");
-		if (p) {
-			if (!fgets(path, sizeof(path), p))
-				path[0] = '\0';
-			pclose(p);
-		}
-		path[strcspn(path, "\n")] = '\0';
+		/* the deployed model (DEFAULT), as a device would send: not the first
+		 * file by name, which is the vq2-s1 ablation */
+		if (ff_vq_default_model(bt_vq_dir(NULL), prefix, sizeof(prefix), NULL) != FF_OK)
+			fprintf(stderr, "no VQ model in %s\n", bt_vq_dir(NULL));
+		snprintf(path, sizeof(path), "%s.dec.ffn", prefix);
 		if (ff_vq_decoder_create(path, NULL, &d, err, sizeof(err)) != FF_OK) {
 			fprintf(stderr, "cannot load VQ decoder '%s': %s\n", path, err);
 			return NULL;
