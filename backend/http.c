@@ -295,7 +295,7 @@ static bool parse_listen(const char *s, struct sockaddr_storage *sa)
 	return inet_pton(AF_INET, host, &a4->sin_addr) == 1;
 }
 
-static void log_mhd(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void log_mhd(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
 	(void)cls;
