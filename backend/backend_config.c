@@ -40,6 +40,12 @@ static const ff_config_field fields[] = {
 	  "MQTT user name of the publisher connection (empty: mqtt_user; fleetctl backend add makes "
 	  "one account per connection, each bound to its client id)", 0),
 	F("mqtt_password", FF_CFG_STRING, mqtt_password, "", 0, 0, "MQTT password", FF_CFG_SECRET),
+	F("broker_admin_user", FF_CFG_STRING, broker_admin_user, "", 0, 0,
+	  "optional: a dynamic-security admin account (mqtt_url, mqtt_ca_file) with which the "
+	  "API's device revoke also disables the device's broker account and drops its "
+	  "sessions; empty: the revoke only refuses the device's faces (broker-config/ACL.md)", 0),
+	F("broker_admin_password", FF_CFG_STRING, broker_admin_password, "", 0, 0,
+	  "password of broker_admin_user", FF_CFG_SECRET),
 	F("mqtt_client_id", FF_CFG_STRING, mqtt_client_id, "", 0, 64,
 	  "MQTT client id of the subscription session (stable across restarts so the broker "
 	  "redelivers what was not acknowledged); empty = fleet-backend-<instance>", 0),

@@ -15,6 +15,8 @@ typedef struct be_backend_config {
 	char *mqtt_pub_user;
 	char *mqtt_password;
 	char *mqtt_client_id;  /* empty: fleet-backend-<instance> */
+	char *broker_admin_user;     /* empty: the API's revoke leaves the broker account */
+	char *broker_admin_password;
 	char *share_group;
 	char *faces_filter;    /* topic filter under the share group */
 	int mqtt_keepalive_s;

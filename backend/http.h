@@ -20,6 +20,8 @@
 
 #include <stddef.h>
 
+#include "facefleet/dynsec.h"
+
 struct be_devices;
 
 typedef struct be_http_options {
@@ -37,6 +39,10 @@ typedef struct be_http_options {
 	int online_s;                /* a device seen this recently is online */
 	int max_body;                /* largest request body (photos), bytes */
 	struct be_devices *devices;  /* each device's DeviceStatus (registry.h); NULL: none */
+	/* The broker's dynamic-security admin: a device revoke also disables the
+	 * device's broker account. No username: not configured (the revoke only
+	 * refuses the device's faces). Its strings must outlive the listener. */
+	ff_dynsec_options broker_admin;
 } be_http_options;
 
 typedef struct be_http be_http;

@@ -7,18 +7,27 @@
  * within online_s, offline otherwise. last_seen: the newer of its last face
  * and its last status. Revoking here marks the
  * device disabled in the database (every backend refuses its faces at once,
- * device_disabled); its broker account is disabled by `fleetctl device
- * revoke`, which holds the broker's admin credentials. */
+ * device_disabled) and, when the backend has a broker admin account
+ * (broker_admin_user), first disables the device's broker account as
+ * `fleetctl device revoke` does (facefleet/dynsec.h: its logins refused, its
+ * open sessions dropped); without one the account stays usable and the reply
+ * and audit row say broker_account not_configured. */
 #include "http_internal.h"
 
 #include "facefleet.pb-c.h"
 #include "registry.h"
+
+#include "facefleet/dynsec.h"
+#include "facefleet/error.h"
+#include "facefleet/log.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define LOG_COMP "http"
 
 /* device, site, revoked|disabled (NULL: enabled), a face within $1 s,
  * last face (unix us, NULL: none), threshold */
@@ -117,8 +126,9 @@ static bool device_locked(be_req *r, char *site, size_t cap, bool *enabled)
 	return found;
 }
 
-/* The device's row after a change, committed, as the reply. */
-static int device_reply(be_req *r)
+/* The device's row after a change, committed, as the reply; with
+ * broker_account (not NULL) when the change was a revoke. */
+static int device_reply(be_req *r, const char *broker_account)
 {
 	char online[16];
 	PGresult *res;
@@ -129,17 +139,45 @@ static int device_reply(be_req *r)
 		return be_reply_sql_error(r);
 	o = PQntuples(res) == 1 ? device_json(r, res, 0) : cJSON_CreateObject();
 	PQclear(res);
+	if (broker_account)
+		cJSON_AddStringToObject(o, "broker_account", broker_account);
 	return be_reply_json(r, 200, o);
+}
+
+/* The broker half of revoking device r->args[0]: "disabled", "not_found"
+ * (it has no broker account), "not_configured" (no broker_admin_user), or
+ * NULL when the broker could not be told (why in err, logged). */
+static const char *broker_disable(be_req *r, char *err, size_t cap)
+{
+	const ff_dynsec_options *o = &r->h->o.broker_admin;
+	ff_dynsec *d;
+	int rc;
+	if (!o->username || !*o->username)
+		return "not_configured";
+	rc = ff_dynsec_open(o, &d, err, cap);
+	if (rc == FF_OK) {
+		rc = ff_dynsec_disable_device(d, r->args[0], err, cap);
+		ff_dynsec_close(d);
+	}
+	if (rc == FF_OK || rc == FF_ERR_NOTFOUND)
+		return rc == FF_OK ? "disabled" : "not_found";
+	ff_log_warn(LOG_COMP, "event=broker_disable_failed device=%s err=\"%.200s\"", r->args[0], err);
+	return NULL;
 }
 
 int be_h_device_revoke(be_req *r)
 {
-	char site[FF_ID_MAX + 1];
+	char site[FF_ID_MAX + 1], err[256] = "";
+	const char *broker;
 	bool enabled;
 	cJSON *detail;
 	PGresult *res;
 	if (!device_locked(r, site, sizeof(site), &enabled))
 		return r->status;
+	/* the broker first, as fleetctl: a failure leaves the device as it was */
+	if (!(broker = broker_disable(r, err, sizeof(err))))
+		return be_reply_error(r, 503, "the broker did not disable dev.%s (%s); nothing changed",
+				      r->args[0], err);
 	{
 		const char *p[1] = { r->args[0] };
 		if (!(res = be_sql(r, "UPDATE devices SET enabled = false WHERE device_id = $1", 1, p)))
@@ -149,10 +187,10 @@ int be_h_device_revoke(be_req *r)
 	detail = cJSON_CreateObject();
 	cJSON_AddStringToObject(detail, "site", site);
 	cJSON_AddBoolToObject(detail, "was_enabled", enabled);
-	cJSON_AddStringToObject(detail, "broker_account", "unchanged (fleetctl device revoke disables it)");
+	cJSON_AddStringToObject(detail, "broker_account", broker);
 	if (!be_audit(r, "device.revoke", r->args[0], detail))
 		return be_reply_sql_error(r);
-	return device_reply(r);
+	return device_reply(r, broker);
 }
 
 int be_h_device_threshold(be_req *r)
@@ -174,5 +212,5 @@ int be_h_device_threshold(be_req *r)
 	be_json_threshold(detail, t);
 	if (!be_audit(r, "device.threshold", r->args[0], detail))
 		return be_reply_sql_error(r);
-	return device_reply(r);
+	return device_reply(r, NULL);
 }

@@ -457,7 +457,14 @@ static int start_http(app *a)
 		.threshold = a->cfg.threshold, .db_connections = a->cfg.http_db_connections,
 		.max_connections = a->cfg.http_max_connections, .online_s = a->cfg.http_online_s,
 		.max_body = a->cfg.http_max_body, .devices = a->devices,
+		.broker_admin = FF_DYNSEC_OPTIONS_INIT,
 	};
+	if (*a->cfg.broker_admin_user) { /* the backend's own broker URL and CA */
+		o.broker_admin.url = a->cfg.mqtt_url;
+		o.broker_admin.ca_file = *a->cfg.mqtt_ca_file ? a->cfg.mqtt_ca_file : NULL;
+		o.broker_admin.username = a->cfg.broker_admin_user;
+		o.broker_admin.password = a->cfg.broker_admin_password;
+	}
 	return be_http_start(&o, &a->http);
 }
 

@@ -27,7 +27,7 @@ static int backend_add(fc_ctx *ctx, int argc, char **argv)
 	char pw[64], user[64], cid[96], text[160], err[256] = "", ca_name[256];
 	cJSON *cmds[2] = { NULL, NULL }, *detail;
 	const char *url;
-	fc_dynsec *ds = NULL;
+	ff_dynsec *ds = NULL;
 	fc_bundle b;
 	int rc = FF_EXIT_FAIL, drc;
 
@@ -39,11 +39,11 @@ static int backend_add(fc_ctx *ctx, int argc, char **argv)
 	for (int i = 0; i < 2; i++) {
 		snprintf(user, sizeof(user), "backend.%s%s", name, i ? "-pub" : "");
 		snprintf(cid, sizeof(cid), "fleet-backend-%s%s", name, i ? "-pub" : "");
-		cmds[i] = fc_ds_create_client(user, pw, cid, text, ROLE);
+		cmds[i] = ff_dynsec_create_client(user, pw, cid, text, ROLE);
 	}
 	if (!(ds = fc_dynsec_open(ctx)))
 		goto out;
-	drc = fc_dynsec_run(ds, cmds, 2, err, sizeof(err));
+	drc = ff_dynsec_run(ds, cmds, 2, err, sizeof(err));
 	if (drc != FF_OK) {
 		fc_fail(FF_EXIT_FAIL, "broker refused the accounts of backend %s: %s", name, err);
 		goto out;
@@ -89,9 +89,9 @@ static int backend_add(fc_ctx *ctx, int argc, char **argv)
 			       name, user, user, cid, cid, b.path) ? FF_EXIT_OK : FF_EXIT_FAIL;
 	}
 out:
-	fc_dynsec_close(ds);
+	ff_dynsec_close(ds);
 	memset(pw, 0, sizeof(pw));
-	fc_ds_free(cmds, 2);
+	ff_dynsec_free(cmds, 2);
 	return rc;
 }
 

@@ -47,7 +47,7 @@ static void receipt_topic(char *buf, size_t cap, const char *site, const char *d
 
 /* Adds them to the role of a device made before receipts existed (those
  * already there are left alone). FF_OK or the broker's error. */
-static int add_receipt_acls(fc_dynsec *ds, const char *site, const char *dev, char *err, size_t errlen)
+static int add_receipt_acls(ff_dynsec *ds, const char *site, const char *dev, char *err, size_t errlen)
 {
 	char role[48], topic[128];
 	cJSON *c[2];
@@ -55,13 +55,13 @@ static int add_receipt_acls(fc_dynsec *ds, const char *site, const char *dev, ch
 	snprintf(role, sizeof(role), "dev.%s", dev);
 	receipt_topic(topic, sizeof(topic), site, dev);
 	for (int i = 0; i < 2; i++) {
-		c[i] = fc_ds_command("addRoleACL", "rolename", role);
+		c[i] = ff_dynsec_command("addRoleACL", "rolename", role);
 		cJSON_AddStringToObject(c[i], "acltype", receipt_acl_types[i]);
 		cJSON_AddStringToObject(c[i], "topic", topic);
 		cJSON_AddTrueToObject(c[i], "allow");
 	}
-	rc = fc_dynsec_run(ds, c, 2, err, errlen);
-	fc_ds_free(c, 2);
+	rc = ff_dynsec_run(ds, c, 2, err, errlen);
+	ff_dynsec_free(c, 2);
 	return rc == FF_ERR_STATE ? FF_OK : rc; /* "already exists" */
 }
 
@@ -78,17 +78,17 @@ static cJSON *device_role(const char *site, const char *dev)
 	bool ok;
 	snprintf(role, sizeof(role), "dev.%s", dev);
 	snprintf(text, sizeof(text), "device %s at site %s", dev, site);
-	c = fc_ds_command("createRole", "rolename", role);
+	c = ff_dynsec_command("createRole", "rolename", role);
 	ok = cJSON_AddStringToObject(c, "textname", text) && (acls = cJSON_AddArrayToObject(c, "acls"));
 	for (int i = 0; ok && i < 4; i++) {
 		ok = ff_mqtt_fleet_topic(topic, sizeof(topic), site, dev, acl[i].leaf) == FF_OK &&
-		     fc_ds_acl(acls, acl[i].type, topic);
+		     ff_dynsec_acl(acls, acl[i].type, topic);
 	}
 	receipt_topic(topic, sizeof(topic), site, dev);
 	for (int i = 0; ok && i < 2; i++)
-		ok = fc_ds_acl(acls, receipt_acl_types[i], topic);
+		ok = ff_dynsec_acl(acls, receipt_acl_types[i], topic);
 	if (!ok)
-		fc_ds_free(&c, 1);
+		ff_dynsec_free(&c, 1);
 	return c;
 }
 
@@ -168,7 +168,7 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 	const char *site = ctx->cfg.site, *dev;
 	char pw[64], path[1024], err[256] = "", user[48], cid[80];
 	cJSON *cmds[2] = { NULL, NULL }, *dels[2] = { NULL, NULL }, *detail;
-	fc_dynsec *ds = NULL;
+	ff_dynsec *ds = NULL;
 	bool created = false, in_tx = false;
 	int rc = FF_EXIT_FAIL, drc;
 
@@ -196,14 +196,14 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 	snprintf(user, sizeof(user), "dev.%s", dev);
 	device_client_id(cid, sizeof(cid), site, dev);
 	cmds[0] = device_role(site, dev);
-	cmds[1] = fc_ds_create_client(user, pw, cid, ctx->cfg.description, user);
-	dels[0] = fc_ds_command("deleteClient", "username", user);
-	dels[1] = fc_ds_command("deleteRole", "rolename", user);
-	drc = fc_dynsec_run(ds, cmds, 2, err, sizeof(err));
+	cmds[1] = ff_dynsec_create_client(user, pw, cid, ctx->cfg.description, user);
+	dels[0] = ff_dynsec_command("deleteClient", "username", user);
+	dels[1] = ff_dynsec_command("deleteRole", "rolename", user);
+	drc = ff_dynsec_run(ds, cmds, 2, err, sizeof(err));
 	if (drc == FF_ERR_STATE) {
 		/* leftovers of an earlier attempt whose database row never landed */
-		fc_dynsec_run(ds, dels, 2, err, sizeof(err));
-		drc = fc_dynsec_run(ds, cmds, 2, err, sizeof(err));
+		ff_dynsec_run(ds, dels, 2, err, sizeof(err));
+		drc = ff_dynsec_run(ds, cmds, 2, err, sizeof(err));
 	}
 	if (drc != FF_OK) {
 		fc_fail(FF_EXIT_FAIL, "broker refused the account for %s: %s", dev, err);
@@ -222,12 +222,12 @@ static int device_add(fc_ctx *ctx, int argc, char **argv)
 				  "bundle %s (mode 0600)\n", dev, site, dev, path);
 out:
 	if (rc != FF_EXIT_OK && created)
-		fc_dynsec_run(ds, dels, 2, err, sizeof(err));
+		ff_dynsec_run(ds, dels, 2, err, sizeof(err));
 	if (in_tx && ctx->db)
 		PQclear(PQexec(ctx->db, "ROLLBACK"));
-	fc_dynsec_close(ds);
-	fc_ds_free(cmds, 2);
-	fc_ds_free(dels, 2);
+	ff_dynsec_close(ds);
+	ff_dynsec_free(cmds, 2);
+	ff_dynsec_free(dels, 2);
 	memset(pw, 0, sizeof(pw));
 	return rc;
 }
@@ -235,7 +235,7 @@ out:
 /* The device of argv (see device_arg), looked up (site, enabled) and an
  * admin session open. FF_EXIT_OK or the exit status to return. */
 static int device_open(fc_ctx *ctx, int argc, char **argv, const char **dev, char *site, size_t cap,
-		       bool *enabled, fc_dynsec **ds)
+		       bool *enabled, ff_dynsec **ds)
 {
 	if (!(*dev = device_arg(ctx, argc, argv)))
 		return FF_EXIT_USAGE;
@@ -256,24 +256,19 @@ static int device_open(fc_ctx *ctx, int argc, char **argv, const char **dev, cha
 static int device_revoke(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *dev;
-	char site[64], user[48], err[256] = "";
+	char site[64], err[256] = "";
 	bool enabled;
-	fc_dynsec *ds;
+	ff_dynsec *ds;
 	cJSON *detail;
-	int rc;
+	int rc, drc;
 
 	if ((rc = device_open(ctx, argc, argv, &dev, site, sizeof(site), &enabled, &ds)) != FF_EXIT_OK)
 		return rc;
 	/* disableClient also disconnects every open session of the account */
-	snprintf(user, sizeof(user), "dev.%s", dev);
-	{
-		cJSON *cmd = fc_ds_command("disableClient", "username", user);
-		int drc = fc_dynsec_run(ds, &cmd, 1, err, sizeof(err));
-		fc_ds_free(&cmd, 1);
-		fc_dynsec_close(ds);
-		if (drc != FF_OK && drc != FF_ERR_NOTFOUND)
-			return fc_fail(FF_EXIT_FAIL, "broker refused to disable dev.%s: %s", dev, err);
-	}
+	drc = ff_dynsec_disable_device(ds, dev, err, sizeof(err));
+	ff_dynsec_close(ds);
+	if (drc != FF_OK && drc != FF_ERR_NOTFOUND)
+		return fc_fail(FF_EXIT_FAIL, "broker refused to disable dev.%s: %s", dev, err);
 	{
 		const char *p[1] = { dev };
 		if (!fc_sql_ok(ctx, "UPDATE devices SET enabled = false WHERE device_id = $1", 1, p))
@@ -282,6 +277,8 @@ static int device_revoke(fc_ctx *ctx, int argc, char **argv)
 	detail = cJSON_CreateObject();
 	cJSON_AddStringToObject(detail, "site", site);
 	cJSON_AddBoolToObject(detail, "was_enabled", enabled);
+	/* as the HTTP API's revoke records it (backend/http_devices.c) */
+	cJSON_AddStringToObject(detail, "broker_account", drc == FF_OK ? "disabled" : "not_found");
 	if (!fc_audit_json(ctx, "device.revoke", dev, detail))
 		return FF_EXIT_FAIL;
 	return report_device(ctx, dev, site, NULL, false, "device %s revoked: broker account disabled (open "
@@ -297,7 +294,7 @@ static int new_credentials(fc_ctx *ctx, int argc, char **argv, bool enable)
 	const char *dev;
 	char site[64], pw[64], user[48], err[256] = "", path[1024], cid[80];
 	bool enabled, in_tx = false;
-	fc_dynsec *ds;
+	ff_dynsec *ds;
 	cJSON *c[4], *detail;
 	int rc;
 
@@ -305,12 +302,12 @@ static int new_credentials(fc_ctx *ctx, int argc, char **argv, bool enable)
 		return rc;
 	rc = FF_EXIT_FAIL;
 	if (enable && enabled) {
-		fc_dynsec_close(ds);
+		ff_dynsec_close(ds);
 		return fc_fail(FF_EXIT_FAIL, "device %s is not revoked (fleetctl device rotate-credentials %s "
 					     "gives it new credentials)", dev, dev);
 	}
 	if (!fc_random_password(pw, sizeof(pw))) {
-		fc_dynsec_close(ds);
+		ff_dynsec_close(ds);
 		return FF_EXIT_FAIL;
 	}
 	if (enable) {
@@ -323,19 +320,19 @@ static int new_credentials(fc_ctx *ctx, int argc, char **argv, bool enable)
 	}
 	snprintf(user, sizeof(user), "dev.%s", dev);
 	/* disable first: sessions that logged in with the old password are dropped */
-	c[0] = fc_ds_command("disableClient", "username", user);
-	c[1] = fc_ds_command("setClientPassword", "username", user);
+	c[0] = ff_dynsec_command("disableClient", "username", user);
+	c[1] = ff_dynsec_command("setClientPassword", "username", user);
 	cJSON_AddStringToObject(c[1], "password", pw);
 	/* (re)binds the client id too: accounts made before binding get it here */
 	device_client_id(cid, sizeof(cid), site, dev);
-	c[2] = fc_ds_command("setClientId", "username", user);
+	c[2] = ff_dynsec_command("setClientId", "username", user);
 	cJSON_AddStringToObject(c[2], "clientid", cid);
-	c[3] = fc_ds_command("enableClient", "username", user);
+	c[3] = ff_dynsec_command("enableClient", "username", user);
 	{
-		int drc = fc_dynsec_run(ds, c, enabled || enable ? 4 : 3, err, sizeof(err));
+		int drc = ff_dynsec_run(ds, c, enabled || enable ? 4 : 3, err, sizeof(err));
 		if (drc == FF_OK)
 			drc = add_receipt_acls(ds, site, dev, err, sizeof(err));
-		fc_ds_free(c, 4);
+		ff_dynsec_free(c, 4);
 		if (drc != FF_OK) {
 			fc_fail(FF_EXIT_FAIL, "broker refused the new password for dev.%s: %s%s", dev, err,
 				drc == FF_ERR_NOTFOUND && enable ? " (its account is gone: fleetctl device delete, "
@@ -343,7 +340,7 @@ static int new_credentials(fc_ctx *ctx, int argc, char **argv, bool enable)
 			goto out_ds;
 		}
 	}
-	fc_dynsec_close(ds);
+	ff_dynsec_close(ds);
 	ds = NULL;
 	if (!write_device_bundle(ctx, site, dev, pw, path, sizeof(path)))
 		goto out_ds;
@@ -365,7 +362,7 @@ static int new_credentials(fc_ctx *ctx, int argc, char **argv, bool enable)
 		rc = report_device(ctx, dev, site, path, enabled, "device %s: new password, bundle %s (mode 0600)%s\n",
 				   dev, path, enabled ? "" : "; the device stays revoked");
 out_ds:
-	fc_dynsec_close(ds);
+	ff_dynsec_close(ds);
 	memset(pw, 0, sizeof(pw));
 	if (in_tx && ctx->db)
 		PQclear(PQexec(ctx->db, "ROLLBACK"));
@@ -390,7 +387,7 @@ static int device_delete(fc_ctx *ctx, int argc, char **argv)
 	const char *dev;
 	char site[64], user[48], err[256] = "", events[32] = "0";
 	bool enabled, in_tx = false;
-	fc_dynsec *ds;
+	ff_dynsec *ds;
 	cJSON *c[2], *detail, *o;
 	PGresult *r;
 	int rc;
@@ -423,11 +420,11 @@ static int device_delete(fc_ctx *ctx, int argc, char **argv)
 		PQclear(r);
 	}
 	snprintf(user, sizeof(user), "dev.%s", dev);
-	c[0] = fc_ds_command("deleteClient", "username", user);
-	c[1] = fc_ds_command("deleteRole", "rolename", user);
+	c[0] = ff_dynsec_command("deleteClient", "username", user);
+	c[1] = ff_dynsec_command("deleteRole", "rolename", user);
 	{
-		int drc = fc_dynsec_run(ds, c, 2, err, sizeof(err));
-		fc_ds_free(c, 2);
+		int drc = ff_dynsec_run(ds, c, 2, err, sizeof(err));
+		ff_dynsec_free(c, 2);
 		if (drc != FF_OK && drc != FF_ERR_NOTFOUND) {
 			fc_fail(FF_EXIT_FAIL, "broker refused to delete dev.%s: %s", dev, err);
 			goto out;
@@ -447,7 +444,7 @@ static int device_delete(fc_ctx *ctx, int argc, char **argv)
 	rc = fc_report(ctx, o, "device %s deleted: broker account and role dev.%s removed, %s past event(s) "
 			       "kept\n", dev, dev, events) ? FF_EXIT_OK : FF_EXIT_FAIL;
 out:
-	fc_dynsec_close(ds);
+	ff_dynsec_close(ds);
 	if (in_tx && ctx->db)
 		PQclear(PQexec(ctx->db, "ROLLBACK"));
 	return rc;

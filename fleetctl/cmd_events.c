@@ -175,7 +175,7 @@ static int events_watch(fc_ctx *ctx, int argc, char **argv)
 	char *sites[WATCH_MAX_SITES], *list = NULL, user[128], pw[64] = "", filter[128];
 	int n = 0, rc = FF_EXIT_FAIL, mrc;
 	bool temporary = !(c->watch_user && *c->watch_user);
-	fc_dynsec *ds = NULL;
+	ff_dynsec *ds = NULL;
 	ff_mqtt *m = NULL;
 	ff_mqtt_options o = FF_MQTT_OPTIONS_INIT;
 	struct sigaction sa;
@@ -268,7 +268,7 @@ out:
 	}
 	if (ds) {
 		fc_watch_account(ctx, ds, user, NULL, 0, NULL, false);
-		fc_dynsec_close(ds);
+		ff_dynsec_close(ds);
 	}
 	memset(pw, 0, sizeof(pw));
 	free(list);

@@ -24,7 +24,7 @@ static const char *name_arg(fc_ctx *ctx, int argc, char **argv)
 	return fc_id_arg(ctx, argc, argv, "subscriber name");
 }
 
-int fc_watch_account(fc_ctx *ctx, fc_dynsec *ds, const char *user, char **sites, int n,
+int fc_watch_account(fc_ctx *ctx, ff_dynsec *ds, const char *user, char **sites, int n,
 		     const char *pw, bool create)
 {
 	char err[256] = "", text[64], topic[128];
@@ -32,25 +32,25 @@ int fc_watch_account(fc_ctx *ctx, fc_dynsec *ds, const char *user, char **sites,
 	bool ok;
 	int rc;
 	if (!create) {
-		c[0] = fc_ds_command("deleteClient", "username", user);
-		c[1] = fc_ds_command("deleteRole", "rolename", user);
-		rc = fc_dynsec_run(ds, c, 2, err, sizeof(err));
-		fc_ds_free(c, 2);
+		c[0] = ff_dynsec_command("deleteClient", "username", user);
+		c[1] = ff_dynsec_command("deleteRole", "rolename", user);
+		rc = ff_dynsec_run(ds, c, 2, err, sizeof(err));
+		ff_dynsec_free(c, 2);
 		return rc;
 	}
 	/* the role: subscribe to (and receive) fleet/<site>/+/access of the sites */
 	snprintf(text, sizeof(text), "access events of %d site(s)", n);
-	c[0] = fc_ds_command("createRole", "rolename", user);
+	c[0] = ff_dynsec_command("createRole", "rolename", user);
 	ok = cJSON_AddStringToObject(c[0], "textname", text) && (acls = cJSON_AddArrayToObject(c[0], "acls"));
 	for (int i = 0; ok && i < n; i++) {
 		ok = ff_mqtt_fleet_topic(topic, sizeof(topic), sites[i], NULL, "access") == FF_OK &&
-		     fc_ds_acl(acls, "subscribePattern", topic) && fc_ds_acl(acls, "publishClientReceive", topic);
+		     ff_dynsec_acl(acls, "subscribePattern", topic) && ff_dynsec_acl(acls, "publishClientReceive", topic);
 	}
 	if (!ok)
-		fc_ds_free(&c[0], 1);
-	c[1] = fc_ds_create_client(user, pw, user, ctx->actor, user);
-	rc = fc_dynsec_run(ds, c, 2, err, sizeof(err));
-	fc_ds_free(c, 2);
+		ff_dynsec_free(&c[0], 1);
+	c[1] = ff_dynsec_create_client(user, pw, user, ctx->actor, user);
+	rc = ff_dynsec_run(ds, c, 2, err, sizeof(err));
+	ff_dynsec_free(c, 2);
 	if (rc != FF_OK && rc != FF_ERR_STATE)
 		fc_fail(FF_EXIT_FAIL, "broker refused the account %s: %s", user, err);
 	return rc;
@@ -62,7 +62,7 @@ static int sub_add(fc_ctx *ctx, int argc, char **argv)
 	char *sites[SUB_MAX_SITES], *list = NULL, user[64], pw[64], path[1024], arr[FC_SITES_ARRAY_MAX];
 	cJSON *detail;
 	int n, rc = FF_EXIT_FAIL;
-	fc_dynsec *ds = NULL;
+	ff_dynsec *ds = NULL;
 	bool created = false, in_tx = false;
 	fc_bundle b;
 
@@ -147,7 +147,7 @@ out:
 		fc_watch_account(ctx, ds, user, NULL, 0, NULL, false);
 	if (in_tx && ctx->db)
 		PQclear(PQexec(ctx->db, "ROLLBACK"));
-	fc_dynsec_close(ds);
+	ff_dynsec_close(ds);
 	memset(pw, 0, sizeof(pw));
 	free(list);
 	return rc;
@@ -157,7 +157,7 @@ static int sub_revoke(fc_ctx *ctx, int argc, char **argv)
 {
 	const char *name;
 	char user[64], err[256] = "";
-	fc_dynsec *ds;
+	ff_dynsec *ds;
 	cJSON *cmd;
 	if (!(name = name_arg(ctx, argc, argv)))
 		return FF_EXIT_USAGE;
@@ -174,10 +174,10 @@ static int sub_revoke(fc_ctx *ctx, int argc, char **argv)
 	if (!(ds = fc_dynsec_open(ctx)))
 		return FF_EXIT_FAIL;
 	snprintf(user, sizeof(user), "sub.%s", name);
-	cmd = fc_ds_command("disableClient", "username", user);
-	int drc = fc_dynsec_run(ds, &cmd, 1, err, sizeof(err));
-	fc_ds_free(&cmd, 1);
-	fc_dynsec_close(ds);
+	cmd = ff_dynsec_command("disableClient", "username", user);
+	int drc = ff_dynsec_run(ds, &cmd, 1, err, sizeof(err));
+	ff_dynsec_free(&cmd, 1);
+	ff_dynsec_close(ds);
 	if (drc != FF_OK && drc != FF_ERR_NOTFOUND)
 		return fc_fail(FF_EXIT_FAIL, "broker refused to disable sub.%s: %s", name, err);
 	if (!fc_audit(ctx, "subscriber.revoke", name, NULL))

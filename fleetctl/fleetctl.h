@@ -9,7 +9,7 @@
  * Files by concern:
  *   main.c            command table, option parsing, --help, exit codes
  *   db.c              PostgreSQL: connect + migrate, parameterised queries, audit rows
- *   dynsec.c          Mosquitto dynamic-security client ($CONTROL/dynamic-security/v1, cJSON)
+ *   dynsec.c          the broker admin account for facefleet/dynsec.h (dynamic-security client)
  *   output.c          PGresult -> table | json (JSON lines, cJSON) | csv; JSON lines and audit details
  *   creds.c           random passwords, credential bundles (mode 0600), id checks, times
  *   cmd_site.c        site add | list | remove (the registry every site must be in)
@@ -34,6 +34,7 @@
 #include "facefleet/ids.h" /* ff_id_valid: sites, devices, integrator names */
 
 #include "facefleet/config.h"
+#include "facefleet/dynsec.h" /* ff_dynsec: the broker admin session */
 
 #include "facefleet/exit.h" /* FF_EXIT_OK, FF_EXIT_FAIL, FF_EXIT_USAGE */
 
@@ -232,7 +233,8 @@ bool fc_url_tls(const char *url);
 int fc_split_ids(char *buf, char **items, int max);
 
 /* ---- dynsec.c ------------------------------------------------------------------- */
-typedef struct fc_dynsec fc_dynsec;
+/* The dynamic-security client is facefleet/dynsec.h (ff_dynsec_*); this is
+ * where fleetctl's admin settings come from. */
 struct ff_mqtt_options; /* facefleet/mqtt.h */
 /* The admin account's connection settings into o (url, a client id of this
  * process written to cid, user, password, CA for ssl:// urls, 5 s connect
@@ -240,37 +242,15 @@ struct ff_mqtt_options; /* facefleet/mqtt.h */
 bool fc_admin_mqtt_options(const fc_ctx *ctx, struct ff_mqtt_options *o, char *cid, size_t cap);
 /* Connects to the broker as the dynamic-security admin (cfg mqtt_url,
  * mqtt_admin_user/password, mqtt_ca_file) and subscribes to the response
- * topic. NULL on failure (message printed). */
-fc_dynsec *fc_dynsec_open(fc_ctx *ctx);
-void fc_dynsec_close(fc_dynsec *d);
-/* Dynamic-security commands are cJSON objects (<cjson/cJSON.h>). A command
- * {"command":command,key:value} (key NULL: without it), to which the caller
- * adds fields with cJSON_Add*ToObject. NULL when out of memory. */
-struct cJSON *fc_ds_command(const char *command, const char *key, const char *value);
-/* Appends the ACL {"acltype":type,"topic":topic,"allow":true} to the array
- * acls (NULL: fails). False when out of memory. */
-bool fc_ds_acl(struct cJSON *acls, const char *type, const char *topic);
-/* The createClient command of user: password, the client id it is bound to,
- * textname (NULL: ""), one role. NULL when out of memory. */
-struct cJSON *fc_ds_create_client(const char *user, const char *pw, const char *clientid,
-				  const char *textname, const char *role);
-/* Frees the n commands (NULL entries allowed), their passwords zeroed
- * first, and sets them to NULL. */
-void fc_ds_free(struct cJSON **cmds, int n);
-/* Sends the n (<= 16) commands (not consumed) in one request and waits for
- * their answers (10 s). Returns FF_OK when every command succeeded,
- * FF_ERR_NOTFOUND when the errors say "not found", FF_ERR_STATE for
- * "already exists", FF_ERR_AUTH when the request was refused, else
- * FF_ERR_MQTT / FF_ERR_TIMEOUT / FF_ERR_NOMEM (also for a NULL command);
- * the last error text goes to errbuf. */
-int fc_dynsec_run(fc_dynsec *d, struct cJSON *const *cmds, int n, char *errbuf, size_t errlen);
+ * topic. NULL on failure (message printed). Close with ff_dynsec_close. */
+ff_dynsec *fc_dynsec_open(fc_ctx *ctx);
 
 /* Creates (create true: role with subscribe + receive ACLs on
  * fleet/<site>/+/access of the n sites, a NULL site meaning every site:
  * fleet/+/+/access; then the client with password pw) or
  * deletes (create false) the integrator-style account `user` (also its
  * role of the same name). Returns an ff_err (FF_ERR_STATE: already exists). */
-int fc_watch_account(fc_ctx *ctx, fc_dynsec *ds, const char *user, char **sites, int n,
+int fc_watch_account(fc_ctx *ctx, ff_dynsec *ds, const char *user, char **sites, int n,
 		     const char *pw, bool create);
 
 /* ---- commands ------------------------------------------------------------------- */
