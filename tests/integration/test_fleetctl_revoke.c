@@ -54,6 +54,7 @@ static void test_revoke_drops_session(void)
 	}
 	CU_ASSERT_EQUAL(fct_run("audit query --action device.revoke --device %s --format json", dev), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(fct_output(), "\"actor\":\"fleetctl:ctest\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(fct_output(), "\"broker_account\": \"disabled\"")); /* as the API's */
 	/* rotating a revoked device gives it a new password but keeps it revoked */
 	CU_ASSERT_EQUAL(fct_run("device rotate-credentials %s", dev), 0);
 	bundle_password(dev, pw, sizeof(pw));
