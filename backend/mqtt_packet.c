@@ -76,12 +76,19 @@ int mqp_build_connect(mqp_buf *out, const mqp_connect *c)
 	return frame(out, MQP_CONNECT << 4, &body);
 }
 
+/* What SUBSCRIBE and UNSUBSCRIBE begin with: packet id, no properties, the
+ * filter. */
+static void put_filter(wbuf *w, uint16_t pid, const char *filter)
+{
+	put16(w, pid);
+	putvar(w, 0);
+	putstr(w, filter);
+}
+
 int mqp_build_subscribe(mqp_buf *out, uint16_t pid, const char *filter, unsigned opts)
 {
 	wbuf body = { .n = 0 };
-	put16(&body, pid);
-	putvar(&body, 0); /* no properties */
-	putstr(&body, filter);
+	put_filter(&body, pid, filter);
 	put8(&body, opts);
 	return frame(out, (MQP_SUBSCRIBE << 4) | 0x02, &body);
 }
@@ -94,11 +101,11 @@ void mqp_build_puback(uint8_t out[4], uint16_t pid)
 	out[3] = (uint8_t)(pid & 0xff);
 }
 
-void mqp_build_disconnect_ending(uint8_t out[9])
+int mqp_build_unsubscribe(mqp_buf *out, uint16_t pid, const char *filter)
 {
-	static const uint8_t pkt[9] = { MQP_DISCONNECT << 4, 7, 0x00 /* normal */, 5 /* properties */,
-					0x11 /* session expiry */, 0, 0, 0, 0 };
-	memcpy(out, pkt, sizeof(pkt));
+	wbuf body = { .n = 0 };
+	put_filter(&body, pid, filter);
+	return frame(out, (MQP_UNSUBSCRIBE << 4) | 0x02, &body);
 }
 
 int mqp_getvar(const uint8_t *p, size_t n, size_t *out)
@@ -185,4 +192,14 @@ bool mqp_topic_matches(const char *f, const char *t)
 int mqp_suback_pid(const uint8_t *p, size_t n)
 {
 	return n < 2 ? -1 : (p[0] << 8) | p[1];
+}
+
+/* Same layout as a SUBACK's: packet id, properties, one reason per filter
+ * (MQTT v5 3.9 and 3.11). */
+int mqp_parse_unsuback(const uint8_t *p, size_t n, uint16_t *pid)
+{
+	int reason = mqp_suback_reason(p, n);
+	if (reason >= 0)
+		*pid = (uint16_t)mqp_suback_pid(p, n);
+	return reason;
 }

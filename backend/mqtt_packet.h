@@ -11,7 +11,8 @@
 
 /* MQTT control packet types (high nibble of the first byte) */
 enum { MQP_CONNECT = 1, MQP_CONNACK = 2, MQP_PUBLISH = 3, MQP_PUBACK = 4, MQP_SUBSCRIBE = 8,
-       MQP_SUBACK = 9, MQP_PINGREQ = 12, MQP_PINGRESP = 13, MQP_DISCONNECT = 14 };
+       MQP_SUBACK = 9, MQP_UNSUBSCRIBE = 10, MQP_UNSUBACK = 11, MQP_PINGREQ = 12, MQP_PINGRESP = 13,
+       MQP_DISCONNECT = 14 };
 
 #define MQP_MAX 1024 /* the longest packet the session sends */
 
@@ -33,12 +34,11 @@ int mqp_build_connect(mqp_buf *out, const mqp_connect *c);
 /* SUBSCRIBE of one filter, packet id pid, subscription options byte opts
  * (QoS in bits 0-1, retain handling in bits 4-5). FF_OK or FF_ERR_RANGE. */
 int mqp_build_subscribe(mqp_buf *out, uint16_t pid, const char *filter, unsigned opts);
+/* UNSUBSCRIBE of one filter, packet id pid, no properties. FF_OK or
+ * FF_ERR_RANGE. */
+int mqp_build_unsubscribe(mqp_buf *out, uint16_t pid, const char *filter);
 /* PUBACK (reason success) of pid: 4 bytes into out. */
 void mqp_build_puback(uint8_t out[4], uint16_t pid);
-/* DISCONNECT (normal) that also ends the session: Session Expiry Interval 0,
- * so the broker keeps nothing of ours (no queue, no share-group membership).
- * 9 bytes into out. */
-void mqp_build_disconnect_ending(uint8_t out[9]);
 
 /* A variable byte integer at p[0..n): bytes used, 0 when more input is
  * needed, -1 when malformed (more than 4 bytes). */
@@ -62,5 +62,9 @@ int mqp_suback_pid(const uint8_t *p, size_t n);
 /* The reason code of a SUBACK's first filter (p[0..n) after the fixed
  * header): >= 0, or -1 when malformed. */
 int mqp_suback_reason(const uint8_t *p, size_t n);
+/* An UNSUBACK (p[0..n) after the fixed header): its packet id into *pid and
+ * the reason code of its first filter returned (0x00 success, 0x11 no such
+ * subscription, >= 0x80 refused), or -1 when malformed. */
+int mqp_parse_unsuback(const uint8_t *p, size_t n, uint16_t *pid);
 
 #endif

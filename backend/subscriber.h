@@ -77,8 +77,11 @@ int be_sub_wait_ready(be_sub *s, int timeout_ms);
 int be_sub_ack(be_sub *s, uint16_t packet_id, uint64_t gen);
 /* Stops delivering: messages read from now on are left unacknowledged. */
 void be_sub_pause(be_sub *s);
-/* Sends DISCONNECT (the session and its unacknowledged messages stay with
- * the broker for session_expiry_s), stops the thread, frees. NULL ok. */
+/* A member of a share group ($share/ filter) first UNSUBSCRIBEs its filter
+ * and waits up to 2 s for the UNSUBACK, so the group routes it nothing
+ * more. Then sends DISCONNECT (the session and its unacknowledged messages
+ * stay with the broker for session_expiry_s), stops the thread, frees.
+ * NULL ok. */
 void be_sub_stop(be_sub *s);
 
 #endif

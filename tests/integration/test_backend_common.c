@@ -218,6 +218,9 @@ bool bt_start(bt_proc *p, const char *instance, const char *group, const char *c
 		argv[n++] = (char *)extra[i];
 	argv[n] = NULL;
 
+	/* removed here, not only truncated by the child: a restarted instance's
+	 * log says event=started of the process before, which must not count */
+	unlink(p->log);
 	p->pid = fork();
 	if (p->pid == 0) {
 		int fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);

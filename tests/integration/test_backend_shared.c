@@ -59,11 +59,11 @@ static void test_two_backends_split(void)
 	PQfinish(db);
 }
 
-/* A share-group member stopped cleanly ends its broker session: it holds no
- * share of the faces published after it stopped (seen: deploy/demo --keep's
- * stopped backend kept 2 of 5 faces waiting in its persistent session). The
- * publisher here never sends again, so a face routed to a's old session
- * would stay missing and the count would stop short. */
+/* A share-group member stopped cleanly unsubscribes its shared filter: it
+ * holds no share of the faces published after it stopped (seen: deploy/demo
+ * --keep's stopped backend kept 2 of 5 faces waiting in its persistent
+ * session). The publisher here never sends again, so a face routed to a's
+ * old session would stay missing and the count would stop short. */
 static void test_stopped_member_holds_nothing(void)
 {
 	PGconn *db = bt_db();
@@ -80,7 +80,7 @@ static void test_stopped_member_holds_nothing(void)
 	CU_ASSERT_FATAL(bt_start(&a, "la", "leave", extra));
 	CU_ASSERT_FATAL(bt_start(&b, "lb", "leave", extra));
 	CU_ASSERT_EQUAL(bt_stop(&a), 0);
-	CU_ASSERT(bt_log_has(a.log, "event=session_ended"));
+	CU_ASSERT(bt_log_has(a.log, "event=unsubscribed"));
 	cli = bt_client_new("pub-leave");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cli);
 	for (uint64_t s = 1; s <= 20; s++) {

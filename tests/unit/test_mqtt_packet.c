@@ -122,15 +122,33 @@ static void test_topic_matches(void)
 	CU_ASSERT_FALSE(mqp_topic_matches("a/b/c", "a/b"));
 }
 
-/* The clean-stop DISCONNECT of a share-group member: reason normal, one
- * property, Session Expiry Interval 0 (MQTT v5 3.14.2.2.2). */
-static void test_disconnect_ending(void)
+/* A share-group member's clean stop: UNSUBSCRIBE of its filter (MQTT v5
+ * 3.10: flags 0x2, packet id, no properties, the filter) and the broker's
+ * UNSUBACK, success or not, on good and malformed input. */
+static void test_unsubscribe(void)
 {
-	static const uint8_t want[9] = { 0xE0, 7, 0x00, 5, 0x11, 0, 0, 0, 0 };
-	uint8_t got[9];
-	memset(got, 0xAA, sizeof(got));
-	mqp_build_disconnect_ending(got);
-	CU_ASSERT_EQUAL(memcmp(got, want, sizeof(want)), 0);
+	static const uint8_t want[] = { 0xA2, 8, 0x12, 0x34, 0, 0, 3, 'a', '/', 'b' };
+	uint16_t pid = 0;
+	mqp_buf b;
+	char *big;
+	FF_ASSERT_OK(mqp_build_unsubscribe(&b, 0x1234, "a/b"));
+	CU_ASSERT_EQUAL_FATAL(b.n, sizeof(want));
+	CU_ASSERT_EQUAL(memcmp(b.b, want, sizeof(want)), 0);
+	big = malloc(2000); /* over MQP_MAX */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	memset(big, 'x', 1999);
+	big[1999] = '\0';
+	CU_ASSERT_EQUAL(mqp_build_unsubscribe(&b, 1, big), FF_ERR_RANGE);
+	free(big);
+	CU_ASSERT_EQUAL(mqp_parse_unsuback((uint8_t[]){ 0, 1, 0, 0x00 }, 4, &pid), 0x00);
+	CU_ASSERT_EQUAL(pid, 1);
+	CU_ASSERT_EQUAL(mqp_parse_unsuback((uint8_t[]){ 0x01, 0x02, 2, 0x1f, 0, 0x11 }, 6, &pid), 0x11);
+	CU_ASSERT_EQUAL(pid, 0x102);
+	CU_ASSERT_EQUAL(mqp_parse_unsuback((uint8_t[]){ 0, 3, 0, 0x87 }, 4, &pid), 0x87);
+	pid = 9;
+	CU_ASSERT_EQUAL(mqp_parse_unsuback((uint8_t[]){ 0, 1, 0 }, 3, &pid), -1); /* no reason */
+	CU_ASSERT_EQUAL(mqp_parse_unsuback((uint8_t[]){ 0, 1, 5, 0 }, 4, &pid), -1); /* properties past the end */
+	CU_ASSERT_EQUAL(pid, 9); /* untouched when malformed */
 }
 
 static CU_TestInfo packet_tests[] = {
@@ -140,7 +158,7 @@ static CU_TestInfo packet_tests[] = {
 	{ "publish", test_publish },
 	{ "suback", test_suback },
 	{ "topic_matches", test_topic_matches },
-	{ "disconnect_ending", test_disconnect_ending },
+	{ "unsubscribe", test_unsubscribe },
 	CU_TEST_INFO_NULL,
 };
 
