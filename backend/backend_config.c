@@ -60,7 +60,7 @@ static const ff_config_field fields[] = {
 	  "MQTT session expiry: how long the broker keeps our un-acknowledged and queued "
 	  "messages while we are away (a crash and a restart), s; short, because a session "
 	  "left in the share group keeps drawing its share of faces. A clean stop of a "
-	  "share-group member ends the session at once (docs/RELIABILITY.md)", 0),
+	  "share-group member unsubscribes its shared filter first (docs/RELIABILITY.md)", 0),
 	F("receive_max", FF_CFG_INT, receive_max, "256", 1, 65535,
 	  "messages in flight (received, not yet committed and acknowledged)", 0),
 	F("pg_conninfo", FF_CFG_STRING, pg_conninfo, "", 0, 0, "libpq connection string",
