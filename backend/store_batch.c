@@ -489,10 +489,9 @@ static be_batch_result insert_audit(be_batch *b, be_job **jobs, size_t n, be_bat
 	return finish(b, exec_cols(b, "ff_audit", k, 5, b->actor, NULL), PGRES_COMMAND_OK, "audit");
 }
 
-void be_batch_update_hwm(be_batch *b, be_job **jobs, size_t n)
+size_t be_batch_collect_hwm(be_batch *b, be_job **jobs, size_t n)
 {
 	be_batch_cols *k = &b->k;
-	PGresult *r;
 	size_t m = 0;
 	ff_pg_array_begin(&k->c[0]);
 	ff_pg_array_begin(&k->c[1]);
@@ -503,11 +502,15 @@ void be_batch_update_hwm(be_batch *b, be_job **jobs, size_t n)
 		ff_pg_array_i64(&k->c[1], (int64_t)jobs[i]->seq);
 		m++;
 	}
-	if (!m)
-		return;
+	return m;
+}
+
+void be_batch_send_hwm(be_batch *b)
+{
+	PGresult *r;
 	/* best effort (a cache seed for restarts); a lock timeout or deadlock
 	 * with another backend only costs a stale mark */
-	r = exec_cols(b, "ff_hwm", k, 2, NULL, NULL);
+	r = exec_cols(b, "ff_hwm", &b->k, 2, NULL, NULL);
 	if (r && PQresultStatus(r) != PGRES_COMMAND_OK)
 		ff_log_debug(LOG_COMP, "event=hwm_update_failed err=\"%s\"", PQerrorMessage(b->db));
 	PQclear(r);

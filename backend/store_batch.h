@@ -41,8 +41,13 @@ bool be_batch_prepare(PGconn *db);
  * that kept flooding, in one transaction (rolled back unless BE_BATCH_OK).
  * Sets each job's inserted flag and, for a redelivery, the stored decision. */
 be_batch_result be_batch_write(be_batch *b, be_job **jobs, size_t n);
-/* After a commit: the devices' last_seq marks (best effort, outside it). */
-void be_batch_update_hwm(be_batch *b, be_job **jobs, size_t n);
+/* After a commit: the devices' last_seq marks (best effort, outside it), in
+ * two steps so that the faces need not wait for the mark's own commit:
+ * collect copies the committed jobs' (device, seq) into b's columns (returns
+ * how many; 0: nothing to send) while the jobs are still ours; send writes
+ * them, after the jobs went on to the publisher, before b's next batch. */
+size_t be_batch_collect_hwm(be_batch *b, be_job **jobs, size_t n);
+void be_batch_send_hwm(be_batch *b);
 void be_batch_free(be_batch *b);
 
 #endif

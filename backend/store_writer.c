@@ -78,7 +78,6 @@ static bool write_batch(be_store_writer *w, be_job **jobs, size_t n)
 					    (long long)((ff_mono_us() - t0) / 1000));
 			w->db_down_logged = false;
 			be_metrics_set_db_up(1);
-			be_batch_update_hwm(&w->batch, jobs, n);
 			be_metrics_batch(n, ff_mono_us() - t0);
 			return true;
 		}
@@ -127,7 +126,7 @@ static void *writer_main(void *arg)
 		return NULL;
 	}
 	for (;;) {
-		size_t n = 0;
+		size_t n = 0, marks;
 		be_job *j = be_queue_pop(w->opt.in, -1);
 		int64_t until;
 		if (!j)
@@ -151,7 +150,12 @@ static void *writer_main(void *arg)
 				be_job_free(j);
 			break;
 		}
+		/* the marks' update is a transaction of its own: the faces go on
+		 * without waiting for its commit */
+		marks = be_batch_collect_hwm(&w->batch, batch, n);
 		w->opt.done(w->opt.ctx, batch, n);
+		if (marks)
+			be_batch_send_hwm(&w->batch);
 	}
 	be_batch_free(&w->batch);
 	free(batch);

@@ -25,7 +25,7 @@
 #include <time.h>
 
 typedef struct opts {
-	char *mqtt_url, *mqtt_user, *mqtt_password, *site, *device, *vq_dir, *tag;
+	char *mqtt_url, *mqtt_user, *mqtt_password, *site, *device, *vq_dir, *tag, *dump;
 	int count, rate, window, timeout_s;
 	int64_t seq_base;
 } opts;
@@ -46,6 +46,8 @@ static const ff_config_field fields[] = {
 	F("seq_base", FF_CFG_INT64, seq_base, "0", 0, 4e18, "first seq - 1: the device's last_seq (run-bench reads it; the backend refuses a seq "
 	  "more than max_seq_jump above it)"),
 	F("tag", FF_CFG_STRING, tag, "", 0, 64, "label copied into the JSON"),
+	F("dump", FF_CFG_STRING, dump, "", 0, 0, "CSV of each face (seq index, published at ms "
+	  "from the start, latency ms; empty: none), to see when the slow ones came"),
 	FF_CONFIG_END
 };
 
@@ -114,6 +116,19 @@ static void add_ms(cJSON *j, const char *name, int64_t us)
 		cJSON_AddNullToObject(j, name);
 	else
 		cJSON_AddNumberToObject(j, name, round((double)us / 10.0) / 100.0);
+}
+
+/* Each face's publish time and latency (-1: no AccessEvent) into path. */
+static bool dump_faces(const char *path, int64_t t_start)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return false;
+	fprintf(f, "face,published_ms,latency_ms\n");
+	for (int i = 0; i < S.count; i++)
+		fprintf(f, "%d,%.2f,%.2f\n", i, (double)(S.t_pub[i] - t_start) / 1000.0,
+			S.t_acc[i] ? (double)(S.t_acc[i] - S.t_pub[i]) / 1000.0 : -1.0);
+	return fclose(f) == 0;
 }
 
 /* The run's JSON line (cJSON; a latency with no sample is null). */
@@ -238,6 +253,8 @@ int main(int argc, char **argv)
 		while (atomic_load(&S.received) < o.count && mono_us() < end)
 			poll(NULL, 0, 20);
 	}
+	if (*o.dump && !dump_faces(o.dump, t_start))
+		fprintf(stderr, "fleet-bench-backend: cannot write %s\n", o.dump);
 	for (int i = 0; i < o.count; i++) {
 		if (!S.t_acc[i])
 			continue;
