@@ -242,6 +242,66 @@ class IdHead(nn.Module):
         return F.normalize(self.fc(self.gdc(self.body(q)).flatten(1)), dim=1)
 
 
+class RateModel(nn.Module):
+    """Training only: the bits a face's codes cost under a learned table per grid cell and
+    lattice dim (factorised; the shipped coder's context tables do better). `soft` is the
+    expected cost of a soft assignment of the bounded latent to the lattice values
+    (soft-to-hard quantisation), so the rate's gradient reaches the encoder; `hard` is the
+    cost of the codes actually sent."""
+
+    def __init__(self, fsq, grid, tau=0.02):
+        super().__init__()
+        self.fsq, self.tau = fsq, tau
+        n = int(fsq.lv_fine.max())
+        self.logits = nn.Parameter(torch.zeros(grid * grid, fsq.groups * fsq.dim, n))
+        values = torch.arange(n).float()[None, :] / fsq.fine + fsq.low[:, None]      # D, n
+        self.register_buffer("values", values.repeat(fsq.groups, 1))
+        valid = torch.arange(n)[None, :] < fsq.lv_fine.long()[:, None]
+        self.register_buffer("valid", valid.repeat(fsq.groups, 1))
+
+    @torch.no_grad()
+    def fit(self, model, data, rows, chunk=64):
+        """Start the tables at the codes' own frequencies (add-one), so the rate's weight
+        does not chase an untrained table."""
+        counts = torch.ones_like(self.logits)
+        for k in range(0, len(rows), chunk):
+            b = model.fsq.bound(model.encoder(data.center(rows[k:k + chunk])))
+            n, c = b.shape[:2]
+            b = b.reshape(n, c, -1).transpose(1, 2).unsqueeze(-1)
+            hard = ((b - self.values) ** 2).masked_fill(~self.valid, 1e4).argmin(-1)   # N, cells, C
+            counts.scatter_add_(2, hard.permute(1, 2, 0), torch.ones(hard.permute(1, 2, 0).shape))
+        self.logits.copy_(torch.log(counts))
+
+    def cost(self):
+        """-log2 p of every value, [cells, dims, n]."""
+        logits = self.logits.masked_fill(~self.valid, -1e4)
+        return -F.log_softmax(logits, -1) / math.log(2)
+
+    def forward(self, b):
+        """b: bounded latent [N, C, H, W] -> (soft bits, hard bits), each [N]."""
+        n, c = b.shape[:2]
+        b = b.reshape(n, c, -1).transpose(1, 2).unsqueeze(-1)               # N, cells, C, 1
+        d2 = (b - self.values) ** 2
+        w = F.softmax((-d2 / self.tau).masked_fill(~self.valid, -1e4), -1)
+        cost = self.cost()
+        soft = (w * cost).sum((1, 2, 3))
+        hard_idx = d2.masked_fill(~self.valid, 1e4).argmin(-1, keepdim=True)
+        hard = torch.gather(cost.expand(n, -1, -1, -1), 3, hard_idx).sum((1, 2, 3))
+        return soft, hard
+
+
+def coarsen(model, b, share, rng):
+    """Snap a random share of cells of a random share of the batch onto the integer levels,
+    as the device's rate control does to a face whose codes would pass the byte budget,
+    so the decoder learns those cells too."""
+    if share <= 0 or model.fsq.fine == 1:
+        return None
+    n, _, h, w = b.shape
+    faces = torch.from_numpy(rng.random(n) < share).to(b.device).view(n, 1, 1, 1)
+    cells = torch.from_numpy(rng.random((n, 1, h, w)) < rng.uniform(0.1, 0.6)).to(b.device)
+    return faces & cells
+
+
 def freeze_bn(model):
     """Batch norms in eval mode: statistics and folded imports stay exact (import_ffn.py)."""
     for m in model.modules():
@@ -282,15 +342,17 @@ class Validation:
         return len(self.gallery) + len(self.probes)
 
     @torch.no_grad()
-    def __call__(self, model, embedder, chunk=64):
+    def __call__(self, model, embedder, rate=None, chunk=64):
         data = self.data
         g = torch.cat([embedder(data.center(torch.from_numpy(self.gallery[k:k + chunk])))
                        for k in range(0, len(self.gallery), chunk)])
         g_rec = torch.cat([embedder(model(data.center(torch.from_numpy(self.gallery[k:k + chunk])))[0])
                            for k in range(0, len(self.gallery), chunk)])
-        orig, rec, deg = [], [], []
+        orig, rec, deg, bits = [], [], [], []
         for k in range(0, len(self.probes), chunk):
             x = data.center(torch.from_numpy(self.probes[k:k + chunk]))
+            if rate is not None:
+                bits.append(rate(model.fsq.bound(model.encoder(x)))[1])
             orig.append(embedder(x))
             rec.append(embedder(model(x)[0]))
             deg.append(embedder(model(self.degraded[k:k + chunk].to(data.device).contiguous(
@@ -302,7 +364,11 @@ class Validation:
         def top1(probe, gal):
             return float((gal_person[(probe @ gal.T).argmax(1)] == person).float().mean())
         cos_g = (g * g_rec).sum(1)
-        return {"val_top1_original": top1(orig, g), "val_top1_deployed": top1(rec, g),
+        extra = {}
+        if bits:
+            bits = torch.cat(bits)
+            extra = {"val_bits_mean": float(bits.mean()), "val_bits_p99": float(bits.quantile(0.99))}
+        return {**extra, "val_top1_original": top1(orig, g), "val_top1_deployed": top1(rec, g),
                 "val_top1_both": top1(rec, g_rec), "val_top1_degraded_deployed": top1(deg, g),
                 "val_cos_recon_orig": float(torch.cat([(orig * rec).sum(1), cos_g]).mean()),
                 "val_people": len(self.gallery), "val_probes": len(self.probes)}
@@ -313,6 +379,7 @@ class Losses:
 
     def __init__(self, args, train, device):
         self.w = args
+        self.rate, self.lam, self.hard_bits = None, 0.0, 0.0
         self.embedder = Embedder(device)
         self.mfn = EmbCache("mobilefacenet", self.embedder, train, 192)
         self.labels = torch.from_numpy(train.labels).long()
@@ -362,9 +429,20 @@ class Losses:
     def __call__(self, model, head, batch, stage, rng, step):
         x, rows, flip = batch
         self.batch_x = x
-        q, idx = model.fsq(model.encoder(degrade_batch(x, rng, self.w.degrade)))
+        fsq = model.fsq
+        b = fsq.bound(model.encoder(degrade_batch(x, rng, self.w.degrade)))
+        r = fsq.snap(b)
+        mask = coarsen(model, b, self.w.coarse, rng)
+        if mask is not None:
+            r = torch.where(mask, fsq.snap(b, 1), r)
+        q = b + (r - b).detach()
+        idx = fsq.indices(r)
         y = model.decode(q)
         terms = {"l1": F.l1_loss(y, x)}
+        if self.rate is not None:
+            soft, hard = self.rate(b)
+            terms["rate"] = soft.mean() / 1000.0          # kilobits per face
+            self.hard_bits = float(hard.detach().mean())
         if stage == 2:
             # the head starts random: until it has learned something its gradient would only
             # add noise to the encoder, so it first trains on detached codes
@@ -372,7 +450,7 @@ class Losses:
             terms.update(self.identity(y, qh if step >= self.w.head_warmup else qh.detach(), rows, flip, head))
         w = self.w
         weights = {"l1": w.w_l1 if stage == 1 else w.w_l1_kd, "emb": w.w_emb, "feat": w.w_feat,
-                   "teacher": w.w_teacher, "proto": w.w_proto, "head": w.w_head}
+                   "teacher": w.w_teacher, "proto": w.w_proto, "head": w.w_head, "rate": self.lam}
         return sum(weights[k] * v for k, v in terms.items()), terms, idx
 
 
@@ -412,6 +490,13 @@ def parse_args():
     ap.add_argument("--proto-scale", type=float, default=32.0)
     ap.add_argument("--proto-margin", type=float, default=0.1)
     ap.add_argument("--degrade", type=float, default=0.0, help="share of encoder inputs degraded (degrade.py)")
+    ap.add_argument("--fine", type=int, default=1, help="lattice steps per FSQ level (vqvae.FSQ); an "
+                    "--init model with 1 starts on a superset of its lattice")
+    ap.add_argument("--rate-target", type=float, default=0.0, help="bits per face (RateModel, hard); "
+                    "its weight is a Lagrange multiplier raised while the mean is above it")
+    ap.add_argument("--rate-step", type=float, default=0.05, help="multiplier's step per unit of relative excess")
+    ap.add_argument("--coarse", type=float, default=0.0, help="share of faces with random cells snapped to "
+                    "the integer levels (coarsen)")
     return ap.parse_args()
 
 
@@ -419,8 +504,11 @@ def build_model(args, device):
     if args.init:
         import import_ffn  # noqa: E402
         model, _ = import_ffn.import_model(args.init, args.preset)
+        if args.fine != 1:
+            model.fsq = vqvae.FSQ(model.fsq.levels, model.fsq.groups, fine=args.fine)
+            model.config["fine"] = args.fine
     else:
-        model = vqvae.VQVAE(**vqvae.PRESETS[args.preset])
+        model = vqvae.VQVAE(**vqvae.PRESETS[args.preset], fine=args.fine)
         if args.init_decoder:
             import import_ffn  # noqa: E402
             model.decoder.load_state_dict(import_ffn.import_model(args.init_decoder)[0].decoder.state_dict())
@@ -471,6 +559,10 @@ def main():
     groups = [{"params": list(model.parameters()), "mult": 1.0}]
     if head is not None:
         groups.append({"params": list(head.parameters()), "mult": args.head_lr_mult})
+    rate = RateModel(model.fsq, model.grid).to(device) if args.rate_target > 0 else None
+    if rate is not None:  # the tables must follow the codes faster than the codes move
+        groups.append({"params": list(rate.parameters()), "fixed_lr": 3e-3, "weight_decay": 0.0})
+    lam = 0.0
     opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=1e-4)
     ckpt = os.path.join(args.run, "ckpt.pt")
     step, log, best = 0, [], None
@@ -479,6 +571,9 @@ def main():
         model.load_state_dict(st["model"])
         if head is not None:
             head.load_state_dict(st["head"])
+        if rate is not None and st.get("rate") is not None:
+            rate.load_state_dict(st["rate"])
+            lam = st.get("lam", 0.0)
         opt.load_state_dict(st["opt"])
         gen.set_state(st["gen"])
         torch.set_rng_state(st["rng"])
@@ -488,12 +583,19 @@ def main():
             best = None
         print("resumed %s at step %d" % (ckpt, step), file=sys.stderr)
     losses = Losses(args, train, device) if step < total else None
+    if losses is not None:
+        losses.rate, losses.lam = rate, lam
+    if rate is not None and step == 0:
+        model.eval()
+        rate.fit(model, train, train.rows[torch.randperm(len(train.rows), generator=gen)[:2048]])
     embedder = losses.embedder if losses else Embedder(device)
 
     def save(path=ckpt):
         torch.save({"model": model.state_dict(), "head": head.state_dict() if head is not None else None,
                     "opt": opt.state_dict(), "gen": gen.get_state(), "rng": torch.get_rng_state(),
                     "np_rng": rng.bit_generator.state, "step": step, "log": log, "best": best,
+                    "rate": rate.state_dict() if rate is not None else None,
+                    "lam": losses.lam if losses is not None else lam,
                     "config": model.config, "args": vars(args)}, path + ".tmp")
         os.replace(path + ".tmp", path)
         if losses is not None:
@@ -504,7 +606,7 @@ def main():
     def validate():
         nonlocal best
         model.eval()
-        v = dict(val(model, embedder), step=step)
+        v = dict(val(model, embedder, rate), step=step)
         set_train(model, head, imported)
         log.append(v)
         sys.stderr.write("\n" + json.dumps(v) + "\n")
@@ -524,15 +626,18 @@ def main():
     while step < total:
         stage, lr = lr_at(step, args, steps2)
         for g in opt.param_groups:
-            g["lr"] = lr * g["mult"]
+            g["lr"] = g["fixed_lr"] if "fixed_lr" in g else lr * g["mult"]
         loss, terms, idx = losses(model, head, train.batch(args.batch), stage, rng, step)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         step += 1
-        progress(step, total, t0, start, "s%d loss %.4f %s codes %d" % (
+        if rate is not None:  # dual ascent on the rate constraint
+            losses.lam = max(0.0, losses.lam + args.rate_step * (losses.hard_bits / args.rate_target - 1))
+        progress(step, total, t0, start, "s%d loss %.4f %s codes %d%s" % (
             stage, loss.item(), " ".join("%s %.4f" % (k, v.item()) for k, v in terms.items()),
-            torch.unique(idx).numel()))
+            torch.unique(idx).numel(),
+            " bits %.0f lam %.3f" % (losses.hard_bits, losses.lam) if rate is not None else ""))
         if step % args.val_every == 0 or step == total:
             validate()
         elif step % args.ckpt_every == 0 or step == args.steps1:

@@ -99,19 +99,26 @@ class Decoder(nn.Module):
 class FSQ(nn.Module):
     """Finite scalar quantisation over groups of len(levels) channels."""
 
-    def __init__(self, levels=(8, 5, 5, 5), groups=2, eps=1e-3):
+    def __init__(self, levels=(8, 5, 5, 5), groups=2, eps=1e-3, fine=1):
         super().__init__()
         self.levels = list(levels)
         self.groups = groups
+        # fine > 1 rounds to 1/fine of a level: (L - 1) * fine + 1 values per dim that hold the
+        # L integer levels, so a model trained with fine = 1 starts where it was, and any face's
+        # codes can be snapped back onto the integer levels (the device's rate control)
+        self.fine = fine
         lv = torch.tensor(levels, dtype=torch.float32)
         self.register_buffer("lv", lv)
+        self.register_buffer("lv_fine", (lv - 1) * fine + 1)
+        self.register_buffer("low", -torch.div(lv, 2, rounding_mode="floor"))
         # as in the paper's reference code: (1 + eps) keeps both end levels reachable, and
         # tan() (not atanh) keeps the even-level shift finite and tanh unsaturated for L = 2
         self.register_buffer("half_l", (lv - 1) * (1 + eps) / 2)
         self.register_buffer("offset", torch.where(lv % 2 == 0, 0.5, 0.0))
         self.register_buffer("shift", torch.tan(self.offset / self.half_l))
-        self.register_buffer("basis", torch.tensor(np.cumprod([1] + list(levels[:-1])), dtype=torch.int64))
-        self.codebook_size = int(np.prod(levels))
+        fine_levels = [(v - 1) * fine + 1 for v in levels]
+        self.register_buffer("basis", torch.tensor(np.cumprod([1] + fine_levels[:-1]), dtype=torch.int64))
+        self.codebook_size = int(np.prod(fine_levels))
 
     @property
     def dim(self):
@@ -127,20 +134,25 @@ class FSQ(nn.Module):
     def forward(self, z):
         """Returns (lattice values with straight-through gradient, indices [N,H,W,G])."""
         b = self.bound(z)
-        q = b + (torch.round(b) - b).detach()
-        return q, self.indices(torch.round(b))
+        r = self.snap(b)
+        q = b + (r - b).detach()
+        return q, self.indices(r)
+
+    def snap(self, b, fine=None):
+        f = self.fine if fine is None else fine
+        return torch.round(b * f) / f
 
     def indices(self, q):
         n, _, h, w = q.shape
         q = q.view(n, self.groups, self.dim, h, w).permute(0, 3, 4, 1, 2)  # N,H,W,G,D
-        digits = (q + torch.div(self.lv, 2, rounding_mode="floor")).long()
+        digits = torch.round((q - self.low) * self.fine).long()
         return (digits * self.basis).sum(-1)
 
     def codebook(self):
         """[codebook_size, D] lattice points, row i = the point of index i."""
         idx = torch.arange(self.codebook_size)
-        digits = (idx[:, None] // self.basis[None, :]) % self.lv.long()[None, :]
-        return (digits - torch.div(self.lv, 2, rounding_mode="floor").long()).float()
+        digits = (idx[:, None] // self.basis[None, :]) % self.lv_fine.long()[None, :]
+        return digits.float() / self.fine + self.low
 
     def lookup(self, idx):
         """indices [N,H,W,G] -> lattice values [N, G*D, H, W]."""
@@ -151,15 +163,18 @@ class FSQ(nn.Module):
 
 class VQVAE(nn.Module):
     def __init__(self, enc_widths=(24, 32, 64, 128, 256), dec_widths=(256, 160, 96, 48, 24),
-                 levels=(8, 5, 5, 5), groups=2, enc_last_blocks=1, dec_low_blocks=2, dec_shuffle=False):
+                 levels=(8, 5, 5, 5), groups=2, enc_last_blocks=1, dec_low_blocks=2, dec_shuffle=False,
+                 fine=1):
         super().__init__()
         self.config = dict(enc_widths=list(enc_widths), dec_widths=list(dec_widths),
                            levels=list(levels), groups=groups, enc_last_blocks=enc_last_blocks,
                            dec_low_blocks=dec_low_blocks, dec_shuffle=dec_shuffle)
+        if fine != 1:  # older checkpoints and exports have no such key
+            self.config["fine"] = fine
         self.grid = 112 >> (len(enc_widths) - 1)
         if 112 >> (len(dec_widths) - 1 + bool(dec_shuffle)) != self.grid:
             raise ValueError("decoder upsamples %s, encoder grid is %d" % (dec_widths, self.grid))
-        self.fsq = FSQ(levels, groups)
+        self.fsq = FSQ(levels, groups, fine=fine)
         c = groups * len(levels)
         self.encoder = Encoder(enc_widths, c, enc_last_blocks)
         self.decoder = Decoder(dec_widths, c, dec_low_blocks, dec_shuffle)
