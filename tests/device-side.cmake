@@ -58,6 +58,9 @@ ff_add_unit_test(NAME models_vq_golden SOURCES unit/test_vq_models.c unit/test_v
 if(CMAKE_CROSSCOMPILING)   # under qemu-user (deploy/cross-arm64): 1-2 minutes, more under load
   set_tests_properties(models_vq_golden PROPERTIES TIMEOUT 600)
 endif()
+# int8 nets (ff_nn_options.int8, models/vq/vq2.*.q8): the ranges reader, and int8 near float
+ff_add_unit_test(NAME models_nn_int8 SOURCES unit/test_nn_int8.c unit/test_vq_common.c
+                 LIBS ff_codec ff_vision ZLIB::ZLIB LABELS models)
 
 # ---- device_: fleet-device's parts without a broker ---------------------------------------
 # The outbox on its own (no broker): crash leftovers, corruption, bounds, seq.

@@ -97,6 +97,7 @@ void ff_model_free(ff_model *m)
 	free(m->ops);
 	free(m->meta_text);
 	free(m->meta);
+	free(m->range);
 	free(m);
 }
 
@@ -535,6 +536,11 @@ int ff_model_load(const char *path, const ff_nn_options *opt, ff_model **out, ch
 	rc = load_buffer(buf, len, strrchr(path, '/') ? strrchr(path, '/') + 1 : path, opt, out,
 			 errbuf, errlen);
 	free(buf);
+	if (rc == FF_OK && opt && opt->int8 && (rc = ff_model_load_ranges_for(*out, path, errbuf,
+									      errlen)) != FF_OK) {
+		ff_model_free(*out);
+		*out = NULL;
+	}
 	return rc;
 }
 

@@ -1,7 +1,14 @@
 /* net_xnnpack.c: builds an XNNPACK runtime from a loaded model for one set of
  * input shapes (Debian's libxnnpack 0.0~git20220216 subgraph API), owns the
  * external input/output buffers and runs it. Weights are packed once at
- * create; a run allocates nothing. */
+ * create; a run allocates nothing.
+ *
+ * int8 (ff_nn_options.int8, with the model's activation ranges): convolutions,
+ * depthwise convolutions and additions whose tensors all have ranges run in qs8 (per-channel int8 weights, int32 biases); every other op
+ * (PReLU and bilinear resize, which this XNNPACK's subgraph has only in float,
+ * among them) runs in float, with
+ * a conversion inserted where a tensor crosses from one to the other. */
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +28,8 @@ struct ff_net {
 	float *out_buf[FFN_MAX_IO];
 	ff_shape in_shape[FFN_MAX_IO];
 	ff_shape out_shape[FFN_MAX_IO];
+	void **owned;         /* quantised weights and their scales, alive with the runtime */
+	size_t n_owned;
 };
 
 static pthread_once_t xnn_once = PTHREAD_ONCE_INIT;
@@ -36,10 +45,18 @@ struct build {
 	const ff_model *m;
 	const ff_shape *shapes;
 	xnn_subgraph_t sg;
-	uint32_t *vid;    /* tensor id -> XNNPACK value id */
+	uint32_t *vid;    /* tensor id -> XNNPACK value id (float) */
+	uint32_t *qid;    /* tensor id -> its qint8 value id; NULL: a float net */
+	ff_net *net;
 	char *err;
 	size_t errlen;
 };
+
+static int backend_err(struct build *b, const char *what)
+{
+	ff_seterr(b->err, b->errlen, "%s failed", what);
+	return FF_ERR_BACKEND;
+}
 
 static int define_value(struct build *b, const ff_shape *s, const float *data, uint32_t ext,
 			uint32_t flags, uint32_t *id)
@@ -55,7 +72,8 @@ static int define_value(struct build *b, const ff_shape *s, const float *data, u
 	return FF_OK;
 }
 
-/* The XNNPACK value of tensor t, defining it on first use. */
+/* The float XNNPACK value of tensor t, defining it on first use (converted
+ * from its int8 value when an int8 op produced it). */
 static int value_of(struct build *b, uint32_t t, uint32_t *id)
 {
 	if (b->vid[t] == XNN_INVALID_VALUE_ID) {
@@ -63,6 +81,9 @@ static int value_of(struct build *b, uint32_t t, uint32_t *id)
 				      0, &b->vid[t]);
 		if (rc)
 			return rc;
+		if (b->qid && b->qid[t] != XNN_INVALID_VALUE_ID &&
+		    xnn_define_convert(b->sg, b->qid[t], b->vid[t], 0) != xnn_status_success)
+			return backend_err(b, "xnn_define_convert (int8 to float)");
 	}
 	*id = b->vid[t];
 	return FF_OK;
@@ -215,6 +236,187 @@ static int define_op(struct build *b, uint32_t i)
 	return FF_OK;
 }
 
+/* ---- int8 ---- */
+
+static void *owned_alloc(struct build *b, size_t bytes)
+{
+	void **list = realloc(b->net->owned, (b->net->n_owned + 1) * sizeof *list);
+	void *p;
+	if (!list)
+		return NULL;
+	b->net->owned = list;
+	if (!(p = calloc(1, bytes + XNN_EXTRA_BYTES)))
+		return NULL;
+	return list[b->net->n_owned++] = p;
+}
+
+static int has_range(const struct build *b, uint32_t t)
+{
+	return !b->m->tensors[t].data && b->m->range[t].have;
+}
+
+/* Scale and zero point of tensor t's calibrated range on [-128, 127]. */
+static void act_qparams(const struct build *b, uint32_t t, float *scale, int32_t *zero)
+{
+	const struct ffn_range *r = &b->m->range[t];
+	*scale = (r->hi - r->lo) / 255.0f;
+	long z = lrintf(-128.0f - r->lo / *scale);
+	*zero = (int32_t)(z < -128 ? -128 : z > 127 ? 127 : z);
+}
+
+/* The qint8 value of activation t: defined on first use, converted from its
+ * float value when a float op (or the caller) produced it. */
+static int qvalue_of(struct build *b, uint32_t t, int produced_here, uint32_t *id)
+{
+	if (b->qid[t] == XNN_INVALID_VALUE_ID) {
+		const ff_shape *s = &b->shapes[t];
+		size_t dims[FF_NN_MAX_RANK];
+		float scale;
+		int32_t zero;
+		for (uint32_t d = 0; d < s->rank; d++)
+			dims[d] = s->dims[d];
+		act_qparams(b, t, &scale, &zero);
+		if (xnn_define_quantized_tensor_value(b->sg, xnn_datatype_qint8, zero, scale, s->rank,
+						      dims, NULL, XNN_INVALID_VALUE_ID, 0,
+						      &b->qid[t]) != xnn_status_success)
+			return backend_err(b, "xnn_define_quantized_tensor_value");
+		if (!produced_here) {
+			uint32_t f;
+			int rc = value_of(b, t, &f);
+			if (rc)
+				return rc;
+			if (xnn_define_convert(b->sg, f, b->qid[t], 0) != xnn_status_success)
+				return backend_err(b, "xnn_define_convert (float to int8)");
+		}
+	}
+	*id = b->qid[t];
+	return FF_OK;
+}
+
+/* Per-output-channel int8 weights (channel axis cdim of w's shape) and int32
+ * biases at input scale x_scale. */
+static int quant_weights(struct build *b, uint32_t wt, uint32_t bt, uint32_t cdim, float x_scale,
+			 uint32_t *w_id, uint32_t *b_id)
+{
+	const ff_shape *ws = &b->shapes[wt];
+	const float *w = b->m->tensors[wt].data, *bias = b->m->tensors[bt].data;
+	size_t n = ff_shape_numel(ws), nc = ws->dims[cdim], inner = 1, dims[FF_NN_MAX_RANK];
+	for (uint32_t d = cdim + 1; d < ws->rank; d++)
+		inner *= ws->dims[d];
+	if (ff_shape_numel(&b->shapes[bt]) != nc) {
+		ff_seterr(b->err, b->errlen, "int8: bias of %zu values for %zu channels",
+			  ff_shape_numel(&b->shapes[bt]), nc);
+		return FF_ERR_FORMAT;
+	}
+	float *ws_scale = owned_alloc(b, nc * sizeof(float));
+	float *bs_scale = owned_alloc(b, nc * sizeof(float));
+	int8_t *wq = owned_alloc(b, n);
+	int32_t *bq = owned_alloc(b, nc * sizeof(int32_t));
+	if (!ws_scale || !bs_scale || !wq || !bq) {
+		ff_seterr(b->err, b->errlen, "out of memory");
+		return FF_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < n; i++) { /* channel of element i: (i / inner) % nc */
+		size_t c = (i / inner) % nc;
+		ws_scale[c] = fmaxf(ws_scale[c], fabsf(w[i]));
+	}
+	for (size_t c = 0; c < nc; c++) {
+		ws_scale[c] = ws_scale[c] > 0.0f ? ws_scale[c] / 127.0f : 1.0f;
+		bs_scale[c] = ws_scale[c] * x_scale;
+		bq[c] = (int32_t)lrintf(bias[c] / bs_scale[c]);
+	}
+	for (size_t i = 0; i < n; i++)
+		wq[i] = (int8_t)lrintf(fminf(fmaxf(w[i] / ws_scale[(i / inner) % nc], -127.0f), 127.0f));
+	for (uint32_t d = 0; d < ws->rank; d++)
+		dims[d] = ws->dims[d];
+	if (xnn_define_channelwise_quantized_tensor_value(b->sg, xnn_datatype_qcint8, ws_scale,
+							  ws->rank, cdim, dims, wq,
+							  XNN_INVALID_VALUE_ID, 0,
+							  w_id) != xnn_status_success ||
+	    xnn_define_channelwise_quantized_tensor_value(b->sg, xnn_datatype_qcint32, bs_scale, 1,
+							  0, &nc, bq, XNN_INVALID_VALUE_ID, 0,
+							  b_id) != xnn_status_success)
+		return backend_err(b, "xnn_define_channelwise_quantized_tensor_value");
+	return FF_OK;
+}
+
+/* Whether op i runs in int8: a kind XNNPACK has in qs8, every activation it
+ * reads or writes calibrated. */
+static int op_is_int8(const struct build *b, uint32_t i)
+{
+	const struct ffn_op *op = &b->m->ops[i];
+	if (!b->qid || !has_range(b, op->in[0]) || !has_range(b, op->out[0]))
+		return 0;
+	switch (op->type) {
+	case FFN_OP_CONV_2D:
+	case FFN_OP_DEPTHWISE_CONV_2D:
+		return op->n_in == 3 && b->m->tensors[op->in[1]].data &&
+		       b->m->tensors[op->in[2]].data && b->shapes[op->in[1]].rank == 4;
+	case FFN_OP_ADD:
+		return has_range(b, op->in[1]);
+	default: /* this XNNPACK's subgraph has RESIZE_BILINEAR in float only */
+		return 0;
+	}
+}
+
+static int define_qop(struct build *b, uint32_t i)
+{
+	const struct ffn_op *op = &b->m->ops[i];
+	const ff_shape *xs = &b->shapes[op->in[0]], *ws = &b->shapes[op->in[1]];
+	uint32_t x, w, bias, x2, y;
+	float lo = op->fp[0], hi = op->fp[1], x_scale;
+	int32_t x_zero;
+	struct ffn_window win;
+	enum xnn_status st;
+	int rc;
+
+	if ((rc = qvalue_of(b, op->in[0], 0, &x)) || (rc = qvalue_of(b, op->out[0], 1, &y)))
+		return rc;
+	act_qparams(b, op->in[0], &x_scale, &x_zero);
+	switch (op->type) {
+	case FFN_OP_CONV_2D:
+	case FFN_OP_DEPTHWISE_CONV_2D: {
+		int dw = op->type == FFN_OP_DEPTHWISE_CONV_2D;
+		uint32_t g = (uint32_t)op->ip[FFN_P_GROUPS];
+		if ((rc = quant_weights(b, op->in[1], op->in[2], dw ? 3 : 0, x_scale, &w, &bias)))
+			return rc;
+		ffn_window(op, xs->dims[1], xs->dims[2], ws->dims[1], ws->dims[2],
+			   (uint32_t)op->ip[FFN_P_DIL_H], (uint32_t)op->ip[FFN_P_DIL_W], &win);
+		st = dw ? xnn_define_depthwise_convolution_2d(
+				  b->sg, win.pad_t, win.pad_r, win.pad_b, win.pad_l, win.kh, win.kw,
+				  win.sh, win.sw, win.dh, win.dw, g, xs->dims[3], lo, hi, x, w, bias, y, 0)
+			: xnn_define_convolution_2d(b->sg, win.pad_t, win.pad_r, win.pad_b, win.pad_l,
+						    win.kh, win.kw, win.sh, win.sw, win.dh, win.dw,
+						    g, ws->dims[3], ws->dims[0] / g, lo, hi, x, w,
+						    bias, y, 0);
+		break;
+	}
+	default: /* FFN_OP_ADD */
+		if ((rc = qvalue_of(b, op->in[1], 0, &x2)))
+			return rc;
+		st = xnn_define_add2(b->sg, lo, hi, x, x2, y, 0);
+		break;
+	}
+	if (st != xnn_status_success) {
+		ff_seterr(b->err, b->errlen, "op %u (%s): XNNPACK rejected it in int8 (status %d)", i,
+			  ffn_op_name(op->type), (int)st);
+		return FF_ERR_BACKEND;
+	}
+	return FF_OK;
+}
+
+/* A graph output an int8 op produced: into its external float value. */
+static int convert_outputs(struct build *b)
+{
+	for (uint32_t k = 0; b->qid && k < b->m->n_outputs; k++) {
+		uint32_t t = b->m->outputs[k];
+		if (b->qid[t] != XNN_INVALID_VALUE_ID &&
+		    xnn_define_convert(b->sg, b->qid[t], b->vid[t], 0) != xnn_status_success)
+			return backend_err(b, "xnn_define_convert (int8 output)");
+	}
+	return FF_OK;
+}
+
 static float *alloc_io(const ff_shape *s)
 {
 	size_t bytes = ff_shape_numel(s) * sizeof(float) + XNN_EXTRA_BYTES;
@@ -282,6 +484,21 @@ int ff_net_create_ex(const ff_model *m, const ff_shape *input_shapes, const ff_n
 		rc = FF_ERR_NOMEM;
 		goto out;
 	}
+	if (opt && opt->int8) {
+		if (!m->range) {
+			ff_seterr(errbuf, errlen, "int8 asked for, but the model has no activation ranges");
+			rc = FF_ERR_UNSUPPORTED;
+			goto out;
+		}
+		if (!(b.qid = malloc(m->n_tensors * sizeof *b.qid))) {
+			ff_seterr(errbuf, errlen, "out of memory");
+			rc = FF_ERR_NOMEM;
+			goto out;
+		}
+		for (uint32_t t = 0; t < m->n_tensors; t++)
+			b.qid[t] = XNN_INVALID_VALUE_ID;
+	}
+	b.net = n;
 	n->m = m;
 	n->n_in = m->n_inputs;
 	n->n_out = m->n_outputs;
@@ -315,8 +532,11 @@ int ff_net_create_ex(const ff_model *m, const ff_shape *input_shapes, const ff_n
 			for (uint32_t k = 0; k < m->ops[i].n_in; k++)
 				live[m->ops[i].in[k]] = 1;
 	for (uint32_t i = 0; i < m->n_ops; i++)
-		if (live[m->ops[i].out[0]] && (rc = define_op(&b, i)))
+		if (live[m->ops[i].out[0]] &&
+		    (rc = op_is_int8(&b, i) ? define_qop(&b, i) : define_op(&b, i)))
 			goto out;
+	if ((rc = convert_outputs(&b)))
+		goto out;
 	if (opt && opt->threads > 1 && !(n->pool = pthreadpool_create((size_t)opt->threads))) {
 		ff_seterr(errbuf, errlen, "pthreadpool_create(%d) failed", opt->threads);
 		rc = FF_ERR_NOMEM;
@@ -341,6 +561,7 @@ out:
 	if (b.sg)
 		xnn_delete_subgraph(b.sg);
 	free(b.vid);
+	free(b.qid);
 	free(live);
 	free(shapes);
 	if (rc) {
@@ -369,6 +590,9 @@ void ff_net_free(ff_net *n)
 		free(n->in_buf[k]);
 		free(n->out_buf[k]);
 	}
+	for (size_t k = 0; k < n->n_owned; k++)
+		free(n->owned[k]);
+	free(n->owned);
 	free(n);
 }
 

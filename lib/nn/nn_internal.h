@@ -75,6 +75,12 @@ struct ffn_meta {
 	const char *value;
 };
 
+/* Calibrated activation range of one tensor (model_ranges.c). */
+struct ffn_range {
+	float lo, hi;
+	uint8_t have;
+};
+
 struct ff_model {
 	uint8_t *buf;         /* the whole file (owned, 64-byte aligned) */
 	size_t len;
@@ -86,6 +92,7 @@ struct ff_model {
 	char *meta_text;      /* NUL-separated keys and values */
 	struct ffn_meta *meta;
 	size_t n_meta;
+	struct ffn_range *range; /* per tensor, from ff_model_set_ranges; NULL: none */
 };
 
 /* Op type name ("CONV_2D"), or NULL for an unknown type. */

@@ -42,7 +42,9 @@ int ff_embedder_create_patched(const char *path, const char *patch_path, const f
 		ff_seterr(errbuf, errlen, "%s: %s", path, why[0] ? why : ff_strerror(rc));
 		goto out;
 	}
-	if (patch_path && (rc = ff_model_patch(e->model, patch_path, errbuf, errlen)) != FF_OK)
+	if (patch_path && ((rc = ff_model_patch(e->model, patch_path, errbuf, errlen)) != FF_OK ||
+			   (opt && opt->int8 &&
+			    (rc = ff_model_load_ranges_for(e->model, patch_path, errbuf, errlen)) != FF_OK)))
 		goto out;
 	if ((rc = ff_vision_input_norm(e->model, &e->norm)) != FF_OK || e->norm.transposed) {
 		ff_seterr(errbuf, errlen, "%s: bad input metadata", path);

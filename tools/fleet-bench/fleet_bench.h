@@ -26,6 +26,7 @@ struct fb_opts {
 	const char *engine; /* torch_bench.py --engine: "frozen" (jit freeze + oneDNN) or "interp" */
 	int ort;                       /* run the ONNX Runtime side */
 	const char *ort_dir, *ort_lib; /* its bundle (ort_export.py) and libonnxruntime.so */
+	int int8;                      /* also time our nets in int8 (lib/nn, .q8 ranges) */
 };
 
 /* One side's figures: st[index into opts.threads][stage]. */

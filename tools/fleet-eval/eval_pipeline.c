@@ -77,6 +77,24 @@ static int add_method(struct ev_config *cfg, const char *name)
 	return 0;
 }
 
+static int parse_int8(struct ev_config *cfg, const char *list)
+{
+	static const char *const names[] = { "enc", "dec", "emb" };
+	char buf[64], *save = NULL;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		size_t k = 0;
+		while (k < 3 && strcmp(t, names[k]) != 0)
+			k++;
+		if (k == 3) {
+			fprintf(stderr, "fleet-eval: --int8 takes enc, dec, emb, not \"%s\"\n", t);
+			return -1;
+		}
+		cfg->int8 |= 1u << k;
+	}
+	return 0;
+}
+
 static int parse_methods(struct ev_config *cfg, const char *list)
 {
 	char buf[512], *save = NULL;
@@ -125,6 +143,8 @@ static int common_option(struct ev_config *cfg, int c, const char *arg)
 	case 'C':
 		cfg->cache_dir = arg;
 		return 1;
+	case '8':
+		return parse_int8(cfg, arg) == 0 ? 1 : -1;
 	case 'h':
 		return 2;
 	default:
@@ -203,11 +223,11 @@ int ev_parse_args(struct ev_config *cfg, int argc, char **argv, const struct ev_
 		{ "limit", required_argument, NULL, 'n' },    { "models", required_argument, NULL, 'm' },
 		{ "threads", required_argument, NULL, 't' },  { "min-face", required_argument, NULL, 'f' },
 		{ "enrol", required_argument, NULL, 'e' },    { "help", no_argument, NULL, 'h' },
-		{ "cache", required_argument, NULL, 'C' },
+		{ "cache", required_argument, NULL, 'C' },    { "int8", required_argument, NULL, '8' },
 	};
 	const size_t nc = sizeof(common) / sizeof(common[0]);
 	struct option longopts[sizeof(common) / sizeof(common[0]) + EV_MAX_EXTRA + 1];
-	char shortopts[64] = "i:aq:M:n:m:t:f:e:hC:";
+	char shortopts[64] = "i:aq:M:n:m:t:f:e:hC:8:";
 	int c, r, methods_given = 0;
 
 	if (n_extra > EV_MAX_EXTRA)
@@ -400,10 +420,11 @@ static void process_image(struct ev_worker *w, const struct ev_job *job, size_t 
 
 /* The decoder's own embedder, when it has one: MobileFaceNet with the
  * weight patch next to the decoder (ff_vq_recon_embedder_path). */
-static int open_recon_embedder(struct ev_worker *w, const char *models, const char *dec_path,
-			       char *why, size_t wlen)
+static int open_recon_embedder(struct ev_worker *w, const struct ev_config *cfg,
+			       const char *models, const char *dec_path, char *why, size_t wlen)
 {
 	ff_nn_options nnopt = FF_NN_OPTIONS_INIT;
+	nnopt.int8 = (cfg->int8 & EV_INT8_EMB) != 0;
 	char base[4200];
 	int rc;
 	snprintf(base, sizeof(base), "%s/mobilefacenet.ffn", models);
@@ -423,9 +444,11 @@ static int worker_open(struct ev_worker *w, const struct ev_config *cfg, const c
 	if (!has_vq(cfg))
 		return FF_OK;
 	snprintf(path, sizeof(path), "%s.enc.ffn", cfg->vq_prefix);
+	nnopt.int8 = (cfg->int8 & EV_INT8_ENC) != 0;
 	rc = ff_vq_encoder_create(path, &nnopt, &w->enc, why, sizeof(why));
 	if (rc == FF_OK) {
 		snprintf(path, sizeof(path), "%s.dec.ffn", cfg->vq_prefix);
+		nnopt.int8 = (cfg->int8 & EV_INT8_DEC) != 0;
 		rc = ff_vq_decoder_create(path, &nnopt, &w->dec, why, sizeof(why));
 	}
 	if (rc == FF_OK &&
@@ -433,7 +456,7 @@ static int worker_open(struct ev_worker *w, const struct ev_config *cfg, const c
 		rc = FF_ERR_FORMAT;
 		snprintf(why, sizeof(why), "encoder and decoder metadata differ");
 	}
-	if (rc == FF_OK && open_recon_embedder(w, models, path, why, sizeof(why)) != FF_OK)
+	if (rc == FF_OK && open_recon_embedder(w, cfg, models, path, why, sizeof(why)) != FF_OK)
 		rc = FF_ERR_FORMAT;
 	if (rc == FF_OK && ff_vq_adapter_dim(w->dec) &&
 	    ff_vq_adapter_dim(w->dec) != ff_embedder_dim(w->m.emb)) {
@@ -733,6 +756,13 @@ cJSON *ev_json_begin(const char *command, const struct ev_config *cfg, const str
 	else
 		cJSON_AddNullToObject(o, "enrol");
 	cJSON_AddNumberToObject(o, "threads", cfg->threads);
+	if (cfg->int8) {
+		cJSON *q = cJSON_AddArrayToObject(o, "int8");
+		static const char *const names[] = { "enc", "dec", "emb" };
+		for (unsigned k = 0; k < 3; k++)
+			if (cfg->int8 & (1u << k))
+				cJSON_AddItemToArray(q, cJSON_CreateString(names[k]));
+	}
 	fe_json_num(o, "seconds", c->seconds, 1, 'f');
 	return o;
 }

@@ -62,9 +62,14 @@ struct ev_config {
 	int n_methods;
 	const char *cache_dir;  /* --cache DIR, NULL when not given */
 	const char *enrol_name; /* --enrol METHOD, NULL when not given */
+	unsigned int8;          /* --int8: EV_INT8_* nets of the vq methods built in int8 */
 	int enrol;              /* its index in methods, -1 when not given */
 	char vq_prefix_buf[4096];
 };
+
+/* --int8 enc,dec,emb: which of the vq path's nets run in int8 (lib/nn, the
+ * .q8 activation ranges next to the model). */
+enum { EV_INT8_ENC = 1, EV_INT8_DEC = 2, EV_INT8_EMB = 4 };
 
 /* Embeddings of n images x n_methods, filled by ev_embed_all. */
 struct ev_cache {
@@ -89,6 +94,8 @@ struct ev_cache {
 	"                    models/vq/<id of models/vq/DEFAULT>, else the only\n"               \
 	"                    models/vq/*.enc.ffn; method vq is dropped from the default\n"       \
 	"                    list when there is none)\n"                                          \
+	"  --int8 LIST       run these nets of the vq methods in int8: enc, dec, emb\n"      \
+	"                    (activation ranges PREFIX.enc.q8, .dec.q8, .emb.q8)\n"         \
 	"  --methods LIST    comma-separated, of original, vq, vq_raw (vq without the\n"       \
 	"                    decoder's embedding adapter), jpeg_N, webp_N, avif_N (N bytes\n"    \
 	"                    per face, the whole file; best quality that fits, at the side\n"   \

@@ -32,13 +32,14 @@ static uint64_t fnv_str(uint64_t h, const char *s)
 /* The VQ model's files as they are now (size and modification time): a
  * re-exported model, or a reconstruction-side embedder added next to it,
  * makes new columns. */
-static uint64_t fnv_model_files(uint64_t h, const char *prefix)
+static uint64_t fnv_model_files(uint64_t h, const char *prefix, int int8)
 {
-	static const char *const suffix[] = { ".enc.ffn", ".dec.ffn", ".emb.ffp" };
+	static const char *const suffix[] = { ".enc.ffn", ".dec.ffn", ".emb.ffp",
+					      ".enc.q8",  ".dec.q8",  ".emb.q8" };
 	char path[PATH_MAX];
 	struct stat st;
 
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+	for (size_t i = 0; i < (int8 ? 6u : 3u); i++) {
 		snprintf(path, sizeof(path), "%s%s", prefix, suffix[i]);
 		if (stat(path, &st) != 0)
 			continue;
@@ -61,8 +62,12 @@ static uint64_t column_key(const struct ev_config *cfg, int m, char *const *name
 	h = fnv(h, &cfg->aligned, sizeof(cfg->aligned));
 	if (!cfg->aligned)
 		h = fnv(h, &cfg->dopt.min_face_size, sizeof(cfg->dopt.min_face_size));
-	if (me->kind == EV_VQ)
-		h = fnv_model_files(fnv_str(h, cfg->vq_prefix), cfg->vq_prefix);
+	if (me->kind == EV_VQ) {
+		/* a float column keeps its old key */
+		h = fnv_model_files(fnv_str(h, cfg->vq_prefix), cfg->vq_prefix, cfg->int8 != 0);
+		if (cfg->int8)
+			h = fnv(h, &cfg->int8, sizeof(cfg->int8));
+	}
 	for (size_t i = 0; i < n; i++)
 		h = fnv_str(h, names[i]);
 	return h;

@@ -28,8 +28,9 @@ typedef struct ff_shape {
 typedef struct ff_nn_options {
 	int threads;            /* worker threads for XNNPACK; 0 or 1 = caller's thread only */
 	size_t max_file_bytes;  /* reject larger model files; 0 = 256 MiB */
+	int int8;               /* build the int8 graph (needs ff_model_set_ranges) */
 } ff_nn_options;
-#define FF_NN_OPTIONS_INIT { 1, 0 }
+#define FF_NN_OPTIONS_INIT { 1, 0, 0 }
 
 /* Loads and validates a .ffn file. Every offset, length, tensor id and shape
  * is checked before use. Returns FF_OK, FF_ERR_IO (unreadable), FF_ERR_FORMAT
@@ -53,6 +54,24 @@ void ff_model_free(ff_model *m);
 int ff_model_patch(ff_model *m, const char *path, char *errbuf, size_t errlen);
 int ff_model_patch_memory(ff_model *m, const void *buf, size_t len, char *errbuf, size_t errlen);
 
+/* Attaches calibrated activation ranges (.q8, models/FORMAT.md "Activation
+ * ranges"; models/tools/calibrate_int8.py) so that nets built with
+ * ff_nn_options.int8 run convolutions and additions in int8 (XNNPACK qs8,
+ * per-channel weights), the other ops in float between conversions. Bound to
+ * the base file by its data CRC like a weight patch; checked whole before
+ * anything is kept. Returns FF_OK, FF_ERR_IO/FF_ERR_NOTFOUND, FF_ERR_FORMAT
+ * (corrupt; a range not finite or not holding 0; a tensor that is a constant),
+ * FF_ERR_UNSUPPORTED (another base), FF_ERR_NOMEM, FF_ERR_INVAL. */
+int ff_model_set_ranges(ff_model *m, const char *path, char *errbuf, size_t errlen);
+int ff_model_set_ranges_memory(ff_model *m, const void *buf, size_t len, char *errbuf,
+			       size_t errlen);
+/* The ranges that ship next to a model or weight patch: path with its
+ * extension replaced by ".q8" (models/vq/vq2.dec.ffn -> vq2.dec.q8, vq2.emb.ffp
+ * -> vq2.emb.q8), when that file exists (none: FF_OK, nothing attached).
+ * ff_model_load calls it when opt->int8; ff_embedder_create_patched for the
+ * patch. Errors as ff_model_set_ranges. */
+int ff_model_load_ranges_for(ff_model *m, const char *path, char *errbuf, size_t errlen);
+
 /* Metadata value for key (e.g. "name", "model_id"), or NULL if absent. */
 const char *ff_model_meta(const ff_model *m, const char *key);
 /* Declared shape of input/output i (input dims may be 0 = any size). Returns
@@ -68,7 +87,8 @@ int ff_model_constant(const ff_model *m, const char *name, const float **data,
 
 /* Builds a runnable net for the given input shapes (NULL = the model's
  * declared shapes, which must then be fully known). Shapes of every
- * intermediate and output tensor are inferred. Returns FF_OK, FF_ERR_INVAL,
+ * intermediate and output tensor are inferred. With opt->int8 and no ranges
+ * attached: FF_ERR_UNSUPPORTED. Returns FF_OK, FF_ERR_INVAL,
  * FF_ERR_RANGE (shape mismatch), FF_ERR_BACKEND, FF_ERR_NOMEM. The model must
  * outlive the net. */
 int ff_net_create(const ff_model *m, const ff_shape *input_shapes,

@@ -1,0 +1,121 @@
+/* Activation ranges (.q8, models/FORMAT.md "Activation ranges"): the calibrated
+ * low/high of a model's activation tensors, from which net_xnnpack.c picks the
+ * int8 scale and zero point of each. Bound to the base file like a weight
+ * patch (model_patch.c). */
+#include "facefleet/nn.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "facefleet/error.h"
+#include "facefleet/file.h"
+#include "nn_internal.h"
+
+#define FFQ_HEADER 20u
+#define FFQ_RECORD 12u
+#define FFQ_MAX_BYTES (1u << 20)
+#define FAIL(rc, ...)                                   \
+	do {                                            \
+		ff_seterr(errbuf, errlen, __VA_ARGS__); \
+		return (rc);                            \
+	} while (0)
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static float rdf(const uint8_t *p)
+{
+	uint32_t u = rd32(p);
+	float f;
+	memcpy(&f, &u, 4);
+	return f;
+}
+
+static int check_header(const ff_model *m, const uint8_t *b, size_t len, char *errbuf,
+			size_t errlen)
+{
+	if (len < FFQ_HEADER || memcmp(b, "FFQ1", 4) != 0)
+		FAIL(FF_ERR_FORMAT, "not an activation ranges file (magic)");
+	if ((uint32_t)crc32_z(0L, b + FFQ_HEADER, len - FFQ_HEADER) != rd32(b + 16))
+		FAIL(FF_ERR_FORMAT, "CRC-32 mismatch (corrupt ranges)");
+	if (rd32(b + 4) != rd32(m->buf + 56) || rd32(b + 8) != rd32(m->buf + 52))
+		FAIL(FF_ERR_UNSUPPORTED, "made for another base model (data CRC %08x, this base %08x)",
+		     rd32(b + 4), rd32(m->buf + 56));
+	if ((len - FFQ_HEADER) / FFQ_RECORD != rd32(b + 12) || (len - FFQ_HEADER) % FFQ_RECORD)
+		FAIL(FF_ERR_FORMAT, "%u records in %zu bytes", rd32(b + 12), len - FFQ_HEADER);
+	return FF_OK;
+}
+
+/* Fills r (n_tensors entries, zeroed) from the records, checking each. */
+static int read_records(const ff_model *m, const uint8_t *b, uint32_t n, struct ffn_range *r,
+			char *errbuf, size_t errlen)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		const uint8_t *p = b + FFQ_HEADER + (size_t)k * FFQ_RECORD;
+		uint32_t t = rd32(p);
+		float lo = rdf(p + 4), hi = rdf(p + 8);
+		if (t >= m->n_tensors || m->tensors[t].data)
+			FAIL(FF_ERR_FORMAT, "record %u: tensor %u is not an activation of the base", k,
+			     t);
+		if (!isfinite(lo) || !isfinite(hi) || lo > 0.0f || hi < 0.0f || hi - lo <= 0.0f)
+			FAIL(FF_ERR_FORMAT, "record %u: range [%g, %g] of tensor %u must hold 0", k,
+			     (double)lo, (double)hi, t);
+		if (r[t].have)
+			FAIL(FF_ERR_FORMAT, "record %u: tensor %u given twice", k, t);
+		r[t] = (struct ffn_range){lo, hi, 1};
+	}
+	return FF_OK;
+}
+
+int ff_model_set_ranges_memory(ff_model *m, const void *buf, size_t len, char *errbuf,
+			       size_t errlen)
+{
+	struct ffn_range *r;
+	int rc;
+	if (!m || !buf)
+		return FF_ERR_INVAL;
+	if ((rc = check_header(m, buf, len, errbuf, errlen)) != FF_OK)
+		return rc;
+	if (!(r = calloc(m->n_tensors, sizeof *r)))
+		FAIL(FF_ERR_NOMEM, "out of memory");
+	if ((rc = read_records(m, buf, rd32((const uint8_t *)buf + 12), r, errbuf, errlen))) {
+		free(r);
+		return rc;
+	}
+	free(m->range);
+	m->range = r;
+	return FF_OK;
+}
+
+int ff_model_set_ranges(ff_model *m, const char *path, char *errbuf, size_t errlen)
+{
+	char *buf = NULL, why[256] = "";
+	size_t len = 0;
+	int rc = ff_file_read(path, FFQ_MAX_BYTES, &buf, &len, errbuf, errlen);
+	if (rc != FF_OK)
+		return rc;
+	if ((rc = ff_model_set_ranges_memory(m, buf, len, why, sizeof(why))) != FF_OK)
+		ff_seterr(errbuf, errlen, "%s: %s", path, why);
+	free(buf);
+	return rc;
+}
+
+int ff_model_load_ranges_for(ff_model *m, const char *path, char *errbuf, size_t errlen)
+{
+	char q8[4096];
+	const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+	size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - path) : strlen(path);
+	int rc;
+	if (stem + sizeof(".q8") > sizeof(q8))
+		FAIL(FF_ERR_RANGE, "path too long");
+	memcpy(q8, path, stem);
+	memcpy(q8 + stem, ".q8", sizeof(".q8"));
+	rc = ff_model_set_ranges(m, q8, errbuf, errlen);
+	if (rc == FF_ERR_NOTFOUND && errbuf && errlen)
+		errbuf[0] = '\0';
+	return rc == FF_ERR_NOTFOUND ? FF_OK : rc;
+}
