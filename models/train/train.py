@@ -141,12 +141,16 @@ class Data:
         return x.contiguous(memory_format=torch.channels_last), rows, flip
 
 
-def degrade_batch(x, rng, share, probs=degrade.TRAIN):
-    """The encoder's input: a share of the batch through degrade.py (uint8 round trip)."""
+def degrade_batch(x, rng, share, probs=degrade.TRAIN, mask_out=None):
+    """The encoder's input: a share of the batch through degrade.py (uint8 round trip).
+    mask_out (a list) receives which rows were degraded."""
     if share <= 0:
         return x
     out = x.clone()
-    for i in np.flatnonzero(rng.random(len(x)) < share):
+    chosen = rng.random(len(x)) < share
+    if mask_out is not None:
+        mask_out.append(torch.from_numpy(chosen))
+    for i in np.flatnonzero(chosen):
         img = (x[i].permute(1, 2, 0) * 128.0 + 127.5).clamp(0, 255).round().byte().cpu().numpy()
         img = degrade.degrade(img, rng, probs)
         out[i] = (torch.from_numpy(img).to(x.device).permute(2, 0, 1).float() - 127.5) / 128.0
@@ -430,7 +434,8 @@ class Losses:
         x, rows, flip = batch
         self.batch_x = x
         fsq = model.fsq
-        b = fsq.bound(model.encoder(degrade_batch(x, rng, self.w.degrade)))
+        degraded = []
+        b = fsq.bound(model.encoder(degrade_batch(x, rng, self.w.degrade, mask_out=degraded)))
         r = fsq.snap(b)
         mask = coarsen(model, b, self.w.coarse, rng)
         if mask is not None:
@@ -442,7 +447,9 @@ class Losses:
         if self.rate is not None:
             soft, hard = self.rate(b)
             terms["rate"] = soft.mean() / 1000.0          # kilobits per face
-            self.hard_bits = float(hard.detach().mean())
+            # the constraint is on clean faces: a degraded one (blurred, small) costs less
+            clean = ~degraded[0].to(hard.device) if degraded else torch.ones_like(hard, dtype=torch.bool)
+            self.hard_bits = float(hard.detach()[clean].mean()) if clean.any() else self.hard_bits
         if stage == 2:
             # the head starts random: until it has learned something its gradient would only
             # add noise to the encoder, so it first trains on detached codes
