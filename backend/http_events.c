@@ -5,6 +5,7 @@
 #include "http_internal.h"
 
 #include "facefleet/error.h"
+#include "facefleet/event_store.h"
 #include "facefleet/review.h"
 #include "facefleet/uuid.h"
 
@@ -12,31 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-cJSON *be_event_json(const PGresult *res, int i)
-{
-	static const char *const text_cols[] = { "event_id", "device", "site" };
-	cJSON *o = cJSON_CreateObject(), *topk;
-	for (int c = 0; c < 3; c++)
-		be_json_text(o, text_cols[c], res, i, c);
-	be_json_num(o, "seq", res, i, 3);
-	be_json_text(o, "capture_time", res, i, 4);
-	be_json_text(o, "received_time", res, i, 5);
-	be_json_text(o, "decided_time", res, i, 6);
-	be_json_num(o, "latency_ms", res, i, 7);
-	be_json_text(o, "decision", res, i, 8);
-	be_json_text(o, "identity", res, i, 9);
-	be_json_num(o, "score", res, i, 10);
-	be_json_text(o, "reason", res, i, 11);
-	be_json_text(o, "model_id", res, i, 12);
-	be_json_num(o, "track_id", res, i, 13);
-	topk = cJSON_Parse(PQgetvalue(res, i, 14));
-	cJSON_AddItemToObject(o, "topk", cJSON_IsArray(topk) ? topk : cJSON_CreateArray());
-	if (!cJSON_IsArray(topk))
-		cJSON_Delete(topk);
-	cJSON_AddBoolToObject(o, "has_face", PQgetvalue(res, i, 15)[0] == 't');
-	return o;
-}
 
 /* The filters of GET /events, checked; false when one is bad (400 replied). */
 static bool events_filters(be_req *r, const char *v[9])
@@ -92,7 +68,7 @@ int be_h_events_list(be_req *r)
 	if (!cursor_split(v[8], us, id))
 		return be_reply_error(r, 400, "bad cursor (use the previous page's next)");
 	const char *p[11] = { v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], us, id, be_scope_param(&r->tok) };
-	res = be_sql(r, BE_EVENT_SELECT
+	res = be_sql(r, FF_EVENT_SELECT
 		     "WHERE ($1 = '' OR e.site_id = $1) AND ($2 = '' OR e.device_id = $2) "
 		     "AND ($3 = '' OR i.external_id = $3) AND ($4 = '' OR e.decision = $4) "
 		     "AND ($5 = '' OR e.track_id = NULLIF($5, '')::bigint) "
@@ -110,7 +86,7 @@ int be_h_events_list(be_req *r)
 	n = PQntuples(res);
 	limit = atoi(v[7]);
 	for (int i = 0; i < n; i++)
-		cJSON_AddItemToArray(arr, be_event_json(res, i));
+		cJSON_AddItemToArray(arr, ff_event_json(res, i));
 	if (n == limit) {
 		snprintf(next, sizeof(next), "%s_%s", PQgetvalue(res, n - 1, 16), PQgetvalue(res, n - 1, 0));
 		cJSON_AddStringToObject(o, "next", next);
@@ -130,7 +106,7 @@ static PGresult *event_row(be_req *r)
 		be_reply_error(r, 404, "no event %s", r->args[0]);
 		return NULL;
 	}
-	res = be_sql(r, BE_EVENT_SELECT "WHERE e.event_id = $1::uuid "
+	res = be_sql(r, FF_EVENT_SELECT "WHERE e.event_id = $1::uuid "
 		     "AND ($2::text[] IS NULL OR e.site_id = ANY ($2::text[])) LIMIT 1",
 		     2, p);
 	if (!res) {
@@ -151,7 +127,7 @@ int be_h_event_get(be_req *r)
 	cJSON *o;
 	if (!res)
 		return r->status;
-	o = be_event_json(res, 0);
+	o = ff_event_json(res, 0);
 	PQclear(res);
 	return be_reply_json(r, 200, o);
 }

@@ -150,17 +150,6 @@ int be_h_site_remove(be_req *r);
 int be_h_site_threshold(be_req *r);
 int be_h_stats(be_req *r);
 
-/* The EVENT object of row i of a result of BE_EVENT_SELECT (http_events.c). */
-#define BE_EVENT_SELECT                                                                         \
-	"SELECT e.event_id::text, e.device_id, e.site_id, e.seq, "                              \
-	"  to_char(e.capture_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "   \
-	"  to_char(e.received_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "  \
-	"  to_char(e.decided_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "   \
-	"  round(extract(epoch FROM e.decided_time - e.received_time) * 1000, 1), "             \
-	"  e.decision, i.external_id, e.score, e.reason, e.model_id, e.track_id, e.topk::text, " \
-	"  e.codes IS NOT NULL, (extract(epoch FROM e.decided_time) * 1000000)::bigint "        \
-	"FROM recognition_events e LEFT JOIN identities i ON i.identity_id = e.identity_id "
-struct cJSON *be_event_json(const PGresult *res, int i);
 /* Parses {"threshold": x|null} of the body: "" (null) or the number's text
  * into out; false (400 replied) otherwise. */
 bool be_threshold_body(be_req *r, char *out, size_t cap);

@@ -8,6 +8,8 @@
  * from closing an idle stream. */
 #include "http_internal.h"
 
+#include "facefleet/event_store.h"
+
 #include "facefleet/log.h"
 
 #include <cjson/cJSON.h>
@@ -112,14 +114,14 @@ static bool render(client *c, feed_item *ids, int n)
 	strcpy(w, "}");
 	{
 		const char *p[1] = { arr };
-		res = be_sql(&c->req, BE_EVENT_SELECT "WHERE e.event_id = ANY ($1::uuid[]) "
+		res = be_sql(&c->req, FF_EVENT_SELECT "WHERE e.event_id = ANY ($1::uuid[]) "
 				      "ORDER BY e.decided_time, e.event_id", 1, p);
 	}
 	be_db_release(&c->req); /* never held while waiting for the next event */
 	if (!res)
 		return false;
 	for (int i = 0; ok && i < PQntuples(res); i++) {
-		cJSON *o = be_event_json(res, i);
+		cJSON *o = ff_event_json(res, i);
 		char *json = cJSON_PrintUnformatted(o), head[96];
 		int hl = snprintf(head, sizeof(head), "event: access\nid: %s\ndata: ", PQgetvalue(res, i, 0));
 		ok = json && out_add(c, head, (size_t)hl) && out_add(c, json, strlen(json)) &&

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "facefleet/error.h"
+#include "facefleet/event_store.h"
 #include "facefleet/review.h"
 #include "facefleet/uuid.h"
 
@@ -24,48 +25,8 @@
 #define FC_DEFAULT_VQ_DIR "models/vq"
 #endif
 
-#define ISO_MS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-
-/* Columns of the one row: names are the API's EVENT members (docs/openapi.yaml). */
-static const char show_sql[] =
-	"SELECT e.event_id::text, e.device_id, e.site_id, e.seq, " ISO_MS("e.capture_time") ", "
-	"       " ISO_MS("e.received_time") ", " ISO_MS("e.decided_time") ", "
-	"       round(extract(epoch FROM e.decided_time - e.received_time) * 1000)::bigint, "
-	"       e.decision, i.external_id, round(e.score::numeric, 4), e.reason, e.model_id, e.track_id, "
-	"       COALESCE(e.topk, '[]'::jsonb)::text, e.codes IS NOT NULL "
-	"FROM recognition_events e LEFT JOIN identities i USING (identity_id) "
-	"WHERE e.event_id = $1::uuid";
-enum { C_ID, C_DEV, C_SITE, C_SEQ, C_CAP, C_RECV, C_DEC, C_LAT, C_DECISION, C_IDENT, C_SCORE,
-       C_REASON, C_MODEL, C_TRACK, C_TOPK, C_FACE };
-
-static const char *const names[] = { "event_id", "device", "site", "seq", "capture_time",
-				     "received_time", "decided_time", "latency_ms", "decision",
-				     "identity", "score", "reason", "model_id", "track_id" };
-
-/* The row as the API's EVENT object; NULL when out of memory. */
-static cJSON *event_json(PGresult *r)
-{
-	cJSON *o = cJSON_CreateObject(), *topk = cJSON_Parse(PQgetvalue(r, 0, C_TOPK)), *a, *e;
-	for (int c = C_ID; c <= C_TRACK; c++) {
-		bool number = c == C_SEQ || c == C_LAT || c == C_SCORE || c == C_TRACK;
-		if (PQgetisnull(r, 0, c))
-			cJSON_AddNullToObject(o, names[c]);
-		else if (number)
-			cJSON_AddRawToObject(o, names[c], PQgetvalue(r, 0, c));
-		else
-			cJSON_AddStringToObject(o, names[c], PQgetvalue(r, 0, c));
-	}
-	a = cJSON_AddArrayToObject(o, "topk");
-	cJSON_ArrayForEach(e, topk) {
-		cJSON *c = cJSON_CreateObject();
-		cJSON_AddStringToObject(c, "identity", cJSON_GetStringValue(cJSON_GetObjectItem(e, "identity")));
-		cJSON_AddNumberToObject(c, "score", cJSON_GetNumberValue(cJSON_GetObjectItem(e, "score")));
-		cJSON_AddItemToArray(a, c);
-	}
-	cJSON_Delete(topk);
-	cJSON_AddBoolToObject(o, "has_face", PQgetvalue(r, 0, C_FACE)[0] == 't');
-	return o;
-}
+/* The event's row: the API's EVENT columns (facefleet/event_store.h). */
+static const char show_sql[] = FF_EVENT_SELECT "WHERE e.event_id = $1::uuid";
 
 /* The object as "name: value" lines, the top-k as an indented list. */
 static void print_event(const cJSON *o)
@@ -137,7 +98,7 @@ int fc_events_show(fc_ctx *ctx, int argc, char **argv)
 		PQclear(r);
 		return fc_fail(FF_EXIT_FAIL, "no event %s (see fleetctl events query)", id);
 	}
-	o = event_json(r);
+	o = ff_event_json(r, 0);
 	PQclear(r);
 	d = cJSON_CreateObject();
 	cJSON_AddBoolToObject(d, "image", ctx->cfg.image && *ctx->cfg.image);
