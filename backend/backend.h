@@ -75,8 +75,8 @@ typedef struct be_job {
 	int model_index;          /* into the loaded decoders, -1 = none */
 	uint16_t idx[1024];       /* unpacked code indices (FF_VQ_MAX_CODES) */
 	size_t nidx;
-	uint8_t codes[128];       /* the packed indices as received (FaceCodes.codes, at most
-				   * 128 bytes by the codec), kept in the event row for review */
+	uint8_t codes[256];       /* the indices packed (FF_VQ_MAX_PACKED; sent packed or coded),
+				   * kept in the event row for review */
 	size_t ncodes;            /* 0: none (not a valid face) */
 	/* outcome */
 	be_decision decision;

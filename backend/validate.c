@@ -169,7 +169,7 @@ void be_validate(be_job *j, const be_model_set *models, be_devices *devices,
 	j->model_index = m;
 	/* the event row keeps the packed form whichever came (review unpacks it) */
 	rc = ff_bitpack_pack(j->idx, j->nidx, info->bits_per_index, info->codebook_size, j->codes,
-			     sizeof(j->codes)); /* fits: the codec caps payloads at 128 */
+			     sizeof(j->codes)); /* fits: the codec caps packed forms at 256 */
 	j->ncodes = rc == FF_OK ? ff_bitpack_size(j->nidx, info->bits_per_index) : 0;
 out:
 	facefleet__v1__face_codes__free_unpacked(fc, NULL);

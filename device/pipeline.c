@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "facefleet/align.h"
+#include "facefleet/bitpack.h"
 #include "facefleet/detect.h"
 #include "facefleet/entropy.h"
 #include "facefleet/error.h"
@@ -91,6 +92,20 @@ static ff_entropy_table *load_tables(const char *enc_path, const ff_vq_info *vi)
 	return t;
 }
 
+/* Whether a model whose packed indices pass FF_VQ_MAX_PAYLOAD (sent coded
+ * only, rate-controlled) can be sent: it needs its tables and schema 3. */
+static int codable(const dev_pipeline *p, const ff_vq_encoder *enc, const ff_entropy_table *t)
+{
+	const ff_vq_info *vi = ff_vq_encoder_info(enc);
+	if (ff_bitpack_size(vi->num_codes, vi->bits_per_index) <= FF_VQ_MAX_PAYLOAD ||
+	    (t && p->cfg->wire_schema >= 3))
+		return FF_OK;
+	ff_log_error(LOG_COMP, "event=vq_model_failed model_id=%s reason=\"%zu bytes packed: sent "
+		     "entropy-coded only, which needs %s%s and wire_schema 3\"", vi->model_id,
+		     ff_bitpack_size(vi->num_codes, vi->bits_per_index), vi->model_id, FF_ENTROPY_SUFFIX);
+	return FF_ERR_UNSUPPORTED;
+}
+
 /* Without mtcnn_dir and $FF_MODELS_DIR: <this>/ffn. An installed build (CMake
  * FF_INSTALL_LAYOUT) sets /usr/share/facefleet/models. */
 #ifndef FF_DEVICE_DEFAULT_MODELS_DIR
@@ -149,6 +164,8 @@ int dev_pipeline_create(const dev_config *cfg, dev_pipeline **out)
 	if (rc != FF_OK)
 		goto out;
 	p->ent = load_tables(path, ff_vq_encoder_info(p->enc));
+	if ((rc = codable(p, p->enc, p->ent)) != FF_OK)
+		goto out;
 	ff_log_info(LOG_COMP, "event=ready model_id=%s encoder=%s mtcnn=%s",
 		    ff_vq_encoder_info(p->enc)->model_id, path, dir);
 out:
@@ -182,6 +199,7 @@ const char *dev_pipeline_model_id(const dev_pipeline *p)
 int dev_pipeline_set_model(dev_pipeline *p, const char *model_id)
 {
 	ff_vq_encoder *enc = NULL;
+	ff_entropy_table *ent;
 	char path[4096];
 	int rc;
 
@@ -195,10 +213,16 @@ int dev_pipeline_set_model(dev_pipeline *p, const char *model_id)
 		ff_vq_encoder_free(enc);
 		return FF_ERR_FORMAT;
 	}
+	ent = load_tables(path, ff_vq_encoder_info(enc));
+	if ((rc = codable(p, enc, ent)) != FF_OK) { /* keep the model it has */
+		ff_entropy_table_free(ent);
+		ff_vq_encoder_free(enc);
+		return rc;
+	}
 	ff_vq_encoder_free(p->enc);
 	p->enc = enc;
 	ff_entropy_table_free(p->ent);
-	p->ent = load_tables(path, ff_vq_encoder_info(enc));
+	p->ent = ent;
 	ff_log_info(LOG_COMP, "event=model_switched model_id=%s", model_id);
 	return FF_OK;
 }
@@ -219,9 +243,16 @@ int dev_pipeline_encode_crop(dev_pipeline *p, const ff_image *crop, const ff_ima
 	const ff_vq_info *info = ff_vq_encoder_info(p->enc);
 	ff_facecodes_fields ff = FF_FACECODES_FIELDS_INIT;
 	uint16_t idx[FF_VQ_MAX_CODES];
+	uint8_t coded[FF_VQ_MAX_PAYLOAD];
+	size_t clen;
 	int rc;
 
-	rc = ff_vq_encode(p->enc, crop, idx, FF_VQ_MAX_CODES);
+	/* a model packed past the payload limit goes coded, rate-controlled */
+	if (ff_bitpack_size(info->num_codes, info->bits_per_index) > FF_VQ_MAX_PAYLOAD)
+		rc = ff_vq_encode_coded(p->enc, crop, p->ent, sizeof(coded), idx, FF_VQ_MAX_CODES,
+					coded, &clen, NULL);
+	else
+		rc = ff_vq_encode(p->enc, crop, idx, FF_VQ_MAX_CODES);
 	if (rc != FF_OK)
 		return rc;
 	/* schema 2/3: the topic names the device, the box travels in whole pixels */

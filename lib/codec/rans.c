@@ -5,6 +5,7 @@
  * which matters on a device). */
 #include "facefleet/entropy.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -246,6 +247,11 @@ static const uint16_t *row(const ff_entropy_table *t, const uint16_t *idx, size_
 		c = left * (t->k + 1) + up;
 	}
 	return t->freq + c * t->k;
+}
+
+double ff_entropy_bits(const ff_entropy_table *t, const uint16_t *idx, size_t i, uint16_t sym)
+{
+	return (double)t->prec - log2((double)row(t, idx, i)[sym]);
 }
 
 /* The start state x0 = 2^23 + v travels whole to the decoder (in the final

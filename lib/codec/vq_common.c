@@ -99,9 +99,13 @@ static int read_info(const ff_model *m, ff_vq_info *info, char *errbuf, size_t e
 		return FAIL(FF_ERR_FORMAT,
 			      "bits_per_index=%u but codebook_size=%u needs %u", info->bits_per_index,
 			      info->codebook_size, bits);
-	if (ff_bitpack_size(info->num_codes, bits) > FF_VQ_MAX_PAYLOAD)
-		return FAIL(FF_ERR_FORMAT, "payload %zu bytes, limit %d",
-			      ff_bitpack_size(info->num_codes, bits), FF_VQ_MAX_PAYLOAD);
+	if (ff_bitpack_size(info->num_codes, bits) > FF_VQ_MAX_PACKED)
+		return FAIL(FF_ERR_FORMAT, "packed indices %zu bytes, limit %d",
+			      ff_bitpack_size(info->num_codes, bits), FF_VQ_MAX_PACKED);
+	info->fine = 1;
+	if (ff_model_meta(m, "fsq_fine") &&
+	    (rc = meta_u32(m, "fsq_fine", 1, 16, &info->fine, errbuf, errlen)))
+		return rc;
 	if ((uint64_t)info->codes_per_cell * info->code_dim > 65536)
 		return FAIL(FF_ERR_FORMAT, "latent channels too many");
 	return FF_OK;

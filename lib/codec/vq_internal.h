@@ -9,7 +9,6 @@
 
 #define FF_VQ_FACE_SIZE 112
 #define FF_VQ_FACE_FLOATS ((size_t)FF_VQ_FACE_SIZE * FF_VQ_FACE_SIZE * 3u)
-#define FF_VQ_MAX_PAYLOAD 128 /* bytes of packed indices (FaceCodes.codes) */
 
 /* Which half of the VQ-VAE a file must be. */
 enum ff_vq_role { FF_VQ_ROLE_ENCODER, FF_VQ_ROLE_DECODER };

@@ -99,19 +99,25 @@ static size_t field_cost(unsigned tag_bytes, size_t len)
 
 /* The codes go as codes_ans (field 22: a 2-byte tag) when the rANS stream
  * makes that field smaller than the packed one (field 11: 1 byte), e.g.
- * 107 + 3 against 123 + 2 for vq2; else packed, as without tables. */
-static void set_codes(Facefleet__V1__FaceCodes *fc, const ff_entropy_table *t,
-		      const uint16_t *idx, size_t n, uint8_t *packed, size_t plen, uint8_t *coded)
+ * 107 + 3 against 123 + 2 for vq2; else packed, as without tables. Either
+ * form holds at most FF_VQ_MAX_PAYLOAD bytes: a model whose packed form is
+ * longer is sent coded only (the device's ff_vq_encode_coded makes it fit);
+ * FF_ERR_RANGE when neither fits. */
+static int set_codes(Facefleet__V1__FaceCodes *fc, const ff_entropy_table *t,
+		     const uint16_t *idx, size_t n, uint8_t *packed, size_t plen, uint8_t *coded)
 {
 	size_t clen = 0;
-	if (t && ff_entropy_encode(t, idx, n, coded, plen, &clen) == FF_OK &&
-	    field_cost(2, clen) < field_cost(1, plen)) {
+	if (t && ff_entropy_encode(t, idx, n, coded, FF_VQ_MAX_PAYLOAD, &clen) == FF_OK &&
+	    (plen > FF_VQ_MAX_PAYLOAD || field_cost(2, clen) < field_cost(1, plen))) {
 		fc->codes_ans.data = coded;
 		fc->codes_ans.len = clen;
-		return;
+		return FF_OK;
 	}
+	if (plen > FF_VQ_MAX_PAYLOAD)
+		return FF_ERR_RANGE;
 	fc->codes.data = packed;
 	fc->codes.len = plen;
+	return FF_OK;
 }
 
 int ff_facecodes_build(const ff_vq_info *vi, const uint16_t *idx, const ff_facecodes_fields *f,
@@ -143,7 +149,8 @@ int ff_facecodes_build(const ff_vq_info *vi, const uint16_t *idx, const ff_facec
 		fc.device_id = (char *)f->device_id;
 	fc.seq = f->seq;
 	fc.model_id = (char *)vi->model_id;
-	set_codes(&fc, f->entropy, idx, vi->num_codes, packed, plen, coded);
+	if ((rc = set_codes(&fc, f->entropy, idx, vi->num_codes, packed, plen, coded)) != FF_OK)
+		return rc;
 	fc.quality = f->quality;
 	set_schema_fields(&fc, vi, f, &box, bpx);
 	if (facefleet__v1__face_codes__get_packed_size(&fc) > cap)
@@ -238,8 +245,9 @@ const char *ff_facecodes_get_codes(const Facefleet__V1__FaceCodes *fc, const ff_
 
 	if (coded)
 		*coded = ans;
-	if (ans && fc->codes.len > 0)
-		return "bad_size"; /* one form or the other */
+	if ((ans && fc->codes.len > 0) || fc->codes.len > FF_VQ_MAX_PAYLOAD ||
+	    fc->codes_ans.len > FF_VQ_MAX_PAYLOAD)
+		return "bad_size"; /* one form or the other, within the payload limit */
 	if (ans) {
 		if (!t || ff_entropy_table_num_codes(t) != vi->num_codes ||
 		    strcmp(ff_entropy_table_model_id(t), vi->model_id) != 0)

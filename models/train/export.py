@@ -189,6 +189,9 @@ def main():
             "bits_per_index": int(np.ceil(np.log2(fsq.codebook_size))),
             "quantizer": "fsq levels=" + ",".join(str(v) for v in fsq.levels),
             "training_step": st["step"]}
+    if fsq.fine != 1:  # lib/codec: its integer-lattice codewords are the rate control's fallback
+        meta["quantizer"] += " fine=%d" % fsq.fine
+        meta["fsq_fine"] = fsq.fine
     enc = export_encoder(model, dict(meta, name="vq-encoder", input_mean=127.5, input_scale=0.0078125,
                                      input_layout="nhwc"))
     adapter = np.load(a.adapter).astype(np.float32) if a.adapter else None

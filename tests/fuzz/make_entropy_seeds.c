@@ -37,7 +37,7 @@ static void put_small_table(const char *dir)
 int main(int argc, char **argv)
 {
 	const char *src = getenv("FF_SOURCE_DIR");
-	ff_vq_info vi = { "vq2", 14, 14, 1, 0, 32, 5, 196 };
+	ff_vq_info vi = { "vq2", 14, 14, 1, 0, 32, 5, 196, 1 };
 	ff_entropy_table *t = NULL;
 	char path[4096], why[256] = "", name[256];
 	uint16_t idx[196];

@@ -140,7 +140,7 @@ static void test_roundtrip_random(void)
 static void test_real_faces(void)
 {
 	const char *src = getenv("FF_SOURCE_DIR");
-	ff_vq_info vi = { "vq2", 14, 14, 1, 0, 32, 5, 196 };
+	ff_vq_info vi = { "vq2", 14, 14, 1, 0, 32, 5, 196, 1 };
 	ff_entropy_table *t = NULL;
 	char path[4096], why[256] = "", name[256];
 	uint16_t idx[196];
@@ -346,7 +346,7 @@ static void test_bad_tables(void)
 static void test_open(void)
 {
 	const char *src = getenv("FF_SOURCE_DIR");
-	ff_vq_info vi = { "vq2", 14, 14, 1, 0, 32, 5, 196 };
+	ff_vq_info vi = { "vq2", 14, 14, 1, 0, 32, 5, 196, 1 };
 	ff_entropy_table *t = NULL;
 	char path[4096], out[4096], why[512] = "";
 

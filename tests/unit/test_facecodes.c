@@ -17,7 +17,7 @@
 #include <string.h>
 
 /* vq0-s1's layout: 7x7 cells x 2 codes of K=1000 (10 bits): 123 bytes of codes */
-static ff_vq_info g7 = { "vq0-s1", 7, 7, 2, 16, 1000, 10, 98 };
+static ff_vq_info g7 = { "vq0-s1", 7, 7, 2, 16, 1000, 10, 98, 1 };
 static uint16_t idx[98];
 
 static void fill(void)
@@ -306,7 +306,7 @@ static void test_receiver_rejects(void)
  * corrupt stream and a message with both forms. */
 static void test_coded_codes(void)
 {
-	ff_vq_info v2 = { "vq2", 14, 14, 1, 0, 32, 5, 196 };
+	ff_vq_info v2 = { "vq2", 14, 14, 1, 0, 32, 5, 196, 1 };
 	ff_facecodes_fields f = FF_FACECODES_FIELDS_INIT;
 	const char *src = getenv("FF_SOURCE_DIR");
 	ff_entropy_table *t = NULL;
@@ -360,7 +360,34 @@ static void test_coded_codes(void)
 	ff_entropy_table_free(t);
 }
 
+/* At most FF_VQ_MAX_PAYLOAD (128) bytes of codes per face either way: a model
+ * packed past it (147 codewords, 8 bits x 196 = 196 bytes) cannot go packed,
+ * so without tables nothing is built; a receiver refuses either field over
+ * the limit, whatever the model. */
+static void test_payload_limit(void)
+{
+	ff_vq_info big = { "vq5", 14, 14, 1, 3, 147, 8, 196, 2 };
+	ff_vq_info v2 = { "vq2", 14, 14, 1, 0, 32, 5, 196, 1 };
+	ff_facecodes_fields f = FF_FACECODES_FIELDS_INIT;
+	Facefleet__V1__FaceCodes fc = FACEFLEET__V1__FACE_CODES__INIT;
+	uint16_t face[196] = { 0 }, back[196];
+	uint8_t buf[512], wire[200] = { 0 };
+	size_t len = 0;
+
+	f.seq = 1;
+	f.capture_time_us = T_2026;
+	CU_ASSERT_EQUAL(ff_facecodes_build(&big, face, &f, buf, sizeof(buf), &len), FF_ERR_RANGE);
+	fc.codes.data = wire;
+	fc.codes.len = 196;
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_get_codes(&fc, &big, NULL, back, NULL), "bad_size");
+	fc.codes.len = 0;
+	fc.codes_ans.data = wire;
+	fc.codes_ans.len = 129;
+	CU_ASSERT_STRING_EQUAL(ff_facecodes_get_codes(&fc, &v2, NULL, back, NULL), "bad_size");
+}
+
 static CU_TestInfo facecodes_tests[] = {
+	{ "payload_limit", test_payload_limit },
 	{ "coded_codes", test_coded_codes },
 	{ "schema2_build", test_schema2_build },
 	{ "schema3_build", test_schema3_build },

@@ -14,6 +14,7 @@
 
 #include "facefleet/align.h"
 #include "facefleet/bitpack.h"
+#include "facefleet/entropy.h"
 #include "facefleet/error.h"
 #include "facefleet/log.h"
 #include "facefleet/vq.h"
@@ -287,6 +288,7 @@ struct ev_worker {
 	ff_vq_encoder *enc;
 	ff_vq_decoder *dec;
 	ff_embedder *recon_emb; /* the decoder's own embedder (PREFIX.emb.ffp), or NULL */
+	ff_entropy_table *ent;  /* PREFIX.codes.ent: a model packed past the payload is sent coded */
 	float rgb[EV_FACE * EV_FACE * 3];
 	int32_t rgb_bytes; /* > 0: rgb holds the current crop's decoded codes (vq, vq_raw share it) */
 };
@@ -327,21 +329,32 @@ out:
 	return st;
 }
 
-/* crop -> codes -> wire bytes -> codes -> decoded face in w->rgb, once per crop */
+/* crop -> codes -> wire bytes -> codes -> decoded face in w->rgb, once per
+ * crop. Packed as the wire carries it, or, for a model packed past the
+ * payload limit, entropy-coded within it as the device does (rate control:
+ * ff_vq_encode_coded), the bytes then the coded length. */
 static int decode_crop(struct ev_worker *w, const ff_image *crop)
 {
 	const ff_vq_info *vi = ff_vq_encoder_info(w->enc);
 	uint16_t idx[FF_VQ_MAX_CODES], back[FF_VQ_MAX_CODES];
-	uint8_t wire[256];
+	uint8_t wire[FF_VQ_MAX_PACKED];
 	size_t nb = ff_bitpack_size(vi->num_codes, vi->bits_per_index);
 
 	if (w->rgb_bytes > 0)
 		return EV_OK;
-	if (nb > sizeof(wire) || ff_vq_encode(w->enc, crop, idx, vi->num_codes) != FF_OK ||
-	    ff_bitpack_pack(idx, vi->num_codes, vi->bits_per_index, vi->codebook_size, wire, nb) ||
-	    ff_bitpack_unpack(wire, nb, vi->num_codes, vi->bits_per_index, vi->codebook_size,
-			      back) ||
-	    ff_vq_decode(w->dec, back, vi->num_codes, w->rgb, sizeof(w->rgb) / sizeof(float)))
+	if (nb > FF_VQ_MAX_PAYLOAD) {
+		if (!w->ent || ff_vq_encode_coded(w->enc, crop, w->ent, FF_VQ_MAX_PAYLOAD, idx,
+						  vi->num_codes, wire, &nb, NULL) != FF_OK ||
+		    ff_entropy_decode(w->ent, wire, nb, back, vi->num_codes) != FF_OK)
+			return EV_FAILED;
+	} else if (ff_vq_encode(w->enc, crop, idx, vi->num_codes) != FF_OK ||
+		   ff_bitpack_pack(idx, vi->num_codes, vi->bits_per_index, vi->codebook_size, wire,
+				   nb) ||
+		   ff_bitpack_unpack(wire, nb, vi->num_codes, vi->bits_per_index,
+				     vi->codebook_size, back)) {
+		return EV_FAILED;
+	}
+	if (ff_vq_decode(w->dec, back, vi->num_codes, w->rgb, sizeof(w->rgb) / sizeof(float)))
 		return EV_FAILED;
 	w->rgb_bytes = (int32_t)nb;
 	return EV_OK;
@@ -458,6 +471,12 @@ static int worker_open(struct ev_worker *w, const struct ev_config *cfg, const c
 	}
 	if (rc == FF_OK && open_recon_embedder(w, cfg, models, path, why, sizeof(why)) != FF_OK)
 		rc = FF_ERR_FORMAT;
+	if (rc == FF_OK && (rc = ff_entropy_table_open(path, ff_vq_encoder_info(w->enc), &w->ent,
+						       why, sizeof(why))) == FF_ERR_NOTFOUND)
+		rc = ff_bitpack_size(ff_vq_encoder_info(w->enc)->num_codes,
+				     ff_vq_encoder_info(w->enc)->bits_per_index) > FF_VQ_MAX_PAYLOAD
+			     ? FF_ERR_NOTFOUND /* coded only, and no tables */
+			     : FF_OK;
 	if (rc == FF_OK && ff_vq_adapter_dim(w->dec) &&
 	    ff_vq_adapter_dim(w->dec) != ff_embedder_dim(w->m.emb)) {
 		rc = FF_ERR_FORMAT;
@@ -478,6 +497,7 @@ static void worker_close(struct ev_worker *w)
 	ff_vq_encoder_free(w->enc);
 	ff_vq_decoder_free(w->dec);
 	ff_embedder_free(w->recon_emb);
+	ff_entropy_table_free(w->ent);
 }
 
 static void *worker(void *arg)

@@ -24,6 +24,10 @@ extern "C" {
 #endif
 
 #define FF_VQ_MAX_CODES 1024 /* upper bound on grid_h * grid_w * codes_per_cell */
+#define FF_VQ_MAX_PAYLOAD 128 /* bytes of codes per face on the wire, packed or coded */
+/* Bytes of a model's packed indices. A model whose packed form passes
+ * FF_VQ_MAX_PAYLOAD is sent entropy-coded only, within it (ff_vq_encode_coded). */
+#define FF_VQ_MAX_PACKED 256
 #define FF_VQ_MAX_EMBED_DIM 1024 /* upper bound on an embed_adapter's size */
 
 /* What a model file says about its code layout (also what travels in FaceCodes). */
@@ -35,6 +39,10 @@ typedef struct ff_vq_info {
 	uint32_t codebook_size;
 	uint32_t bits_per_index;
 	uint32_t num_codes; /* grid_h * grid_w * codes_per_cell */
+	/* lattice steps per FSQ level (metadata fsq_fine, default 1); > 1: the
+	 * codewords on the integer lattice are a coarser code the encoder can
+	 * fall back to cell by cell to fit FF_VQ_MAX_PAYLOAD */
+	uint32_t fine;
 } ff_vq_info;
 
 typedef struct ff_vq_encoder ff_vq_encoder;
