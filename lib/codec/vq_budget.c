@@ -1,9 +1,11 @@
 /* Rate control of the device's codes (facefleet/entropy.h,
  * ff_vq_encode_coded): a face whose entropy-coded indices would pass the
- * byte budget sends some cells on the coarser code its model contains (the
- * codewords on the integer lattice of an FSQ model exported with fsq_fine >
- * 1), the cells that lose the least fidelity per bit saved first. The
- * decoder needs nothing: a coarse codeword is an ordinary index. */
+ * byte budget is quantised again, rate-distortion optimised: each index
+ * becomes the codeword, among the few nearest its latent, that minimises
+ * squared distance + lambda x its cost in bits, with the smallest lambda
+ * (binary search) whose stream fits. At lambda = 0 that is the nearest
+ * codeword; as lambda grows each index tends to its context's most likely
+ * one. The decoder needs nothing: every choice is an ordinary index. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +14,13 @@
 #include "facefleet/error.h"
 #include "vq_internal.h"
 
-struct move {
-	uint32_t i;      /* index position */
-	uint16_t coarse; /* the codeword it moves to */
-	double rank;     /* fidelity lost per bit saved: lowest first */
+#define CAND 8       /* codewords considered per index: the nearest */
+#define SEARCH 10    /* bisection steps on lambda, on a log scale */
+
+struct cand {
+	uint16_t k[CAND];
+	double d[CAND]; /* squared distance of the latent to codeword k */
+	unsigned n;
 };
 
 static double dist2(const float *a, const float *b, uint32_t dim)
@@ -26,102 +31,88 @@ static double dist2(const float *a, const float *b, uint32_t dim)
 	return d;
 }
 
-static int on_lattice(const float *v, uint32_t dim)
-{
-	for (uint32_t j = 0; j < dim; j++)
-		if (fabsf(v[j] - rintf(v[j])) > 1e-4f)
-			return 0;
-	return 1;
-}
-
-/* The nearest codeword of v on the integer lattice (ties: lowest index). */
-static uint16_t nearest_coarse(const struct ff_vq_half *h, const float *v)
+/* The CAND nearest codewords of v, nearest first. */
+static void nearest_set(const struct ff_vq_half *h, const float *v, struct cand *c)
 {
 	const ff_vq_info *vi = &h->info;
-	double best = INFINITY;
-	uint16_t arg = 0;
+	c->n = 0;
 	for (uint32_t k = 0; k < vi->codebook_size; k++) {
-		const float *c = h->codebook + (size_t)k * vi->code_dim;
-		double d;
-		if (on_lattice(c, vi->code_dim) && (d = dist2(v, c, vi->code_dim)) < best) {
-			best = d;
-			arg = (uint16_t)k;
+		double d = dist2(v, h->codebook + (size_t)k * vi->code_dim, vi->code_dim);
+		unsigned j = c->n < CAND ? c->n++ : CAND;
+		if (j == CAND && d >= c->d[CAND - 1])
+			continue;
+		if (j == CAND)
+			j = CAND - 1;
+		while (j > 0 && c->d[j - 1] > d) {
+			c->d[j] = c->d[j - 1];
+			c->k[j] = c->k[j - 1];
+			j--;
+		}
+		c->d[j] = d;
+		c->k[j] = (uint16_t)k;
+	}
+}
+
+/* Each index's choice at lambda, in wire order, so that its context (the
+ * left and upper neighbours, already chosen) is the one it will be coded in;
+ * then the stream. */
+static int code_at(const ff_entropy_table *t, const struct cand *c, uint32_t num, double lambda,
+		   uint16_t *idx, uint8_t *out, size_t cap, size_t *len)
+{
+	for (uint32_t i = 0; i < num; i++) {
+		double best = INFINITY;
+		for (unsigned j = 0; j < c[i].n; j++) {
+			double cost = c[i].d[j] + lambda * ff_entropy_bits(t, idx, i, c[i].k[j]);
+			if (cost < best) {
+				best = cost;
+				idx[i] = c[i].k[j];
+			}
 		}
 	}
-	return arg;
-}
-
-static int by_rank(const void *a, const void *b)
-{
-	double x = ((const struct move *)a)->rank, y = ((const struct move *)b)->rank;
-	return (x > y) - (x < y);
-}
-
-/* The moves of every cell whose coarse codeword differs, best first. */
-static size_t plan(const struct ff_vq_half *h, const ff_entropy_table *t, const float *lat,
-		   const uint16_t *idx, struct move *m)
-{
-	const ff_vq_info *vi = &h->info;
-	size_t n = 0;
-	for (uint32_t i = 0; i < vi->num_codes; i++) {
-		const float *v = lat + (size_t)i * vi->code_dim;
-		uint16_t c = nearest_coarse(h, v);
-		double saved, lost;
-		if (c == idx[i])
-			continue;
-		saved = ff_entropy_bits(t, idx, i, idx[i]) - ff_entropy_bits(t, idx, i, c);
-		lost = dist2(v, h->codebook + (size_t)c * vi->code_dim, vi->code_dim) -
-		       dist2(v, h->codebook + (size_t)idx[i] * vi->code_dim, vi->code_dim);
-		m[n++] = (struct move){ i, c, saved > 0.0 ? lost / saved : 1e30 + lost };
-	}
-	qsort(m, n, sizeof(*m), by_rank);
-	return n;
-}
-
-/* The first k moves applied to the nearest codewords, then coded. */
-static int code_with(const ff_entropy_table *t, const uint16_t *fine, const struct move *m,
-		     size_t k, uint32_t num, uint16_t *idx, uint8_t *out, size_t cap, size_t *len)
-{
-	memcpy(idx, fine, num * sizeof(*idx));
-	for (size_t j = 0; j < k; j++)
-		idx[m[j].i] = m[j].coarse;
 	return ff_entropy_encode(t, idx, num, out, cap, len);
 }
 
 int ff_vq_encode_coded(ff_vq_encoder *e, const ff_image *face, const ff_entropy_table *t,
 		       size_t max_bytes, uint16_t *idx, size_t n, uint8_t *out, size_t *len,
-		       size_t *coarsened)
+		       size_t *moved)
 {
 	const struct ff_vq_half *h = (const struct ff_vq_half *)e; /* the handle is the half */
-	static _Thread_local struct move m[FF_VQ_MAX_CODES];
-	uint16_t fine[FF_VQ_MAX_CODES];
-	size_t nm, lo, hi;
+	static _Thread_local struct cand c[FF_VQ_MAX_CODES];
+	uint16_t nearest[FF_VQ_MAX_CODES];
+	const float *lat;
+	uint32_t num;
+	double lo, hi = 1e-3;
 	int rc;
 
 	if (!e || !t || !idx || !out || !len || n < h->info.num_codes ||
 	    ff_entropy_table_num_codes(t) != h->info.num_codes)
 		return FF_ERR_INVAL;
-	if (coarsened)
-		*coarsened = 0;
+	num = h->info.num_codes;
+	if (moved)
+		*moved = 0;
 	if ((rc = ff_vq_encode(e, face, idx, n)) != FF_OK ||
-	    (rc = ff_entropy_encode(t, idx, h->info.num_codes, out, max_bytes, len)) != FF_ERR_RANGE)
+	    (rc = ff_entropy_encode(t, idx, num, out, max_bytes, len)) != FF_ERR_RANGE)
 		return rc;
-	memcpy(fine, idx, h->info.num_codes * sizeof(*idx));
-	nm = plan(h, t, ff_net_output(h->net, 0, NULL), fine, m);
-	/* the fewest moves that fit: the stream shrinks with k nearly always, so a
-	 * binary search, then onwards past any k where it did not */
-	if (nm == 0 || code_with(t, fine, m, nm, h->info.num_codes, idx, out, max_bytes, len))
-		return FF_ERR_RANGE;
-	for (lo = 1, hi = nm; lo < hi;) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (code_with(t, fine, m, mid, h->info.num_codes, idx, out, max_bytes, len) == FF_OK)
+	memcpy(nearest, idx, num * sizeof(*idx));
+	lat = ff_net_output(h->net, 0, NULL);
+	for (uint32_t i = 0; i < num; i++)
+		nearest_set(h, lat + (size_t)i * h->info.code_dim, &c[i]);
+	/* a lambda that fits, then nearly the smallest such (the stream shrinks as
+	 * it grows), bisected on a log scale */
+	while (code_at(t, c, num, hi, idx, out, max_bytes, len) != FF_OK)
+		if ((hi *= 4.0) > 1e6)
+			return FF_ERR_RANGE;
+	lo = hi / 4.0;
+	for (int s = 0; s < SEARCH; s++) {
+		double mid = sqrt(lo * hi);
+		if (code_at(t, c, num, mid, idx, out, max_bytes, len) == FF_OK)
 			hi = mid;
 		else
-			lo = mid + 1;
+			lo = mid;
 	}
-	while (code_with(t, fine, m, lo, h->info.num_codes, idx, out, max_bytes, len) != FF_OK)
-		lo++;
-	if (coarsened)
-		*coarsened = lo;
+	if ((rc = code_at(t, c, num, hi, idx, out, max_bytes, len)) != FF_OK)
+		return rc;
+	for (uint32_t i = 0; moved && i < num; i++)
+		*moved += idx[i] != nearest[i];
 	return FF_OK;
 }

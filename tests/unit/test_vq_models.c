@@ -8,10 +8,13 @@
  * Skipped (77) while no model is committed. */
 #include "ff_test.h"
 
+#include <glob.h>
+#include <time.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "facefleet/entropy.h"
 #include "facefleet/error.h"
 #include "facefleet/nn.h"
 #include "facefleet/vq.h"
@@ -95,6 +98,67 @@ out:
 	ff_embedder_free(emb);
 }
 
+/* Rate control (ff_vq_encode_coded) on the sample faces with the model's
+ * tables: within a budget 12 bytes under each face's own coded size it still
+ * fits, moving some indices off the nearest codeword, and the stream decodes
+ * to exactly the indices it reports; a budget no stream can meet is
+ * FF_ERR_RANGE, never an overrun. Prints the time of the constrained path. */
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void test_rate_control(void)
+{
+	char path[4400], why[256] = "", pattern[4400];
+	ff_vq_encoder *enc = NULL;
+	ff_entropy_table *t = NULL;
+	uint16_t idx[FF_VQ_MAX_CODES], back[FF_VQ_MAX_CODES];
+	uint8_t out[FF_VQ_MAX_PACKED];
+	double us = 0.0;
+	size_t len, free_len, moved, faces = 0;
+	glob_t g;
+
+	snprintf(path, sizeof(path), "%s.enc.ffn", prefix);
+	FF_ASSERT_OK(ff_vq_encoder_create(path, NULL, &enc, why, sizeof(why)));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(enc);
+	if (ff_entropy_table_open(path, ff_vq_encoder_info(enc), &t, why, sizeof(why)) != FF_OK) {
+		fprintf(stderr, "models_vq_golden: %s has no entropy tables: no rate control\n", path);
+		ff_vq_encoder_free(enc);
+		return;
+	}
+	ff_test_data_path(pattern, sizeof(pattern), "faces/aligned112/*/*.jpg");
+	CU_ASSERT_EQUAL_FATAL(glob(pattern, 0, NULL, &g), 0);
+	for (size_t f = 0; f < g.gl_pathc; f++) {
+		ff_image img = FF_IMAGE_EMPTY;
+		uint32_t num = ff_vq_encoder_info(enc)->num_codes;
+		if (ff_image_load(g.gl_pathv[f], NULL, &img, NULL, 0) != FF_OK)
+			continue;
+		FF_ASSERT_OK(ff_vq_encode_coded(enc, &img, t, sizeof(out), idx, num, out, &free_len,
+						&moved));
+		CU_ASSERT_EQUAL(moved, 0);
+		double t0 = now_s();
+		FF_ASSERT_OK(ff_vq_encode_coded(enc, &img, t, free_len - 12, idx, num, out, &len,
+						&moved));
+		us += (now_s() - t0) * 1e6;
+		CU_ASSERT(len <= free_len - 12 && moved > 0);
+		FF_ASSERT_OK(ff_entropy_decode(t, out, len, back, num));
+		CU_ASSERT_EQUAL(memcmp(back, idx, num * sizeof(*idx)), 0);
+		CU_ASSERT_EQUAL(ff_vq_encode_coded(enc, &img, t, 6, idx, num, out, &len, NULL),
+				FF_ERR_RANGE);
+		ff_image_free(&img);
+		faces++;
+	}
+	globfree(&g);
+	fprintf(stderr, "models_vq_golden: rate control on %zu faces, 12 B under their own size: "
+			"%.0f us per face (encode included)\n", faces, faces ? us / faces : 0.0);
+	CU_ASSERT(faces >= 10);
+	ff_entropy_table_free(t);
+	ff_vq_encoder_free(enc);
+}
+
 /* The decoder's embed_adapter (fit_adapter.py): emb -> normalise(emb * A),
  * checked against A read straight from the file, for basis vectors (which
  * pick one row of A: the orientation) and a dense vector. */
@@ -143,6 +207,7 @@ static void test_embed_adapter(void)
 static CU_TestInfo vq_model_tests[] = {
 	{ "committed model vs PyTorch reference", test_committed_model },
 	{ "embedding adapter", test_embed_adapter },
+	{ "rate control", test_rate_control },
 	CU_TEST_INFO_NULL,
 };
 

@@ -87,15 +87,15 @@ double ff_entropy_bits(const ff_entropy_table *t, const uint16_t *idx, size_t i,
 
 /* Rate control: encodes an aligned face (ff_vq_encode) and entropy-codes its
  * indices into out within max_bytes. When the nearest codewords' stream is
- * longer, cells move to their nearest codeword on the integer lattice (models
- * with fsq_fine > 1: the coarser code), those that lose the least fidelity
- * per bit saved first, until the stream fits. idx gets the indices sent.
- * Returns FF_OK with *len (and *coarsened, may be NULL: cells moved);
- * FF_ERR_RANGE when even all cells coarse do not fit; FF_ERR_INVAL; the
- * errors of ff_vq_encode. */
+ * longer, the face is quantised again rate-distortion optimised: each index
+ * the codeword among the 8 nearest its latent that minimises squared
+ * distance + lambda x bits, lambda the smallest (bisection) that fits. idx
+ * gets the indices sent. Returns FF_OK with *len (and *moved, may be NULL:
+ * indices that are not the nearest codeword); FF_ERR_RANGE when nothing
+ * fits; FF_ERR_INVAL; the errors of ff_vq_encode. */
 int ff_vq_encode_coded(ff_vq_encoder *e, const ff_image *face, const ff_entropy_table *t,
 		       size_t max_bytes, uint16_t *idx, size_t n, uint8_t *out, size_t *len,
-		       size_t *coarsened);
+		       size_t *moved);
 
 /* Decodes exactly n indices from in[0..len-1]. Returns FF_OK; FF_ERR_INVAL
  * (NULL, n not the table's); FF_ERR_FORMAT (truncated, trailing bytes, a
