@@ -164,7 +164,7 @@ def check(model, enc_g, dec_g):
         b = model.fsq.bound(model.encoder(x))
         (lat,) = FfnModule(enc_g)(x.permute(0, 2, 3, 1))
         err_e = (lat.permute(0, 3, 1, 2) - b).abs().max().item()
-        q = torch.round(b)
+        q = model.fsq.snap(b)
         (img,) = FfnModule(dec_g)(q.permute(0, 2, 3, 1))
         err_d = (img.permute(0, 3, 1, 2) - model.decode(q)).abs().max().item()
     if err_e > 1e-3 or err_d > 1e-3:

@@ -75,8 +75,8 @@ def load_convbn(m, w, b):
 
 
 def import_model(prefix, preset="g14s"):
-    model = vqvae.VQVAE(**vqvae.PRESETS[preset])
     enc_g, dec_g = ffn.load(prefix + ".enc.ffn"), ffn.load(prefix + ".dec.ffn")
+    model = vqvae.VQVAE(**vqvae.PRESETS[preset], fine=int(enc_g.meta.get("fsq_fine", 1)))
     fsq = model.fsq
     enc = conv_params(enc_g)
     mods = convbns(model.encoder)
