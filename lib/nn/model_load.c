@@ -16,11 +16,6 @@
 
 #define FFN_MAX_PARAM 65536 /* bound of strides, pads, kernel and block sizes */
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static uint16_t rd16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] | p[1] << 8);
@@ -28,7 +23,7 @@ static uint16_t rd16(const uint8_t *p)
 
 static float rdf32(const uint8_t *p)
 {
-	uint32_t u = rd32(p);
+	uint32_t u = ffn_rd32(p);
 	float f;
 	memcpy(&f, &u, sizeof f);
 	return f;
@@ -203,7 +198,7 @@ static int parse_tensors(struct parse *ps, const uint8_t *rec, const uint8_t *da
 		memcpy(t->name, rec, FFN_NAME_LEN);
 		t->name[FFN_NAME_LEN] = '\0';
 		t->producer = -1;
-		uint32_t dtype = rd32(rec + 40), rank = rd32(rec + 44);
+		uint32_t dtype = ffn_rd32(rec + 40), rank = ffn_rd32(rec + 44);
 		if (dtype != 1)
 			FAIL(FF_ERR_UNSUPPORTED, "tensor %u: dtype %u not supported (only 1 = float32)", i,
 			     dtype);
@@ -211,12 +206,12 @@ static int parse_tensors(struct parse *ps, const uint8_t *rec, const uint8_t *da
 			FAIL(FF_ERR_FORMAT, "tensor %u: rank %u > %u", i, rank, FF_NN_MAX_RANK);
 		t->shape.rank = rank;
 		for (uint32_t d = 0; d < FF_NN_MAX_RANK; d++) {
-			t->shape.dims[d] = rd32(rec + 48 + 4 * d);
+			t->shape.dims[d] = ffn_rd32(rec + 48 + 4 * d);
 			if (d >= rank && t->shape.dims[d] != 0)
 				FAIL(FF_ERR_FORMAT, "tensor %u: unused dim %u is %u, not 0", i, d,
 				     t->shape.dims[d]);
 		}
-		uint32_t off = rd32(rec + 64), size = rd32(rec + 68);
+		uint32_t off = ffn_rd32(rec + 64), size = ffn_rd32(rec + 68);
 		t->data_size = size;
 		if (size == 0)
 			continue;
@@ -309,9 +304,9 @@ static int parse_ops(struct parse *ps, const uint8_t *rec)
 	ff_model *m = ps->m;
 	for (uint32_t i = 0; i < m->n_ops; i++, rec += FFN_OP_REC) {
 		struct ffn_op *op = &m->ops[i];
-		op->type = rd32(rec);
-		op->n_in = rd32(rec + 4);
-		op->n_out = rd32(rec + 8);
+		op->type = ffn_rd32(rec);
+		op->n_in = ffn_rd32(rec + 4);
+		op->n_out = ffn_rd32(rec + 8);
 		const char *nm = ffn_op_name(op->type);
 		if (!nm)
 			FAIL(FF_ERR_UNSUPPORTED, "op %u: unknown op type %u", i, op->type);
@@ -319,13 +314,13 @@ static int parse_ops(struct parse *ps, const uint8_t *rec)
 			FAIL(FF_ERR_FORMAT, "op %u (%s): %u inputs and %u outputs, expected %u and 1", i,
 			     nm, op->n_in, op->n_out, op_arity[op->type]);
 		for (int k = 0; k < 16; k++)
-			op->ip[k] = (int32_t)rd32(rec + 36 + 4 * k);
+			op->ip[k] = (int32_t)ffn_rd32(rec + 36 + 4 * k);
 		for (int k = 0; k < 4; k++)
 			op->fp[k] = rdf32(rec + 100 + 4 * k);
 		for (uint32_t k = 0; k < FFN_MAX_OP_IN; k++)
-			op->in[k] = k < op->n_in ? rd32(rec + 12 + 4 * k) : FFN_NONE_ID;
+			op->in[k] = k < op->n_in ? ffn_rd32(rec + 12 + 4 * k) : FFN_NONE_ID;
 		for (uint32_t k = 0; k < FFN_MAX_OP_OUT; k++)
-			op->out[k] = k < op->n_out ? rd32(rec + 28 + 4 * k) : FFN_NONE_ID;
+			op->out[k] = k < op->n_out ? ffn_rd32(rec + 28 + 4 * k) : FFN_NONE_ID;
 		for (uint32_t k = 0; k < op->n_in + op->n_out; k++) {
 			int is_out = k >= op->n_in;
 			uint32_t slot = is_out ? k - op->n_in : k;
@@ -373,7 +368,7 @@ static int parse_io(struct parse *ps, const uint8_t *p, int outputs)
 	if (outputs)
 		p += 4 * m->n_inputs;
 	for (uint32_t k = 0; k < n; k++) {
-		uint32_t id = rd32(p + 4 * k);
+		uint32_t id = ffn_rd32(p + 4 * k);
 		if (id >= m->n_tensors)
 			FAIL(FF_ERR_FORMAT, "graph %s %u is tensor %u, out of range 0..%u", what, k, id,
 			     m->n_tensors - 1);
@@ -410,13 +405,13 @@ static int parse_all(struct parse *ps)
 	uint16_t vmaj = rd16(b + 4), vmin = rd16(b + 6);
 	if (vmaj != 1)
 		FAIL(FF_ERR_UNSUPPORTED, "format version %u.%u not supported (need 1.x)", vmaj, vmin);
-	uint32_t hsize = rd32(b + 8);
+	uint32_t hsize = ffn_rd32(b + 8);
 	if (hsize != FFN_HEADER_SIZE)
 		FAIL(FF_ERR_FORMAT, "header_size %u, expected %u", hsize, FFN_HEADER_SIZE);
-	m->n_tensors = rd32(b + 12);
-	m->n_ops = rd32(b + 16);
-	m->n_inputs = rd32(b + 20);
-	m->n_outputs = rd32(b + 24);
+	m->n_tensors = ffn_rd32(b + 12);
+	m->n_ops = ffn_rd32(b + 16);
+	m->n_inputs = ffn_rd32(b + 20);
+	m->n_outputs = ffn_rd32(b + 24);
 	if (m->n_tensors < 1 || m->n_tensors > FFN_MAX_TENSORS)
 		FAIL(FF_ERR_FORMAT, "n_tensors %u outside 1..%u", m->n_tensors, FFN_MAX_TENSORS);
 	if (m->n_ops < 1 || m->n_ops > FFN_MAX_OPS)
@@ -425,9 +420,9 @@ static int parse_all(struct parse *ps)
 		FAIL(FF_ERR_FORMAT, "n_inputs %u outside 1..%u", m->n_inputs, FFN_MAX_IO);
 	if (m->n_outputs < 1 || m->n_outputs > FFN_MAX_IO)
 		FAIL(FF_ERR_FORMAT, "n_outputs %u outside 1..%u", m->n_outputs, FFN_MAX_IO);
-	uint32_t meta_off = rd32(b + 28), meta_size = rd32(b + 32);
-	uint32_t t_off = rd32(b + 36), o_off = rd32(b + 40), io_off = rd32(b + 44);
-	uint32_t d_off = rd32(b + 48), d_size = rd32(b + 52), crc = rd32(b + 56);
+	uint32_t meta_off = ffn_rd32(b + 28), meta_size = ffn_rd32(b + 32);
+	uint32_t t_off = ffn_rd32(b + 36), o_off = ffn_rd32(b + 40), io_off = ffn_rd32(b + 44);
+	uint32_t d_off = ffn_rd32(b + 48), d_size = ffn_rd32(b + 52), crc = ffn_rd32(b + 56);
 	if (d_off % 64)
 		FAIL(FF_ERR_FORMAT, "data_offset %u not a multiple of 64", d_off);
 	const struct region regions[] = {

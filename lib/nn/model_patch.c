@@ -21,10 +21,6 @@
 		return (rc);                            \
 	} while (0)
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 /* Checks every record against m before anything is written: a bad patch
  * leaves the model as it was. */
@@ -37,8 +33,8 @@ static int check_records(const ff_model *m, const uint8_t *b, size_t len, uint32
 		const struct ffn_tensor *t;
 		if (len - off < 8)
 			FAIL(FF_ERR_FORMAT, "record %u: truncated", r);
-		idx = rd32(b + off);
-		count = rd32(b + off + 4);
+		idx = ffn_rd32(b + off);
+		count = ffn_rd32(b + off + 4);
 		off += 8;
 		if (idx >= m->n_tensors || !(t = &m->tensors[idx])->data)
 			FAIL(FF_ERR_FORMAT, "record %u: tensor %u is not a constant of the base",
@@ -63,7 +59,7 @@ static void apply_records(ff_model *m, const uint8_t *b, uint32_t n)
 {
 	size_t off = FFP_HEADER;
 	for (uint32_t r = 0; r < n; r++) {
-		uint32_t idx = rd32(b + off), count = rd32(b + off + 4);
+		uint32_t idx = ffn_rd32(b + off), count = ffn_rd32(b + off + 4);
 		/* the tensor's data lies in the model's own (writable) buffer */
 		memcpy((void *)m->tensors[idx].data, b + off + 8, 4 * (size_t)count);
 		off += 8 + 4 * (size_t)count;
@@ -79,28 +75,35 @@ int ff_model_patch_memory(ff_model *m, const void *buf, size_t len, char *errbuf
 		return FF_ERR_INVAL;
 	if (len < FFP_HEADER || memcmp(b, "FFP1", 4) != 0)
 		FAIL(FF_ERR_FORMAT, "not a weight patch (magic)");
-	if ((uint32_t)crc32_z(0L, b + FFP_HEADER, len - FFP_HEADER) != rd32(b + 16))
+	if ((uint32_t)crc32_z(0L, b + FFP_HEADER, len - FFP_HEADER) != ffn_rd32(b + 16))
 		FAIL(FF_ERR_FORMAT, "CRC-32 mismatch (corrupt patch)");
 	/* bound to the base file: its header's data size and CRC-32 */
-	if (rd32(b + 4) != rd32(base + 56) || rd32(b + 8) != rd32(base + 52))
+	if (!ffn_bound_to(m, b))
 		FAIL(FF_ERR_UNSUPPORTED, "made for another base model (data CRC %08x, "
-				 "this base %08x)", rd32(b + 4), rd32(base + 56));
-	n = rd32(b + 12);
+				 "this base %08x)", ffn_rd32(b + 4), ffn_rd32(base + 56));
+	n = ffn_rd32(b + 12);
 	if ((rc = check_records(m, b, len, n, errbuf, errlen)) != FF_OK)
 		return rc;
 	apply_records(m, b, n);
 	return FF_OK;
 }
 
-int ff_model_patch(ff_model *m, const char *path, char *errbuf, size_t errlen)
+int ffn_apply_file(ff_model *m, const char *path, size_t max,
+		   int (*apply)(ff_model *, const void *, size_t, char *, size_t), char *errbuf,
+		   size_t errlen)
 {
 	char *buf = NULL, why[256] = "";
 	size_t len = 0;
-	int rc = ff_file_read(path, FFP_MAX_BYTES, &buf, &len, errbuf, errlen);
+	int rc = ff_file_read(path, max, &buf, &len, errbuf, errlen);
 	if (rc != FF_OK)
 		return rc;
-	if ((rc = ff_model_patch_memory(m, buf, len, why, sizeof(why))) != FF_OK)
+	if ((rc = apply(m, buf, len, why, sizeof(why))) != FF_OK)
 		ff_seterr(errbuf, errlen, "%s: %s", path, why);
 	free(buf);
 	return rc;
+}
+
+int ff_model_patch(ff_model *m, const char *path, char *errbuf, size_t errlen)
+{
+	return ffn_apply_file(m, path, FFP_MAX_BYTES, ff_model_patch_memory, errbuf, errlen);
 }

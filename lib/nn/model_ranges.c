@@ -22,14 +22,10 @@
 		return (rc);                            \
 	} while (0)
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 static float rdf(const uint8_t *p)
 {
-	uint32_t u = rd32(p);
+	uint32_t u = ffn_rd32(p);
 	float f;
 	memcpy(&f, &u, 4);
 	return f;
@@ -40,13 +36,13 @@ static int check_header(const ff_model *m, const uint8_t *b, size_t len, char *e
 {
 	if (len < FFQ_HEADER || memcmp(b, "FFQ1", 4) != 0)
 		FAIL(FF_ERR_FORMAT, "not an activation ranges file (magic)");
-	if ((uint32_t)crc32_z(0L, b + FFQ_HEADER, len - FFQ_HEADER) != rd32(b + 16))
+	if ((uint32_t)crc32_z(0L, b + FFQ_HEADER, len - FFQ_HEADER) != ffn_rd32(b + 16))
 		FAIL(FF_ERR_FORMAT, "CRC-32 mismatch (corrupt ranges)");
-	if (rd32(b + 4) != rd32(m->buf + 56) || rd32(b + 8) != rd32(m->buf + 52))
+	if (!ffn_bound_to(m, b))
 		FAIL(FF_ERR_UNSUPPORTED, "made for another base model (data CRC %08x, this base %08x)",
-		     rd32(b + 4), rd32(m->buf + 56));
-	if ((len - FFQ_HEADER) / FFQ_RECORD != rd32(b + 12) || (len - FFQ_HEADER) % FFQ_RECORD)
-		FAIL(FF_ERR_FORMAT, "%u records in %zu bytes", rd32(b + 12), len - FFQ_HEADER);
+		     ffn_rd32(b + 4), ffn_rd32(m->buf + 56));
+	if ((len - FFQ_HEADER) / FFQ_RECORD != ffn_rd32(b + 12) || (len - FFQ_HEADER) % FFQ_RECORD)
+		FAIL(FF_ERR_FORMAT, "%u records in %zu bytes", ffn_rd32(b + 12), len - FFQ_HEADER);
 	return FF_OK;
 }
 
@@ -56,7 +52,7 @@ static int read_records(const ff_model *m, const uint8_t *b, uint32_t n, struct 
 {
 	for (uint32_t k = 0; k < n; k++) {
 		const uint8_t *p = b + FFQ_HEADER + (size_t)k * FFQ_RECORD;
-		uint32_t t = rd32(p);
+		uint32_t t = ffn_rd32(p);
 		float lo = rdf(p + 4), hi = rdf(p + 8);
 		if (t >= m->n_tensors || m->tensors[t].data)
 			FAIL(FF_ERR_FORMAT, "record %u: tensor %u is not an activation of the base", k,
@@ -82,7 +78,7 @@ int ff_model_set_ranges_memory(ff_model *m, const void *buf, size_t len, char *e
 		return rc;
 	if (!(r = calloc(m->n_tensors, sizeof *r)))
 		FAIL(FF_ERR_NOMEM, "out of memory");
-	if ((rc = read_records(m, buf, rd32((const uint8_t *)buf + 12), r, errbuf, errlen))) {
+	if ((rc = read_records(m, buf, ffn_rd32((const uint8_t *)buf + 12), r, errbuf, errlen))) {
 		free(r);
 		return rc;
 	}
@@ -93,15 +89,7 @@ int ff_model_set_ranges_memory(ff_model *m, const void *buf, size_t len, char *e
 
 int ff_model_set_ranges(ff_model *m, const char *path, char *errbuf, size_t errlen)
 {
-	char *buf = NULL, why[256] = "";
-	size_t len = 0;
-	int rc = ff_file_read(path, FFQ_MAX_BYTES, &buf, &len, errbuf, errlen);
-	if (rc != FF_OK)
-		return rc;
-	if ((rc = ff_model_set_ranges_memory(m, buf, len, why, sizeof(why))) != FF_OK)
-		ff_seterr(errbuf, errlen, "%s: %s", path, why);
-	free(buf);
-	return rc;
+	return ffn_apply_file(m, path, FFQ_MAX_BYTES, ff_model_set_ranges_memory, errbuf, errlen);
 }
 
 int ff_model_load_ranges_for(ff_model *m, const char *path, char *errbuf, size_t errlen)

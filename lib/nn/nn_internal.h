@@ -95,6 +95,26 @@ struct ff_model {
 	struct ffn_range *range; /* per tensor, from ff_model_set_ranges; NULL: none */
 };
 
+static inline uint32_t ffn_rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Sidecar files of a model (weight patches, activation ranges): bound to the
+ * base file by its header's data size and CRC-32, which their header repeats
+ * at offsets 4 (CRC) and 8 (size). */
+static inline int ffn_bound_to(const ff_model *m, const uint8_t *sidecar)
+{
+	return ffn_rd32(sidecar + 4) == ffn_rd32(m->buf + 56) &&
+	       ffn_rd32(sidecar + 8) == ffn_rd32(m->buf + 52);
+}
+
+/* Reads the sidecar at path (at most max bytes) and hands it to apply;
+ * errors as apply's, or the file's, prefixed with the path (model_patch.c). */
+int ffn_apply_file(ff_model *m, const char *path, size_t max,
+		   int (*apply)(ff_model *, const void *, size_t, char *, size_t), char *errbuf,
+		   size_t errlen);
+
 /* Op type name ("CONV_2D"), or NULL for an unknown type. */
 const char *ffn_op_name(uint32_t type);
 
