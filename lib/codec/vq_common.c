@@ -126,6 +126,7 @@ static int read_codebook(const ff_model *m, struct ff_vq_half *h, char *errbuf, 
 	for (size_t i = 0; i < n; i++)
 		if (!isfinite(h->codebook[i]))
 			return FAIL(FF_ERR_FORMAT, "codebook value %zu not finite", i);
+	ff_vq_lattice_find(h->codebook, h->info.codebook_size, h->info.code_dim, &h->lattice);
 	return FF_OK;
 }
 

@@ -1,7 +1,8 @@
 /* VQ-VAE encoder (device side): aligned 112x112 face -> net -> latent
  * [1, grid_h, grid_w, codes_per_cell * code_dim] -> for each cell and code
  * group, the index of the nearest codeword (squared L2; ties go to the lowest
- * index) of the "codebook" constant. No allocation per call. */
+ * index) of the "codebook" constant, by rounding each dimension when the
+ * codebook is a regular lattice (vq_lattice.c). No allocation per call. */
 #include <float.h>
 #include <stdlib.h>
 
@@ -55,7 +56,8 @@ int ff_vq_encode(ff_vq_encoder *e, const ff_image *face, uint16_t *idx, size_t n
 	 * exactly the wire order of idx, one group every code_dim floats */
 	lat = ff_net_output(e->h.net, 0, NULL);
 	for (uint32_t i = 0; i < vi->num_codes; i++)
-		idx[i] = nearest(e->h.codebook, vi->codebook_size, vi->code_dim,
-				 lat + (size_t)i * vi->code_dim);
+		idx[i] = e->h.lattice.ok ? ff_vq_lattice_nearest(&e->h.lattice, lat + (size_t)i * vi->code_dim)
+					 : nearest(e->h.codebook, vi->codebook_size, vi->code_dim,
+						   lat + (size_t)i * vi->code_dim);
 	return FF_OK;
 }

@@ -10,6 +10,20 @@
 #define FF_VQ_FACE_SIZE 112
 #define FF_VQ_FACE_FLOATS ((size_t)FF_VQ_FACE_SIZE * FF_VQ_FACE_SIZE * 3u)
 
+#define FF_VQ_LATTICE_MAX_DIMS 8
+#define FF_VQ_LATTICE_MAX_LEVELS 256
+
+/* A codebook that is a whole regular lattice (vq_lattice.c); ok = 0: not one. */
+struct ff_vq_lattice {
+	int ok;
+	uint32_t dims;
+	uint32_t levels[FF_VQ_LATTICE_MAX_DIMS], basis[FF_VQ_LATTICE_MAX_DIMS];
+	float low[FF_VQ_LATTICE_MAX_DIMS], step[FF_VQ_LATTICE_MAX_DIMS];
+};
+void ff_vq_lattice_find(const float *cb, uint32_t k, uint32_t dim, struct ff_vq_lattice *l);
+/* The index of the codeword nearest v (per-dimension rounding), l->ok only. */
+uint16_t ff_vq_lattice_nearest(const struct ff_vq_lattice *l, const float *v);
+
 /* Which half of the VQ-VAE a file must be. */
 enum ff_vq_role { FF_VQ_ROLE_ENCODER, FF_VQ_ROLE_DECODER };
 
@@ -21,6 +35,7 @@ struct ff_vq_half {
 	ff_net *net;
 	ff_vq_info info;
 	const float *codebook; /* [codebook_size, code_dim], owned by model */
+	struct ff_vq_lattice lattice; /* the codebook as a lattice, when it is one */
 	const float *adapter;  /* decoder only, optional: [dim, dim] embedding map, owned by model */
 	uint32_t adapter_dim;
 	float mean, scale;
