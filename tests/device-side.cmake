@@ -36,6 +36,7 @@ ff_add_unit_test(NAME unit_mqtt_wire SOURCES unit/test_mqtt_wire.c LIBS ff_mqtt)
 ff_add_unit_test(NAME unit_nn_loader SOURCES unit/test_nn_loader.c LIBS ff_nn_testvec ff_util)
 ff_add_unit_test(NAME unit_vq_codec SOURCES unit/test_vq_codec.c unit/test_vq_common.c
                  LIBS ff_codec ff_vision)
+target_include_directories(unit_vq_codec PRIVATE "${PROJECT_SOURCE_DIR}/lib/codec")
 ff_add_unit_test(NAME unit_vision_image SOURCES unit/test_vision_image.c LIBS ff_vision PNG::PNG)
 ff_add_unit_test(NAME unit_vision_geometry SOURCES unit/test_vision_geometry.c LIBS ff_vision ff_libm)
 ff_add_unit_test(NAME unit_vision_mtcnn SOURCES unit/test_vision_mtcnn.c LIBS ff_vision ff_libm)

@@ -12,6 +12,7 @@
 #include "facefleet/error.h"
 #include "facefleet/vq.h"
 #include "test_vq_common.h"
+#include "vq_internal.h"
 
 #define TINY_ENC "vq/tiny-test.enc.ffn"
 #define TINY_DEC "vq/tiny-test.dec.ffn"
@@ -273,7 +274,54 @@ static void test_missing_file(void)
 	CU_ASSERT(e == NULL && d == NULL);
 }
 
+/* vq_lattice.c: an FSQ-ordered codebook is found to be a lattice and
+ * per-dimension rounding picks the same codeword as the full search; a
+ * codebook out of that order, or not regular, is not taken for one. */
+static void test_lattice(void)
+{
+	enum { L0 = 7, L1 = 7, L2 = 3, K = L0 * L1 * L2 };
+	static float cb[K * 3];
+	struct ff_vq_lattice l;
+	uint32_t r = 12345;
+	for (int i = 0; i < K; i++) { /* fsq levels 4,4,2 at fine 2: steps of 0.5 */
+		cb[i * 3 + 0] = -2.0f + 0.5f * (float)(i % L0);
+		cb[i * 3 + 1] = -2.0f + 0.5f * (float)((i / L0) % L1);
+		cb[i * 3 + 2] = -1.0f + 0.5f * (float)(i / (L0 * L1));
+	}
+	ff_vq_lattice_find(cb, K, 3, &l);
+	CU_ASSERT_FATAL(l.ok);
+	for (int t = 0; t < 2000; t++) {
+		float v[3];
+		double best = 1e30;
+		int arg = 0;
+		for (int d = 0; d < 3; d++) {
+			r = r * 1103515245u + 12345u;
+			v[d] = -2.6f + 4.2f * (float)((r >> 8) & 0xffff) / 65536.0f;
+		}
+		for (int k = 0; k < K; k++) {
+			double s = 0.0;
+			for (int d = 0; d < 3; d++)
+				s += (double)(v[d] - cb[k * 3 + d]) * (v[d] - cb[k * 3 + d]);
+			if (s < best) {
+				best = s;
+				arg = k;
+			}
+		}
+		CU_ASSERT_EQUAL(ff_vq_lattice_nearest(&l, v), arg);
+	}
+	cb[5 * 3 + 1] += 0.25f; /* one codeword off the lattice */
+	ff_vq_lattice_find(cb, K, 3, &l);
+	CU_ASSERT(!l.ok);
+	cb[5 * 3 + 1] -= 0.25f;
+	float swap = cb[0]; /* two codewords out of order */
+	cb[0] = cb[3];
+	cb[3] = swap;
+	ff_vq_lattice_find(cb, K, 3, &l);
+	CU_ASSERT(!l.ok);
+}
+
 static CU_TestInfo vq_tests[] = {
+	{ "lattice codebooks", test_lattice },
 	{ "info", test_info },
 	{ "golden codes and reconstruction", test_golden },
 	{ "deterministic encode, rgbf to image", test_deterministic_and_image },
