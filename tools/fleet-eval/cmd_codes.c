@@ -17,7 +17,9 @@ static void codes_usage(FILE *f)
 		   "Prints {\"image\":PATH,\"model_id\":ID,\"codes\":[...]} per aligned 112x112 face\n"
 		   "(wire order: cell-major raster, then code group), encoded by PREFIX.enc.ffn;\n"
 		   "with the model's rANS tables (PREFIX.codes.ent) also \"coded_bytes\": the size\n"
-		   "of the codes entropy-coded as a device sends them when shorter (codes_ans).\n"
+		   "of these codes entropy-coded (codes_ans), and \"sent_bytes\", \"moved\": the\n"
+		   "stream a device sends within 128 B (rate control, ff_vq_encode_coded) and how\n"
+		   "many indices it moved off the nearest codeword to fit.\n"
 		   "Exit status: 0 all encoded, 1 a model or image failed, 2 usage.\n");
 }
 
@@ -42,8 +44,15 @@ static int codes_one(ff_vq_encoder *enc, const ff_entropy_table *ent, const char
 		if (ent) {
 			uint8_t coded[2 * FF_VQ_MAX_CODES + 8];
 			size_t len = 0;
+			uint16_t sent[FF_VQ_MAX_CODES];
+			size_t moved = 0;
 			if (ff_entropy_encode(ent, idx, info->num_codes, coded, sizeof(coded), &len) == FF_OK)
 				cJSON_AddNumberToObject(o, "coded_bytes", (double)len);
+			if (ff_vq_encode_coded(enc, &img, ent, FF_VQ_MAX_PAYLOAD, sent, info->num_codes,
+					       coded, &len, &moved) == FF_OK) {
+				cJSON_AddNumberToObject(o, "sent_bytes", (double)len);
+				cJSON_AddNumberToObject(o, "moved", (double)moved);
+			}
 		}
 		if (fe_json_print(o) != 0)
 			rc = FF_ERR_NOMEM;
