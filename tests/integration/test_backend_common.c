@@ -73,9 +73,13 @@ const ff_vq_info *bt_vq_info(void)
 		char prefix[1024] = "", path[1100];
 		ff_vq_decoder *d = NULL;
 		char err[256];
-		/* the deployed model (DEFAULT), as a device would send: not the first
-		 * file by name, which is the vq2-s1 ablation */
-		if (ff_vq_default_model(bt_vq_dir(NULL), prefix, sizeof(prefix), NULL) != FF_OK)
+		/* vq2, which packs into 123 B: the kit builds packed faces and
+		 * compares them byte for byte (the coded-only default, vq5, travels
+		 * end to end in the device tests); else the deployed model */
+		snprintf(path, sizeof(path), "%s/%s.dec.ffn", bt_vq_dir(NULL), BT_VQ_PACKED_MODEL);
+		if (access(path, R_OK) == 0)
+			snprintf(prefix, sizeof(prefix), "%s/%s", bt_vq_dir(NULL), BT_VQ_PACKED_MODEL);
+		else if (ff_vq_default_model(bt_vq_dir(NULL), prefix, sizeof(prefix), NULL) != FF_OK)
 			fprintf(stderr, "no VQ model in %s\n", bt_vq_dir(NULL));
 		snprintf(path, sizeof(path), "%s.dec.ffn", prefix);
 		if (ff_vq_decoder_create(path, NULL, &d, err, sizeof(err)) != FF_OK) {

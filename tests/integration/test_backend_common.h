@@ -23,7 +23,11 @@ const char *bt_run_id(void);
  * model is committed there, else tests/data/vq/tiny-test (plumbing only: its
  * decisions mean nothing). *real tells which. Returns the folder. */
 const char *bt_vq_dir(bool *real);
-/* Metadata of the first decoder in bt_vq_dir (loads it once). */
+/* The model the kit's faces are built with: vq2, packed in 123 bytes (the
+ * default, vq5, is sent entropy-coded only; fleet-device's tests carry it). */
+#define BT_VQ_PACKED_MODEL "vq2"
+/* Metadata of BT_VQ_PACKED_MODEL's decoder in bt_vq_dir, else the default's
+ * (loads it once). */
 const ff_vq_info *bt_vq_info(void);
 
 /* Connects to the stack's database (migrating it first); NULL fails the test. */

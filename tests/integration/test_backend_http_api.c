@@ -194,29 +194,19 @@ static void test_operator_scope(void)
 	expect("POST", "/api/v1/sites", W.opa, 403);
 }
 
-/* Alan_Greenspan_0002's gold crop encoded by the deployed VQ model
- * (models/vq/DEFAULT) into a FaceCodes payload as fleet-device would send
- * it; 0 when the model cannot be loaded. Not bt_vq_info's model: that is the
- * first *.dec.ffn by name (vq2-s1, the stage-1 ablation without vq2's
- * reconstruction embedder), whose faces score about 0.25 against any photo
- * enrolment. */
+/* Alan_Greenspan_0002's gold crop encoded by the kit's packed model
+ * (BT_VQ_PACKED_MODEL, vq2, with its reconstruction-side embedder) into a
+ * FaceCodes payload as fleet-device would send it; 0 when the model cannot
+ * be loaded. */
 static size_t deployed_probe(uint8_t *buf, size_t cap, uint64_t seq)
 {
-	char path[1200], id[64] = "", err[256] = "";
+	char path[1200], err[256] = "";
 	const char *src = getenv("FF_SOURCE_DIR");
 	ff_vq_encoder *enc = NULL;
 	ff_image img = FF_IMAGE_EMPTY;
 	uint16_t idx[1024];
 	size_t n = 0;
-	FILE *f;
-	snprintf(path, sizeof(path), "%s/models/vq/DEFAULT", src);
-	if ((f = fopen(path, "r"))) {
-		if (!fgets(id, sizeof(id), f))
-			id[0] = '\0';
-		fclose(f);
-	}
-	id[strcspn(id, "\n")] = '\0';
-	snprintf(path, sizeof(path), "%s/models/vq/%s.enc.ffn", src, id);
+	snprintf(path, sizeof(path), "%s/models/vq/%s.enc.ffn", src, BT_VQ_PACKED_MODEL);
 	if (ff_vq_encoder_create(path, NULL, &enc, err, sizeof(err)) != FF_OK) {
 		fprintf(stderr, "%s: %s\n", path, err);
 		return 0;

@@ -139,7 +139,7 @@ static int check_embedding(ff_embedder *e, const char *golden_dir, const char *r
 /* encode -> pack -> unpack must give the codes back within the payload limit */
 static int check_bitpack(const ff_vq_info *vi, const uint16_t *idx)
 {
-	uint8_t wire[128];
+	uint8_t wire[FF_VQ_MAX_PACKED];
 	uint16_t back[FF_VQ_MAX_CODES];
 	size_t bytes = ff_bitpack_size(vi->num_codes, vi->bits_per_index);
 
