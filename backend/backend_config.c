@@ -81,9 +81,9 @@ static const ff_config_field fields[] = {
 	  "MobileFaceNet .ffn file", 0),
 	F("embed_model_id", FF_CFG_STRING, embed_model_id, "mobilefacenet-v1", 1, 64,
 	  "face_templates.model_id of the gallery to match against", 0),
-	F("threshold", FF_CFG_DOUBLE, threshold, "0.494", -1, 1,
+	F("threshold", FF_CFG_DOUBLE, threshold, "0.451", -1, 1,
 	  "open-set cosine threshold: below it the decision is unknown (backend/THRESHOLD.md)", 0),
-	F("track_threshold", FF_CFG_DOUBLE, track_threshold, "0.494", -1, 1,
+	F("track_threshold", FF_CFG_DOUBLE, track_threshold, "0.451", -1, 1,
 	  "open-set cosine threshold of a face track's decision, on the quality-weighted fusion "
 	  "of its faces (backend/THRESHOLD.md: FAR 1e-3 per comparison for up to 3 faces)", 0),
 	F("track_ttl_s", FF_CFG_INT, track_ttl_s, "30", 1, 3600,
