@@ -12,7 +12,7 @@
 #   /usr/bin/fleet-backend, /usr/bin/fleetctl
 #   /usr/share/facefleet/models/ffn/    pnet, rnet, onet (MTCNN), mobilefacenet
 #                                       (fetched by deploy/setup into models/cache/ffn)
-#   /usr/share/facefleet/models/vq/     DEFAULT, <id>.enc.ffn (device), <id>.dec.ffn
+#   /usr/share/facefleet/models/vq/     DEFAULT and <id>.codes.ent (common), <id>.enc.ffn (device), <id>.dec.ffn
 #                                       and <id>.emb.ffp (backend): every committed model,
 #                                       so older codes stay decodable (docs/UPGRADE.md)
 #   /usr/share/facefleet/migrations/    NNN_name.sql (lib/store/migrations)
@@ -117,7 +117,11 @@ endif()
 set(_ff_vq "${PROJECT_SOURCE_DIR}/models/vq")
 file(GLOB _ff_vq_enc CONFIGURE_DEPENDS "${_ff_vq}/*.enc.ffn")
 file(GLOB _ff_vq_dec CONFIGURE_DEPENDS "${_ff_vq}/*.dec.ffn" "${_ff_vq}/*.emb.ffp")
-install(FILES "${_ff_vq}/DEFAULT" DESTINATION "${FF_INSTALL_SHARE_DIR}/models/vq" COMPONENT common)
+# rANS tables (<id>.codes.ent): the device codes with them, the backend decodes (a model
+# packed past 128 B, vq5, is sent coded only), so both packages need them
+file(GLOB _ff_vq_ent CONFIGURE_DEPENDS "${_ff_vq}/*.codes.ent")
+install(FILES "${_ff_vq}/DEFAULT" ${_ff_vq_ent} DESTINATION "${FF_INSTALL_SHARE_DIR}/models/vq"
+        COMPONENT common)
 install(FILES ${_ff_vq_enc} DESTINATION "${FF_INSTALL_SHARE_DIR}/models/vq" COMPONENT device)
 install(FILES ${_ff_vq_dec} DESTINATION "${FF_INSTALL_SHARE_DIR}/models/vq" COMPONENT backend)
 

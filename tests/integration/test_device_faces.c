@@ -25,6 +25,7 @@
 #include "facefleet/align.h"
 #include "facefleet/bitpack.h"
 #include "facefleet/detect.h"
+#include "facefleet/entropy.h"
 #include "facefleet/error.h"
 #include "facefleet/facecodes.h"
 #include "facefleet/vq.h"
@@ -37,6 +38,20 @@ typedef struct expect {
 	int seen;
 } expect;
 
+/* The indices the device sends for an aligned crop: the nearest codewords,
+ * or, for a model packed past the payload limit (sent coded only), what
+ * rate control makes of them within 128 B (ff_vq_encode_coded). */
+static int device_codes(ff_vq_encoder *enc, const ff_entropy_table *t, const ff_image *crop,
+			uint16_t *idx)
+{
+	const ff_vq_info *vi = ff_vq_encoder_info(enc);
+	uint8_t out[FF_VQ_MAX_PAYLOAD];
+	size_t len;
+	if (ff_bitpack_size(vi->num_codes, vi->bits_per_index) <= FF_VQ_MAX_PAYLOAD)
+		return ff_vq_encode(enc, crop, idx, FF_VQ_MAX_CODES);
+	return ff_vq_encode_coded(enc, crop, t, sizeof(out), idx, FF_VQ_MAX_CODES, out, &len, NULL);
+}
+
 /* What the agent should send for the images of dir (or the one image file dir): every face that passes
  * the default gate (40 px, score 0.9), encoded here with the library. */
 static size_t expected_faces(const char *dir, expect *ex, ff_vq_info *info)
@@ -45,6 +60,7 @@ static size_t expected_faces(const char *dir, expect *ex, ff_vq_info *info)
 	ff_nn_options nn = FF_NN_OPTIONS_INIT;
 	ff_detector *det = NULL;
 	ff_vq_encoder *enc = NULL;
+	ff_entropy_table *ent = NULL;
 	struct dirent **list = NULL;
 	char mdir[1024], path[2048];
 	size_t n = 0;
@@ -58,6 +74,7 @@ static size_t expected_faces(const char *dir, expect *ex, ff_vq_info *info)
 	if (!det || !enc)
 		goto out;
 	*info = *ff_vq_encoder_info(enc);
+	(void)ff_entropy_table_open(dt_vq_encoder(), info, &ent, NULL, 0); /* none: packed */
 	nf = scandir(dir, &list, NULL, alphasort);
 	for (int i = 0; i < (nf < 0 ? 1 : nf); i++) { /* not a folder: the file itself */
 		ff_image img = FF_IMAGE_EMPTY;
@@ -72,7 +89,7 @@ static size_t expected_faces(const char *dir, expect *ex, ff_vq_info *info)
 				if (side < 40 || faces[j].score < 0.9f)
 					continue;
 				FF_ASSERT_OK(ff_align_face(&img, faces[j].landmarks, &crop));
-				FF_ASSERT_OK(ff_vq_encode(enc, &crop, ex[n].idx, FF_VQ_MAX_CODES));
+				FF_ASSERT_OK(device_codes(enc, ent, &crop, ex[n].idx));
 				ex[n].face = faces[j];
 				ex[n++].seen = 0;
 				ff_image_free(&crop);
@@ -84,6 +101,7 @@ static size_t expected_faces(const char *dir, expect *ex, ff_vq_info *info)
 	}
 	free(list);
 out:
+	ff_entropy_table_free(ent);
 	ff_vq_encoder_free(enc);
 	ff_detector_free(det);
 	return n;
@@ -378,6 +396,7 @@ static void test_config_and_watch(void)
  * codes as the image file. */
 static void test_stdin_raw_frames(void)
 {
+	char packed_enc[1200];
 	static expect ex[MAX_EXPECT];
 	char img_path[1024], dev[40], wh[2][32];
 	dt_run run;
@@ -391,6 +410,11 @@ static void test_stdin_raw_frames(void)
 	const int frames = 4;
 
 	dt_need_models();
+	/* a device kept on wire schema 2 (older backends) runs a model that packs
+	 * within 128 B: vq2 (the default, vq5, is sent coded only, schema 3) */
+	snprintf(packed_enc, sizeof(packed_enc), "%s/models/vq/vq2.enc.ffn", getenv("FF_SOURCE_DIR"));
+	if (access(packed_enc, R_OK) == 0)
+		setenv("FF_TEST_VQ_ENCODER", packed_enc, 1);
 	ff_test_data_path(img_path, sizeof(img_path), "faces/lfw/Al_Pacino/Al_Pacino_0001.jpg");
 	nexp = expected_faces(img_path, ex, &info);
 	CU_ASSERT_EQUAL_FATAL(nexp, 1);
@@ -446,6 +470,7 @@ static void test_stdin_raw_frames(void)
 	ff_mqtt_destroy(sub);
 	dt_inbox_free(&ib);
 	dt_cleanup(run.tmp);
+	unsetenv("FF_TEST_VQ_ENCODER");
 }
 
 /* A device that dies without DISCONNECT is announced OFFLINE by the broker
@@ -548,6 +573,14 @@ static void test_config_switches_model(void)
 	CU_ASSERT_EQUAL_FATAL(mkdir(watch, 0700), 0);
 	snprintf(link, sizeof(link), "%s/%s.enc.ffn", vqdir, first_id);
 	CU_ASSERT_EQUAL(symlink(dt_vq_encoder(), link), 0);
+	{ /* its rANS tables: a model packed past 128 B (vq5) is sent coded only */
+		char ent[1200];
+		size_t stem = strlen(dt_vq_encoder()) - strlen(".enc.ffn");
+		snprintf(ent, sizeof(ent), "%.*s.codes.ent", (int)stem, dt_vq_encoder());
+		snprintf(link, sizeof(link), "%s/%s.codes.ent", vqdir, first_id);
+		if (access(ent, R_OK) == 0)
+			CU_ASSERT_EQUAL(symlink(ent, link), 0);
+	}
 	snprintf(link, sizeof(link), "%s/tiny-test.enc.ffn", vqdir);
 	CU_ASSERT_EQUAL(symlink(ff_test_data_path(target, sizeof(target), "vq/tiny-test.enc.ffn"), link), 0);
 	snprintf(vq_arg, sizeof(vq_arg), "--vq-dir=%s", vqdir);
