@@ -21,13 +21,6 @@ static uint16_t rd16(const uint8_t *p)
 	return (uint16_t)(p[0] | p[1] << 8);
 }
 
-static float rdf32(const uint8_t *p)
-{
-	uint32_t u = ffn_rd32(p);
-	float f;
-	memcpy(&f, &u, sizeof f);
-	return f;
-}
 
 static const char *const op_names[FFN_OP__MAX] = {
 	[FFN_OP_CONV_2D] = "CONV_2D",
@@ -316,7 +309,7 @@ static int parse_ops(struct parse *ps, const uint8_t *rec)
 		for (int k = 0; k < 16; k++)
 			op->ip[k] = (int32_t)ffn_rd32(rec + 36 + 4 * k);
 		for (int k = 0; k < 4; k++)
-			op->fp[k] = rdf32(rec + 100 + 4 * k);
+			op->fp[k] = ffn_rdf32(rec + 100 + 4 * k);
 		for (uint32_t k = 0; k < FFN_MAX_OP_IN; k++)
 			op->in[k] = k < op->n_in ? ffn_rd32(rec + 12 + 4 * k) : FFN_NONE_ID;
 		for (uint32_t k = 0; k < FFN_MAX_OP_OUT; k++)

@@ -15,11 +15,6 @@
 
 #define FFP_HEADER 20u
 #define FFP_MAX_BYTES (64u << 20)
-#define FAIL(rc, ...)                                   \
-	do {                                            \
-		ff_seterr(errbuf, errlen, __VA_ARGS__); \
-		return (rc);                            \
-	} while (0)
 
 
 /* Checks every record against m before anything is written: a bad patch
@@ -32,26 +27,26 @@ static int check_records(const ff_model *m, const uint8_t *b, size_t len, uint32
 		uint32_t idx, count;
 		const struct ffn_tensor *t;
 		if (len - off < 8)
-			FAIL(FF_ERR_FORMAT, "record %u: truncated", r);
+			FFN_SIDECAR_FAIL(FF_ERR_FORMAT, "record %u: truncated", r);
 		idx = ffn_rd32(b + off);
 		count = ffn_rd32(b + off + 4);
 		off += 8;
 		if (idx >= m->n_tensors || !(t = &m->tensors[idx])->data)
-			FAIL(FF_ERR_FORMAT, "record %u: tensor %u is not a constant of the base",
+			FFN_SIDECAR_FAIL(FF_ERR_FORMAT, "record %u: tensor %u is not a constant of the base",
 					 r, idx);
 		if ((uint64_t)count * 4 != t->data_size || (len - off) / 4 < count)
-			FAIL(FF_ERR_FORMAT, "record %u: %u values for tensor %u of %u bytes", r,
+			FFN_SIDECAR_FAIL(FF_ERR_FORMAT, "record %u: %u values for tensor %u of %u bytes", r,
 					 count, idx, t->data_size);
 		for (uint32_t i = 0; i < count; i++) {
 			float v;
 			memcpy(&v, b + off + 4 * (size_t)i, 4);
 			if (!isfinite(v))
-				FAIL(FF_ERR_FORMAT, "record %u: value %u not finite", r, i);
+				FFN_SIDECAR_FAIL(FF_ERR_FORMAT, "record %u: value %u not finite", r, i);
 		}
 		off += 4 * (size_t)count;
 	}
 	if (off != len)
-		FAIL(FF_ERR_FORMAT, "%zu bytes after the last record", len - off);
+		FFN_SIDECAR_FAIL(FF_ERR_FORMAT, "%zu bytes after the last record", len - off);
 	return FF_OK;
 }
 
@@ -74,12 +69,12 @@ int ff_model_patch_memory(ff_model *m, const void *buf, size_t len, char *errbuf
 	if (!m || !buf)
 		return FF_ERR_INVAL;
 	if (len < FFP_HEADER || memcmp(b, "FFP1", 4) != 0)
-		FAIL(FF_ERR_FORMAT, "not a weight patch (magic)");
+		FFN_SIDECAR_FAIL(FF_ERR_FORMAT, "not a weight patch (magic)");
 	if ((uint32_t)crc32_z(0L, b + FFP_HEADER, len - FFP_HEADER) != ffn_rd32(b + 16))
-		FAIL(FF_ERR_FORMAT, "CRC-32 mismatch (corrupt patch)");
+		FFN_SIDECAR_FAIL(FF_ERR_FORMAT, "CRC-32 mismatch (corrupt patch)");
 	/* bound to the base file: its header's data size and CRC-32 */
 	if (!ffn_bound_to(m, b))
-		FAIL(FF_ERR_UNSUPPORTED, "made for another base model (data CRC %08x, "
+		FFN_SIDECAR_FAIL(FF_ERR_UNSUPPORTED, "made for another base model (data CRC %08x, "
 				 "this base %08x)", ffn_rd32(b + 4), ffn_rd32(base + 56));
 	n = ffn_rd32(b + 12);
 	if ((rc = check_records(m, b, len, n, errbuf, errlen)) != FF_OK)

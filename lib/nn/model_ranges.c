@@ -16,33 +16,20 @@
 #define FFQ_HEADER 20u
 #define FFQ_RECORD 12u
 #define FFQ_MAX_BYTES (1u << 20)
-#define FAIL(rc, ...)                                   \
-	do {                                            \
-		ff_seterr(errbuf, errlen, __VA_ARGS__); \
-		return (rc);                            \
-	} while (0)
-
-
-static float rdf(const uint8_t *p)
-{
-	uint32_t u = ffn_rd32(p);
-	float f;
-	memcpy(&f, &u, 4);
-	return f;
-}
 
 static int check_header(const ff_model *m, const uint8_t *b, size_t len, char *errbuf,
 			size_t errlen)
 {
 	if (len < FFQ_HEADER || memcmp(b, "FFQ1", 4) != 0)
-		FAIL(FF_ERR_FORMAT, "not an activation ranges file (magic)");
+		FFN_SIDECAR_FAIL(FF_ERR_FORMAT, "not an activation ranges file (magic)");
 	if ((uint32_t)crc32_z(0L, b + FFQ_HEADER, len - FFQ_HEADER) != ffn_rd32(b + 16))
-		FAIL(FF_ERR_FORMAT, "CRC-32 mismatch (corrupt ranges)");
+		FFN_SIDECAR_FAIL(FF_ERR_FORMAT, "CRC-32 mismatch (corrupt ranges)");
 	if (!ffn_bound_to(m, b))
-		FAIL(FF_ERR_UNSUPPORTED, "made for another base model (data CRC %08x, this base %08x)",
-		     ffn_rd32(b + 4), ffn_rd32(m->buf + 56));
+		FFN_SIDECAR_FAIL(FF_ERR_UNSUPPORTED,
+				 "made for another base model (data CRC %08x, this base %08x)",
+				 ffn_rd32(b + 4), ffn_rd32(m->buf + 56));
 	if ((len - FFQ_HEADER) / FFQ_RECORD != ffn_rd32(b + 12) || (len - FFQ_HEADER) % FFQ_RECORD)
-		FAIL(FF_ERR_FORMAT, "%u records in %zu bytes", ffn_rd32(b + 12), len - FFQ_HEADER);
+		FFN_SIDECAR_FAIL(FF_ERR_FORMAT, "%u records in %zu bytes", ffn_rd32(b + 12), len - FFQ_HEADER);
 	return FF_OK;
 }
 
@@ -53,15 +40,15 @@ static int read_records(const ff_model *m, const uint8_t *b, uint32_t n, struct 
 	for (uint32_t k = 0; k < n; k++) {
 		const uint8_t *p = b + FFQ_HEADER + (size_t)k * FFQ_RECORD;
 		uint32_t t = ffn_rd32(p);
-		float lo = rdf(p + 4), hi = rdf(p + 8);
+		float lo = ffn_rdf32(p + 4), hi = ffn_rdf32(p + 8);
 		if (t >= m->n_tensors || m->tensors[t].data)
-			FAIL(FF_ERR_FORMAT, "record %u: tensor %u is not an activation of the base", k,
-			     t);
+			FFN_SIDECAR_FAIL(FF_ERR_FORMAT, "record %u: tensor %u is not an activation of the base", k,
+					 t);
 		if (!isfinite(lo) || !isfinite(hi) || lo > 0.0f || hi < 0.0f || hi - lo <= 0.0f)
-			FAIL(FF_ERR_FORMAT, "record %u: range [%g, %g] of tensor %u must hold 0", k,
-			     (double)lo, (double)hi, t);
+			FFN_SIDECAR_FAIL(FF_ERR_FORMAT, "record %u: range [%g, %g] of tensor %u must hold 0", k,
+					 (double)lo, (double)hi, t);
 		if (r[t].have)
-			FAIL(FF_ERR_FORMAT, "record %u: tensor %u given twice", k, t);
+			FFN_SIDECAR_FAIL(FF_ERR_FORMAT, "record %u: tensor %u given twice", k, t);
 		r[t] = (struct ffn_range){lo, hi, 1};
 	}
 	return FF_OK;
@@ -77,7 +64,7 @@ int ff_model_set_ranges_memory(ff_model *m, const void *buf, size_t len, char *e
 	if ((rc = check_header(m, buf, len, errbuf, errlen)) != FF_OK)
 		return rc;
 	if (!(r = calloc(m->n_tensors, sizeof *r)))
-		FAIL(FF_ERR_NOMEM, "out of memory");
+		FFN_SIDECAR_FAIL(FF_ERR_NOMEM, "out of memory");
 	if ((rc = read_records(m, buf, ffn_rd32((const uint8_t *)buf + 12), r, errbuf, errlen))) {
 		free(r);
 		return rc;
@@ -99,7 +86,7 @@ int ff_model_load_ranges_for(ff_model *m, const char *path, char *errbuf, size_t
 	size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - path) : strlen(path);
 	int rc;
 	if (stem + sizeof(".q8") > sizeof(q8))
-		FAIL(FF_ERR_RANGE, "path too long");
+		FFN_SIDECAR_FAIL(FF_ERR_RANGE, "path too long");
 	memcpy(q8, path, stem);
 	memcpy(q8 + stem, ".q8", sizeof(".q8"));
 	rc = ff_model_set_ranges(m, q8, errbuf, errlen);

@@ -6,7 +6,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "facefleet/error.h"
 #include "facefleet/nn.h"
 
 /* Format constants (models/FORMAT.md). */
@@ -99,6 +101,22 @@ static inline uint32_t ffn_rd32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
+
+static inline float ffn_rdf32(const uint8_t *p)
+{
+	uint32_t u = ffn_rd32(p);
+	float f;
+	memcpy(&f, &u, sizeof f);
+	return f;
+}
+
+/* Sidecar readers' (model_patch.c, model_ranges.c) error exit: the reason
+ * into errbuf, return rc. */
+#define FFN_SIDECAR_FAIL(rc, ...)                       \
+	do {                                            \
+		ff_seterr(errbuf, errlen, __VA_ARGS__); \
+		return (rc);                            \
+	} while (0)
 
 /* Sidecar files of a model (weight patches, activation ranges): bound to the
  * base file by its header's data size and CRC-32, which their header repeats
