@@ -97,8 +97,7 @@ static ff_entropy_table *load_tables(const char *enc_path, const ff_vq_info *vi)
 static int codable(const dev_pipeline *p, const ff_vq_encoder *enc, const ff_entropy_table *t)
 {
 	const ff_vq_info *vi = ff_vq_encoder_info(enc);
-	if (ff_bitpack_size(vi->num_codes, vi->bits_per_index) <= FF_VQ_MAX_PAYLOAD ||
-	    (t && p->cfg->wire_schema >= 3))
+	if (!ff_vq_coded_only(vi) || (t && p->cfg->wire_schema >= 3))
 		return FF_OK;
 	ff_log_error(LOG_COMP, "event=vq_model_failed model_id=%s reason=\"%zu bytes packed: sent "
 		     "entropy-coded only, which needs %s%s and wire_schema 3\"", vi->model_id,
@@ -248,7 +247,7 @@ int dev_pipeline_encode_crop(dev_pipeline *p, const ff_image *crop, const ff_ima
 	int rc;
 
 	/* a model packed past the payload limit goes coded, rate-controlled */
-	if (ff_bitpack_size(info->num_codes, info->bits_per_index) > FF_VQ_MAX_PAYLOAD)
+	if (ff_vq_coded_only(info))
 		rc = ff_vq_encode_coded(p->enc, crop, p->ent, sizeof(coded), idx, FF_VQ_MAX_CODES,
 					coded, &clen, NULL);
 	else

@@ -298,3 +298,8 @@ void ff_vq_half_delete(struct ff_vq_half *h)
 	ff_vq_half_close(h);
 	free(h);
 }
+
+int ff_vq_coded_only(const ff_vq_info *vi)
+{
+	return ff_bitpack_size(vi->num_codes, vi->bits_per_index) > FF_VQ_MAX_PAYLOAD;
+}

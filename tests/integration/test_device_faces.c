@@ -47,7 +47,7 @@ static int device_codes(ff_vq_encoder *enc, const ff_entropy_table *t, const ff_
 	const ff_vq_info *vi = ff_vq_encoder_info(enc);
 	uint8_t out[FF_VQ_MAX_PAYLOAD];
 	size_t len;
-	if (ff_bitpack_size(vi->num_codes, vi->bits_per_index) <= FF_VQ_MAX_PAYLOAD)
+	if (!ff_vq_coded_only(vi))
 		return ff_vq_encode(enc, crop, idx, FF_VQ_MAX_CODES);
 	return ff_vq_encode_coded(enc, crop, t, sizeof(out), idx, FF_VQ_MAX_CODES, out, &len, NULL);
 }

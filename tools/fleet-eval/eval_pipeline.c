@@ -342,7 +342,7 @@ static int decode_crop(struct ev_worker *w, const ff_image *crop)
 
 	if (w->rgb_bytes > 0)
 		return EV_OK;
-	if (nb > FF_VQ_MAX_PAYLOAD) {
+	if (ff_vq_coded_only(vi)) {
 		if (!w->ent || ff_vq_encode_coded(w->enc, crop, w->ent, FF_VQ_MAX_PAYLOAD, idx,
 						  vi->num_codes, wire, &nb, NULL) != FF_OK ||
 		    ff_entropy_decode(w->ent, wire, nb, back, vi->num_codes) != FF_OK)
@@ -473,10 +473,8 @@ static int worker_open(struct ev_worker *w, const struct ev_config *cfg, const c
 		rc = FF_ERR_FORMAT;
 	if (rc == FF_OK && (rc = ff_entropy_table_open(path, ff_vq_encoder_info(w->enc), &w->ent,
 						       why, sizeof(why))) == FF_ERR_NOTFOUND)
-		rc = ff_bitpack_size(ff_vq_encoder_info(w->enc)->num_codes,
-				     ff_vq_encoder_info(w->enc)->bits_per_index) > FF_VQ_MAX_PAYLOAD
-			     ? FF_ERR_NOTFOUND /* coded only, and no tables */
-			     : FF_OK;
+		/* no tables: fine for packed codes, not for a model sent coded only */
+		rc = ff_vq_coded_only(ff_vq_encoder_info(w->enc)) ? FF_ERR_NOTFOUND : FF_OK;
 	if (rc == FF_OK && ff_vq_adapter_dim(w->dec) &&
 	    ff_vq_adapter_dim(w->dec) != ff_embedder_dim(w->m.emb)) {
 		rc = FF_ERR_FORMAT;

@@ -110,6 +110,10 @@ int ff_vq_default_model(const char *dir, char *prefix, size_t len, int *candidat
 /* Converts a decoded float face to an 8-bit image (rounded, clamped). */
 int ff_vq_rgbf_to_image(const float *rgb, ff_image *out);
 
+/* Whether a model's packed indices pass FF_VQ_MAX_PAYLOAD: it is then sent
+ * entropy-coded only, rate-controlled (ff_vq_encode_coded, facefleet/entropy.h). */
+int ff_vq_coded_only(const ff_vq_info *vi);
+
 #ifdef __cplusplus
 }
 #endif
