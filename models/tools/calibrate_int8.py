@@ -8,9 +8,9 @@ interpreter) on DevTrain faces only, and every activation tensor's range is kept
 base .ffn by its data CRC, like a weight patch.
 
     calibrate_int8.py --vq models/vq/vq2          # vq2.enc.q8, vq2.dec.q8, vq2.emb.q8
-    calibrate_int8.py --model X.ffn [--patch X.ffp] --input crops --out X.q8
+    calibrate_int8.py --model X.ffn [--patch X.ffp] --out X.q8
 
-Inputs: `crops` = DevTrain centre crops (models/train/data, prepare_data.py); for
+Inputs: DevTrain centre crops (models/train/data, prepare_data.py); for
 --vq the decoder sees the lattice values of those crops' codes and the
 reconstruction-side MobileFaceNet (mobilefacenet.ffn + ID.emb.ffp) their
 reconstructions, as the backend runs them.
@@ -113,7 +113,6 @@ def main():
     ap.add_argument("--vq", help="models/vq/ID: encoder, decoder and its embedder")
     ap.add_argument("--model")
     ap.add_argument("--patch")
-    ap.add_argument("--input", default="crops", choices=["crops"])
     ap.add_argument("--out")
     ap.add_argument("--faces", type=int, default=512, help="DevTrain faces to calibrate on")
     ap.add_argument("--percentile", type=float, default=99.999)

@@ -273,7 +273,8 @@ class RateModel(nn.Module):
             n, c = b.shape[:2]
             b = b.reshape(n, c, -1).transpose(1, 2).unsqueeze(-1)
             hard = ((b - self.values) ** 2).masked_fill(~self.valid, 1e4).argmin(-1)   # N, cells, C
-            counts.scatter_add_(2, hard.permute(1, 2, 0), torch.ones(hard.permute(1, 2, 0).shape))
+            hard = hard.permute(1, 2, 0)                                                # cells, C, N
+            counts.scatter_add_(2, hard, torch.ones(hard.shape))
         self.logits.copy_(torch.log(counts))
 
     def cost(self):
@@ -296,8 +297,9 @@ class RateModel(nn.Module):
 
 def coarsen(model, b, share, rng):
     """Snap a random share of cells of a random share of the batch onto the integer levels,
-    as the device's rate control does to a face whose codes would pass the byte budget,
-    so the decoder learns those cells too."""
+    so the decoder also sees codes other than the nearest: the device's rate control moves
+    the indices of a face whose codes would pass the byte budget to cheaper nearby codewords
+    (lib/codec/vq_budget.c), integer ones among them."""
     if share <= 0 or model.fsq.fine == 1:
         return None
     n, _, h, w = b.shape
