@@ -39,6 +39,7 @@ typedef struct dev_config {
 	bool mqtt_topic_alias;
 	bool send_ids; /* FaceCodes carry device/site ids (the topic already does) */
 	int wire_schema; /* FaceCodes revision sent: 3, or 2 for older backends */
+	int code_bytes_max; /* rate control's budget for a model sent coded only */
 	bool send_box;   /* schema 3: box, frame size and det_score too */
 	int reconnect_min_ms, reconnect_max_ms;
 	int status_interval_s;

@@ -16,14 +16,16 @@
 #include "facefleet/file.h"
 
 #define MAGIC "FFEC"
-#define VERSION 1u
+#define VERSION 1u        /* kinds 0-2 */
+#define VERSION_DIGITS 2u /* kind 3: the header, then the digit block */
 #define HEADER 64u
+#define DIGIT_BLOCK 8u    /* u8 number of digits, u8 radix[7] */
 #define MODEL_ID_LEN 32u
 #define PREC_MIN 10u
 #define PREC_MAX 15u
 #define RANS_L (1u << 23) /* lower end of the state interval */
 #define MIN_TAG_BITS 3u   /* CRC bits at least in the start state */
-#define MAX_FILE (HEADER + 2u * FF_ENTROPY_MAX_FREQS)
+#define MAX_FILE (HEADER + DIGIT_BLOCK + 2u * FF_ENTROPY_MAX_FREQS)
 
 struct ff_entropy_table {
 	char model_id[MODEL_ID_LEN + 1];
@@ -31,7 +33,12 @@ struct ff_entropy_table {
 	uint32_t kind, prec, nctx;
 	uint32_t crc;
 	size_t num_codes;
-	uint16_t freq[]; /* nctx x k, each context's summing to 2^prec */
+	/* an index is coded as digits (kinds 0-2: one, the index itself):
+	 * digit j = idx / base[j] % radix[j], its rows at freq + off[j] */
+	uint32_t ndig, radix[FF_ENTROPY_MAX_DIGITS], base[FF_ENTROPY_MAX_DIGITS];
+	size_t off[FF_ENTROPY_MAX_DIGITS], nfreq, body; /* body: bytes after the header */
+	float *cost;     /* cost[f]: prec - log2(f), the bits of a frequency f (rate control) */
+	uint16_t freq[]; /* each row summing to 2^prec */
 };
 
 static uint32_t rd32(const uint8_t *p)
@@ -44,30 +51,81 @@ static uint16_t rd16(const uint8_t *p)
 	return (uint16_t)(p[0] | p[1] << 8);
 }
 
-/* Number of contexts the kind implies for the layout; 0 for an unknown kind. */
-static uint64_t contexts_for(uint32_t kind, uint64_t num_codes, uint64_t k)
+/* The digits of an index: the file's digit block for kind 3, the index
+ * itself otherwise. NULL or what is wrong. */
+static const char *read_digits(const uint8_t *b, size_t len, ff_entropy_table *h)
 {
-	switch (kind) {
+	uint64_t prod = 1;
+	h->ndig = 1;
+	h->radix[0] = h->k;
+	if (h->kind != FF_ENTROPY_CTX_DIGITS)
+		return NULL;
+	if (len < HEADER + DIGIT_BLOCK)
+		return "digit block cut short";
+	h->ndig = b[HEADER];
+	if (h->ndig < 1 || h->ndig > FF_ENTROPY_MAX_DIGITS)
+		return "number of digits outside 1..FF_ENTROPY_MAX_DIGITS";
+	for (uint32_t j = 0; j < DIGIT_BLOCK - 1; j++) {
+		uint32_t r = b[HEADER + 1 + j];
+		if (j >= h->ndig ? r != 0 : r < 2)
+			return "a digit's radix below 2 (or one past the digits not 0)";
+		if (j < h->ndig) {
+			h->radix[j] = r;
+			prod *= r;
+		}
+	}
+	if (prod != h->k)
+		return "the digits' radices do not multiply to K";
+	return NULL;
+}
+
+/* Rows and frequencies the kind implies for the layout (off, base, nfreq,
+ * body); the number of rows, 0 for an unknown kind. */
+static uint64_t layout(ff_entropy_table *h)
+{
+	uint64_t rows = 0, n = h->num_codes, k = h->k;
+	h->base[0] = 1;
+	h->off[0] = 0;
+	switch (h->kind) {
 	case FF_ENTROPY_CTX_SINGLE:
-		return 1;
+		rows = 1;
+		break;
 	case FF_ENTROPY_CTX_POSITION:
-		return num_codes;
+		rows = n;
+		break;
 	case FF_ENTROPY_CTX_LEFT_UP:
-		return (k + 1) * (k + 1);
+		rows = (k + 1) * (k + 1);
+		break;
+	case FF_ENTROPY_CTX_DIGITS: {
+		uint64_t freqs = 0;
+		for (uint32_t j = 0; j < h->ndig; j++) {
+			uint64_t r = h->radix[j];
+			if (j > 0)
+				h->base[j] = h->base[j - 1] * h->radix[j - 1];
+			h->off[j] = (size_t)freqs;
+			rows += n * (r + 1) * (r + 1);
+			freqs += n * (r + 1) * (r + 1) * r;
+		}
+		h->nfreq = (size_t)(freqs <= FF_ENTROPY_MAX_FREQS ? freqs : FF_ENTROPY_MAX_FREQS + 1);
+		h->body = DIGIT_BLOCK + 2u * h->nfreq;
+		return rows;
+	}
 	default:
 		return 0;
 	}
+	h->nfreq = (size_t)(rows * k <= FF_ENTROPY_MAX_FREQS ? rows * k : FF_ENTROPY_MAX_FREQS + 1);
+	h->body = 2u * h->nfreq;
+	return rows;
 }
 
 /* The header's fields, each against its limits. NULL or what is wrong. */
 static const char *parse_header(const uint8_t *b, size_t len, ff_entropy_table *h)
 {
-	uint64_t cells;
+	uint64_t cells, rows;
+	const char *why;
 
 	if (len < HEADER || memcmp(b, MAGIC, 4) != 0)
 		return "not an entropy table (magic FFEC)";
-	if (rd16(b + 4) != VERSION)
-		return "unsupported version";
 	h->kind = b[6];
 	h->prec = b[7];
 	if (b[8] == '\0' || memchr(b + 8, '\0', MODEL_ID_LEN) == NULL)
@@ -80,6 +138,8 @@ static const char *parse_header(const uint8_t *b, size_t len, ff_entropy_table *
 	h->k = rd32(b + 52);
 	h->nctx = rd32(b + 56);
 	h->crc = rd32(b + 60);
+	if (rd16(b + 4) != (h->kind == FF_ENTROPY_CTX_DIGITS ? VERSION_DIGITS : VERSION))
+		return "unsupported version (kinds 0-2: 1, kind 3: 2)";
 	if (h->prec < PREC_MIN || h->prec > PREC_MAX)
 		return "precision outside 10..15";
 	if (h->k < 2 || h->k > (1u << h->prec))
@@ -88,33 +148,39 @@ static const char *parse_header(const uint8_t *b, size_t len, ff_entropy_table *
 	if (cells == 0 || h->cpc == 0 || cells * h->cpc > FF_VQ_MAX_CODES)
 		return "code layout outside 1..FF_VQ_MAX_CODES";
 	h->num_codes = (size_t)(cells * h->cpc);
-	if (contexts_for(h->kind, h->num_codes, h->k) == 0)
+	if ((why = read_digits(b, len, h)) != NULL)
+		return why;
+	rows = layout(h);
+	if (rows == 0)
 		return "unknown context kind";
-	if (h->nctx != contexts_for(h->kind, h->num_codes, h->k))
+	if (h->nctx != rows)
 		return "context count does not match the kind";
-	if ((uint64_t)h->nctx * h->k > FF_ENTROPY_MAX_FREQS)
+	if (h->nfreq > FF_ENTROPY_MAX_FREQS)
 		return "tables larger than FF_ENTROPY_MAX_FREQS";
-	if (len != HEADER + 2u * (size_t)h->nctx * h->k)
+	if (len != HEADER + h->body)
 		return "file size does not match the tables";
 	if ((uint32_t)crc32_z(0L, b + HEADER, len - HEADER) != h->crc)
 		return "CRC mismatch";
 	return NULL;
 }
 
-/* Every frequency >= 1, each context summing to 2^prec. */
+/* Every frequency >= 1, each row (a digit's, in one context) summing to 2^prec. */
 static const char *read_freqs(const uint8_t *b, ff_entropy_table *t)
 {
-	for (uint32_t c = 0; c < t->nctx; c++) {
-		uint32_t sum = 0;
-		for (uint32_t s = 0; s < t->k; s++) {
-			uint16_t f = rd16(b + 2u * ((size_t)c * t->k + s));
-			if (f == 0)
-				return "a frequency of 0 (every index must stay codable)";
-			t->freq[(size_t)c * t->k + s] = f;
-			sum += f;
+	for (uint32_t j = 0; j < t->ndig; j++) {
+		size_t end = j + 1 < t->ndig ? t->off[j + 1] : t->nfreq;
+		for (size_t r = t->off[j]; r < end; r += t->radix[j]) {
+			uint32_t sum = 0;
+			for (size_t s = r; s < r + t->radix[j]; s++) {
+				uint16_t f = rd16(b + 2u * s);
+				if (f == 0)
+					return "a frequency of 0 (every index must stay codable)";
+				t->freq[s] = f;
+				sum += f;
+			}
+			if (sum != (1u << t->prec))
+				return "a context's frequencies do not sum to 2^precision";
 		}
-		if (sum != (1u << t->prec))
-			return "a context's frequencies do not sum to 2^precision";
 	}
 	return NULL;
 }
@@ -132,14 +198,21 @@ int ff_entropy_table_parse(const uint8_t *buf, size_t len, ff_entropy_table **ou
 		snprintf(errbuf, errlen, "%s", why);
 		return FF_ERR_FORMAT;
 	}
-	t = malloc(sizeof(*t) + 2u * (size_t)h.nctx * h.k);
-	if (!t)
+	t = malloc(sizeof(*t) + 2u * h.nfreq);
+	h.cost = malloc(((size_t)1 << h.prec) * sizeof(float) + sizeof(float));
+	if (!t || !h.cost) {
+		free(t);
+		free(h.cost);
 		return FF_ERR_NOMEM;
+	}
+	for (uint32_t f = 1; f <= (1u << h.prec); f++)
+		h.cost[f] = (float)((double)h.prec - log2((double)f));
+	h.cost[0] = (float)h.prec;
 	*t = h;
-	why = read_freqs(buf + HEADER, t);
+	why = read_freqs(buf + len - 2u * h.nfreq, t);
 	if (why) {
 		snprintf(errbuf, errlen, "%s", why);
-		free(t);
+		ff_entropy_table_free(t);
 		return FF_ERR_FORMAT;
 	}
 	*out = t;
@@ -211,6 +284,8 @@ int ff_entropy_table_open(const char *model_path, const ff_vq_info *vi, ff_entro
 
 void ff_entropy_table_free(ff_entropy_table *t)
 {
+	if (t)
+		free(t->cost);
 	free(t);
 }
 
@@ -231,27 +306,57 @@ uint32_t ff_entropy_table_crc(const ff_entropy_table *t)
 
 size_t ff_entropy_table_size(const ff_entropy_table *t)
 {
-	return HEADER + 2u * (size_t)t->nctx * t->k;
+	return HEADER + t->body;
 }
 
-/* The frequency row of index i's context (idx: the whole face). */
-static const uint16_t *row(const ff_entropy_table *t, const uint16_t *idx, size_t i)
+/* Digit j of index v (kinds 0-2: v itself). */
+static uint32_t digit(const ff_entropy_table *t, uint32_t v, uint32_t j)
 {
-	size_t c = 0;
-	if (t->kind == FF_ENTROPY_CTX_POSITION) {
+	return v / t->base[j] % t->radix[j];
+}
+
+/* The frequency row of digit j of index i in its context (idx: the whole
+ * face; only indices before i are read). */
+static const uint16_t *row(const ff_entropy_table *t, const uint16_t *idx, size_t i, uint32_t j)
+{
+	size_t c = 0, cell = i / t->cpc, x = cell % t->grid_w, y = cell / t->grid_w;
+	size_t step_up = (size_t)t->grid_w * t->cpc, r = t->radix[j];
+
+	switch (t->kind) {
+	case FF_ENTROPY_CTX_POSITION:
 		c = i;
-	} else if (t->kind == FF_ENTROPY_CTX_LEFT_UP) {
-		size_t cell = i / t->cpc, x = cell % t->grid_w, y = cell / t->grid_w;
-		size_t left = x ? idx[i - t->cpc] : t->k;
-		size_t up = y ? idx[i - (size_t)t->grid_w * t->cpc] : t->k;
-		c = left * (t->k + 1) + up;
+		break;
+	case FF_ENTROPY_CTX_LEFT_UP:
+		c = (x ? idx[i - t->cpc] : t->k) * (t->k + 1) + (y ? idx[i - step_up] : t->k);
+		break;
+	case FF_ENTROPY_CTX_DIGITS:
+		c = (i * (r + 1) + (x ? digit(t, idx[i - t->cpc], j) : r)) * (r + 1) +
+		    (y ? digit(t, idx[i - step_up], j) : r);
+		break;
+	default:
+		break;
 	}
-	return t->freq + c * t->k;
+	return t->freq + t->off[j] + c * r;
+}
+
+void ff_entropy_costs(const ff_entropy_table *t, const uint16_t *idx, size_t i, const uint16_t *syms,
+		      size_t n, double *bits)
+{
+	const uint16_t *f[FF_ENTROPY_MAX_DIGITS];
+	for (uint32_t j = 0; j < t->ndig; j++) /* the context is the same for every candidate */
+		f[j] = row(t, idx, i, j);
+	for (size_t c = 0; c < n; c++) {
+		bits[c] = 0.0;
+		for (uint32_t j = 0; j < t->ndig; j++)
+			bits[c] += t->cost[f[j][digit(t, syms[c], j)]];
+	}
 }
 
 double ff_entropy_bits(const ff_entropy_table *t, const uint16_t *idx, size_t i, uint16_t sym)
 {
-	return (double)t->prec - log2((double)row(t, idx, i)[sym]);
+	double bits;
+	ff_entropy_costs(t, idx, i, &sym, 1, &bits);
+	return bits;
 }
 
 /* The start state x0 = 2^23 + v travels whole to the decoder (in the final
@@ -303,11 +408,26 @@ static bool read_tail(const ff_entropy_table *t, const tail *tl, uint32_t x, uin
 	return true;
 }
 
+/* Puts symbol s (of a row f) on the state, bytes out below p. */
+static void encode_symbol(const ff_entropy_table *t, const uint16_t *f, uint32_t s, uint32_t *x,
+			  uint8_t **p)
+{
+	uint32_t start = 0, freq = f[s];
+	uint32_t x_max = ((RANS_L >> t->prec) << 8) * freq;
+	for (uint32_t q = 0; q < s; q++)
+		start += f[q];
+	while (*x >= x_max) {
+		*--*p = (uint8_t)(*x & 0xff);
+		*x >>= 8;
+	}
+	*x = ((*x / freq) << t->prec) + (*x % freq) + start;
+}
+
 int ff_entropy_encode(const ff_entropy_table *t, const uint16_t *idx, size_t n, uint8_t *out,
 		      size_t cap, size_t *len)
 {
-	/* at most 2 bytes out per index (precision <= 15 < 16) plus the state */
-	uint8_t tmp[2 * FF_VQ_MAX_CODES + 4], *p = tmp + sizeof(tmp);
+	/* at most 2 bytes out per digit (precision <= 15 < 16) plus the state */
+	uint8_t tmp[2 * FF_VQ_MAX_CODES * FF_ENTROPY_MAX_DIGITS + 4], *p = tmp + sizeof(tmp);
 	tail tl;
 	uint32_t x;
 
@@ -318,18 +438,9 @@ int ff_entropy_encode(const ff_entropy_table *t, const uint16_t *idx, size_t n, 
 			return FF_ERR_RANGE;
 	tl = tail_of(t);
 	x = start_state(t, &tl, idx);
-	for (size_t i = n - tl.r; i-- > 0;) {
-		const uint16_t *f = row(t, idx, i);
-		uint32_t start = 0, freq = f[idx[i]];
-		uint32_t x_max = ((RANS_L >> t->prec) << 8) * freq;
-		for (uint16_t s = 0; s < idx[i]; s++)
-			start += f[s];
-		while (x >= x_max) {
-			*--p = (uint8_t)(x & 0xff);
-			x >>= 8;
-		}
-		x = ((x / freq) << t->prec) + (x % freq) + start;
-	}
+	for (size_t i = n - tl.r; i-- > 0;) /* the decoder's order, reversed */
+		for (uint32_t j = t->ndig; j-- > 0;)
+			encode_symbol(t, row(t, idx, i, j), digit(t, idx[i], j), &x, &p);
 	for (int b = 3; b >= 0; b--)
 		*--p = (uint8_t)(x >> (8 * b));
 	*len = (size_t)(tmp + sizeof(tmp) - p);
@@ -341,11 +452,10 @@ int ff_entropy_encode(const ff_entropy_table *t, const uint16_t *idx, size_t n, 
 
 /* One index out of the state: the symbol whose slot range holds x's low
  * bits. Every frequency is >= 1 and a row sums to 2^prec, so one is found. */
-static uint16_t decode_symbol(const ff_entropy_table *t, const uint16_t *f, uint32_t *x)
+static uint32_t decode_symbol(const ff_entropy_table *t, const uint16_t *f, uint32_t r, uint32_t *x)
 {
-	uint32_t mask = (1u << t->prec) - 1, slot = *x & mask, start = 0;
-	uint16_t s = 0;
-	while (s + 1u < t->k && start + f[s] <= slot)
+	uint32_t mask = (1u << t->prec) - 1, slot = *x & mask, start = 0, s = 0;
+	while (s + 1u < r && start + f[s] <= slot)
 		start += f[s++];
 	*x = f[s] * (*x >> t->prec) + slot - start;
 	return s;
@@ -367,12 +477,16 @@ int ff_entropy_decode(const ff_entropy_table *t, const uint8_t *in, size_t len, 
 		return FF_ERR_FORMAT;
 	tl = tail_of(t);
 	for (size_t i = 0; i < n - tl.r; i++) {
-		idx[i] = decode_symbol(t, row(t, idx, i), &x);
-		while (x < RANS_L) {
-			if (pos >= len)
-				return FF_ERR_FORMAT; /* truncated */
-			x = (x << 8) | in[pos++];
+		uint32_t v = 0;
+		for (uint32_t j = 0; j < t->ndig; j++) {
+			v += decode_symbol(t, row(t, idx, i, j), t->radix[j], &x) * t->base[j];
+			while (x < RANS_L) {
+				if (pos >= len)
+					return FF_ERR_FORMAT; /* truncated */
+				x = (x << 8) | in[pos++];
+			}
 		}
+		idx[i] = (uint16_t)v; /* < K: the radices multiply to K */
 	}
 	/* every byte used, back in a start state of this table: the stream, whole */
 	return pos == len && read_tail(t, &tl, x, idx) ? FF_OK : FF_ERR_FORMAT;

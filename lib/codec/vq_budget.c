@@ -60,9 +60,10 @@ static int code_at(const ff_entropy_table *t, const struct cand *c, uint32_t num
 		   uint16_t *idx, uint8_t *out, size_t cap, size_t *len)
 {
 	for (uint32_t i = 0; i < num; i++) {
-		double best = INFINITY;
+		double best = INFINITY, bits[CAND];
+		ff_entropy_costs(t, idx, i, c[i].k, c[i].n, bits);
 		for (unsigned j = 0; j < c[i].n; j++) {
-			double cost = c[i].d[j] + lambda * ff_entropy_bits(t, idx, i, c[i].k[j]);
+			double cost = c[i].d[j] + lambda * bits[j];
 			if (cost < best) {
 				best = cost;
 				idx[i] = c[i].k[j];

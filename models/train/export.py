@@ -195,7 +195,9 @@ def main():
     enc = export_encoder(model, dict(meta, name="vq-encoder", input_mean=127.5, input_scale=0.0078125,
                                      input_layout="nhwc"))
     adapter = np.load(a.adapter).astype(np.float32) if a.adapter else None
-    dec_meta = dict(meta, name="vq-decoder", output_mean=127.5, output_scale=0.0078125)
+    dec_meta = dict(meta, name="vq-decoder", output_mean=127.5, output_scale=0.0078125,
+                    dec_widths=",".join(str(w) for w in model.config["dec_widths"]),
+                    dec_low_blocks=model.config["dec_low_blocks"])
     if adapter is not None:
         dec_meta["embed_adapter"] = "mobilefacenet %dx%d, fit_adapter.py on DevTrain" % adapter.shape
     dec = export_decoder(model, dec_meta, adapter)

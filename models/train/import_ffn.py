@@ -76,7 +76,11 @@ def load_convbn(m, w, b):
 
 def import_model(prefix, preset="g14s"):
     enc_g, dec_g = ffn.load(prefix + ".enc.ffn"), ffn.load(prefix + ".dec.ffn")
-    model = vqvae.VQVAE(**vqvae.PRESETS[preset], fine=int(enc_g.meta.get("fsq_fine", 1)))
+    cfg = dict(vqvae.PRESETS[preset])
+    if "dec_widths" in dec_g.meta:  # a decoder other than the preset's (train.py --dec-widths)
+        cfg.update(dec_widths=[int(w) for w in dec_g.meta["dec_widths"].split(",")],
+                   dec_low_blocks=int(dec_g.meta["dec_low_blocks"]))
+    model = vqvae.VQVAE(**cfg, fine=int(enc_g.meta.get("fsq_fine", 1)))
     fsq = model.fsq
     enc = conv_params(enc_g)
     mods = convbns(model.encoder)

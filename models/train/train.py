@@ -44,6 +44,11 @@ gamma, colour cast, occlusion); every target stays that of the clean original.
 
 --init PREFIX starts from an exported model (import_ffn.py); its batch norms
 are folded, so their statistics stay frozen while training (freeze_bn).
+--dec-widths W,W,W (with --init) replaces the imported decoder by a new, smaller
+one (--dec-low-blocks) for the same codes: with --freeze-encoder the devices'
+codes do not move, and --w-dec-kd distils the new decoder from the imported one
+(L1 to its reconstruction of the same codes) beside the identity terms. The
+backend's cost per face is mostly the decoder and MobileFaceNet (issue 19).
 
 Data: LFW DevTrain people only (prepare_data.py), with flips, small shifts,
 scale and photometric jitter. Validation and model selection: a seeded slice
@@ -385,7 +390,7 @@ class Losses:
 
     def __init__(self, args, train, device):
         self.w = args
-        self.rate, self.lam, self.hard_bits = None, 0.0, 0.0
+        self.rate, self.lam, self.hard_bits, self.old_dec = None, 0.0, 0.0, None
         self.embedder = Embedder(device)
         self.mfn = EmbCache("mobilefacenet", self.embedder, train, 192)
         self.labels = torch.from_numpy(train.labels).long()
@@ -437,7 +442,8 @@ class Losses:
         self.batch_x = x
         fsq = model.fsq
         degraded = []
-        b = fsq.bound(model.encoder(degrade_batch(x, rng, self.w.degrade, mask_out=degraded)))
+        with torch.set_grad_enabled(not self.w.freeze_encoder):
+            b = fsq.bound(model.encoder(degrade_batch(x, rng, self.w.degrade, mask_out=degraded)))
         r = fsq.snap(b)
         mask = coarsen(model, b, self.w.coarse, rng)
         if mask is not None:
@@ -446,6 +452,10 @@ class Losses:
         idx = fsq.indices(r)
         y = model.decode(q)
         terms = {"l1": F.l1_loss(y, x)}
+        if self.old_dec is not None and self.w.w_dec_kd > 0:
+            with torch.no_grad():
+                y_old = self.old_dec(q * model.dec_scale.view(1, -1, 1, 1))
+            terms["dec_kd"] = F.l1_loss(y, y_old)
         if self.rate is not None:
             soft, hard = self.rate(b)
             terms["rate"] = soft.mean() / 1000.0          # kilobits per face
@@ -459,7 +469,8 @@ class Losses:
             terms.update(self.identity(y, qh if step >= self.w.head_warmup else qh.detach(), rows, flip, head))
         w = self.w
         weights = {"l1": w.w_l1 if stage == 1 else w.w_l1_kd, "emb": w.w_emb, "feat": w.w_feat,
-                   "teacher": w.w_teacher, "proto": w.w_proto, "head": w.w_head, "rate": self.lam}
+                   "teacher": w.w_teacher, "proto": w.w_proto, "head": w.w_head, "rate": self.lam,
+                   "dec_kd": w.w_dec_kd}
         return sum(weights[k] * v for k, v in terms.items()), terms, idx
 
 
@@ -506,23 +517,41 @@ def parse_args():
     ap.add_argument("--rate-step", type=float, default=0.05, help="multiplier's step per unit of relative excess")
     ap.add_argument("--coarse", type=float, default=0.0, help="share of faces with random cells snapped to "
                     "the integer levels (coarsen)")
+    ap.add_argument("--dec-widths", help="with --init: a new decoder of these widths (e.g. 192,96,48) "
+                    "instead of the imported one")
+    ap.add_argument("--dec-low-blocks", type=int, default=2, help="the new decoder's blocks at the grid")
+    ap.add_argument("--freeze-encoder", action="store_true", help="the encoder does not train (codes fixed)")
+    ap.add_argument("--w-dec-kd", type=float, default=0.0, help="L1 to the imported decoder's reconstruction")
     return ap.parse_args()
 
 
 def build_model(args, device):
+    """The model, and the imported decoder when --dec-widths replaced it (else None)."""
+    old_dec = None
     if args.init:
         import import_ffn  # noqa: E402
         model, _ = import_ffn.import_model(args.init, args.preset)
         if args.fine != 1:
             model.fsq = vqvae.FSQ(model.fsq.levels, model.fsq.groups, fine=args.fine)
             model.config["fine"] = args.fine
+        if args.dec_widths:
+            widths = [int(w) for w in args.dec_widths.split(",")]
+            old_dec = model.decoder.to(device).to(memory_format=torch.channels_last).eval()
+            for p in old_dec.parameters():
+                p.requires_grad_(False)
+            model.decoder = vqvae.Decoder(widths, model.fsq.groups * model.fsq.dim, args.dec_low_blocks,
+                                          model.config["dec_shuffle"])
+            model.config.update(dec_widths=widths, dec_low_blocks=args.dec_low_blocks)
     else:
         model = vqvae.VQVAE(**vqvae.PRESETS[args.preset], fine=args.fine)
         if args.init_decoder:
             import import_ffn  # noqa: E402
             model.decoder.load_state_dict(import_ffn.import_model(args.init_decoder)[0].decoder.state_dict())
+    if args.freeze_encoder:
+        for p in model.encoder.parameters():
+            p.requires_grad_(False)
     # channels-last: about 2x faster depthwise convs on CPU (measured, PyTorch 1.13)
-    return model.to(device).to(memory_format=torch.channels_last)
+    return model.to(device).to(memory_format=torch.channels_last), old_dec
 
 
 def set_train(model, head, frozen_bn):
@@ -561,11 +590,11 @@ def main():
     val = Validation(train, held)
     print("training on %d images, validating on %d held-out people (%d images)" %
           (len(train.rows), len(held), len(val)), file=sys.stderr)
-    model = build_model(args, device)
+    model, old_dec = build_model(args, device)
     head = IdHead(model.fsq.groups * model.fsq.dim, model.grid).to(device) if args.w_head > 0 else None
     steps2 = 0 if args.no_stage2 else args.steps2
     total = args.steps1 + steps2
-    groups = [{"params": list(model.parameters()), "mult": 1.0}]
+    groups = [{"params": [p for p in model.parameters() if p.requires_grad], "mult": 1.0}]
     if head is not None:
         groups.append({"params": list(head.parameters()), "mult": args.head_lr_mult})
     rate = RateModel(model.fsq, model.grid).to(device) if args.rate_target > 0 else None
@@ -593,7 +622,7 @@ def main():
         print("resumed %s at step %d" % (ckpt, step), file=sys.stderr)
     losses = Losses(args, train, device) if step < total else None
     if losses is not None:
-        losses.rate, losses.lam = rate, lam
+        losses.rate, losses.lam, losses.old_dec = rate, lam, old_dec
     if rate is not None and step == 0:
         model.eval()
         rate.fit(model, train, train.rows[torch.randperm(len(train.rows), generator=gen)[:2048]])
@@ -610,7 +639,9 @@ def main():
         if losses is not None:
             losses.save()
 
-    imported = model if args.init else model.decoder if args.init_decoder else None
+    # batch norms of imported parts stay frozen; a new decoder's train
+    imported = (model.encoder if old_dec is not None else model) if args.init else \
+        model.decoder if args.init_decoder else None
 
     def validate():
         nonlocal best

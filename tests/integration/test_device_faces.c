@@ -49,7 +49,9 @@ static int device_codes(ff_vq_encoder *enc, const ff_entropy_table *t, const ff_
 	size_t len;
 	if (!ff_vq_coded_only(vi))
 		return ff_vq_encode(enc, crop, idx, FF_VQ_MAX_CODES);
-	return ff_vq_encode_coded(enc, crop, t, sizeof(out), idx, FF_VQ_MAX_CODES, out, &len, NULL);
+	/* within the agent's default budget (code_bytes_max) */
+	return ff_vq_encode_coded(enc, crop, t, FF_VQ_DEFAULT_CODE_BYTES, idx, FF_VQ_MAX_CODES, out,
+				  &len, NULL);
 }
 
 /* What the agent should send for the images of dir (or the one image file dir): every face that passes
@@ -209,6 +211,8 @@ static void test_faces_arrive_and_decode(void)
 		 * coded (codes_ans) when that is shorter: every LFW face here */
 		CU_ASSERT_PTR_NULL(ff_facecodes_get_codes(fc, &info, ent, idx, &coded));
 		CU_ASSERT_EQUAL(coded, ent != NULL);
+		/* a model sent coded only: within the agent's default code_bytes_max */
+		CU_ASSERT(!ff_vq_coded_only(&info) || fc->codes_ans.len <= FF_VQ_DEFAULT_CODE_BYTES);
 		for (k = 0; k < nexp; k++)
 			if (same_box(fc, &ex[k].face))
 				break;
@@ -411,7 +415,7 @@ static void test_stdin_raw_frames(void)
 
 	dt_need_models();
 	/* a device kept on wire schema 2 (older backends) runs a model that packs
-	 * within 128 B: vq2 (the default, vq5, is sent coded only, schema 3) */
+	 * within 128 B: vq2 (the default, vq6, is sent coded only, schema 3) */
 	snprintf(packed_enc, sizeof(packed_enc), "%s/models/vq/vq2.enc.ffn", getenv("FF_SOURCE_DIR"));
 	if (access(packed_enc, R_OK) == 0)
 		setenv("FF_TEST_VQ_ENCODER", packed_enc, 1);
@@ -573,7 +577,7 @@ static void test_config_switches_model(void)
 	CU_ASSERT_EQUAL_FATAL(mkdir(watch, 0700), 0);
 	snprintf(link, sizeof(link), "%s/%s.enc.ffn", vqdir, first_id);
 	CU_ASSERT_EQUAL(symlink(dt_vq_encoder(), link), 0);
-	{ /* its rANS tables: a model packed past 128 B (vq5) is sent coded only */
+	{ /* its rANS tables: a model packed past 128 B (vq6) is sent coded only */
 		char ent[1200];
 		size_t stem = strlen(dt_vq_encoder()) - strlen(".enc.ffn");
 		snprintf(ent, sizeof(ent), "%.*s.codes.ent", (int)stem, dt_vq_encoder());

@@ -56,12 +56,27 @@ static void refresh_crc(tfile *t)
 	wr32(t->b + 60, (uint32_t)crc32_z(0L, t->b + HDR, t->len - HDR));
 }
 
-static tfile make_table(int kind, uint32_t gh, uint32_t gw, uint32_t cpc, uint32_t k, int prec)
+/* nrows rows of k skewed random frequencies at p. */
+static void fill_rows(uint8_t *p, size_t nrows, uint32_t k, int prec)
 {
-	size_t nctx = n_contexts(kind, gh * gw * cpc, k);
-	tfile t = { calloc(1, HDR + 2 * nctx * k), HDR + 2 * nctx * k };
+	for (size_t c = 0; c < nrows; c++) {
+		uint32_t left = 1u << prec;
+		uint8_t *row = p + 2 * c * k;
+		for (uint32_t s = k; s-- > 1;) { /* each takes a share of what is left */
+			uint32_t f = 1 + rng() % (left / (s + 1) > 1 ? left / (s + 1) : 1);
+			wr16(row + 2 * s, (uint16_t)f);
+			left -= f;
+		}
+		wr16(row, (uint16_t)left);
+	}
+}
+
+static tfile new_file(int kind, uint32_t gh, uint32_t gw, uint32_t cpc, uint32_t k, int prec,
+		      size_t nrows, size_t body)
+{
+	tfile t = { calloc(1, HDR + body), HDR + body };
 	memcpy(t.b, "FFEC", 4);
-	t.b[4] = 1;
+	t.b[4] = kind == FF_ENTROPY_CTX_DIGITS ? 2 : 1;
 	t.b[6] = (uint8_t)kind;
 	t.b[7] = (uint8_t)prec;
 	memcpy(t.b + 8, "vqt", 3);
@@ -69,16 +84,37 @@ static tfile make_table(int kind, uint32_t gh, uint32_t gw, uint32_t cpc, uint32
 	wr32(t.b + 44, gw);
 	wr32(t.b + 48, cpc);
 	wr32(t.b + 52, k);
-	wr32(t.b + 56, (uint32_t)nctx);
-	for (size_t c = 0; c < nctx; c++) {
-		uint32_t left = 1u << prec;
-		uint8_t *row = t.b + HDR + 2 * c * k;
-		for (uint32_t s = k; s-- > 1;) { /* each takes a share of what is left */
-			uint32_t f = 1 + rng() % (left / (s + 1) > 1 ? left / (s + 1) : 1);
-			wr16(row + 2 * s, (uint16_t)f);
-			left -= f;
-		}
-		wr16(row, (uint16_t)left);
+	wr32(t.b + 56, (uint32_t)nrows);
+	return t;
+}
+
+static tfile make_table(int kind, uint32_t gh, uint32_t gw, uint32_t cpc, uint32_t k, int prec)
+{
+	size_t nctx = n_contexts(kind, gh * gw * cpc, k);
+	tfile t = new_file(kind, gh, gw, cpc, k, prec, nctx, 2 * nctx * k);
+	fill_rows(t.b + HDR, nctx, k, prec);
+	refresh_crc(&t);
+	return t;
+}
+
+/* Kind 3: the digit block, then per digit (position, left, up) rows. */
+static tfile make_digit_table(uint32_t gh, uint32_t gw, uint32_t cpc, const uint8_t *radix,
+			      unsigned nd, int prec)
+{
+	size_t n = gh * gw * cpc, rows = 0, freqs = 0, at = HDR + 8;
+	uint32_t k = 1;
+	for (unsigned j = 0; j < nd; j++) {
+		rows += n * (radix[j] + 1u) * (radix[j] + 1u);
+		freqs += n * (radix[j] + 1u) * (radix[j] + 1u) * radix[j];
+		k *= radix[j];
+	}
+	tfile t = new_file(FF_ENTROPY_CTX_DIGITS, gh, gw, cpc, k, prec, rows, 8 + 2 * freqs);
+	t.b[HDR] = (uint8_t)nd;
+	memcpy(t.b + HDR + 1, radix, nd);
+	for (unsigned j = 0; j < nd; j++) {
+		size_t r = n * (radix[j] + 1u) * (radix[j] + 1u);
+		fill_rows(t.b + at, r, radix[j], prec);
+		at += 2 * r * radix[j];
 	}
 	refresh_crc(&t);
 	return t;
@@ -129,6 +165,44 @@ static void test_roundtrip_random(void)
 			for (size_t i = 0; i < n; i++) /* half uniform, half mostly small indices */
 				idx[i] = (uint16_t)(rep & 1 ? rng() % cfg[c].k : rng() % 3 % cfg[c].k);
 			CU_ASSERT(roundtrip(t, idx, n) >= 4);
+		}
+		ff_entropy_table_free(t);
+		free(tf.b);
+	}
+}
+
+/* Kind 3, digit by digit: vq5's lattice (7 x 7 x 3 = 147 on 14 x 14), one
+ * of 4 digits with cpc 2, one digit (a plain index): every index round
+ * trips, and a face of likely digits codes shorter than one of random ones. */
+static void test_roundtrip_digits(void)
+{
+	static const struct { uint32_t gh, gw, cpc; uint8_t radix[4]; unsigned nd; int prec; } cfg[] = {
+		{ 14, 14, 1, { 7, 7, 3 }, 3, 14 },
+		{ 6, 6, 2, { 2, 3, 4, 5 }, 4, 12 },
+		{ 5, 4, 1, { 12 }, 1, 15 },
+	};
+	uint16_t idx[FF_VQ_MAX_CODES];
+	for (size_t c = 0; c < sizeof(cfg) / sizeof(cfg[0]); c++) {
+		tfile tf = make_digit_table(cfg[c].gh, cfg[c].gw, cfg[c].cpc, cfg[c].radix, cfg[c].nd,
+					    cfg[c].prec);
+		ff_entropy_table *t = parse(&tf);
+		size_t n = cfg[c].gh * cfg[c].gw * cfg[c].cpc, likely = 0, random = 0;
+		uint32_t k = 1;
+		CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+		for (unsigned j = 0; j < cfg[c].nd; j++)
+			k *= cfg[c].radix[j];
+		for (int rep = 0; rep < 40; rep++) {
+			for (size_t i = 0; i < n; i++) /* digit 0 of each: the likeliest */
+				idx[i] = (uint16_t)(rep & 1 ? rng() % k : 0);
+			size_t len = roundtrip(t, idx, n);
+			CU_ASSERT(len >= 4);
+			*(rep & 1 ? &random : &likely) += len;
+		}
+		CU_ASSERT(likely < random);
+		for (uint32_t s = 0; s < k; s++) { /* every index, everywhere */
+			for (size_t i = 0; i < n; i++)
+				idx[i] = (uint16_t)((s + i) % k);
+			CU_ASSERT(roundtrip(t, idx, n) > 0);
 		}
 		ff_entropy_table_free(t);
 		free(tf.b);
@@ -342,6 +416,35 @@ static void test_bad_tables(void)
 	free(t.b);
 }
 
+/* Kind 3's own refusals: the digit block and the version that says it. */
+static void test_bad_digit_tables(void)
+{
+	static const uint8_t radix[3] = { 3, 2, 4 };
+	tfile t = make_digit_table(3, 3, 1, radix, 3, 12);
+	tfile c = { malloc(t.len), t.len };
+	struct { size_t off; uint8_t val; int fix_crc; const char *what; } bad[] = {
+		{ 4, 1, 0, "version 1" },            { HDR, 0, 1, "no digits" },
+		{ HDR, 5, 1, "5 digits" },            { HDR, 2, 1, "2 digits (K 6)" },
+		{ HDR + 1, 1, 1, "radix 1" },         { HDR + 2, 3, 1, "radices multiply to 36" },
+		{ HDR + 4, 2, 1, "radix past the digits" }, { 56, 1, 0, "row count" },
+		{ HDR + 9, 0x7f, 1, "row sum" },      { 6, 2, 0, "kind 2 with version 2" },
+	};
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c.b);
+	CU_ASSERT_PTR_NOT_NULL(parse(&t));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memcpy(c.b, t.b, t.len);
+		c.b[bad[i].off] = bad[i].val;
+		expect_bad(&c, bad[i].fix_crc, bad[i].what);
+	}
+	for (size_t l = 0; l < t.len; l += 5) { /* every truncation, the digit block's too */
+		ff_entropy_table *tab = NULL;
+		char why[128];
+		CU_ASSERT_EQUAL(ff_entropy_table_parse(t.b, l, &tab, why, sizeof(why)), FF_ERR_FORMAT);
+	}
+	free(c.b);
+	free(t.b);
+}
+
 /* The file next to a model; missing (raw only), and made for another model. */
 static void test_open(void)
 {
@@ -377,11 +480,13 @@ static void test_open(void)
 
 static CU_TestInfo entropy_tests[] = {
 	{ "roundtrip_random", test_roundtrip_random },
+	{ "roundtrip_digits", test_roundtrip_digits },
 	{ "real_faces", test_real_faces },
 	{ "worst_case", test_worst_case },
 	{ "all_same_and_every_symbol", test_all_same_and_every_symbol },
 	{ "corrupt_streams", test_corrupt_streams },
 	{ "bad_tables", test_bad_tables },
+	{ "bad_digit_tables", test_bad_digit_tables },
 	{ "open", test_open },
 	CU_TEST_INFO_NULL,
 };

@@ -13,18 +13,21 @@
 
 static void codes_usage(FILE *f)
 {
-	fprintf(f, "usage: fleet-eval codes --vq-model PREFIX [--threads N] FACE112.jpg...\n"
+	fprintf(f, "usage: fleet-eval codes --vq-model PREFIX [--threads N] [--code-bytes N]\n"
+		   "                        FACE112.jpg...\n"
 		   "Prints {\"image\":PATH,\"model_id\":ID,\"codes\":[...]} per aligned 112x112 face\n"
 		   "(wire order: cell-major raster, then code group), encoded by PREFIX.enc.ffn;\n"
 		   "with the model's rANS tables (PREFIX.codes.ent) also \"coded_bytes\": the size\n"
 		   "of these codes entropy-coded (codes_ans), and \"sent_bytes\", \"moved\": the\n"
-		   "stream a device sends within 128 B (rate control, ff_vq_encode_coded) and how\n"
-		   "many indices it moved off the nearest codeword to fit.\n"
+		   "stream a device sends within --code-bytes (default 121, as the device; rate control,\n"
+		   "ff_vq_encode_coded) and how many indices it moved off the nearest codeword\n"
+		   "to fit.\n"
 		   "Exit status: 0 all encoded, 1 a model or image failed, 2 usage.\n");
 }
 
 /* Encodes one face and prints its line. Returns FF_OK or an error (logged). */
-static int codes_one(ff_vq_encoder *enc, const ff_entropy_table *ent, const char *path)
+static int codes_one(ff_vq_encoder *enc, const ff_entropy_table *ent, size_t budget,
+		     const char *path)
 {
 	const ff_vq_info *info = ff_vq_encoder_info(enc);
 	ff_image img = FF_IMAGE_EMPTY;
@@ -48,7 +51,7 @@ static int codes_one(ff_vq_encoder *enc, const ff_entropy_table *ent, const char
 			size_t moved = 0;
 			if (ff_entropy_encode(ent, idx, info->num_codes, coded, sizeof(coded), &len) == FF_OK)
 				cJSON_AddNumberToObject(o, "coded_bytes", (double)len);
-			if (ff_vq_encode_coded(enc, &img, ent, FF_VQ_MAX_PAYLOAD, sent, info->num_codes,
+			if (ff_vq_encode_coded(enc, &img, ent, budget, sent, info->num_codes,
 					       coded, &len, &moved) == FF_OK) {
 				cJSON_AddNumberToObject(o, "sent_bytes", (double)len);
 				cJSON_AddNumberToObject(o, "moved", (double)moved);
@@ -68,20 +71,23 @@ int fe_cmd_codes(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "vq-model", required_argument, NULL, 'v' }, { "threads", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },	   { NULL, 0, NULL, 0 },
+		{ "code-bytes", required_argument, NULL, 'B' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	ff_nn_options nopt = FF_NN_OPTIONS_INIT;
 	ff_vq_encoder *enc = NULL;
 	ff_entropy_table *ent = NULL;
 	const char *prefix = NULL;
 	char path[4096], why[256] = "", q[300];
-	int c, failed = 0;
+	int c, failed = 0, budget = FF_VQ_DEFAULT_CODE_BYTES;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "v:t:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "v:t:B:h", longopts, NULL)) != -1) {
 		if (c == 'v')
 			prefix = optarg;
 		else if (c == 't' && fe_parse_int(optarg, 1, 64, &nopt.threads) == 0)
+			continue;
+		else if (c == 'B' && fe_parse_int(optarg, 16, FF_VQ_MAX_PAYLOAD, &budget) == 0)
 			continue;
 		else if (c == 'h') {
 			codes_usage(stdout);
@@ -102,7 +108,7 @@ int fe_cmd_codes(int argc, char **argv)
 		ff_log(FF_LOG_WARN, "eval", "event=entropy_tables_failed reason=%s",
 		       ff_log_quote(q, sizeof(q), why));
 	for (int i = optind; i < argc; i++)
-		if (codes_one(enc, ent, argv[i]) != FF_OK)
+		if (codes_one(enc, ent, (size_t)budget, argv[i]) != FF_OK)
 			failed = 1;
 	ff_entropy_table_free(ent);
 	ff_vq_encoder_free(enc);

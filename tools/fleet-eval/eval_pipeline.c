@@ -29,6 +29,7 @@ static void config_init(struct ev_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->threads = 2;
 	cfg->enrol = -1;
+	cfg->code_bytes = FF_VQ_DEFAULT_CODE_BYTES;
 	cfg->dopt = (ff_detector_options)FF_DETECTOR_OPTIONS_INIT;
 }
 
@@ -146,6 +147,8 @@ static int common_option(struct ev_config *cfg, int c, const char *arg)
 		return 1;
 	case '8':
 		return parse_int8(cfg, arg) == 0 ? 1 : -1;
+	case 'B':
+		return fe_parse_int(arg, 16, FF_VQ_MAX_PAYLOAD, &cfg->code_bytes) == 0 ? 1 : -1;
 	case 'h':
 		return 2;
 	default:
@@ -225,10 +228,11 @@ int ev_parse_args(struct ev_config *cfg, int argc, char **argv, const struct ev_
 		{ "threads", required_argument, NULL, 't' },  { "min-face", required_argument, NULL, 'f' },
 		{ "enrol", required_argument, NULL, 'e' },    { "help", no_argument, NULL, 'h' },
 		{ "cache", required_argument, NULL, 'C' },    { "int8", required_argument, NULL, '8' },
+		{ "code-bytes", required_argument, NULL, 'B' },
 	};
 	const size_t nc = sizeof(common) / sizeof(common[0]);
 	struct option longopts[sizeof(common) / sizeof(common[0]) + EV_MAX_EXTRA + 1];
-	char shortopts[64] = "i:aq:M:n:m:t:f:e:hC:8:";
+	char shortopts[64] = "i:aq:M:n:m:t:f:e:hC:8:B:";
 	int c, r, methods_given = 0;
 
 	if (n_extra > EV_MAX_EXTRA)
@@ -333,7 +337,7 @@ out:
  * crop. Packed as the wire carries it, or, for a model packed past the
  * payload limit, entropy-coded within it as the device does (rate control:
  * ff_vq_encode_coded), the bytes then the coded length. */
-static int decode_crop(struct ev_worker *w, const ff_image *crop)
+static int decode_crop(struct ev_worker *w, const ff_image *crop, size_t budget)
 {
 	const ff_vq_info *vi = ff_vq_encoder_info(w->enc);
 	uint16_t idx[FF_VQ_MAX_CODES], back[FF_VQ_MAX_CODES];
@@ -343,7 +347,7 @@ static int decode_crop(struct ev_worker *w, const ff_image *crop)
 	if (w->rgb_bytes > 0)
 		return EV_OK;
 	if (ff_vq_coded_only(vi)) {
-		if (!w->ent || ff_vq_encode_coded(w->enc, crop, w->ent, FF_VQ_MAX_PAYLOAD, idx,
+		if (!w->ent || ff_vq_encode_coded(w->enc, crop, w->ent, budget, idx,
 						  vi->num_codes, wire, &nb, NULL) != FF_OK ||
 		    ff_entropy_decode(w->ent, wire, nb, back, vi->num_codes) != FF_OK)
 			return EV_FAILED;
@@ -363,11 +367,11 @@ static int decode_crop(struct ev_worker *w, const ff_image *crop)
 /* the decoded face -> embedding as the backend makes it (the decoder's own
  * embedder, else MobileFaceNet and the decoder's adapter), or with plain
  * MobileFaceNet (vq_raw) */
-static int run_vq(struct ev_worker *w, const ff_image *crop, int as_deployed, float *emb,
-		  size_t dim, int32_t *bytes)
+static int run_vq(struct ev_worker *w, const struct ev_config *cfg, const ff_image *crop,
+		  int as_deployed, float *emb, size_t dim, int32_t *bytes)
 {
 	ff_embedder *e = as_deployed && w->recon_emb ? w->recon_emb : w->m.emb;
-	if (decode_crop(w, crop) != EV_OK || ff_embed_rgbf(e, w->rgb, emb, dim) != FF_OK ||
+	if (decode_crop(w, crop, (size_t)cfg->code_bytes) != EV_OK || ff_embed_rgbf(e, w->rgb, emb, dim) != FF_OK ||
 	    (as_deployed && !w->recon_emb && ff_vq_adapt_embedding(w->dec, emb, dim) != FF_OK))
 		return EV_FAILED;
 	*bytes = w->rgb_bytes;
@@ -418,7 +422,7 @@ static void process_image(struct ev_worker *w, const struct ev_job *job, size_t 
 				c->bytes[row + (size_t)m] = EV_FACE * EV_FACE * 3;
 				break;
 			case EV_VQ:
-				s = run_vq(w, &crop, !cfg->methods[m].no_adapter, emb, c->dim,
+				s = run_vq(w, cfg, &crop, !cfg->methods[m].no_adapter, emb, c->dim,
 					   &c->bytes[row + (size_t)m]);
 				break;
 			case EV_CODEC:

@@ -63,6 +63,7 @@ struct ev_config {
 	const char *cache_dir;  /* --cache DIR, NULL when not given */
 	const char *enrol_name; /* --enrol METHOD, NULL when not given */
 	unsigned int8;          /* --int8: EV_INT8_* nets of the vq methods built in int8 */
+	int code_bytes;         /* --code-bytes: the coded codes' budget (rate control) */
 	int enrol;              /* its index in methods, -1 when not given */
 	char vq_prefix_buf[4096];
 };
@@ -96,6 +97,8 @@ struct ev_cache {
 	"                    list when there is none)\n"                                          \
 	"  --int8 LIST       run these nets of the vq methods in int8: enc, dec, emb\n"      \
 	"                    (activation ranges PREFIX.enc.q8, .dec.q8, .emb.q8)\n"         \
+	"  --code-bytes N    a model sent entropy-coded only: rate control's budget, as\n"   \
+	"                    the device's code_bytes_max (16..128, default 121)\n"          \
 	"  --methods LIST    comma-separated, of original, vq, vq_raw (vq without the\n"       \
 	"                    decoder's embedding adapter), jpeg_N, webp_N, avif_N (N bytes\n"    \
 	"                    per face, the whole file; best quality that fits, at the side\n"   \

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "facefleet/error.h"
+#include "facefleet/vq.h"
 #include "eval_pipeline.h"
 
 #define EV_STORE_MAGIC "ffevcol1"
@@ -30,16 +31,16 @@ static uint64_t fnv_str(uint64_t h, const char *s)
 }
 
 /* The VQ model's files as they are now (size and modification time): a
- * re-exported model, or a reconstruction-side embedder added next to it,
- * makes new columns. */
+ * re-exported model, a reconstruction-side embedder added next to it or new
+ * rANS tables (they move rate-controlled codes) make new columns. */
 static uint64_t fnv_model_files(uint64_t h, const char *prefix, int int8)
 {
-	static const char *const suffix[] = { ".enc.ffn", ".dec.ffn", ".emb.ffp",
+	static const char *const suffix[] = { ".enc.ffn", ".dec.ffn", ".emb.ffp", ".codes.ent",
 					      ".enc.q8",  ".dec.q8",  ".emb.q8" };
 	char path[PATH_MAX];
 	struct stat st;
 
-	for (size_t i = 0; i < (int8 ? 6u : 3u); i++) {
+	for (size_t i = 0; i < (int8 ? 7u : 4u); i++) {
 		snprintf(path, sizeof(path), "%s%s", prefix, suffix[i]);
 		if (stat(path, &st) != 0)
 			continue;
@@ -67,6 +68,8 @@ static uint64_t column_key(const struct ev_config *cfg, int m, char *const *name
 		h = fnv_model_files(fnv_str(h, cfg->vq_prefix), cfg->vq_prefix, cfg->int8 != 0);
 		if (cfg->int8)
 			h = fnv(h, &cfg->int8, sizeof(cfg->int8));
+		if (cfg->code_bytes != FF_VQ_MAX_PAYLOAD) /* columns made before the option keep their key */
+			h = fnv(h, &cfg->code_bytes, sizeof(cfg->code_bytes));
 	}
 	for (size_t i = 0; i < n; i++)
 		h = fnv_str(h, names[i]);

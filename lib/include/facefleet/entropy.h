@@ -6,7 +6,12 @@
  * context. The context of index i is, by the file's kind, nothing (one
  * table), its position i, or its left and upper neighbours (same code group
  * of the cells (y, x-1) and (y-1, x); K stands for "no neighbour" at the
- * edges). Every frequency is >= 1, so any index sequence can be coded.
+ * edges). Kind 3 codes an index of a lattice codebook (FSQ: index = sum of
+ * digit_j x base_j) digit by digit, digit j in the context of its position
+ * and of the same digit of the left and upper neighbours (radix_j for "no
+ * neighbour"): a lattice's neighbouring cells agree digit by digit far more
+ * than whole index by whole index, and the tables stay small enough to fit
+ * per position. Every frequency is >= 1, so any index sequence can be coded.
  *
  * The coded form (FaceCodes.codes_ans, proto/facefleet.proto) is a byte-wise
  * rANS stream with a 32-bit state in [2^23, 2^31). The start state 2^23 + v
@@ -34,13 +39,15 @@ extern "C" {
 #endif
 
 #define FF_ENTROPY_SUFFIX ".codes.ent"
-#define FF_ENTROPY_MAX_FREQS (1u << 16) /* contexts x K: 128 KiB of tables at most */
+#define FF_ENTROPY_MAX_FREQS (1u << 18) /* all rows' frequencies: 512 KiB of tables at most */
+#define FF_ENTROPY_MAX_DIGITS 4u        /* digits of an index (kind 3) */
 
 /* Context kinds of a table file. */
 enum {
 	FF_ENTROPY_CTX_SINGLE = 0,   /* one table */
 	FF_ENTROPY_CTX_POSITION = 1, /* one table per index position */
 	FF_ENTROPY_CTX_LEFT_UP = 2,  /* (left, up) neighbour: (K+1)^2 tables */
+	FF_ENTROPY_CTX_DIGITS = 3,   /* per digit: (position, left digit, up digit) */
 };
 
 typedef struct ff_entropy_table ff_entropy_table;
@@ -81,9 +88,14 @@ int ff_entropy_encode(const ff_entropy_table *t, const uint16_t *idx, size_t n, 
 		      size_t cap, size_t *len);
 
 /* What index sym would cost at position i, in bits (-log2 of its frequency
- * in i's context, the context taken from idx, the whole face, as coding
- * it would). t and i must be valid (i < the table's number of indices). */
+ * in i's context, summed over its digits for kind 3; the context taken from
+ * idx, the whole face, as coding it would). t and i must be valid (i < the table's number of indices). */
 double ff_entropy_bits(const ff_entropy_table *t, const uint16_t *idx, size_t i, uint16_t sym);
+
+/* ff_entropy_bits of n candidate indices syms[] at position i at once (the
+ * context looked up once): bits[c] for syms[c]. */
+void ff_entropy_costs(const ff_entropy_table *t, const uint16_t *idx, size_t i, const uint16_t *syms,
+		      size_t n, double *bits);
 
 /* Rate control: encodes an aligned face (ff_vq_encode) and entropy-codes its
  * indices into out within max_bytes. When the nearest codewords' stream is

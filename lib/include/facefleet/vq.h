@@ -25,6 +25,9 @@ extern "C" {
 
 #define FF_VQ_MAX_CODES 1024 /* upper bound on grid_h * grid_w * codes_per_cell */
 #define FF_VQ_MAX_PAYLOAD 128 /* bytes of codes per face on the wire, packed or coded */
+/* A device's rate-control budget unless configured (code_bytes_max): with
+ * FaceCodes schema 3's other fields a PUBLISH of at most 150 B (docs/WIRE.md) */
+#define FF_VQ_DEFAULT_CODE_BYTES 121
 /* Bytes of a model's packed indices. A model whose packed form passes
  * FF_VQ_MAX_PAYLOAD is sent entropy-coded only, within it (ff_vq_encode_coded). */
 #define FF_VQ_MAX_PACKED 256
