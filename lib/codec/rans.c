@@ -427,7 +427,7 @@ int ff_entropy_encode(const ff_entropy_table *t, const uint16_t *idx, size_t n, 
 		      size_t cap, size_t *len)
 {
 	/* at most 2 bytes out per digit (precision <= 15 < 16) plus the state */
-	uint8_t tmp[2 * FF_VQ_MAX_CODES * FF_ENTROPY_MAX_DIGITS + 4], *p = tmp + sizeof(tmp);
+	uint8_t tmp[FF_ENTROPY_MAX_STREAM], *p = tmp + sizeof(tmp);
 	tail tl;
 	uint32_t x;
 

@@ -46,7 +46,7 @@ static ff_entropy_table *vq2_tables(void)
 static void fuzz_stream(const ff_entropy_table *t, const uint8_t *in, size_t len)
 {
 	uint16_t idx[FF_VQ_MAX_CODES];
-	uint8_t again[2 * FF_VQ_MAX_CODES + 8];
+	uint8_t again[FF_ENTROPY_MAX_STREAM];
 	size_t n = ff_entropy_table_num_codes(t), m = 0;
 
 	if (ff_entropy_decode(t, in, len, idx, n) != FF_OK)
@@ -61,7 +61,7 @@ static void fuzz_table(const uint8_t *in, size_t len)
 {
 	ff_entropy_table *t = NULL;
 	uint16_t idx[FF_VQ_MAX_CODES], back[FF_VQ_MAX_CODES];
-	uint8_t buf[2 * FF_VQ_MAX_CODES + 8];
+	uint8_t buf[FF_ENTROPY_MAX_STREAM];
 	size_t n, m = 0;
 	char why[128];
 

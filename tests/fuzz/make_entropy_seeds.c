@@ -1,8 +1,8 @@
 /* make_entropy_seeds: writes the seed corpus of fuzz_entropy into the folder
  * given (tests/fuzz/corpus/entropy): the committed vq2 golden faces' codes
  * rANS-coded with models/vq/vq2.codes.ent (first byte 0), one cut short,
- * one with a flipped bit, one with a byte added, and a small table file
- * (first byte 1).
+ * one with a flipped bit, one with a byte added, and two small table files
+ * (first byte 1): (left, up) contexts, and digits (kind 3).
  * Run: build/tests/fuzz/make-entropy-seeds tests/fuzz/corpus/entropy */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,24 +14,35 @@
 #include "seed_put.h"
 
 
-/* 2x2 cells, K = 2, (left, up) contexts, precision 10, every row 1:1. */
-static void put_small_table(const char *dir)
+/* 2x2 cells, K = 2, precision 10, every row 1:1: header fields v, then
+ * the body from `at` (kind 3: after its digit block) to len. */
+static void put_table(const char *dir, const char *name, uint8_t kind, const uint32_t v[6],
+		      uint8_t *b, size_t at, size_t len)
 {
-	uint8_t b[64 + 9 * 2 * 2] = "FFEC";
-	const uint32_t v[6] = { 2, 2, 1, 2, 9, 0 };
-	b[4] = 1;
-	b[6] = FF_ENTROPY_CTX_LEFT_UP;
+	memcpy(b, "FFEC", 4);
+	b[4] = kind == FF_ENTROPY_CTX_DIGITS ? 2 : 1;
+	b[6] = kind;
 	b[7] = 10;
 	memcpy(b + 8, "tiny", 4);
 	for (int i = 0; i < 6; i++)
 		for (int k = 0; k < 4; k++)
 			b[40 + 4 * i + k] = (uint8_t)(v[i] >> (8 * k));
-	for (size_t i = 64; i < sizeof(b); i += 2)
-		b[i + 1] = 2; /* 512 */
-	uint32_t crc = (uint32_t)crc32_z(0L, b + 64, sizeof(b) - 64);
+	for (size_t i = at; i < len; i += 2)
+		b[i + 1] = 2; /* 512 of 1024 */
+	uint32_t crc = (uint32_t)crc32_z(0L, b + 64, len - 64);
 	for (int k = 0; k < 4; k++)
 		b[60 + k] = (uint8_t)(crc >> (8 * k));
-	seed_put(dir, "table-small", 1, b, sizeof(b));
+	seed_put(dir, name, 1, b, len);
+}
+
+static void put_small_tables(const char *dir)
+{
+	uint8_t lu[64 + 9 * 2 * 2] = { 0 }, dg[64 + 8 + 4 * 9 * 2 * 2] = { 0 };
+	const uint32_t v_lu[6] = { 2, 2, 1, 2, 9, 0 }, v_dg[6] = { 2, 2, 1, 2, 4 * 9, 0 };
+	put_table(dir, "table-small", FF_ENTROPY_CTX_LEFT_UP, v_lu, lu, 64, sizeof(lu));
+	dg[64] = 1; /* one digit of radix 2: 4 positions x 9 (left, up) rows */
+	dg[65] = 2;
+	put_table(dir, "table-digits", FF_ENTROPY_CTX_DIGITS, v_dg, dg, 72, sizeof(dg));
 }
 
 int main(int argc, char **argv)
@@ -81,8 +92,8 @@ int main(int argc, char **argv)
 	seed_put(argv[1], "trailing", 0, s, len + 1);
 	s[len / 2] ^= 4;
 	seed_put(argv[1], "flip", 0, s, len);
-	put_small_table(argv[1]);
-	printf("make-entropy-seeds: %d coded faces, a small table into %s\n", faces, argv[1]);
+	put_small_tables(argv[1]);
+	printf("make-entropy-seeds: %d coded faces, two small tables into %s\n", faces, argv[1]);
 	ff_entropy_table_free(t);
 	return 0;
 }

@@ -45,7 +45,7 @@ static int codes_one(ff_vq_encoder *enc, const ff_entropy_table *ent, size_t bud
 		for (uint32_t i = 0; codes && i < info->num_codes; i++)
 			cJSON_AddItemToArray(codes, cJSON_CreateNumber(idx[i]));
 		if (ent) {
-			uint8_t coded[2 * FF_VQ_MAX_CODES + 8];
+			uint8_t coded[FF_ENTROPY_MAX_STREAM];
 			size_t len = 0;
 			uint16_t sent[FF_VQ_MAX_CODES];
 			size_t moved = 0;

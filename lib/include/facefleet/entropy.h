@@ -41,6 +41,9 @@ extern "C" {
 #define FF_ENTROPY_SUFFIX ".codes.ent"
 #define FF_ENTROPY_MAX_FREQS (1u << 18) /* all rows' frequencies: 512 KiB of tables at most */
 #define FF_ENTROPY_MAX_DIGITS 4u        /* digits of an index (kind 3) */
+/* The longest stream any table can make: under 2 bytes a digit (precision
+ * <= 15) and the 4-byte state. */
+#define FF_ENTROPY_MAX_STREAM (2u * FF_VQ_MAX_CODES * FF_ENTROPY_MAX_DIGITS + 4u)
 
 /* Context kinds of a table file. */
 enum {
