@@ -15,7 +15,9 @@
 #include "vq_internal.h"
 
 #define CAND 8       /* codewords considered per index: the nearest */
-#define SEARCH 10    /* bisection steps on lambda, on a log scale */
+#define SEARCH 6    /* bisection steps on lambda, on a log scale: within 2.2 % of the smallest
+                     * that fits; 10 sent the same bytes on DevTest (121.00 against 120.99 B a
+                     * controlled face) for ~150 us more a face */
 
 struct cand {
 	uint16_t k[CAND];
