@@ -11,6 +11,7 @@
 #include "facefleet/bitpack.h"
 #include "facefleet/config.h"
 #include "facefleet/error.h"
+#include "facefleet/facecodes.h"
 #include "facefleet/mqtt.h"
 #include "recognize.h"
 #include "test_face_codes.h"
@@ -25,7 +26,8 @@
 #include <time.h>
 
 typedef struct opts {
-	char *mqtt_url, *mqtt_user, *mqtt_password, *site, *device, *vq_dir, *tag, *dump;
+	char *mqtt_url, *mqtt_user, *mqtt_password, *site, *device, *vq_dir, *model_id, *codes, *tag,
+		*dump;
 	int count, rate, window, timeout_s;
 	int64_t seq_base;
 } opts;
@@ -39,6 +41,10 @@ static const ff_config_field fields[] = {
 	F("site", FF_CFG_STRING, site, "bench", 1, 32, "site id of the bench device"),
 	F("device", FF_CFG_STRING, device, "bench-1", 1, 32, "provisioned device id"),
 	F("vq_dir", FF_CFG_STRING, vq_dir, "models/vq", 0, 0, "folder of the VQ model to encode for"),
+	F("model_id", FF_CFG_STRING, model_id, "", 0, 32, "the model of vq_dir the faces are for (empty: the first)"),
+	F("codes", FF_CFG_STRING, codes, "", 0, 0, "real faces' codes, `fleet-eval codes` JSON lines, sent in "
+	  "turn (a model sent coded only needs them: random indices do not fit 128 B); empty: random "
+	  "indices"),
 	F("count", FF_CFG_INT, count, "2000", 1, 10000000, "faces to publish"),
 	F("rate", FF_CFG_INT, rate, "0", 0, 100000, "faces per second (0 = unpaced)"),
 	F("window", FF_CFG_INT, window, "100", 1, 65535, "QoS 1 publishes in flight"),
@@ -50,6 +56,57 @@ static const ff_config_field fields[] = {
 	  "from the start, latency ms; empty: none), to see when the slow ones came"),
 	FF_CONFIG_END
 };
+
+/* A FaceCodes message for model vi (coded with ent when it has tables). */
+static size_t build_face(const ff_vq_info *vi, const ff_entropy_table *ent, const uint16_t *idx,
+			 uint64_t seq, uint8_t *buf, size_t cap)
+{
+	ff_facecodes_fields fl = FF_FACECODES_FIELDS_INIT;
+	size_t len = 0;
+	fl.seq = seq;
+	fl.capture_time_us = (int64_t)time(NULL) * 1000000;
+	fl.entropy = ent;
+	return ff_facecodes_build(vi, idx, &fl, buf, cap, &len) == FF_OK ? len : 0;
+}
+
+/* The faces of --codes (fleet-eval codes JSON lines) that fit the wire as
+ * they are: num_codes indices each, *n of them in *out. Returns 0, or -1
+ * (unreadable, or none fits). */
+static int load_faces(const char *path, const ff_vq_info *vi, const ff_entropy_table *ent,
+		      uint16_t **out, size_t *n)
+{
+	FILE *f = fopen(path, "r");
+	char line[16384];
+	size_t cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		cJSON *o = cJSON_Parse(line), *v;
+		uint16_t idx[FF_VQ_MAX_CODES];
+		uint8_t msg[512];
+		size_t k = 0;
+		cJSON_ArrayForEach(v, cJSON_GetObjectItem(o, "codes"))
+			if (k < FF_VQ_MAX_CODES && cJSON_IsNumber(v) && v->valuedouble >= 0 &&
+			    v->valuedouble < vi->codebook_size)
+				idx[k++] = (uint16_t)v->valuedouble;
+		cJSON_Delete(o);
+		/* a face whose nearest codes pass 128 B coded is left out */
+		if (k != vi->num_codes || !build_face(vi, ent, idx, 1, msg, sizeof(msg)))
+			continue;
+		if (*n == cap) {
+			uint16_t *grown = realloc(*out, (cap = cap ? 2 * cap : 256) * k * sizeof(uint16_t));
+			if (!grown)
+				break;
+			*out = grown;
+		}
+		memcpy(*out + *n * k, idx, k * sizeof(uint16_t));
+		(*n)++;
+	}
+	if (f)
+		fclose(f);
+	return *n ? 0 : -1;
+}
 
 static int64_t mono_us(void)
 {
@@ -172,7 +229,9 @@ int main(int argc, char **argv)
 	char topic[128], filter[128];
 	int64_t t_start, t_end_pub, t_last = 0;
 	int64_t *lat;
-	int nlat = 0;
+	int nlat = 0, k;
+	uint16_t *faces = NULL; /* --codes: nfaces faces' indices, sent in turn */
+	size_t nfaces = 0;
 
 	memset(&o, 0, sizeof(o));
 	if (ff_config_parse_args(fields, &o, argc, argv, &args, err, sizeof(err)) != FF_OK) {
@@ -190,7 +249,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fleet-bench-backend: %s\n", err);
 		return 1;
 	}
-	vi = &set.info[0];
+	k = *o.model_id ? be_model_set_find(&set, o.model_id) : 0;
+	if (k < 0) {
+		fprintf(stderr, "fleet-bench-backend: no model %s in %s\n", o.model_id, o.vq_dir);
+		return 1;
+	}
+	vi = &set.info[k];
+	if (*o.codes && load_faces(o.codes, vi, set.ent[k], &faces, &nfaces) != 0) {
+		fprintf(stderr, "fleet-bench-backend: %s: no face of model %s that fits the wire\n",
+			o.codes, vi->model_id);
+		return 1;
+	}
 	S.count = o.count;
 	S.base = (uint64_t)o.seq_base;
 	S.t_pub = calloc((size_t)o.count, sizeof(int64_t));
@@ -219,9 +288,11 @@ int main(int argc, char **argv)
 	t_start = mono_us();
 	for (int i = 0; i < o.count; i++) {
 		uint8_t buf[512];
-		size_t n = test_face_codes_build(vi, S.base + (uint64_t)i + 1,
-					       (int64_t)time(NULL) * 1000000, NULL, (uint64_t)i, buf,
-					       sizeof(buf));
+		uint64_t seq = S.base + (uint64_t)i + 1;
+		size_t n = nfaces ? build_face(vi, set.ent[k], faces + (size_t)i % nfaces * vi->num_codes,
+					       seq, buf, sizeof(buf))
+				  : test_face_codes_build(vi, seq, (int64_t)time(NULL) * 1000000, NULL,
+							  (uint64_t)i, buf, sizeof(buf));
 		int rc;
 		if (!n)
 			return 1;
@@ -268,5 +339,6 @@ int main(int argc, char **argv)
 	ff_mqtt_destroy(m);
 	ff_config_free(fields, &o);
 	be_model_set_free(&set);
+	free(faces);
 	return nlat == o.count ? 0 : 1;
 }
