@@ -24,6 +24,34 @@ void ff_vq_lattice_find(const float *cb, uint32_t k, uint32_t dim, struct ff_vq_
 /* The index of the codeword nearest v (per-dimension rounding), l->ok only. */
 uint16_t ff_vq_lattice_nearest(const struct ff_vq_lattice *l, const float *v);
 
+/* The FF_VQ_NEAR codewords nearest a vector so far, nearest first (rate
+ * control's candidates, vq_budget.c). */
+#define FF_VQ_NEAR 8
+struct ff_vq_near {
+	uint16_t k[FF_VQ_NEAR];
+	double d[FF_VQ_NEAR]; /* squared distance to codeword k */
+	unsigned n;
+};
+/* Offers codeword k at squared distance d; offered in ascending k, a tie
+ * keeps the lower index first. */
+void ff_vq_near_insert(struct ff_vq_near *c, uint16_t k, double d);
+
+static inline double ff_vq_dist2(const float *a, const float *b, uint32_t dim)
+{
+	double d = 0.0;
+	for (uint32_t j = 0; j < dim; j++)
+		d += (double)(a[j] - b[j]) * (a[j] - b[j]);
+	return d;
+}
+
+/* The FF_VQ_NEAR codewords of the lattice codebook cb (l->ok, l->dims
+ * dimensions) nearest v, found among the points within one step of v's
+ * rounding in every dimension, when that is provably the whole codebook's
+ * answer (no point outside that box is nearer than the last one kept).
+ * Returns 1 with *c filled, 0 when it cannot vouch for it (search all). */
+int ff_vq_lattice_near(const struct ff_vq_lattice *l, const float *cb, const float *v,
+		       struct ff_vq_near *c);
+
 /* Which half of the VQ-VAE a file must be. */
 enum ff_vq_role { FF_VQ_ROLE_ENCODER, FF_VQ_ROLE_DECODER };
 

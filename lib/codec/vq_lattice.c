@@ -63,3 +63,67 @@ uint16_t ff_vq_lattice_nearest(const struct ff_vq_lattice *l, const float *v)
 	}
 	return (uint16_t)idx;
 }
+
+void ff_vq_near_insert(struct ff_vq_near *c, uint16_t k, double d)
+{
+	unsigned j = c->n < FF_VQ_NEAR ? c->n++ : FF_VQ_NEAR;
+	if (j == FF_VQ_NEAR && d >= c->d[FF_VQ_NEAR - 1])
+		return;
+	if (j == FF_VQ_NEAR)
+		j = FF_VQ_NEAR - 1;
+	while (j > 0 && c->d[j - 1] > d) {
+		c->d[j] = c->d[j - 1];
+		c->k[j] = c->k[j - 1];
+		j--;
+	}
+	c->d[j] = d;
+	c->k[j] = k;
+}
+
+#define BOX_DIMS 4 /* 3^4 points at most */
+
+int ff_vq_lattice_near(const struct ff_vq_lattice *l, const float *cb, const float *v,
+		       struct ff_vq_near *c)
+{
+	uint32_t lo[BOX_DIMS], hi[BOX_DIMS], dig[BOX_DIMS];
+	double near2[BOX_DIMS], all2 = 0.0, gap2[BOX_DIMS];
+	double bound = INFINITY; /* a lower bound on the distance of any point outside the box */
+
+	if (!l->ok || l->dims > BOX_DIMS)
+		return 0;
+	for (uint32_t d = 0; d < l->dims; d++) {
+		long r = lrintf((v[d] - l->low[d]) / l->step[d]);
+		double g = INFINITY;
+		r = r < 0 ? 0 : r >= (long)l->levels[d] ? (long)l->levels[d] - 1 : r;
+		lo[d] = r > 0 ? (uint32_t)r - 1 : 0;
+		hi[d] = (uint32_t)r + 1 < l->levels[d] ? (uint32_t)r + 1 : (uint32_t)r;
+		/* v's distance in d to its nearest value, and to the nearest value outside the box */
+		near2[d] = pow(v[d] - (l->low[d] + (float)r * l->step[d]), 2);
+		all2 += near2[d];
+		if (lo[d] > 0)
+			g = fmin(g, fmax(0.0, v[d] - (l->low[d] + (float)(lo[d] - 1) * l->step[d])));
+		if (hi[d] + 1 < l->levels[d])
+			g = fmin(g, fmax(0.0, l->low[d] + (float)(hi[d] + 1) * l->step[d] - v[d]));
+		gap2[d] = g * g;
+		dig[d] = lo[d];
+	}
+	/* a point outside lies beyond the box in some d and at least as far as
+	 * the nearest values in the others */
+	for (uint32_t d = 0; d < l->dims; d++)
+		bound = fmin(bound, gap2[d] + (all2 - near2[d]));
+	c->n = 0;
+	for (;;) { /* the box in ascending index: dimension 0 fastest, as the basis */
+		uint32_t k = 0, d = 0;
+		for (uint32_t e = 0; e < l->dims; e++)
+			k += dig[e] * l->basis[e];
+		ff_vq_near_insert(c, (uint16_t)k, ff_vq_dist2(v, cb + (size_t)k * l->dims, l->dims));
+		while (d < l->dims && dig[d] == hi[d]) {
+			dig[d] = lo[d];
+			d++;
+		}
+		if (d == l->dims)
+			break;
+		dig[d]++;
+	}
+	return bound == INFINITY || (c->n == FF_VQ_NEAR && c->d[FF_VQ_NEAR - 1] < bound);
+}

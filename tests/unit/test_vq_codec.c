@@ -274,15 +274,33 @@ static void test_missing_file(void)
 	CU_ASSERT(e == NULL && d == NULL);
 }
 
-/* vq_lattice.c: an FSQ-ordered codebook is found to be a lattice and
- * per-dimension rounding picks the same codeword as the full search; a
- * codebook out of that order, or not regular, is not taken for one. */
+/* ff_vq_lattice_near against the whole codebook's FF_VQ_NEAR nearest
+ * (ff_vq_near_insert over every codeword): when it answers, the same
+ * codewords in the same order. Returns 1 when it answered. */
+static int near_matches_search(const struct ff_vq_lattice *l, const float *cb, int k, const float *v)
+{
+	struct ff_vq_near box, all = { .n = 0 };
+	if (!ff_vq_lattice_near(l, cb, v, &box))
+		return 0;
+	for (int i = 0; i < k; i++)
+		ff_vq_near_insert(&all, (uint16_t)i, ff_vq_dist2(v, cb + 3 * i, 3));
+	CU_ASSERT_EQUAL(box.n, all.n);
+	CU_ASSERT_EQUAL(memcmp(box.k, all.k, all.n * sizeof(all.k[0])), 0);
+	return 1;
+}
+
+/* vq_lattice.c: an FSQ-ordered codebook is found to be a lattice,
+ * per-dimension rounding picks the same codeword as the full search, and so
+ * does the box around it for rate control's candidates (vectors inside and
+ * outside the lattice's range); a codebook out of that order, or not
+ * regular, is not taken for one. */
 static void test_lattice(void)
 {
 	enum { L0 = 7, L1 = 7, L2 = 3, K = L0 * L1 * L2 };
 	static float cb[K * 3];
 	struct ff_vq_lattice l;
 	uint32_t r = 12345;
+	int boxed = 0;
 	for (int i = 0; i < K; i++) { /* fsq levels 4,4,2 at fine 2: steps of 0.5 */
 		cb[i * 3 + 0] = -2.0f + 0.5f * (float)(i % L0);
 		cb[i * 3 + 1] = -2.0f + 0.5f * (float)((i / L0) % L1);
@@ -308,7 +326,17 @@ static void test_lattice(void)
 			}
 		}
 		CU_ASSERT_EQUAL(ff_vq_lattice_nearest(&l, v), arg);
+		(void)near_matches_search(&l, cb, K, v); /* far outside: it may decline */
 	}
+	for (int t = 0; t < 1000; t++) { /* an encoder's latents stay within the lattice's range */
+		float v[3];
+		for (int d = 0; d < 3; d++) {
+			r = r * 1103515245u + 12345u;
+			v[d] = cb[(K - 1) * 3 + d] - (d == 2 ? 1.0f : 3.0f) * (float)((r >> 8) & 0xffff) / 65536.0f;
+		}
+		boxed += near_matches_search(&l, cb, K, v);
+	}
+	CU_ASSERT_EQUAL(boxed, 1000); /* there it always answers: rate control's fast path */
 	cb[5 * 3 + 1] += 0.25f; /* one codeword off the lattice */
 	ff_vq_lattice_find(cb, K, 3, &l);
 	CU_ASSERT(!l.ok);
