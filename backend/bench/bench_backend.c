@@ -11,7 +11,6 @@
 #include "facefleet/bitpack.h"
 #include "facefleet/config.h"
 #include "facefleet/error.h"
-#include "facefleet/facecodes.h"
 #include "facefleet/mqtt.h"
 #include "recognize.h"
 #include "test_face_codes.h"
@@ -57,18 +56,6 @@ static const ff_config_field fields[] = {
 	FF_CONFIG_END
 };
 
-/* A FaceCodes message for model vi (coded with ent when it has tables). */
-static size_t build_face(const ff_vq_info *vi, const ff_entropy_table *ent, const uint16_t *idx,
-			 uint64_t seq, uint8_t *buf, size_t cap)
-{
-	ff_facecodes_fields fl = FF_FACECODES_FIELDS_INIT;
-	size_t len = 0;
-	fl.seq = seq;
-	fl.capture_time_us = (int64_t)time(NULL) * 1000000;
-	fl.entropy = ent;
-	return ff_facecodes_build(vi, idx, &fl, buf, cap, &len) == FF_OK ? len : 0;
-}
-
 /* The faces of --codes (fleet-eval codes JSON lines) that fit the wire as
  * they are: num_codes indices each, *n of them in *out. Returns 0, or -1
  * (unreadable, or none fits). */
@@ -92,7 +79,8 @@ static int load_faces(const char *path, const ff_vq_info *vi, const ff_entropy_t
 				idx[k++] = (uint16_t)v->valuedouble;
 		cJSON_Delete(o);
 		/* a face whose nearest codes pass 128 B coded is left out */
-		if (k != vi->num_codes || !build_face(vi, ent, idx, 1, msg, sizeof(msg)))
+		if (k != vi->num_codes ||
+		    !test_face_codes_build_coded(vi, ent, 1, 0, idx, msg, sizeof(msg)))
 			continue;
 		if (*n == cap) {
 			uint16_t *grown = realloc(*out, (cap = cap ? 2 * cap : 256) * k * sizeof(uint16_t));
@@ -289,10 +277,12 @@ int main(int argc, char **argv)
 	for (int i = 0; i < o.count; i++) {
 		uint8_t buf[512];
 		uint64_t seq = S.base + (uint64_t)i + 1;
-		size_t n = nfaces ? build_face(vi, set.ent[k], faces + (size_t)i % nfaces * vi->num_codes,
-					       seq, buf, sizeof(buf))
-				  : test_face_codes_build(vi, seq, (int64_t)time(NULL) * 1000000, NULL,
-							  (uint64_t)i, buf, sizeof(buf));
+		int64_t now_us = (int64_t)time(NULL) * 1000000;
+		size_t n = nfaces ? test_face_codes_build_coded(vi, set.ent[k], seq, now_us,
+								faces + (size_t)i % nfaces * vi->num_codes,
+								buf, sizeof(buf))
+				  : test_face_codes_build(vi, seq, now_us, NULL, (uint64_t)i, buf,
+							  sizeof(buf));
 		int rc;
 		if (!n)
 			return 1;

@@ -14,12 +14,11 @@
 #include "facefleet/error.h"
 #include "vq_internal.h"
 
-#define CAND FF_VQ_NEAR /* codewords considered per index: the nearest */
 #define SEARCH 6    /* bisection steps on lambda, on a log scale: within 2.2 % of the smallest
                      * that fits; 10 sent the same bytes on DevTest (121.00 against 120.99 B a
                      * controlled face) for ~150 us more a face */
 
-/* The CAND nearest codewords of v, nearest first: around v's rounding for a
+/* The FF_VQ_NEAR nearest codewords of v (rate control's candidates), nearest first: around v's rounding for a
  * lattice codebook (27 of vq6's 147 looked at, ~10 % of a controlled face's
  * time), else the whole codebook. */
 static void nearest_set(const struct ff_vq_half *h, const float *v, struct ff_vq_near *c)
@@ -36,11 +35,11 @@ static void nearest_set(const struct ff_vq_half *h, const float *v, struct ff_vq
 /* Each index's choice at lambda, in wire order, so that its context (the
  * left and upper neighbours, already chosen) is the one it will be coded in;
  * then the stream. */
-static int code_at(const ff_entropy_table *t, const struct ff_vq_near *c, uint32_t num, double lambda,
-		   uint16_t *idx, uint8_t *out, size_t cap, size_t *len)
+static int code_at(const ff_entropy_table *t, const struct ff_vq_near *c, uint32_t num,
+		   double lambda, uint16_t *idx, uint8_t *out, size_t cap, size_t *len)
 {
 	for (uint32_t i = 0; i < num; i++) {
-		double best = INFINITY, bits[CAND];
+		double best = INFINITY, bits[FF_VQ_NEAR];
 		ff_entropy_costs(t, idx, i, c[i].k, c[i].n, bits);
 		for (unsigned j = 0; j < c[i].n; j++) {
 			double cost = c[i].d[j] + lambda * bits[j];

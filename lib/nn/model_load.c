@@ -21,7 +21,6 @@ static uint16_t rd16(const uint8_t *p)
 	return (uint16_t)(p[0] | p[1] << 8);
 }
 
-
 static const char *const op_names[FFN_OP__MAX] = {
 	[FFN_OP_CONV_2D] = "CONV_2D",
 	[FFN_OP_DEPTHWISE_CONV_2D] = "DEPTHWISE_CONV_2D",

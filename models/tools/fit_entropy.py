@@ -76,8 +76,9 @@ def contexts(codes, kind, gh, gw, cpc, k):
 
 def digit_streams(codes, gh, gw, cpc, radix):
     """Kind "digits": for each digit j, (its values [N, n], their contexts
-    [N, n], its number of contexts): position x (left digit, up digit), the
-    radix standing for "no neighbour", as lib/codec/rans.c computes them."""
+    [N, n], its number of contexts, its radix): position x (left digit, up
+    digit), the radix standing for "no neighbour", as lib/codec/rans.c
+    computes them."""
     n = gh * gw * cpc
     c = codes.reshape(len(codes), gh, gw, cpc).astype(np.int64)
     base = 1
@@ -85,7 +86,7 @@ def digit_streams(codes, gh, gw, cpc, radix):
         d = c // base % r
         left, up = neighbours(d, r)
         ctx = (np.arange(n).reshape(1, gh, gw, cpc) * (r + 1) + left) * (r + 1) + up
-        yield d.reshape(len(codes), n), ctx.reshape(len(codes), n), n * (r + 1) ** 2
+        yield d.reshape(len(codes), n), ctx.reshape(len(codes), n), n * (r + 1) ** 2, r
         base *= r
 
 
@@ -112,19 +113,18 @@ def quantise(counts, prec):
 
 
 def streams(codes, kind, gh, gw, cpc, k, radix):
-    """(symbols, contexts, number of contexts) of each digit; one digit, the
-    index itself, but for kind "digits"."""
+    """(symbols, contexts, number of contexts, alphabet size) of each digit;
+    one digit, the index itself, but for kind "digits"."""
     if kind == "digits":
         return list(digit_streams(codes, gh, gw, cpc, radix))
     ctx, nctx = contexts(codes, kind, gh, gw, cpc, k)
-    return [(codes.reshape(len(codes), -1).astype(np.int64), ctx, nctx)]
+    return [(codes.reshape(len(codes), -1).astype(np.int64), ctx, nctx, k)]
 
 
 def fit(codes, kind, gh, gw, cpc, k, prec, alpha, radix):
     """Each digit's rows of quantised frequencies, in file order."""
     tables = []
-    for sym, ctx, nctx in streams(codes, kind, gh, gw, cpc, k, radix):
-        size = k if kind != "digits" else radix[len(tables)]
+    for sym, ctx, nctx, size in streams(codes, kind, gh, gw, cpc, k, radix):
         counts = np.full((nctx, size), alpha)
         np.add.at(counts, (ctx.ravel(), sym.ravel()), 1)
         tables.append(quantise(counts, prec))
@@ -138,7 +138,7 @@ def bytes_per_face(tables, codes, kind, gh, gw, cpc, k, prec, radix):
     half a byte of slack on average."""
     r = min(gh * gw * cpc, 20 // max(1, int(np.ceil(np.log2(k)))))
     bits = 0
-    for freqs, (sym, ctx, _) in zip(tables, streams(codes, kind, gh, gw, cpc, k, radix)):
+    for freqs, (sym, ctx, _, _) in zip(tables, streams(codes, kind, gh, gw, cpc, k, radix)):
         f = freqs[ctx, sym]
         bits = bits + (prec - np.log2(f[:, :f.shape[1] - r])).sum(1)
     return bits / 8 + 3.5

@@ -371,7 +371,8 @@ static int run_vq(struct ev_worker *w, const struct ev_config *cfg, const ff_ima
 		  int as_deployed, float *emb, size_t dim, int32_t *bytes)
 {
 	ff_embedder *e = as_deployed && w->recon_emb ? w->recon_emb : w->m.emb;
-	if (decode_crop(w, crop, (size_t)cfg->code_bytes) != EV_OK || ff_embed_rgbf(e, w->rgb, emb, dim) != FF_OK ||
+	if (decode_crop(w, crop, (size_t)cfg->code_bytes) != EV_OK ||
+	    ff_embed_rgbf(e, w->rgb, emb, dim) != FF_OK ||
 	    (as_deployed && !w->recon_emb && ff_vq_adapt_embedding(w->dec, emb, dim) != FF_OK))
 		return EV_FAILED;
 	*bytes = w->rgb_bytes;
