@@ -247,10 +247,12 @@ int dev_pipeline_encode_crop(dev_pipeline *p, const ff_image *crop, const ff_ima
 	int rc;
 
 	/* a model packed past the payload limit goes coded, rate-controlled */
-	if (ff_vq_coded_only(info))
+	if (ff_vq_coded_only(info)) {
 		rc = ff_vq_encode_coded(p->enc, crop, p->ent, (size_t)p->cfg->code_bytes_max, idx,
 					FF_VQ_MAX_CODES, coded, &clen, NULL);
-	else
+		ff.coded = coded;
+		ff.coded_len = clen;
+	} else
 		rc = ff_vq_encode(p->enc, crop, idx, FF_VQ_MAX_CODES);
 	if (rc != FF_OK)
 		return rc;

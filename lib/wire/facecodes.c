@@ -103,12 +103,18 @@ static size_t field_cost(unsigned tag_bytes, size_t len)
  * form holds at most FF_VQ_MAX_PAYLOAD bytes: a model whose packed form is
  * longer is sent coded only (the device's ff_vq_encode_coded makes it fit);
  * FF_ERR_RANGE when neither fits. */
-static int set_codes(Facefleet__V1__FaceCodes *fc, const ff_entropy_table *t,
+static int set_codes(Facefleet__V1__FaceCodes *fc, const ff_facecodes_fields *f,
 		     const uint16_t *idx, size_t n, uint8_t *packed, size_t plen, uint8_t *coded)
 {
-	size_t clen = 0;
-	if (t && ff_entropy_encode(t, idx, n, coded, FF_VQ_MAX_PAYLOAD, &clen) == FF_OK &&
-	    (plen > FF_VQ_MAX_PAYLOAD || field_cost(2, clen) < field_cost(1, plen))) {
+	const ff_entropy_table *t = f->entropy;
+	size_t clen = f->coded_len;
+	int rc = FF_OK;
+
+	if (t && f->coded && clen <= FF_VQ_MAX_PAYLOAD)
+		coded = (uint8_t *)f->coded;
+	else if (t)
+		rc = ff_entropy_encode(t, idx, n, coded, FF_VQ_MAX_PAYLOAD, &clen);
+	if (t && rc == FF_OK && (plen > FF_VQ_MAX_PAYLOAD || field_cost(2, clen) < field_cost(1, plen))) {
 		fc->codes_ans.data = coded;
 		fc->codes_ans.len = clen;
 		return FF_OK;
@@ -149,7 +155,7 @@ int ff_facecodes_build(const ff_vq_info *vi, const uint16_t *idx, const ff_facec
 		fc.device_id = (char *)f->device_id;
 	fc.seq = f->seq;
 	fc.model_id = (char *)vi->model_id;
-	if ((rc = set_codes(&fc, f->entropy, idx, vi->num_codes, packed, plen, coded)) != FF_OK)
+	if ((rc = set_codes(&fc, f, idx, vi->num_codes, packed, plen, coded)) != FF_OK)
 		return rc;
 	fc.quality = f->quality;
 	set_schema_fields(&fc, vi, f, &box, bpx);

@@ -333,6 +333,15 @@ def prototypes(cache, data):
     return F.normalize(proto, dim=1).to(data.device), label_to_class
 
 
+def tar_at_far(scores, person, gal_person, far):
+    """Verification as the access decision: every probe against every gallery person; the
+    threshold lets through `far` of the impostor comparisons, TAR is the genuine share above it.
+    Unlike Top-1 it sees whether different people's reconstructions stay apart."""
+    same = person.view(-1, 1) == gal_person.view(1, -1)
+    thr = torch.quantile(scores[~same].float(), 1 - far)
+    return float((scores[same] > thr).float().mean())
+
+
 class Validation:
     """Held-out DevTrain people: gallery = first image's original, probes = up to
     `max_probes` further images through the codec (clean, and degraded with
@@ -375,10 +384,10 @@ class Validation:
         def top1(probe, gal):
             return float((gal_person[(probe @ gal.T).argmax(1)] == person).float().mean())
         cos_g = (g * g_rec).sum(1)
-        extra = {}
+        extra = {"val_tar_deployed_1e2": tar_at_far(rec @ g.T, person, gal_person, 1e-2)}
         if bits:
             bits = torch.cat(bits)
-            extra = {"val_bits_mean": float(bits.mean()), "val_bits_p99": float(bits.quantile(0.99))}
+            extra.update({"val_bits_mean": float(bits.mean()), "val_bits_p99": float(bits.quantile(0.99))})
         return {**extra, "val_top1_original": top1(orig, g), "val_top1_deployed": top1(rec, g),
                 "val_top1_both": top1(rec, g_rec), "val_top1_degraded_deployed": top1(deg, g),
                 "val_cos_recon_orig": float(torch.cat([(orig * rec).sum(1), cos_g]).mean()),
@@ -413,8 +422,10 @@ class Losses:
         if self.teacher_cache is not None:
             self.teacher_cache.save()
 
-    def identity(self, y, codes, rows, flip, head):
-        """Stage-2 terms: everything measured against the clean original's identity."""
+    def identity(self, y, codes, rows, flip, head, y_old=None):
+        """Stage-2 terms: everything measured against the clean original's identity (and, with
+        y_old, against the imported decoder's reconstruction of the same codes: what these codes
+        can give, where the original also holds what they lost)."""
         w, terms = self.w, {}
         e_o = self.mfn.get(rows, flip)
         if w.w_feat > 0:  # needs the original's activations at this batch's jitter: a live pass
@@ -425,6 +436,10 @@ class Losses:
         else:
             e_y = self.embedder(y)
         terms["emb"] = (1 - (e_o * e_y).sum(1)).mean()
+        if y_old is not None:
+            with torch.no_grad():
+                e_old = self.embedder(y_old)
+            terms["emb_kd"] = (1 - (e_old * e_y).sum(1)).mean()
         if self.proto is not None:  # CosFace against the training people's prototypes
             cls = self.label_to_class[self.labels[rows]].to(y.device)
             logits = e_y @ self.proto.T
@@ -452,7 +467,8 @@ class Losses:
         idx = fsq.indices(r)
         y = model.decode(q)
         terms = {"l1": F.l1_loss(y, x)}
-        if self.old_dec is not None and self.w.w_dec_kd > 0:
+        y_old = None
+        if self.old_dec is not None and (self.w.w_dec_kd > 0 or self.w.w_emb_kd > 0):
             with torch.no_grad():
                 y_old = self.old_dec(q * model.dec_scale.view(1, -1, 1, 1))
             terms["dec_kd"] = F.l1_loss(y, y_old)
@@ -466,11 +482,12 @@ class Losses:
             # the head starts random: until it has learned something its gradient would only
             # add noise to the encoder, so it first trains on detached codes
             qh = q * model.dec_scale.view(1, -1, 1, 1)
-            terms.update(self.identity(y, qh if step >= self.w.head_warmup else qh.detach(), rows, flip, head))
+            terms.update(self.identity(y, qh if step >= self.w.head_warmup else qh.detach(), rows, flip, head,
+                                       y_old if self.w.w_emb_kd > 0 else None))
         w = self.w
         weights = {"l1": w.w_l1 if stage == 1 else w.w_l1_kd, "emb": w.w_emb, "feat": w.w_feat,
                    "teacher": w.w_teacher, "proto": w.w_proto, "head": w.w_head, "rate": self.lam,
-                   "dec_kd": w.w_dec_kd}
+                   "dec_kd": w.w_dec_kd, "emb_kd": w.w_emb_kd}
         return sum(weights[k] * v for k, v in terms.items()), terms, idx
 
 
@@ -522,6 +539,12 @@ def parse_args():
     ap.add_argument("--dec-low-blocks", type=int, default=2, help="the new decoder's blocks at the grid")
     ap.add_argument("--freeze-encoder", action="store_true", help="the encoder does not train (codes fixed)")
     ap.add_argument("--w-dec-kd", type=float, default=0.0, help="L1 to the imported decoder's reconstruction")
+    ap.add_argument("--w-emb-kd", type=float, default=0.0, help="1 - cos to MobileFaceNet of the imported "
+                    "decoder's reconstruction")
+    ap.add_argument("--warm", help="a run's checkpoint (e.g. runs/X/best.pt) whose weights this new run "
+                    "starts from (same architecture; optimiser and schedule start afresh)")
+    ap.add_argument("--select", default="top1", choices=("top1", "top1+tar"), help="best.pt's criterion "
+                    "on the held-out people: Top-1 as deployed, or its mean with TAR at FAR 1e-2")
     return ap.parse_args()
 
 
@@ -571,9 +594,13 @@ def lr_at(step, args, steps2):
     return stage, base * (0.5 * (1 + math.cos(math.pi * (step - s0) / n)) if step - s0 > 50 else (step - s0 + 1) / 51)
 
 
-def better(v, best):
-    return best is None or (v["val_top1_deployed"], v["val_cos_recon_orig"]) > (
-        best["val_top1_deployed"], best["val_cos_recon_orig"])
+def better(v, best, select):
+    def key(r):
+        s = r["val_top1_deployed"]
+        if select == "top1+tar":
+            s = (s + r.get("val_tar_deployed_1e2", 0.0)) / 2
+        return s, r["val_cos_recon_orig"]
+    return best is None or key(v) > key(best)
 
 
 def main():
@@ -620,6 +647,9 @@ def main():
         if best is not None and best["step"] == 0:  # written by an older train.py
             best = None
         print("resumed %s at step %d" % (ckpt, step), file=sys.stderr)
+    elif args.warm:
+        model.load_state_dict(torch.load(args.warm, map_location=device)["model"])
+        print("weights from %s" % args.warm, file=sys.stderr)
     losses = Losses(args, train, device) if step < total else None
     if losses is not None:
         losses.rate, losses.lam, losses.old_dec = rate, lam, old_dec
@@ -652,14 +682,14 @@ def main():
         sys.stderr.write("\n" + json.dumps(v) + "\n")
         # an imported model (step 0) is the baseline, not a candidate: its training saw the
         # held-out people (vq2 trained on all of DevTrain), so it would win on memory alone
-        if step > 0 and better(v, best):
+        if step > 0 and better(v, best, args.select):
             best = v
             save()
             shutil.copyfile(ckpt, os.path.join(args.run, "best.pt"))
         else:
             save()
 
-    if step == 0 and args.init:  # where the imported model starts, on the same held-out people
+    if step == 0 and (args.init or args.warm):  # where the start point stands, on the same held-out people
         validate()
     t0, start = time.time(), step
     set_train(model, head, imported)

@@ -303,7 +303,8 @@ static void test_receiver_rejects(void)
 /* codes_ans (field 22): vq2's committed tables code a likely face shorter
  * than its 123 packed bytes; a face they would not shrink goes packed; the
  * receiver reads both, and refuses a coded face it has no tables for, a
- * corrupt stream and a message with both forms. */
+ * corrupt stream and a message with both forms. A stream coded beforehand
+ * (ff_facecodes_fields.coded) gives the same message. */
 static void test_coded_codes(void)
 {
 	ff_vq_info v2 = { "vq2", 14, 14, 1, 0, 32, 5, 196, 1 };
@@ -311,10 +312,10 @@ static void test_coded_codes(void)
 	const char *src = getenv("FF_SOURCE_DIR");
 	ff_entropy_table *t = NULL;
 	uint16_t face2[196], back[196];
-	uint8_t buf[512], *ans;
+	uint8_t buf[512], again[512], *ans;
 	char path[4096], why[256];
 	uint32_t r = 7;
-	size_t len = 0;
+	size_t len = 0, len2 = 0;
 	bool coded = false;
 	Facefleet__V1__FaceCodes *fc;
 
@@ -334,6 +335,12 @@ static void test_coded_codes(void)
 	CU_ASSERT_PTR_NULL(ff_facecodes_get_codes(fc, &v2, t, back, &coded));
 	CU_ASSERT(coded);
 	CU_ASSERT_EQUAL(memcmp(back, face2, sizeof(back)), 0);
+	/* the device's rate control already coded the face: the same message, not coded twice */
+	f.coded = fc->codes_ans.data;
+	f.coded_len = fc->codes_ans.len;
+	FF_ASSERT_OK(ff_facecodes_build(&v2, face2, &f, again, sizeof(again), &len2));
+	CU_ASSERT(len2 == len && memcmp(again, buf, len) == 0);
+	f.coded = NULL;
 	CU_ASSERT_STRING_EQUAL(ff_facecodes_get_codes(fc, &v2, NULL, back, NULL), "no_entropy_table");
 	ans = fc->codes_ans.data;
 	ans[fc->codes_ans.len / 2] ^= 0x10;

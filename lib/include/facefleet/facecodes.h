@@ -49,9 +49,12 @@ typedef struct ff_facecodes_fields {
 	const ff_entropy_table *entropy; /* the model's rANS tables, or NULL: the codes go
 				  entropy-coded (codes_ans, 22) when that field is smaller
 				  than the packed one (codes, 11), else packed */
+	const uint8_t *coded;  /* idx already coded with entropy (ff_vq_encode_coded's
+				  stream), or NULL: used as it is instead of coding again */
+	size_t coded_len;
 } ff_facecodes_fields;
 
-#define FF_FACECODES_FIELDS_INIT { 3, NULL, NULL, 0, 0, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL }
+#define FF_FACECODES_FIELDS_INIT { 3, NULL, NULL, 0, 0, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0 }
 
 /* Bit-packs vi->num_codes indices (each < vi->codebook_size), or codes them
  * with f->entropy when that is smaller on the wire, and packs one FaceCodes
