@@ -13,7 +13,7 @@ written as 2*sigmoid(2z + 2shift) - 1 (XNNPACK's 2022 snapshot has no tanh),
 with the factor 2 folded into the head convolution. The export is checked
 against the PyTorch model through the reference interpreter before writing.
 
-usage: export.py CKPT --model-id ID [--out DIR]
+usage: export.py CKPT --model-id ID [--out DIR] [--decoder CKPT]
 """
 import argparse
 import os
@@ -178,8 +178,16 @@ def main():
     ap.add_argument("--model-id", required=True, help="[a-z0-9-]{1,32}, travels on the wire")
     ap.add_argument("--out", default=os.path.join(HERE, ".."))
     ap.add_argument("--adapter", help="embedding adapter (fit_adapter.py .npy) stored in the decoder")
+    ap.add_argument("--decoder", help="another checkpoint whose decoder (and its widths) goes with this "
+                    "encoder: both read the same codes (distil_encoder.py, train.py --dec-widths)")
     a = ap.parse_args()
     st = torch.load(a.ckpt, map_location="cpu")
+    if a.decoder:
+        dst = torch.load(a.decoder, map_location="cpu")
+        st["config"] = dict(st["config"], **{k: dst["config"][k] for k in ("dec_widths", "dec_low_blocks",
+                                                                           "dec_shuffle")})
+        st["model"] = {**{k: v for k, v in st["model"].items() if not k.startswith("decoder.")},
+                       **{k: v for k, v in dst["model"].items() if k.startswith("decoder.")}}
     model = vqvae.VQVAE(**st["config"])
     model.load_state_dict(st["model"])
     model.eval()
