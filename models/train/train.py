@@ -49,6 +49,12 @@ one (--dec-low-blocks) for the same codes: with --freeze-encoder the devices'
 codes do not move, and --w-dec-kd distils the new decoder from the imported one
 (L1 to its reconstruction of the same codes) beside the identity terms. The
 backend's cost per face is mostly the decoder and MobileFaceNet (issue 19).
+--enc-widths W,W,W,W (with --init and --warm) is the other side: a smaller device
+encoder (distil_encoder.py's, which learned to reproduce the imported one's codes)
+finished end to end through the imported decoder, kept as it is (--freeze-decoder).
+--w-emb-kd adds 1 - cos to MobileFaceNet of the imported decoder's reconstruction of
+the same codes; --select top1+tar picks best.pt on the mean of held-out Top-1 and
+verification TAR at FAR 1e-2 (which sees whether different people stay apart).
 
 Data: LFW DevTrain people only (prepare_data.py), with flips, small shifts,
 scale and photometric jitter. Validation and model selection: a seeded slice
@@ -538,6 +544,11 @@ def parse_args():
                     "instead of the imported one")
     ap.add_argument("--dec-low-blocks", type=int, default=2, help="the new decoder's blocks at the grid")
     ap.add_argument("--freeze-encoder", action="store_true", help="the encoder does not train (codes fixed)")
+    ap.add_argument("--freeze-decoder", action="store_true", help="the decoder does not train (the backend's "
+                    "stays valid)")
+    ap.add_argument("--enc-widths", help="with --init: a new encoder of these widths (e.g. 16,32,64,128), "
+                    "its weights from --warm")
+    ap.add_argument("--enc-last-blocks", type=int, default=2)
     ap.add_argument("--w-dec-kd", type=float, default=0.0, help="L1 to the imported decoder's reconstruction")
     ap.add_argument("--w-emb-kd", type=float, default=0.0, help="1 - cos to MobileFaceNet of the imported "
                     "decoder's reconstruction")
@@ -565,13 +576,17 @@ def build_model(args, device):
             model.decoder = vqvae.Decoder(widths, model.fsq.groups * model.fsq.dim, args.dec_low_blocks,
                                           model.config["dec_shuffle"])
             model.config.update(dec_widths=widths, dec_low_blocks=args.dec_low_blocks)
+        if args.enc_widths:  # a smaller device encoder (distil_encoder.py's, through --warm)
+            widths = [int(w) for w in args.enc_widths.split(",")]
+            model.encoder = vqvae.Encoder(widths, model.fsq.groups * model.fsq.dim, args.enc_last_blocks)
+            model.config.update(enc_widths=widths, enc_last_blocks=args.enc_last_blocks)
     else:
         model = vqvae.VQVAE(**vqvae.PRESETS[args.preset], fine=args.fine)
         if args.init_decoder:
             import import_ffn  # noqa: E402
             model.decoder.load_state_dict(import_ffn.import_model(args.init_decoder)[0].decoder.state_dict())
-    if args.freeze_encoder:
-        for p in model.encoder.parameters():
+    for frozen, part in ((args.freeze_encoder, model.encoder), (args.freeze_decoder, model.decoder)):
+        for p in part.parameters() if frozen else ():
             p.requires_grad_(False)
     # channels-last: about 2x faster depthwise convs on CPU (measured, PyTorch 1.13)
     return model.to(device).to(memory_format=torch.channels_last), old_dec
@@ -670,7 +685,8 @@ def main():
             losses.save()
 
     # batch norms of imported parts stay frozen; a new decoder's train
-    imported = (model.encoder if old_dec is not None else model) if args.init else \
+    imported = (model.encoder if old_dec is not None else model.decoder if args.enc_widths else model) \
+        if args.init else \
         model.decoder if args.init_decoder else None
 
     def validate():
