@@ -28,7 +28,6 @@ import shutil
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -90,16 +89,7 @@ def agreement(student, teacher, x, chunk=128):
 
 def main():
     args = parse_args()
-    torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)))
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    os.makedirs(args.run, exist_ok=True)
-    gen = torch.Generator().manual_seed(args.seed)
-    labels = np.load(os.path.join(train.DATA, "devtrain_labels.npy"))
-    held = train.heldout_people(labels, args.heldout, args.seed)
-    data = train.Data("devtrain", device, gen, rows=np.flatnonzero(~np.isin(labels, held)))
-    val = train.Validation(data, held)
+    device, gen, rng, data, val = train.start_run(args)
     val_x = data.center(torch.from_numpy(val.probes))
     val_deg = val.degraded.to(device).contiguous(memory_format=torch.channels_last)
     student, teacher = build(args, device)

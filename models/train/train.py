@@ -618,8 +618,9 @@ def better(v, best, select):
     return best is None or key(v) > key(best)
 
 
-def main():
-    args = parse_args()
+def start_run(args):
+    """Threads, seeds, device, the run folder; the training people's data and the held-out
+    people's validation (args: threads, seed, run, heldout)."""
     torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)))
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -628,10 +629,15 @@ def main():
     gen = torch.Generator().manual_seed(args.seed)
     labels = np.load(os.path.join(DATA, "devtrain_labels.npy"))
     held = heldout_people(labels, args.heldout, args.seed)
-    train = Data("devtrain", device, gen, rows=np.flatnonzero(~np.isin(labels, held)))
-    val = Validation(train, held)
+    data = Data("devtrain", device, gen, rows=np.flatnonzero(~np.isin(labels, held)))
+    return device, gen, rng, data, Validation(data, held)
+
+
+def main():
+    args = parse_args()
+    device, gen, rng, train, val = start_run(args)
     print("training on %d images, validating on %d held-out people (%d images)" %
-          (len(train.rows), len(held), len(val)), file=sys.stderr)
+          (len(train.rows), len(val.gallery), len(val)), file=sys.stderr)
     model, old_dec = build_model(args, device)
     head = IdHead(model.fsq.groups * model.fsq.dim, model.grid).to(device) if args.w_head > 0 else None
     steps2 = 0 if args.no_stage2 else args.steps2
