@@ -201,7 +201,9 @@ def main():
         meta["quantizer"] += " fine=%d" % fsq.fine
         meta["fsq_fine"] = fsq.fine
     enc = export_encoder(model, dict(meta, name="vq-encoder", input_mean=127.5, input_scale=0.0078125,
-                                     input_layout="nhwc"))
+                                     input_layout="nhwc",
+                                     enc_widths=",".join(str(w) for w in model.config["enc_widths"]),
+                                     enc_last_blocks=model.config["enc_last_blocks"]))
     adapter = np.load(a.adapter).astype(np.float32) if a.adapter else None
     dec_meta = dict(meta, name="vq-decoder", output_mean=127.5, output_scale=0.0078125,
                     dec_widths=",".join(str(w) for w in model.config["dec_widths"]),

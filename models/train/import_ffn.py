@@ -77,6 +77,9 @@ def load_convbn(m, w, b):
 def import_model(prefix, preset="g14s"):
     enc_g, dec_g = ffn.load(prefix + ".enc.ffn"), ffn.load(prefix + ".dec.ffn")
     cfg = dict(vqvae.PRESETS[preset])
+    if "enc_widths" in enc_g.meta:  # written since distil_encoder.py's smaller encoders
+        cfg.update(enc_widths=[int(w) for w in enc_g.meta["enc_widths"].split(",")],
+                   enc_last_blocks=int(enc_g.meta["enc_last_blocks"]))
     if "dec_widths" in dec_g.meta:  # a decoder other than the preset's (train.py --dec-widths)
         cfg.update(dec_widths=[int(w) for w in dec_g.meta["dec_widths"].split(",")],
                    dec_low_blocks=int(dec_g.meta["dec_low_blocks"]))
