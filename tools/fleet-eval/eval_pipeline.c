@@ -845,7 +845,7 @@ void ev_free_names(char **v, size_t n)
 	free(v);
 }
 
-/* Appends "person/file" for each .jpg file of dir/person. */
+/* Appends "person/file" for each .jpg or .png file of dir/person. */
 static int list_person(const char *dir, const char *person, char ***v, size_t *n, size_t *cap)
 {
 	char path[4096];
@@ -858,7 +858,8 @@ static int list_person(const char *dir, const char *person, char ***v, size_t *n
 		return FF_OK; /* not a folder */
 	while (rc == FF_OK && (f = readdir(pd)) != NULL) {
 		size_t len = strlen(f->d_name);
-		if (f->d_name[0] == '.' || len < 5 || strcmp(f->d_name + len - 4, ".jpg") != 0)
+		if (f->d_name[0] == '.' || len < 5 ||
+		    (strcmp(f->d_name + len - 4, ".jpg") != 0 && strcmp(f->d_name + len - 4, ".png") != 0))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", person, f->d_name);
 		rc = push_name(v, n, cap, path);
