@@ -3,6 +3,7 @@
 #include "facefleet/facecodes.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "facefleet/bitpack.h"
@@ -106,15 +107,17 @@ static size_t field_cost(unsigned tag_bytes, size_t len)
 static int set_codes(Facefleet__V1__FaceCodes *fc, const ff_facecodes_fields *f,
 		     const uint16_t *idx, size_t n, uint8_t *packed, size_t plen, uint8_t *coded)
 {
-	const ff_entropy_table *t = f->entropy;
-	size_t clen = f->coded_len;
-	int rc = FF_OK;
+	size_t clen = SIZE_MAX; /* no coded form */
 
-	if (t && f->coded && clen <= FF_VQ_MAX_PAYLOAD)
+	if (f->entropy && f->coded) { /* coded by the caller (the device's rate control) */
 		coded = (uint8_t *)f->coded;
-	else if (t)
-		rc = ff_entropy_encode(t, idx, n, coded, FF_VQ_MAX_PAYLOAD, &clen);
-	if (t && rc == FF_OK && (plen > FF_VQ_MAX_PAYLOAD || field_cost(2, clen) < field_cost(1, plen))) {
+		clen = f->coded_len;
+	} else if (f->entropy &&
+		   ff_entropy_encode(f->entropy, idx, n, coded, FF_VQ_MAX_PAYLOAD, &clen) != FF_OK) {
+		clen = SIZE_MAX;
+	}
+	if (clen <= FF_VQ_MAX_PAYLOAD &&
+	    (plen > FF_VQ_MAX_PAYLOAD || field_cost(2, clen) < field_cost(1, plen))) {
 		fc->codes_ans.data = coded;
 		fc->codes_ans.len = clen;
 		return FF_OK;
