@@ -75,11 +75,10 @@ def build(args, device):
 @torch.no_grad()
 def agreement(student, teacher, x, chunk=128):
     """(share of codes equal, mean |latent difference| in lattice units) over x."""
-    same, diff, n = 0.0, 0.0, 0
+    same, diff, n, fsq = 0.0, 0.0, 0, teacher.fsq
     for k in range(0, len(x), chunk):
         xb = x[k:k + chunk]
-        bs, bt = student.fsq.bound(student.encoder(xb)), teacher.fsq.bound(teacher.encoder(xb))
-        fsq = teacher.fsq
+        bs, bt = student.fsq.bound(student.encoder(xb)), fsq.bound(teacher.encoder(xb))
         same += float((fsq.indices(fsq.snap(bs)) == fsq.indices(fsq.snap(bt))).float().sum())
         diff += float((bs - bt).abs().mean(1).sum())
         n += len(xb)
@@ -99,17 +98,15 @@ def main():
         st = torch.load(ckpt, map_location=device)
         student.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
-        gen.set_state(st["gen"])
-        torch.set_rng_state(st["rng"])
-        rng.bit_generator.state = st["np_rng"]
+        train.set_random_state(st, gen, rng)
         step, log, best = st["step"], st["log"], st["best"]
         print("resumed %s at step %d" % (ckpt, step), file=sys.stderr)
     embedder = train.Embedder(device)
 
     def save():
-        torch.save({"model": student.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(),
-                    "rng": torch.get_rng_state(), "np_rng": rng.bit_generator.state, "step": step,
-                    "log": log, "best": best, "config": student.config, "args": vars(args)}, ckpt + ".tmp")
+        torch.save({"model": student.state_dict(), "opt": opt.state_dict(), **train.random_state(gen, rng),
+                    "step": step, "log": log, "best": best, "config": student.config, "args": vars(args)},
+                   ckpt + ".tmp")
         os.replace(ckpt + ".tmp", ckpt)
 
     def validate():
@@ -119,8 +116,7 @@ def main():
         a_deg, _ = agreement(student, teacher, val_deg)
         v = dict(val(student, embedder), val_codes_equal=a, val_codes_equal_degraded=a_deg,
                  val_latent_l1=d, step=step)
-        student.train()
-        student.decoder.eval()
+        train.set_train(student, None, student.decoder)
         log.append(v)
         sys.stderr.write("\n" + json.dumps(v) + "\n")
         if step > 0 and (best is None or a > best["val_codes_equal"]):
@@ -132,8 +128,7 @@ def main():
 
     if step == 0:
         validate()
-    student.train()
-    student.decoder.eval()
+    train.set_train(student, None, student.decoder)  # the decoder is the teacher's, fixed
     t0, start = time.time(), step
     while step < args.steps:
         lr = args.lr * (0.5 * (1 + math.cos(math.pi * step / args.steps)) if step > 100 else (step + 1) / 101)

@@ -477,7 +477,8 @@ class Losses:
         if self.old_dec is not None and (self.w.w_dec_kd > 0 or self.w.w_emb_kd > 0):
             with torch.no_grad():
                 y_old = self.old_dec(q * model.dec_scale.view(1, -1, 1, 1))
-            terms["dec_kd"] = F.l1_loss(y, y_old)
+            if self.w.w_dec_kd > 0:
+                terms["dec_kd"] = F.l1_loss(y, y_old)
         if self.rate is not None:
             soft, hard = self.rate(b)
             terms["rate"] = soft.mean() / 1000.0          # kilobits per face
@@ -618,6 +619,26 @@ def better(v, best, select):
     return best is None or key(v) > key(best)
 
 
+def random_state(gen, rng):
+    """The three generators a run draws from, for its checkpoint."""
+    return {"gen": gen.get_state(), "rng": torch.get_rng_state(), "np_rng": rng.bit_generator.state}
+
+
+def set_random_state(st, gen, rng):
+    gen.set_state(st["gen"])
+    torch.set_rng_state(st["rng"])
+    rng.bit_generator.state = st["np_rng"]
+
+
+def imported_part(model, args, new_decoder):
+    """What came from an exported model, whose folded batch norms stay frozen (None: nothing)."""
+    if not args.init:
+        return model.decoder if args.init_decoder else None
+    if new_decoder:  # --dec-widths: the new decoder trains its own
+        return model.encoder
+    return model.decoder if args.enc_widths else model
+
+
 def start_run(args):
     """Threads, seeds, device, the run folder; the training people's data and the held-out
     people's validation (args: threads, seed, run, heldout)."""
@@ -661,9 +682,7 @@ def main():
             rate.load_state_dict(st["rate"])
             lam = st.get("lam", 0.0)
         opt.load_state_dict(st["opt"])
-        gen.set_state(st["gen"])
-        torch.set_rng_state(st["rng"])
-        rng.bit_generator.state = st["np_rng"]
+        set_random_state(st, gen, rng)
         step, log, best = st["step"], st["log"], st.get("best")
         if best is not None and best["step"] == 0:  # written by an older train.py
             best = None
@@ -681,8 +700,7 @@ def main():
 
     def save(path=ckpt):
         torch.save({"model": model.state_dict(), "head": head.state_dict() if head is not None else None,
-                    "opt": opt.state_dict(), "gen": gen.get_state(), "rng": torch.get_rng_state(),
-                    "np_rng": rng.bit_generator.state, "step": step, "log": log, "best": best,
+                    "opt": opt.state_dict(), **random_state(gen, rng), "step": step, "log": log, "best": best,
                     "rate": rate.state_dict() if rate is not None else None,
                     "lam": losses.lam if losses is not None else lam,
                     "config": model.config, "args": vars(args)}, path + ".tmp")
@@ -690,10 +708,7 @@ def main():
         if losses is not None:
             losses.save()
 
-    # batch norms of imported parts stay frozen; a new decoder's train
-    imported = (model.encoder if old_dec is not None else model.decoder if args.enc_widths else model) \
-        if args.init else \
-        model.decoder if args.init_decoder else None
+    imported = imported_part(model, args, old_dec is not None)
 
     def validate():
         nonlocal best
