@@ -30,6 +30,8 @@ struct ff_net {
 	ff_shape out_shape[FFN_MAX_IO];
 	void **owned;         /* quantised weights and their scales, alive with the runtime */
 	size_t n_owned;
+	float *rewritten;     /* constants of the rewritten graph (net_rewrite.c), the same */
+	unsigned rewrites;
 };
 
 static pthread_once_t xnn_once = PTHREAD_ONCE_INIT;
@@ -455,7 +457,7 @@ int ff_net_create_ex(const ff_model *m, const ff_shape *input_shapes, const ff_n
 		     ff_net **out, char *errbuf, size_t errlen)
 {
 	int rc = FF_OK;
-	ff_shape *shapes = NULL;
+	struct ffn_plan plan = {0};
 	struct build b = {0};
 	ff_net *n = NULL;
 	uint8_t *live = NULL;
@@ -477,9 +479,21 @@ int ff_net_create_ex(const ff_model *m, const ff_shape *input_shapes, const ff_n
 		return FF_ERR_BACKEND;
 	}
 	n = calloc(1, sizeof *n);
-	shapes = calloc(m->n_tensors, sizeof *shapes);
+	if (!n) {
+		ff_seterr(errbuf, errlen, "out of memory");
+		rc = FF_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = ffn_plan_build(m, input_shapes, !(opt && (opt->int8 || opt->as_written)), &plan,
+				 errbuf, errlen)))
+		goto out;
+	n->m = m;
+	m = &plan.m; /* the graph to build from here on */
+	n->rewritten = plan.weights;
+	n->rewrites = plan.rewrites;
+	plan.weights = NULL;
 	b.vid = malloc(m->n_tensors * sizeof *b.vid);
-	if (!n || !shapes || !b.vid) {
+	if (!b.vid) {
 		ff_seterr(errbuf, errlen, "out of memory");
 		rc = FF_ERR_NOMEM;
 		goto out;
@@ -499,15 +513,12 @@ int ff_net_create_ex(const ff_model *m, const ff_shape *input_shapes, const ff_n
 			b.qid[t] = XNN_INVALID_VALUE_ID;
 	}
 	b.net = n;
-	n->m = m;
 	n->n_in = m->n_inputs;
 	n->n_out = m->n_outputs;
-	if ((rc = ffn_infer_shapes(m, input_shapes, shapes, errbuf, errlen)))
-		goto out;
 	for (uint32_t t = 0; t < m->n_tensors; t++)
 		b.vid[t] = XNN_INVALID_VALUE_ID;
 	b.m = m;
-	b.shapes = shapes;
+	b.shapes = plan.shapes;
 	b.err = errbuf;
 	b.errlen = errlen;
 	if (xnn_create_subgraph(m->n_inputs + m->n_outputs, 0, &b.sg) != xnn_status_success) {
@@ -563,7 +574,7 @@ out:
 	free(b.vid);
 	free(b.qid);
 	free(live);
-	free(shapes);
+	ffn_plan_free(&plan);
 	if (rc) {
 		ff_net_free(n);
 		n = NULL;
@@ -593,7 +604,13 @@ void ff_net_free(ff_net *n)
 	for (size_t k = 0; k < n->n_owned; k++)
 		free(n->owned[k]);
 	free(n->owned);
+	free(n->rewritten);
 	free(n);
+}
+
+unsigned ff_net_rewrites(const ff_net *n)
+{
+	return n ? n->rewrites : 0;
 }
 
 float *ff_net_input(ff_net *n, unsigned i, ff_shape *shape)

@@ -150,6 +150,27 @@ uint8_t *ffn_alloc_buffer(size_t len);
 int ffn_infer_shapes(const ff_model *m, const ff_shape *input_shapes, ff_shape *shapes,
 		     char *errbuf, size_t errlen);
 
+/* The graph a net builds (net_rewrite.c): the model's, or a rewritten copy
+ * where exact algebraic identities save multiply-adds (a 1x1 convolution moved
+ * before the bilinear resize it reads; two 1x1 convolutions in a row made
+ * one). m is a shallow copy of the model whose ops and tensors (and their
+ * counts) are the rewritten ones when rewrites > 0; shapes holds every
+ * tensor's shape for the given inputs; weights holds the new constants and
+ * must outlive the net's runtime. */
+struct ffn_plan {
+	ff_model m;
+	ff_shape *shapes;
+	unsigned rewrites;
+	struct ffn_tensor *tensors; /* owned: NULL when nothing was rewritten */
+	struct ffn_op *ops;
+	float *weights;
+};
+/* rewrite 0: the file's graph as it is. Errors as ffn_infer_shapes, or
+ * FF_ERR_NOMEM. */
+int ffn_plan_build(const ff_model *m, const ff_shape *input_shapes, int rewrite,
+		   struct ffn_plan *p, char *errbuf, size_t errlen);
+void ffn_plan_free(struct ffn_plan *p);
+
 /* Resolved 2-D window geometry of a conv/pool op on a given input. */
 struct ffn_window {
 	uint32_t kh, kw, sh, sw, dh, dw;

@@ -1,7 +1,8 @@
 /* runtime_ops: every .ffn op type run on XNNPACK through lib/nn, compared with
  * the numpy reference outputs of tests/data/nn/make_test_models.py
  * (max abs error <= 1e-4), plus net-level behaviour: threads, any-size
- * inputs, shape errors, metadata and constants. */
+ * inputs, shape errors, metadata and constants, and the exact graph rewrites
+ * (lib/nn/net_rewrite.c): made where they apply, not elsewhere, same outputs. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,8 +48,9 @@ static int same_shape(const ff_shape *a, const ff_shape *b)
 }
 
 /* Runs model name on its test vector with opt; returns the max abs error over
- * all outputs (INFINITY on any failure). */
-static double run_vec(const char *name, const ff_nn_options *opt)
+ * all outputs (INFINITY on any failure); *rewrites (when not NULL): the net's
+ * ff_net_rewrites. */
+static double run_vec_rw(const char *name, const ff_nn_options *opt, unsigned *rewrites)
 {
 	char path[512], err[256];
 	nn_vec v;
@@ -81,6 +83,8 @@ static double run_vec(const char *name, const ff_nn_options *opt)
 		fprintf(stderr, "%s: ff_net_run: %d\n", name, rc);
 		goto out;
 	}
+	if (rewrites)
+		*rewrites = ff_net_rewrites(n);
 	worst = 0;
 	for (unsigned k = 0; k < v.n_out; k++) {
 		ff_shape s;
@@ -104,12 +108,43 @@ out:
 	return worst;
 }
 
+static double run_vec(const char *name, const ff_nn_options *opt)
+{
+	return run_vec_rw(name, opt, NULL);
+}
+
 static void test_each_op(void)
 {
 	for (size_t i = 0; i < sizeof op_models / sizeof op_models[0]; i++) {
-		double e = run_vec(op_models[i], NULL);
+		unsigned rw = 99;
+		double e = run_vec_rw(op_models[i], NULL, &rw);
+		CU_ASSERT_EQUAL(rw, 0); /* nothing in these to rewrite */
 		printf("\n  %-22s max abs err %.3g %s", op_models[i], e, e <= TOL ? "ok" : "FAIL");
 		CU_ASSERT(e <= TOL);
+	}
+	printf("\n");
+}
+
+/* Each rw_ graph gets exactly its rewrites and computes what the graph as
+ * written does (numpy); built as written it gets none and the same. */
+static void test_rewrites(void)
+{
+	static const struct {
+		const char *name;
+		unsigned rewrites;
+	} rw[] = { { "rw_resize_pointwise", 1 }, { "rw_pointwise_chain", 1 }, { "rw_zero_branch", 1 } };
+	ff_nn_options as_written = FF_NN_OPTIONS_INIT;
+	as_written.as_written = 1;
+	for (size_t i = 0; i < sizeof rw / sizeof rw[0]; i++) {
+		unsigned got = 99, got_file = 99;
+		double e = run_vec_rw(rw[i].name, NULL, &got);
+		double e_file = run_vec_rw(rw[i].name, &as_written, &got_file);
+		printf("\n  %-22s %u rewrite(s), max abs err %.3g (as written: %.3g)", rw[i].name, got,
+		       e, e_file);
+		CU_ASSERT_EQUAL(got, rw[i].rewrites);
+		CU_ASSERT_EQUAL(got_file, 0);
+		CU_ASSERT(e <= TOL);
+		CU_ASSERT(e_file <= TOL);
 	}
 	printf("\n");
 }
@@ -229,6 +264,7 @@ static void test_repeat_runs(void)
 
 static CU_TestInfo ops_tests[] = {
 	{"each_op_vs_numpy", test_each_op},
+	{"graph_rewrites_exact", test_rewrites},
 	{"threads", test_threads},
 	{"any_size_input", test_any_size_input},
 	{"bad_input_shapes", test_bad_input_shapes},

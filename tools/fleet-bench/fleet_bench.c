@@ -55,6 +55,17 @@ static const char *const c_key[FB_NSTAGES] = { "detect_align_ms", "embed_ms", "v
 					       "vq_decode_ms" };
 static const char *const t_key[FB_NSTAGES] = { "detect_forward_ms", "embed_ms", "vq_encode_ms",
 					       "vq_decode_ms" };
+/* Our nets' variants: float (graphs rewritten where an exact identity saves
+ * work: the default), int8, and float as the files have them. */
+enum fb_variant { FB_FLOAT, FB_INT8, FB_AS_WRITTEN, FB_NVARIANTS };
+static const struct {
+	const char *side, *ratio, *json, *json_ratio;
+} fb_variants[FB_NVARIANTS] = {
+	[FB_FLOAT] = { "C", NULL, "c", NULL },
+	[FB_INT8] = { "C int8", "int8/float", "c_int8", "ratio_int8_over_float" },
+	[FB_AS_WRITTEN] = { "C file", "file/rewritten", "c_as_written", "ratio_as_written_over_c" },
+};
+
 static const char *const c_label[FB_NSTAGES] = { "detect+align", "embed", "vq_encode",
 						 "vq_decode" };
 static const char *const t_label[FB_NSTAGES] = { "detect fwd", "embed", "vq_encode",
@@ -116,6 +127,9 @@ static void usage(FILE *f)
 		"  --int8           also our nets in int8 (embed, vq_encode, vq_decode; the .q8\n"
 		"                   activation ranges next to each model: calibrate_int8.py),\n"
 		"                   printed as \"C int8\" with its ratio to C float\n"
+		"  --as-written     also our float nets built as the files have them, without the\n"
+		"                   exact graph rewrites (lib/nn/net_rewrite.c), printed as\n"
+		"                   \"C file\" with its ratio to C\n"
 		"  --ort-dir DIR    its exported models and inputs (tools/fleet-bench/ort-setup)\n"
 		"                   [MODELS/ort/bench]\n"
 		"  --ort-lib PATH   libonnxruntime.so [MODELS/ort/libonnxruntime.so.1.30.0]; without\n"
@@ -312,15 +326,16 @@ out:
 
 /* Creates w's nets at `threads` XNNPACK threads (the VQ ones with o->vq). 0 or
  * -1; work_close(w) in both cases. */
-static int work_open(const struct fb_opts *o, int threads, int int8, const char *models_dir,
-		     const char *mfn, struct fb_work *w)
+static int work_open(const struct fb_opts *o, int threads, enum fb_variant variant,
+		     const char *models_dir, const char *mfn, struct fb_work *w)
 {
 	ff_detector_options dopt = FF_DETECTOR_OPTIONS_INIT;
 	ff_nn_options nopt = FF_NN_OPTIONS_INIT;
 	char err[512] = "";
 
 	dopt.threads = nopt.threads = threads;
-	nopt.int8 = int8;
+	nopt.int8 = variant == FB_INT8;
+	nopt.as_written = variant == FB_AS_WRITTEN;
 	if (ff_detector_create(models_dir, &dopt, &w->det, err, sizeof(err)) != FF_OK ||
 	    ff_embedder_create(mfn, &nopt, &w->emb, err, sizeof(err)) != FF_OK ||
 	    ff_embedder_dim(w->emb) > sizeof(w->vec) / sizeof(w->vec[0])) {
@@ -413,8 +428,9 @@ static void print_side(const char *side, int threads, const char *const *label,
 	fflush(stdout);
 }
 
-/* Our side, in float, or in int8 (printed against float's figures f). */
-static int run_c(const struct fb_opts *o, int int8, const struct fb_c *f, const char *models_dir,
+/* Our side, in float, or another variant (printed against float's figures f). */
+static int run_c(const struct fb_opts *o, enum fb_variant variant, const struct fb_c *f,
+		 const char *models_dir,
 		 const char *mfn, const ff_image *full, int nfull, const ff_image *al, int nal,
 		 struct fb_c *out)
 {
@@ -425,7 +441,7 @@ static int run_c(const struct fb_opts *o, int int8, const struct fb_c *f, const 
 		return -1;
 	for (int ti = 0; ti < o->nthreads; ti++) {
 		struct fb_work w = { .full = full, .al = al, .nfull = nfull, .nal = nal };
-		int ok = work_open(o, o->threads[ti], int8, models_dir, mfn, &w) == 0 &&
+		int ok = work_open(o, o->threads[ti], variant, models_dir, mfn, &w) == 0 &&
 			 time_stages(o, &w, dt, out->side.st[ti]) == 0;
 
 		if (ok && w.venc)
@@ -435,11 +451,8 @@ static int run_c(const struct fb_opts *o, int int8, const struct fb_c *f, const 
 		if (!ok)
 			goto out;
 		out->faces_found = w.found / (o->warmup + o->runs);
-		if (int8)
-			print_side("C int8", o->threads[ti], c_label, out->side.st[ti],
-				   f->side.st[ti], "int8/float");
-		else
-			print_side("C", o->threads[ti], c_label, out->side.st[ti], NULL, NULL);
+		print_side(fb_variants[variant].side, o->threads[ti], c_label, out->side.st[ti],
+			   f ? f->side.st[ti] : NULL, fb_variants[variant].ratio);
 	}
 	out->side.peak_rss_mb = peak_rss_mb();
 	rc = 0;
@@ -500,6 +513,9 @@ static int parse_args(int argc, char **argv, struct fb_opts *o)
 			continue;
 		} else if (!strcmp(a, "--int8")) {
 			o->int8 = 1;
+			continue;
+		} else if (!strcmp(a, "--as-written")) {
+			o->as_written = 1;
 			continue;
 		}
 		if (!v)
@@ -742,10 +758,11 @@ static void json_strongest(cJSON *r, const struct fb_opts *o, const struct fb_c 
 }
 
 /* The last line: one JSON object. */
-static void json_report(const struct fb_opts *o, const struct fb_c *c, const struct fb_c *c8,
+static void json_report(const struct fb_opts *o, const struct fb_c *const *var,
 			const struct fb_peers *p, int nfull, int nal, double load1)
 {
 	const struct fb_side *t = p->torch;
+	const struct fb_c *c = var[FB_FLOAT];
 	cJSON *r = cJSON_CreateObject();
 	char *text;
 
@@ -760,10 +777,11 @@ static void json_report(const struct fb_opts *o, const struct fb_c *c, const str
 	else
 		cJSON_AddNullToObject(r, "vq_model");
 	json_side(r, "c", o, c_key, &c->side);
-	if (c8) {
-		json_side(r, "c_int8", o, c_key, &c8->side);
-		json_ratios(r, "ratio_int8_over_float", o, &c8->side, &c->side);
-	}
+	for (int v = FB_FLOAT + 1; v < FB_NVARIANTS; v++)
+		if (var[v]) {
+			json_side(r, fb_variants[v].json, o, c_key, &var[v]->side);
+			json_ratios(r, fb_variants[v].json_ratio, o, &var[v]->side, &c->side);
+		}
 	if (t) {
 		json_side(r, "torch", o, t_key, t);
 		cJSON_AddStringToObject(r, "torch_engine", o->engine);
@@ -827,10 +845,10 @@ int main(int argc, char **argv)
 		models_dir[4200], mfn[4300];
 	static char ort_dir_def[4200], ort_lib_def[4200];
 	struct fb_opts o = { NULL, NULL, "/usr/bin/python3", NULL, NULL, 10, 2, 1, { 1, 2 }, 2, "frozen",
-			     1, NULL, NULL, 0 };
+			     1, NULL, NULL, 0, 0 };
 	struct fb_list lfull = { NULL, 0 }, lal = { NULL, 0 };
 	ff_image *full = NULL, *al = NULL;
-	struct fb_c c, c8;
+	struct fb_c c, c8, cw;
 	struct fb_side t;
 	struct fb_ort_result ort;
 	struct fb_peers peers;
@@ -842,6 +860,7 @@ int main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	memset(&c8, 0, sizeof(c8));
+	memset(&cw, 0, sizeof(cw));
 	snprintf(faces_def, sizeof(faces_def), "%s/tests/data/faces", FB_SOURCE_DIR);
 	snprintf(models_def, sizeof(models_def), "%s",
 		 getenv("FF_MODELS_DIR") ? getenv("FF_MODELS_DIR") : FB_SOURCE_DIR "/models/cache");
@@ -887,11 +906,14 @@ int main(int argc, char **argv)
 	       "timed passes, load average %.2f\n",
 	       lfull.n, o.faces, lal.n, o.vq ? o.vq : "none", o.warmup, o.runs, load1);
 	fflush(stdout);
-	if (run_c(&o, 0, NULL, models_dir, mfn, full, lfull.n, al, lal.n, &c) != 0)
+	if (run_c(&o, FB_FLOAT, NULL, models_dir, mfn, full, lfull.n, al, lal.n, &c) != 0)
 		goto out;
 	printf("C       peak RSS %.1f MiB, faces aligned per pass %d of %d\n", c.side.peak_rss_mb,
 	       c.faces_found, lfull.n);
-	if (o.int8 && run_c(&o, 1, &c, models_dir, mfn, full, lfull.n, al, lal.n, &c8) != 0)
+	if (o.int8 && run_c(&o, FB_INT8, &c, models_dir, mfn, full, lfull.n, al, lal.n, &c8) != 0)
+		goto out;
+	if (o.as_written &&
+	    run_c(&o, FB_AS_WRITTEN, &c, models_dir, mfn, full, lfull.n, al, lal.n, &cw) != 0)
 		goto out;
 	if (o.torch) {
 		fflush(stdout);
@@ -905,7 +927,9 @@ int main(int argc, char **argv)
 	if (o.ort && run_ort(&o, models_dir, &c, lfull.n, lal.n, &ort, &peers) != 0)
 		goto out;
 	print_strongest(&o, &c, &peers);
-	json_report(&o, &c, o.int8 ? &c8 : NULL, &peers, lfull.n, lal.n, load1);
+	const struct fb_c *var[FB_NVARIANTS] = {
+		&c, o.int8 ? &c8 : NULL, o.as_written ? &cw : NULL };
+	json_report(&o, var, &peers, lfull.n, lal.n, load1);
 	rc = FF_EXIT_OK;
 out:
 	for (int i = 0; full && i < lfull.n; i++)

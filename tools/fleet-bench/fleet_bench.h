@@ -27,6 +27,7 @@ struct fb_opts {
 	int ort;                       /* run the ONNX Runtime side */
 	const char *ort_dir, *ort_lib; /* its bundle (ort_export.py) and libonnxruntime.so */
 	int int8;                      /* also time our nets in int8 (lib/nn, .q8 ranges) */
+	int as_written;                /* also our float nets as the files have them (no rewrites) */
 };
 
 /* One side's figures: st[index into opts.threads][stage]. */

@@ -29,8 +29,10 @@ typedef struct ff_nn_options {
 	int threads;            /* worker threads for XNNPACK; 0 or 1 = caller's thread only */
 	size_t max_file_bytes;  /* reject larger model files; 0 = 256 MiB */
 	int int8;               /* build the int8 graph (needs ff_model_set_ranges) */
+	int as_written;         /* 1: the file's ops exactly; 0: float nets rewritten where an
+				 * exact identity saves work (lib/nn/net_rewrite.c) */
 } ff_nn_options;
-#define FF_NN_OPTIONS_INIT { 1, 0, 0 }
+#define FF_NN_OPTIONS_INIT { 1, 0, 0, 0 }
 
 /* Loads and validates a .ffn file. Every offset, length, tensor id and shape
  * is checked before use. Returns FF_OK, FF_ERR_IO (unreadable), FF_ERR_FORMAT
@@ -99,6 +101,9 @@ int ff_net_create(const ff_model *m, const ff_shape *input_shapes,
 int ff_net_create_ex(const ff_model *m, const ff_shape *input_shapes,
 		     const ff_nn_options *opt, ff_net **out, char *errbuf, size_t errlen);
 void ff_net_free(ff_net *n);
+/* How many rewrites the net's graph got (ff_nn_options.as_written): 0 for a
+ * graph built as the file has it. */
+unsigned ff_net_rewrites(const ff_net *n);
 
 /* Buffers owned by the net: write inputs, call ff_net_run, read outputs.
  * Pointers stay valid until ff_net_free. shape may be NULL. */

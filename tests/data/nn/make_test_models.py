@@ -209,10 +209,10 @@ def softmax(x):
 # ---------------------------------------------------------------- graph helpers
 
 def conv(m, x, o, k, s=(1, 1), d=(1, 1), pads=(0, 0, 0, 0), same=False, groups=1,
-         lo=-INF, hi=INF):
+         lo=-INF, hi=INF, scale=0.5):
     xv = m.v(x)
-    w = m.const((o, k[0], k[1], xv.shape[3] // groups))
-    b = m.const((o,))
+    w = m.const((o, k[0], k[1], xv.shape[3] // groups), scale)
+    b = m.const((o,), scale)
     val, _ = ref_conv(xv, m.v(w), m.v(b), s, d, pads, same, groups, lo, hi)
     ip = [s[0], s[1], *(pads if not same else (0, 0, 0, 0)), d[0], d[1], groups, int(same)]
     return m.op("CONV_2D", [x, w, b], val, ip, [lo, hi])
@@ -394,6 +394,26 @@ def build_all():
     s = m.op("SIGMOID", [f], 1 / (1 + np.exp(-m.v(f))))
     g = binop(m, "ADD", s, f)
     m.outputs = [s, g]
+
+    # Graphs lib/nn/net_rewrite.c rewrites (tests/runtime/test_nn_ops.c: how many
+    # rewrites each gets); the reference is the graph as written.
+    m = new("rw_resize_pointwise")  # 1: relu(1x1(resize)); an output resize stays
+    x = m.input((1, 5, 6, 8))
+    up = m.op("RESIZE_BILINEAR", [x], ref_resize(m.v(x), 10, 12, 0), [10, 12, 0])
+    kept = m.op("RESIZE_BILINEAR", [x], ref_resize(m.v(x), 9, 11, 1), [9, 11, 1])
+    m.outputs = [conv(m, up, 4, (1, 1), lo=0.0), conv(m, kept, 3, (1, 1)), kept]
+
+    m = new("rw_pointwise_chain")  # 1: two 1x1 in a row; a clamped first one stays
+    x = m.input((1, 6, 5, 16))
+    a = conv(m, x, 16, (1, 1))
+    c = conv(m, x, 16, (1, 1), lo=0.0)
+    m.outputs = [conv(m, a, 24, (1, 1), lo=-0.5, hi=0.5), conv(m, c, 24, (1, 1))]
+
+    m = new("rw_zero_branch")  # 1: x + 0 is x (a dropped residual block), then 1x1
+    x = m.input((1, 4, 4, 6))
+    h = prelu(m, conv(m, x, 6, (3, 3), same=True))
+    y = binop(m, "ADD", conv(m, h, 6, (1, 1), scale=0.0), x)
+    m.outputs = [conv(m, y, 5, (1, 1), lo=0.0)]
     return models
 
 
