@@ -37,6 +37,12 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 set(CMAKE_LIBRARY_PATH "${_ff_arm_extra}" /usr/lib/${FF_CROSS_TRIPLE} /lib/${FF_CROSS_TRIPLE})
 set(CMAKE_IGNORE_PATH /usr/lib/x86_64-linux-gnu /lib/x86_64-linux-gnu)
 set(CMAKE_BUILD_RPATH "${_ff_arm_extra}")
+# DT_RPATH, not DT_RUNPATH: a runpath serves only the program's own NEEDED
+# libraries, and ld's --as-needed leaves libcpuinfo to libXNNPACK, whose own
+# lookup would then miss the unpacked sysroot (unless libcpuinfo0:arm64
+# happens to be installed).
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wl,--disable-new-dtags")
+set(CMAKE_SHARED_LINKER_FLAGS_INIT "-Wl,--disable-new-dtags")
 
 # pkg-config: the arm64 .pc files, never the host's.
 set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/${FF_CROSS_TRIPLE}/pkgconfig:/usr/share/pkgconfig")

@@ -25,6 +25,7 @@ split, seed 1), never DevTest. Resumable: run/ckpt.pt every --ckpt-every steps.
 
 usage: train_embed.py --vq models/vq/vq2 --run DIR [--train light|early|mid|all] [--steps N]
                       [--lr F] [--batch N] [--threads N] [--val-every N] [--degrade P]
+                      [--init-patch FFP] [--drop-blocks ADD,ADD,...]
 Writes DIR/best.ffn (the whole network, the best step), DIR/best.ffp (the same as a
 weight patch over the fetched MobileFaceNet: what ships, as models/vq/ID.emb.ffp) and
 DIR/log.jsonl.
@@ -126,9 +127,28 @@ def trainable_consts(graph, which):
     return sorted(ids)
 
 
-def make_student(path, which):
-    m = FfnModule(path)
-    ids = trainable_consts(m.graph, which)
+def drop_blocks(graph, adds):
+    """Zeroes the last convolution of the residual branch of each ADD op in adds
+    (op indices), so that block computes x + 0 = x: the C runtime then drops the
+    branch (lib/nn/net_rewrite.c). Returns the zeroed tensor ids (kept at zero)."""
+    producer = {o: k for k, op in enumerate(graph.ops) for o in op.outputs}
+    ids = set()
+    for k in adds:
+        op = graph.ops[k]
+        if op.kind != "ADD":
+            sys.exit("train_embed: op %d is %s, not a residual ADD" % (k, op.kind))
+        conv = graph.ops[producer[op.inputs[0]]]
+        for t in conv.inputs[1:]:
+            graph.tensors[t].data = np.zeros_like(graph.tensors[t].data)
+            ids.add(t)
+    return ids
+
+
+def make_student(path, which, init_patch=None, drop=()):
+    g = ffn.apply_patch(path, init_patch) if init_patch else ffn.load(path)
+    zeroed = drop_blocks(g, drop)
+    m = FfnModule(g)
+    ids = [i for i in trainable_consts(m.graph, which) if i not in zeroed]
     for i in ids:
         name = m._consts[i]
         t = getattr(m, name)
@@ -182,6 +202,11 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--val-every", type=int, default=100)
     ap.add_argument("--ckpt-every", type=int, default=25)
+    ap.add_argument("--init-patch", default="",
+                    help="start from this weight patch over the base (e.g. models/vq/vq7.emb.ffp)")
+    ap.add_argument("--drop-blocks", default="",
+                    help="comma-separated ADD op indices whose residual branch goes (zeroed; "
+                         "the C runtime skips it): a cheaper embedder")
     ap.add_argument("--degrade", type=float, default=0.0,
                     help="share of training faces reconstructed from a degraded crop (degrade.TRAIN); "
                          "the target stays the clean original's embedding")
@@ -204,7 +229,8 @@ def main():
     recon = recon_cache(args.vq, data)
     recon_deg = recon_cache(args.vq, data, degraded=True) if args.degrade > 0 else None
     base = os.path.join(train.MODELS_CACHE, "ffn", "mobilefacenet.ffn")
-    student, ids = make_student(base, args.train)
+    drop = [int(k) for k in args.drop_blocks.split(",") if k]
+    student, ids = make_student(base, args.train, args.init_patch or None, drop)
     params = [p for p in student.parameters()]
     nparam = sum(p.numel() for p in params)
     total = sum(int(np.prod(t.shape)) for t in student.graph.tensors if t.data is not None)
