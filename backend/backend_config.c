@@ -96,6 +96,9 @@ static const ff_config_field fields[] = {
 	  "beyond it the lowest quality goes", 0),
 	F("top_k", FF_CFG_INT, top_k, "5", 1, 10, "identities recorded per event", 0),
 	F("workers", FF_CFG_INT, workers, "2", 1, 64, "recognition worker threads", 0),
+	F("nn_rewrites", FF_CFG_BOOL, nn_rewrites, "true", 0, 0,
+	  "build the decoders and embedders with lib/nn's exact graph rewrites (the same results "
+	  "to float rounding, less work: lib/nn/README.md); false: the model files' graphs as written", 0),
 	F("queue_size", FF_CFG_INT, queue_size, "512", 8, 1 << 20,
 	  "jobs queued between stages", 0),
 	F("batch_max", FF_CFG_INT, batch_max, "128", 1, 4096, "events per database batch", 0),

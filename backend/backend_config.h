@@ -37,6 +37,7 @@ typedef struct be_backend_config {
 	int track_max_faces;
 	int top_k;
 	int workers;
+	bool nn_rewrites;      /* lib/nn's exact graph rewrites (ff_nn_options.as_written off) */
 	int queue_size;
 	int batch_max;
 	int batch_ms;

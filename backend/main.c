@@ -305,8 +305,11 @@ static int start_models(app *a)
 	a->workers = calloc((size_t)a->nworkers, sizeof(*a->workers));
 	if (!a->rec || !a->workers)
 		return FF_ERR_NOMEM;
+	ff_nn_options nn = FF_NN_OPTIONS_INIT;
+	nn.as_written = !a->cfg.nn_rewrites;
 	for (int i = 0; i < a->nworkers; i++) {
-		rc = be_recognizer_create(&a->models, a->cfg.embed_model, &a->rec[i], err, sizeof(err));
+		rc = be_recognizer_create(&a->models, a->cfg.embed_model, &nn, &a->rec[i], err,
+					  sizeof(err));
 		if (rc != FF_OK) {
 			ff_log_error(LOG_COMP, "event=models_failed err=\"%s\"", err);
 			return rc;

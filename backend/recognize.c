@@ -116,10 +116,11 @@ int be_model_set_find(const be_model_set *set, const char *model_id)
 /* Model i's reconstruction-side embedder, when its decoder has one
  * (ff_vq_recon_embedder_path): the base embedder with its weight patch. */
 static int open_recon_embedder(be_recognizer *r, size_t i, const char *dec_path,
-			       const char *embed_path, char *errbuf, size_t errlen)
+			       const char *embed_path, const ff_nn_options *nn, char *errbuf,
+			       size_t errlen)
 {
 	const char *id = ff_vq_decoder_info(r->dec[i])->model_id;
-	int rc = ff_vq_recon_embedder_open(dec_path, embed_path, r->dim, NULL, &r->recon_emb[i],
+	int rc = ff_vq_recon_embedder_open(dec_path, embed_path, r->dim, nn, &r->recon_emb[i],
 					   errbuf, errlen);
 	if (rc == FF_ERR_NOTFOUND)
 		return FF_OK;
@@ -135,14 +136,14 @@ static int open_recon_embedder(be_recognizer *r, size_t i, const char *dec_path,
 	return rc;
 }
 
-int be_recognizer_create(const be_model_set *set, const char *embed_path, be_recognizer **out,
-			 char *errbuf, size_t errlen)
+int be_recognizer_create(const be_model_set *set, const char *embed_path,
+			 const ff_nn_options *nn, be_recognizer **out, char *errbuf, size_t errlen)
 {
 	be_recognizer *r = calloc(1, sizeof(*r));
 	int rc;
 	if (!r)
 		return FF_ERR_NOMEM;
-	rc = ff_embedder_create(embed_path, NULL, &r->emb, errbuf, errlen);
+	rc = ff_embedder_create(embed_path, nn, &r->emb, errbuf, errlen);
 	if (rc != FF_OK)
 		goto fail;
 	r->dim = ff_embedder_dim(r->emb);
@@ -152,11 +153,12 @@ int be_recognizer_create(const be_model_set *set, const char *embed_path, be_rec
 		goto fail;
 	}
 	for (size_t i = 0; i < set->n; i++) {
-		rc = ff_vq_decoder_create(set->path[i], NULL, &r->dec[i], errbuf, errlen);
+		rc = ff_vq_decoder_create(set->path[i], nn, &r->dec[i], errbuf, errlen);
 		if (rc != FF_OK)
 			goto fail;
 		r->n++;
-		if ((rc = open_recon_embedder(r, i, set->path[i], embed_path, errbuf, errlen)) != FF_OK)
+		if ((rc = open_recon_embedder(r, i, set->path[i], embed_path, nn, errbuf, errlen)) !=
+		    FF_OK)
 			goto fail;
 		if (ff_vq_adapter_dim(r->dec[i]) && ff_vq_adapter_dim(r->dec[i]) != r->dim) {
 			snprintf(errbuf, errlen, "%s: embed_adapter is %zu-d, the embedder %zu-d", set->path[i],

@@ -36,8 +36,9 @@ int be_model_set_find(const be_model_set *set, const char *model_id);
 /* One worker's nets: a decoder per model of the set and an embedder. */
 typedef struct be_recognizer be_recognizer;
 
+/* nn: how its nets are built (NULL: lib/nn's defaults). */
 int be_recognizer_create(const be_model_set *set, const char *embed_path,
-			 be_recognizer **out, char *errbuf, size_t errlen);
+			 const ff_nn_options *nn, be_recognizer **out, char *errbuf, size_t errlen);
 void be_recognizer_free(be_recognizer *r);
 size_t be_recognizer_dim(const be_recognizer *r);
 

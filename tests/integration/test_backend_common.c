@@ -553,7 +553,7 @@ bool bt_recognizer_open(be_recognizer **rec, ff_vq_encoder **enc)
 		return false;
 	}
 	snprintf(path, sizeof(path), "%s/ffn/mobilefacenet.ffn", getenv("FF_MODELS_DIR"));
-	rc = be_recognizer_create(&set, path, rec, err, sizeof(err));
+	rc = be_recognizer_create(&set, path, NULL, rec, err, sizeof(err));
 	be_model_set_free(&set); /* the recognizer keeps what it needs */
 	if (rc != FF_OK)
 		ff_test_skip("MobileFaceNet not available (%s): run models/fetch", err);
