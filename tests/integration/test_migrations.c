@@ -116,6 +116,24 @@ static void test_tables_exist(void)
 	}
 }
 
+/* Every foreign key has an index that leads with its column: without one, a
+ * delete on the referenced side (an identity's erasure) scans the whole
+ * referencing table, partitions and all (012_index_track_identity.sql). */
+static void test_foreign_keys_indexed(void)
+{
+	PGresult *r = PQexec(db,
+			     "SELECT c.conrelid::regclass || '.' || a.attname FROM pg_constraint c "
+			     "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+			     "WHERE c.contype = 'f' AND c.conparentid = 0 AND NOT EXISTS "
+			     "(SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid "
+			     "AND i.indkey[0] = c.conkey[1])");
+	CU_ASSERT_EQUAL_FATAL(PQresultStatus(r), PGRES_TUPLES_OK);
+	for (int i = 0; i < PQntuples(r); i++)
+		fprintf(stderr, "foreign key without an index: %s\n", PQgetvalue(r, i, 0));
+	CU_ASSERT_EQUAL(PQntuples(r), 0);
+	PQclear(r);
+}
+
 static const char *insert_event_sql =
 	"INSERT INTO recognition_events (device_id, site_id, seq, capture_time, decision, "
 	"model_id) VALUES ($1, 'site-a', $2::bigint, now(), 'unknown', 'vqvae-test')";
@@ -322,6 +340,7 @@ static void test_bad_dir(void)
 static CU_TestInfo migration_tests[] = {
 	{ "apply_twice", test_apply_twice },
 	{ "tables_exist", test_tables_exist },
+	{ "foreign_keys_indexed", test_foreign_keys_indexed },
 	{ "unique_device_seq", test_unique_device_seq },
 	{ "audit_append_only", test_audit_append_only },
 	{ "runtime_roles", test_runtime_roles },
