@@ -51,10 +51,8 @@ def main():
     torch.set_num_threads(a.threads)
     dev = torch.device("cpu")
     data = train.Data("devtrain", dev, torch.Generator().manual_seed(1))
-    held = train.heldout_people(data.labels, 0.1, 1)
-    rows = [np.flatnonzero(data.labels == p) for p in held]
-    gal = np.array([r[0] for r in rows])
-    probes = np.concatenate([r[1:9] for r in rows])
+    val = train_embed.heldout_split(data)
+    gal, probes = val.gallery, val.probes
     frozen = train.Embedder(dev)
     with torch.no_grad():
         g = torch.cat([frozen(data.center(torch.from_numpy(gal[k:k + 64]))) for k in range(0, len(gal), 64)])

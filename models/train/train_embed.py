@@ -177,6 +177,17 @@ def embed(net, x_u8):
     return F.normalize(net(x)[0], dim=1)
 
 
+def heldout_split(data):
+    """train.py's held-out DevTrain people (10 %, seed 1) as a Validation whose
+    gallery is each one's first crop and probes up to 8 further ones (its
+    split only, not its degraded copy)."""
+    val = train.Validation.__new__(train.Validation)
+    by_person = [np.flatnonzero(data.labels == p) for p in train.heldout_people(data.labels, 0.1, 1)]
+    val.gallery = np.array([r[0] for r in by_person])
+    val.probes = np.concatenate([r[1:9] for r in by_person])
+    return val
+
+
 def validate(student, frozen, data, recon, val):
     """Top-1 of held-out people: gallery = frozen net on the original, probes =
     student on the reconstruction (as deployed); and the frozen net on the
@@ -218,12 +229,8 @@ def main():
     dev = torch.device("cpu")
     gen = torch.Generator().manual_seed(1)
     data = train.Data("devtrain", dev, gen)
-    held = train.heldout_people(data.labels, 0.1, 1)
-    rows = np.flatnonzero(~np.isin(data.labels, held))
-    val = train.Validation.__new__(train.Validation)  # its gallery/probe split, not its degraded copy
-    by_person = {int(p): np.flatnonzero(data.labels == p) for p in held}
-    val.gallery = np.array([r[0] for r in by_person.values()])
-    val.probes = np.concatenate([r[1:9] for r in by_person.values()])
+    val = heldout_split(data)
+    rows = np.flatnonzero(~np.isin(data.labels, data.labels[val.gallery]))  # the others
     frozen = train.Embedder(dev)
     targets = train.EmbCache("mobilefacenet", frozen, data, 192)
     recon = recon_cache(args.vq, data)
