@@ -277,6 +277,11 @@ static int connect_once(dev_publisher *p)
 		}
 	}
 	if (rc != FF_OK && p->m) {
+		/* connected, but a subscription failed: end the session cleanly
+		 * (Paho 1.3.11 leaks a live session's structures on destroy,
+		 * seen under valgrind) */
+		if (ff_mqtt_is_connected(p->m))
+			ff_mqtt_disconnect(p->m, 1000);
 		ff_mqtt_destroy(p->m);
 		p->m = NULL;
 	}

@@ -126,19 +126,26 @@ static void op_drop(ff_mqtt_op *op)
 	pthread_mutex_unlock(&m->mu);
 }
 
+/* CLOCK_MONOTONIC (the condition variable's clock) timeout_ms from now. */
+static struct timespec deadline_in(int timeout_ms)
+{
+	struct timespec d;
+	clock_gettime(CLOCK_MONOTONIC, &d);
+	d.tv_sec += timeout_ms / 1000;
+	d.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (d.tv_nsec >= 1000000000L) {
+		d.tv_sec++;
+		d.tv_nsec -= 1000000000L;
+	}
+	return d;
+}
+
 static int op_wait(ff_mqtt_op *op, int timeout_ms)
 {
 	ff_mqtt *m = op->m;
-	struct timespec deadline;
+	struct timespec deadline = deadline_in(timeout_ms);
 	int rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&m->mu);
 	while (!op->done) {
 		if (pthread_cond_timedwait(&m->cv, &m->mu, &deadline) == ETIMEDOUT)
@@ -402,6 +409,32 @@ out:
 	return rc;
 }
 
+/* After ff_mqtt_connect gave up waiting: waits (bounded) until Paho has
+ * reported the connect, and ends a session that came up late, so a failed
+ * ff_mqtt_connect leaves the client idle. Paho always reports a connect,
+ * after its own connectTimeout, so this waits only where our wait was
+ * shorter than Paho's: a starved process. Paho 1.3.11's destroy racing its
+ * own connect-failure path, or tearing down a live session, leaks the
+ * client's structures (seen under valgrind: ~650 B per failed attempt,
+ * which a device retrying for days would pile up). */
+static void settle_connect(ff_mqtt *m)
+{
+	struct timespec deadline = deadline_in(m->opt.connect_timeout_ms + 5000);
+	bool pending = true;
+
+	pthread_mutex_lock(&m->mu);
+	while (pending) {
+		pending = false;
+		for (const ff_mqtt_op *op = m->ops; op; op = op->next)
+			pending |= op->is_connect && op->abandoned && !op->done;
+		if (pending && pthread_cond_timedwait(&m->cv, &m->mu, &deadline) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&m->mu);
+	if (MQTTAsync_isConnected(m->client))
+		ff_mqtt_disconnect(m, 1000);
+}
+
 int ff_mqtt_connect(ff_mqtt *m)
 {
 	MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer5;
@@ -470,6 +503,8 @@ int ff_mqtt_connect(ff_mqtt *m)
 		return FF_ERR_MQTT;
 	}
 	rc = op_wait(op, m->opt.connect_timeout_ms + 1000);
+	if (rc == FF_ERR_TIMEOUT)
+		settle_connect(m);
 	if (rc == FF_OK && m->opt.topic_aliases)
 		ff_log_debug(LOG_COMP, "event=topic_aliases client=%s broker_max=%d", m->opt.client_id,
 			     m->alias_max);

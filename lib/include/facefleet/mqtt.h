@@ -86,7 +86,9 @@ int ff_mqtt_create(const ff_mqtt_options *opt, ff_mqtt **out);
 
 /* Connects and waits for the CONNACK. Returns FF_OK, FF_ERR_AUTH (bad user
  * name or password, not authorised), FF_ERR_TIMEOUT, FF_ERR_MQTT (refused,
- * unreachable, TLS failure), FF_ERR_STATE (already connected). */
+ * unreachable, TLS failure), FF_ERR_STATE (already connected). After a
+ * failure the client is not connected: on FF_ERR_TIMEOUT it first waits
+ * (bounded) for Paho's own verdict and ends a session that came up late. */
 int ff_mqtt_connect(ff_mqtt *m);
 
 /* Publishes and, for QoS 1/2, waits until the broker acknowledged (PUBACK /
@@ -145,7 +147,8 @@ int ff_mqtt_disconnect(ff_mqtt *m, int timeout_ms);
 /* True while the client holds a connection. */
 bool ff_mqtt_is_connected(const ff_mqtt *m);
 
-/* Frees the client (disconnecting first is polite, not required). NULL is a no-op. */
+/* Frees the client. Without ff_mqtt_disconnect first the connection just
+ * drops (the broker publishes the will). NULL is a no-op. */
 void ff_mqtt_destroy(ff_mqtt *m);
 
 #ifdef __cplusplus
