@@ -52,6 +52,10 @@ backend's cost per face is mostly the decoder and MobileFaceNet (issue 19).
 --enc-widths W,W,W,W (with --init and --warm) is the other side: a smaller device
 encoder (distil_encoder.py's, which learned to reproduce the imported one's codes)
 finished end to end through the imported decoder, kept as it is (--freeze-decoder).
+--recon-embedder FFP trains, jointly with the decoder, a reconstruction-side
+MobileFaceNet (a weight patch, train_embed.py's): it embeds every reconstruction in the
+identity terms and the validation's probes, while the originals' targets and the gallery
+stay the frozen network's, as the backend does; best.emb.ffp is its best step.
 --w-emb-kd adds 1 - cos to MobileFaceNet of the imported decoder's reconstruction of
 the same codes; --select top1+tar picks best.pt on the mean of held-out Top-1 and
 verification TAR at FAR 1e-2 (which sees whether different people stay apart).
@@ -222,6 +226,27 @@ class Embedder:
         return F.normalize(e, dim=1), [acts[t] for t in self.taps]
 
 
+class ReconEmbedder(nn.Module):
+    """A reconstruction-side MobileFaceNet that trains (--recon-embedder): train_embed.py's
+    student from a weight patch, called like Embedder on NCHW faces in [-1, 1]."""
+
+    def __init__(self, patch, which, device):
+        super().__init__()
+        import train_embed  # noqa: E402 (it imports this module)
+        self.base = os.path.join(MODELS_CACHE, "ffn", "mobilefacenet.ffn")
+        self.net, self.ids = train_embed.make_student(self.base, which, patch)
+        self.net.to(device)
+
+    def forward(self, x_nchw):
+        return F.normalize(self.net(x_nchw.permute(0, 2, 3, 1))[0], dim=1)
+
+    def save_patch(self, path):
+        import ffn  # noqa: E402
+        import train_embed  # noqa: E402
+        ffn.save_patch(self.base, train_embed.to_graph(self.net, self.ids), path + ".tmp")
+        os.replace(path + ".tmp", path)
+
+
 class Teacher:
     """dlib ResNet-29 teacher (dlib_resnet.py) on its dlib-chip-like box, resampled
     from the 112x112 training box (the aligned crop stands in for the fixed box the
@@ -368,11 +393,13 @@ class Validation:
         return len(self.gallery) + len(self.probes)
 
     @torch.no_grad()
-    def __call__(self, model, embedder, rate=None, chunk=64):
+    def __call__(self, model, embedder, rate=None, chunk=64, recon_embedder=None):
+        """recon_embedder: embeds the reconstructions (default: embedder, as the gallery)."""
         data = self.data
+        rec_emb = recon_embedder or embedder
         g = torch.cat([embedder(data.center(torch.from_numpy(self.gallery[k:k + chunk])))
                        for k in range(0, len(self.gallery), chunk)])
-        g_rec = torch.cat([embedder(model(data.center(torch.from_numpy(self.gallery[k:k + chunk])))[0])
+        g_rec = torch.cat([rec_emb(model(data.center(torch.from_numpy(self.gallery[k:k + chunk])))[0])
                            for k in range(0, len(self.gallery), chunk)])
         orig, rec, deg, bits = [], [], [], []
         for k in range(0, len(self.probes), chunk):
@@ -380,8 +407,8 @@ class Validation:
             if rate is not None:
                 bits.append(rate(model.fsq.bound(model.encoder(x)))[1])
             orig.append(embedder(x))
-            rec.append(embedder(model(x)[0]))
-            deg.append(embedder(model(self.degraded[k:k + chunk].to(data.device).contiguous(
+            rec.append(rec_emb(model(x)[0]))
+            deg.append(rec_emb(model(self.degraded[k:k + chunk].to(data.device).contiguous(
                 memory_format=torch.channels_last))[0]))
         orig, rec, deg = torch.cat(orig), torch.cat(rec), torch.cat(deg)
         person = torch.from_numpy(data.labels[self.probes]).to(g.device)
@@ -407,6 +434,7 @@ class Losses:
         self.w = args
         self.rate, self.lam, self.hard_bits, self.old_dec = None, 0.0, 0.0, None
         self.embedder = Embedder(device)
+        self.recon = None  # ReconEmbedder: embeds the reconstructions instead of self.embedder
         self.mfn = EmbCache("mobilefacenet", self.embedder, train, 192)
         self.labels = torch.from_numpy(train.labels).long()
         self.teacher = self.teacher_cache = None
@@ -434,17 +462,18 @@ class Losses:
         can give, where the original also holds what they lost)."""
         w, terms = self.w, {}
         e_o = self.mfn.get(rows, flip)
+        rec_emb = self.recon or self.embedder
         if w.w_feat > 0:  # needs the original's activations at this batch's jitter: a live pass
             with torch.no_grad():
                 _, f_x = self.embedder(self.batch_x, taps=True)
             e_y, f_y = self.embedder(y, taps=True)
             terms["feat"] = sum(F.mse_loss(a, b) / (b.pow(2).mean() + 1e-6) for a, b in zip(f_y, f_x)) / len(f_x)
         else:
-            e_y = self.embedder(y)
+            e_y = rec_emb(y)
         terms["emb"] = (1 - (e_o * e_y).sum(1)).mean()
         if y_old is not None:
             with torch.no_grad():
-                e_old = self.embedder(y_old)
+                e_old = rec_emb(y_old)
             terms["emb_kd"] = (1 - (e_old * e_y).sum(1)).mean()
         if self.proto is not None:  # CosFace against the training people's prototypes
             cls = self.label_to_class[self.labels[rows]].to(y.device)
@@ -555,6 +584,11 @@ def parse_args():
                     "decoder's reconstruction")
     ap.add_argument("--warm", help="a run's checkpoint (e.g. runs/X/best.pt) whose weights this new run "
                     "starts from (same architecture; optimiser and schedule start afresh)")
+    ap.add_argument("--recon-embedder", help="a reconstruction-side MobileFaceNet weight patch "
+                    "(models/vq/ID.emb.ffp) that trains with the decoder and embeds the reconstructions")
+    ap.add_argument("--recon-embedder-train", default="mid", choices=("light", "early", "mid", "all"),
+                    help="which of its constants train (train_embed.py)")
+    ap.add_argument("--recon-embedder-lr-mult", type=float, default=1.0, help="its learning rate / lr2")
     ap.add_argument("--select", default="top1", choices=("top1", "top1+tar"), help="best.pt's criterion "
                     "on the held-out people: Top-1 as deployed, or its mean with TAR at FAR 1e-2")
     return ap.parse_args()
@@ -666,6 +700,13 @@ def main():
     groups = [{"params": [p for p in model.parameters() if p.requires_grad], "mult": 1.0}]
     if head is not None:
         groups.append({"params": list(head.parameters()), "mult": args.head_lr_mult})
+    recon = None
+    if args.recon_embedder:
+        if args.w_feat > 0:
+            sys.exit("train: --recon-embedder needs --w-feat 0 (feature matching is on the frozen network)")
+        recon = ReconEmbedder(args.recon_embedder, args.recon_embedder_train, device)
+        groups.append({"params": list(recon.parameters()), "mult": args.recon_embedder_lr_mult,
+                       "weight_decay": 0.0})
     rate = RateModel(model.fsq, model.grid).to(device) if args.rate_target > 0 else None
     if rate is not None:  # the tables must follow the codes faster than the codes move
         groups.append({"params": list(rate.parameters()), "fixed_lr": 3e-3, "weight_decay": 0.0})
@@ -678,6 +719,8 @@ def main():
         model.load_state_dict(st["model"])
         if head is not None:
             head.load_state_dict(st["head"])
+        if recon is not None:
+            recon.load_state_dict(st["recon"])
         if rate is not None and st.get("rate") is not None:
             rate.load_state_dict(st["rate"])
             lam = st.get("lam", 0.0)
@@ -692,7 +735,7 @@ def main():
         print("weights from %s" % args.warm, file=sys.stderr)
     losses = Losses(args, train, device) if step < total else None
     if losses is not None:
-        losses.rate, losses.lam, losses.old_dec = rate, lam, old_dec
+        losses.rate, losses.lam, losses.old_dec, losses.recon = rate, lam, old_dec, recon
     if rate is not None and step == 0:
         model.eval()
         rate.fit(model, train, train.rows[torch.randperm(len(train.rows), generator=gen)[:2048]])
@@ -702,6 +745,7 @@ def main():
         torch.save({"model": model.state_dict(), "head": head.state_dict() if head is not None else None,
                     "opt": opt.state_dict(), **random_state(gen, rng), "step": step, "log": log, "best": best,
                     "rate": rate.state_dict() if rate is not None else None,
+                    "recon": recon.state_dict() if recon is not None else None,
                     "lam": losses.lam if losses is not None else lam,
                     "config": model.config, "args": vars(args)}, path + ".tmp")
         os.replace(path + ".tmp", path)
@@ -713,7 +757,7 @@ def main():
     def validate():
         nonlocal best
         model.eval()
-        v = dict(val(model, embedder, rate), step=step)
+        v = dict(val(model, embedder, rate, recon_embedder=recon), step=step)
         set_train(model, head, imported)
         log.append(v)
         sys.stderr.write("\n" + json.dumps(v) + "\n")
@@ -723,6 +767,8 @@ def main():
             best = v
             save()
             shutil.copyfile(ckpt, os.path.join(args.run, "best.pt"))
+            if recon is not None:  # what the backend loads beside the decoder: models/vq/ID.emb.ffp
+                recon.save_patch(os.path.join(args.run, "best.emb.ffp"))
         else:
             save()
 
