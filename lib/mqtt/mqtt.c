@@ -6,6 +6,7 @@
  * and freed by the late callback, or by ff_mqtt_destroy, whichever comes
  * first, so a late callback never touches freed memory. */
 #include "facefleet/mqtt.h"
+#include "facefleet/clock.h"
 #include "facefleet/error.h"
 #include "facefleet/log.h"
 #include "facefleet/random.h"
@@ -126,26 +127,13 @@ static void op_drop(ff_mqtt_op *op)
 	pthread_mutex_unlock(&m->mu);
 }
 
-/* CLOCK_MONOTONIC (the condition variable's clock) timeout_ms from now. */
-static struct timespec deadline_in(int timeout_ms)
-{
-	struct timespec d;
-	clock_gettime(CLOCK_MONOTONIC, &d);
-	d.tv_sec += timeout_ms / 1000;
-	d.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (d.tv_nsec >= 1000000000L) {
-		d.tv_sec++;
-		d.tv_nsec -= 1000000000L;
-	}
-	return d;
-}
-
 static int op_wait(ff_mqtt_op *op, int timeout_ms)
 {
 	ff_mqtt *m = op->m;
-	struct timespec deadline = deadline_in(timeout_ms);
+	struct timespec deadline;
 	int rc;
 
+	ff_deadline_in(&deadline, timeout_ms); /* CLOCK_MONOTONIC, the condition variable's clock */
 	pthread_mutex_lock(&m->mu);
 	while (!op->done) {
 		if (pthread_cond_timedwait(&m->cv, &m->mu, &deadline) == ETIMEDOUT)
@@ -419,9 +407,10 @@ out:
  * which a device retrying for days would pile up). */
 static void settle_connect(ff_mqtt *m)
 {
-	struct timespec deadline = deadline_in(m->opt.connect_timeout_ms + 5000);
+	struct timespec deadline;
 	bool pending = true;
 
+	ff_deadline_in(&deadline, m->opt.connect_timeout_ms + 5000);
 	pthread_mutex_lock(&m->mu);
 	while (pending) {
 		pending = false;
