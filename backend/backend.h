@@ -146,6 +146,8 @@ bool be_queue_push_lane(be_queue *q, void *item, int lane);
 void *be_queue_pop(be_queue *q, int timeout_ms);
 /* After close, pushes fail and pops drain what is left. */
 void be_queue_close(be_queue *q);
+/* True once closed and empty. */
+bool be_queue_drained(be_queue *q);
 size_t be_queue_depth(be_queue *q);
 
 #endif

@@ -200,7 +200,7 @@ static void send_receipt(app *a, const be_job *j)
 				     be_devices_last_seq(a->devices, j->device_id), j->seq, outcome);
 }
 
-/* publisher thread, after the AccessEvent (publisher.h) */
+/* publisher or Paho thread, after the AccessEvent (publisher.h) */
 static void on_published(void *ctx, const be_job *j)
 {
 	ack_face(ctx, j);

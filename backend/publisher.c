@@ -20,6 +20,7 @@
 #define RETRY_FOR_MS (10 * 60 * 1000)
 #define RETRY_MS 100
 #define RETRY_MAX_MS 2000
+#define EVENT_WINDOW 8 /* AccessEvents in flight at once (pub_slot) */
 
 struct be_publisher {
 	ff_mqtt *mqtt;
@@ -30,6 +31,10 @@ struct be_publisher {
 	atomic_bool connected;
 	be_publisher_ack_cb ack;
 	void *ack_ctx;
+	pthread_mutex_t mu;        /* slots, busy */
+	pthread_cond_t cv;         /* a slot was freed */
+	struct pub_slot *slots;    /* the window of AccessEvents in flight */
+	int window, busy;
 	bool presence;             /* announce ourselves (be_presence) */
 	char presence_topic[128];
 	char *online, *stopped, *lost; /* the three retained payloads */
@@ -137,62 +142,189 @@ static void on_connection(void *ctx, bool connected, const char *cause)
 				      on_presence_done, p, 0);
 }
 
-/* FF_OK once the broker has the AccessEvent; FF_ERR_TIMEOUT when the drain
- * deadline cut it short; else the error it was given up on */
-static int publish_one(be_publisher *p, be_job *j)
+/* An AccessEvent on its way. Events are published asynchronously, up to
+ * `window` at once: a publisher that waited for each PUBACK before handing
+ * Paho the next message met Paho's send-thread wake-up race (1.3.x: a
+ * command queued just before the send thread sleeps waits out its 1-s
+ * timed wait), which stalled every face behind it for ~1 s
+ * (docs/PERFORMANCE.md); with a window the next command wakes the thread. */
+typedef struct pub_slot {
+	be_job *job;        /* NULL: free */
+	int64_t give_up_us; /* first attempt + RETRY_FOR_MS */
+	bool retry;         /* Paho failed it (connection lost): send it again */
+} pub_slot;
+
+static int64_t stop_deadline(be_publisher *p)
+{
+	return atomic_load(&p->deadline_us);
+}
+
+static bool past_stop_deadline(be_publisher *p)
+{
+	int64_t dl = stop_deadline(p);
+	return dl && ff_mono_us() > dl;
+}
+
+/* The slot's AccessEvent is done with: rc FF_OK (the broker has it), the
+ * error it was given up on, or FF_ERR_TIMEOUT (cut short by the stop
+ * deadline: the face stays unacknowledged, its redelivery republishes the
+ * same event_id). Any thread. */
+static void slot_finish(be_publisher *p, pub_slot *s, int rc)
+{
+	be_job *j = s->job;
+	if (rc != FF_ERR_TIMEOUT) {
+		be_metrics_published(rc == FF_OK);
+		if (p->ack)
+			p->ack(p->ack_ctx, j);
+	}
+	if (rc != FF_OK)
+		ff_log_warn(LOG_COMP, "event=access_not_published device_id=%s event_id=%s err=\"%s\"%s",
+			    j->device_id, j->event_id, ff_strerror(rc),
+			    rc == FF_ERR_TIMEOUT ? " note=\"shutting down; face left unacknowledged\"" : "");
+	be_job_free(j);
+	pthread_mutex_lock(&p->mu);
+	s->job = NULL;
+	s->retry = false;
+	p->busy--;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Paho's verdict on a published AccessEvent (Paho's thread). */
+static void on_event_done(void *ctx, uint64_t tag, int rc)
+{
+	be_publisher *p = ctx;
+	pub_slot *s = &p->slots[tag];
+	if (rc == FF_OK || rc == FF_ERR_AUTH || ff_mono_us() >= s->give_up_us) {
+		slot_finish(p, s, rc);
+		return;
+	}
+	pthread_mutex_lock(&p->mu);
+	s->retry = true;
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Hands the slot's AccessEvent to Paho, retrying with backoff while the
+ * broker is away; on a refusal for good, the give-up time or the stop
+ * deadline, the slot is finished instead. */
+static void slot_send(be_publisher *p, pub_slot *s)
 {
 	uint8_t buf[1024];
 	char topic[128] = "";
+	be_job *j = s->job;
 	size_t len = be_access_event_encode(j, p->embed_model, buf, sizeof(buf));
 	int rc = FF_ERR_RANGE, wait_ms = RETRY_MS;
-	int64_t give_up = ff_mono_us() + (int64_t)RETRY_FOR_MS * 1000;
-	bool cut = false;
 	if (ff_mqtt_fleet_topic(topic, sizeof(topic), j->site_id, j->device_id, "access") != FF_OK) {
 		rc = FF_ERR_INVAL; /* never: validation checked both ids */
 		len = 0;
 	}
-	for (int attempt = 0; len && ff_mono_us() < give_up; attempt++) {
-		rc = ff_mqtt_publish(p->mqtt, topic, buf, len, 1, false, 5000);
-		if (rc == FF_OK || rc == FF_ERR_INVAL || rc == FF_ERR_AUTH)
-			break;
-		if (attempt == 0 && !ff_mqtt_is_connected(p->mqtt)) {
-			int crc = ff_mqtt_connect(p->mqtt); /* auto-reconnect may be mid-way */
-			if (crc == FF_OK)
-				continue;
-		}
-		long long dl = atomic_load(&p->deadline_us);
-		if (dl && ff_mono_us() > dl) {
-			cut = true;
+	for (int attempt = 0; len; attempt++) {
+		if (past_stop_deadline(p)) {
+			rc = FF_ERR_TIMEOUT;
 			break;
 		}
+		rc = ff_mqtt_publish_async(p->mqtt, topic, buf, len, 1, false, on_event_done, p,
+					   (uint64_t)(s - p->slots));
+		if (rc == FF_OK)
+			return; /* on_event_done has it now */
+		if (rc == FF_ERR_INVAL || rc == FF_ERR_AUTH || ff_mono_us() >= s->give_up_us)
+			break;
+		if (attempt == 0 && rc != FF_ERR_FULL && !ff_mqtt_is_connected(p->mqtt) &&
+		    ff_mqtt_connect(p->mqtt) == FF_OK) /* auto-reconnect may be mid-way */
+			continue;
 		poll(NULL, 0, wait_ms);
 		wait_ms = wait_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : wait_ms * 2;
 	}
-	be_metrics_published(rc == FF_OK);
-	if (rc != FF_OK)
-		ff_log_warn(LOG_COMP, "event=access_not_published topic=%s event_id=%s err=\"%s\"%s",
-			    topic, j->event_id, ff_strerror(rc),
-			    cut ? " note=\"shutting down; face left unacknowledged\"" : "");
-	return cut ? FF_ERR_TIMEOUT : rc;
+	slot_finish(p, s, rc);
 }
 
+/* A slot Paho failed, to send again (NULL: none). */
+static pub_slot *take_retry(be_publisher *p)
+{
+	pub_slot *s = NULL;
+	pthread_mutex_lock(&p->mu);
+	for (int i = 0; i < p->window && !s; i++)
+		if (p->slots[i].job && p->slots[i].retry) {
+			s = &p->slots[i];
+			s->retry = false;
+		}
+	pthread_mutex_unlock(&p->mu);
+	return s;
+}
+
+/* A free slot for j, waiting while the window is full (a retry found
+ * meanwhile is sent first). */
+static pub_slot *claim_slot(be_publisher *p, be_job *j)
+{
+	pub_slot *s = NULL;
+	pthread_mutex_lock(&p->mu);
+	while (p->busy == p->window)
+		pthread_cond_wait(&p->cv, &p->mu);
+	for (int i = 0; i < p->window && !s; i++)
+		if (!p->slots[i].job)
+			s = &p->slots[i];
+	s->job = j;
+	s->retry = false;
+	s->give_up_us = ff_mono_us() + (int64_t)RETRY_FOR_MS * 1000;
+	p->busy++;
+	pthread_mutex_unlock(&p->mu);
+	return s;
+}
+
+/* Waits up to ms for a slot to be freed (or failed: polled by the caller). */
+static void wait_slots(be_publisher *p, int ms)
+{
+	struct timespec dl;
+	ff_deadline_in(&dl, ms);
+	pthread_mutex_lock(&p->mu);
+	pthread_cond_timedwait(&p->cv, &p->mu, &dl);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static int busy_slots(be_publisher *p)
+{
+	int n;
+	pthread_mutex_lock(&p->mu);
+	n = p->busy;
+	pthread_mutex_unlock(&p->mu);
+	return n;
+}
+
+/* The publisher thread: new AccessEvents from the queue, and again those
+ * Paho failed; at stop, it drains the queue and waits for the window up to
+ * the deadline. A failed one can only come from the window, so the queue is
+ * polled, not waited on, while the window holds any. */
 static void *pub_main(void *arg)
 {
 	be_publisher *p = arg;
-	be_job *j;
-	while ((j = be_queue_pop(&p->q, -1))) {
-		long long dl = atomic_load(&p->deadline_us);
-		int rc = FF_ERR_TIMEOUT;
-		if (!dl || ff_mono_us() <= dl)
-			rc = publish_one(p, j);
-		/* the face is acknowledged once its AccessEvent is (or was given
-		 * up on); one cut short by shutdown stays unacknowledged, and its
-		 * redelivery republishes the same event_id */
-		if (rc != FF_ERR_TIMEOUT && p->ack)
-			p->ack(p->ack_ctx, j);
-		be_job_free(j);
+	for (;;) {
+		pub_slot *s = take_retry(p);
+		be_job *j = NULL;
+		int busy = busy_slots(p);
+		if (!s && !(j = be_queue_pop(&p->q, busy ? RETRY_MS : -1))) {
+			if (!be_queue_drained(&p->q))
+				continue; /* polled: look for a retry */
+			if (!busy_slots(p) || past_stop_deadline(p))
+				break;
+			wait_slots(p, RETRY_MS);
+			continue;
+		}
+		if (!s)
+			s = claim_slot(p, j);
+		slot_send(p, s);
 	}
 	return NULL;
+}
+
+static void publisher_free(be_publisher *p)
+{
+	be_queue_destroy(&p->q);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	presence_free(p);
+	free(p->slots);
+	free(p->embed_model);
+	free(p);
 }
 
 int be_publisher_start(const ff_mqtt_options *mqtt, const be_presence *presence,
@@ -207,11 +339,20 @@ int be_publisher_start(const ff_mqtt_options *mqtt, const be_presence *presence,
 	p->ack = ack;
 	p->ack_ctx = ack_ctx;
 	p->embed_model = strdup(embed_model_id);
-	if (!p->embed_model || be_queue_init(&p->q, queue) != 0) {
+	/* half of Paho's window at most, so receipts always find room; a few
+	 * suffice (the broker answers in microseconds) and stay under any
+	 * Receive Maximum the broker announces */
+	p->window = mqtt->max_inflight / 2 < EVENT_WINDOW ? mqtt->max_inflight / 2 : EVENT_WINDOW;
+	p->window = p->window < 1 ? 1 : p->window;
+	p->slots = calloc((size_t)p->window, sizeof(*p->slots));
+	if (!p->embed_model || !p->slots || be_queue_init(&p->q, queue) != 0) {
+		free(p->slots);
 		free(p->embed_model);
 		free(p);
 		return FF_ERR_NOMEM;
 	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
 	o.on_connection = on_connection;
 	o.cb_ctx = p;
 	o.auto_reconnect = true;
@@ -231,10 +372,7 @@ int be_publisher_start(const ff_mqtt_options *mqtt, const be_presence *presence,
 	return FF_OK;
 fail:
 	ff_mqtt_destroy(p->mqtt);
-	be_queue_destroy(&p->q);
-	presence_free(p);
-	free(p->embed_model);
-	free(p);
+	publisher_free(p);
 	return rc;
 }
 
@@ -284,8 +422,10 @@ void be_publisher_stop(be_publisher *p, int drain_ms)
 		ff_mqtt_disconnect(p->mqtt, 1000);
 	}
 	ff_mqtt_destroy(p->mqtt);
-	be_queue_destroy(&p->q);
-	presence_free(p);
-	free(p->embed_model);
-	free(p);
+	/* Paho's callbacks are over: what the deadline cut short stays
+	 * unacknowledged */
+	for (int i = 0; i < p->window; i++)
+		if (p->slots[i].job)
+			slot_finish(p, &p->slots[i], FF_ERR_TIMEOUT);
+	publisher_free(p);
 }

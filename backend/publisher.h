@@ -39,8 +39,9 @@ typedef struct be_presence {
 } be_presence;
 #define BE_PRESENCE_FILTER "facefleet/backend/+/status"
 
-/* Called on the publisher thread once j's AccessEvent is published or given
- * up on: acknowledges the face (thread-safe: be_sub_ack locks). */
+/* Called once j's AccessEvent is published or given up on, on the publisher
+ * thread or Paho's (events are published a window at a time): acknowledges
+ * the face (thread-safe: be_sub_ack locks). */
 typedef void (*be_publisher_ack_cb)(void *ctx, const be_job *j);
 
 /* Connects (retrying in the background if the broker is not there yet);

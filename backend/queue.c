@@ -100,6 +100,15 @@ void be_queue_close(be_queue *q)
 	pthread_mutex_unlock(&q->mu);
 }
 
+bool be_queue_drained(be_queue *q)
+{
+	bool d;
+	pthread_mutex_lock(&q->mu);
+	d = q->closed && q->lane[0].count + q->lane[1].count == 0;
+	pthread_mutex_unlock(&q->mu);
+	return d;
+}
+
 size_t be_queue_depth(be_queue *q)
 {
 	size_t n;
