@@ -21,6 +21,7 @@
 #define RETRY_MS 100
 #define RETRY_MAX_MS 2000
 #define EVENT_WINDOW 8 /* AccessEvents in flight at once (pub_slot) */
+#define CUT_NOTE " note=\"shutting down; face left unacknowledged\""
 
 struct be_publisher {
 	ff_mqtt *mqtt;
@@ -180,7 +181,7 @@ static void slot_finish(be_publisher *p, pub_slot *s, int rc)
 	if (rc != FF_OK)
 		ff_log_warn(LOG_COMP, "event=access_not_published device_id=%s event_id=%s err=\"%s\"%s",
 			    j->device_id, j->event_id, ff_strerror(rc),
-			    rc == FF_ERR_TIMEOUT ? " note=\"shutting down; face left unacknowledged\"" : "");
+			    rc == FF_ERR_TIMEOUT ? CUT_NOTE : "");
 	be_job_free(j);
 	pthread_mutex_lock(&p->mu);
 	s->job = NULL;
@@ -201,6 +202,7 @@ static void on_event_done(void *ctx, uint64_t tag, int rc)
 	}
 	pthread_mutex_lock(&p->mu);
 	s->retry = true;
+	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -252,21 +254,34 @@ static pub_slot *take_retry(be_publisher *p)
 	return s;
 }
 
-/* A free slot for j, waiting while the window is full (a retry found
- * meanwhile is sent first). */
+/* A free slot for j. While the window is full it sends again what Paho
+ * failed (a lost connection fails the whole window) and waits; NULL when the
+ * stop deadline passes first (a broker that stopped answering). */
 static pub_slot *claim_slot(be_publisher *p, be_job *j)
 {
-	pub_slot *s = NULL;
-	pthread_mutex_lock(&p->mu);
-	while (p->busy == p->window)
-		pthread_cond_wait(&p->cv, &p->mu);
-	for (int i = 0; i < p->window && !s; i++)
-		if (!p->slots[i].job)
-			s = &p->slots[i];
-	s->job = j;
-	s->retry = false;
-	s->give_up_us = ff_mono_us() + (int64_t)RETRY_FOR_MS * 1000;
-	p->busy++;
+	pub_slot *s = NULL, *r;
+	struct timespec dl;
+	for (;;) {
+		if ((r = take_retry(p))) {
+			slot_send(p, r);
+			continue;
+		}
+		pthread_mutex_lock(&p->mu);
+		for (int i = 0; i < p->window && !s; i++)
+			if (!p->slots[i].job)
+				s = &p->slots[i];
+		if (s || past_stop_deadline(p))
+			break;
+		ff_deadline_in(&dl, RETRY_MS);
+		pthread_cond_timedwait(&p->cv, &p->mu, &dl);
+		pthread_mutex_unlock(&p->mu);
+	}
+	if (s) {
+		s->job = j;
+		s->retry = false;
+		s->give_up_us = ff_mono_us() + (int64_t)RETRY_FOR_MS * 1000;
+		p->busy++;
+	}
 	pthread_mutex_unlock(&p->mu);
 	return s;
 }
@@ -309,8 +324,12 @@ static void *pub_main(void *arg)
 			wait_slots(p, RETRY_MS);
 			continue;
 		}
-		if (!s)
-			s = claim_slot(p, j);
+		if (!s && !(s = claim_slot(p, j))) {
+			ff_log_warn(LOG_COMP, "event=access_not_published device_id=%s event_id=%s" CUT_NOTE,
+				    j->device_id, j->event_id);
+			be_job_free(j);
+			continue;
+		}
 		slot_send(p, s);
 	}
 	return NULL;
