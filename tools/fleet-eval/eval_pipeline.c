@@ -431,6 +431,9 @@ static void process_image(struct ev_worker *w, const struct ev_job *job, size_t 
 				break;
 			}
 		}
+		if (s == EV_FAILED) /* named: the summary only counts them */
+			fprintf(stderr, "fleet-eval: %s: method %s failed\n", job->names[i],
+				cfg->methods[m].name);
 		c->status[row + (size_t)m] = (uint8_t)s;
 	}
 	ff_image_free(&crop);

@@ -104,10 +104,12 @@ void ff_entropy_costs(const ff_entropy_table *t, const uint16_t *idx, size_t i, 
  * indices into out within max_bytes. When the nearest codewords' stream is
  * longer, the face is quantised again rate-distortion optimised: each index
  * the codeword among the 8 nearest its latent that minimises squared
- * distance + lambda x bits, lambda the smallest (bisection) that fits. idx
+ * distance + lambda x bits, lambda the smallest (bisection) that fits; when
+ * those 8 cannot fit at any lambda, the same over the whole codebook. idx
  * gets the indices sent. Returns FF_OK with *len (and *moved, may be NULL:
  * indices that are not the nearest codeword); FF_ERR_RANGE when nothing
- * fits; FF_ERR_INVAL; the errors of ff_vq_encode. */
+ * fits (a budget under the tables' cheapest stream, each index its
+ * context's cheapest codeword); FF_ERR_INVAL; the errors of ff_vq_encode. */
 int ff_vq_encode_coded(ff_vq_encoder *e, const ff_image *face, const ff_entropy_table *t,
 		       size_t max_bytes, uint16_t *idx, size_t n, uint8_t *out, size_t *len,
 		       size_t *moved);
