@@ -32,10 +32,10 @@ struct be_publisher {
 	atomic_bool connected;
 	be_publisher_ack_cb ack;
 	void *ack_ctx;
-	pthread_mutex_t mu;        /* slots, busy */
+	pthread_mutex_t mu;        /* slots */
 	pthread_cond_t cv;         /* a slot was freed */
 	struct pub_slot *slots;    /* the window of AccessEvents in flight */
-	int window, busy;
+	int window;
 	bool presence;             /* announce ourselves (be_presence) */
 	char presence_topic[128];
 	char *online, *stopped, *lost; /* the three retained payloads */
@@ -155,14 +155,9 @@ typedef struct pub_slot {
 	bool retry;         /* Paho failed it (connection lost): send it again */
 } pub_slot;
 
-static int64_t stop_deadline(be_publisher *p)
-{
-	return atomic_load(&p->deadline_us);
-}
-
 static bool past_stop_deadline(be_publisher *p)
 {
-	int64_t dl = stop_deadline(p);
+	int64_t dl = atomic_load(&p->deadline_us);
 	return dl && ff_mono_us() > dl;
 }
 
@@ -186,7 +181,6 @@ static void slot_finish(be_publisher *p, pub_slot *s, int rc)
 	pthread_mutex_lock(&p->mu);
 	s->job = NULL;
 	s->retry = false;
-	p->busy--;
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 }
@@ -280,7 +274,6 @@ static pub_slot *claim_slot(be_publisher *p, be_job *j)
 		s->job = j;
 		s->retry = false;
 		s->give_up_us = ff_mono_us() + (int64_t)RETRY_FOR_MS * 1000;
-		p->busy++;
 	}
 	pthread_mutex_unlock(&p->mu);
 	return s;
@@ -296,11 +289,13 @@ static void wait_slots(be_publisher *p, int ms)
 	pthread_mutex_unlock(&p->mu);
 }
 
+/* AccessEvents in the window (handed to Paho, or failed and to resend). */
 static int busy_slots(be_publisher *p)
 {
-	int n;
+	int n = 0;
 	pthread_mutex_lock(&p->mu);
-	n = p->busy;
+	for (int i = 0; i < p->window; i++)
+		n += p->slots[i].job != NULL;
 	pthread_mutex_unlock(&p->mu);
 	return n;
 }
