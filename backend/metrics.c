@@ -249,20 +249,16 @@ static void render_status(sbuf *b)
 {
 	static const char *const results[BE_DSTATUS__COUNT] = { "invalid", "online", "offline",
 								"degraded", "unknown_device" };
-	be_group_members g[MEMBER_GROUPS_MAX], own = { .n = { 0 } };
-	size_t n = M.members ? M.members(M.members_ctx, g, MEMBER_GROUPS_MAX) : 0;
-	snprintf(own.group, sizeof(own.group), "%s", M.own_group);
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(g[i].group, own.group) == 0)
-			own = g[i];
+	be_group_members g[MEMBER_GROUPS_MAX] = { { .n = { 0 } } };
+	size_t n = M.members ? M.members(M.members_ctx, M.own_group, g, MEMBER_GROUPS_MAX) : 0;
+	if (n == 0) /* no watch: the own group's states, all 0 */
+		snprintf(g[n++].group, sizeof(g[0].group), "%s", M.own_group);
 	sb_printf(b, "# HELP ff_backend_share_group_members Backends seen on facefleet/backend/+/status "
 		     "(retained presence), by share group and state: lost is a member that died or lost "
 		     "its link, whose session may hold a share of the faces.\n"
 		     "# TYPE ff_backend_share_group_members gauge\n");
-	render_group(b, &own);
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(g[i].group, own.group) != 0)
-			render_group(b, &g[i]);
+	for (size_t i = 0; i < n; i++) /* g[0]: the own group */
+		render_group(b, &g[i]);
 	sb_printf(b, "# HELP ff_backend_device_status_total DeviceStatus messages read, by the state "
 		     "they carried, or refused (unknown_device: not a registered device of that site; "
 		     "invalid: malformed).\n"

@@ -65,9 +65,12 @@ typedef struct be_group_members {
 	char group[BE_GROUP_NAME_MAX + 1];
 	long long n[BE_MEMBER__COUNT];
 } be_group_members;
-/* Fills out (cap entries) with the members seen per share group, at scrape
- * time; returns how many entries. */
-typedef size_t (*be_metrics_members_fn)(void *ctx, be_group_members *out, size_t cap);
+/* Fills out (cap >= 1 entries) with the members seen per share group, at
+ * scrape time, out[0] always group first (its counts 0 when none is seen), so
+ * that other groups, however many, cannot crowd it out; returns how many
+ * entries. */
+typedef size_t (*be_metrics_members_fn)(void *ctx, const char *first, be_group_members *out,
+					size_t cap);
 /* ff_backend_share_group_members{share_group,state}: own_group's three
  * states always (0 before any presence), the other groups fn reports. */
 void be_metrics_set_members(const char *own_group, be_metrics_members_fn fn, void *ctx);

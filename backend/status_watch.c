@@ -194,10 +194,15 @@ void be_status_watch_message(be_status_watch *w, const char *topic, const uint8_
 		on_device(w, topic, payload, len, retained);
 }
 
-size_t be_status_watch_members(void *ctx, be_group_members *out, size_t cap)
+size_t be_status_watch_members(void *ctx, const char *first, be_group_members *out,
+				size_t cap)
 {
 	be_status_watch *w = ctx;
-	size_t n = 0, g;
+	size_t n = 1, g;
+	if (cap == 0)
+		return 0;
+	memset(&out[0], 0, sizeof(out[0]));
+	snprintf(out[0].group, sizeof(out[0].group), "%s", first);
 	pthread_mutex_lock(&w->mu);
 	for (size_t i = 0; i < w->nmembers; i++) {
 		const member *m = &w->members[i];

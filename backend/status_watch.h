@@ -37,6 +37,7 @@ const char *const *be_status_watch_filters(const be_status_watch *w);
 void be_status_watch_message(be_status_watch *w, const char *topic, const uint8_t *payload,
 			     size_t len, bool retained);
 /* The members per share group (be_metrics_members_fn; ctx is the watch). */
-size_t be_status_watch_members(void *ctx, be_group_members *out, size_t cap);
+size_t be_status_watch_members(void *ctx, const char *first, be_group_members *out,
+				size_t cap);
 
 #endif
