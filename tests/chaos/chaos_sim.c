@@ -97,6 +97,17 @@ static atomic_long g_access_total, g_access_foreign;
 
 static const ff_vq_info *g_vq;
 
+/* The first model (folder order) whose indices pack into 128 B: the simulated
+ * devices send pseudo-random indices, which no entropy table codes that small,
+ * so a model sent coded only (vq5 onwards) cannot serve them. */
+static const ff_vq_info *packable_model(const be_model_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (!ff_vq_coded_only(&set->info[i]))
+			return &set->info[i];
+	return NULL;
+}
+
 static device *find_device(const char *id)
 {
 	for (int i = 0; i < ND; i++)
@@ -753,7 +764,12 @@ int main(int argc, char **argv)
 		LOG("VQ models in %s: %s", S.vq_dir, err);
 		return 2;
 	}
-	g_vq = &models->info[0];
+	g_vq = packable_model(models);
+	if (!g_vq) {
+		LOG("VQ models in %s: none packs into 128 B (the simulated devices send packed "
+		    "pseudo-random indices)", S.vq_dir);
+		return 2;
+	}
 	if (load_devices() != 0)
 		return 2;
 	if (S.flood_file) {
