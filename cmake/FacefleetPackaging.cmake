@@ -118,7 +118,7 @@ set(_ff_vq "${PROJECT_SOURCE_DIR}/models/vq")
 file(GLOB _ff_vq_enc CONFIGURE_DEPENDS "${_ff_vq}/*.enc.ffn")
 file(GLOB _ff_vq_dec CONFIGURE_DEPENDS "${_ff_vq}/*.dec.ffn" "${_ff_vq}/*.emb.ffp")
 # rANS tables (<id>.codes.ent): the device codes with them, the backend decodes (a model
-# packed past 128 B, vq5 to vq7, is sent coded only), so both packages need them
+# packed past 128 B, vq5 to vq8, is sent coded only), so both packages need them
 file(GLOB _ff_vq_ent CONFIGURE_DEPENDS "${_ff_vq}/*.codes.ent")
 install(FILES "${_ff_vq}/DEFAULT" ${_ff_vq_ent} DESTINATION "${FF_INSTALL_SHARE_DIR}/models/vq"
         COMPONENT common)

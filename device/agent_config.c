@@ -45,7 +45,7 @@ static const ff_config_field fields[] = {
 	F("send_ids", FF_CFG_BOOL, send_ids, "false", 0, 0, "FaceCodes also carry device_id and site_id (the topic is authoritative; only for backends older than schema 2)", 0),
 	F("wire_schema", FF_CFG_INT, wire_schema, "3", 2, 3, "FaceCodes revision sent: 3 (150-byte PUBLISH: no layout fields, capture time in seconds) or 2 (for backends older than schema 3)", 0),
 	F("code_bytes_max", FF_CFG_INT, code_bytes_max, DEFAULT_CODE_BYTES, 16, FF_VQ_MAX_PAYLOAD,
-	  "a VQ model sent entropy-coded only (vq5 to vq7): most bytes of codes per face, held by rate "
+	  "a VQ model sent entropy-coded only (vq5 to vq8): most bytes of codes per face, held by rate "
 	  "control (121: the PUBLISH within 150 B, docs/WIRE.md; 128: the most a receiver takes)", 0),
 	F("send_box", FF_CFG_BOOL, send_box, "false", 0, 0, "schema 3: FaceCodes also carry the face box, frame size and detector score (the backend records none of them; ~20 bytes per face)", 0),
 	F("publish_window", FF_CFG_INT, publish_window, "32", 1, 1024, "most un-acknowledged QoS 1 publishes in flight", 0),

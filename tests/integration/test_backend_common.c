@@ -74,7 +74,7 @@ const ff_vq_info *bt_vq_info(void)
 		ff_vq_decoder *d = NULL;
 		char err[256];
 		/* vq2, which packs into 123 B: the kit builds packed faces and
-		 * compares them byte for byte (the coded-only default, vq7, travels
+		 * compares them byte for byte (the coded-only default, vq8, travels
 		 * end to end in the device tests); else the deployed model */
 		snprintf(path, sizeof(path), "%s/%s.dec.ffn", bt_vq_dir(NULL), BT_VQ_PACKED_MODEL);
 		if (access(path, R_OK) == 0)

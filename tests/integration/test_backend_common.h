@@ -24,7 +24,7 @@ const char *bt_run_id(void);
  * decisions mean nothing). *real tells which. Returns the folder. */
 const char *bt_vq_dir(bool *real);
 /* The model the kit's faces are built with: vq2, packed in 123 bytes (the
- * default, vq7, is sent entropy-coded only; fleet-device's tests carry it). */
+ * default, vq8, is sent entropy-coded only; fleet-device's tests carry it). */
 #define BT_VQ_PACKED_MODEL "vq2"
 /* Metadata of BT_VQ_PACKED_MODEL's decoder in bt_vq_dir, else the default's
  * (loads it once). */

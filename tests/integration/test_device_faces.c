@@ -415,7 +415,7 @@ static void test_stdin_raw_frames(void)
 
 	dt_need_models();
 	/* a device kept on wire schema 2 (older backends) runs a model that packs
-	 * within 128 B: vq2 (the default, vq7, is sent coded only, schema 3) */
+	 * within 128 B: vq2 (the default, vq8, is sent coded only, schema 3) */
 	snprintf(packed_enc, sizeof(packed_enc), "%s/models/vq/vq2.enc.ffn", getenv("FF_SOURCE_DIR"));
 	if (access(packed_enc, R_OK) == 0)
 		setenv("FF_TEST_VQ_ENCODER", packed_enc, 1);
@@ -577,7 +577,7 @@ static void test_config_switches_model(void)
 	CU_ASSERT_EQUAL_FATAL(mkdir(watch, 0700), 0);
 	snprintf(link, sizeof(link), "%s/%s.enc.ffn", vqdir, first_id);
 	CU_ASSERT_EQUAL(symlink(dt_vq_encoder(), link), 0);
-	{ /* its rANS tables: a model packed past 128 B (vq7) is sent coded only */
+	{ /* its rANS tables: a model packed past 128 B (vq8) is sent coded only */
 		char ent[1200];
 		size_t stem = strlen(dt_vq_encoder()) - strlen(".enc.ffn");
 		snprintf(ent, sizeof(ent), "%.*s.codes.ent", (int)stem, dt_vq_encoder());
