@@ -140,6 +140,18 @@ static bool presence_parse(const uint8_t *p, size_t n, char *group, be_member_st
 	return ok;
 }
 
+/* A full table's slot for a newcomer: a cleanly stopped member's, whose retained
+ * "stopped" stays on the broker for ever (instances named per deployment pile
+ * them up) and which holds no share of the faces; BE_STATUS_MEMBERS_MAX when
+ * every member is online or lost, which matter more. Under w->mu. */
+static size_t stopped_slot(const be_status_watch *w)
+{
+	for (size_t i = 0; i < w->nmembers; i++)
+		if (w->members[i].state == BE_MEMBER_STOPPED)
+			return i;
+	return BE_STATUS_MEMBERS_MAX;
+}
+
 /* Sets (or, with group NULL, forgets) instance's entry; under w->mu. */
 static void member_put(be_status_watch *w, const char *instance, const char *group,
 		       be_member_state state)
@@ -153,6 +165,8 @@ static void member_put(be_status_watch *w, const char *instance, const char *gro
 		return;
 	}
 	if (i == w->nmembers) {
+		if (i == BE_STATUS_MEMBERS_MAX)
+			i = stopped_slot(w);
 		if (i == BE_STATUS_MEMBERS_MAX) {
 			if (!w->full_logged)
 				ff_log_warn(LOG_COMP, "event=members_full max=%d instance=%s",
@@ -160,7 +174,9 @@ static void member_put(be_status_watch *w, const char *instance, const char *gro
 			w->full_logged = true;
 			return;
 		}
-		snprintf(w->members[w->nmembers++].instance, INSTANCE_MAX + 1, "%s", instance);
+		if (i == w->nmembers)
+			w->nmembers++;
+		snprintf(w->members[i].instance, INSTANCE_MAX + 1, "%s", instance);
 	}
 	snprintf(w->members[i].group, sizeof(w->members[i].group), "%s", group);
 	w->members[i].state = state;

@@ -21,7 +21,8 @@
 #include "metrics.h"
 #include "registry.h"
 
-/* Members held (one per backend instance); more are ignored (logged). */
+/* Members held (one per backend instance); when full, a newcomer takes a
+ * stopped member's place, else it is ignored (logged). */
 #define BE_STATUS_MEMBERS_MAX 256
 
 typedef struct be_status_watch be_status_watch;

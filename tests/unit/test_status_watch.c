@@ -183,10 +183,36 @@ static void test_members(void)
 	CU_ASSERT_EQUAL(a->n[BE_MEMBER_ONLINE], 1);
 }
 
+/* A full table (BE_STATUS_MEMBERS_MAX instances, e.g. a broker keeping every
+ * past deployment's retained "stopped"): a newcomer takes a stopped member's
+ * place; with only online or lost members it is left out. */
+static void test_members_full(void)
+{
+	be_status_watch *shared = W;
+	be_group_members g[4];
+	char inst[32];
+	CU_ASSERT_FATAL(be_status_watch_create(D, &W) == FF_OK);
+	for (int i = 0; i < BE_STATUS_MEMBERS_MAX; i++) {
+		snprintf(inst, sizeof(inst), "old-%d", i);
+		presence(inst, "gold", i == 7 ? "stopped" : "lost");
+	}
+	presence("new-1", "gnew", "online"); /* takes old-7's place */
+	CU_ASSERT_EQUAL(be_status_watch_members(W, "gnew", g, 4), 2);
+	CU_ASSERT_EQUAL(g[0].n[BE_MEMBER_ONLINE], 1);
+	CU_ASSERT_EQUAL(group(g, 2, "gold")->n[BE_MEMBER_STOPPED], 0);
+	CU_ASSERT_EQUAL(group(g, 2, "gold")->n[BE_MEMBER_LOST], BE_STATUS_MEMBERS_MAX - 1);
+	presence("new-2", "gnew", "online"); /* no stopped one left: ignored */
+	be_status_watch_members(W, "gnew", g, 4);
+	CU_ASSERT_EQUAL(g[0].n[BE_MEMBER_ONLINE], 1);
+	be_status_watch_free(W);
+	W = shared;
+}
+
 static CU_TestInfo tests[] = {
 	{ "filters", test_filters },
 	{ "device_status", test_device_status },
 	{ "members", test_members },
+	{ "members_full", test_members_full },
 	CU_TEST_INFO_NULL,
 };
 
