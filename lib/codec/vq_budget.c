@@ -43,7 +43,7 @@ struct rc_pass {
 	const struct ff_vq_half *h;
 	const ff_entropy_table *t;
 	const struct ff_vq_near *c; /* the nearest few of each index */
-	const float *lat;           /* the latents (wide: distances to every codeword) */
+	const float *lat;           /* the latents (wide: distances computed from them) */
 	bool wide;
 	uint16_t *idx;
 	uint8_t *out;
